@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Host port: Linux threads stand in for harts. A thread becomes hart N by
+ * calling port_host_become_hart(N); a thread that never does is hart 0.
+ * Interrupts do not exist here, so irq save/restore only mark nesting.
+ */
+#ifndef PLATFORM_HOST_PORT_IMPL_H
+#define PLATFORM_HOST_PORT_IMPL_H
+
+extern _Thread_local unsigned port_host_hart;
+
+static inline unsigned port_hart_id(void)
+{
+	return port_host_hart;
+}
+
+static inline unsigned long port_irq_save(void)
+{
+	return 0;
+}
+
+static inline void port_irq_restore(unsigned long flags)
+{
+	(void)flags;
+}
+
+static inline void port_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* Yields the host CPU (sched_yield), so a preempted lock holder can run. */
+void port_wait_long(void);
+
+/* Makes the calling thread hart `hart` (< PORT_MAX_HARTS). */
+void port_host_become_hart(unsigned hart);
+
+#endif

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* Host port: the out-of-line half of the port contract for Linux. */
+#include <platform/port.h>
+
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+_Thread_local unsigned port_host_hart;
+
+void port_host_become_hart(unsigned hart)
+{
+	if (hart >= PORT_MAX_HARTS)
+		port_panic(PORT_EXIT_PANIC, "port_host_become_hart: hart %u >= %u",
+			   hart, (unsigned)PORT_MAX_HARTS);
+	port_host_hart = hart;
+}
+
+void port_wait_long(void)
+{
+	sched_yield();
+}
+
+void port_exit(int code)
+{
+	fflush(stdout);
+	exit(code);
+}
+
+void port_vprintf(const char *fmt, va_list ap)
+{
+	/* stdio locks the stream per call, so one call's text stays whole. */
+	vprintf(fmt, ap);
+}
+
+void port_printf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	port_vprintf(fmt, ap);
+	va_end(ap);
+}
+
+void port_panic(int exit_code, const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	fprintf(stderr, "PANIC on hart %u: ", port_hart_id());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+	_Exit(exit_code ? exit_code : PORT_EXIT_PANIC);
+}

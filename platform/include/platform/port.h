@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The port contract: everything heap/ and percpu/ know about the machine.
+ *
+ * Portable code includes only this header. Each port (platform/riscv for
+ * QEMU virt, platform/host for Linux with pthreads as harts) supplies
+ * <platform/port_impl.h> with the inline primitives below, and links the
+ * out-of-line ones. Every primitive states what it promises.
+ */
+#ifndef PLATFORM_PORT_H
+#define PLATFORM_PORT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Upper bound on harts; sizes per-hart arrays. A build may lower it. */
+#ifndef PORT_MAX_HARTS
+#define PORT_MAX_HARTS 128
+#endif
+
+/* Bytes per cache line: per-hart data is padded to this to avoid false sharing. */
+#ifndef PORT_CACHE_LINE
+#define PORT_CACHE_LINE 64
+#endif
+
+/* Saved local-interrupt state, opaque to portable code. */
+typedef unsigned long port_irqflags_t;
+
+/*
+ * Inline primitives each port_impl.h defines:
+ *
+ *   unsigned port_hart_id(void);
+ *     Index of the calling hart, < PORT_MAX_HARTS, constant for as long as the
+ *     hart (or host thread) runs. Cheap: one load, no atomic, no shared line.
+ *
+ *   port_irqflags_t port_irq_save(void);
+ *   void port_irq_restore(port_irqflags_t flags);
+ *     Mask local interrupts and return the previous state; restore it.
+ *     Nest freely. Between them, no interrupt handler runs on this hart, so
+ *     code there cannot be re-entered on the same hart.
+ *
+ *   void port_cpu_relax(void);
+ *     A hint inside a spin-wait loop. No memory ordering.
+ *
+ *   void port_wait_long(void);
+ *     Called by a waiter that has spun for a while: lets the hart (or host
+ *     thread) yield its physical CPU for a short, bounded time, then returns.
+ *     Works with local interrupts masked. No memory ordering: the caller
+ *     re-reads what it waits for with the ordering it needs.
+ */
+#include <platform/port_impl.h>
+
+/*
+ * Out-of-line hooks, linked from the port (the RISC-V kernel implements them
+ * in kernel/, the host port in platform/host):
+ */
+
+/* Ends the whole run (every hart) with an exit code: 0 is success. */
+_Noreturn void port_exit(int code);
+
+/*
+ * Stops every other hart, prints one unbroken report, ends the run with
+ * exit_code (never 0). Safe from any context, including with locks held and
+ * interrupts masked; a second caller on another hart just stops.
+ */
+_Noreturn void port_panic(int exit_code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Prints to the console; a line is never interleaved with another hart's. */
+void port_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void port_vprintf(const char *fmt, va_list ap);
+
+/* Exit codes shared by the kernel, the host port and the test runners. */
+enum port_exit_code {
+	PORT_EXIT_PASS = 0,
+	PORT_EXIT_FAIL = 1,   /* a test's assertion failed */
+	PORT_EXIT_PANIC = 2,  /* panic() for any other reason */
+	PORT_EXIT_TRAP = 3,   /* unexpected exception or interrupt */
+	PORT_EXIT_OOM = 4,    /* the heap could not serve, after every flush */
+	PORT_EXIT_MISUSE = 5, /* double free, foreign pointer, bad size, ... */
+	PORT_EXIT_WATCHDOG = 6, /* the runner killed a hung kernel */
+};
+
+#endif /* PLATFORM_PORT_H */

@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""qemu_run and qemu_test: boot a kernel built for RISC-V from a host target.
+
+The kernel attribute goes through a transition to //tools/platforms:qemu_virt,
+so `bazel run //tests:qemu_smp` and `bazel test //...` need no flags: the
+kernel is cross-built, the runner script runs on the host.
+"""
+
+def _to_riscv_impl(settings, attr):
+    return {"//command_line_option:platforms": "//tools/platforms:qemu_virt"}
+
+_to_riscv = transition(
+    implementation = _to_riscv_impl,
+    inputs = [],
+    outputs = ["//command_line_option:platforms"],
+)
+
+def _shell_quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+def _qemu_impl(ctx):
+    kernel = ctx.attr.kernel[0][DefaultInfo].files_to_run.executable
+    runner = ctx.executable._runner
+    args = ["--kernel", kernel.short_path, "--smp", str(ctx.attr.smp),
+            "--timeout", str(ctx.attr.watchdog_seconds)]
+    if ctx.attr.icount:
+        args.append("--icount")
+    for k, v in ctx.attr.bootargs.items():
+        args += ["--" + k, v]
+    if ctx.attr.expect_exit >= 0:
+        args += ["--expect-exit", str(ctx.attr.expect_exit)]
+    for e in ctx.attr.expect:
+        args += ["--expect", e]
+    if ctx.attr.expect_last:
+        args += ["--expect-last", ctx.attr.expect_last]
+
+    script = ctx.actions.declare_file(ctx.label.name + ".sh")
+    ctx.actions.write(
+        output = script,
+        is_executable = True,
+        content = "#!/usr/bin/env bash\nexec {runner} {args} \"$@\"\n".format(
+            runner = _shell_quote(runner.short_path),
+            args = " ".join([_shell_quote(a) for a in args]),
+        ),
+    )
+    runfiles = ctx.runfiles(files = [kernel, runner])
+    return [DefaultInfo(executable = script, runfiles = runfiles)]
+
+_ATTRS = {
+    "kernel": attr.label(
+        mandatory = True,
+        cfg = _to_riscv,
+        doc = "cc_binary of the kernel ELF, built for RISC-V.",
+    ),
+    "smp": attr.int(default = 4, doc = "harts (-smp); the command line may override"),
+    "icount": attr.bool(default = False, doc = "-icount shift=0: exact rdinstret"),
+    "watchdog_seconds": attr.int(default = 240),
+    "bootargs": attr.string_dict(doc = "key=value passed to the kernel"),
+    "expect_exit": attr.int(default = -1, doc = "expected exit code (tests)"),
+    "expect": attr.string_list(doc = "regexes the console must contain"),
+    "expect_last": attr.string(doc = "regex the last console line must match"),
+    "_runner": attr.label(
+        default = "//tools/qemu:run_qemu",
+        executable = True,
+        cfg = "target",
+    ),
+    "_allowlist_function_transition": attr.label(
+        default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
+    ),
+}
+
+qemu_run = rule(implementation = _qemu_impl, attrs = _ATTRS, executable = True)
+
+qemu_test = rule(implementation = _qemu_impl, attrs = _ATTRS, test = True)

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Boots a kernel ELF on QEMU virt under OpenSBI and reports how it ended.
+#
+#   run_qemu.sh --kernel ELF [--smp N] [--timeout S] [--icount] [--log FILE]
+#               [--expect-exit N] [--expect REGEX]... [--expect-last REGEX]
+#               [--KEY VALUE]...
+#
+# Unknown `--KEY VALUE` pairs become kernel bootargs `KEY=VALUE` (for example
+# `--ops 100000 --seed 7`). Without expectations the script exits with QEMU's
+# exit code (the kernel's, through the sifive_test device); a hung kernel is
+# killed by the watchdog and reported with exit code 6. With --expect-* the
+# script is a test: it exits 0 only if every expectation holds.
+set -u
+
+kernel="" smp=4 timeout_s=300 icount=0 log="" bootargs=""
+expect_exit="" expect_last=""
+expects=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernel) kernel=$2; shift 2 ;;
+	--smp) smp=$2; shift 2 ;;
+	--timeout) timeout_s=$2; shift 2 ;;
+	--icount) icount=1; shift ;;
+	--log) log=$2; shift 2 ;;
+	--expect-exit) expect_exit=$2; shift 2 ;;
+	--expect) expects+=("$2"); shift 2 ;;
+	--expect-last) expect_last=$2; shift 2 ;;
+	--help|-h) sed -n '3,13p' "$0"; exit 0 ;;
+	--*=*) kv=${1#--}; bootargs="$bootargs $kv"; shift ;;
+	--*)
+		[ $# -ge 2 ] || { echo "run_qemu: $1 needs a value" >&2; exit 2; }
+		bootargs="$bootargs ${1#--}=$2"; shift 2 ;;
+	*) echo "run_qemu: unexpected argument '$1' (see --help)" >&2; exit 2 ;;
+	esac
+done
+[ -n "$kernel" ] && [ -f "$kernel" ] || { echo "run_qemu: no kernel ELF '$kernel'" >&2; exit 2; }
+case "$smp" in ''|*[!0-9]*) echo "run_qemu: --smp wants a number" >&2; exit 2 ;; esac
+bootargs="smp=$smp$bootargs"
+
+qemu=$(command -v qemu-system-riscv64) || {
+	echo "run_qemu: qemu-system-riscv64 not found; run tools/install-deps" >&2; exit 2; }
+
+# Debian's opensbi package; else the firmware QEMU ships.
+bios=default
+for f in /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin \
+	 /usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.bin; do
+	[ -f "$f" ] && { bios=$f; break; }
+done
+
+if [ -z "$log" ]; then
+	dir=${TEST_UNDECLARED_OUTPUTS_DIR:-${TMPDIR:-/tmp}}
+	log="$dir/$(basename "$kernel")-smp$smp.log"
+fi
+
+# Without icount the harts run as parallel host threads (MTTCG): real
+# concurrency. With -icount shift=0 they run in turn and rdinstret is exact.
+if [ "$icount" = 1 ]; then
+	accel=(-icount shift=0)
+else
+	accel=(-accel tcg,thread=multi)
+fi
+mem=256M
+[ "$smp" -gt 32 ] && mem=1G
+
+cmd=("$qemu" -machine virt -cpu rv64 -smp "$smp" -m "$mem" -nographic
+	-bios "$bios" -kernel "$kernel" -append "$bootargs" "${accel[@]}")
+echo "run_qemu: ${cmd[*]}"
+echo "run_qemu: console log: $log"
+start=$(date +%s.%N)
+# The console goes to the terminal and the log; stdin is closed so QEMU's
+# monitor never waits for input.
+timeout --foreground -k 5 "$timeout_s" "${cmd[@]}" </dev/null 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+end=$(date +%s.%N)
+wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+# The runner's verdict goes to the log as well, so expectations can match it.
+say() { echo "run_qemu: $*" | tee -a "$log"; }
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	say "WATCHDOG: kernel still running after ${timeout_s}s, killed"
+	rc=6
+fi
+say "exit=$rc wall=${wall}s smp=$smp"
+
+[ -n "$expect_exit$expect_last" ] || [ ${#expects[@]} -gt 0 ] || exit "$rc"
+
+fail=0
+if [ -n "$expect_exit" ] && [ "$rc" != "$expect_exit" ]; then
+	echo "run_qemu: FAIL: exit code $rc, expected $expect_exit"; fail=1
+fi
+for re in "${expects[@]}"; do
+	grep -Eq -- "$re" "$log" || { echo "run_qemu: FAIL: console lacks /$re/"; fail=1; }
+done
+if [ -n "$expect_last" ]; then
+	last=$(tr -d '\r' <"$log" | grep -v '^[[:space:]]*$' | tail -n 1)
+	echo "$last" | grep -Eq -- "$expect_last" ||
+		{ echo "run_qemu: FAIL: last line '$last' does not match /$expect_last/"; fail=1; }
+fi
+[ "$fail" = 0 ] && echo "run_qemu: all expectations met"
+exit "$fail"
