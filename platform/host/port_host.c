@@ -21,6 +21,16 @@ void port_wait_long(void)
 	sched_yield();
 }
 
+void port_kick_hart(unsigned hart)
+{
+	(void)hart; /* host harts poll for requests at their next operation */
+}
+
+void port_set_kick_handler(void (*handler)(void))
+{
+	(void)handler;
+}
+
 void port_exit(int code)
 {
 	fflush(stdout);

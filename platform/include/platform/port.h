@@ -71,6 +71,15 @@ _Noreturn void port_panic(int exit_code, const char *fmt, ...)
 void port_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void port_vprintf(const char *fmt, va_list ap);
 
+/*
+ * Asks hart `hart` to call the kick handler soon, even if it is idle: on
+ * RISC-V an IPI whose handler runs it with local interrupts masked; on the
+ * host a no-op (host harts call percpu code often enough to poll). The
+ * handler is global, set once at init; a kick may be coalesced with another.
+ */
+void port_kick_hart(unsigned hart);
+void port_set_kick_handler(void (*handler)(void));
+
 /* Exit codes shared by the kernel, the host port and the test runners. */
 enum port_exit_code {
 	PORT_EXIT_PASS = 0,
