@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Boot flow: the boot hart starts every other hart (SBI HSM), waits until
+ * all are up, then every hart runs the scenario between two barriers and
+ * the boot hart reports and exits. Also: barrier() and the bootargs.
+ */
+#include <kernel/kernel.h>
+
+#define BOOT_TIMEOUT_S 10
+
+extern uint64_t platform_wait_long_ticks;
+
+static unsigned nharts;     /* set by the boot hart before `go` */
+static unsigned harts_up;   /* atomic: harts that reached the kernel */
+static unsigned go;         /* atomic: boot hart lets the others run */
+
+static struct {
+	unsigned count; /* atomic: arrivals in this round */
+	unsigned sense; /* atomic: flips when a round completes */
+} bar __attribute__((aligned(PORT_CACHE_LINE)));
+
+static struct {
+	unsigned sense;
+} __attribute__((aligned(PORT_CACHE_LINE))) local_sense[PORT_MAX_HARTS];
+
+unsigned smp_nharts(void)
+{
+	return nharts;
+}
+
+unsigned smp_boot_hart(void)
+{
+	return platform_boot_hart();
+}
+
+/* Spins a little, then sleeps briefly, like the ticket lock. */
+static void wait_step(unsigned long *spins)
+{
+	if (++*spins % 64 == 0)
+		port_wait_long();
+	else
+		port_cpu_relax();
+}
+
+void barrier(void)
+{
+	unsigned me = port_hart_id();
+	unsigned sense = local_sense[me].sense ^ 1;
+	unsigned long spins = 0;
+
+	local_sense[me].sense = sense;
+	/*
+	 * Acq_rel: releases our earlier writes to the last arriver, and lets
+	 * the last arriver acquire everyone's before it flips the sense.
+	 */
+	if (__atomic_fetch_add(&bar.count, 1, __ATOMIC_ACQ_REL) + 1 == nharts) {
+		/* Relaxed: ordered before the release of the sense below. */
+		__atomic_store_n(&bar.count, 0, __ATOMIC_RELAXED);
+		/* Release: publishes everything the last arriver acquired. */
+		__atomic_store_n(&bar.sense, sense, __ATOMIC_RELEASE);
+		return;
+	}
+	/* Acquire: pairs with the release of the sense. */
+	while (__atomic_load_n(&bar.sense, __ATOMIC_ACQUIRE) != sense)
+		wait_step(&spins);
+}
+
+static _Noreturn void hart_run(void)
+{
+	unsigned me = port_hart_id();
+
+	platform_irq_enable();
+	barrier();
+	kernel_scenario.run(me);
+	barrier();
+	if (me == platform_boot_hart())
+		port_exit(kernel_scenario.finish ? kernel_scenario.finish()
+						 : PORT_EXIT_PASS);
+	/* Idle with interrupts on: ticks, IPI hooks and stop requests run. */
+	for (;;)
+		__asm__ volatile("wfi");
+}
+
+void kernel_main(void)
+{
+	unsigned me = port_hart_id(), started = 1;
+	unsigned long spins = 0;
+	uint64_t deadline;
+
+	console_init();
+	platform_wait_long_ticks =
+		kernel_arg_u64("wait_ticks", platform_wait_long_ticks);
+	kprintf("boot: kernel '%s', hart id %lu, %u harts present, sstc=%s, "
+		"timebase=%lu Hz\n",
+		kernel_scenario.name, platform_hartid(me), platform_nharts(),
+		platform_has_sstc() ? "yes" : "no (SBI set_timer)",
+		(unsigned long)platform_timebase_hz());
+	kprintf("boot: bootargs \"%s\"\n", platform_bootargs());
+	if (kernel_scenario.setup)
+		kernel_scenario.setup();
+
+	/* Relaxed: no hart but us runs yet; hart_start orders what follows. */
+	__atomic_store_n(&harts_up, 1, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < platform_nharts(); i++) {
+		long err;
+		if (i == me)
+			continue;
+		err = platform_start_hart(i);
+		if (err)
+			panic("boot: hart_start(hart id %lu) failed: %ld",
+			      platform_hartid(i), err);
+		started++;
+	}
+	deadline = platform_time() + BOOT_TIMEOUT_S * platform_timebase_hz();
+	/* Acquire: pairs with each secondary's release increment. */
+	while (__atomic_load_n(&harts_up, __ATOMIC_ACQUIRE) != started) {
+		if (platform_time() > deadline)
+			panic("boot: only %u of %u harts came up",
+			      __atomic_load_n(&harts_up, __ATOMIC_RELAXED), started);
+		wait_step(&spins);
+	}
+	nharts = started;
+	kprintf("boot: %u harts up (boot hart %u)\n", nharts, me);
+	/* Release: publishes nharts and the scenario's setup to everyone. */
+	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+	hart_run();
+}
+
+void kernel_secondary_main(void)
+{
+	unsigned long spins = 0;
+
+	/* Release: the boot hart's acquire sees this hart fully started. */
+	__atomic_fetch_add(&harts_up, 1, __ATOMIC_RELEASE);
+	/* Acquire: pairs with the release of `go`. */
+	while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
+		wait_step(&spins);
+	hart_run();
+}
+
+/* Finds `key=` at the start of a space-separated word; returns the value. */
+static const char *find_arg(const char *key, size_t *len)
+{
+	const char *p = platform_bootargs();
+	size_t klen = 0;
+
+	while (key[klen])
+		klen++;
+	while (*p) {
+		const char *w = p;
+		size_t n = 0;
+
+		while (w[n] && w[n] != ' ')
+			n++;
+		if (n > klen && w[klen] == '=' && !memcmp(w, key, klen)) {
+			*len = n - klen - 1;
+			return w + klen + 1;
+		}
+		p = w + n;
+		while (*p == ' ')
+			p++;
+	}
+	return 0;
+}
+
+bool kernel_arg_str(const char *key, char *buf, size_t size)
+{
+	size_t len;
+	const char *v = find_arg(key, &len);
+
+	if (!v || !size)
+		return false;
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, v, len);
+	buf[len] = 0;
+	return true;
+}
+
+uint64_t kernel_arg_u64(const char *key, uint64_t def)
+{
+	size_t len;
+	const char *v = find_arg(key, &len);
+	uint64_t val = 0;
+	unsigned base = 10;
+
+	if (!v || !len)
+		return def;
+	if (len > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+		base = 16;
+		v += 2;
+		len -= 2;
+	}
+	for (size_t i = 0; i < len; i++) {
+		char c = v[i];
+		unsigned d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (base == 16 && c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (base == 16 && c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			panic("bootarg %s: bad number", key);
+		val = val * base + d;
+	}
+	return val;
+}

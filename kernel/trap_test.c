@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * trap_test: one hart (the last; bootarg trap_hart=N picks another) does
+ * something illegal while the others wait in a barrier. The kernel must
+ * stop everyone, print `PANIC hart=N: unexpected trap: scause=...` with the
+ * cause named, and exit with PORT_EXIT_TRAP (3).
+ *
+ * Bootarg trap=illegal (unimp, default) | load (load from address 0:
+ * access fault) | ebreak.
+ */
+#include <kernel/kernel.h>
+
+static unsigned trap_hart;
+static char kind[16] = "illegal";
+
+static void setup(void)
+{
+	trap_hart = (unsigned)kernel_arg_u64("trap_hart", platform_nharts() - 1);
+	kernel_arg_str("trap", kind, sizeof(kind));
+	kprintf("trap_test: hart %u will trap (%s)\n", trap_hart, kind);
+}
+
+static void run(unsigned me)
+{
+	if (me != trap_hart)
+		return; /* wait in the final barrier, interrupts on */
+	kprintf("trap_test: hart %u trapping now\n", me);
+	if (!memcmp(kind, "load", 5))
+		(void)*(volatile unsigned long *)0;
+	else if (!memcmp(kind, "ebreak", 7))
+		__asm__ volatile("ebreak");
+	else
+		__asm__ volatile("unimp");
+}
+
+static int finish(void)
+{
+	kprintf("qemu_smp: FAIL trap_test: no trap taken (trap=%s)\n", kind);
+	return PORT_EXIT_FAIL;
+}
+
+const struct kernel_scenario kernel_scenario = {
+	.name = "trap_test",
+	.setup = setup,
+	.run = run,
+	.finish = finish,
+};

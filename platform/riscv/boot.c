@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Platform bring-up: the boot hart probes which hart ids exist (SBI HSM
+ * hart_get_status, so no DTB walk of /cpus is needed), numbers them densely,
+ * and hands over to kernel_main(). Secondary harts arrive through
+ * _secondary_entry with tp already at their hart_local.
+ */
+#include "internal.h"
+#include "sbi.h"
+
+_Static_assert(__builtin_offsetof(struct hart_local, index) == HART_LOCAL_INDEX,
+	       "entry.S and port_hart_id() expect the index first");
+_Static_assert(__builtin_offsetof(struct hart_local, stack_top) == HART_LOCAL_STACK_TOP,
+	       "entry.S loads sp from HART_LOCAL_STACK_TOP(tp)");
+
+/* tp points here between _start and the hart probe: port_hart_id() reads 0. */
+struct hart_local platform_early_hart_local;
+
+static struct hart_local hart_locals[PORT_MAX_HARTS];
+static unsigned nharts;
+static unsigned boot_index;
+
+bool riscv_has_sstc;
+volatile int riscv_probing_csr;
+volatile int riscv_probe_faulted;
+
+extern char __stacks_start[], __stacks_end[], __stack_size[], __max_harts[];
+extern void _secondary_entry(void);
+extern void trap_vector(void);
+
+void platform_boot(unsigned long hartid, const void *dtb);
+void platform_secondary_boot(void);
+
+static _Noreturn void early_fatal(const char *msg)
+{
+	uart_puts("PANIC early boot: ");
+	uart_puts(msg);
+	uart_puts("\n");
+	platform_exit(PORT_EXIT_PANIC);
+}
+
+static void set_tp(struct hart_local *hl)
+{
+	/* "memory": nothing may read port_hart_id() across the switch. */
+	__asm__ volatile("mv tp, %0" : : "r"(hl) : "memory");
+}
+
+/* Reads stimecmp once; if OpenSBI left menvcfg.STCE clear, that traps. */
+static bool probe_sstc(void)
+{
+	riscv_probe_faulted = 0;
+	riscv_probing_csr = 1;
+	(void)csr_read(0x14d);
+	riscv_probing_csr = 0;
+	return !riscv_probe_faulted;
+}
+
+/* What every hart does before it runs kernel code. */
+static void hart_init(struct hart_local *hl)
+{
+	csr_write(stvec, (unsigned long)trap_vector);
+	csr_clear(sip, SIP_SSIP);
+	hl->next_tick = UINT64_MAX;
+	timer_program(UINT64_MAX);
+	/*
+	 * Both sources stay enabled in sie for good: wfi in port_wait_long()
+	 * wakes on them even while sstatus.SIE masks the trap itself.
+	 */
+	csr_write(sie, SIE_STIE | SIE_SSIE);
+	/* Ticks may have been set up before this hart started. */
+	tick_resync(hl);
+}
+
+void platform_boot(unsigned long hartid, const void *dtb)
+{
+	csr_write(stvec, (unsigned long)trap_vector);
+	if ((unsigned long)__max_harts != PORT_MAX_HARTS)
+		early_fatal("kernel.ld MAX_HARTS != PORT_MAX_HARTS");
+	fdt_scan(dtb);
+
+	boot_index = PORT_MAX_HARTS;
+	for (unsigned long id = 0; id < PORT_MAX_HARTS; id++) {
+		struct sbiret r = sbi_hart_get_status(id);
+		struct hart_local *hl;
+
+		if (r.error != SBI_SUCCESS)
+			continue;
+		hl = &hart_locals[nharts];
+		hl->index = nharts;
+		hl->hartid = id;
+		hl->stack_top = (unsigned long)__stacks_start +
+				(nharts + 1) * (unsigned long)__stack_size;
+		if (id == hartid)
+			boot_index = nharts;
+		nharts++;
+	}
+	if (boot_index == PORT_MAX_HARTS)
+		early_fatal("boot hart id not found by hart_get_status (>= PORT_MAX_HARTS?)");
+	hart_locals[boot_index].stack_top = (unsigned long)__stacks_end;
+	hart_locals[boot_index].started = 1;
+	set_tp(&hart_locals[boot_index]);
+
+	riscv_has_sstc = probe_sstc();
+	hart_init(this_hart_local());
+	kernel_main();
+	platform_park();
+}
+
+void platform_secondary_boot(void)
+{
+	hart_init(this_hart_local());
+	kernel_secondary_main();
+	platform_park();
+}
+
+long platform_start_hart(unsigned index)
+{
+	struct hart_local *hl = &hart_locals[index];
+	struct sbiret r;
+
+	if (index >= nharts || index == boot_index)
+		return SBI_ERR_INVALID_PARAM;
+	r = sbi_hart_start(hl->hartid, (unsigned long)_secondary_entry,
+			   (unsigned long)hl);
+	if (r.error == SBI_SUCCESS)
+		hl->started = 1;
+	return r.error;
+}
+
+unsigned platform_nharts(void)
+{
+	return nharts;
+}
+
+unsigned platform_boot_hart(void)
+{
+	return boot_index;
+}
+
+struct hart_local *platform_hart_local(unsigned index)
+{
+	return &hart_locals[index];
+}
+
+unsigned long platform_hartid(unsigned index)
+{
+	return hart_locals[index].hartid;
+}
+
+bool platform_has_sstc(void)
+{
+	return riscv_has_sstc;
+}
+
+void platform_irq_enable(void)
+{
+	csr_set(sstatus, SSTATUS_SIE);
+}

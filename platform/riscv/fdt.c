@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * A tiny flattened-device-tree reader: one walk over the structure block
+ * that copies /chosen/bootargs and /cpus/timebase-frequency. Everything else
+ * (hart count, memory) this kernel learns from SBI or fixes at link time.
+ */
+#include "internal.h"
+
+#define FDT_MAGIC 0xd00dfeed
+#define FDT_BEGIN_NODE 1
+#define FDT_END_NODE 2
+#define FDT_PROP 3
+#define FDT_NOP 4
+#define FDT_END 9
+
+#define BOOTARGS_MAX 512
+
+static char bootargs[BOOTARGS_MAX];
+uint64_t riscv_timebase_hz = 10000000; /* QEMU virt, if the DTB says nothing */
+
+static uint32_t be32(const void *p)
+{
+	const uint8_t *b = p;
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static bool streq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+static size_t slen(const char *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+
+void fdt_scan(const void *dtb)
+{
+	const uint8_t *base = dtb;
+	const uint8_t *p, *end, *strings;
+	int depth = 0;
+	bool in_chosen = false, in_cpus = false;
+
+	if (!dtb || be32(base) != FDT_MAGIC)
+		return;
+	p = base + be32(base + 8);
+	end = p + be32(base + 36);
+	strings = base + be32(base + 12);
+
+	while (p < end) {
+		uint32_t tok = be32(p);
+		p += 4;
+		switch (tok) {
+		case FDT_BEGIN_NODE: {
+			const char *name = (const char *)p;
+			depth++;
+			if (depth == 2) {
+				in_chosen = streq(name, "chosen");
+				in_cpus = streq(name, "cpus");
+			}
+			p += (slen(name) + 1 + 3) & ~(size_t)3;
+			break;
+		}
+		case FDT_END_NODE:
+			if (depth == 2)
+				in_chosen = in_cpus = false;
+			depth--;
+			break;
+		case FDT_PROP: {
+			uint32_t len = be32(p);
+			const char *name = (const char *)strings + be32(p + 4);
+			const uint8_t *val = p + 8;
+
+			if (depth == 2 && in_chosen && streq(name, "bootargs")) {
+				size_t n = len < BOOTARGS_MAX - 1 ? len : BOOTARGS_MAX - 1;
+				for (size_t i = 0; i < n; i++)
+					bootargs[i] = (char)val[i];
+				bootargs[n] = 0;
+			} else if (depth == 2 && in_cpus && len == 4 &&
+				   streq(name, "timebase-frequency")) {
+				riscv_timebase_hz = be32(val);
+			}
+			p = val + ((len + 3) & ~(uint32_t)3);
+			break;
+		}
+		case FDT_NOP:
+			break;
+		default: /* FDT_END or garbage */
+			return;
+		}
+	}
+}
+
+const char *platform_bootargs(void)
+{
+	return bootargs;
+}
+
+uint64_t platform_timebase_hz(void)
+{
+	return riscv_timebase_hz;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * RISC-V port (QEMU virt, S-mode under OpenSBI): the inline half of the port
+ * contract. `tp` always points at the running hart's struct hart_local
+ * (see <platform/riscv.h>), whose first field is the hart index.
+ */
+#ifndef PLATFORM_RISCV_PORT_IMPL_H
+#define PLATFORM_RISCV_PORT_IMPL_H
+
+#define PORT_RISCV_SSTATUS_SIE 0x2UL
+
+static inline unsigned port_hart_id(void)
+{
+	unsigned id;
+	/*
+	 * One load through tp. Not volatile: the value is constant per hart,
+	 * so the compiler may reuse it.
+	 */
+	__asm__("lw %0, 0(tp)" : "=r"(id));
+	return id;
+}
+
+static inline unsigned long port_irq_save(void)
+{
+	unsigned long old;
+	/* "memory": the critical section must not be hoisted above. */
+	__asm__ volatile("csrrci %0, sstatus, 2" : "=r"(old) : : "memory");
+	return old & PORT_RISCV_SSTATUS_SIE;
+}
+
+static inline void port_irq_restore(unsigned long flags)
+{
+	/* Sets SIE only if it was set: nested saves restore nothing early. */
+	__asm__ volatile("csrs sstatus, %0"
+			 : : "r"(flags & PORT_RISCV_SSTATUS_SIE) : "memory");
+}
+
+static inline void port_cpu_relax(void)
+{
+	/*
+	 * Zihintpause `pause` (fence w,0), spelled as .insn so rv64gc
+	 * assembles it; cores without Zihintpause run it as a harmless fence.
+	 */
+	__asm__ volatile(".insn i 0x0f, 0, x0, x0, 0x010");
+}
+
+/* Sleeps in wfi for ~20 us (or until an interrupt); see wait.c. */
+void port_wait_long(void);
+
+#endif /* PLATFORM_RISCV_PORT_IMPL_H */

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Shared between the files of platform/riscv; not for the kernel. */
+#ifndef PLATFORM_RISCV_INTERNAL_H
+#define PLATFORM_RISCV_INTERNAL_H
+
+#include <platform/riscv.h>
+
+#define CSR_STIMECMP 0x14d
+
+extern bool riscv_has_sstc;
+extern uint64_t riscv_timebase_hz;
+
+/* Arms this hart's timer for an absolute deadline (Sstc or SBI). */
+void timer_program(uint64_t deadline);
+/* Re-arms this hart if the global tick period changed. */
+void tick_resync(struct hart_local *hl);
+
+/* Copies /chosen/bootargs and /cpus/timebase-frequency out of the DTB. */
+void fdt_scan(const void *dtb);
+
+/* The trap code, while the boot hart probes for Sstc. */
+extern volatile int riscv_probing_csr;
+extern volatile int riscv_probe_faulted;
+
+#endif

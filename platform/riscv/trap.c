@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Trap handling: the supervisor timer interrupt (ticks, and the short
+ * wakeups of port_wait_long) and the supervisor software interrupt (IPIs:
+ * stop requests, tick re-arming, the kernel's hook) are expected. Anything
+ * else is a bug: port_panic() with the cause named, exit code PORT_EXIT_TRAP.
+ */
+#include "internal.h"
+#include "sbi.h"
+
+#define SCAUSE_INTERRUPT (1UL << 63)
+#define IRQ_S_SOFT 1
+#define IRQ_S_TIMER 5
+#define EXC_ILLEGAL_INSTRUCTION 2
+
+/* Written by setters, read by every hart's handlers: see the orderings. */
+static void (*tick_hook)(void);
+static uint64_t tick_period;
+static void (*ipi_hook)(void);
+/* 0, or 1 + index of the hart that asked everyone else to park. */
+static unsigned stop_owner;
+
+void trap_handler(struct trap_frame *tf);
+
+static const char *const exception_names[] = {
+	[0] = "instruction address misaligned",
+	[1] = "instruction access fault",
+	[2] = "illegal instruction",
+	[3] = "breakpoint",
+	[4] = "load address misaligned",
+	[5] = "load access fault",
+	[6] = "store/AMO address misaligned",
+	[7] = "store/AMO access fault",
+	[8] = "environment call from U-mode",
+	[9] = "environment call from S-mode",
+	[12] = "instruction page fault",
+	[13] = "load page fault",
+	[15] = "store/AMO page fault",
+};
+
+static const char *const interrupt_names[] = {
+	[1] = "supervisor software interrupt",
+	[5] = "supervisor timer interrupt",
+	[9] = "supervisor external interrupt",
+};
+
+static const char *scause_name(unsigned long scause)
+{
+	unsigned long code = scause & ~SCAUSE_INTERRUPT;
+	const char *name = 0;
+
+	if (scause & SCAUSE_INTERRUPT) {
+		if (code < sizeof(interrupt_names) / sizeof(interrupt_names[0]))
+			name = interrupt_names[code];
+	} else if (code < sizeof(exception_names) / sizeof(exception_names[0])) {
+		name = exception_names[code];
+	}
+	return name ? name : "unknown";
+}
+
+void timer_program(uint64_t deadline)
+{
+	if (riscv_has_sstc)
+		csr_write(0x14d, deadline);
+	else
+		sbi_set_timer(deadline);
+}
+
+void tick_resync(struct hart_local *hl)
+{
+	/* Acquire: pairs with the release in platform_set_tick_hook(). */
+	uint64_t period = __atomic_load_n(&tick_period, __ATOMIC_ACQUIRE);
+
+	if (period == hl->tick_period)
+		return;
+	hl->tick_period = period;
+	hl->next_tick = period ? platform_time() + period : UINT64_MAX;
+	timer_program(hl->next_tick);
+}
+
+static void timer_interrupt(struct hart_local *hl)
+{
+	uint64_t now = platform_time();
+	void (*hook)(void);
+
+	tick_resync(hl);
+	if (now < hl->next_tick) {
+		/* A port_wait_long() wakeup, or a stale one: just re-arm. */
+		timer_program(hl->next_tick);
+		return;
+	}
+	/* Keep the phase; after a long masked stretch, skip missed ticks. */
+	hl->next_tick += hl->tick_period;
+	if (hl->next_tick <= now)
+		hl->next_tick = hl->tick_period ? now + hl->tick_period : UINT64_MAX;
+	timer_program(hl->next_tick);
+	hl->ticks++;
+	/* Relaxed: the acquire on tick_period above already ordered it. */
+	hook = __atomic_load_n(&tick_hook, __ATOMIC_RELAXED);
+	if (hook)
+		hook();
+}
+
+static void soft_interrupt(struct hart_local *hl)
+{
+	void (*hook)(void);
+
+	/* Clear first: an IPI sent while we handle this one is not lost. */
+	csr_clear(sip, SIP_SSIP);
+	hl->ipis++;
+	if (platform_stop_requested())
+		platform_park();
+	tick_resync(hl);
+	/* Acquire: pairs with the release in platform_set_ipi_hook(). */
+	hook = __atomic_load_n(&ipi_hook, __ATOMIC_ACQUIRE);
+	if (hook)
+		hook();
+}
+
+void trap_handler(struct trap_frame *tf)
+{
+	struct hart_local *hl = this_hart_local();
+	unsigned long scause = tf->scause;
+
+	if (scause == (SCAUSE_INTERRUPT | IRQ_S_TIMER)) {
+		timer_interrupt(hl);
+		return;
+	}
+	if (scause == (SCAUSE_INTERRUPT | IRQ_S_SOFT)) {
+		soft_interrupt(hl);
+		return;
+	}
+	if (scause == EXC_ILLEGAL_INSTRUCTION && riscv_probing_csr) {
+		/* The Sstc probe: skip the 4-byte csrr that trapped. */
+		riscv_probe_faulted = 1;
+		tf->sepc += 4;
+		return;
+	}
+	hl->trap_frame = tf;
+	port_panic(PORT_EXIT_TRAP,
+		   "unexpected trap: scause=0x%lx (%s) sepc=0x%lx stval=0x%lx",
+		   scause, scause_name(scause), tf->sepc, tf->stval);
+}
+
+void platform_set_tick_hook(void (*fn)(void), uint64_t period_ticks)
+{
+	unsigned me = port_hart_id();
+	unsigned long flags;
+
+	/* Relaxed: published by the release store of the period below. */
+	__atomic_store_n(&tick_hook, fn, __ATOMIC_RELAXED);
+	/* Release: a hart that sees the new period also sees the hook. */
+	__atomic_store_n(&tick_period, period_ticks, __ATOMIC_RELEASE);
+	flags = port_irq_save();
+	tick_resync(this_hart_local());
+	port_irq_restore(flags);
+	for (unsigned i = 0; i < platform_nharts(); i++)
+		if (i != me && platform_hart_local(i)->started)
+			platform_send_ipi(i);
+}
+
+void platform_set_ipi_hook(void (*fn)(void))
+{
+	/* Release: whatever fn reads was set up before it became visible. */
+	__atomic_store_n(&ipi_hook, fn, __ATOMIC_RELEASE);
+}
+
+void platform_send_ipi(unsigned index)
+{
+	unsigned long id = platform_hartid(index);
+
+	/* The SBI call orders our earlier stores before the interrupt. */
+	sbi_send_ipi(1UL << (id % 64), id - id % 64);
+}
+
+void platform_request_stop(void)
+{
+	unsigned me = port_hart_id();
+
+	/* Release: the others see the stop flag before they park. */
+	__atomic_store_n(&stop_owner, me + 1, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < platform_nharts(); i++)
+		if (i != me && platform_hart_local(i)->started)
+			platform_send_ipi(i);
+}
+
+bool platform_stop_requested(void)
+{
+	/* Relaxed: a flag poll; parking needs no data from the stopper. */
+	unsigned owner = __atomic_load_n(&stop_owner, __ATOMIC_RELAXED);
+
+	return owner != 0 && owner != port_hart_id() + 1;
+}
+
+unsigned platform_wait_parked(uint64_t timeout_ticks)
+{
+	uint64_t deadline = platform_time() + timeout_ticks;
+	unsigned me = port_hart_id(), parked, others;
+
+	for (;;) {
+		parked = others = 0;
+		for (unsigned i = 0; i < platform_nharts(); i++) {
+			struct hart_local *hl = platform_hart_local(i);
+			if (i == me || !hl->started)
+				continue;
+			others++;
+			/* Acquire: pairs with the release in platform_park(). */
+			if (__atomic_load_n(&hl->parked, __ATOMIC_ACQUIRE))
+				parked++;
+		}
+		if (parked == others || platform_time() >= deadline)
+			return parked;
+		port_cpu_relax();
+	}
+}
+
+_Noreturn void platform_park(void)
+{
+	struct hart_local *hl = this_hart_local();
+
+	csr_clear(sstatus, SSTATUS_SIE);
+	/* Nothing enabled: wfi halts the vCPU instead of spinning on an IPI. */
+	csr_write(sie, 0);
+	/* Release: our last writes (console state, counters) are visible. */
+	__atomic_store_n(&hl->parked, 1, __ATOMIC_RELEASE);
+	for (;;)
+		__asm__ volatile("wfi");
+}
+
+/* The port contract's names for the IPI hook (see port.h). */
+void port_kick_hart(unsigned hart)
+{
+	platform_send_ipi(hart);
+}
+
+void port_set_kick_handler(void (*handler)(void))
+{
+	platform_set_ipi_hook(handler);
+}

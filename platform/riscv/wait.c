@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * port_wait_long(): give the host core back for a moment.
+ *
+ * Under QEMU MTTCG every hart is a host thread. With more harts than host
+ * cores, a waiter that keeps spinning can hold the core its lock holder
+ * needs (4 harts on 2 cores: 88 s spinning, 6 s with this). wfi lets QEMU
+ * halt the vCPU thread until an interrupt, so arm a short timer first.
+ */
+#include "internal.h"
+
+/* ~20 us of a 10 MHz timebase; the kernel may tune it (bootarg). */
+uint64_t platform_wait_long_ticks = 200;
+
+void port_wait_long(void)
+{
+	struct hart_local *hl = this_hart_local();
+	unsigned long flags;
+	uint64_t now, deadline;
+
+	/* A panicking hart wants us parked, even if we wait with SIE clear. */
+	if (platform_stop_requested())
+		platform_park();
+
+	/*
+	 * Masked so no handler can run between arming and wfi and re-arm the
+	 * timer to the (possibly far) next tick: wfi still wakes on a pending
+	 * interrupt that sie enables, whatever sstatus.SIE says.
+	 */
+	flags = port_irq_save();
+	now = platform_time();
+	deadline = now + platform_wait_long_ticks;
+	/*
+	 * Wake for a tick that is due soon. One already overdue (we wait with
+	 * SIE clear, so its handler cannot run) must not cut the sleep short,
+	 * or every wfi would return at once and we would spin after all.
+	 */
+	if (hl->next_tick > now && hl->next_tick < deadline)
+		deadline = hl->next_tick;
+	timer_program(deadline);
+	__asm__ volatile("wfi" ::: "memory");
+	/* A future deadline also clears the STIP our short timer raised. */
+	timer_program(hl->next_tick);
+	port_irq_restore(flags);
+}
