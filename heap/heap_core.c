@@ -1,0 +1,594 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The first-fit core: regions, bins, alloc, free, realloc. Single-threaded;
+ * the block layout is drawn in <heap/heap_core.h>.
+ */
+#include "heap_internal.h"
+
+/* ---- bins ------------------------------------------------------------ */
+
+static void bin_insert(struct heap *h, uintptr_t b, uintptr_t size)
+{
+	unsigned i = bin_of(size);
+	struct heap_free_block *fb = fb_of(b), *head = h->bins[i];
+
+	/* LIFO: the most recently freed block is reused first (warm in cache). */
+	fb->prev = NULL;
+	fb->next = head;
+	if (head)
+		head->prev = fb;
+	h->bins[i] = fb;
+	h->bitmap |= (uint64_t)1 << i;
+	h->st.bytes_free += size;
+	h->st.free_blocks++;
+}
+
+static void bin_remove(struct heap *h, uintptr_t b, uintptr_t size)
+{
+	unsigned i = bin_of(size);
+	struct heap_free_block *fb = fb_of(b);
+
+	HEAP_CHECK(h->bitmap & ((uint64_t)1 << i));
+	if (fb->prev)
+		fb->prev->next = fb->next;
+	else
+		h->bins[i] = fb->next;
+	if (fb->next)
+		fb->next->prev = fb->prev;
+	if (!h->bins[i])
+		h->bitmap &= ~((uint64_t)1 << i);
+	h->st.bytes_free -= size;
+	h->st.free_blocks--;
+}
+
+/*
+ * Makes [b, b + size) one free block, coalescing with the block below when
+ * prev_free (its footer sits at b - W) and with the block above when that is
+ * free. Tags swallowed by the merge are zeroed so they never look valid.
+ */
+static void free_span(struct heap *h, uintptr_t b, uintptr_t size, bool prev_free)
+{
+	if (prev_free) {
+		uintptr_t psz = footer_get(b);
+		bin_remove(h, b - psz, psz);
+		*tag_at(b) = 0;
+		b -= psz;
+		size += psz;
+	}
+	uintptr_t n = b + size, nt = *tag_at(n);
+	if (!(nt & HEAP_TAG_ALLOC)) {
+		uintptr_t nsz = tag_size(nt);
+		bin_remove(h, n, nsz);
+		*tag_at(n) = 0;
+		size += nsz;
+		n += nsz;
+	}
+	/* No free block can sit below a free block, so P is clear. */
+	tag_write(b, size, 0);
+	footer_set(b, size);
+	tag_set_prev_free(n, true);
+	bin_insert(h, b, size);
+}
+
+/* ---- regions --------------------------------------------------------- */
+
+static void recompute_hull(struct heap *h)
+{
+	h->lo = UINTPTR_MAX;
+	h->hi = 0;
+	for (struct heap_region *r = h->regions; r; r = r->next) {
+		if ((uintptr_t)r < h->lo)
+			h->lo = (uintptr_t)r;
+		if (r->end > h->hi)
+			h->hi = r->end;
+	}
+}
+
+static bool overlaps(const struct heap *h, uintptr_t s, uintptr_t e,
+		     const struct heap_region *skip)
+{
+	for (struct heap_region *r = h->regions; r; r = r->next)
+		if (r != skip && s < r->end && (uintptr_t)r < e)
+			return true;
+	return false;
+}
+
+/* The highest address 8 mod 16 whose tag word still fits below e. */
+static uintptr_t sentinel_below(uintptr_t e)
+{
+	return ((e - 2 * W) & ~(GRAIN - 1)) + W;
+}
+
+enum heap_error heap_init(struct heap *h, void *start, void *end)
+{
+	for (unsigned i = 0; i < HEAP_NUM_BINS; i++)
+		h->bins[i] = NULL;
+	h->bitmap = 0;
+	h->regions = NULL;
+	h->lo = UINTPTR_MAX;
+	h->hi = 0;
+	/* No struct assignment: GCC -Os would call memset, absent here. */
+	heap_fill_words(&h->st, 0, sizeof(h->st));
+	h->magic = HEAP_MAGIC;
+	if (start == end)
+		return HEAP_OK;
+	return heap_claim(h, start, end);
+}
+
+enum heap_error heap_claim(struct heap *h, void *start, void *end)
+{
+	uintptr_t s = (uintptr_t)start, e = (uintptr_t)end;
+
+	if (h->magic != HEAP_MAGIC)
+		return HEAP_ERR_UNINIT;
+	if (e <= s || e - s < 128 || s > UINTPTR_MAX - GRAIN)
+		return HEAP_ERR_BAD_REGION;
+	uintptr_t rs = (s + GRAIN - 1) & ~(GRAIN - 1);
+	uintptr_t first = rs + REGION_HDR, sent = sentinel_below(e);
+	if (sent < first + MIN_BLOCK || sent - first > MAX_BLOCK)
+		return HEAP_ERR_BAD_REGION;
+	if (overlaps(h, rs, e, NULL))
+		return HEAP_ERR_BAD_REGION;
+
+	struct heap_region *r = (struct heap_region *)rs;
+	r->next = h->regions;
+	r->end = e;
+	r->sentinel = sent;
+	h->regions = r;
+	recompute_hull(h);
+	h->st.heap_bytes += e - rs;
+	h->st.regions++;
+
+	tag_write(sent, 0, HEAP_TAG_ALLOC);
+	free_span(h, first, sent - first, false);
+	return HEAP_OK;
+}
+
+enum heap_error heap_extend(struct heap *h, void *new_end)
+{
+	uintptr_t ne = (uintptr_t)new_end;
+	struct heap_region *r = h->regions;
+
+	if (h->magic != HEAP_MAGIC)
+		return HEAP_ERR_UNINIT;
+	if (!r || ne < r->end)
+		return HEAP_ERR_BAD_REGION;
+	if (ne == r->end)
+		return HEAP_OK;
+	if (overlaps(h, r->end, ne, r))
+		return HEAP_ERR_BAD_REGION;
+	uintptr_t old = r->sentinel, ns = sentinel_below(ne);
+	if (ns - region_first(r) > MAX_BLOCK)
+		return HEAP_ERR_BAD_REGION;
+	h->st.heap_bytes += ne - r->end;
+	r->end = ne;
+	recompute_hull(h);
+	/* Too little new room for a block: keep the sentinel, own the bytes. */
+	if (ns < old + MIN_BLOCK)
+		return HEAP_OK;
+	bool pf = (*tag_at(old) & HEAP_TAG_PREV_FREE) != 0;
+	tag_write(ns, 0, HEAP_TAG_ALLOC);
+	r->sentinel = ns;
+	/* The old sentinel becomes the tag of the new free block (or merges). */
+	free_span(h, old, ns - old, pf);
+	return HEAP_OK;
+}
+
+void *heap_truncate(struct heap *h, void *new_end)
+{
+	struct heap_region *r = h->regions;
+
+	if (h->magic != HEAP_MAGIC || !r)
+		return NULL;
+	uintptr_t ne = (uintptr_t)new_end, first = region_first(r);
+	if (ne >= r->end)
+		return (void *)r->end;
+	if (ne < first + 2 * W)
+		ne = first + 2 * W;
+
+	/* The free tail, if any, starts at `last`; nothing below it can go. */
+	uintptr_t sent = r->sentinel, last = sent;
+	bool tail_free = (*tag_at(sent) & HEAP_TAG_PREV_FREE) != 0;
+	if (tail_free)
+		last = sent - footer_get(sent);
+
+	uintptr_t ns = sentinel_below(ne);
+	if (ns < last)
+		ns = last;
+	if (ns > last && ns - last < MIN_BLOCK)
+		ns = last + MIN_BLOCK; /* keep a whole minimal free block */
+	if (ns >= sent) {
+		ns = sent;
+	} else {
+		if (tail_free)
+			bin_remove(h, last, sent - last);
+		tag_write(ns, 0, HEAP_TAG_ALLOC);
+		if (ns > last)
+			free_span(h, last, ns - last, false);
+	}
+	uintptr_t end = ns + W > ne ? ns + W : ne;
+	if (end < r->end) {
+		h->st.heap_bytes -= r->end - end;
+		r->end = end;
+		r->sentinel = ns;
+		recompute_hull(h);
+	}
+	return (void *)r->end;
+}
+
+/* ---- allocation ------------------------------------------------------ */
+
+/* Bytes a payload of `size` needs, tag included; size <= MAX_BLOCK - W. */
+static uintptr_t need_of(size_t size)
+{
+	if (size <= MIN_BLOCK - W)
+		return MIN_BLOCK;
+	return ((uintptr_t)size + W + GRAIN - 1) & ~(GRAIN - 1);
+}
+
+/* Padding in front of block b so its payload is aligned (0 or >= MIN_BLOCK). */
+static uintptr_t align_gap(uintptr_t b, uintptr_t align)
+{
+	uintptr_t gap = (0 - (b + W)) & (align - 1);
+	if (gap && gap < MIN_BLOCK)
+		gap += align; /* the gap must be able to stand as a free block */
+	return gap;
+}
+
+static bool fits(uintptr_t b, uintptr_t need, uintptr_t align)
+{
+	uintptr_t s = tag_size(*tag_at(b));
+	if (align <= GRAIN)
+		return s >= need;
+	uintptr_t gap = align_gap(b, align);
+	return gap <= s && s - gap >= need;
+}
+
+/* First fit: the block, or 0. */
+static uintptr_t find_fit(struct heap *h, uintptr_t need, uintptr_t align)
+{
+	unsigned first_bin = bin_of(need);
+	bool truncated = false;
+
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t m = h->bitmap & (~(uint64_t)0 << first_bin);
+		while (m) {
+			unsigned i = heap_ctz64(m);
+			unsigned n = 0;
+			m &= m - 1;
+			for (struct heap_free_block *fb = h->bins[i]; fb; fb = fb->next) {
+				if (fits((uintptr_t)fb, need, align))
+					return (uintptr_t)fb;
+				if (pass == 0 && ++n == BIN_SCAN_LIMIT) {
+					truncated = true;
+					break;
+				}
+			}
+		}
+		/* Before giving up, look at every block once (only near OOM). */
+		if (!truncated)
+			break;
+	}
+	return 0;
+}
+
+static void note_alloc(struct heap *h, uintptr_t size)
+{
+	h->st.bytes_in_use += size;
+	h->st.live_allocs++;
+	h->st.total_allocs++;
+	if (h->st.bytes_in_use > h->st.high_water)
+		h->st.high_water = h->st.bytes_in_use;
+}
+
+/* Cuts an allocation out of free block b (already out of its bin). */
+static uintptr_t carve(struct heap *h, uintptr_t b, uintptr_t need, uintptr_t align)
+{
+	uintptr_t s = tag_size(*tag_at(b));
+	uintptr_t gap = align > GRAIN ? align_gap(b, align) : 0;
+	uintptr_t a = b + gap, avail = s - gap;
+	uintptr_t size = avail - need >= MIN_BLOCK ? need : avail;
+
+	/* b was free, so the block below it is allocated: P only after a gap. */
+	tag_write(a, size, HEAP_TAG_ALLOC | (gap ? HEAP_TAG_PREV_FREE : 0));
+	if (gap)
+		free_span(h, b, gap, false);
+	if (size < avail)
+		free_span(h, a + size, avail - size, false);
+	else
+		tag_set_prev_free(a + size, false);
+	note_alloc(h, size);
+	return a + W;
+}
+
+/* Checks size and align; sets *need and *al. */
+static enum heap_error size_align(size_t size, size_t align, uintptr_t *need,
+				  uintptr_t *al)
+{
+	if (align & (align - 1))
+		return HEAP_ERR_BAD_ALIGN;
+	if (align < GRAIN)
+		align = GRAIN;
+	if (size > MAX_BLOCK - W || align > MAX_BLOCK)
+		return HEAP_ERR_SIZE_OVERFLOW;
+	*need = need_of(size);
+	if (align > GRAIN && *need + align + MIN_BLOCK > MAX_BLOCK)
+		return HEAP_ERR_SIZE_OVERFLOW;
+	*al = align;
+	return HEAP_OK;
+}
+
+static void *alloc(struct heap *h, size_t size, size_t align, enum heap_error *err)
+{
+	uintptr_t need, al;
+	enum heap_error e = size_align(size, align, &need, &al);
+
+	if (e == HEAP_OK) {
+		uintptr_t b = find_fit(h, need, al);
+		if (b) {
+			bin_remove(h, b, tag_size(*tag_at(b)));
+			return (void *)carve(h, b, need, al);
+		}
+		e = HEAP_ERR_OOM;
+	}
+	if (err)
+		*err = e;
+	return NULL;
+}
+
+void *heap_alloc(struct heap *h, size_t size, size_t align, enum heap_error *err)
+{
+	if (h->magic != HEAP_MAGIC) {
+		if (err)
+			*err = HEAP_ERR_UNINIT;
+		return NULL;
+	}
+	return alloc(h, size, align, err);
+}
+
+void *heap_calloc(struct heap *h, size_t n, size_t size, enum heap_error *err)
+{
+	if (size && n > SIZE_MAX / size) {
+		if (err)
+			*err = HEAP_ERR_SIZE_OVERFLOW;
+		return NULL;
+	}
+	void *p = heap_alloc(h, n * size, 0, err);
+	if (p) {
+		/* Only the bytes asked for, rounded up to whole words. */
+		size_t bytes = (n * size + W - 1) & ~(size_t)(W - 1);
+		heap_fill_words(p, 0, bytes);
+	}
+	return p;
+}
+
+size_t heap_alloc_batch(struct heap *h, size_t size, size_t align, void **out, size_t n)
+{
+	size_t got = 0;
+
+	if (h->magic != HEAP_MAGIC)
+		return 0;
+	while (got < n) {
+		void *p = alloc(h, size, align, NULL);
+		if (!p)
+			break;
+		out[got++] = p;
+	}
+	return got;
+}
+
+/* ---- free ------------------------------------------------------------ */
+
+/*
+ * Checks that p is the payload of a live block (cached allowed or not) and
+ * returns its block address. See "Misuse detection" in heap_core.h.
+ */
+static enum heap_error lookup(struct heap *h, void *p, bool cached_ok, uintptr_t *blk)
+{
+	uintptr_t a = (uintptr_t)p;
+	struct heap_region *r = region_of(h, a);
+
+	if (!r)
+		return HEAP_ERR_FOREIGN_PTR;
+	if ((a & (GRAIN - 1)) || a < region_first(r) + W || a > r->sentinel)
+		return HEAP_ERR_INTERIOR_PTR;
+	uintptr_t b = a - W, t = *tag_at(b);
+	if (!tag_ok(b, t))
+		return heap_classify_bad_ptr(r, a);
+	uintptr_t s = tag_size(t);
+	if (s < MIN_BLOCK || s > r->sentinel - b)
+		return HEAP_ERR_CORRUPT_TAG;
+	if (!(t & HEAP_TAG_ALLOC))
+		return HEAP_ERR_DOUBLE_FREE;
+	if ((t & HEAP_TAG_CACHED) && !cached_ok)
+		return HEAP_ERR_DOUBLE_FREE;
+	/* The block above must have a valid tag that agrees we are allocated. */
+	uintptr_t n = b + s, nt = *tag_at(n);
+	if (!tag_ok(n, nt) || (nt & HEAP_TAG_PREV_FREE))
+		return heap_classify_bad_ptr(r, a);
+	if (t & HEAP_TAG_PREV_FREE) {
+		/* The free block below must agree through its footer and tag. */
+		uintptr_t f = footer_get(b);
+		if (f < MIN_BLOCK || (f & (GRAIN - 1)) || f > b - region_first(r))
+			return HEAP_ERR_CORRUPT_TAG;
+		uintptr_t pb = b - f, pt = *tag_at(pb);
+		if (!tag_ok(pb, pt) || (pt & HEAP_TAG_ALLOC) || tag_size(pt) != f)
+			return HEAP_ERR_CORRUPT_TAG;
+	}
+	*blk = b;
+	return HEAP_OK;
+}
+
+static void release(struct heap *h, uintptr_t b)
+{
+	uintptr_t t = *tag_at(b), s = tag_size(t);
+
+	h->st.bytes_in_use -= s;
+	h->st.live_allocs--;
+	h->st.total_frees++;
+	free_span(h, b, s, (t & HEAP_TAG_PREV_FREE) != 0);
+}
+
+enum heap_error heap_free(struct heap *h, void *p)
+{
+	uintptr_t b = 0;
+
+	if (h->magic != HEAP_MAGIC)
+		return HEAP_ERR_UNINIT;
+	if (!p)
+		return HEAP_OK;
+	enum heap_error e = lookup(h, p, false, &b);
+	if (e == HEAP_OK)
+		release(h, b);
+	return e;
+}
+
+enum heap_error heap_free_sized(struct heap *h, void *p, size_t size)
+{
+	uintptr_t b = 0;
+
+	if (h->magic != HEAP_MAGIC)
+		return HEAP_ERR_UNINIT;
+	if (!p)
+		return HEAP_OK;
+	enum heap_error e = lookup(h, p, false, &b);
+	if (e != HEAP_OK)
+		return e;
+	/* A block is its need, plus at most an unsplittable remainder. */
+	uintptr_t s = tag_size(*tag_at(b));
+	if (size > MAX_BLOCK - W || s < need_of(size) || s >= need_of(size) + MIN_BLOCK)
+		return HEAP_ERR_SIZE_MISMATCH;
+	release(h, b);
+	return HEAP_OK;
+}
+
+size_t heap_free_batch_err(struct heap *h, void **ptrs, size_t n,
+			   enum heap_error *err, size_t *bad_index)
+{
+	size_t bad = 0;
+
+	if (h->magic != HEAP_MAGIC) {
+		if (err)
+			*err = HEAP_ERR_UNINIT;
+		if (bad_index)
+			*bad_index = 0;
+		return n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uintptr_t b = 0;
+		if (!ptrs[i])
+			continue;
+		/* Magazines hand back cached blocks: the C bit is fine here. */
+		enum heap_error e = lookup(h, ptrs[i], true, &b);
+		if (e == HEAP_OK) {
+			release(h, b);
+			continue;
+		}
+		if (bad++ == 0) {
+			if (err)
+				*err = e;
+			if (bad_index)
+				*bad_index = i;
+		}
+	}
+	return bad;
+}
+
+void heap_free_batch(struct heap *h, void **ptrs, size_t n)
+{
+	(void)heap_free_batch_err(h, ptrs, n, NULL, NULL);
+}
+
+size_t heap_usable_size_err(struct heap *h, void *p, enum heap_error *err)
+{
+	uintptr_t b = 0;
+	enum heap_error e = h->magic != HEAP_MAGIC ? HEAP_ERR_UNINIT
+						   : lookup(h, p, true, &b);
+	if (err)
+		*err = e;
+	return e == HEAP_OK ? tag_size(*tag_at(b)) - W : 0;
+}
+
+size_t heap_usable_size(struct heap *h, void *p)
+{
+	return heap_usable_size_err(h, p, NULL);
+}
+
+/* ---- realloc --------------------------------------------------------- */
+
+void *heap_realloc(struct heap *h, void *p, size_t size, enum heap_error *err)
+{
+	uintptr_t b = 0;
+	enum heap_error e;
+
+	if (!p)
+		return heap_alloc(h, size, 0, err);
+	e = h->magic != HEAP_MAGIC ? HEAP_ERR_UNINIT : lookup(h, p, false, &b);
+	if (e == HEAP_OK && size > MAX_BLOCK - W)
+		e = HEAP_ERR_SIZE_OVERFLOW;
+	if (e != HEAP_OK) {
+		if (err)
+			*err = e;
+		return NULL;
+	}
+	uintptr_t t = *tag_at(b), s = tag_size(t), need = need_of(size);
+	uintptr_t pf = t & HEAP_TAG_PREV_FREE;
+
+	if (need <= s) {
+		/* Shrink in place; give the tail back if it can stand alone. */
+		if (s - need >= MIN_BLOCK) {
+			tag_write(b, need, HEAP_TAG_ALLOC | pf);
+			h->st.bytes_in_use -= s - need;
+			free_span(h, b + need, s - need, false);
+		}
+		return p;
+	}
+	uintptr_t n = b + s, nt = *tag_at(n);
+	if (!(nt & HEAP_TAG_ALLOC) && s + tag_size(nt) >= need) {
+		/* Grow in place into the free block above. */
+		uintptr_t total = s + tag_size(nt);
+		bin_remove(h, n, tag_size(nt));
+		*tag_at(n) = 0;
+		uintptr_t keep = total - need >= MIN_BLOCK ? need : total;
+		tag_write(b, keep, HEAP_TAG_ALLOC | pf);
+		h->st.bytes_in_use += keep - s;
+		if (h->st.bytes_in_use > h->st.high_water)
+			h->st.high_water = h->st.bytes_in_use;
+		if (keep < total)
+			free_span(h, b + keep, total - keep, false);
+		else
+			tag_set_prev_free(b + total, false);
+		return p;
+	}
+	/* Move: the new block is bigger, so all of the old payload fits. */
+	void *q = alloc(h, size, 0, err);
+	if (!q)
+		return NULL;
+	heap_copy_words(q, p, s - W);
+	h->st.total_allocs--; /* a move is not a new allocation ... */
+	h->st.total_frees--;  /* ... nor a free, for the counters */
+	release(h, b);
+	return q;
+}
+
+/* ---- stats ----------------------------------------------------------- */
+
+void heap_get_stats(struct heap *h, struct heap_stats *st)
+{
+	if (h->magic != HEAP_MAGIC) {
+		heap_fill_words(st, 0, sizeof(*st));
+		return;
+	}
+	heap_copy_words(st, &h->st, sizeof(*st));
+	st->largest_free = 0;
+	if (h->bitmap) {
+		/* Every block in a higher bin is bigger: walk only the top one. */
+		unsigned i = heap_log2(h->bitmap);
+		for (struct heap_free_block *fb = h->bins[i]; fb; fb = fb->next) {
+			uintptr_t s = tag_size(*tag_at((uintptr_t)fb));
+			if (s > st->largest_free)
+				st->largest_free = s;
+		}
+	}
+	st->overhead_bytes = st->heap_bytes - st->bytes_in_use - st->bytes_free;
+}

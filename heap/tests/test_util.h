@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Host test helpers: assertions that name the line, mmap'd arenas, a PRNG. */
+#ifndef HEAP_TESTS_TEST_UTIL_H
+#define HEAP_TESTS_TEST_UTIL_H
+
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#define CHECK(cond)                                                          \
+	do {                                                                 \
+		if (!(cond)) {                                               \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
+				__LINE__, #cond);                            \
+			exit(1);                                             \
+		}                                                            \
+	} while (0)
+
+#define CHECK_EQ(a, b)                                                        \
+	do {                                                                  \
+		long long a_ = (long long)(a), b_ = (long long)(b);           \
+		if (a_ != b_) {                                               \
+			fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld vs %lld)\n", \
+				__FILE__, __LINE__, #a, #b, a_, b_);          \
+			exit(1);                                              \
+		}                                                             \
+	} while (0)
+
+/* Page-aligned anonymous memory, so a stray access outside it faults. */
+static inline void *test_map(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	CHECK(p != MAP_FAILED);
+	return p;
+}
+
+static inline void test_unmap(void *p, size_t bytes)
+{
+	munmap(p, bytes);
+}
+
+/* splitmix64: small, fast, good enough for tests. */
+static inline uint64_t test_rand(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [lo, hi]. */
+static inline uint64_t test_range(uint64_t *s, uint64_t lo, uint64_t hi)
+{
+	return lo + test_rand(s) % (hi - lo + 1);
+}
+
+/* A number from argv[i], else the environment variable, else def. */
+static inline unsigned long long test_param(int argc, char **argv, int i,
+					    const char *env, unsigned long long def)
+{
+	const char *s = i < argc ? argv[i] : getenv(env);
+	return s && *s ? strtoull(s, NULL, 0) : def;
+}
+
+#endif
