@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * kmalloc: per-hart size-class magazines and depots in front of the global
+ * heap (Bonwick & Adams, "Magazines and Vmem", USENIX 2001).
+ *
+ * The path of one kmalloc(size):
+ *   1. size -> class with one byte-table load (size_class.h).
+ *   2. With local interrupts masked, pop a block from this hart's loaded
+ *      magazine for the class: no lock, no atomic RMW, no shared line.
+ *   3. Loaded empty and previous full: swap them. Otherwise trade the empty
+ *      previous magazine for a full one at the class's depot (ticket lock).
+ *   4. Depot has no full magazine: refill one magazine from the global heap
+ *      with kheap_alloc_batch (one heap lock acquisition).
+ *   5. size > PERCPU_MAX_SMALL or align > 16: straight to the global heap.
+ *   6. Heap exhausted: its reclaim hook (ours) returns every cached block to
+ *      it (this hart's at once, the depots', other harts' on request), and
+ *      only then does the heap report OOM.
+ * kfree runs the same path in reverse; a block freed on another hart goes
+ * into the freeing hart's magazine. Each depot keeps at most
+ * PERCPU_DEPOT_MAX_FULL full magazines per class and returns the excess to
+ * the heap, so no hart hoards without bound.
+ *
+ * Blocks cached in a magazine carry the heap's "cached" tag, so kfree of a
+ * block that is already sitting in a magazine is reported as a double free
+ * (PORT_EXIT_MISUSE) by the heap.
+ *
+ * Every function may be called from any hart, in interrupt context too.
+ */
+#ifndef PERCPU_KMALLOC_H
+#define PERCPU_KMALLOC_H
+
+#include <percpu/size_class.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum percpu_mode {
+	PERCPU_MAGAZINES, /* the caches described above */
+	PERCPU_BYPASS,    /* every request goes to the locked global heap */
+};
+
+/*
+ * Call once, after kheap_init and before any other hart calls kmalloc.
+ * Registers the heap's reclaim hook and OOM report extra, and the port's
+ * kick handler (PERCPU_MAGAZINES only).
+ */
+void percpu_init(enum percpu_mode mode);
+
+/* Panics with the heap's OOM report if the memory really is not there. */
+void *kmalloc(size_t size);
+/* The same, but returns NULL instead of panicking. */
+void *kmalloc_try(size_t size);
+/* align: a power of two; align <= 16 is served by the classes. Panics on OOM. */
+void *kmalloc_aligned(size_t size, size_t align);
+void *kzalloc(size_t size);
+/* n * size zeroed bytes; an overflowing product is reported as misuse. */
+void *kcalloc(size_t n, size_t size);
+/*
+ * Resizes; krealloc(NULL, s) == kmalloc(s), krealloc(p, 0) frees p and
+ * returns NULL. Returns NULL (p untouched) if the memory is not there.
+ */
+void *krealloc(void *p, size_t size);
+void kfree(void *p);
+/* size: what was asked for; a size larger than the block is misuse. */
+void kfree_sized(void *p, size_t size);
+/* Usable bytes of an allocated block (>= the size asked for). */
+size_t ksize(const void *p);
+
+/*
+ * Returns everything cached to the global heap: this hart's magazines at
+ * once, every depot, and every other active hart's magazines on request
+ * (bounded wait; an active hart that never calls in keeps its cache).
+ */
+void percpu_drain(void);
+/*
+ * Drains, then checks that the heap's live block count equals caller_live
+ * (the blocks the caller still holds). Prints both counts on mismatch.
+ */
+bool percpu_check_drained(size_t caller_live);
+/* Honours a pending flush request for this hart. Cheap when none is. */
+void percpu_poll(void);
+/*
+ * This hart stops using kmalloc (host thread exit): its full magazines go to
+ * the depot, partial ones back to the heap, and no other hart waits for it.
+ * It may call kmalloc again later.
+ */
+void percpu_hart_exit(void);
+
+struct percpu_stats {
+	uint64_t allocs;            /* blocks handed out by kmalloc & co. */
+	uint64_t frees;             /* blocks taken back by kfree & co. */
+	uint64_t alloc_hits;        /* allocs served by the fast path */
+	uint64_t free_hits;         /* frees absorbed by the fast path */
+	uint64_t swaps;             /* loaded <-> previous exchanges */
+	uint64_t depot_exchanges;   /* magazine trades at a depot */
+	uint64_t refills;           /* kheap_alloc_batch calls */
+	uint64_t refill_blocks;     /* blocks they brought in */
+	uint64_t returns;           /* kheap_free_batch calls (excess, flush) */
+	uint64_t return_blocks;     /* blocks they gave back */
+	uint64_t large_allocs;      /* requests sent straight to the heap */
+	uint64_t large_frees;
+	uint64_t flushes;           /* this hart emptied its magazines */
+	uint64_t flush_requests;    /* flushes this hart asked of other harts */
+	uint64_t lock_acquisitions; /* depot locks taken */
+	uint64_t lock_spins;        /* spins waiting for them */
+};
+
+/* A racy but consistent-enough snapshot of one hart's counters. */
+void percpu_get_stats(unsigned hart, struct percpu_stats *out);
+/* The sum over all harts. */
+void percpu_sum_stats(struct percpu_stats *out);
+/* Bytes sitting in hart's magazines (class sizes, a racy snapshot). */
+size_t percpu_cached_bytes(unsigned hart);
+/* Bytes sitting in full magazines in the depots. */
+size_t percpu_depot_bytes(void);
+
+/*
+ * Testing only: false stops the reclaim hook from asking other harts to
+ * flush (their caches then stay put), to show that a test needs it.
+ */
+void percpu_test_set_remote_flush(bool enabled);
+
+#endif /* PERCPU_KMALLOC_H */

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Size classes of the per-hart magazines, and their tunables.
+ *
+ * 28 classes, 16 B .. 4 KiB: 16-byte steps up to 128, then four classes per
+ * power of two (steps of a quarter of the lower power):
+ *
+ *   class  0..7 :   16   32   48   64   80   96  112  128   (step  16)
+ *   class  8..11:  160  192  224  256                       (step  32)
+ *   class 12..15:  320  384  448  512                       (step  64)
+ *   class 16..19:  640  768  896 1024                       (step 128)
+ *   class 20..23: 1280 1536 1792 2048                       (step 256)
+ *   class 24..27: 2560 3072 3584 4096                       (step 512)
+ *
+ * Worst-case internal waste (class size minus request):
+ *   size <= 128: at most 15 bytes, which the heap's 16-byte granule wastes
+ *                anyway (every block is a multiple of 16 bytes).
+ *   size  > 128: a request of s lands in a class c < s * 5/4 (c - step < s,
+ *                step = lower power / 4 <= (c - step) / 4), so the waste is
+ *                below 25% of the request and 20% of the block; the worst
+ *                cases are one byte over a class: 129 -> 160 (31 B), 257 ->
+ *                320 (63 B), ... 2049 -> 2560 (511 B).
+ * The heap's own header word comes on top of this and is the same for every
+ * path. A request above PERCPU_MAX_SMALL, or with an alignment above 16, is
+ * not served by a class; it goes to the global heap.
+ *
+ * size -> class is one byte load: percpu_size_class_table[(size + 15) >> 4]
+ * (257 entries; size 0 maps to class 0). kfree maps a block's usable size
+ * (from the heap tag, >= the class size it was allocated for) to the largest
+ * class not above it with percpu_usable_class_table[usable >> 4]; entry 0
+ * (a block smaller than 16 bytes: a corrupt tag) maps to PERCPU_NCLASSES,
+ * a slot that never has a magazine, so the slow path reports it.
+ */
+#ifndef PERCPU_SIZE_CLASS_H
+#define PERCPU_SIZE_CLASS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PERCPU_NCLASSES 28
+#define PERCPU_MAX_SMALL 4096
+#define PERCPU_TABLE_ENTRIES ((PERCPU_MAX_SMALL >> 4) + 1)
+
+/* Rounds per magazine: about 4 KiB of blocks, at least 8, at most 64. */
+#ifndef PERCPU_MAG_BYTES
+#define PERCPU_MAG_BYTES 4096
+#endif
+#ifndef PERCPU_MAG_MIN_ROUNDS
+#define PERCPU_MAG_MIN_ROUNDS 8
+#endif
+#ifndef PERCPU_MAG_MAX_ROUNDS
+#define PERCPU_MAG_MAX_ROUNDS 64
+#endif
+
+/* Full magazines a depot keeps per class; the excess goes back to the heap. */
+#ifndef PERCPU_DEPOT_MAX_FULL
+#define PERCPU_DEPOT_MAX_FULL 4
+#endif
+/* Empty magazines a depot keeps per class; the excess is freed. */
+#ifndef PERCPU_DEPOT_MAX_EMPTY
+#define PERCPU_DEPOT_MAX_EMPTY 8
+#endif
+
+/* Bytes of each class, ascending. */
+extern const uint16_t percpu_class_size[PERCPU_NCLASSES];
+/* Rounds per magazine of each class. */
+extern const uint8_t percpu_class_rounds[PERCPU_NCLASSES];
+/* (size + 15) >> 4 -> smallest class whose size >= size. */
+extern const uint8_t percpu_size_class_table[PERCPU_TABLE_ENTRIES];
+/* usable >> 4 -> largest class whose size <= usable (PERCPU_NCLASSES: none). */
+extern const uint8_t percpu_usable_class_table[PERCPU_TABLE_ENTRIES];
+
+/* The class serving size bytes; size must be <= PERCPU_MAX_SMALL. */
+static inline unsigned percpu_size_class(size_t size)
+{
+	return percpu_size_class_table[(size + 15) >> 4];
+}
+
+/* The class a block of `usable` bytes can be cached in; usable <= MAX_SMALL. */
+static inline unsigned percpu_usable_class(size_t usable)
+{
+	return percpu_usable_class_table[usable >> 4];
+}
+
+#endif /* PERCPU_SIZE_CLASS_H */

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The class tables: every size 1..PERCPU_MAX_SMALL maps to the smallest
+ * class that fits, the waste bound in size_class.h holds, and every usable
+ * block size maps to the largest class it can hold.
+ */
+#include "test_util.h"
+
+int main(void)
+{
+	for (unsigned c = 1; c < PERCPU_NCLASSES; c++)
+		CHECK(percpu_class_size[c] > percpu_class_size[c - 1]);
+	CHECK(percpu_class_size[0] == 16);
+	CHECK(percpu_class_size[PERCPU_NCLASSES - 1] == PERCPU_MAX_SMALL);
+	for (unsigned c = 0; c < PERCPU_NCLASSES; c++) {
+		CHECK(percpu_class_size[c] % 16 == 0);
+		unsigned r = percpu_class_rounds[c];
+		CHECK(r >= PERCPU_MAG_MIN_ROUNDS && r <= PERCPU_MAG_MAX_ROUNDS);
+	}
+	CHECK(percpu_size_class(0) == 0);
+	size_t worst_small = 0;
+	double worst_ratio = 0;
+	for (size_t s = 1; s <= PERCPU_MAX_SMALL; s++) {
+		unsigned c = percpu_size_class(s);
+		CHECK(c < PERCPU_NCLASSES);
+		CHECK(percpu_class_size[c] >= s);
+		CHECK(c == 0 || percpu_class_size[c - 1] < s); /* smallest */
+		size_t waste = percpu_class_size[c] - s;
+		if (s <= 128) {
+			if (waste > worst_small)
+				worst_small = waste;
+		} else {
+			double ratio = (double)waste / (double)s;
+			if (ratio > worst_ratio)
+				worst_ratio = ratio;
+			CHECK(waste * 4 < s); /* < 25% of the request */
+			CHECK(waste * 5 < percpu_class_size[c]); /* < 20% of block */
+		}
+	}
+	CHECK(worst_small == 15);
+	printf("worst waste: %zu B up to 128, %.1f%% of the request above\n",
+	       worst_small, worst_ratio * 100);
+	/* Usable sizes: the heap's blocks are 16k bytes with an 8-byte tag. */
+	CHECK(percpu_usable_class(0) == PERCPU_NCLASSES);
+	CHECK(percpu_usable_class(8) == PERCPU_NCLASSES);
+	for (size_t u = 16; u <= PERCPU_MAX_SMALL; u++) {
+		unsigned c = percpu_usable_class(u);
+		CHECK(c < PERCPU_NCLASSES);
+		CHECK(percpu_class_size[c] <= u);
+		CHECK(c + 1 == PERCPU_NCLASSES || percpu_class_size[c + 1] > u);
+	}
+	/* A block made for class c (usable c + 8) goes back to class c. */
+	for (unsigned c = 0; c < PERCPU_NCLASSES; c++)
+		CHECK(percpu_usable_class(percpu_class_size[c] + 8) == c);
+	printf("size_class_test: PASS\n");
+	return 0;
+}

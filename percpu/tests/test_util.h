@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Host test helpers: CHECK, a heap region, the live-count check. */
+#ifndef PERCPU_TEST_UTIL_H
+#define PERCPU_TEST_UTIL_H
+
+#include <heap/kheap.h>
+#include <percpu/kmalloc.h>
+#include <platform/port.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define CHECK(cond)                                                          \
+	do {                                                                 \
+		if (!(cond)) {                                               \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
+				__LINE__, #cond);                            \
+			exit(1);                                             \
+		}                                                            \
+	} while (0)
+
+static inline void test_heap_init(size_t bytes)
+{
+	void *mem = aligned_alloc(64, bytes);
+	CHECK(mem);
+	kheap_init(mem, (char *)mem + bytes);
+}
+
+static inline size_t test_heap_live(void)
+{
+	struct heap_stats st;
+	kheap_get_stats(&st);
+	return st.live_allocs;
+}
+
+static void test_validate_report(void *ctx, const char *msg, void *addr)
+{
+	(void)ctx;
+	fprintf(stderr, "validate: %s at %p\n", msg, addr);
+}
+
+static inline size_t test_heap_validate(void)
+{
+	return kheap_validate(test_validate_report, NULL);
+}
+
+#endif
