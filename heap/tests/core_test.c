@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* Unit tests of every core API function and every misuse case it reports. */
+#include "test_util.h"
+
+#include <heap/heap_core.h>
+#include <string.h>
+
+#include "../heap_internal.h"
+
+#define ARENA (1u << 20)
+
+static void no_errors(struct heap *h)
+{
+	CHECK_EQ(heap_validate(h, NULL, NULL), 0);
+}
+
+static void test_uninit(void)
+{
+	static struct heap h; /* zeroed, never initialised */
+	enum heap_error e = HEAP_OK;
+	int x;
+	CHECK(heap_alloc(&h, 16, 0, &e) == NULL);
+	CHECK_EQ(e, HEAP_ERR_UNINIT);
+	CHECK_EQ(heap_free(&h, &x), HEAP_ERR_UNINIT);
+	CHECK_EQ(heap_claim(&h, &x, &x + 1), HEAP_ERR_UNINIT);
+	CHECK(heap_realloc(&h, &x, 8, &e) == NULL);
+	CHECK_EQ(e, HEAP_ERR_UNINIT);
+	CHECK_EQ(heap_alloc_batch(&h, 16, 0, (void **)&x, 0), 0);
+	CHECK(heap_validate(&h, NULL, NULL) == 1);
+}
+
+static void test_names(void)
+{
+	CHECK(strcmp(heap_error_name(HEAP_ERR_DOUBLE_FREE), "double free") == 0);
+	CHECK(strcmp(heap_error_name(HEAP_ERR_UNINIT), "use before init") == 0);
+	CHECK(strcmp(heap_error_name(HEAP_ERR_FOREIGN_PTR), "free of foreign pointer") == 0);
+	CHECK(strcmp(heap_error_name(HEAP_ERR_INTERIOR_PTR), "free of interior pointer") == 0);
+	CHECK(strcmp(heap_error_name(HEAP_ERR_CORRUPT_TAG), "corrupted tag") == 0);
+	CHECK(strcmp(heap_error_name(HEAP_ERR_SIZE_OVERFLOW), "size overflow") == 0);
+	CHECK(strcmp(heap_error_name(HEAP_ERR_BAD_ALIGN), "bad alignment") == 0);
+	CHECK(strcmp(heap_error_name((enum heap_error)999), "unknown heap error") == 0);
+	for (int i = 0; i < HEAP_ERR_COUNT; i++)
+		CHECK(heap_error_name((enum heap_error)i)[0] != 'u' || i == HEAP_ERR_UNINIT);
+}
+
+static void test_alloc_align_sizes(void)
+{
+	struct heap h;
+	char *m = test_map(8 * ARENA);
+	enum heap_error e = HEAP_OK;
+	CHECK_EQ(heap_init(&h, m, m + 8 * ARENA), HEAP_OK);
+
+	/* Zero size: unique minimal blocks. */
+	void *z1 = heap_alloc(&h, 0, 0, &e), *z2 = heap_alloc(&h, 0, 0, &e);
+	CHECK(z1 && z2 && z1 != z2);
+	CHECK_EQ(heap_usable_size(&h, z1), 24);
+
+	for (size_t al = 1; al <= (1u << 20); al <<= 1) {
+		for (size_t sz = 1; sz < 5000; sz = sz * 3 + 1) {
+			char *p = heap_alloc(&h, sz, al, &e);
+			CHECK(p);
+			CHECK((uintptr_t)p % (al < 16 ? 16 : al) == 0);
+			CHECK(heap_usable_size(&h, p) >= sz);
+			CHECK(heap_block_size(p) >= sz);
+			memset(p, 0xab, sz);
+			CHECK_EQ(heap_free(&h, p), HEAP_OK);
+		}
+		no_errors(&h);
+	}
+	/* Bad alignments. */
+	size_t bad[] = { 3, 24, 48, 100, 4097, (size_t)-1 };
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		e = HEAP_OK;
+		CHECK(heap_alloc(&h, 16, bad[i], &e) == NULL);
+		CHECK_EQ(e, HEAP_ERR_BAD_ALIGN);
+	}
+	/* Overflow, never a small wrapped block. */
+	size_t huge[] = { SIZE_MAX, SIZE_MAX - 7, SIZE_MAX - 16, SIZE_MAX / 2 };
+	for (unsigned i = 0; i < 4; i++) {
+		CHECK(heap_alloc(&h, huge[i], 0, &e) == NULL);
+		CHECK_EQ(e, HEAP_ERR_SIZE_OVERFLOW);
+	}
+	CHECK(heap_alloc(&h, 64, (size_t)1 << 62, &e) == NULL);
+	CHECK_EQ(e, HEAP_ERR_SIZE_OVERFLOW);
+	CHECK(heap_alloc(&h, ((size_t)1 << 48) - 64, 4096, &e) == NULL);
+	CHECK_EQ(e, HEAP_ERR_SIZE_OVERFLOW);
+	/* Representable but bigger than the heap: out of memory. */
+	CHECK(heap_alloc(&h, (size_t)1 << 40, 0, &e) == NULL);
+	CHECK_EQ(e, HEAP_ERR_OOM);
+	/* 1 GiB alignment: OOM unless the arena happens to hold such an address. */
+	char *g = heap_alloc(&h, 1, (size_t)1 << 30, &e);
+	uintptr_t gib = ((uintptr_t)m + 8 * ARENA) & ~(((uintptr_t)1 << 30) - 1);
+	if (gib > (uintptr_t)m + 64) {
+		CHECK(g == (char *)gib);
+		CHECK_EQ(heap_free(&h, g), HEAP_OK);
+	} else {
+		CHECK(g == NULL);
+		CHECK_EQ(e, HEAP_ERR_OOM);
+	}
+
+	CHECK_EQ(heap_free(&h, z1), HEAP_OK);
+	CHECK_EQ(heap_free(&h, z2), HEAP_OK);
+	CHECK_EQ(heap_free(&h, NULL), HEAP_OK);
+	no_errors(&h);
+	struct heap_stats st;
+	heap_get_stats(&h, &st);
+	CHECK_EQ(st.free_blocks, 1);
+	CHECK_EQ(st.live_allocs, 0);
+	test_unmap(m, 8 * ARENA);
+}
+
+static void test_misuse(void)
+{
+	struct heap h;
+	char *m = test_map(ARENA);
+	static char other[4096] __attribute__((aligned(16)));
+	CHECK_EQ(heap_init(&h, m, m + ARENA), HEAP_OK);
+
+	char *a = heap_alloc(&h, 100, 0, NULL);
+	char *b = heap_alloc(&h, 200, 0, NULL);
+	char *c = heap_alloc(&h, 5000, 0, NULL);
+	char *d = heap_alloc(&h, 100, 0, NULL);
+	CHECK(a && b && c && d);
+
+	/* Foreign: outside every region, including just past the end. */
+	CHECK_EQ(heap_free(&h, other + 16), HEAP_ERR_FOREIGN_PTR);
+	CHECK_EQ(heap_free(&h, m + ARENA), HEAP_ERR_FOREIGN_PTR);
+	CHECK_EQ(heap_free(&h, m - 4096), HEAP_ERR_FOREIGN_PTR);
+	/* Interior: inside a live block, aligned or not, and region metadata. */
+	CHECK_EQ(heap_free(&h, c + 16), HEAP_ERR_INTERIOR_PTR);
+	CHECK_EQ(heap_free(&h, c + 2048), HEAP_ERR_INTERIOR_PTR);
+	CHECK_EQ(heap_free(&h, c + 8), HEAP_ERR_INTERIOR_PTR);
+	CHECK_EQ(heap_free(&h, a + 1), HEAP_ERR_INTERIOR_PTR);
+	CHECK_EQ(heap_free(&h, m), HEAP_ERR_INTERIOR_PTR);
+	/* Into free memory (the tail): a stale pointer, reported as double free. */
+	CHECK_EQ(heap_free(&h, m + ARENA - 16), HEAP_ERR_DOUBLE_FREE);
+	/* Interior pointer whose word below copies a valid-looking size. */
+	((uintptr_t *)c)[7] = 64 | HEAP_TAG_ALLOC;
+	CHECK_EQ(heap_free(&h, c + 64), HEAP_ERR_INTERIOR_PTR);
+	/* The heap is untouched by all of that. */
+	no_errors(&h);
+
+	/* Double free: right away, and after the block merged with its neighbour. */
+	CHECK_EQ(heap_free(&h, b), HEAP_OK);
+	CHECK_EQ(heap_free(&h, b), HEAP_ERR_DOUBLE_FREE);
+	CHECK_EQ(heap_free(&h, c), HEAP_OK); /* merges into b's free block */
+	CHECK_EQ(heap_free(&h, c), HEAP_ERR_DOUBLE_FREE);
+	CHECK_EQ(heap_free(&h, c + 32), HEAP_ERR_DOUBLE_FREE); /* inside free memory */
+	CHECK_EQ(heap_realloc(&h, b, 10, NULL) == NULL, 1);
+	enum heap_error e = HEAP_OK;
+	CHECK(heap_realloc(&h, b, 10, &e) == NULL);
+	CHECK_EQ(e, HEAP_ERR_DOUBLE_FREE);
+	no_errors(&h);
+
+	/* Cached blocks: heap_free says double free, the batch free accepts. */
+	char *x = heap_alloc(&h, 64, 0, NULL), *y = heap_alloc(&h, 64, 0, NULL);
+	heap_tag_mark_cached(x);
+	CHECK(heap_tag_is_cached(x));
+	CHECK_EQ(heap_block_size(x), heap_usable_size(&h, x));
+	CHECK_EQ(heap_free(&h, x), HEAP_ERR_DOUBLE_FREE);
+	heap_tag_mark_live(x);
+	CHECK(!heap_tag_is_cached(x));
+	heap_tag_mark_cached(x);
+	no_errors(&h);
+	void *batch[3] = { x, y, NULL };
+	heap_free_batch(&h, batch, 3);
+	CHECK_EQ(heap_free(&h, x), HEAP_ERR_DOUBLE_FREE);
+	void *bad_batch[3] = { heap_alloc(&h, 8, 0, NULL), other, a + 16 };
+	enum heap_error be = HEAP_OK;
+	size_t bi = 99;
+	CHECK_EQ(heap_free_batch_err(&h, bad_batch, 3, &be, &bi), 2);
+	CHECK_EQ(be, HEAP_ERR_FOREIGN_PTR);
+	CHECK_EQ(bi, 1);
+	no_errors(&h);
+
+	/* Sized free. */
+	char *s = heap_alloc(&h, 300, 0, NULL);
+	CHECK_EQ(heap_free_sized(&h, s, 1000), HEAP_ERR_SIZE_MISMATCH);
+	CHECK_EQ(heap_free_sized(&h, s, 10), HEAP_ERR_SIZE_MISMATCH);
+	CHECK_EQ(heap_free_sized(&h, s, 300), HEAP_OK);
+
+	/* Corrupted tags: the block's own, and the next block's (an overflow). */
+	char *p = heap_alloc(&h, 40, 0, NULL), *q = heap_alloc(&h, 40, 0, NULL);
+	char *r = heap_alloc(&h, 40, 0, NULL);
+	uintptr_t saved = ((uintptr_t *)q)[-1];
+	((uintptr_t *)q)[-1] ^= 0x100; /* size changed, check now wrong */
+	CHECK_EQ(heap_free(&h, q), HEAP_ERR_CORRUPT_TAG);
+	CHECK_EQ(heap_free(&h, p), HEAP_ERR_CORRUPT_TAG); /* its neighbour is bad */
+	CHECK_EQ(heap_validate(&h, NULL, NULL), 1);
+	((uintptr_t *)q)[-1] = saved;
+	memset(p, 'A', heap_usable_size(&h, p) + 4); /* overflow into q's tag */
+	CHECK_EQ(heap_free(&h, p), HEAP_ERR_CORRUPT_TAG);
+	CHECK_EQ(heap_free(&h, q), HEAP_ERR_CORRUPT_TAG);
+	((uintptr_t *)q)[-1] = saved;
+	CHECK_EQ(heap_free(&h, p), HEAP_OK);
+	CHECK_EQ(heap_free(&h, q), HEAP_OK);
+	/* A free block's footer, seen when the block above is freed. */
+	uintptr_t *footer = (uintptr_t *)r - 2;
+	uintptr_t fsaved = *footer;
+	*footer = 48;
+	CHECK_EQ(heap_free(&h, r), HEAP_ERR_CORRUPT_TAG);
+	*footer = fsaved;
+	CHECK_EQ(heap_free(&h, r), HEAP_OK);
+
+	CHECK_EQ(heap_free(&h, a), HEAP_OK);
+	CHECK_EQ(heap_free(&h, d), HEAP_OK);
+	no_errors(&h);
+	struct heap_stats st;
+	heap_get_stats(&h, &st);
+	CHECK_EQ(st.live_allocs, 0);
+	CHECK_EQ(st.free_blocks, 1);
+	test_unmap(m, ARENA);
+}
+
+static void test_realloc_calloc(void)
+{
+	struct heap h;
+	char *m = test_map(ARENA);
+	enum heap_error e = HEAP_OK;
+	CHECK_EQ(heap_init(&h, m, m + ARENA), HEAP_OK);
+
+	char *p = heap_realloc(&h, NULL, 100, &e); /* NULL allocates */
+	CHECK(p);
+	for (int i = 0; i < 100; i++)
+		p[i] = (char)i;
+	char *blocker = heap_alloc(&h, 16, 0, NULL);
+	/* Shrink in place. */
+	CHECK(heap_realloc(&h, p, 40, &e) == p);
+	CHECK(heap_usable_size(&h, p) < 100);
+	/* Grow in place into the tail just given back. */
+	CHECK(heap_realloc(&h, p, 90, &e) == p);
+	for (int i = 0; i < 40; i++)
+		CHECK(p[i] == (char)i);
+	/* Grow past the blocker: moves, keeps contents. */
+	char *q = heap_realloc(&h, p, 1000, &e);
+	CHECK(q && q != p);
+	for (int i = 0; i < 40; i++)
+		CHECK(q[i] == (char)i);
+	/* Grow in place into a freed neighbour. */
+	char *n = heap_alloc(&h, 2000, 0, NULL);
+	char *after = heap_alloc(&h, 16, 0, NULL);
+	CHECK(n == q + heap_usable_size(&h, q) + 8);
+	CHECK_EQ(heap_free(&h, n), HEAP_OK);
+	CHECK(heap_realloc(&h, q, 2500, &e) == q);
+	/* Size 0 shrinks to the minimal block. */
+	CHECK(heap_realloc(&h, q, 0, &e) == q);
+	CHECK_EQ(heap_usable_size(&h, q), 24);
+	/* OOM leaves the block alone. */
+	CHECK(heap_realloc(&h, q, 2 * ARENA, &e) == NULL);
+	CHECK_EQ(e, HEAP_ERR_OOM);
+	CHECK(q[0] == 0 && q[5] == 5);
+	CHECK(heap_realloc(&h, q, SIZE_MAX, &e) == NULL);
+	CHECK_EQ(e, HEAP_ERR_SIZE_OVERFLOW);
+	no_errors(&h);
+
+	/* calloc: overflow check, zeroed memory even when reused dirty. */
+	CHECK(heap_calloc(&h, SIZE_MAX / 2, 3, &e) == NULL);
+	CHECK_EQ(e, HEAP_ERR_SIZE_OVERFLOW);
+	char *dirty = heap_alloc(&h, 512, 0, NULL);
+	memset(dirty, 0xff, 512);
+	CHECK_EQ(heap_free(&h, dirty), HEAP_OK);
+	char *cz = heap_calloc(&h, 16, 32, &e);
+	CHECK(cz == dirty);
+	for (int i = 0; i < 512; i++)
+		CHECK(cz[i] == 0);
+	CHECK(heap_calloc(&h, 0, 5, &e) != NULL);
+
+	/* usable_size of a bad pointer is 0 with the error. */
+	CHECK_EQ(heap_usable_size_err(&h, cz + 16, &e), 0);
+	CHECK_EQ(e, HEAP_ERR_INTERIOR_PTR);
+	(void)blocker;
+	(void)after;
+	no_errors(&h);
+	test_unmap(m, ARENA);
+}
+
+static void test_batch_and_stats(void)
+{
+	struct heap h;
+	char *m = test_map(64 << 10);
+	struct heap_stats st;
+	CHECK_EQ(heap_init(&h, m, m + (64 << 10)), HEAP_OK);
+	heap_get_stats(&h, &st);
+	CHECK_EQ(st.heap_bytes, 64 << 10);
+	CHECK_EQ(st.bytes_in_use, 0);
+	CHECK_EQ(st.free_blocks, 1);
+	CHECK_EQ(st.largest_free, st.bytes_free);
+	CHECK_EQ(st.regions, 1);
+	CHECK(st.overhead_bytes <= 48);
+
+	void *ptrs[4096];
+	size_t got = heap_alloc_batch(&h, 100, 0, ptrs, 4096);
+	CHECK(got > 500 && got < 4096); /* ran out: fewer than asked */
+	heap_get_stats(&h, &st);
+	CHECK_EQ(st.live_allocs, got);
+	CHECK_EQ(st.total_allocs, got);
+	CHECK_EQ(st.bytes_in_use, st.high_water);
+	CHECK(st.bytes_free < 112 + 48);
+	for (size_t i = 1; i < got; i++)
+		CHECK(ptrs[i] != ptrs[i - 1]);
+	no_errors(&h);
+	heap_free_batch(&h, ptrs, got);
+	heap_get_stats(&h, &st);
+	CHECK_EQ(st.live_allocs, 0);
+	CHECK_EQ(st.total_frees, got);
+	CHECK_EQ(st.free_blocks, 1);
+	CHECK(st.high_water > st.bytes_in_use);
+	no_errors(&h);
+	test_unmap(m, 64 << 10);
+}
+
+static void test_regions(void)
+{
+	struct heap h;
+	char *m = test_map(4 * ARENA);
+	enum heap_error e = HEAP_OK;
+	struct heap_stats st;
+
+	CHECK_EQ(heap_init(&h, NULL, NULL), HEAP_OK); /* empty heap */
+	CHECK(heap_alloc(&h, 16, 0, &e) == NULL);
+	CHECK_EQ(e, HEAP_ERR_OOM);
+	CHECK_EQ(heap_extend(&h, m), HEAP_ERR_BAD_REGION); /* no region yet */
+	CHECK(heap_truncate(&h, m) == NULL);
+	CHECK_EQ(heap_claim(&h, m, m + 64), HEAP_ERR_BAD_REGION);   /* too small */
+	CHECK_EQ(heap_claim(&h, m + 64, m), HEAP_ERR_BAD_REGION);   /* backwards */
+	CHECK_EQ(heap_claim(&h, m + 3, m + 4096), HEAP_OK);         /* unaligned ok */
+	CHECK_EQ(heap_claim(&h, m + 2048, m + 8192), HEAP_ERR_BAD_REGION); /* overlap */
+	CHECK_EQ(heap_claim(&h, m + ARENA, m + ARENA + 8192), HEAP_OK);
+	/* A request bigger than the first region lands in the second. */
+	char *big = heap_alloc(&h, 6000, 0, &e);
+	CHECK(big >= m + ARENA && big < m + ARENA + 8192);
+	CHECK(heap_alloc(&h, 9000, 0, &e) == NULL);
+	CHECK_EQ(e, HEAP_ERR_OOM);
+	/* Extend the current (last claimed) region, then it fits. */
+	CHECK_EQ(heap_extend(&h, m + ARENA + 4096), HEAP_ERR_BAD_REGION); /* shrink */
+	CHECK_EQ(heap_extend(&h, m + ARENA + 65536), HEAP_OK);
+	CHECK_EQ(heap_extend(&h, m + ARENA + 65536 + 8), HEAP_OK); /* too little: kept */
+	char *big2 = heap_alloc(&h, 9000, 0, &e);
+	CHECK(big2 && big2 < m + ARENA + 65536);
+	no_errors(&h);
+	heap_get_stats(&h, &st);
+	CHECK_EQ(st.regions, 2);
+	CHECK_EQ(st.heap_bytes, (4096 - 16) + 65536 + 8); /* start rounded up to 16 */
+
+	/* Truncate gives back the free tail, never an allocated block. */
+	char *end = heap_truncate(&h, m + ARENA + 4096);
+	CHECK(end >= big2 + 9000 && end < big2 + 9000 + 64);
+	no_errors(&h);
+	CHECK_EQ(heap_free(&h, big2), HEAP_OK);
+	end = heap_truncate(&h, m + ARENA + 12288);
+	CHECK(end == m + ARENA + 12288);
+	no_errors(&h);
+	/* Everything free: truncate to nothing leaves an empty region. */
+	CHECK_EQ(heap_free(&h, big), HEAP_OK);
+	end = heap_truncate(&h, m + ARENA);
+	CHECK(end <= m + ARENA + 64);
+	no_errors(&h);
+	CHECK(heap_alloc(&h, 16, 0, &e) != NULL); /* still the first region */
+	CHECK_EQ(heap_extend(&h, m + 2 * ARENA), HEAP_OK);
+	CHECK(heap_alloc(&h, ARENA / 2, 0, &e) != NULL);
+	no_errors(&h);
+	/* Extending into another region is refused. */
+	CHECK_EQ(heap_claim(&h, m + 3 * ARENA, m + 4 * ARENA), HEAP_OK);
+	CHECK_EQ(heap_claim(&h, m + 2 * ARENA + 4096, m + 2 * ARENA + 8192), HEAP_OK);
+	CHECK_EQ(heap_extend(&h, m + 3 * ARENA + 4096), HEAP_ERR_BAD_REGION);
+	no_errors(&h);
+	test_unmap(m, 4 * ARENA);
+}
+
+int main(void)
+{
+	test_uninit();
+	test_names();
+	test_alloc_align_sizes();
+	test_misuse();
+	test_realloc_calloc();
+	test_batch_and_stats();
+	test_regions();
+	printf("core_test: PASS\n");
+	return 0;
+}
