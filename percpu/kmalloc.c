@@ -184,6 +184,27 @@ static inline bool tag_plausible_live(uintptr_t tag)
 	return (tag & (HEAP_TAG_ALLOC | HEAP_TAG_CACHED)) == HEAP_TAG_ALLOC;
 }
 
+/*
+ * Setting and clearing C. The heap rewrites the tag of an *allocated* block
+ * (its P bit and check) under its lock when the block's lower neighbour is
+ * freed or allocated, so a plain load + store of the tag here, without the
+ * heap lock, can undo that update and corrupt the heap (stress_test caught
+ * exactly this: "corrupted tag"). An atomic OR/AND (amoor.d/amoand.d, relaxed:
+ * it orders nothing, it only must not lose the heap's bits) never loses the
+ * heap's update; the heap's plain read-modify-write can still lose our C bit,
+ * which only weakens double-free detection for that block. The real fix is
+ * in heap/ (see the report): keep C where the heap never writes.
+ */
+static inline void tag_set_cached(void *p)
+{
+	__atomic_fetch_or(heap_tag_of_(p), HEAP_TAG_CACHED, __ATOMIC_RELAXED);
+}
+
+static inline void tag_clear_cached(void *p)
+{
+	__atomic_fetch_and(heap_tag_of_(p), ~HEAP_TAG_CACHED, __ATOMIC_RELAXED);
+}
+
 static inline size_t tag_usable(uintptr_t tag)
 {
 	return (size_t)((tag & HEAP_TAG_SIZE_MASK) - sizeof(uintptr_t));
@@ -538,7 +559,7 @@ static PERCPU_SLOW void *alloc_slow(unsigned cls)
 			break;
 		}
 		for (size_t i = 0; i < n; i++)
-			heap_tag_mark_cached(m->rounds[i]);
+			tag_set_cached(m->rounds[i]);
 		/* A reclaim inside mag_create may have emptied the slot: re-read. */
 		if (s->base) {
 			/* Cannot happen today (only we load it), but stay correct. */
@@ -554,7 +575,7 @@ static PERCPU_SLOW void *alloc_slow(unsigned cls)
 pop:
 	p = *--s->top;
 	STORE_RELAXED(&s->top, s->top);
-	heap_tag_mark_live(p);
+	tag_clear_cached(p);
 	port_irq_restore(f);
 	return p;
 }
@@ -635,7 +656,7 @@ static PERCPU_SLOW bool free_slow(void *p, unsigned cls)
 	}
 	*s->top = p;
 	STORE_RELAXED(&s->top, s->top + 1);
-	heap_tag_mark_cached(p);
+	tag_set_cached(p);
 out:
 	port_irq_restore(f);
 	if (spare)
@@ -685,7 +706,7 @@ static inline __attribute__((always_inline)) void *kmalloc_fast(size_t size)
 		if (likely(top != s->base && !LOAD_RELAXED(&c->flush_pending))) {
 			void *p = *--top;
 			STORE_RELAXED(&s->top, top);
-			heap_tag_mark_live(p);
+			tag_clear_cached(p);
 			STAT_ADD(&c->fast_allocs, 1);
 			port_irq_restore(f);
 			return p;
@@ -738,7 +759,7 @@ static PERCPU_SLOW void free_slow_path(void *p)
 	uintptr_t tag = *heap_tag_of_(p);
 	size_t usable = tag_usable(tag);
 	if (percpu_mode_ == PERCPU_MAGAZINES && tag_plausible_live(tag) &&
-	    usable <= PERCPU_MAX_SMALL) {
+	    (usable >> 4) < PERCPU_TABLE_ENTRIES) {
 		unsigned cls = percpu_usable_class(usable);
 		if (cls < PERCPU_NCLASSES && free_slow(p, cls))
 			return;
@@ -768,8 +789,7 @@ PERCPU_FAST void kfree(void *p)
 		if (likely(top != s->limit && !LOAD_RELAXED(&c->flush_pending))) {
 			*top = p;
 			STORE_RELAXED(&s->top, top + 1);
-			/* One store: the tag word we loaded above, plus C. */
-			*heap_tag_of_(p) = tag | HEAP_TAG_CACHED;
+			tag_set_cached(p);
 			STAT_ADD(&c->fast_frees, 1);
 			port_irq_restore(f);
 			return;

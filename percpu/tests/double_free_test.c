@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * A double free of a block still sitting in a magazine is caught: with a
+ * misuse handler it is recorded as HEAP_ERR_DOUBLE_FREE; by default (in a
+ * forked child) the run exits PORT_EXIT_MISUSE with "double free" on stderr.
+ */
+#include "test_util.h"
+
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int recorded;
+static enum heap_error last;
+
+static void handler(enum heap_error e, void *p)
+{
+	(void)p;
+	recorded++;
+	last = e;
+}
+
+int main(void)
+{
+	test_heap_init(1u << 20);
+	percpu_init(PERCPU_MAGAZINES);
+
+	/* Default handler, in a child: exit code 5 and the message. */
+	int fd[2];
+	CHECK(pipe(fd) == 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		dup2(fd[1], 2);
+		void *p = kmalloc(48);
+		kfree(p);
+		kfree(p);
+		_exit(0);
+	}
+	close(fd[1]);
+	char buf[512] = { 0 };
+	size_t n = 0;
+	ssize_t r;
+	while ((r = read(fd[0], buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)r;
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == PORT_EXIT_MISUSE);
+	CHECK(strstr(buf, "double free") != NULL);
+
+	/* Recorded: the first free left the block in a magazine. */
+	kheap_set_misuse_handler(handler);
+	void *p = kmalloc(48);
+	kfree(p);
+	CHECK(heap_tag_is_cached(p));
+	kfree(p);
+	CHECK(recorded == 1 && last == HEAP_ERR_DOUBLE_FREE);
+	kfree_sized(p, 48);
+	CHECK(recorded == 2 && last == HEAP_ERR_DOUBLE_FREE);
+	/* The block is still cached once, and still usable. */
+	CHECK(percpu_check_drained(0));
+	CHECK(test_heap_validate() == 0);
+	printf("double_free_test: PASS\n");
+	return 0;
+}

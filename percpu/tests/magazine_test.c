@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Magazine transitions on one hart, observed through the statistics and the
+ * heap's live count: refill, hits, loaded/previous swap, depot exchange,
+ * return of the depot's excess, drain; plus tags and the kmalloc family.
+ * Uses the 4 KiB class (8 rounds per magazine) so the counts are small.
+ */
+#include "test_util.h"
+
+#include <string.h>
+
+#define CLS (PERCPU_NCLASSES - 1)
+#define SZ 4096
+
+static struct percpu_stats st(void)
+{
+	struct percpu_stats s;
+	percpu_get_stats(0, &s);
+	return s;
+}
+
+int main(void)
+{
+	test_heap_init(4u << 20);
+	percpu_init(PERCPU_MAGAZINES);
+	const size_t cap = percpu_class_rounds[CLS];
+	CHECK(cap == 8);
+	void *b[128];
+
+	/* First allocation: a refill of one magazine from the heap. */
+	b[0] = kmalloc(SZ);
+	struct percpu_stats s = st();
+	CHECK(s.refills == 1 && s.refill_blocks == cap && s.alloc_hits == 0);
+	CHECK(percpu_cached_bytes(0) == (cap - 1) * SZ);
+	CHECK(!heap_tag_is_cached(b[0]));
+	CHECK(ksize(b[0]) >= SZ);
+
+	/* The rest of the magazine: fast-path hits, no refill. */
+	for (size_t i = 1; i < cap; i++)
+		b[i] = kmalloc(SZ);
+	s = st();
+	CHECK(s.refills == 1 && s.alloc_hits == cap - 1);
+	CHECK(percpu_cached_bytes(0) == 0);
+
+	/* Empty loaded, no previous, empty depot: a second refill. */
+	b[cap] = kmalloc(SZ);
+	CHECK(st().refills == 2);
+
+	/* Free 2*cap+1 ... fill loaded, then a fresh one; previous = full. */
+	size_t held = cap + 1;
+	for (size_t i = cap + 1; i < 2 * cap; i++)
+		b[i] = kmalloc(SZ); /* hits */
+	held = 2 * cap;
+	for (size_t i = 0; i < held; i++) {
+		kfree(b[i]);
+		CHECK(heap_tag_is_cached(b[i]));
+	}
+	CHECK(percpu_cached_bytes(0) == 2 * cap * SZ);
+	CHECK(percpu_depot_bytes() == 0);
+
+	/* Take 2*cap back: cap hits, one swap, cap - 1 more hits. */
+	s = st();
+	for (size_t i = 0; i < held; i++) {
+		b[i] = kmalloc(SZ);
+		CHECK(!heap_tag_is_cached(b[i]));
+	}
+	struct percpu_stats t = st();
+	CHECK(t.swaps == s.swaps + 1);
+	CHECK(t.refills == s.refills);
+	CHECK(t.alloc_hits == s.alloc_hits + 2 * cap - 1);
+	CHECK(percpu_cached_bytes(0) == 0);
+
+	/* Hold 64 blocks, free them all: depot gets full magazines, excess returns. */
+	for (size_t i = held; i < 64; i++)
+		b[i] = kmalloc(SZ);
+	held = 64;
+	s = st();
+	for (size_t i = 0; i < held; i++)
+		kfree(b[i]);
+	t = st();
+	/* 16 stay in the hart's magazines, 48 = 6 magazines go to the depot... */
+	CHECK(t.depot_exchanges - s.depot_exchanges == 6);
+	CHECK(percpu_cached_bytes(0) == 2 * cap * SZ);
+	/* ...which keeps PERCPU_DEPOT_MAX_FULL and returns the rest to the heap. */
+	CHECK(percpu_depot_bytes() == PERCPU_DEPOT_MAX_FULL * cap * SZ);
+	CHECK(t.returns - s.returns == 6 - PERCPU_DEPOT_MAX_FULL);
+	CHECK(t.return_blocks - s.return_blocks == (6 - PERCPU_DEPOT_MAX_FULL) * cap);
+	CHECK(t.lock_acquisitions > s.lock_acquisitions);
+
+	/* Allocate from the depot: full magazines come back by exchange. */
+	s = st();
+	for (size_t i = 0; i < 3 * cap; i++)
+		b[i] = kmalloc(SZ);
+	t = st();
+	CHECK(t.refills == s.refills);
+	CHECK(t.depot_exchanges - s.depot_exchanges == 1);
+	CHECK(percpu_depot_bytes() == (PERCPU_DEPOT_MAX_FULL - 1) * cap * SZ);
+	for (size_t i = 0; i < 3 * cap; i++)
+		kfree(b[i]);
+
+	/* A full drain leaves the heap with exactly the caller's blocks. */
+	void *keep = kmalloc(100);
+	CHECK(percpu_check_drained(1));
+	CHECK(!percpu_check_drained(0)); /* and the check can fail */
+	CHECK(percpu_cached_bytes(0) == 0 && percpu_depot_bytes() == 0);
+	kfree(keep);
+	CHECK(percpu_check_drained(0));
+
+	/* The family. */
+	unsigned char *z = kzalloc(300);
+	for (int i = 0; i < 300; i++)
+		CHECK(z[i] == 0);
+	memset(z, 0xab, 300);
+	kfree(z);
+	z = kzalloc(300); /* the same block, reused: zeroed again */
+	for (int i = 0; i < 300; i++)
+		CHECK(z[i] == 0);
+	unsigned *c = kcalloc(50, sizeof(unsigned));
+	for (int i = 0; i < 50; i++)
+		CHECK(c[i] == 0);
+	for (int i = 0; i < 50; i++)
+		c[i] = (unsigned)i;
+	c = krealloc(c, 4000);
+	for (int i = 0; i < 50; i++)
+		CHECK(c[i] == (unsigned)i);
+	c = krealloc(c, 10000); /* large: the heap */
+	for (int i = 0; i < 50; i++)
+		CHECK(c[i] == (unsigned)i);
+	CHECK(ksize(c) >= 10000);
+	CHECK(krealloc(c, 0) == NULL);
+	void *a = kmalloc_aligned(100, 256);
+	CHECK(((uintptr_t)a & 255) == 0);
+	kfree(a);
+	void *big = kmalloc(100000);
+	CHECK(ksize(big) >= 100000);
+	kfree_sized(big, 100000);
+	kfree_sized(z, 300);
+	kfree(NULL);
+	CHECK(kmalloc_try((size_t)1 << 40) == NULL);
+	struct percpu_stats sum;
+	percpu_sum_stats(&sum);
+	t = st();
+	CHECK(memcmp(&sum, &t, sizeof(sum)) == 0);
+	CHECK(t.allocs >= t.alloc_hits && t.large_allocs >= 2);
+	CHECK(percpu_check_drained(0));
+	CHECK(test_heap_validate() == 0);
+	printf("magazine_test: PASS\n");
+	return 0;
+}
