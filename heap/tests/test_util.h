@@ -3,7 +3,9 @@
 #ifndef HEAP_TESTS_TEST_UTIL_H
 #define HEAP_TESTS_TEST_UTIL_H
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The locked global heap: one instance of the core behind one ticket lock,
+ * taken with local interrupts masked (so an interrupt handler on the same
+ * hart that allocates cannot deadlock). What kernels call when they want no
+ * per-hart caches, and what percpu/ calls on its slow path (the batches).
+ *
+ * Policy:
+ *  - Every call before kheap_init is caught ("heap: use before init").
+ *  - Misuse (double free, foreign/interior pointer, corrupted tag, size
+ *    overflow, bad alignment, ...) calls the misuse handler, outside the
+ *    lock. The default one panics with PORT_EXIT_MISUSE and a message that
+ *    starts "heap: <error name>", e.g. "heap: double free: 0x... (kheap_free)".
+ *    If a handler returns, the call returns NULL / does nothing.
+ *  - Out of memory: kheap_alloc (and calloc, realloc) first calls the reclaim
+ *    hook (the magazine layer flushes its caches; true means "retry"), then
+ *    the OOM hook (RETRY after claiming memory, or FAIL). Both are called
+ *    WITHOUT the heap lock held, so they may call kheap_claim, kheap_free or
+ *    even allocate. After FAIL (or KHEAP_OOM_MAX_RETRIES retries), kheap_alloc
+ *    panics with PORT_EXIT_OOM and the whole report (kheap_report plus the
+ *    report-extra lines) as one unbroken block; kheap_try_alloc returns NULL.
+ *  - The batches take the lock once and call no hooks: they return what the
+ *    heap could give, and the caller falls back to kheap_alloc.
+ */
+#ifndef HEAP_KHEAP_H
+#define HEAP_KHEAP_H
+
+#include <heap/heap_core.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifndef KHEAP_OOM_MAX_RETRIES
+#define KHEAP_OOM_MAX_RETRIES 64
+#endif
+
+void kheap_init(void *start, void *end);
+/* Another disjoint region ("heap: bad region" if it overlaps or is tiny). */
+void kheap_claim(void *start, void *end);
+
+void *kheap_alloc(size_t size, size_t align);     /* never NULL: panics */
+void *kheap_try_alloc(size_t size, size_t align); /* NULL when out of memory */
+void *kheap_calloc(size_t n, size_t size);        /* panics when out of memory */
+void *kheap_realloc(void *p, size_t size);        /* panics when out of memory */
+void kheap_free(void *p);
+void kheap_free_sized(void *p, size_t size);
+size_t kheap_usable_size(void *p);
+
+size_t kheap_alloc_batch(size_t size, size_t align, void **out, size_t n);
+/* Accepts blocks marked cached (heap_tag_mark_cached). */
+void kheap_free_batch(void **ptrs, size_t n);
+
+struct kheap_stats {
+	struct heap_stats heap;
+	unsigned long lock_acquisitions;
+	unsigned long lock_spins; /* summed over acquisitions */
+};
+void kheap_get_stats(struct kheap_stats *st);
+/* Runs heap_validate under the lock. */
+size_t kheap_validate(void (*report)(void *ctx, const char *msg, void *addr), void *ctx);
+
+/* A printf-like sink, e.g. port_printf. */
+typedef void (*kheap_print_fn)(const char *fmt, ...);
+/* Prints the stats block (and the report-extra lines) through print. */
+void kheap_report(kheap_print_fn print);
+
+typedef enum { KHEAP_OOM_RETRY, KHEAP_OOM_FAIL } kheap_oom_action_t;
+typedef kheap_oom_action_t (*kheap_oom_hook_t)(void *ctx, size_t size, size_t align);
+/* Returns true if it gave anything back, so the allocation is retried. */
+typedef bool (*kheap_reclaim_hook_t)(void *ctx, size_t size, size_t align);
+/* Adds lines (e.g. bytes cached per hart) to reports and the OOM panic. */
+typedef void (*kheap_report_extra_fn)(kheap_print_fn print);
+typedef void (*kheap_misuse_fn)(enum heap_error err, void *ptr, size_t size,
+				const char *where);
+
+void kheap_set_oom_hook(kheap_oom_hook_t fn, void *ctx);
+void kheap_set_reclaim_hook(kheap_reclaim_hook_t fn, void *ctx);
+void kheap_set_report_extra(kheap_report_extra_fn fn);
+/* NULL restores the default (panicking) handler; returns the previous one. */
+kheap_misuse_fn kheap_set_misuse_handler(kheap_misuse_fn fn);
+
+/* Freestanding formatting for reports: %s %c %d %u %x %p with l/ll/z. */
+size_t kheap_format(char *buf, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif /* HEAP_KHEAP_H */

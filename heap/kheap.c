@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The locked global heap: the core behind one ticket lock (irqsave), a
+ * use-before-init check, the reclaim and OOM hooks, and misuse reporting.
+ * The policy is stated in <heap/kheap.h>. Hooks and handlers always run with
+ * the lock released; the lock only ever covers calls into the core.
+ */
+#include <heap/kheap.h>
+#include <platform/port.h>
+#include <platform/ticket_lock.h>
+
+#include "heap_internal.h"
+#include "kheap_internal.h"
+
+static struct {
+	ticket_lock_t lock;
+	struct heap heap;             /* under lock */
+	unsigned long acquisitions;   /* under lock */
+	unsigned long spins;          /* under lock (added after acquiring) */
+	kheap_oom_hook_t oom;         /* hooks: under lock, called outside it */
+	void *oom_ctx;
+	kheap_reclaim_hook_t reclaim;
+	void *reclaim_ctx;
+	kheap_report_extra_fn extra;
+} g = { .lock = TICKET_LOCK_INIT };
+
+/*
+ * Set once by kheap_init, read without the lock on every call. Release in
+ * init / acquire in the check: a hart that sees it set also sees the heap
+ * that was built before it (the lock then orders everything after).
+ */
+static bool inited;
+
+static void default_misuse(enum heap_error err, void *ptr, size_t size, const char *where);
+/* Read and written with relaxed atomics: only the pointer value matters. */
+static kheap_misuse_fn misuse_handler = default_misuse;
+
+static port_irqflags_t lock(void)
+{
+	port_irqflags_t f = ticket_lock_irqsave(&g.lock, &g.spins);
+	g.acquisitions++;
+	return f;
+}
+
+static void unlock(port_irqflags_t f)
+{
+	ticket_unlock_irqrestore(&g.lock, f);
+}
+
+/* ---- misuse ---------------------------------------------------------- */
+
+static void default_misuse(enum heap_error err, void *ptr, size_t size, const char *where)
+{
+	port_panic(PORT_EXIT_MISUSE, "heap: %s: ptr %p size %zu (%s)",
+		   heap_error_name(err), ptr, size, where);
+}
+
+static void misuse(enum heap_error err, void *ptr, size_t size, const char *where)
+{
+	kheap_misuse_fn fn = __atomic_load_n(&misuse_handler, __ATOMIC_RELAXED);
+	fn(err, ptr, size, where);
+}
+
+kheap_misuse_fn kheap_set_misuse_handler(kheap_misuse_fn fn)
+{
+	return __atomic_exchange_n(&misuse_handler, fn ? fn : default_misuse,
+				   __ATOMIC_RELAXED);
+}
+
+/* False (after reporting) if kheap_init has not run. */
+static bool ready(const char *where)
+{
+	/* Acquire: pairs with the release in kheap_init. */
+	if (__atomic_load_n(&inited, __ATOMIC_ACQUIRE))
+		return true;
+	misuse(HEAP_ERR_UNINIT, NULL, 0, where);
+	return false;
+}
+
+/* ---- regions --------------------------------------------------------- */
+
+void kheap_init(void *start, void *end)
+{
+	if (__atomic_load_n(&inited, __ATOMIC_ACQUIRE)) {
+		misuse(HEAP_ERR_DOUBLE_INIT, start, 0, "kheap_init");
+		return;
+	}
+	port_irqflags_t f = lock();
+	enum heap_error e = heap_init(&g.heap, start, end);
+	unlock(f);
+	/* Release: publishes the initialised heap to harts that check `inited`. */
+	__atomic_store_n(&inited, true, __ATOMIC_RELEASE);
+	if (e != HEAP_OK)
+		misuse(e, start, (size_t)((char *)end - (char *)start), "kheap_init");
+}
+
+void kheap_claim(void *start, void *end)
+{
+	if (!ready("kheap_claim"))
+		return;
+	port_irqflags_t f = lock();
+	enum heap_error e = heap_claim(&g.heap, start, end);
+	unlock(f);
+	if (e != HEAP_OK)
+		misuse(e, start, (size_t)((char *)end - (char *)start), "kheap_claim");
+}
+
+/* ---- hooks and reports ----------------------------------------------- */
+
+void kheap_set_oom_hook(kheap_oom_hook_t fn, void *ctx)
+{
+	port_irqflags_t f = lock();
+	g.oom = fn;
+	g.oom_ctx = ctx;
+	unlock(f);
+}
+
+void kheap_set_reclaim_hook(kheap_reclaim_hook_t fn, void *ctx)
+{
+	port_irqflags_t f = lock();
+	g.reclaim = fn;
+	g.reclaim_ctx = ctx;
+	unlock(f);
+}
+
+void kheap_set_report_extra(kheap_report_extra_fn fn)
+{
+	port_irqflags_t f = lock();
+	g.extra = fn;
+	unlock(f);
+}
+
+void kheap_get_stats(struct kheap_stats *st)
+{
+	port_irqflags_t f = lock();
+	heap_get_stats(&g.heap, &st->heap);
+	st->lock_acquisitions = g.acquisitions;
+	st->lock_spins = g.spins;
+	unlock(f);
+}
+
+size_t kheap_validate(void (*report)(void *ctx, const char *msg, void *addr), void *ctx)
+{
+	if (!ready("kheap_validate"))
+		return 1;
+	port_irqflags_t f = lock();
+	size_t n = heap_validate(&g.heap, report, ctx);
+	unlock(f);
+	return n;
+}
+
+void kheap_report(kheap_print_fn print)
+{
+	struct kheap_stats st;
+	kheap_report_extra_fn extra;
+
+	kheap_get_stats(&st);
+	port_irqflags_t f = lock();
+	extra = g.extra;
+	unlock(f);
+	print("heap: %zu bytes in %zu regions: %zu in use by %zu allocations, "
+	      "%zu free in %zu blocks, largest free block %zu\n",
+	      st.heap.heap_bytes, st.heap.regions, st.heap.bytes_in_use,
+	      st.heap.live_allocs, st.heap.bytes_free, st.heap.free_blocks,
+	      st.heap.largest_free);
+	print("heap: high water %zu, %zu allocs and %zu frees so far; "
+	      "lock: %lu acquisitions, %lu spins\n",
+	      st.heap.high_water, st.heap.total_allocs, st.heap.total_frees,
+	      st.lock_acquisitions, st.lock_spins);
+	if (extra)
+		extra(print);
+}
+
+/* The OOM report is built here, then handed to port_panic as one string. */
+static char oom_buf[4096];
+static size_t oom_len;
+/* First OOM panicker owns oom_buf. A word: RV64 has no byte-sized AMOs. */
+static unsigned oom_busy;
+
+static void oom_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void oom_print(const char *fmt, ...)
+{
+	va_list ap;
+	if (oom_len >= sizeof(oom_buf) - 1)
+		return;
+	va_start(ap, fmt);
+	oom_len += kheap_vformat(oom_buf + oom_len, sizeof(oom_buf) - oom_len, fmt, ap);
+	va_end(ap);
+	if (oom_len > sizeof(oom_buf) - 1)
+		oom_len = sizeof(oom_buf) - 1;
+}
+
+static _Noreturn void oom_panic(size_t size, size_t align, const char *where)
+{
+	/* Acquire/exchange: one hart owns the buffer; port_panic stops the rest. */
+	if (__atomic_exchange_n(&oom_busy, 1u, __ATOMIC_ACQUIRE))
+		port_panic(PORT_EXIT_OOM, "heap: out of memory (hart %u)", port_hart_id());
+	oom_len = 0;
+	oom_print("heap: out of memory on hart %u: %zu bytes, align %zu (%s)\n",
+		  port_hart_id(), size, align, where);
+	kheap_report(oom_print);
+	port_panic(PORT_EXIT_OOM, "%s", oom_buf);
+}
+
+/* ---- allocation ------------------------------------------------------ */
+
+/*
+ * One attempt under the lock; on OOM, reclaim then the OOM hook (unlocked)
+ * and again. NULL with *err set when it gives up.
+ */
+static void *alloc_retry(size_t size, size_t align, enum heap_error *err)
+{
+	for (unsigned tries = 0;; tries++) {
+		port_irqflags_t f = lock();
+		void *p = heap_alloc(&g.heap, size, align, err);
+		kheap_reclaim_hook_t reclaim = g.reclaim;
+		void *rctx = g.reclaim_ctx;
+		kheap_oom_hook_t oom = g.oom;
+		void *octx = g.oom_ctx;
+		unlock(f);
+		if (p || *err != HEAP_ERR_OOM)
+			return p;
+		if (reclaim && reclaim(rctx, size, align))
+			continue;
+		if (!oom || tries >= KHEAP_OOM_MAX_RETRIES ||
+		    oom(octx, size, align) != KHEAP_OOM_RETRY)
+			return NULL;
+	}
+}
+
+static void *alloc_common(size_t size, size_t align, bool may_fail, const char *where)
+{
+	enum heap_error e = HEAP_OK;
+
+	if (!ready(where))
+		return NULL;
+	void *p = alloc_retry(size, align, &e);
+	if (p || (e == HEAP_ERR_OOM && may_fail))
+		return p;
+	if (e == HEAP_ERR_OOM)
+		oom_panic(size, align, where);
+	misuse(e, NULL, size, where);
+	return NULL;
+}
+
+void *kheap_alloc(size_t size, size_t align)
+{
+	return alloc_common(size, align, false, "kheap_alloc");
+}
+
+void *kheap_try_alloc(size_t size, size_t align)
+{
+	return alloc_common(size, align, true, "kheap_try_alloc");
+}
+
+void *kheap_calloc(size_t n, size_t size)
+{
+	if (!ready("kheap_calloc"))
+		return NULL;
+	if (size && n > SIZE_MAX / size) {
+		misuse(HEAP_ERR_SIZE_OVERFLOW, NULL, size, "kheap_calloc");
+		return NULL;
+	}
+	char *p = alloc_common(n * size, 0, false, "kheap_calloc");
+	/* Zero outside the lock: the block is ours alone now. */
+	if (p)
+		heap_fill_words(p, 0, (n * size + W - 1) & ~(size_t)(W - 1));
+	return p;
+}
+
+void *kheap_realloc(void *p, size_t size)
+{
+	enum heap_error e = HEAP_OK;
+
+	if (!ready("kheap_realloc"))
+		return NULL;
+	if (!p)
+		return kheap_alloc(size, 0);
+	for (;;) {
+		port_irqflags_t f = lock();
+		void *q = heap_realloc(&g.heap, p, size, &e);
+		unlock(f);
+		if (q)
+			return q;
+		if (e != HEAP_ERR_OOM) {
+			misuse(e, p, size, "kheap_realloc");
+			return NULL;
+		}
+		/* Make room the way kheap_alloc does, then retry the resize. */
+		void *spare = alloc_retry(size, 0, &e);
+		if (!spare)
+			oom_panic(size, 0, "kheap_realloc");
+		f = lock();
+		heap_free(&g.heap, spare);
+		unlock(f);
+	}
+}
+
+static void free_common(void *p, size_t size, bool sized, const char *where)
+{
+	if (!ready(where))
+		return;
+	port_irqflags_t f = lock();
+	enum heap_error e = sized ? heap_free_sized(&g.heap, p, size) : heap_free(&g.heap, p);
+	unlock(f);
+	if (e != HEAP_OK)
+		misuse(e, p, size, where);
+}
+
+void kheap_free(void *p)
+{
+	free_common(p, 0, false, "kheap_free");
+}
+
+void kheap_free_sized(void *p, size_t size)
+{
+	free_common(p, size, true, "kheap_free_sized");
+}
+
+size_t kheap_usable_size(void *p)
+{
+	enum heap_error e;
+
+	if (!ready("kheap_usable_size"))
+		return 0;
+	port_irqflags_t f = lock();
+	size_t n = heap_usable_size_err(&g.heap, p, &e);
+	unlock(f);
+	if (e != HEAP_OK)
+		misuse(e, p, 0, "kheap_usable_size");
+	return n;
+}
+
+size_t kheap_alloc_batch(size_t size, size_t align, void **out, size_t n)
+{
+	if (!ready("kheap_alloc_batch"))
+		return 0;
+	if (align & (align - 1)) {
+		misuse(HEAP_ERR_BAD_ALIGN, NULL, size, "kheap_alloc_batch");
+		return 0;
+	}
+	port_irqflags_t f = lock();
+	size_t got = heap_alloc_batch(&g.heap, size, align, out, n);
+	unlock(f);
+	return got;
+}
+
+void kheap_free_batch(void **ptrs, size_t n)
+{
+	enum heap_error e = HEAP_OK;
+	size_t bad_index = 0;
+
+	if (!ready("kheap_free_batch"))
+		return;
+	port_irqflags_t f = lock();
+	size_t bad = heap_free_batch_err(&g.heap, ptrs, n, &e, &bad_index);
+	unlock(f);
+	if (bad)
+		misuse(e, ptrs[bad_index], 0, "kheap_free_batch");
+}

@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The locked global heap: use before init, every misuse through a recording
+ * handler, the default handler and the OOM panic in child processes (exit
+ * code and text), the reclaim and OOM hooks (called unlocked, in order), and
+ * harts (threads) hammering it concurrently.
+ */
+#include "test_util.h"
+
+#include <heap/kheap.h>
+#include <platform/port.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ARENA (1u << 20)
+
+/* ---- recording misuse handler ---------------------------------------- */
+
+static enum heap_error last_err;
+static void *last_ptr;
+static const char *last_where;
+static int misuses;
+
+static void record(enum heap_error err, void *ptr, size_t size, const char *where)
+{
+	(void)size;
+	last_err = err;
+	last_ptr = ptr;
+	last_where = where;
+	misuses++;
+}
+
+#define EXPECT_MISUSE(call, err)                                     \
+	do {                                                         \
+		int before_ = misuses;                               \
+		last_err = HEAP_OK;                                  \
+		call;                                                \
+		CHECK_EQ(misuses, before_ + 1);                      \
+		CHECK_EQ(last_err, err);                             \
+	} while (0)
+
+/* ---- child processes ------------------------------------------------- */
+
+/* Runs fn in a child with stderr captured; returns its exit code. */
+static int run_child(void (*fn)(void *), void *arg, char *out, size_t cap)
+{
+	int fds[2];
+	CHECK(pipe(fds) == 0);
+	fflush(stdout);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		close(fds[0]);
+		fn(arg);
+		_exit(0);
+	}
+	close(fds[1]);
+	size_t n = 0;
+	ssize_t r;
+	while ((r = read(fds[0], out + n, cap - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(fds[0]);
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void expect_child(void (*fn)(void *), void *arg, int code, const char *text)
+{
+	char out[8192];
+	int got = run_child(fn, arg, out, sizeof(out));
+	if (got != code || !strstr(out, text)) {
+		fprintf(stderr, "child: exit %d (want %d), output:\n%s\nwanted \"%s\"\n",
+			got, code, out, text);
+		exit(1);
+	}
+}
+
+static void child_alloc(void *arg)
+{
+	(void)arg;
+	kheap_alloc(16, 0);
+}
+
+/* ---- tests ----------------------------------------------------------- */
+
+static void test_before_init(void)
+{
+	int x;
+	/* Default handler: a panic with the named message and exit code 5. */
+	expect_child(child_alloc, NULL, PORT_EXIT_MISUSE, "heap: use before init");
+
+	kheap_set_misuse_handler(record);
+	EXPECT_MISUSE(CHECK(kheap_alloc(16, 0) == NULL), HEAP_ERR_UNINIT);
+	EXPECT_MISUSE(CHECK(kheap_try_alloc(16, 0) == NULL), HEAP_ERR_UNINIT);
+	EXPECT_MISUSE(kheap_free(&x), HEAP_ERR_UNINIT);
+	EXPECT_MISUSE(kheap_free_sized(&x, 4), HEAP_ERR_UNINIT);
+	EXPECT_MISUSE(CHECK(kheap_realloc(&x, 4) == NULL), HEAP_ERR_UNINIT);
+	EXPECT_MISUSE(CHECK(kheap_calloc(1, 4) == NULL), HEAP_ERR_UNINIT);
+	EXPECT_MISUSE(CHECK(kheap_usable_size(&x) == 0), HEAP_ERR_UNINIT);
+	EXPECT_MISUSE(kheap_claim(&x, &x + 1), HEAP_ERR_UNINIT);
+	void *v[1];
+	EXPECT_MISUSE(CHECK(kheap_alloc_batch(16, 0, v, 1) == 0), HEAP_ERR_UNINIT);
+	EXPECT_MISUSE(kheap_free_batch(v, 1), HEAP_ERR_UNINIT);
+	EXPECT_MISUSE(CHECK(kheap_validate(NULL, NULL) == 1), HEAP_ERR_UNINIT);
+	CHECK(strcmp(last_where, "kheap_validate") == 0);
+}
+
+static char *arena;
+
+static void test_basic(void)
+{
+	arena = test_map(ARENA);
+	kheap_init(arena, arena + ARENA);
+	EXPECT_MISUSE(kheap_init(arena, arena + ARENA), HEAP_ERR_DOUBLE_INIT);
+
+	char *p = kheap_alloc(100, 64);
+	CHECK(p && (uintptr_t)p % 64 == 0);
+	CHECK(kheap_usable_size(p) >= 100);
+	memset(p, 7, 100);
+	char *q = kheap_realloc(p, 5000);
+	CHECK(q && q[99] == 7);
+	char *z = kheap_calloc(10, 10);
+	for (int i = 0; i < 100; i++)
+		CHECK(z[i] == 0);
+	kheap_free_sized(z, 100);
+	kheap_free(q);
+	kheap_free(NULL);
+	CHECK(kheap_realloc(NULL, 10) != NULL);
+
+	void *v[64];
+	CHECK_EQ(kheap_alloc_batch(48, 0, v, 64), 64);
+	for (int i = 0; i < 64; i += 2)
+		heap_tag_mark_cached(v[i]);
+	kheap_free_batch(v, 64);
+	CHECK_EQ(kheap_validate(NULL, NULL), 0);
+
+	struct kheap_stats st;
+	kheap_get_stats(&st);
+	CHECK_EQ(st.heap.live_allocs, 1);
+	CHECK(st.lock_acquisitions >= 10);
+	CHECK_EQ(misuses, 12);
+}
+
+static void test_misuse_recorded(void)
+{
+	static char other[64] __attribute__((aligned(16)));
+	char *a = kheap_alloc(200, 0), *b = kheap_alloc(200, 0);
+
+	EXPECT_MISUSE(kheap_free(other), HEAP_ERR_FOREIGN_PTR);
+	CHECK(last_ptr == other && strcmp(last_where, "kheap_free") == 0);
+	EXPECT_MISUSE(kheap_free(a + 32), HEAP_ERR_INTERIOR_PTR);
+	EXPECT_MISUSE(kheap_free_sized(a, 5000), HEAP_ERR_SIZE_MISMATCH);
+	EXPECT_MISUSE(CHECK(kheap_alloc(SIZE_MAX, 0) == NULL), HEAP_ERR_SIZE_OVERFLOW);
+	EXPECT_MISUSE(CHECK(kheap_try_alloc(SIZE_MAX - 4, 0) == NULL), HEAP_ERR_SIZE_OVERFLOW);
+	EXPECT_MISUSE(CHECK(kheap_calloc(SIZE_MAX / 4, 8) == NULL), HEAP_ERR_SIZE_OVERFLOW);
+	EXPECT_MISUSE(CHECK(kheap_alloc(16, 48) == NULL), HEAP_ERR_BAD_ALIGN);
+	void *v[1];
+	EXPECT_MISUSE(CHECK(kheap_alloc_batch(16, 12, v, 1) == 0), HEAP_ERR_BAD_ALIGN);
+	EXPECT_MISUSE(kheap_claim(arena + 4096, arena + 8192), HEAP_ERR_BAD_REGION);
+	EXPECT_MISUSE(CHECK(kheap_usable_size(a + 16) == 0), HEAP_ERR_INTERIOR_PTR);
+
+	kheap_free(b);
+	EXPECT_MISUSE(kheap_free(b), HEAP_ERR_DOUBLE_FREE);
+	EXPECT_MISUSE(CHECK(kheap_realloc(b, 10) == NULL), HEAP_ERR_DOUBLE_FREE);
+	heap_tag_mark_cached(a);
+	EXPECT_MISUSE(kheap_free(a), HEAP_ERR_DOUBLE_FREE);
+	void *batch[2] = { a, other };
+	EXPECT_MISUSE(kheap_free_batch(batch, 2), HEAP_ERR_FOREIGN_PTR);
+	CHECK(last_ptr == other);
+	EXPECT_MISUSE(kheap_free(a), HEAP_ERR_DOUBLE_FREE); /* the batch freed a */
+
+	char *c = kheap_alloc(40, 0), *d = kheap_alloc(40, 0);
+	uintptr_t saved = ((uintptr_t *)d)[-1];
+	memset(c, 'x', 48 + 3); /* overflows into d's tag */
+	EXPECT_MISUSE(kheap_free(d), HEAP_ERR_CORRUPT_TAG);
+	EXPECT_MISUSE(kheap_free(c), HEAP_ERR_CORRUPT_TAG);
+	((uintptr_t *)d)[-1] = saved;
+	kheap_free(c);
+	kheap_free(d);
+	CHECK_EQ(kheap_validate(NULL, NULL), 0);
+}
+
+/* Each misuse with the default handler: exit code 5 and the named text. */
+struct death {
+	int kind;
+	const char *text;
+};
+
+static void child_misuse(void *arg)
+{
+	const struct death *d = arg;
+	static char other[64] __attribute__((aligned(16)));
+	kheap_set_misuse_handler(NULL);
+	char *p = kheap_alloc(64, 0), *q = kheap_alloc(64, 0);
+	switch (d->kind) {
+	case 0: kheap_free(p); kheap_free(p); break;
+	case 1: kheap_free(other); break;
+	case 2: kheap_free(p + 16); break;
+	case 3: memset(p, 0, 80); kheap_free(q); break;
+	case 4: kheap_alloc(SIZE_MAX, 0); break;
+	case 5: kheap_alloc(64, 3); break;
+	case 6: heap_tag_mark_cached(p); kheap_free(p); break;
+	}
+}
+
+static void test_default_handler(void)
+{
+	static const struct death deaths[] = {
+		{ 0, "heap: double free" },
+		{ 1, "heap: free of foreign pointer" },
+		{ 2, "heap: free of interior pointer" },
+		{ 3, "heap: corrupted tag" },
+		{ 4, "heap: size overflow" },
+		{ 5, "heap: bad alignment" },
+		{ 6, "heap: double free" },
+	};
+	for (unsigned i = 0; i < sizeof(deaths) / sizeof(deaths[0]); i++)
+		expect_child(child_misuse, (void *)&deaths[i], PORT_EXIT_MISUSE,
+			     deaths[i].text);
+	/* The pointer and the entry point are in the message too. */
+	expect_child(child_misuse, (void *)&deaths[0], PORT_EXIT_MISUSE, "(kheap_free)");
+}
+
+/* ---- OOM hooks ------------------------------------------------------- */
+
+static char calls[16];
+static int ncalls;
+static void *stash[256];
+static size_t nstash;
+static char *extra_region;
+
+static bool reclaim(void *ctx, size_t size, size_t align)
+{
+	(void)size;
+	(void)align;
+	CHECK(ctx == &nstash);
+	calls[ncalls++] = 'r';
+	struct kheap_stats st;
+	kheap_get_stats(&st); /* takes the lock: would deadlock if held */
+	if (!nstash)
+		return false;
+	kheap_free_batch(stash, nstash); /* like a magazine flush */
+	nstash = 0;
+	return true;
+}
+
+static kheap_oom_action_t oom_claim(void *ctx, size_t size, size_t align)
+{
+	(void)align;
+	CHECK(ctx == &extra_region);
+	calls[ncalls++] = 'o';
+	if (extra_region)
+		return KHEAP_OOM_FAIL;
+	extra_region = test_map(4 * ARENA);
+	CHECK(size < 4 * ARENA);
+	kheap_claim(extra_region, extra_region + 4 * ARENA); /* takes the lock */
+	return KHEAP_OOM_RETRY;
+}
+
+static kheap_oom_action_t oom_fail(void *ctx, size_t size, size_t align)
+{
+	(void)ctx;
+	(void)size;
+	(void)align;
+	calls[ncalls++] = 'f';
+	return KHEAP_OOM_FAIL;
+}
+
+static void extra_lines(kheap_print_fn print)
+{
+	print("percpu: hart %u caches %zu bytes\n", 0u, (size_t)12345);
+}
+
+static void test_oom_hooks(void)
+{
+	/* Fill the heap with a stash of "cached" blocks. */
+	while (nstash < 256 && kheap_try_alloc(1, 0) != NULL) {
+		void *p = kheap_try_alloc(3000, 0);
+		if (!p)
+			break;
+		heap_tag_mark_cached(p);
+		stash[nstash++] = p;
+	}
+	for (size_t sz = 3000; sz >= 16; sz /= 3)
+		while (kheap_try_alloc(sz, 0))
+			;
+	kheap_set_reclaim_hook(reclaim, &nstash);
+	kheap_set_oom_hook(oom_claim, &extra_region);
+
+	/* Reclaim alone is enough for a small block. */
+	ncalls = 0;
+	CHECK(kheap_alloc(2000, 0) != NULL);
+	CHECK_EQ(ncalls, 1);
+	CHECK(calls[0] == 'r');
+	/* A big one: reclaim has nothing left, the OOM hook claims, retry works. */
+	char *big = kheap_alloc(2 * ARENA, 0);
+	CHECK(big >= extra_region && big < extra_region + 4 * ARENA);
+	CHECK_EQ(ncalls, 3);
+	CHECK(calls[1] == 'r' && calls[2] == 'o');
+	/* try_alloc: hooks then NULL, no panic. */
+	ncalls = 0;
+	CHECK(kheap_try_alloc(8 * ARENA, 0) == NULL);
+	CHECK_EQ(ncalls, 2);
+	CHECK(calls[0] == 'r' && calls[1] == 'o');
+	CHECK_EQ(kheap_validate(NULL, NULL), 0);
+	/* Reports from now on carry the magazine layer's lines. */
+	kheap_set_report_extra(extra_lines);
+}
+
+static char report_buf[4096];
+static size_t report_len;
+
+static void capture(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void capture(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	report_len += (size_t)vsnprintf(report_buf + report_len,
+					sizeof(report_buf) - report_len, fmt, ap);
+	va_end(ap);
+}
+
+static void test_report(void)
+{
+	report_len = 0;
+	kheap_report(capture);
+	CHECK(strstr(report_buf, "regions"));
+	CHECK(strstr(report_buf, "largest free block"));
+	CHECK(strstr(report_buf, "acquisitions"));
+	CHECK(strstr(report_buf, "percpu: hart 0 caches 12345 bytes"));
+
+	char small[16];
+	CHECK_EQ(kheap_format(small, sizeof(small), "%s=%zu %d %lx %p %%",
+			      "abc", (size_t)42, -7, 255ul, (void *)0x10), 19);
+	CHECK(strcmp(small, "abc=42 -7 ff 0x") == 0);
+}
+
+static void child_oom(void *arg)
+{
+	(void)arg;
+	kheap_set_oom_hook(oom_fail, NULL);
+	kheap_alloc(64 * ARENA, 4096);
+}
+
+static void test_oom_panic(void)
+{
+	expect_child(child_oom, NULL, PORT_EXIT_OOM,
+		     "heap: out of memory on hart 0: 67108864 bytes, align 4096 (kheap_alloc)");
+	expect_child(child_oom, NULL, PORT_EXIT_OOM, "allocations");
+	expect_child(child_oom, NULL, PORT_EXIT_OOM, "percpu: hart 0 caches 12345 bytes");
+}
+
+/* ---- harts ----------------------------------------------------------- */
+
+#define HARTS 4
+#define HART_OPS 20000
+
+static void *hart(void *arg)
+{
+	unsigned id = (unsigned)(uintptr_t)arg;
+	uint64_t rng = id * 7919u + 1;
+	void *live[64] = { 0 };
+	port_host_become_hart(id);
+	for (int i = 0; i < HART_OPS; i++) {
+		unsigned k = (unsigned)(test_rand(&rng) % 64);
+		if (live[k]) {
+			CHECK(*(unsigned *)live[k] == id);
+			kheap_free(live[k]);
+			live[k] = NULL;
+		} else {
+			live[k] = kheap_alloc((size_t)test_range(&rng, 4, 2000), 0);
+			*(unsigned *)live[k] = id;
+		}
+	}
+	for (int k = 0; k < 64; k++)
+		kheap_free(live[k]);
+	return NULL;
+}
+
+static void test_harts(void)
+{
+	pthread_t t[HARTS];
+	struct kheap_stats before, after;
+	kheap_get_stats(&before);
+	for (unsigned i = 0; i < HARTS; i++)
+		CHECK(pthread_create(&t[i], NULL, hart, (void *)(uintptr_t)(i + 1)) == 0);
+	for (unsigned i = 0; i < HARTS; i++)
+		pthread_join(t[i], NULL);
+	kheap_get_stats(&after);
+	CHECK(after.lock_acquisitions - before.lock_acquisitions >= (unsigned long)HARTS * HART_OPS);
+	CHECK_EQ(after.heap.live_allocs, before.heap.live_allocs);
+	CHECK_EQ(kheap_validate(NULL, NULL), 0);
+	printf("kheap_test: %d harts x %d ops, %lu lock spins\n", HARTS, HART_OPS,
+	       after.lock_spins - before.lock_spins);
+}
+
+int main(void)
+{
+	test_before_init();
+	test_basic();
+	test_misuse_recorded();
+	test_default_handler();
+	test_oom_hooks();
+	test_report();
+	test_oom_panic();
+	test_harts();
+	printf("kheap_test: PASS\n");
+	return 0;
+}
