@@ -16,7 +16,8 @@
  * overlap many times per run; every hart runs all its iterations, so the
  * verdict does not hinge on one lucky collision.
  *
- * Bootargs: iters (20000), cs_work (32), tick_us (1000; 0 = no ticks).
+ * Bootargs: iters (20000), cs_work (32), tick_us (10000: a 100 Hz tick;
+ * 0 = no ticks).
  * Fairness: when the first hart finishes, the others' acquisition counts
  * are snapshotted; fairness = min/max of that snapshot (1.000 is perfect).
  */
@@ -76,7 +77,7 @@ static void setup(void)
 {
 	iters = kernel_arg_u64("iters", 20000);
 	cs_work = kernel_arg_u64("cs_work", 32);
-	tick_us = kernel_arg_u64("tick_us", 1000);
+	tick_us = kernel_arg_u64("tick_us", 10000);
 	kprintf("locktorture: iters=%lu cs_work=%lu tick_us=%lu\n",
 		(unsigned long)iters, (unsigned long)cs_work,
 		(unsigned long)tick_us);
