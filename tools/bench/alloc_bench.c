@@ -1,0 +1,625 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * alloc_bench: multi-threaded malloc workloads for comparing allocators.
+ *
+ * Only plain malloc/free/realloc/posix_memalign/aligned_alloc calls, so the
+ * allocator under test is whatever the dynamic linker resolves them to: glibc
+ * by default, or a library given with LD_PRELOAD (our shim, jemalloc, ...).
+ *
+ *   alloc_bench -w WORKLOAD [-t THREADS] [-d SECONDS] [-s SEED]
+ *
+ * Workloads (each thread runs its own loop until the time is up):
+ *   random      talc's "random actions": batches of 100 actions, realloc 1 in
+ *               7, else alloc while fewer than 300 blocks live or 3 in 7,
+ *               else free a random block; size rand(4..rand(16..max)),
+ *               alignment 8 << (ctz(rand16) / 2); the time is split evenly
+ *               over max = 200, 1000, 3000, 10000, 30000. op = one action.
+ *   hitpair     malloc(64) + free in a loop: the fast path. op = one pair.
+ *   prodcons    xmalloc-test's shape: thread i mallocs batches of 64 blocks
+ *               (16..512 bytes) and passes them to thread i+1 (a ring of
+ *               SPSC queues), which frees them: every free is remote with 2+
+ *               threads. op = one block allocated and freed.
+ *   larson      Larson & Krishnan: a thread keeps 1000 live blocks (16..512),
+ *               frees a random one and mallocs a new one; after 20000 such
+ *               rounds it starts a successor thread, hands it its live set and
+ *               exits, so the successor frees blocks another thread allocated.
+ *               op = one free + malloc. Thread create/exit is in the time.
+ *   cachescratch  Hoard's cache-scratch (passive false sharing): the main
+ *               thread mallocs one 8-byte object per thread, each thread frees
+ *               its object, then loops malloc(8), 100 writes, free. If the
+ *               allocator hands a thread a block in another thread's cache
+ *               line, the writes ping-pong the line. op = one malloc+writes+free.
+ *
+ * Output, one line on stdout:
+ *   alloc_bench: workload=W threads=N ops=... secs=... mops=... maxrss_kb=...
+ * Exit 0 on success, 1 when an allocation failed or data was corrupted.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_THREADS 256
+#define CACHE_LINE 64
+
+static atomic_int g_stop;
+static atomic_int g_failed;
+static atomic_ulong g_misaligned;
+static double g_duration = 1.0;
+static unsigned g_threads = 1;
+static unsigned long g_seed = 12345;
+
+static double now_sec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void fail(const char *what, size_t size)
+{
+	if (atomic_exchange(&g_failed, 1) == 0)
+		fprintf(stderr, "alloc_bench: FAIL %s (size %zu)\n", what, size);
+	atomic_store(&g_stop, 1);
+}
+
+/* xorshift64*: fast, per-thread, deterministic for a seed. */
+struct rng {
+	uint64_t s;
+};
+
+static inline uint64_t rng_next(struct rng *r)
+{
+	uint64_t x = r->s;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	r->s = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* Uniform in [lo, hi]. */
+static inline size_t rng_range(struct rng *r, size_t lo, size_t hi)
+{
+	return lo + (size_t)(rng_next(r) % (uint64_t)(hi - lo + 1));
+}
+
+static void rng_seed(struct rng *r, unsigned long seed, unsigned idx)
+{
+	r->s = (seed + 1) * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)(idx + 1) << 32);
+	if (!r->s)
+		r->s = 1;
+	for (int i = 0; i < 8; i++)
+		rng_next(r);
+}
+
+/* Start line: every worker waits here, then the clock starts. */
+static pthread_barrier_t g_start;
+
+struct worker {
+	unsigned idx;
+	pthread_t th;
+	uint64_t ops;
+	struct rng rng;
+	char pad[CACHE_LINE];
+};
+
+/* ---------------- random actions (talc) ---------------- */
+
+struct live {
+	unsigned char *p;
+	size_t size;
+};
+
+static const size_t ra_max[] = { 200, 1000, 3000, 10000, 30000 };
+#define RA_PHASES (sizeof(ra_max) / sizeof(ra_max[0]))
+#define RA_TARGET_LIVE 300
+
+static inline size_t ra_size(struct rng *r, size_t max)
+{
+	return rng_range(r, 4, rng_range(r, 16, max));
+}
+
+static unsigned char *ra_alloc(struct rng *r, size_t size)
+{
+	uint16_t r16 = (uint16_t)rng_next(r);
+	unsigned tz = r16 ? (unsigned)__builtin_ctz(r16) : 16;
+	size_t align = (size_t)8 << (tz / 2);
+	void *p;
+	if (align == 8) {
+		/* malloc promises only what the size needs: 8 for tiny blocks. */
+		p = malloc(size);
+	} else if (r16 & 0x8000) {
+		/* C11 aligned_alloc: size a multiple of align. */
+		p = aligned_alloc(align, (size + align - 1) & ~(align - 1));
+	} else if (posix_memalign(&p, align, size) != 0) {
+		p = NULL;
+	}
+	if (!p) {
+		fail("alloc returned NULL", size);
+		return NULL;
+	}
+	if ((uintptr_t)p & (align - 1)) {
+		/* Counted, not fatal: Debian's mimalloc 2.0.9 gets 256..1024 wrong. */
+		if (atomic_fetch_add(&g_misaligned, 1) == 0)
+			fprintf(stderr, "alloc_bench: misaligned block %p for align %zu size %zu\n",
+				p, align, size);
+	}
+	((unsigned char *)p)[0] = (unsigned char)size;
+	((unsigned char *)p)[size - 1] = (unsigned char)size;
+	return p;
+}
+
+static void *w_random(void *arg)
+{
+	struct worker *w = arg;
+	struct live *live = calloc(4096, sizeof(*live));
+	size_t n = 0, cap = 4096;
+	uint64_t ops = 0;
+	if (!live) {
+		fail("calloc", 4096 * sizeof(*live));
+		return NULL;
+	}
+	pthread_barrier_wait(&g_start);
+	double t0 = now_sec();
+	for (unsigned ph = 0; ph < RA_PHASES && !atomic_load(&g_stop); ph++) {
+		size_t max = ra_max[ph];
+		double end = t0 + g_duration * (ph + 1) / RA_PHASES;
+		while (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
+			for (int a = 0; a < 100; a++) {
+				uint64_t x = rng_next(&w->rng) % 7;
+				if (x == 0) {
+					if (!n)
+						continue;
+					size_t i = rng_next(&w->rng) % n;
+					size_t ns = ra_size(&w->rng, max);
+					unsigned char *p = realloc(live[i].p, ns);
+					if (!p) {
+						fail("realloc returned NULL", ns);
+						goto out;
+					}
+					if (p[0] != (unsigned char)live[i].size) {
+						fail("realloc lost data", ns);
+						goto out;
+					}
+					p[0] = (unsigned char)ns;
+					p[ns - 1] = (unsigned char)ns;
+					live[i].p = p;
+					live[i].size = ns;
+				} else if (n < RA_TARGET_LIVE || x <= 3) {
+					if (n == cap) {
+						struct live *nl = realloc(live, 2 * cap * sizeof(*live));
+						if (!nl) {
+							fail("realloc of the live array", cap);
+							goto out;
+						}
+						live = nl;
+						cap *= 2;
+					}
+					size_t s = ra_size(&w->rng, max);
+					unsigned char *p = ra_alloc(&w->rng, s);
+					if (!p)
+						goto out;
+					live[n].p = p;
+					live[n].size = s;
+					n++;
+				} else {
+					size_t i = rng_next(&w->rng) % n;
+					struct live l = live[i];
+					if (l.p[0] != (unsigned char)l.size ||
+					    l.p[l.size - 1] != (unsigned char)l.size) {
+						fail("block corrupted", l.size);
+						goto out;
+					}
+					free(l.p);
+					live[i] = live[--n];
+				}
+			}
+			ops += 100;
+			if (now_sec() >= end)
+				break;
+		}
+		/* Each phase starts from an empty live set. */
+		while (n)
+			free(live[--n].p);
+	}
+out:
+	while (n)
+		free(live[--n].p);
+	free(live);
+	w->ops = ops;
+	return NULL;
+}
+
+/* ---------------- hit pair ---------------- */
+
+static void *w_hitpair(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t ops = 0;
+	pthread_barrier_wait(&g_start);
+	while (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
+		for (int i = 0; i < 1024; i++) {
+			void *p = malloc(64);
+			if (!p) {
+				fail("malloc(64)", 64);
+				break;
+			}
+			*(volatile char *)p = 1;
+			free(p);
+		}
+		ops += 1024;
+	}
+	w->ops = ops;
+	return NULL;
+}
+
+/* ---------------- producer/consumer ring ---------------- */
+
+#define PC_BATCH 64
+#define PC_QLEN 64 /* power of two */
+
+struct batch {
+	void *blk[PC_BATCH];
+};
+
+/* Single-producer single-consumer ring: thread i-1 pushes, thread i pops. */
+struct spsc {
+	_Alignas(CACHE_LINE) atomic_size_t head; /* consumer */
+	_Alignas(CACHE_LINE) atomic_size_t tail; /* producer */
+	_Alignas(CACHE_LINE) struct batch *slot[PC_QLEN];
+};
+
+static struct spsc *g_q;
+
+static int spsc_push(struct spsc *q, struct batch *b)
+{
+	size_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	size_t h = atomic_load_explicit(&q->head, memory_order_acquire);
+	if (t - h == PC_QLEN)
+		return 0;
+	q->slot[t & (PC_QLEN - 1)] = b;
+	atomic_store_explicit(&q->tail, t + 1, memory_order_release);
+	return 1;
+}
+
+static struct batch *spsc_pop(struct spsc *q)
+{
+	size_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+	size_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
+	if (h == t)
+		return NULL;
+	struct batch *b = q->slot[h & (PC_QLEN - 1)];
+	atomic_store_explicit(&q->head, h + 1, memory_order_release);
+	return b;
+}
+
+static uint64_t pc_consume(struct spsc *in)
+{
+	struct batch *b;
+	uint64_t freed = 0;
+	while ((b = spsc_pop(in))) {
+		for (int i = 0; i < PC_BATCH; i++) {
+			unsigned char *p = b->blk[i];
+			if (p[0] != 0x5a) {
+				fail("block corrupted in transit", 0);
+				return freed;
+			}
+			free(p);
+		}
+		free(b);
+		freed += PC_BATCH;
+	}
+	return freed;
+}
+
+static void *w_prodcons(void *arg)
+{
+	struct worker *w = arg;
+	struct spsc *in = &g_q[w->idx];
+	struct spsc *out = &g_q[(w->idx + 1) % g_threads];
+	uint64_t ops = 0;
+	pthread_barrier_wait(&g_start);
+	while (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
+		struct batch *b = malloc(sizeof(*b));
+		if (!b) {
+			fail("malloc(batch)", sizeof(*b));
+			break;
+		}
+		for (int i = 0; i < PC_BATCH; i++) {
+			size_t s = rng_range(&w->rng, 16, 512);
+			unsigned char *p = malloc(s);
+			if (!p) {
+				fail("malloc", s);
+				break;
+			}
+			p[0] = 0x5a;
+			b->blk[i] = p;
+		}
+		/* A full queue: free our own input meanwhile, so the ring moves. */
+		while (!spsc_push(out, b)) {
+			if (atomic_load(&g_stop)) {
+				/* The consumer may have left: free this batch here. */
+				for (int i = 0; i < PC_BATCH; i++)
+					free(b->blk[i]);
+				free(b);
+				goto done;
+			}
+			ops += pc_consume(in);
+			if (atomic_load(&g_failed))
+				goto done;
+		}
+		ops += pc_consume(in);
+	}
+done:
+	/* Nobody produces after this barrier; then drain what is left. */
+	pthread_barrier_wait(&g_start);
+	ops += pc_consume(in);
+	w->ops = ops;
+	return NULL;
+}
+
+/* ---------------- larson ---------------- */
+
+#define LA_SLOTS 1000
+#define LA_ROUNDS 20000
+
+struct la_chain {
+	void **slot;
+	struct rng rng;
+	uint64_t ops;
+	atomic_uint generations;
+	pthread_t last;
+	atomic_int done;
+	char pad[CACHE_LINE];
+};
+
+struct la_arg {
+	struct la_chain *c;
+	pthread_t prev;
+	int has_prev;
+};
+
+static atomic_uint g_la_done;
+
+static void *w_larson(void *arg)
+{
+	struct la_arg a = *(struct la_arg *)arg;
+	struct la_chain *c = a.c;
+	free(arg);
+	if (a.has_prev)
+		pthread_join(a.prev, NULL);
+	uint64_t ops = 0;
+	for (int r = 0; r < LA_ROUNDS; r++) {
+		size_t i = rng_next(&c->rng) % LA_SLOTS;
+		unsigned char *old = c->slot[i];
+		if (old[0] != (unsigned char)(i & 0xff)) {
+			fail("larson block corrupted", 0);
+			break;
+		}
+		free(old);
+		size_t s = rng_range(&c->rng, 16, 512);
+		unsigned char *p = malloc(s);
+		if (!p) {
+			fail("malloc", s);
+			c->slot[i] = NULL;
+			break;
+		}
+		p[0] = (unsigned char)(i & 0xff);
+		c->slot[i] = p;
+		ops++;
+	}
+	c->ops += ops;
+	atomic_fetch_add(&c->generations, 1);
+	if (!atomic_load(&g_stop)) {
+		struct la_arg *na = malloc(sizeof(*na));
+		if (na) {
+			na->c = c;
+			na->prev = pthread_self();
+			na->has_prev = 1;
+			pthread_t t;
+			if (pthread_create(&t, NULL, w_larson, na) == 0)
+				return NULL;
+			free(na);
+		}
+		fail("pthread_create for the successor", 0);
+	}
+	c->last = pthread_self();
+	atomic_store(&c->done, 1);
+	atomic_fetch_add(&g_la_done, 1);
+	return NULL;
+}
+
+static int run_larson(uint64_t *ops_out, double *secs_out)
+{
+	struct la_chain *ch = calloc(g_threads, sizeof(*ch));
+	if (!ch)
+		return 1;
+	for (unsigned t = 0; t < g_threads; t++) {
+		ch[t].slot = malloc(LA_SLOTS * sizeof(void *));
+		rng_seed(&ch[t].rng, g_seed, t);
+		for (size_t i = 0; i < LA_SLOTS; i++) {
+			size_t s = rng_range(&ch[t].rng, 16, 512);
+			unsigned char *p = malloc(s);
+			if (!p)
+				return 1;
+			p[0] = (unsigned char)(i & 0xff);
+			ch[t].slot[i] = p;
+		}
+	}
+	double t0 = now_sec();
+	for (unsigned t = 0; t < g_threads; t++) {
+		struct la_arg *a = malloc(sizeof(*a));
+		a->c = &ch[t];
+		a->has_prev = 0;
+		pthread_t th;
+		if (pthread_create(&th, NULL, w_larson, a) != 0)
+			return 1;
+	}
+	struct timespec d = { (time_t)g_duration,
+			      (long)((g_duration - (double)(time_t)g_duration) * 1e9) };
+	nanosleep(&d, NULL);
+	atomic_store(&g_stop, 1);
+	while (atomic_load(&g_la_done) < g_threads)
+		usleep(100);
+	double t1 = now_sec();
+	uint64_t ops = 0;
+	for (unsigned t = 0; t < g_threads; t++) {
+		pthread_join(ch[t].last, NULL);
+		ops += ch[t].ops;
+		for (size_t i = 0; i < LA_SLOTS; i++)
+			free(ch[t].slot[i]);
+		free(ch[t].slot);
+	}
+	free(ch);
+	*ops_out = ops;
+	*secs_out = t1 - t0;
+	return 0;
+}
+
+/* ---------------- cache-scratch ---------------- */
+
+#define CS_WRITES 100
+#define CS_OBJ 8
+
+static void **g_cs_obj;
+
+static void *w_cachescratch(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t ops = 0;
+	/* The object the main thread allocated: freed here, likely reused next. */
+	free(g_cs_obj[w->idx]);
+	pthread_barrier_wait(&g_start);
+	while (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
+		for (int i = 0; i < 64; i++) {
+			volatile char *p = malloc(CS_OBJ);
+			if (!p) {
+				fail("malloc(8)", CS_OBJ);
+				break;
+			}
+			for (int j = 0; j < CS_WRITES; j++)
+				p[j & (CS_OBJ - 1)] = (char)(p[j & (CS_OBJ - 1)] + 1);
+			free((void *)p);
+		}
+		ops += 64;
+	}
+	w->ops = ops;
+	return NULL;
+}
+
+/* ---------------- driver ---------------- */
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: alloc_bench -w random|hitpair|prodcons|larson|cachescratch\n"
+		"                   [-t threads] [-d seconds] [-s seed]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *wl = NULL;
+	int c;
+	while ((c = getopt(argc, argv, "w:t:d:s:h")) != -1) {
+		switch (c) {
+		case 'w': wl = optarg; break;
+		case 't': g_threads = (unsigned)atoi(optarg); break;
+		case 'd': g_duration = atof(optarg); break;
+		case 's': g_seed = strtoul(optarg, NULL, 0); break;
+		default: usage();
+		}
+	}
+	if (!wl || g_threads < 1 || g_threads > MAX_THREADS || g_duration <= 0)
+		usage();
+
+	void *(*fn)(void *) = NULL;
+	if (!strcmp(wl, "random"))
+		fn = w_random;
+	else if (!strcmp(wl, "hitpair"))
+		fn = w_hitpair;
+	else if (!strcmp(wl, "prodcons"))
+		fn = w_prodcons;
+	else if (!strcmp(wl, "cachescratch"))
+		fn = w_cachescratch;
+	else if (strcmp(wl, "larson"))
+		usage();
+
+	uint64_t ops = 0;
+	double secs = 0;
+	if (!fn) {
+		if (run_larson(&ops, &secs))
+			fail("larson setup", 0);
+	} else {
+		struct worker *w = calloc(g_threads, sizeof(*w));
+		if (fn == w_prodcons) {
+			if (posix_memalign((void **)&g_q, CACHE_LINE,
+					   g_threads * sizeof(*g_q)))
+				return 1;
+			memset(g_q, 0, g_threads * sizeof(*g_q));
+		}
+		if (fn == w_cachescratch) {
+			g_cs_obj = malloc(g_threads * sizeof(void *));
+			for (unsigned t = 0; t < g_threads; t++)
+				g_cs_obj[t] = malloc(CS_OBJ);
+		}
+		pthread_barrier_init(&g_start, NULL, g_threads + 1);
+		for (unsigned t = 0; t < g_threads; t++) {
+			w[t].idx = t;
+			rng_seed(&w[t].rng, g_seed, t);
+			if (pthread_create(&w[t].th, NULL, fn, &w[t])) {
+				fprintf(stderr, "alloc_bench: pthread_create failed\n");
+				return 1;
+			}
+		}
+		pthread_barrier_wait(&g_start);
+		double t0 = now_sec();
+		struct timespec d = { (time_t)g_duration,
+				      (long)((g_duration - (double)(time_t)g_duration) * 1e9) };
+		nanosleep(&d, NULL);
+		atomic_store(&g_stop, 1);
+		double t1 = now_sec();
+		if (fn == w_prodcons)
+			pthread_barrier_wait(&g_start);
+		for (unsigned t = 0; t < g_threads; t++) {
+			pthread_join(w[t].th, NULL);
+			ops += w[t].ops;
+		}
+		secs = t1 - t0;
+		if (fn == w_prodcons)
+			free(g_q);
+		if (fn == w_cachescratch)
+			free(g_cs_obj);
+		free(w);
+	}
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	/* ru_maxrss survives exec (it would show the parent's); VmHWM does not. */
+	long hwm_kb = -1;
+	FILE *st = fopen("/proc/self/status", "r");
+	if (st) {
+		char line[256];
+		while (fgets(line, sizeof(line), st))
+			if (sscanf(line, "VmHWM: %ld", &hwm_kb) == 1)
+				break;
+		fclose(st);
+	}
+	if (hwm_kb < 0)
+		hwm_kb = ru.ru_maxrss;
+	double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+		     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+	printf("alloc_bench: workload=%s threads=%u ops=%llu secs=%.4f mops=%.3f "
+	       "cpu_secs=%.4f maxrss_kb=%ld misaligned=%lu%s\n",
+	       wl, g_threads, (unsigned long long)ops, secs, (double)ops / secs / 1e6,
+	       cpu, hwm_kb, (unsigned long)atomic_load(&g_misaligned),
+	       atomic_load(&g_failed) ? " FAILED" : "");
+	return atomic_load(&g_failed) ? 1 : 0;
+}

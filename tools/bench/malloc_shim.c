@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * libsmpheap_malloc.so: the C library's malloc family over percpu/ + heap/,
+ * for LD_PRELOAD on Linux. Host only; this is how the benchmark runs real
+ * programs (and alloc_bench) on our allocator.
+ *
+ * Memory. The heap starts on one big anonymous mapping (1 GiB reserved,
+ * PROT_READ|PROT_WRITE, MAP_NORESERVE: pages cost nothing until touched).
+ * When it runs out, the heap's OOM hook maps another region (at least
+ * 1 GiB, or twice the request) and claims it, and the heap retries.
+ *
+ * Threads are harts. percpu/ indexes its magazines by port_hart_id(), so two
+ * threads must never share an id. A thread takes an id from a pool of
+ * PORT_MAX_HARTS on its first call (one CAS on a bitmap word) and becomes that
+ * hart; a pthread key's destructor gives the hart's magazines back
+ * (percpu_hart_exit) and returns the id when the thread ends. A thread that
+ * finds the pool empty (more than PORT_MAX_HARTS threads live at once) uses
+ * the locked global heap (kheap_*) directly: slower, but correct, because a
+ * block may be freed by either path.
+ *
+ * Init. The first call from any thread initialises everything; others spin
+ * until it is done. Nothing on that path calls malloc (mmap, getenv and
+ * pthread_key_create do not); pthread_atfork, which may, runs after the heap
+ * is ready. A call that still arrives while this thread is initialising is
+ * served from a small static bootstrap arena (never freed).
+ *
+ * Pointers we did not hand out (before the preload took over, e.g. from the
+ * dynamic loader's own minimal malloc) are ignored by free and realloc'd by
+ * copying at most what is known to be safe: nothing. They are rare.
+ *
+ * Environment:
+ *   SMPHEAP_MODE=bypass   percpu_init(PERCPU_BYPASS): every request goes to
+ *                         the one locked heap (the baseline design).
+ *   SMPHEAP_REGION_MB=N   size of the first region and of each later one
+ *                         (default 1024; small values exercise the OOM hook).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <heap/kheap.h>
+#include <percpu/kmalloc.h>
+#include <platform/port.h>
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+#define SHIM_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define MIN_ALIGN 16 /* every heap block */
+#define DEFAULT_REGION_MB 1024
+
+/* ---------------- regions ---------------- */
+
+#define MAX_REGIONS 64
+static struct {
+	uintptr_t lo, hi;
+} regions[MAX_REGIONS];
+static atomic_uint nregions;
+static size_t region_bytes;
+static pthread_mutex_t region_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *map_region(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void add_region(void *p, size_t bytes)
+{
+	unsigned n = atomic_load_explicit(&nregions, memory_order_relaxed);
+	regions[n].lo = (uintptr_t)p;
+	regions[n].hi = (uintptr_t)p + bytes;
+	atomic_store_explicit(&nregions, n + 1, memory_order_release);
+}
+
+/* Did p come from one of our regions? Lock-free: regions are only added. */
+static inline bool ours(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	unsigned n = atomic_load_explicit(&nregions, memory_order_acquire);
+	for (unsigned i = 0; i < n; i++)
+		if (a >= regions[i].lo && a < regions[i].hi)
+			return true;
+	return false;
+}
+
+/*
+ * The heap's OOM hook: runs without the heap lock. Maps a region big enough
+ * for the request and claims it; the heap then retries.
+ */
+static kheap_oom_action_t shim_oom_hook(void *ctx, size_t size, size_t align)
+{
+	(void)ctx;
+	size_t need = size + align + (1u << 20);
+	if (need < size) /* overflow: give up */
+		return KHEAP_OOM_FAIL;
+	size_t bytes = region_bytes;
+	if (bytes < 2 * need)
+		bytes = 2 * need;
+	bytes = (bytes + 0xfffff) & ~(size_t)0xfffff;
+	pthread_mutex_lock(&region_lock);
+	kheap_oom_action_t rc = KHEAP_OOM_FAIL;
+	if (atomic_load(&nregions) < MAX_REGIONS) {
+		void *p = map_region(bytes);
+		if (p) {
+			/* Published first, so a block from it is ours() at once. */
+			add_region(p, bytes);
+			kheap_claim(p, (char *)p + bytes);
+			rc = KHEAP_OOM_RETRY;
+		}
+	}
+	pthread_mutex_unlock(&region_lock);
+	return rc;
+}
+
+/* ---------------- bootstrap arena ---------------- */
+
+static _Alignas(64) unsigned char boot_arena[64 * 1024];
+static atomic_size_t boot_used;
+
+static void *boot_alloc(size_t size, size_t align)
+{
+	if (align < MIN_ALIGN)
+		align = MIN_ALIGN;
+	size_t want = (size + 15) & ~(size_t)15;
+	for (;;) {
+		size_t u = atomic_load(&boot_used);
+		size_t start = (u + align - 1) & ~(align - 1);
+		if (start + want > sizeof(boot_arena) || start + want < start)
+			return NULL;
+		if (atomic_compare_exchange_weak(&boot_used, &u, start + want))
+			return boot_arena + start;
+	}
+}
+
+static inline bool is_boot(const void *p)
+{
+	return (const unsigned char *)p >= boot_arena &&
+	       (const unsigned char *)p < boot_arena + sizeof(boot_arena);
+}
+
+/* ---------------- init ---------------- */
+
+enum { ST_NONE, ST_INITIALIZING, ST_READY };
+static atomic_int state;
+static bool bypass;
+static SHIM_TLS bool initializing_thread;
+
+static void hart_release_key(void *arg);
+static pthread_key_t hart_key;
+static void fork_prepare(void);
+static void fork_parent(void);
+static void fork_child(void);
+
+static size_t env_size_mb(const char *name, size_t dflt)
+{
+	const char *s = getenv(name);
+	if (!s || !*s)
+		return dflt;
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	return (*end || v == 0) ? dflt : (size_t)v;
+}
+
+static void __attribute__((noinline)) shim_init_slow(void)
+{
+	int expect = ST_NONE;
+	if (!atomic_compare_exchange_strong(&state, &expect, ST_INITIALIZING)) {
+		while (atomic_load_explicit(&state, memory_order_acquire) != ST_READY)
+			port_cpu_relax();
+		return;
+	}
+	initializing_thread = true;
+	const char *mode = getenv("SMPHEAP_MODE");
+	bypass = mode && !strcmp(mode, "bypass");
+	region_bytes = env_size_mb("SMPHEAP_REGION_MB", DEFAULT_REGION_MB) << 20;
+	void *p = map_region(region_bytes);
+	if (!p) {
+		static const char msg[] = "libsmpheap_malloc: cannot map the heap\n";
+		ssize_t r = write(2, msg, sizeof(msg) - 1);
+		(void)r;
+		_exit(127);
+	}
+	kheap_init(p, (char *)p + region_bytes);
+	add_region(p, region_bytes);
+	kheap_set_oom_hook(shim_oom_hook, NULL);
+	percpu_init(bypass ? PERCPU_BYPASS : PERCPU_MAGAZINES);
+	pthread_key_create(&hart_key, hart_release_key);
+	atomic_store_explicit(&state, ST_READY, memory_order_release);
+	initializing_thread = false;
+	/* May call malloc: the heap is ready now. */
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* ---------------- hart ids ---------------- */
+
+#define ID_WORDS ((PORT_MAX_HARTS + 63) / 64)
+static atomic_uint_fast64_t id_free[ID_WORDS]; /* bit set: id taken */
+
+/* -1: no id yet; -2: the pool was empty, use the global heap. */
+static SHIM_TLS int my_hart = -1;
+
+static int id_take(void)
+{
+	for (unsigned w = 0; w < ID_WORDS; w++) {
+		uint_fast64_t v = atomic_load(&id_free[w]);
+		for (;;) {
+			uint_fast64_t avail = ~v;
+			if (w == ID_WORDS - 1 && PORT_MAX_HARTS % 64)
+				avail &= ((uint_fast64_t)1 << (PORT_MAX_HARTS % 64)) - 1;
+			if (!avail)
+				break;
+			unsigned b = (unsigned)__builtin_ctzll(avail);
+			if (atomic_compare_exchange_weak(&id_free[w], &v,
+							 v | ((uint_fast64_t)1 << b)))
+				return (int)(w * 64 + b);
+		}
+	}
+	return -1;
+}
+
+static void id_give(int id)
+{
+	atomic_fetch_and(&id_free[id / 64], ~((uint_fast64_t)1 << (id % 64)));
+}
+
+/* Slow path of every call: init, then make this thread a hart. */
+static int __attribute__((noinline)) hart_enter_slow(void)
+{
+	if (atomic_load_explicit(&state, memory_order_acquire) != ST_READY) {
+		if (initializing_thread)
+			return -3; /* re-entered from init: the bootstrap arena */
+		shim_init_slow();
+	}
+	if (my_hart == -1) {
+		int id = id_take();
+		if (id < 0) {
+			my_hart = -2;
+			return -2;
+		}
+		port_host_become_hart((unsigned)id);
+		my_hart = id;
+		/* Any non-NULL value: the destructor runs at thread exit. */
+		pthread_setspecific(hart_key, (void *)(uintptr_t)(id + 1));
+	}
+	return my_hart;
+}
+
+/* >= 0: use percpu; -2: use kheap; -3: use the bootstrap arena. */
+static inline int hart_enter(void)
+{
+	int h = my_hart;
+	if (likely(h >= 0))
+		return h;
+	return hart_enter_slow();
+}
+
+static void hart_release_key(void *arg)
+{
+	(void)arg;
+	int id = my_hart;
+	if (id < 0)
+		return;
+	percpu_hart_exit();
+	my_hart = -1;
+	id_give(id);
+	/*
+	 * A later destructor that calls malloc takes an id again and sets the
+	 * key again, so this runs again (up to PTHREAD_DESTRUCTOR_ITERATIONS).
+	 */
+}
+
+/* ---------------- fork ---------------- */
+
+/*
+ * A child of fork has one thread; the allocator's locks must not be held by
+ * a thread that does not exist there. The heap and percpu layers provide the
+ * lock-all/unlock-all hooks (weak here, so the shim still links before they
+ * land: then fork is only safe while no other thread is inside malloc).
+ */
+extern void kheap_fork_prepare(void) __attribute__((weak));
+extern void kheap_fork_parent(void) __attribute__((weak));
+extern void kheap_fork_child(void) __attribute__((weak));
+extern void percpu_fork_prepare(void) __attribute__((weak));
+extern void percpu_fork_parent(void) __attribute__((weak));
+extern void percpu_fork_child(void) __attribute__((weak));
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&region_lock);
+	if (percpu_fork_prepare)
+		percpu_fork_prepare(); /* depot locks, in class order */
+	if (kheap_fork_prepare)
+		kheap_fork_prepare(); /* then the heap lock */
+}
+
+static void fork_parent(void)
+{
+	if (kheap_fork_parent)
+		kheap_fork_parent();
+	if (percpu_fork_parent)
+		percpu_fork_parent();
+	pthread_mutex_unlock(&region_lock);
+}
+
+static void fork_child(void)
+{
+	if (kheap_fork_child)
+		kheap_fork_child();
+	if (percpu_fork_child)
+		percpu_fork_child();
+	pthread_mutex_unlock(&region_lock);
+	/*
+	 * Only this thread survives: every other id is free again. The dead
+	 * threads' magazines stay with their hart slots and serve whichever
+	 * thread of the child takes that id next.
+	 */
+	for (unsigned w = 0; w < ID_WORDS; w++)
+		atomic_store(&id_free[w], 0);
+	if (my_hart >= 0)
+		atomic_fetch_or(&id_free[my_hart / 64], (uint_fast64_t)1 << (my_hart % 64));
+}
+
+/* ---------------- the malloc family ---------------- */
+
+static inline void *alloc_any(size_t size, size_t align)
+{
+	int h = hart_enter();
+	void *p;
+	if (likely(h >= 0)) {
+		if (likely(align <= MIN_ALIGN))
+			p = kmalloc_try(size);
+		else
+			p = kheap_try_alloc(size, align);
+	} else if (h == -2) {
+		p = kheap_try_alloc(size, align < MIN_ALIGN ? MIN_ALIGN : align);
+	} else {
+		p = boot_alloc(size, align);
+	}
+	if (unlikely(!p))
+		errno = ENOMEM;
+	return p;
+}
+
+SHIM_EXPORT void *malloc(size_t size)
+{
+	return alloc_any(size, 0);
+}
+
+SHIM_EXPORT void free(void *p)
+{
+	if (unlikely(!p))
+		return;
+	int h = hart_enter();
+	if (likely(h >= 0)) {
+		if (unlikely(!ours(p)))
+			return; /* boot arena or foreign: never freed */
+		kfree(p);
+	} else if (h == -2 && ours(p)) {
+		kheap_free(p);
+	}
+}
+
+SHIM_EXPORT void cfree(void *p)
+{
+	free(p);
+}
+
+SHIM_EXPORT void *calloc(size_t n, size_t size)
+{
+	size_t total;
+	if (unlikely(__builtin_mul_overflow(n, size, &total))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	void *p = alloc_any(total, 0);
+	if (likely(p != NULL))
+		memset(p, 0, total);
+	return p;
+}
+
+SHIM_EXPORT size_t malloc_usable_size(void *p)
+{
+	if (!p)
+		return 0;
+	if (is_boot(p) || !ours(p))
+		return 0;
+	return ksize(p);
+}
+
+SHIM_EXPORT void *realloc(void *p, size_t size)
+{
+	if (!p)
+		return malloc(size);
+	int h = hart_enter();
+	if (likely(h >= 0) && likely(ours(p))) {
+		if (unlikely(size == 0)) {
+			kfree(p); /* glibc: realloc(p, 0) frees and returns NULL */
+			return NULL;
+		}
+		void *q = krealloc(p, size);
+		if (unlikely(!q))
+			errno = ENOMEM;
+		return q;
+	}
+	if (h == -2 && ours(p)) {
+		if (size == 0) {
+			kheap_free(p);
+			return NULL;
+		}
+		void *q = kheap_realloc(p, size);
+		if (!q)
+			errno = ENOMEM;
+		return q;
+	}
+	/* Bootstrap or foreign block: size unknown, copy what the arena allows. */
+	void *q = malloc(size);
+	if (q && is_boot(p)) {
+		size_t avail = (size_t)(boot_arena + sizeof(boot_arena) - (unsigned char *)p);
+		memcpy(q, p, size < avail ? size : avail);
+	}
+	return q;
+}
+
+static inline bool pow2(size_t a)
+{
+	return a && !(a & (a - 1));
+}
+
+SHIM_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	if (!pow2(align) || align % sizeof(void *))
+		return EINVAL;
+	int saved = errno;
+	void *p = alloc_any(size, align);
+	errno = saved;
+	if (!p)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+SHIM_EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	if (!pow2(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return alloc_any(size, align);
+}
+
+SHIM_EXPORT void *memalign(size_t align, size_t size)
+{
+	if (align <= MIN_ALIGN)
+		return alloc_any(size, 0);
+	if (!pow2(align)) {
+		/* glibc rounds a non-power-of-two up */
+		size_t a = MIN_ALIGN;
+		while (a < align && a)
+			a <<= 1;
+		if (!a) {
+			errno = EINVAL;
+			return NULL;
+		}
+		align = a;
+	}
+	return alloc_any(size, align);
+}
+
+static size_t page_size(void)
+{
+	static size_t ps;
+	if (!ps)
+		ps = (size_t)sysconf(_SC_PAGESIZE);
+	return ps;
+}
+
+SHIM_EXPORT void *valloc(size_t size)
+{
+	return alloc_any(size, page_size());
+}
+
+SHIM_EXPORT void *pvalloc(size_t size)
+{
+	size_t ps = page_size();
+	size_t r = (size + ps - 1) & ~(ps - 1);
+	if (r < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return alloc_any(r ? r : ps, ps);
+}
