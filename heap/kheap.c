@@ -210,6 +210,8 @@ static _Noreturn void oom_panic(size_t size, size_t align, const char *where)
  */
 static void *alloc_retry(size_t size, size_t align, enum heap_error *err)
 {
+	bool reclaimed = false;
+
 	for (unsigned tries = 0;; tries++) {
 		port_irqflags_t f = lock();
 		void *p = heap_alloc(&g.heap, size, align, err);
@@ -220,8 +222,16 @@ static void *alloc_retry(size_t size, size_t align, enum heap_error *err)
 		unlock(f);
 		if (p || *err != HEAP_ERR_OOM)
 			return p;
-		if (reclaim && reclaim(rctx, size, align))
-			continue;
+		/*
+		 * Caches are emptied once per allocation: a second reclaim
+		 * would find nothing new, and a hook that cannot count what
+		 * other harts gave back would otherwise loop for ever.
+		 */
+		if (reclaim && !reclaimed) {
+			reclaimed = true;
+			if (reclaim(rctx, size, align))
+				continue;
+		}
 		if (!oom || tries >= KHEAP_OOM_MAX_RETRIES ||
 		    oom(octx, size, align) != KHEAP_OOM_RETRY)
 			return NULL;

@@ -466,9 +466,11 @@ static size_t drain_depots(struct percpu_cpu *c)
  * The heap's reclaim hook: runs on the hart whose allocation is failing,
  * without the heap lock. True if anything went back to the heap.
  */
-static bool percpu_reclaim(void *ctx)
+static bool percpu_reclaim(void *ctx, size_t size, size_t align)
 {
 	(void)ctx;
+	(void)size;
+	(void)align;
 	port_irqflags_t f = port_irq_save();
 	struct percpu_cpu *c = this_cpu();
 	size_t blocks = flush_local(c, false) + drain_depots(c);
@@ -864,11 +866,11 @@ void percpu_drain(void)
 bool percpu_check_drained(size_t caller_live)
 {
 	percpu_drain();
-	struct heap_stats st;
+	struct kheap_stats st;
 	kheap_get_stats(&st);
-	if (st.live_allocs != caller_live) {
+	if (st.heap.live_allocs != caller_live) {
 		port_printf("percpu: after drain the heap has %zu live blocks, "
-			    "the caller holds %zu\n", st.live_allocs, caller_live);
+			    "the caller holds %zu\n", st.heap.live_allocs, caller_live);
 		return false;
 	}
 	return true;
@@ -957,16 +959,16 @@ size_t percpu_depot_bytes(void)
 }
 
 /* Lines for the heap's OOM report: where the cached bytes are. */
-static void percpu_report_extra(void)
+static void percpu_report_extra(kheap_print_fn print)
 {
 	size_t total = 0;
 	for (unsigned h = 0; h < PORT_MAX_HARTS; h++) {
 		size_t b = percpu_cached_bytes(h);
 		if (b)
-			port_printf("  percpu: hart %u caches %zu bytes\n", h, b);
+			print("  percpu: hart %u caches %zu bytes\n", h, b);
 		total += b;
 	}
-	port_printf("  percpu: depots cache %zu bytes, harts %zu bytes\n",
+	print("  percpu: depots cache %zu bytes, harts %zu bytes\n",
 		    percpu_depot_bytes(), total);
 }
 

@@ -13,9 +13,11 @@
 static int recorded;
 static enum heap_error last;
 
-static void handler(enum heap_error e, void *p)
+static void handler(enum heap_error e, void *p, size_t size, const char *where)
 {
 	(void)p;
+	(void)size;
+	(void)where;
 	recorded++;
 	last = e;
 }

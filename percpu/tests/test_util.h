@@ -27,9 +27,9 @@ static inline void test_heap_init(size_t bytes)
 
 static inline size_t test_heap_live(void)
 {
-	struct heap_stats st;
+	struct kheap_stats st;
 	kheap_get_stats(&st);
-	return st.live_allocs;
+	return st.heap.live_allocs;
 }
 
 static void test_validate_report(void *ctx, const char *msg, void *addr)
