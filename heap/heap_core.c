@@ -51,15 +51,15 @@ static void free_span(struct heap *h, uintptr_t b, uintptr_t size, bool prev_fre
 	if (prev_free) {
 		uintptr_t psz = footer_get(b);
 		bin_remove(h, b - psz, psz);
-		*tag_at(b) = 0;
+		tag_store(b, 0);
 		b -= psz;
 		size += psz;
 	}
-	uintptr_t n = b + size, nt = *tag_at(n);
+	uintptr_t n = b + size, nt = tag_load(n);
 	if (!(nt & HEAP_TAG_ALLOC)) {
 		uintptr_t nsz = tag_size(nt);
 		bin_remove(h, n, nsz);
-		*tag_at(n) = 0;
+		tag_store(n, 0);
 		size += nsz;
 		n += nsz;
 	}
@@ -166,7 +166,7 @@ enum heap_error heap_extend(struct heap *h, void *new_end)
 	/* Too little new room for a block: keep the sentinel, own the bytes. */
 	if (ns < old + MIN_BLOCK)
 		return HEAP_OK;
-	bool pf = (*tag_at(old) & HEAP_TAG_PREV_FREE) != 0;
+	bool pf = (tag_load(old) & HEAP_TAG_PREV_FREE) != 0;
 	tag_write(ns, 0, HEAP_TAG_ALLOC);
 	r->sentinel = ns;
 	/* The old sentinel becomes the tag of the new free block (or merges). */
@@ -188,7 +188,7 @@ void *heap_truncate(struct heap *h, void *new_end)
 
 	/* The free tail, if any, starts at `last`; nothing below it can go. */
 	uintptr_t sent = r->sentinel, last = sent;
-	bool tail_free = (*tag_at(sent) & HEAP_TAG_PREV_FREE) != 0;
+	bool tail_free = (tag_load(sent) & HEAP_TAG_PREV_FREE) != 0;
 	if (tail_free)
 		last = sent - footer_get(sent);
 
@@ -237,7 +237,7 @@ static uintptr_t align_gap(uintptr_t b, uintptr_t align)
 
 static bool fits(uintptr_t b, uintptr_t need, uintptr_t align)
 {
-	uintptr_t s = tag_size(*tag_at(b));
+	uintptr_t s = tag_size(tag_load(b));
 	if (align <= GRAIN)
 		return s >= need;
 	uintptr_t gap = align_gap(b, align);
@@ -284,7 +284,7 @@ static void note_alloc(struct heap *h, uintptr_t size)
 /* Cuts an allocation out of free block b (already out of its bin). */
 static uintptr_t carve(struct heap *h, uintptr_t b, uintptr_t need, uintptr_t align)
 {
-	uintptr_t s = tag_size(*tag_at(b));
+	uintptr_t s = tag_size(tag_load(b));
 	uintptr_t gap = align > GRAIN ? align_gap(b, align) : 0;
 	uintptr_t a = b + gap, avail = s - gap;
 	uintptr_t size = avail - need >= MIN_BLOCK ? need : avail;
@@ -326,7 +326,7 @@ static void *alloc(struct heap *h, size_t size, size_t align, enum heap_error *e
 	if (e == HEAP_OK) {
 		uintptr_t b = find_fit(h, need, al);
 		if (b) {
-			bin_remove(h, b, tag_size(*tag_at(b)));
+			bin_remove(h, b, tag_size(tag_load(b)));
 			return (void *)carve(h, b, need, al);
 		}
 		e = HEAP_ERR_OOM;
@@ -392,7 +392,7 @@ static enum heap_error lookup(struct heap *h, void *p, bool cached_ok, uintptr_t
 		return HEAP_ERR_FOREIGN_PTR;
 	if ((a & (GRAIN - 1)) || a < region_first(r) + W || a > r->sentinel)
 		return HEAP_ERR_INTERIOR_PTR;
-	uintptr_t b = a - W, t = *tag_at(b);
+	uintptr_t b = a - W, t = tag_load(b);
 	if (!tag_ok(b, t))
 		return heap_classify_bad_ptr(r, a);
 	uintptr_t s = tag_size(t);
@@ -403,7 +403,7 @@ static enum heap_error lookup(struct heap *h, void *p, bool cached_ok, uintptr_t
 	if ((t & HEAP_TAG_CACHED) && !cached_ok)
 		return HEAP_ERR_DOUBLE_FREE;
 	/* The block above must have a valid tag that agrees we are allocated. */
-	uintptr_t n = b + s, nt = *tag_at(n);
+	uintptr_t n = b + s, nt = tag_load(n);
 	if (!tag_ok(n, nt) || (nt & HEAP_TAG_PREV_FREE))
 		return heap_classify_bad_ptr(r, a);
 	if (t & HEAP_TAG_PREV_FREE) {
@@ -411,7 +411,7 @@ static enum heap_error lookup(struct heap *h, void *p, bool cached_ok, uintptr_t
 		uintptr_t f = footer_get(b);
 		if (f < MIN_BLOCK || (f & (GRAIN - 1)) || f > b - region_first(r))
 			return HEAP_ERR_CORRUPT_TAG;
-		uintptr_t pb = b - f, pt = *tag_at(pb);
+		uintptr_t pb = b - f, pt = tag_load(pb);
 		if (!tag_ok(pb, pt) || (pt & HEAP_TAG_ALLOC) || tag_size(pt) != f)
 			return HEAP_ERR_CORRUPT_TAG;
 	}
@@ -421,7 +421,7 @@ static enum heap_error lookup(struct heap *h, void *p, bool cached_ok, uintptr_t
 
 static void release(struct heap *h, uintptr_t b)
 {
-	uintptr_t t = *tag_at(b), s = tag_size(t);
+	uintptr_t t = tag_load(b), s = tag_size(t);
 
 	h->st.bytes_in_use -= s;
 	h->st.live_allocs--;
@@ -455,7 +455,7 @@ enum heap_error heap_free_sized(struct heap *h, void *p, size_t size)
 	if (e != HEAP_OK)
 		return e;
 	/* A block is its need, plus at most an unsplittable remainder. */
-	uintptr_t s = tag_size(*tag_at(b));
+	uintptr_t s = tag_size(tag_load(b));
 	if (size > MAX_BLOCK - W || s < need_of(size) || s >= need_of(size) + MIN_BLOCK)
 		return HEAP_ERR_SIZE_MISMATCH;
 	release(h, b);
@@ -506,7 +506,7 @@ size_t heap_usable_size_err(struct heap *h, void *p, enum heap_error *err)
 						   : lookup(h, p, true, &b);
 	if (err)
 		*err = e;
-	return e == HEAP_OK ? tag_size(*tag_at(b)) - W : 0;
+	return e == HEAP_OK ? tag_size(tag_load(b)) - W : 0;
 }
 
 size_t heap_usable_size(struct heap *h, void *p)
@@ -531,7 +531,7 @@ void *heap_realloc(struct heap *h, void *p, size_t size, enum heap_error *err)
 			*err = e;
 		return NULL;
 	}
-	uintptr_t t = *tag_at(b), s = tag_size(t), need = need_of(size);
+	uintptr_t t = tag_load(b), s = tag_size(t), need = need_of(size);
 	uintptr_t pf = t & HEAP_TAG_PREV_FREE;
 
 	if (need <= s) {
@@ -543,12 +543,12 @@ void *heap_realloc(struct heap *h, void *p, size_t size, enum heap_error *err)
 		}
 		return p;
 	}
-	uintptr_t n = b + s, nt = *tag_at(n);
+	uintptr_t n = b + s, nt = tag_load(n);
 	if (!(nt & HEAP_TAG_ALLOC) && s + tag_size(nt) >= need) {
 		/* Grow in place into the free block above. */
 		uintptr_t total = s + tag_size(nt);
 		bin_remove(h, n, tag_size(nt));
-		*tag_at(n) = 0;
+		tag_store(n, 0);
 		uintptr_t keep = total - need >= MIN_BLOCK ? need : total;
 		tag_write(b, keep, HEAP_TAG_ALLOC | pf);
 		h->st.bytes_in_use += keep - s;
@@ -585,7 +585,7 @@ void heap_get_stats(struct heap *h, struct heap_stats *st)
 		/* Every block in a higher bin is bigger: walk only the top one. */
 		unsigned i = heap_log2(h->bitmap);
 		for (struct heap_free_block *fb = h->bins[i]; fb; fb = fb->next) {
-			uintptr_t s = tag_size(*tag_at((uintptr_t)fb));
+			uintptr_t s = tag_size(tag_load((uintptr_t)fb));
 			if (s > st->largest_free)
 				st->largest_free = s;
 		}

@@ -36,12 +36,28 @@ static inline heap_tag_t *tag_at(uintptr_t b)
 	return (heap_tag_t *)b;
 }
 
+/*
+ * Every tag access is a relaxed atomic (a plain ld/sd): the magazine layer
+ * flips C in tags of allocated blocks without the heap lock, and the heap
+ * flips P in the same tags under it. Relaxed: each side only needs its own
+ * bit not to be lost; nothing else is published through a tag.
+ */
+static inline uintptr_t tag_load(uintptr_t b)
+{
+	return __atomic_load_n(tag_at(b), __ATOMIC_RELAXED);
+}
+
+static inline void tag_store(uintptr_t b, uintptr_t t)
+{
+	__atomic_store_n(tag_at(b), t, __ATOMIC_RELAXED);
+}
+
 static inline uintptr_t tag_size(uintptr_t t)
 {
 	return t & HEAP_TAG_SIZE_MASK;
 }
 
-/* The check bits for a block at b with size/A/P bits `bits`. */
+/* The check bits for a block at b with size and A bits `bits`. */
 static inline uintptr_t tag_check(uintptr_t b, uintptr_t bits)
 {
 #ifdef HEAP_TAG_CHECK_SHIFT
@@ -55,45 +71,52 @@ static inline uintptr_t tag_check(uintptr_t b, uintptr_t bits)
 #endif
 }
 
-#define TAG_HASHED (HEAP_TAG_SIZE_MASK | HEAP_TAG_ALLOC | HEAP_TAG_PREV_FREE)
+/* P and C are outside the check so each can be flipped by one atomic op. */
+#define TAG_HASHED (HEAP_TAG_SIZE_MASK | HEAP_TAG_ALLOC)
+#define TAG_UNHASHED (HEAP_TAG_PREV_FREE | HEAP_TAG_CACHED)
 
 static inline uintptr_t tag_make(uintptr_t b, uintptr_t size, uintptr_t flags)
 {
-	uintptr_t bits = size | (flags & (HEAP_TAG_ALLOC | HEAP_TAG_PREV_FREE));
-	return bits | (flags & HEAP_TAG_CACHED) | tag_check(b, bits);
+	uintptr_t bits = size | (flags & HEAP_TAG_ALLOC);
+	return bits | (flags & TAG_UNHASHED) | tag_check(b, bits);
 }
 
 static inline bool tag_ok(uintptr_t b, uintptr_t t)
 {
 #ifdef HEAP_TAG_CHECK_SHIFT
-	return (t & ~(TAG_HASHED | HEAP_TAG_CACHED)) == tag_check(b, t & TAG_HASHED);
+	return (t & ~(TAG_HASHED | TAG_UNHASHED)) == tag_check(b, t & TAG_HASHED);
 #else
-	return (t & ~(TAG_HASHED | HEAP_TAG_CACHED)) == 0;
+	return (t & ~(TAG_HASHED | TAG_UNHASHED)) == 0;
 #endif
 }
 
+/* Only for blocks nobody else can see: new, just freed, or free. */
 static inline void tag_write(uintptr_t b, uintptr_t size, uintptr_t flags)
 {
-	*tag_at(b) = tag_make(b, size, flags);
+	tag_store(b, tag_make(b, size, flags));
 }
 
-/* Rewrites b's P bit (and so its check), keeping the rest. */
+/*
+ * Sets or clears P in the tag of b, usually an allocated block that another
+ * hart may be marking cached or live at this moment: one atomic OR/AND
+ * (amoor.d/amoand.d), relaxed, so neither update is lost.
+ */
 static inline void tag_set_prev_free(uintptr_t b, bool prev_free)
 {
-	uintptr_t t = *tag_at(b);
-	uintptr_t fl = (t & (HEAP_TAG_ALLOC | HEAP_TAG_CACHED)) |
-		       (prev_free ? HEAP_TAG_PREV_FREE : 0);
-	*tag_at(b) = tag_make(b, tag_size(t), fl);
+	if (prev_free)
+		__atomic_fetch_or(tag_at(b), HEAP_TAG_PREV_FREE, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(tag_at(b), ~HEAP_TAG_PREV_FREE, __ATOMIC_RELAXED);
 }
 
 static inline uintptr_t footer_get(uintptr_t end_of_block)
 {
-	return *tag_at(end_of_block - W);
+	return tag_load(end_of_block - W);
 }
 
 static inline void footer_set(uintptr_t b, uintptr_t size)
 {
-	*tag_at(b + size - W) = size;
+	tag_store(b + size - W, size);
 }
 
 /*

@@ -11,7 +11,7 @@ enum heap_error heap_classify_bad_ptr(const struct heap_region *r, uintptr_t p)
 	uintptr_t b = p - W, blk = region_first(r), sent = r->sentinel;
 
 	while (blk < sent) {
-		uintptr_t t = *tag_at(blk), s = tag_size(t);
+		uintptr_t t = tag_load(blk), s = tag_size(t);
 		/* A bad tag on the way (or at p itself) means corruption. */
 		if (!tag_ok(blk, t) || s < MIN_BLOCK || s > sent - blk)
 			return HEAP_ERR_CORRUPT_TAG;
@@ -57,7 +57,7 @@ static void walk_region(struct vctx *v, const struct heap_region *r, size_t *use
 		return;
 	}
 	while (blk < sent) {
-		uintptr_t t = *tag_at(blk), s = tag_size(t);
+		uintptr_t t = tag_load(blk), s = tag_size(t);
 		if (!tag_ok(blk, t)) {
 			bad(v, "tag check mismatch", blk);
 			v->incomplete = true;
@@ -87,7 +87,7 @@ static void walk_region(struct vctx *v, const struct heap_region *r, size_t *use
 		}
 		blk += s;
 	}
-	uintptr_t st = *tag_at(sent);
+	uintptr_t st = tag_load(sent);
 	if (!tag_ok(sent, st) || tag_size(st) != 0 || !(st & HEAP_TAG_ALLOC))
 		bad(v, "sentinel tag corrupted", sent);
 	else if (((st & HEAP_TAG_PREV_FREE) != 0) != prev_free)
@@ -112,7 +112,7 @@ static void walk_bins(struct vctx *v, struct heap *h, size_t max_blocks,
 				v->incomplete = true;
 				break;
 			}
-			uintptr_t t = *tag_at(b);
+			uintptr_t t = tag_load(b);
 			if (!tag_ok(b, t) || (t & HEAP_TAG_ALLOC)) {
 				bad(v, "bin holds a block that is not free", b);
 				v->incomplete = true;

@@ -39,11 +39,17 @@
  *        allocated blocks)
  *     C  cached: allocated, but parked in a per-hart magazine; heap_free()
  *        of such a block is a double free, heap_free_batch() accepts it
- *     check  15 bits of a hash of (block address, size, A, P) with the top
- *        bit forced to 1. Footers, small integers and user-space pointers
- *        never have it, so a free of an interior pointer almost never finds a
- *        plausible tag below it. C is left out so that marking a block cached
- *        or live is one load and one store.
+ *     check  15 bits of a hash of (block address, size, A) with the top bit
+ *        forced to 1. Footers, small integers and user-space pointers never
+ *        have it, so a free of an interior pointer almost never finds a
+ *        plausible tag below it.
+ *
+ *   P and C are outside the check, and each is only ever flipped with one
+ *   atomic OR/AND: the heap flips P in an allocated block's tag (under its
+ *   lock) when the block below is freed or allocated, while a magazine flips
+ *   C in the same tag without that lock. A plain load and store on either
+ *   side could undo the other's bit. Every other tag access is a relaxed
+ *   atomic load or store (a plain ld/sd).
  *
  * The first block of a region never has P set (nothing below it to merge),
  * and a sentinel tag (size 0, A set) ends every region, so coalescing never
@@ -203,8 +209,11 @@ size_t heap_validate(struct heap *h,
 		     void *ctx);
 
 /*
- * Tag access for the magazine layer. p must be a live block from this heap;
- * each is one load (and one store).
+ * Tag access for the magazine layer. p must be a live block from this heap.
+ * Reads are one relaxed load; marking is one relaxed atomic OR/AND (amoor.d /
+ * amoand.d on RISC-V), not a load and a store: see "P and C" above. Relaxed,
+ * because the bit publishes nothing; the magazine's own ordering (interrupts
+ * masked, or its depot lock) covers the block's hand-over.
  */
 static inline heap_tag_t *heap_tag_of_(const void *p)
 {
@@ -214,22 +223,23 @@ static inline heap_tag_t *heap_tag_of_(const void *p)
 /* Usable bytes of the block at p. */
 static inline size_t heap_block_size(const void *p)
 {
-	return (size_t)((*heap_tag_of_(p) & HEAP_TAG_SIZE_MASK) - sizeof(uintptr_t));
+	uintptr_t t = __atomic_load_n(heap_tag_of_(p), __ATOMIC_RELAXED);
+	return (size_t)((t & HEAP_TAG_SIZE_MASK) - sizeof(uintptr_t));
 }
 
 static inline void heap_tag_mark_cached(void *p)
 {
-	*heap_tag_of_(p) |= HEAP_TAG_CACHED;
+	__atomic_fetch_or(heap_tag_of_(p), HEAP_TAG_CACHED, __ATOMIC_RELAXED);
 }
 
 static inline void heap_tag_mark_live(void *p)
 {
-	*heap_tag_of_(p) &= ~HEAP_TAG_CACHED;
+	__atomic_fetch_and(heap_tag_of_(p), ~HEAP_TAG_CACHED, __ATOMIC_RELAXED);
 }
 
 static inline bool heap_tag_is_cached(const void *p)
 {
-	return (*heap_tag_of_(p) & HEAP_TAG_CACHED) != 0;
+	return (__atomic_load_n(heap_tag_of_(p), __ATOMIC_RELAXED) & HEAP_TAG_CACHED) != 0;
 }
 
 /* Zephyr-style internal assertion: compiles away unless HEAP_VALIDATE. */
