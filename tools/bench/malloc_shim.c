@@ -57,6 +57,8 @@
 
 #define MIN_ALIGN 16 /* every heap block */
 #define DEFAULT_REGION_MB 1024
+/* Larger requests fail with ENOMEM at once (the heap would call it misuse). */
+#define MAX_REQUEST ((size_t)1 << 46)
 
 /* ---------------- regions ---------------- */
 
@@ -101,9 +103,9 @@ static inline bool ours(const void *p)
 static kheap_oom_action_t shim_oom_hook(void *ctx, size_t size, size_t align)
 {
 	(void)ctx;
-	size_t need = size + align + (1u << 20);
-	if (need < size) /* overflow: give up */
+	if (size > MAX_REQUEST || align > MAX_REQUEST)
 		return KHEAP_OOM_FAIL;
+	size_t need = size + align + (1u << 20);
 	size_t bytes = region_bytes;
 	if (bytes < 2 * need)
 		bytes = 2 * need;
@@ -335,6 +337,10 @@ static void fork_child(void)
 
 static inline void *alloc_any(size_t size, size_t align)
 {
+	if (unlikely(size > MAX_REQUEST || align > MAX_REQUEST)) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	int h = hart_enter();
 	void *p;
 	if (likely(h >= 0)) {
@@ -403,6 +409,10 @@ SHIM_EXPORT void *realloc(void *p, size_t size)
 	if (!p)
 		return malloc(size);
 	int h = hart_enter();
+	if (unlikely(size > MAX_REQUEST)) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	if (likely(h >= 0) && likely(ours(p))) {
 		if (unlikely(size == 0)) {
 			kfree(p); /* glibc: realloc(p, 0) frees and returns NULL */
