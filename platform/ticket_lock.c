@@ -30,14 +30,21 @@ unsigned long ticket_lock(ticket_lock_t *l)
 	 * Acquire on the load that sees our ticket served: pairs with the
 	 * release in ticket_unlock(), so the previous holder's writes are seen.
 	 */
-	while ((uint32_t)__atomic_load_n(&l->word, __ATOMIC_ACQUIRE) != ticket) {
+	for (;;) {
+		uint32_t owner = (uint32_t)__atomic_load_n(&l->word, __ATOMIC_ACQUIRE);
+		if (owner == ticket)
+			return spins;
 		spins++;
-		if (spins % TICKET_LOCK_SPINS == 0)
+		/*
+		 * Only the next in line spins hard; the others sleep between
+		 * looks, so they leave the (possibly shared) host core to the
+		 * holder, and the handover does not wait for a wakeup.
+		 */
+		if ((uint32_t)(ticket - owner) > 1 || spins % TICKET_LOCK_SPINS == 0)
 			port_wait_long();
 		else
 			port_cpu_relax();
 	}
-	return spins;
 }
 
 bool ticket_trylock(ticket_lock_t *l)

@@ -72,3 +72,20 @@ _ATTRS = {
 qemu_run = rule(implementation = _qemu_impl, attrs = _ATTRS, executable = True)
 
 qemu_test = rule(implementation = _qemu_impl, attrs = _ATTRS, test = True)
+
+RISCV_ONLY = [
+    "@platforms//cpu:riscv64",
+    "@platforms//os:none",
+]
+
+def kernel_binary(name, srcs, deps, testonly = False):
+    """A kernel ELF for QEMU virt: linked at 0x80200000 by kernel.ld."""
+    native.cc_binary(
+        name = name,
+        testonly = testonly,
+        srcs = srcs,
+        deps = deps,
+        additional_linker_inputs = ["//platform/riscv:kernel.ld"],
+        linkopts = ["-T", "$(location //platform/riscv:kernel.ld)"],
+        target_compatible_with = RISCV_ONLY,
+    )

@@ -10,7 +10,8 @@
 # `--ops 100000 --seed 7`). Without expectations the script exits with QEMU's
 # exit code (the kernel's, through the sifive_test device); a hung kernel is
 # killed by the watchdog and reported with exit code 6. With --expect-* the
-# script is a test: it exits 0 only if every expectation holds.
+# script is a test: it exits 0 only if every expectation holds; --expect-last
+# matches the kernel's last console line.
 set -u
 
 kernel="" smp=4 timeout_s=300 icount=0 log="" bootargs=""
@@ -74,6 +75,8 @@ timeout --foreground -k 5 "$timeout_s" "${cmd[@]}" </dev/null 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 end=$(date +%s.%N)
 wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+# The kernel's last line, before the runner adds its own below.
+last=$(tr -d '\r' <"$log" | grep -v '^[[:space:]]*$' | tail -n 1)
 # The runner's verdict goes to the log as well, so expectations can match it.
 say() { echo "run_qemu: $*" | tee -a "$log"; }
 if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
@@ -92,7 +95,6 @@ for re in "${expects[@]}"; do
 	grep -Eq -- "$re" "$log" || { echo "run_qemu: FAIL: console lacks /$re/"; fail=1; }
 done
 if [ -n "$expect_last" ]; then
-	last=$(tr -d '\r' <"$log" | grep -v '^[[:space:]]*$' | tail -n 1)
 	echo "$last" | grep -Eq -- "$expect_last" ||
 		{ echo "run_qemu: FAIL: last line '$last' does not match /$expect_last/"; fail=1; }
 fi

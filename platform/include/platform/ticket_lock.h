@@ -17,10 +17,12 @@
  * than 2^32 waiters at once; the holder does not sleep; a lock shared with
  * interrupt handlers is taken with the _irqsave form.
  *
- * Waiting spins TICKET_LOCK_SPINS times on a plain load, then calls
- * port_wait_long(): under QEMU's MTTCG with more harts than host cores a pure
+ * Waiting: the next in line spins on a plain load (calling port_wait_long()
+ * every TICKET_LOCK_SPINS spins); waiters further back call port_wait_long()
+ * between looks. Under QEMU's MTTCG with more harts than host cores a pure
  * spinner can hold the host core its lock holder needs (88 s for 4 harts on
- * 2 cores versus 6 s with the wait).
+ * 2 cores versus 6 s with the wait), while a lock whose next holder sleeps
+ * pays a wakeup on every handover.
  */
 #ifndef PLATFORM_TICKET_LOCK_H
 #define PLATFORM_TICKET_LOCK_H

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * qemu_smp: the SMP heap stress on every hart of QEMU virt (the scenario is
+ * tests/stress/heap_stress.c), with the timer interrupt allocating too and
+ * hart 0 running the validator while the others keep going.
+ *
+ * Bootargs: ops (per hart), seed, validate_every (hart 0's ops between
+ * validations), tick_us (timer period; 0 = none), baseline=1 (bypass the
+ * magazines: every request goes to the locked global heap).
+ * Last line: `qemu_smp: PASS harts=.. ops=.. ... leaked=0 lockless_pct=..`.
+ */
+#include <heap/kheap.h>
+#include <kernel/kernel.h>
+#include <percpu/kmalloc.h>
+
+#include "tests/stress/heap_stress.h"
+
+static uint64_t start_time, last_progress;
+static size_t initial_free;
+static uint64_t ops_per_hart;
+
+static void progress(void)
+{
+	uint64_t now = platform_time();
+
+	if (now - last_progress < platform_timebase_hz())
+		return;
+	last_progress = now;
+	kprintf("progress: %llu ops so far, %llu ms\n",
+		(unsigned long long)stress_total_ops(),
+		(unsigned long long)(ticks_to_us(now - start_time) / 1000));
+}
+
+/* Boot hart, once every hart is up (setup() runs before they are). */
+static void start(void)
+{
+	struct kheap_stats hs;
+	struct stress_config cfg = {
+		.nharts = smp_nharts(),
+		.ops_per_hart = kernel_arg_u64("ops", 100000),
+		.seed = kernel_arg_u64("seed", 1),
+		.validate_every = kernel_arg_u64("validate_every", 4096),
+		.progress = progress,
+	};
+	uint64_t tick_us = kernel_arg_u64("tick_us", 2000);
+	bool baseline = kernel_arg_u64("baseline", 0) != 0;
+
+	kheap_init(sheap, eheap);
+	percpu_init(baseline ? PERCPU_BYPASS : PERCPU_MAGAZINES);
+	kheap_get_stats(&hs);
+	initial_free = hs.heap.bytes_free;
+	ops_per_hart = cfg.ops_per_hart;
+	kprintf("qemu_smp: heap %zu KiB at %p, %u harts, %llu ops per hart, seed %llu, %s\n",
+		hs.heap.heap_bytes / 1024, (void *)sheap, cfg.nharts,
+		(unsigned long long)cfg.ops_per_hart, (unsigned long long)cfg.seed,
+		baseline ? "baseline (no magazines)" : "magazines");
+	stress_setup(&cfg);
+	start_time = last_progress = platform_time();
+	if (tick_us)
+		platform_set_tick_hook(stress_irq_tick,
+				       tick_us * platform_timebase_hz() / 1000000);
+}
+
+static void run(unsigned hart)
+{
+	if (hart == smp_boot_hart())
+		start();
+	barrier();
+	stress_hart_run(hart);
+	barrier();
+	if (hart == smp_boot_hart())
+		platform_set_tick_hook(0, 0);
+	barrier();
+	stress_hart_finish(hart);
+	barrier();
+	/* Every hart empties its own magazines; the depots go with them. */
+	percpu_drain();
+}
+
+static void print_table(void)
+{
+	struct kheap_stats ks;
+
+	kprintf("hart       ops   allocs    frees  xfrees  hit%%  depot_x  heap_calls  depot_spins  irq_ops\n");
+	for (unsigned h = 0; h < smp_nharts(); h++) {
+		const struct stress_hart_stats *s = stress_stats(h);
+		struct percpu_stats p;
+		uint64_t calls, hits;
+
+		percpu_get_stats(h, &p);
+		calls = p.allocs + p.frees;
+		hits = p.alloc_hits + p.free_hits;
+		kprintf("%4u %9llu %8llu %8llu %7llu %5llu %8llu %11llu %12llu %8llu\n", h,
+			(unsigned long long)s->ops, (unsigned long long)s->allocs,
+			(unsigned long long)s->frees, (unsigned long long)s->cross_frees,
+			(unsigned long long)(calls ? hits * 100 / calls : 0),
+			(unsigned long long)p.depot_exchanges,
+			(unsigned long long)(p.refills + p.returns + p.large_allocs + p.large_frees),
+			(unsigned long long)p.lock_spins, (unsigned long long)s->irq_ops);
+	}
+	kheap_get_stats(&ks);
+	kprintf("global heap: %lu lock acquisitions, %lu spins, high water %zu KiB\n",
+		ks.lock_acquisitions, ks.lock_spins, ks.heap.high_water / 1024);
+}
+
+static int finish(void)
+{
+	struct stress_result r;
+	struct percpu_stats p;
+	uint64_t calls, wall_ms = ticks_to_us(platform_time() - start_time) / 1000;
+
+	percpu_drain();
+	print_table();
+	stress_result(initial_free, &r);
+	percpu_sum_stats(&p);
+	calls = p.allocs + p.frees;
+	kprintf("qemu_smp: %s harts=%u ops=%llu allocs=%llu frees=%llu "
+		"cross_hart_frees=%llu cross_pct=%u corrupt=%llu leaked=%zu "
+		"free_bytes=%zu/%zu validate_errors=%llu validations=%llu "
+		"irq_ops=%llu lockless_pct=%llu wall_ms=%llu\n",
+		r.pass ? "PASS" : "FAIL", smp_nharts(),
+		(unsigned long long)r.sum.ops, (unsigned long long)r.sum.allocs,
+		(unsigned long long)r.sum.frees, (unsigned long long)r.sum.cross_frees,
+		r.cross_pct, (unsigned long long)r.sum.corrupt, r.live_allocs,
+		r.bytes_free, r.initial_free, (unsigned long long)r.validate_errors,
+		(unsigned long long)r.sum.validations, (unsigned long long)r.sum.irq_ops,
+		(unsigned long long)(calls ? (p.alloc_hits + p.free_hits) * 100 / calls : 0),
+		(unsigned long long)wall_ms);
+	return r.pass ? PORT_EXIT_PASS : PORT_EXIT_FAIL;
+}
+
+const struct kernel_scenario kernel_scenario = {
+	.name = "qemu_smp heap stress",
+	.run = run,
+	.finish = finish,
+};

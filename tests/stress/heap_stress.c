@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* The SMP heap stress; see heap_stress.h for what it does and how to run it. */
+#include "heap_stress.h"
+
+#include <heap/kheap.h>
+#include <percpu/kmalloc.h>
+#include <platform/ticket_lock.h>
+
+#define MAX_SLOTS 128
+#define INBOX_CAP 32
+
+struct block {
+	void *p;
+	size_t size;
+	uint64_t tag; /* owner hart << 56 | sequence: what the pattern names */
+};
+
+/* A hart's inbox: other harts hand it blocks, it checks and frees them. */
+struct inbox {
+	ticket_lock_t lock; /* guards n and b */
+	unsigned n;
+	struct block b[INBOX_CAP];
+} __attribute__((aligned(PORT_CACHE_LINE)));
+
+struct hart_state {
+	uint64_t rng;
+	uint64_t seq;
+	unsigned nslots;
+	struct block slot[MAX_SLOTS];
+	struct block irq_block; /* owned by the timer interrupt on this hart */
+	uint64_t irq_rng, irq_seq; /* the tick's own, so it never races seq */
+} __attribute__((aligned(PORT_CACHE_LINE)));
+
+static struct stress_config cfg;
+static struct hart_state harts[PORT_MAX_HARTS];
+static struct inbox inboxes[PORT_MAX_HARTS];
+static struct stress_hart_stats stats[PORT_MAX_HARTS];
+static uint64_t validation_errors; /* atomic: any hart may validate */
+
+static uint64_t next_rand(uint64_t *s)
+{
+	/* xorshift64*: fast, good enough to pick sizes and operations. */
+	uint64_t x = *s;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+static uint64_t pattern_word(uint64_t tag, size_t i)
+{
+	return tag ^ ((uint64_t)(i + 1) * 0x9E3779B97F4A7C15ULL);
+}
+
+void stress_fill(void *p, size_t size, uint64_t tag)
+{
+	uint64_t *w = p; /* blocks are at least 16-byte aligned */
+	size_t i, n = size / 8;
+
+	for (i = 0; i < n; i++)
+		w[i] = pattern_word(tag, i);
+	for (size_t b = n * 8; b < size; b++)
+		((unsigned char *)p)[b] = (unsigned char)(pattern_word(tag, n) >> (8 * (b % 8)));
+}
+
+/* Returns the offset of the first wrong byte, or size if all are right. */
+static size_t first_mismatch(const void *p, size_t size, uint64_t tag)
+{
+	const uint64_t *w = p;
+	size_t i, n = size / 8;
+
+	for (i = 0; i < n; i++) {
+		if (w[i] != pattern_word(tag, i)) {
+			for (size_t b = 0; b < 8; b++)
+				if ((unsigned char)(w[i] >> (8 * b)) !=
+				    (unsigned char)(pattern_word(tag, i) >> (8 * b)))
+					return i * 8 + b;
+		}
+	}
+	for (size_t b = n * 8; b < size; b++)
+		if (((const unsigned char *)p)[b] !=
+		    (unsigned char)(pattern_word(tag, n) >> (8 * (b % 8))))
+			return b;
+	return size;
+}
+
+bool stress_check(const void *p, size_t size, uint64_t tag)
+{
+	return first_mismatch(p, size, tag) == size;
+}
+
+static unsigned char expected_byte(uint64_t tag, size_t off)
+{
+	return (unsigned char)(pattern_word(tag, off / 8) >> (8 * (off % 8)));
+}
+
+/* A wrong byte is corruption: stop every hart and report where. */
+static void check_or_die(const struct block *b, size_t len, const char *when)
+{
+	size_t off = first_mismatch(b->p, len, b->tag);
+
+	if (off == len)
+		return;
+	stats[port_hart_id()].corrupt++;
+	port_panic(PORT_EXIT_FAIL,
+		   "corrupt block %p (size %zu, owner hart %u, seq %llu) before %s:\n"
+		   "  offset %zu: expected 0x%02x, found 0x%02x\n"
+		   "qemu_smp: FAIL corrupt=1 addr=%p",
+		   b->p, b->size, (unsigned)(b->tag >> 56),
+		   (unsigned long long)(b->tag & ((1ULL << 56) - 1)), when, off,
+		   expected_byte(b->tag, off),
+		   ((const unsigned char *)b->p)[off], b->p);
+}
+
+static size_t pick_size(uint64_t *rng)
+{
+	unsigned r = next_rand(rng) % 100;
+
+	if (r < 70)
+		return 1 + next_rand(rng) % 512;
+	if (r < 90)
+		return 512 + next_rand(rng) % 3584;
+	if (r < 99)
+		return 4096 + next_rand(rng) % (60 * 1024);
+	return 64 * 1024 + next_rand(rng) % (64 * 1024);
+}
+
+static uint64_t new_tag(unsigned hart)
+{
+	return (uint64_t)hart << 56 | ++harts[hart].seq;
+}
+
+static bool zero_filled(const void *p, size_t size)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < size; i++)
+		if (c[i])
+			return false;
+	return true;
+}
+
+static void do_alloc(unsigned hart, struct block *b)
+{
+	struct hart_state *h = &harts[hart];
+	struct stress_hart_stats *st = &stats[hart];
+	size_t size = pick_size(&h->rng);
+	unsigned kind = next_rand(&h->rng) % 100;
+
+	if (kind < 15) {
+		b->p = kzalloc(size);
+		if (!zero_filled(b->p, size))
+			port_panic(PORT_EXIT_FAIL,
+				   "kzalloc(%zu) returned %p with non-zero bytes\n"
+				   "qemu_smp: FAIL zalloc_not_zero=1", size, b->p);
+		st->zallocs++;
+	} else if (kind < 30) {
+		size_t align = (size_t)16 << (next_rand(&h->rng) % 9); /* 16..4096 */
+		b->p = kmalloc_aligned(size, align);
+		if ((uintptr_t)b->p & (align - 1))
+			port_panic(PORT_EXIT_FAIL,
+				   "kmalloc_aligned(%zu, %zu) returned %p\n"
+				   "qemu_smp: FAIL misaligned=1", size, align, b->p);
+		st->aligned++;
+	} else {
+		b->p = kmalloc(size);
+	}
+	if (size >= 64 * 1024)
+		st->large++;
+	b->size = size;
+	b->tag = new_tag(hart);
+	stress_fill(b->p, size, b->tag);
+	st->allocs++;
+}
+
+static void do_free(unsigned hart, struct block *b, bool remote)
+{
+	check_or_die(b, b->size, "free");
+	kfree(b->p);
+	b->p = NULL;
+	stats[hart].frees++;
+	if (remote)
+		stats[hart].cross_frees++;
+}
+
+static void do_realloc(unsigned hart, struct block *b)
+{
+	struct hart_state *h = &harts[hart];
+	size_t size = pick_size(&h->rng);
+	size_t keep = size < b->size ? size : b->size;
+
+	check_or_die(b, b->size, "realloc");
+	b->p = krealloc(b->p, size);
+	b->size = size;
+	/* The old contents must survive the move or the in-place resize. */
+	check_or_die(b, keep, "realloc (contents after the resize)");
+	b->tag = new_tag(hart);
+	stress_fill(b->p, size, b->tag);
+	stats[hart].reallocs++;
+}
+
+/* Hands a block to another hart's inbox; false if that inbox is full. */
+static bool send_block(unsigned to, struct block *b)
+{
+	struct inbox *in = &inboxes[to];
+	bool ok = false;
+	port_irqflags_t f = ticket_lock_irqsave(&in->lock, NULL);
+
+	if (in->n < INBOX_CAP) {
+		in->b[in->n++] = *b;
+		ok = true;
+	}
+	ticket_unlock_irqrestore(&in->lock, f);
+	return ok;
+}
+
+/* Checks and frees what other harts sent: these are the cross-hart frees. */
+static void drain_inbox(unsigned hart)
+{
+	struct inbox *in = &inboxes[hart];
+	struct block got[INBOX_CAP];
+	unsigned n;
+	port_irqflags_t f = ticket_lock_irqsave(&in->lock, NULL);
+
+	n = in->n;
+	for (unsigned i = 0; i < n; i++)
+		got[i] = in->b[i];
+	in->n = 0;
+	ticket_unlock_irqrestore(&in->lock, f);
+	for (unsigned i = 0; i < n; i++)
+		do_free(hart, &got[i], (unsigned)(got[i].tag >> 56) != hart);
+}
+
+static void validate_report(void *ctx, const char *msg, void *addr)
+{
+	(void)ctx;
+	port_printf("validate: %s at %p\n", msg, addr);
+}
+
+static void validate_now(unsigned hart)
+{
+	size_t errors = kheap_validate(validate_report, NULL);
+
+	stats[hart].validations++;
+	if (errors) {
+		/* Relaxed: a count read after every hart has joined. */
+		__atomic_fetch_add(&validation_errors, errors, __ATOMIC_RELAXED);
+		port_panic(PORT_EXIT_FAIL, "heap validator found %zu errors\n"
+			   "qemu_smp: FAIL validate_errors=%zu", errors, errors);
+	}
+}
+
+void stress_setup(const struct stress_config *c)
+{
+	cfg = *c;
+	for (unsigned i = 0; i < cfg.nharts; i++) {
+		unsigned slots = 1024 / (cfg.nharts ? cfg.nharts : 1);
+		harts[i].nslots = slots > MAX_SLOTS ? MAX_SLOTS : slots < 8 ? 8 : slots;
+		harts[i].rng = (cfg.seed + 1) * 0x9E3779B97F4A7C15ULL ^ (i + 1) * 0xD1B54A32D192ED03ULL;
+		if (!harts[i].rng)
+			harts[i].rng = 1;
+		harts[i].irq_rng = harts[i].rng ^ 0xA5A5A5A5A5A5A5A5ULL;
+		ticket_lock_init(&inboxes[i].lock);
+	}
+}
+
+void stress_hart_run(unsigned hart)
+{
+	struct hart_state *h = &harts[hart];
+	struct stress_hart_stats *st = &stats[hart];
+
+	for (uint64_t op = 0; op < cfg.ops_per_hart; op++) {
+		struct block *b = &h->slot[next_rand(&h->rng) % h->nslots];
+		unsigned r = next_rand(&h->rng) % 100;
+
+		if (!b->p)
+			do_alloc(hart, b);
+		else if (r < 40)
+			do_free(hart, b, false);
+		else if (r < 60)
+			do_realloc(hart, b);
+		else if (r < 85 && cfg.nharts > 1) {
+			unsigned to = (hart + 1 + next_rand(&h->rng) % (cfg.nharts - 1)) % cfg.nharts;
+			if (send_block(to, b)) {
+				b->p = NULL;
+				st->sent++;
+			}
+		}
+		if (op % 16 == 0)
+			drain_inbox(hart);
+		/* Relaxed store: hart 0 reads it for progress, nothing else. */
+		__atomic_store_n(&st->ops, st->ops + 1, __ATOMIC_RELAXED);
+		if (hart == 0 && cfg.validate_every && op % cfg.validate_every == 0 && op)
+			validate_now(hart);
+		if (hart == 0 && cfg.progress && op % 256 == 0)
+			cfg.progress();
+		percpu_poll();
+	}
+}
+
+void stress_hart_finish(unsigned hart)
+{
+	struct hart_state *h = &harts[hart];
+	port_irqflags_t f;
+
+	for (unsigned i = 0; i < h->nslots; i++)
+		if (h->slot[i].p)
+			do_free(hart, &h->slot[i], false);
+	drain_inbox(hart);
+	/* The tick may be using its block: take it with interrupts masked. */
+	f = port_irq_save();
+	if (h->irq_block.p) {
+		check_or_die(&h->irq_block, h->irq_block.size, "free");
+		kfree(h->irq_block.p);
+		h->irq_block.p = NULL;
+	}
+	port_irq_restore(f);
+}
+
+void stress_irq_tick(void)
+{
+	unsigned hart = port_hart_id();
+	struct hart_state *h = &harts[hart];
+	struct block *b = &h->irq_block;
+
+	/*
+	 * Counts only irq_ops: the interrupted code may be halfway through an
+	 * increment of the other counters.
+	 */
+	if (b->p) {
+		check_or_die(b, b->size, "free in interrupt");
+		kfree(b->p);
+	}
+	b->size = 1 + next_rand(&h->irq_rng) % 256;
+	b->p = kmalloc(b->size);
+	b->tag = (uint64_t)hart << 56 | (1ULL << 55) | ++h->irq_seq;
+	stress_fill(b->p, b->size, b->tag);
+	stats[hart].irq_ops++;
+}
+
+void stress_result(size_t initial_free, struct stress_result *r)
+{
+	struct kheap_stats hs;
+	uint64_t *sum = (uint64_t *)&r->sum;
+
+	*r = (struct stress_result){ .initial_free = initial_free };
+	for (unsigned i = 0; i < cfg.nharts; i++) {
+		const uint64_t *h = (const uint64_t *)&stats[i];
+		/* Every counter is a uint64_t, up to and including corrupt. */
+		for (size_t k = 0; k <= offsetof(struct stress_hart_stats, corrupt) / 8; k++)
+			sum[k] += h[k];
+	}
+	r->validate_errors = kheap_validate(validate_report, NULL);
+	kheap_get_stats(&hs);
+	r->live_allocs = hs.heap.live_allocs;
+	r->bytes_free = hs.heap.bytes_free;
+	r->cross_pct = r->sum.frees ? (unsigned)(r->sum.cross_frees * 100 / r->sum.frees) : 0;
+	r->pass = r->sum.corrupt == 0 && r->validate_errors == 0 &&
+		  stress_validation_errors() == 0 && r->live_allocs == 0 &&
+		  r->bytes_free == initial_free;
+}
+
+const struct stress_hart_stats *stress_stats(unsigned hart)
+{
+	return &stats[hart];
+}
+
+uint64_t stress_total_ops(void)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < cfg.nharts; i++)
+		/* Relaxed: a progress figure; staleness is harmless. */
+		n += __atomic_load_n(&stats[i].ops, __ATOMIC_RELAXED);
+	return n;
+}
+
+uint64_t stress_validation_errors(void)
+{
+	return __atomic_load_n(&validation_errors, __ATOMIC_RELAXED);
+}

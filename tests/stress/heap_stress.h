@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The SMP heap stress: every hart runs a seeded random mix of kmalloc,
+ * kmalloc_aligned, kzalloc, krealloc and kfree, and hands blocks to other
+ * harts through inboxes so many frees are cross-hart. Every block carries a
+ * pattern naming its owner and sequence number, checked before every free
+ * and realloc. Portable: the QEMU kernel and the host (pthreads) both run it.
+ *
+ * Use: stress_setup() once, stress_hart_run() on every hart at once,
+ * stress_hart_finish() on every hart at once, then stress_verdict() once.
+ */
+#ifndef TESTS_HEAP_STRESS_H
+#define TESTS_HEAP_STRESS_H
+
+#include <platform/port.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct stress_config {
+	unsigned nharts;
+	uint64_t ops_per_hart;
+	uint64_t seed;
+	/* Hart 0 validates the whole heap every this many of its ops (0: never). */
+	uint64_t validate_every;
+	/* Called on hart 0 every 256 ops: the driver prints progress. */
+	void (*progress)(void);
+};
+
+struct stress_hart_stats {
+	uint64_t ops, allocs, frees, cross_frees, reallocs, zallocs, aligned;
+	uint64_t large, sent, irq_ops, validations;
+	uint64_t corrupt; /* pattern mismatches seen by this hart */
+} __attribute__((aligned(PORT_CACHE_LINE)));
+
+void stress_setup(const struct stress_config *cfg);
+void stress_hart_run(unsigned hart);
+/* Frees what the hart holds and drains its inbox; call on every hart. */
+void stress_hart_finish(unsigned hart);
+
+/* One allocation and free from interrupt context (the timer tick). */
+void stress_irq_tick(void);
+
+/* The end of a run, after every hart finished and the caches drained. */
+struct stress_result {
+	struct stress_hart_stats sum;
+	uint64_t validate_errors; /* the final validation */
+	size_t live_allocs;       /* heap blocks still live: leaked */
+	size_t bytes_free, initial_free;
+	unsigned cross_pct;       /* cross-hart frees, % of frees */
+	bool pass;
+};
+void stress_result(size_t initial_free, struct stress_result *r);
+
+const struct stress_hart_stats *stress_stats(unsigned hart);
+uint64_t stress_total_ops(void);
+/* Validation errors counted so far (periodic runs and the final one). */
+uint64_t stress_validation_errors(void);
+
+/* Fills and checks the owner/sequence pattern; exposed for the tests. */
+void stress_fill(void *p, size_t size, uint64_t tag);
+bool stress_check(const void *p, size_t size, uint64_t tag);
+
+#endif
