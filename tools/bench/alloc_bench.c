@@ -37,6 +37,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -343,8 +344,15 @@ static void *w_prodcons(void *arg)
 			p[0] = 0x5a;
 			b->blk[i] = p;
 		}
-		/* A full queue: free our own input meanwhile, so the ring moves. */
+		/*
+		 * A full queue: free our own input meanwhile, so the ring moves;
+		 * if nothing moves, the consumer is not running (a busy host):
+		 * yield instead of burning its CPU.
+		 */
+		unsigned idle = 0;
 		while (!spsc_push(out, b)) {
+			if (++idle % 64 == 0)
+				sched_yield();
 			if (atomic_load(&g_stop)) {
 				/* The consumer may have left: free this batch here. */
 				for (int i = 0; i < PC_BATCH; i++)
