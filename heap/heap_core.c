@@ -560,6 +560,35 @@ void *heap_realloc(struct heap *h, void *p, size_t size, enum heap_error *err)
 			tag_set_prev_free(b + total, false);
 		return p;
 	}
+	if (pf) {
+		/*
+		 * Grow downwards: the free block below (and the one above, if
+		 * free) together with this one. The data moves down, so the
+		 * word-by-word ascending copy is safe though the ranges overlap.
+		 */
+		uintptr_t f = footer_get(b), pb = b - f;
+		uintptr_t nsz = (nt & HEAP_TAG_ALLOC) ? 0 : tag_size(nt);
+		uintptr_t total = f + s + nsz;
+		if (total >= need) {
+			bin_remove(h, pb, f);
+			if (nsz) {
+				bin_remove(h, n, nsz);
+				tag_store(n, 0);
+			}
+			tag_store(b, 0); /* no stale tag inside the new block */
+			heap_copy_words((void *)(pb + W), p, s - W);
+			uintptr_t keep = total - need >= MIN_BLOCK ? need : total;
+			tag_write(pb, keep, HEAP_TAG_ALLOC); /* below pb: allocated */
+			h->st.bytes_in_use += keep - s;
+			if (h->st.bytes_in_use > h->st.high_water)
+				h->st.high_water = h->st.bytes_in_use;
+			if (keep < total)
+				free_span(h, pb + keep, total - keep, false);
+			else
+				tag_set_prev_free(pb + total, false);
+			return (void *)(pb + W);
+		}
+	}
 	/* Move: the new block is bigger, so all of the old payload fits. */
 	void *q = alloc(h, size, 0, err);
 	if (!q)

@@ -103,6 +103,12 @@ static inline void tag_write(uintptr_t b, uintptr_t size, uintptr_t flags)
  */
 static inline void tag_set_prev_free(uintptr_t b, bool prev_free)
 {
+	/*
+	 * Only the heap (under its lock) writes P, so a P already right stays
+	 * right: skip the locked RMW, which costs ~20 cycles on x86.
+	 */
+	if (((tag_load(b) & HEAP_TAG_PREV_FREE) != 0) == prev_free)
+		return;
 	if (prev_free)
 		__atomic_fetch_or(tag_at(b), HEAP_TAG_PREV_FREE, __ATOMIC_RELAXED);
 	else

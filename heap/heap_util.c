@@ -33,6 +33,15 @@ typedef uintptr_t __attribute__((__may_alias__)) word_t;
 
 void heap_copy_words(void *dst, const void *src, size_t n)
 {
+#ifdef HEAP_USE_BUILTIN_MEMMOVE
+	/*
+	 * Hosted builds (heap/BUILD sets this off RISC-V) use libc's tuned
+	 * memmove: realloc's copy was 2.5x slower as a word loop on x86.
+	 */
+	__builtin_memmove(dst, src, n);
+	return;
+#endif
+	/* Ascending: also right for the overlapping downward move in realloc. */
 	word_t *d = dst;
 	const word_t *s = src;
 	for (size_t i = 0; i < n / W; i++)
