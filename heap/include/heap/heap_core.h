@@ -71,8 +71,11 @@
  *    fits; a non-power-of-two gives HEAP_ERR_BAD_ALIGN.
  *  - size (+ alignment padding) that overflows size_t or the tag's size field
  *    gives HEAP_ERR_SIZE_OVERFLOW, never a wrapped small block.
- *  - heap_realloc keeps p (and so its alignment) when it can resize in place;
- *    a moved block is only 16-aligned.
+ *  - heap_realloc shrinks in place, grows in place into a free block above,
+ *    else grows downwards into a free block below (and above) moving the
+ *    data, else moves to a new block. It keeps p (and so its alignment) only
+ *    in the first two cases; a moved block is only 16-aligned. On failure p
+ *    is untouched.
  *
  * Misuse detection and its limits: a freed pointer must be 16-aligned, inside
  * a claimed region, and have a tag whose check matches its address and whose
