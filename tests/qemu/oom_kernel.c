@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * qemu_oom: out-of-memory on purpose, to check the heap's OOM report (and
+ * that it is not given too early). One kernel, the scenario picked with the
+ * bootarg case=NAME:
+ *
+ *   exhaust       hart oom_hart (default 1) takes 64 KiB blocks until the heap
+ *                 runs out, while every other hart keeps allocating and
+ *                 freeing small blocks (kmalloc_try, so only oom_hart reports).
+ *                 Expect exit 4 and the report naming oom_hart.
+ *   huge          hart 0 asks for 32 MiB of the 16 MiB heap (Comix's documented
+ *                 "heap overflow" mistake): the same report, at once.
+ *   huge_aligned  the same through kmalloc_aligned(32 MiB, 4096): the report
+ *                 shows the alignment.
+ *   nofalse       no false OOM (issue #4): hart A = 1 fills its magazines and
+ *                 the depot, then idles in wfi; hart B = 0 asks for a block that
+ *                 only fits once A's cache is back in the heap. The flush
+ *                 request reaches A by IPI (port_kick_hart). Expect exit 0 and
+ *                 `qemu_oom: PASS case=nofalse ...` with the figures.
+ *                 remote_flush=0 (percpu_test_set_remote_flush(false)) must end
+ *                 in the OOM report instead (exit 4): the flush is needed.
+ *
+ * Every scenario needs at least 2 harts. The OOM report itself is the heap's
+ * (heap/kheap.c oom_panic + percpu's report-extra lines), printed by
+ * port_panic after every other hart stopped.
+ */
+#include <heap/kheap.h>
+#include <kernel/kernel.h>
+#include <percpu/kmalloc.h>
+
+#define KIB ((size_t)1024)
+#define MIB (1024 * KIB)
+
+static char which[32];
+static unsigned oom_hart;
+/* Set by the hart that finished its part; others spin or wfi on it. */
+static unsigned done;
+
+static bool is_case(const char *name)
+{
+	const char *a = which, *b = name;
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+static uint32_t rng_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return (uint32_t)(*s >> 16);
+}
+
+static void setup(void)
+{
+	if (!kernel_arg_str("case", which, sizeof(which)))
+		memcpy(which, "exhaust", sizeof("exhaust"));
+	oom_hart = (unsigned)kernel_arg_u64("oom_hart", 1);
+	kheap_init(sheap, eheap);
+	percpu_init(PERCPU_MAGAZINES);
+	if (!kernel_arg_u64("remote_flush", 1))
+		percpu_test_set_remote_flush(false);
+	kprintf("qemu_oom: case=%s heap %zu bytes at %p, remote_flush=%llu\n", which,
+		(size_t)(eheap - sheap), (void *)sheap,
+		(unsigned long long)kernel_arg_u64("remote_flush", 1));
+}
+
+/*
+ * A background hart: a working set of 32 small blocks, each freed and
+ * replaced at random, for ever (until the panic parks this hart). kmalloc_try,
+ * so that a background hart that finds the heap full does not report first.
+ */
+static _Noreturn void churn(unsigned hart)
+{
+	void *set[32] = { 0 };
+	uint64_t s = 0x9e3779b97f4a7c15ull * (hart + 1);
+
+	for (;;) {
+		uint32_t r = rng_next(&s);
+		unsigned i = r % 32;
+		kfree(set[i]);
+		set[i] = kmalloc_try(16 + (r >> 8) % 1024);
+		if (set[i])
+			*(volatile char *)set[i] = (char)hart;
+	}
+}
+
+static void exhaust(unsigned hart)
+{
+	size_t n = 0;
+
+	if (hart != oom_hart)
+		churn(hart);
+	/* Let the others get going first. */
+	for (uint64_t t = platform_time() + platform_timebase_hz() / 20;
+	     platform_time() < t;)
+		port_cpu_relax();
+	kprintf("qemu_oom: hart %u takes 64 KiB blocks until the heap runs out\n", hart);
+	for (;;) {
+		void **p = kmalloc(64 * KIB);
+		*p = (void *)n++; /* touch it, and keep it */
+	}
+}
+
+static void huge(unsigned hart)
+{
+	if (hart != 0)
+		churn(hart);
+	kprintf("qemu_oom: hart 0 asks for 32 MiB of the %zu MiB heap\n",
+		(size_t)(eheap - sheap) / MIB);
+	void *p = is_case("huge_aligned") ? kmalloc_aligned(32 * MIB, 4096)
+					  : kmalloc(32 * MIB);
+	kprintf("qemu_oom: FAIL case=%s: kmalloc(32 MiB) returned %p\n", which, p);
+	port_exit(PORT_EXIT_FAIL);
+}
+
+/* ---- nofalse ---------------------------------------------------------- */
+
+#define FILL_BLOCKS 64
+#define FILL_SIZE 4096
+/* What is left free once the ballast is in: room for the fill and a bit. */
+#define LEFT_FREE (320 * KIB)
+#define REQUEST (256 * KIB)
+
+static struct {
+	struct heap_stats before;  /* after A's frees, before B's request */
+	size_t cached_a, depot;
+	uint64_t a_ipis, a_flushes;
+	void *ballast;
+} nf;
+
+static void nofalse(unsigned hart)
+{
+	const unsigned a = 1, b = 0;
+	struct kheap_stats ks;
+	struct percpu_stats ps;
+
+	if (hart == b) {
+		/* Ballast: the heap's free space shrinks to LEFT_FREE, in one piece. */
+		kheap_get_stats(&ks);
+		nf.ballast = kheap_alloc(ks.heap.largest_free - LEFT_FREE, 0);
+	}
+	barrier();
+	if (hart == a) {
+		static void *blk[FILL_BLOCKS];
+		for (unsigned i = 0; i < FILL_BLOCKS; i++)
+			blk[i] = kmalloc(FILL_SIZE);
+		/*
+		 * Free in a scattered order (7 is coprime with 64): the blocks
+		 * the magazines keep are spread over the filled range, so no
+		 * big hole opens unless all of them go back.
+		 */
+		for (unsigned i = 0; i < FILL_BLOCKS; i++)
+			kfree(blk[(i * 7) % FILL_BLOCKS]);
+	}
+	barrier();
+	if (hart == a) {
+		/* Idle with interrupts on: only an IPI gets A to flush. */
+		while (!__atomic_load_n(&done, __ATOMIC_ACQUIRE))
+			__asm__ volatile("wfi");
+		return;
+	}
+	if (hart != b) {
+		while (!__atomic_load_n(&done, __ATOMIC_ACQUIRE))
+			__asm__ volatile("wfi");
+		return;
+	}
+	kheap_get_stats(&ks);
+	nf.before = ks.heap;
+	nf.cached_a = percpu_cached_bytes(a);
+	nf.depot = percpu_depot_bytes();
+	percpu_get_stats(a, &ps);
+	nf.a_flushes = ps.flushes;
+	nf.a_ipis = platform_hart_local(a)->ipis;
+	kprintf("qemu_oom: before: free=%zu largest_free=%zu free_blocks=%zu "
+		"cached_hart%u=%zu depot=%zu request=%zu\n",
+		nf.before.bytes_free, nf.before.largest_free, nf.before.free_blocks,
+		a, nf.cached_a, nf.depot, (size_t)REQUEST);
+	if (nf.before.largest_free >= REQUEST) {
+		kprintf("qemu_oom: FAIL case=nofalse: the request fits without a flush "
+			"(largest free %zu >= %zu): the test proves nothing\n",
+			nf.before.largest_free, (size_t)REQUEST);
+		port_exit(PORT_EXIT_FAIL);
+	}
+	uint64_t t0 = platform_time();
+	void *p = kmalloc(REQUEST); /* OOM report here if the flush did not happen */
+	uint64_t us = ticks_to_us(platform_time() - t0);
+	percpu_get_stats(a, &ps);
+	struct percpu_stats pb;
+	percpu_get_stats(b, &pb);
+	kheap_get_stats(&ks);
+	kprintf("qemu_oom: after: got %p in %llu us; hart %u flushes %llu -> %llu, "
+		"ipis %llu -> %llu; hart %u flush_requests %llu; free=%zu largest_free=%zu\n",
+		p, (unsigned long long)us, a, (unsigned long long)nf.a_flushes,
+		(unsigned long long)ps.flushes, (unsigned long long)nf.a_ipis,
+		(unsigned long long)platform_hart_local(a)->ipis, b,
+		(unsigned long long)pb.flush_requests, ks.heap.bytes_free,
+		ks.heap.largest_free);
+	bool ok = p && ps.flushes > nf.a_flushes &&
+		  platform_hart_local(a)->ipis > nf.a_ipis;
+	kprintf("qemu_oom: %s case=nofalse request=%zu largest_free_before=%zu "
+		"free_before=%zu cached_hart%u=%zu depot=%zu a_flushed=%llu a_ipis=%llu "
+		"us=%llu\n",
+		ok ? "PASS" : "FAIL", (size_t)REQUEST, nf.before.largest_free,
+		nf.before.bytes_free, a, nf.cached_a, nf.depot,
+		(unsigned long long)(ps.flushes - nf.a_flushes),
+		(unsigned long long)(platform_hart_local(a)->ipis - nf.a_ipis),
+		(unsigned long long)us);
+	kfree(p);
+	kheap_free(nf.ballast);
+	__atomic_store_n(&done, 1u, __ATOMIC_RELEASE);
+	for (unsigned h = 0; h < smp_nharts(); h++)
+		if (h != b)
+			platform_send_ipi(h);
+	port_exit(ok ? PORT_EXIT_PASS : PORT_EXIT_FAIL);
+}
+
+static void run(unsigned hart)
+{
+	if (smp_nharts() < 2) {
+		if (hart == smp_boot_hart())
+			panic("qemu_oom needs at least 2 harts");
+		return;
+	}
+	if (is_case("exhaust")) {
+		if (oom_hart >= smp_nharts())
+			panic("oom_hart=%u but only %u harts", oom_hart, smp_nharts());
+		exhaust(hart);
+	} else if (is_case("huge") || is_case("huge_aligned")) {
+		huge(hart);
+	} else if (is_case("nofalse")) {
+		nofalse(hart);
+	} else if (hart == smp_boot_hart()) {
+		panic("qemu_oom: unknown case '%s'", which);
+	}
+}
+
+static int finish(void)
+{
+	kprintf("qemu_oom: FAIL case=%s ended without a verdict\n", which);
+	return PORT_EXIT_FAIL;
+}
+
+const struct kernel_scenario kernel_scenario = {
+	.name = "qemu_oom",
+	.setup = setup,
+	.run = run,
+	.finish = finish,
+};
