@@ -8,6 +8,8 @@
  *                 runs out, while every other hart keeps allocating and
  *                 freeing small blocks (kmalloc_try, so only oom_hart reports).
  *                 Expect exit 4 and the report naming oom_hart.
+ *   exhaust_all   every hart takes 64 KiB blocks with kmalloc: several harts
+ *                 run out at once, and one full report must still come out.
  *   huge          hart 0 asks for 32 MiB of the 16 MiB heap (Comix's documented
  *                 "heap overflow" mistake): the same report, at once.
  *   huge_aligned  the same through kmalloc_aligned(32 MiB, 4096): the report
@@ -90,7 +92,7 @@ static void exhaust(unsigned hart)
 {
 	size_t n = 0;
 
-	if (hart != oom_hart)
+	if (hart != oom_hart && !is_case("exhaust_all"))
 		churn(hart);
 	/* Let the others get going first. */
 	for (uint64_t t = platform_time() + platform_timebase_hz() / 20;
@@ -223,7 +225,7 @@ static void run(unsigned hart)
 			panic("qemu_oom needs at least 2 harts");
 		return;
 	}
-	if (is_case("exhaust")) {
+	if (is_case("exhaust") || is_case("exhaust_all")) {
 		if (oom_hart >= smp_nharts())
 			panic("oom_hart=%u but only %u harts", oom_hart, smp_nharts());
 		exhaust(hart);
