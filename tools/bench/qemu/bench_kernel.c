@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * bench_kernel: allocator benchmarks on QEMU virt, magazines vs baseline.
+ *
+ * Every workload is measured as a whole run, all harts together:
+ *
+ *   prepare (each hart, unmeasured: warm-up, initial live set)
+ *   barrier; boot hart reads the counter and the lock stats; barrier
+ *   run (each hart)
+ *   barrier; boot hart reads again; cleanup (unmeasured); drain; barrier
+ *
+ * Under `-icount shift=0` QEMU runs the harts in turn on one host thread and
+ * the counters (instret, cycle: both read QEMU's virtual instruction clock,
+ * 1 ns per instruction) advance with every instruction of every hart, M-mode
+ * firmware included, so (after - before) / ops is the instructions per
+ * operation summed over harts. The one thing that is not an instruction is
+ * time all harts spend halted in wfi at once (QEMU warps the clock then); the
+ * waits below wake their peer with an IPI so that never lasts. Without
+ * icount (MTTCG, harts are host threads) the same run reports wall time from
+ * rdtime instead.
+ *
+ * Bootargs:
+ *   mode=magazines|baseline   percpu_init(PERCPU_MAGAZINES or PERCPU_BYPASS)
+ *   workload=all|hitpair|random|prodcons|larson (default all)
+ *   max=N      random actions' max size; 0 (default) runs 200, 1000, 3000,
+ *              10000 and 30000 in turn
+ *   ops=N      operations per hart per workload (default 20000)
+ *   seed=N     (default 1)
+ *   counter=instret|cycle|time   what "insns" reads (default instret)
+ *
+ * One line per measurement:
+ *   bench: wl=W max=M harts=H mode=X ops=N insns=I ipo_milli=.. lock_acq=..
+ *          lock_spins=.. ipis=.. wall_us=..
+ * and last: `bench_kernel: DONE harts=H mode=X results=K`.
+ */
+#include <heap/kheap.h>
+#include <kernel/kernel.h>
+#include <percpu/kmalloc.h>
+
+enum counter { CTR_INSTRET, CTR_CYCLE, CTR_TIME };
+
+static enum counter counter_kind;
+static bool baseline;
+static uint64_t ops_per_hart, seed, only_max;
+static char workload[16];
+static size_t heap_bytes;
+static unsigned results;
+
+static uint64_t read_counter(void)
+{
+	switch (counter_kind) {
+	case CTR_CYCLE:
+		return csr_read(cycle);
+	case CTR_TIME:
+		return platform_time();
+	default:
+		return csr_read(instret);
+	}
+}
+
+static const char *counter_name(void)
+{
+	return counter_kind == CTR_CYCLE ? "cycle" :
+	       counter_kind == CTR_TIME  ? "time" : "instret";
+}
+
+/* ---- per-hart state ------------------------------------------------------ */
+
+static inline uint64_t xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+/* Uniform in [lo, hi] (inclusive). */
+static inline size_t rand_range(uint64_t *s, size_t lo, size_t hi)
+{
+	return lo + (size_t)(xorshift(s) % (hi - lo + 1));
+}
+
+#define RANDOM_CAP 1024   /* live slots per hart in random actions */
+#define LARSON_SLOTS 512  /* a larson live set */
+#define LARSON_ROUND 1000 /* replacements between hand-overs */
+#define RING_SIZE 1024    /* prodcons SPSC ring (power of two) */
+
+struct live {
+	void *p;
+	size_t size;
+};
+
+struct hart_state {
+	uint64_t rng;
+	size_t nlive, live_bytes;
+	struct live live[RANDOM_CAP];
+	uint64_t ipis_sent;
+	/* prodcons: this hart's outgoing ring, consumed by hart + 1. */
+	void *ring[RING_SIZE];
+	unsigned head __attribute__((aligned(PORT_CACHE_LINE))); /* producer */
+	unsigned tail __attribute__((aligned(PORT_CACHE_LINE))); /* consumer */
+	unsigned waiting __attribute__((aligned(PORT_CACHE_LINE)));
+} __attribute__((aligned(PORT_CACHE_LINE)));
+
+static struct hart_state hs_[8];
+static struct hart_state *hs[PORT_MAX_HARTS];
+
+/* Larson live sets: hart h works on set (h + round) % nharts. */
+static void *larson_sets[PORT_MAX_HARTS][LARSON_SLOTS];
+
+static inline void touch(void *p, size_t size)
+{
+	volatile unsigned char *b = p;
+	b[0] = (unsigned char)size;
+	b[size - 1] = (unsigned char)size;
+}
+
+/* ---- waiting without idling every hart at once ---------------------------- */
+
+/*
+ * Waits a little for a peer. The peer wakes us with an IPI when it makes
+ * progress (wake()), so under icount the clock never warps over a time when
+ * every hart sleeps; wfi's short timeout bounds a lost wakeup.
+ */
+static void wait_for_peer(struct hart_state *me)
+{
+	__atomic_store_n(&me->waiting, 1, __ATOMIC_SEQ_CST);
+	port_wait_long();
+	__atomic_store_n(&me->waiting, 0, __ATOMIC_RELAXED);
+}
+
+static void wake(struct hart_state *me, unsigned peer)
+{
+	if (__atomic_load_n(&hs[peer]->waiting, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&hs[peer]->waiting, 0, __ATOMIC_RELAXED);
+		platform_send_ipi(peer);
+		me->ipis_sent++;
+	}
+}
+
+/* ---- workloads ------------------------------------------------------------ */
+
+struct workload {
+	const char *name;
+	void (*prepare)(unsigned hart, size_t max);
+	void (*run)(unsigned hart, size_t max);
+	void (*cleanup)(unsigned hart, size_t max);
+};
+
+/* (1) The magazine hit pair: kmalloc(64) + kfree, warmed up. */
+static void hitpair_loop(uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		void *p = kmalloc(64);
+		/* The block escapes, so the pair is not optimised away. */
+		__asm__ volatile("" : : "r"(p) : "memory");
+		kfree(p);
+	}
+}
+
+static void hitpair_prepare(unsigned hart, size_t max)
+{
+	(void)hart, (void)max;
+	hitpair_loop(1000);
+}
+
+static void hitpair_run(unsigned hart, size_t max)
+{
+	(void)hart, (void)max;
+	hitpair_loop(ops_per_hart);
+}
+
+/*
+ * (2) talc's random actions: batches of 100; realloc 1 in 7, else alloc
+ * when fewer than 300 are live or 3 in 7, else free a random block; size
+ * rand(4..rand(16..max)), alignment 8 << (ctz(rand16) / 2). Bounded by
+ * RANDOM_CAP live blocks and a per-hart byte budget (heap / (2 * max(harts,
+ * 4)), the same at 1, 2 and 4 harts): over either, the action is a free.
+ */
+static size_t random_budget(void)
+{
+	unsigned n = smp_nharts() < 4 ? 4 : smp_nharts();
+	return heap_bytes / (2 * n);
+}
+
+static void random_free_one(struct hart_state *s)
+{
+	size_t i = rand_range(&s->rng, 0, s->nlive - 1);
+	kfree(s->live[i].p);
+	s->live_bytes -= s->live[i].size;
+	s->live[i] = s->live[--s->nlive];
+}
+
+static void random_actions(unsigned hart, size_t max, uint64_t n)
+{
+	struct hart_state *s = hs[hart];
+	size_t budget = random_budget();
+
+	for (uint64_t done = 0; done < n; done += 100) {
+		for (unsigned a = 0; a < 100; a++) {
+			unsigned action = xorshift(&s->rng) % 7;
+			size_t size = rand_range(&s->rng, 4, rand_range(&s->rng, 16, max));
+			unsigned r16 = (unsigned)(xorshift(&s->rng) & 0xffff);
+			size_t align = (size_t)8 << ((r16 ? __builtin_ctz(r16) : 16) / 2);
+			bool full = s->nlive == RANDOM_CAP || s->live_bytes + size > budget;
+
+			if (action == 0 && s->nlive) {
+				size_t i = rand_range(&s->rng, 0, s->nlive - 1);
+				if (size > s->live[i].size && full)
+					size = s->live[i].size;
+				void *q = krealloc(s->live[i].p, size);
+				kassert(q);
+				touch(q, size);
+				s->live_bytes += size - s->live[i].size;
+				s->live[i].p = q;
+				s->live[i].size = size;
+			} else if (!full && (s->nlive < 300 || action <= 3)) {
+				void *p = kmalloc_aligned(size, align);
+				touch(p, size);
+				s->live[s->nlive].p = p;
+				s->live[s->nlive].size = size;
+				s->nlive++;
+				s->live_bytes += size;
+			} else if (s->nlive) {
+				random_free_one(s);
+			}
+		}
+	}
+}
+
+static void random_prepare(unsigned hart, size_t max)
+{
+	random_actions(hart, max, 1000);
+}
+
+static void random_run(unsigned hart, size_t max)
+{
+	random_actions(hart, max, ops_per_hart);
+}
+
+static void random_cleanup(unsigned hart, size_t max)
+{
+	struct hart_state *s = hs[hart];
+	(void)max;
+	while (s->nlive)
+		random_free_one(s);
+}
+
+/*
+ * (3) Producer/consumer, xmalloc-test's shape: hart i allocates blocks of
+ * 16..512 bytes and passes them through an SPSC ring to hart i + 1, which
+ * frees them, so at 2+ harts every free is remote. One op = one block
+ * (allocated here, freed there).
+ */
+static void prodcons_run(unsigned hart, size_t max)
+{
+	unsigned n = smp_nharts();
+	unsigned next = (hart + 1) % n, prev = (hart + n - 1) % n;
+	struct hart_state *me = hs[hart], *in = hs[prev];
+	uint64_t produced = 0, consumed = 0;
+	(void)max;
+
+	while (produced < ops_per_hart || consumed < ops_per_hart) {
+		bool progress = false;
+		/* Produce a batch of up to 64 into our ring. */
+		unsigned head = me->head;
+		unsigned tail = __atomic_load_n(&me->tail, __ATOMIC_ACQUIRE);
+		unsigned k = 0;
+		while (k < 64 && produced < ops_per_hart && head - tail < RING_SIZE) {
+			size_t size = rand_range(&me->rng, 16, 512);
+			void *p = kmalloc(size);
+			touch(p, size);
+			me->ring[head % RING_SIZE] = p;
+			head++, produced++, k++;
+		}
+		if (k) {
+			__atomic_store_n(&me->head, head, __ATOMIC_RELEASE);
+			wake(me, next);
+			progress = true;
+		}
+		/* Free everything the previous hart has passed us. */
+		unsigned ihead = __atomic_load_n(&in->head, __ATOMIC_ACQUIRE);
+		unsigned itail = in->tail;
+		if (ihead != itail) {
+			while (itail != ihead) {
+				kfree(in->ring[itail % RING_SIZE]);
+				itail++, consumed++;
+			}
+			__atomic_store_n(&in->tail, itail, __ATOMIC_RELEASE);
+			wake(me, prev);
+			progress = true;
+		}
+		if (!progress)
+			wait_for_peer(me);
+	}
+}
+
+/*
+ * (4) Larson-like: each hart keeps a live set of 512 blocks (16..512 bytes)
+ * and replaces random ones (kfree + kmalloc = one op); every 1000 ops the
+ * live sets move one hart on, so a hart frees what another allocated.
+ */
+static void larson_prepare(unsigned hart, size_t max)
+{
+	struct hart_state *s = hs[hart];
+	(void)max;
+	for (unsigned i = 0; i < LARSON_SLOTS; i++) {
+		size_t size = rand_range(&s->rng, 16, 512);
+		larson_sets[hart][i] = kmalloc(size);
+		touch(larson_sets[hart][i], size);
+	}
+}
+
+static void larson_run(unsigned hart, size_t max)
+{
+	struct hart_state *s = hs[hart];
+	unsigned n = smp_nharts();
+	uint64_t rounds = (ops_per_hart + LARSON_ROUND - 1) / LARSON_ROUND;
+	(void)max;
+
+	for (uint64_t r = 0; r < rounds; r++) {
+		void **set = larson_sets[(hart + r) % n];
+		for (unsigned i = 0; i < LARSON_ROUND; i++) {
+			size_t j = rand_range(&s->rng, 0, LARSON_SLOTS - 1);
+			size_t size = rand_range(&s->rng, 16, 512);
+			kfree(set[j]);
+			set[j] = kmalloc(size);
+			touch(set[j], size);
+		}
+		/* Hand this set to the next hart. */
+		barrier();
+	}
+}
+
+static void larson_cleanup(unsigned hart, size_t max)
+{
+	(void)max;
+	for (unsigned i = 0; i < LARSON_SLOTS; i++)
+		kfree(larson_sets[hart][i]);
+}
+
+static const struct workload workloads[] = {
+	{ "hitpair", hitpair_prepare, hitpair_run, 0 },
+	{ "random", random_prepare, random_run, random_cleanup },
+	{ "prodcons", 0, prodcons_run, 0 },
+	{ "larson", larson_prepare, larson_run, larson_cleanup },
+};
+
+static const size_t random_maxes[] = { 200, 1000, 3000, 10000, 30000 };
+
+/* ---- measuring ------------------------------------------------------------ */
+
+struct snapshot {
+	uint64_t ctr, time, lock_acq, lock_spins, ipis;
+};
+
+static void snap(struct snapshot *s)
+{
+	struct percpu_stats p;
+	struct kheap_stats k;
+
+	percpu_sum_stats(&p);
+	kheap_get_stats(&k);
+	s->lock_acq = p.lock_acquisitions + k.lock_acquisitions;
+	s->lock_spins = p.lock_spins + k.lock_spins;
+	s->ipis = 0;
+	for (unsigned h = 0; h < smp_nharts(); h++)
+		s->ipis += hs[h]->ipis_sent;
+	s->time = platform_time();
+	/* Last: the counter covers the run and as little else as possible. */
+	s->ctr = read_counter();
+}
+
+static struct snapshot before;
+
+/* Every hart: one measurement of workload w. */
+static void measure(unsigned hart, const struct workload *w, size_t max)
+{
+	bool boot = hart == smp_boot_hart();
+
+	if (w->prepare)
+		w->prepare(hart, max);
+	barrier();
+	if (boot)
+		snap(&before);
+	barrier();
+	w->run(hart, max);
+	barrier();
+	if (boot) {
+		struct snapshot after;
+		uint64_t ops = ops_per_hart * smp_nharts();
+		if (w->run == larson_run)
+			ops = (ops_per_hart + LARSON_ROUND - 1) / LARSON_ROUND *
+			      LARSON_ROUND * smp_nharts();
+		if (w->run == random_run)
+			ops = (ops_per_hart + 99) / 100 * 100 * smp_nharts();
+		snap(&after);
+		uint64_t insns = after.ctr - before.ctr;
+		kprintf("bench: wl=%s max=%zu harts=%u mode=%s ops=%llu insns=%llu "
+			"ipo_milli=%llu lock_acq=%llu lock_spins=%llu ipis=%llu "
+			"wall_us=%llu counter=%s\n",
+			w->name, max, smp_nharts(), baseline ? "baseline" : "magazines",
+			(unsigned long long)ops, (unsigned long long)insns,
+			(unsigned long long)(insns * 1000 / ops),
+			(unsigned long long)(after.lock_acq - before.lock_acq),
+			(unsigned long long)(after.lock_spins - before.lock_spins),
+			(unsigned long long)(after.ipis - before.ipis),
+			(unsigned long long)ticks_to_us(after.time - before.time),
+			counter_name());
+		results++;
+	}
+	if (w->cleanup)
+		w->cleanup(hart, max);
+	barrier();
+	percpu_drain();
+	barrier();
+}
+
+/* ---- the scenario ---------------------------------------------------------- */
+
+static void setup(void)
+{
+	char buf[16];
+	struct kheap_stats k;
+
+	baseline = kernel_arg_str("mode", buf, sizeof(buf)) && !memcmp(buf, "baseline", 9);
+	counter_kind = CTR_INSTRET;
+	if (kernel_arg_str("counter", buf, sizeof(buf))) {
+		if (!memcmp(buf, "cycle", 6))
+			counter_kind = CTR_CYCLE;
+		else if (!memcmp(buf, "time", 5))
+			counter_kind = CTR_TIME;
+	}
+	if (!kernel_arg_str("workload", workload, sizeof(workload)))
+		memcpy(workload, "all", 4);
+	ops_per_hart = kernel_arg_u64("ops", 20000);
+	if (!ops_per_hart)
+		ops_per_hart = 1;
+	seed = kernel_arg_u64("seed", 1);
+	only_max = kernel_arg_u64("max", 0);
+
+	kheap_init(sheap, eheap);
+	percpu_init(baseline ? PERCPU_BYPASS : PERCPU_MAGAZINES);
+	kheap_get_stats(&k);
+	heap_bytes = k.heap.heap_bytes;
+}
+
+static bool selected(const char *name)
+{
+	size_t n = strlen(name);
+	return !memcmp(workload, "all", 4) || !memcmp(workload, name, n + 1);
+}
+
+static void run(unsigned hart)
+{
+	struct hart_state *s;
+
+	if (hart == smp_boot_hart()) {
+		if (smp_nharts() > sizeof(hs_) / sizeof(hs_[0]))
+			panic("bench: at most %zu harts", sizeof(hs_) / sizeof(hs_[0]));
+		for (unsigned h = 0; h < smp_nharts(); h++)
+			hs[h] = &hs_[h];
+		kprintf("bench: %u harts, %s, %llu ops per hart, workload=%s, "
+			"counter=%s, heap %zu KiB\n",
+			smp_nharts(), baseline ? "baseline" : "magazines",
+			(unsigned long long)ops_per_hart, workload, counter_name(),
+			heap_bytes / 1024);
+	}
+	barrier();
+	s = hs[hart];
+	s->rng = (seed + 1) * 0x9e3779b97f4a7c15ULL + hart * 0x632be59bd9b4e019ULL;
+	if (!s->rng)
+		s->rng = 1;
+
+	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++) {
+		const struct workload *w = &workloads[i];
+		if (!selected(w->name))
+			continue;
+		if (w->run != random_run) {
+			measure(hart, w, 0);
+			continue;
+		}
+		for (size_t m = 0; m < sizeof(random_maxes) / sizeof(random_maxes[0]); m++)
+			if (!only_max || only_max == random_maxes[m])
+				measure(hart, w, random_maxes[m]);
+		if (only_max && only_max != 200 && only_max != 1000 &&
+		    only_max != 3000 && only_max != 10000 && only_max != 30000)
+			measure(hart, w, only_max);
+	}
+}
+
+static int finish(void)
+{
+	kprintf("bench_kernel: DONE harts=%u mode=%s results=%u\n",
+		smp_nharts(), baseline ? "baseline" : "magazines", results);
+	return results ? PORT_EXIT_PASS : PORT_EXIT_FAIL;
+}
+
+const struct kernel_scenario kernel_scenario = {
+	.name = "bench_qemu",
+	.setup = setup,
+	.run = run,
+	.finish = finish,
+};
