@@ -11,7 +11,8 @@
 /* 0, or 1 + index of the hart whose report is being printed. */
 static unsigned panic_owner;
 
-static char report[1024];
+/* Big enough for the heap's OOM report (up to 4 KiB) and more. */
+static char report[8192];
 
 static const char *const reg_names[32] = {
 	"zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0",

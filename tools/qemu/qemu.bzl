@@ -78,14 +78,19 @@ RISCV_ONLY = [
     "@platforms//os:none",
 ]
 
-def kernel_binary(name, srcs, deps, testonly = False):
-    """A kernel ELF for QEMU virt: linked at 0x80200000 by kernel.ld."""
+def kernel_binary(name, srcs, deps, testonly = False, copts = [], linkopts = []):
+    """A kernel ELF for QEMU virt: linked at 0x80200000 by kernel.ld.
+
+    linkopts may override the linker script's symbols, for example
+    "-Wl,--defsym=HEAP_SIZE=0x8000000" for a 128 MiB heap.
+    """
     native.cc_binary(
         name = name,
         testonly = testonly,
         srcs = srcs,
         deps = deps,
+        copts = copts,
         additional_linker_inputs = ["//platform/riscv:kernel.ld"],
-        linkopts = ["-T", "$(location //platform/riscv:kernel.ld)"],
+        linkopts = ["-T", "$(location //platform/riscv:kernel.ld)"] + linkopts,
         target_compatible_with = RISCV_ONLY,
     )
