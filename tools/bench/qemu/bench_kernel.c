@@ -20,11 +20,13 @@
  * rdtime instead.
  *
  * Bootargs:
- *   mode=magazines|baseline   percpu_init(PERCPU_MAGAZINES or PERCPU_BYPASS)
+ *   mode=magazines|baseline|null   percpu_init(PERCPU_MAGAZINES or
+ *              PERCPU_BYPASS), or no allocator at all (see null_mode)
  *   workload=all|hitpair|random|prodcons|larson (default all)
  *   max=N      random actions' max size; 0 (default) runs 200, 1000, 3000,
  *              10000 and 30000 in turn
- *   ops=N      operations per hart per workload (default 20000)
+ *   ops=N      operations per hart per workload (default 20000; the hit
+ *              pair runs 10x as many)
  *   seed=N     (default 1)
  *   counter=instret|cycle|time   what "insns" reads (default instret)
  *
@@ -41,6 +43,13 @@ enum counter { CTR_INSTRET, CTR_CYCLE, CTR_TIME };
 
 static enum counter counter_kind;
 static bool baseline;
+/*
+ * mode=null: no allocator, the harness alone (RNG, bookkeeping, touching the
+ * blocks, the loops): a per-hart bump pointer that wraps around its slice of
+ * the heap, free does nothing, realloc bumps without copying. Its
+ * instructions per op, subtracted from the others, leave the allocator's.
+ */
+static bool null_mode;
 static uint64_t ops_per_hart, seed, only_max;
 static char workload[16];
 static size_t heap_bytes;
@@ -56,6 +65,11 @@ static uint64_t read_counter(void)
 	default:
 		return csr_read(instret);
 	}
+}
+
+static const char *mode_name(void)
+{
+	return null_mode ? "null" : baseline ? "baseline" : "magazines";
 }
 
 static const char *counter_name(void)
@@ -81,6 +95,7 @@ static inline size_t rand_range(uint64_t *s, size_t lo, size_t hi)
 	return lo + (size_t)(xorshift(s) % (hi - lo + 1));
 }
 
+#define HITPAIR_SCALE 10  /* the pair is cheap: 10x the ops */
 #define RANDOM_CAP 1024   /* live slots per hart in random actions */
 #define LARSON_SLOTS 512  /* a larson live set */
 #define LARSON_ROUND 1000 /* replacements between hand-overs */
@@ -114,6 +129,36 @@ static inline void touch(void *p, size_t size)
 	volatile unsigned char *b = p;
 	b[0] = (unsigned char)size;
 	b[size - 1] = (unsigned char)size;
+}
+
+/* The null allocator: hart h bumps through its 1/16 of the upper half. */
+static char *bump_base[PORT_MAX_HARTS], *bump_cur[PORT_MAX_HARTS];
+static size_t bump_slice;
+
+static void *bump(size_t size, size_t align)
+{
+	unsigned h = smp_this_hart();
+	uintptr_t p = ((uintptr_t)bump_cur[h] + align - 1) & ~(uintptr_t)(align - 1);
+	if (p + size > (uintptr_t)bump_base[h] + bump_slice)
+		p = ((uintptr_t)bump_base[h] + align - 1) & ~(uintptr_t)(align - 1);
+	bump_cur[h] = (char *)(p + size);
+	return (void *)p;
+}
+
+static inline void *b_alloc(size_t size, size_t align)
+{
+	return null_mode ? bump(size, align) : kmalloc_aligned(size, align);
+}
+
+static inline void b_free(void *p)
+{
+	if (!null_mode)
+		kfree(p);
+}
+
+static inline void *b_realloc(void *p, size_t size)
+{
+	return null_mode ? bump(size, 16) : krealloc(p, size);
 }
 
 /* ---- waiting without idling every hart at once ---------------------------- */
@@ -151,6 +196,13 @@ struct workload {
 /* (1) The magazine hit pair: kmalloc(64) + kfree, warmed up. */
 static void hitpair_loop(uint64_t n)
 {
+	if (null_mode) {
+		for (uint64_t i = 0; i < n; i++) {
+			void *p = &n;
+			__asm__ volatile("" : : "r"(p) : "memory");
+		}
+		return;
+	}
 	for (uint64_t i = 0; i < n; i++) {
 		void *p = kmalloc(64);
 		/* The block escapes, so the pair is not optimised away. */
@@ -168,7 +220,7 @@ static void hitpair_prepare(unsigned hart, size_t max)
 static void hitpair_run(unsigned hart, size_t max)
 {
 	(void)hart, (void)max;
-	hitpair_loop(ops_per_hart);
+	hitpair_loop(ops_per_hart * HITPAIR_SCALE);
 }
 
 /*
@@ -187,7 +239,7 @@ static size_t random_budget(void)
 static void random_free_one(struct hart_state *s)
 {
 	size_t i = rand_range(&s->rng, 0, s->nlive - 1);
-	kfree(s->live[i].p);
+	b_free(s->live[i].p);
 	s->live_bytes -= s->live[i].size;
 	s->live[i] = s->live[--s->nlive];
 }
@@ -209,14 +261,14 @@ static void random_actions(unsigned hart, size_t max, uint64_t n)
 				size_t i = rand_range(&s->rng, 0, s->nlive - 1);
 				if (size > s->live[i].size && full)
 					size = s->live[i].size;
-				void *q = krealloc(s->live[i].p, size);
+				void *q = b_realloc(s->live[i].p, size);
 				kassert(q);
 				touch(q, size);
 				s->live_bytes += size - s->live[i].size;
 				s->live[i].p = q;
 				s->live[i].size = size;
 			} else if (!full && (s->nlive < 300 || action <= 3)) {
-				void *p = kmalloc_aligned(size, align);
+				void *p = b_alloc(size, align);
 				touch(p, size);
 				s->live[s->nlive].p = p;
 				s->live[s->nlive].size = size;
@@ -269,7 +321,7 @@ static void prodcons_run(unsigned hart, size_t max)
 		unsigned k = 0;
 		while (k < 64 && produced < ops_per_hart && head - tail < RING_SIZE) {
 			size_t size = rand_range(&me->rng, 16, 512);
-			void *p = kmalloc(size);
+			void *p = b_alloc(size, 16);
 			touch(p, size);
 			me->ring[head % RING_SIZE] = p;
 			head++, produced++, k++;
@@ -284,7 +336,7 @@ static void prodcons_run(unsigned hart, size_t max)
 		unsigned itail = in->tail;
 		if (ihead != itail) {
 			while (itail != ihead) {
-				kfree(in->ring[itail % RING_SIZE]);
+				b_free(in->ring[itail % RING_SIZE]);
 				itail++, consumed++;
 			}
 			__atomic_store_n(&in->tail, itail, __ATOMIC_RELEASE);
@@ -307,7 +359,7 @@ static void larson_prepare(unsigned hart, size_t max)
 	(void)max;
 	for (unsigned i = 0; i < LARSON_SLOTS; i++) {
 		size_t size = rand_range(&s->rng, 16, 512);
-		larson_sets[hart][i] = kmalloc(size);
+		larson_sets[hart][i] = b_alloc(size, 16);
 		touch(larson_sets[hart][i], size);
 	}
 }
@@ -324,8 +376,8 @@ static void larson_run(unsigned hart, size_t max)
 		for (unsigned i = 0; i < LARSON_ROUND; i++) {
 			size_t j = rand_range(&s->rng, 0, LARSON_SLOTS - 1);
 			size_t size = rand_range(&s->rng, 16, 512);
-			kfree(set[j]);
-			set[j] = kmalloc(size);
+			b_free(set[j]);
+			set[j] = b_alloc(size, 16);
 			touch(set[j], size);
 		}
 		/* Hand this set to the next hart. */
@@ -337,7 +389,7 @@ static void larson_cleanup(unsigned hart, size_t max)
 {
 	(void)max;
 	for (unsigned i = 0; i < LARSON_SLOTS; i++)
-		kfree(larson_sets[hart][i]);
+		b_free(larson_sets[hart][i]);
 }
 
 static const struct workload workloads[] = {
@@ -393,6 +445,8 @@ static void measure(unsigned hart, const struct workload *w, size_t max)
 		if (w->run == larson_run)
 			ops = (ops_per_hart + LARSON_ROUND - 1) / LARSON_ROUND *
 			      LARSON_ROUND * smp_nharts();
+		if (w->run == hitpair_run)
+			ops *= HITPAIR_SCALE;
 		if (w->run == random_run)
 			ops = (ops_per_hart + 99) / 100 * 100 * smp_nharts();
 		snap(&after);
@@ -400,7 +454,7 @@ static void measure(unsigned hart, const struct workload *w, size_t max)
 		kprintf("bench: wl=%s max=%zu harts=%u mode=%s ops=%llu insns=%llu "
 			"ipo_milli=%llu lock_acq=%llu lock_spins=%llu ipis=%llu "
 			"wall_us=%llu counter=%s\n",
-			w->name, max, smp_nharts(), baseline ? "baseline" : "magazines",
+			w->name, max, smp_nharts(), mode_name(),
 			(unsigned long long)ops, (unsigned long long)insns,
 			(unsigned long long)(insns * 1000 / ops),
 			(unsigned long long)(after.lock_acq - before.lock_acq),
@@ -424,7 +478,10 @@ static void setup(void)
 	char buf[16];
 	struct kheap_stats k;
 
-	baseline = kernel_arg_str("mode", buf, sizeof(buf)) && !memcmp(buf, "baseline", 9);
+	if (kernel_arg_str("mode", buf, sizeof(buf))) {
+		baseline = !memcmp(buf, "baseline", 9);
+		null_mode = !memcmp(buf, "null", 5);
+	}
 	counter_kind = CTR_INSTRET;
 	if (kernel_arg_str("counter", buf, sizeof(buf))) {
 		if (!memcmp(buf, "cycle", 6))
@@ -440,10 +497,14 @@ static void setup(void)
 	seed = kernel_arg_u64("seed", 1);
 	only_max = kernel_arg_u64("max", 0);
 
-	kheap_init(sheap, eheap);
+	/* null: the heap keeps the lower half (stats, drains), bumps the upper. */
+	kheap_init(sheap, null_mode ? sheap + (eheap - sheap) / 2 : eheap);
 	percpu_init(baseline ? PERCPU_BYPASS : PERCPU_MAGAZINES);
 	kheap_get_stats(&k);
 	heap_bytes = k.heap.heap_bytes;
+	bump_slice = (size_t)(eheap - sheap) / 16 & ~(size_t)4095;
+	for (unsigned h = 0; h < 8; h++)
+		bump_base[h] = bump_cur[h] = sheap + (8 + h) * bump_slice;
 }
 
 static bool selected(const char *name)
@@ -463,7 +524,7 @@ static void run(unsigned hart)
 			hs[h] = &hs_[h];
 		kprintf("bench: %u harts, %s, %llu ops per hart, workload=%s, "
 			"counter=%s, heap %zu KiB\n",
-			smp_nharts(), baseline ? "baseline" : "magazines",
+			smp_nharts(), mode_name(),
 			(unsigned long long)ops_per_hart, workload, counter_name(),
 			heap_bytes / 1024);
 	}
@@ -493,7 +554,7 @@ static void run(unsigned hart)
 static int finish(void)
 {
 	kprintf("bench_kernel: DONE harts=%u mode=%s results=%u\n",
-		smp_nharts(), baseline ? "baseline" : "magazines", results);
+		smp_nharts(), mode_name(), results);
 	return results ? PORT_EXIT_PASS : PORT_EXIT_FAIL;
 }
 

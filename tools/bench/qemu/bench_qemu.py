@@ -62,9 +62,10 @@ def boot(args, harts, mode, icount, ops, workload="all", extra=()):
            "--workload", workload, "--seed", str(args.seed)]
     if icount:
         # Under icount a wfi while every other hart also sleeps warps the
-        # clock (idle time would count as instructions): make every wait one
-        # timebase tick (100 ns) so a waiter only yields its turn.
-        cmd += ["--icount", "--wait_ticks", "1"]
+        # clock, and idle time would count as instructions: make every
+        # port_wait_long() short (20 ticks, 2 us = 2000 instructions), long
+        # enough for a preempted lock holder to leave its critical section.
+        cmd += ["--icount", "--wait_ticks", str(args.wait_ticks)]
     cmd += list(extra)
     t0 = time.time()
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -152,8 +153,9 @@ def print_tables(rows, icount_harts, mttcg_harts):
     log("")
     log("== instructions per operation (-icount shift=0, all harts summed, "
         "rdinstret) ==")
-    log("%-14s %5s %12s %12s %8s %9s %9s %10s %10s %8s" % (
+    log("%-13s %5s %10s %11s %8s %8s %9s %10s %9s %9s %10s %11s %12s %7s" % (
         "workload", "harts", "mag ins/op", "base ins/op", "base/mag",
+        "harness", "mag alloc", "base alloc", "alloc b/m",
         "mag acq/k", "base acq/k", "mag spin/op", "base spin/op", "scaling"))
     for wl, mx in wls:
         one = by.get(("icount", wl, mx, min(icount_harts), "magazines"))
@@ -162,12 +164,19 @@ def print_tables(rows, icount_harts, mttcg_harts):
             b = by.get(("icount", wl, mx, h, "baseline"))
             if not m or not b:
                 continue
-            log("%-14s %5d %12.1f %12.1f %8s %9.2f %9.2f %10.2f %10.2f %8s" % (
+            n = by.get(("icount", wl, mx, h, "null"))
+            hn = n["insns_per_op"] if n else 0.0
+            ma, ba = m["insns_per_op"] - hn, b["insns_per_op"] - hn
+            m["alloc_insns_per_op"], b["alloc_insns_per_op"] = ma, ba
+            log("%-13s %5d %10.1f %11.1f %8s %8.1f %9.1f %10.1f %9s %9.2f %10.2f %11.2f %12.2f %7s" % (
                 label(wl, mx), h, m["insns_per_op"], b["insns_per_op"],
                 fmt_ratio(b["insns_per_op"], m["insns_per_op"]),
+                hn, ma, ba, fmt_ratio(ba, ma),
                 m["acq_per_kop"], b["acq_per_kop"],
                 m["spin_insns_per_op"], b["spin_insns_per_op"],
                 fmt_ratio(m["insns_per_op"], one["insns_per_op"]) if one else "-"))
+    log("(harness: the same run with mode=null, no allocator (RNG, bookkeeping, "
+        "touching, loops); alloc: ins/op minus harness, the allocator's own)")
     log("(acq/k: lock acquisitions, heap + depots, per 1000 ops; spin/op: "
         "spins x %d instructions per spin, a lower bound; scaling: magazines "
         "ins/op over the %d-hart figure)" % (SPIN_ITER_INSNS, min(icount_harts)))
@@ -189,7 +198,7 @@ def print_tables(rows, icount_harts, mttcg_harts):
 
 
 CSV_FIELDS = ["kind", "wl", "max", "harts", "mode", "ops", "insns",
-              "insns_per_op", "lock_acq", "acq_per_kop", "lock_spins",
+              "insns_per_op", "alloc_insns_per_op", "lock_acq", "acq_per_kop", "lock_spins",
               "spin_insns_est", "spin_insns_per_op", "ipis", "wall_us",
               "ops_per_s", "counter"]
 
@@ -280,6 +289,8 @@ def main():
     ap.add_argument("--no-mttcg", action="store_true")
     ap.add_argument("--no-plot", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--wait-ticks", type=int, default=20,
+                    help="icount: port_wait_long() timeout in 100 ns ticks")
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--out", default="results/bench_qemu",
                     help="output directory (relative: to the workspace)")
@@ -303,7 +314,7 @@ def main():
     mttcg_ops = args.mttcg_ops or (20000 if args.quick else 100000)
     reps = args.reps or (1 if args.quick else 2)
 
-    plan = [(h, m, True) for h in harts for m in MODES]
+    plan = [(h, m, True) for h in harts for m in MODES + ("null",)]
     plan += [(h, m, False) for h in mttcg_harts for m in MODES
              for _ in range(reps)]
     log("bench_qemu: %d boots: icount at harts %s (%d ops/hart), MTTCG at "
@@ -326,7 +337,7 @@ def main():
     rows = sorted(rows.values(), key=lambda r: (r["kind"] != "icount",
                                                 WORKLOADS.index(r["wl"]),
                                                 r["max"], r["harts"],
-                                                MODES.index(r["mode"])))
+                                                (MODES + ("null",)).index(r["mode"])))
     print_tables(rows, harts, mttcg_harts)
 
     base_dir = os.environ.get("BENCH_QEMU_CALLER_DIR") or os.getcwd()
@@ -365,6 +376,13 @@ def main():
         b = by.get(("mttcg", "random", 200, h2, "baseline"))
         if m and b and b["ops_per_s"]:
             mt = m["ops_per_s"] / b["ops_per_s"]
+    n200 = ipo("random", 200, hn, "null")
+    alloc_ratio = (b200 - n200) / (m200 - n200) if m200 and b200 and n200 else None
+    n_hit = ipo("hitpair", 0, 1, "null")
+    log("allocator only (minus the mode=null harness): hit pair %s insns, "
+        "random 200 at %d harts baseline/magazines %s" % (
+            f(hit - n_hit if hit and n_hit is not None else None), hn,
+            f(alloc_ratio, 2)))
     log("targets: hit pair %s insns (<= 40: %s); random 200 at %d harts "
         "baseline/magazines %s (>= 5: %s); magazines scaling %d/%d harts %s "
         "(<= 1.2: %s)" % (
