@@ -400,8 +400,10 @@ static enum heap_error lookup(struct heap *h, void *p, bool cached_ok, uintptr_t
 		return HEAP_ERR_CORRUPT_TAG;
 	if (!(t & HEAP_TAG_ALLOC))
 		return HEAP_ERR_DOUBLE_FREE;
-	if ((t & HEAP_TAG_CACHED) && !cached_ok)
-		return HEAP_ERR_DOUBLE_FREE;
+	/* The caller hands the block over: its state lane is ours to read. */
+	unsigned st = state_load(b);
+	if (st == HEAP_STATE_CACHED ? !cached_ok : !heap_state_is_live(st))
+		return st == HEAP_STATE_CACHED ? HEAP_ERR_DOUBLE_FREE : HEAP_ERR_CORRUPT_TAG;
 	/* The block above must have a valid tag that agrees we are allocated. */
 	uintptr_t n = b + s, nt = tag_load(n);
 	if (!tag_ok(n, nt) || (nt & HEAP_TAG_PREV_FREE))

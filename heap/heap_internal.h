@@ -12,8 +12,8 @@
 #define W ((uintptr_t)sizeof(uintptr_t))
 #define MIN_BLOCK ((uintptr_t)32)   /* tag + next + prev + footer */
 #define GRAIN ((uintptr_t)16)
-/* Largest block the tag can describe. */
-#define MAX_BLOCK (HEAP_TAG_SIZE_MASK & ~(GRAIN - 1))
+/* Largest block the tag's u32 size lane can describe (64 GiB - 16). */
+#define MAX_BLOCK ((uintptr_t)0xffffffffu << 4)
 /* First-fit scan limit per bin before moving on (a full scan runs before OOM). */
 #define BIN_SCAN_LIMIT 16
 
@@ -36,58 +36,92 @@ static inline heap_tag_t *tag_at(uintptr_t b)
 	return (heap_tag_t *)b;
 }
 
+/* ---- lane accessors (the layout is drawn in heap_core.h) --------------- */
+
+static inline heap_lane8_t *lane8(uintptr_t b, unsigned off)
+{
+	return (heap_lane8_t *)(b + off);
+}
+
+static inline uint8_t flags_load(uintptr_t b)
+{
+	return *lane8(b, HEAP_LANE_FLAGS);
+}
+
+static inline void flags_store(uintptr_t b, uint8_t f)
+{
+	*lane8(b, HEAP_LANE_FLAGS) = f;
+}
+
+/* Only for blocks the heap owns (being freed or handed over) or free ones. */
+static inline uint8_t state_load(uintptr_t b)
+{
+	return *lane8(b, HEAP_LANE_STATE);
+}
+
+static inline uint16_t check_load(uintptr_t b)
+{
+	return *(heap_lane16_t *)lane8(b, HEAP_LANE_CHECK);
+}
+
+static inline uint32_t size16_load(uintptr_t b)
+{
+	return *(heap_lane32_t *)lane8(b, HEAP_LANE_SIZE);
+}
+
 /*
- * Every tag access is a relaxed atomic (a plain ld/sd): the magazine layer
- * flips C in tags of allocated blocks without the heap lock, and the heap
- * flips P in the same tags under it. Relaxed: each side only needs its own
- * bit not to be lost; nothing else is published through a tag.
+ * The heap's view of a tag: flags, check and size, read lane by lane; the
+ * state lane (the owner's) reads as 0. Safe on any allocated block while
+ * its owner writes the state lane.
  */
 static inline uintptr_t tag_load(uintptr_t b)
 {
-	return __atomic_load_n(tag_at(b), __ATOMIC_RELAXED);
+	return (uintptr_t)flags_load(b) |
+	       ((uintptr_t)check_load(b) << HEAP_TAG_CHECK_SHIFT) |
+	       ((uintptr_t)size16_load(b) << HEAP_TAG_SIZE_SHIFT);
 }
 
+/*
+ * A whole-word store: only for a tag nobody else may touch (a block being
+ * allocated or freed, a free block, a header being swallowed).
+ */
 static inline void tag_store(uintptr_t b, uintptr_t t)
 {
-	__atomic_store_n(tag_at(b), t, __ATOMIC_RELAXED);
+	*tag_at(b) = t;
 }
 
+/* Block bytes of a tag word (size lane * 16). */
 static inline uintptr_t tag_size(uintptr_t t)
 {
-	return t & HEAP_TAG_SIZE_MASK;
+	return (t >> HEAP_TAG_SIZE_SHIFT) << 4;
 }
 
-/* The check bits for a block at b with size and A bits `bits`. */
+/* The check lane (as word bits) for a block at b with size and A `bits`. */
 static inline uintptr_t tag_check(uintptr_t b, uintptr_t bits)
 {
-#ifdef HEAP_TAG_CHECK_SHIFT
-	uint64_t x = ((uint64_t)b ^ ((uint64_t)bits << 17) ^ ((uint64_t)bits >> 47)) *
-		     0x9e3779b97f4a7c15u;
-	return (uintptr_t)(((x >> 49) | 0x8000u) << HEAP_TAG_CHECK_SHIFT);
-#else
-	(void)b;
-	(void)bits;
-	return 0;
-#endif
+	return (uintptr_t)heap_tag_check_of(b, (uint32_t)(bits >> 4), (unsigned)(bits & 1))
+	       << HEAP_TAG_CHECK_SHIFT;
 }
 
-/* P and C are outside the check so each can be flipped by one atomic op. */
-#define TAG_HASHED (HEAP_TAG_SIZE_MASK | HEAP_TAG_ALLOC)
-#define TAG_UNHASHED (HEAP_TAG_PREV_FREE | HEAP_TAG_CACHED)
-
+/*
+ * A whole tag: size (a multiple of 16, <= MAX_BLOCK), A and P from flags,
+ * the state the heap writes (live or free), the check.
+ */
 static inline uintptr_t tag_make(uintptr_t b, uintptr_t size, uintptr_t flags)
 {
-	uintptr_t bits = size | (flags & HEAP_TAG_ALLOC);
-	return bits | (flags & TAG_UNHASHED) | tag_check(b, bits);
+	uintptr_t a = flags & HEAP_TAG_ALLOC;
+	uintptr_t state = a ? HEAP_STATE_LIVE : HEAP_STATE_FREE;
+	return ((size >> 4) << HEAP_TAG_SIZE_SHIFT) | tag_check(b, size | a) |
+	       (state << 8) | (flags & (HEAP_TAG_ALLOC | HEAP_TAG_PREV_FREE));
 }
 
+/* Check and flags agree with b and the size (state and P are not covered). */
 static inline bool tag_ok(uintptr_t b, uintptr_t t)
 {
-#ifdef HEAP_TAG_CHECK_SHIFT
-	return (t & ~(TAG_HASHED | TAG_UNHASHED)) == tag_check(b, t & TAG_HASHED);
-#else
-	return (t & ~(TAG_HASHED | TAG_UNHASHED)) == 0;
-#endif
+	return (t & 0xfcu) == 0 &&
+	       ((t >> HEAP_TAG_CHECK_SHIFT) & 0xffffu) ==
+		       heap_tag_check_of(b, (uint32_t)(t >> HEAP_TAG_SIZE_SHIFT),
+					 (unsigned)(t & HEAP_TAG_ALLOC));
 }
 
 /* Only for blocks nobody else can see: new, just freed, or free. */
@@ -97,27 +131,23 @@ static inline void tag_write(uintptr_t b, uintptr_t size, uintptr_t flags)
 }
 
 /*
- * Sets or clears P in the tag of b, usually an allocated block that another
- * hart may be marking cached or live at this moment: one atomic OR/AND
- * (amoor.d/amoand.d), relaxed, so neither update is lost.
+ * Sets or clears P in the tag of b, usually an allocated block whose owner
+ * may be writing its state lane at this moment: a byte store to the flags
+ * lane (heap-owned, under the heap lock), which no other party writes.
  */
 static inline void tag_set_prev_free(uintptr_t b, bool prev_free)
 {
-	/*
-	 * Only the heap (under its lock) writes P, so a P already right stays
-	 * right: skip the locked RMW, which costs ~20 cycles on x86.
-	 */
-	if (((tag_load(b) & HEAP_TAG_PREV_FREE) != 0) == prev_free)
-		return;
-	if (prev_free)
-		__atomic_fetch_or(tag_at(b), HEAP_TAG_PREV_FREE, __ATOMIC_RELAXED);
-	else
-		__atomic_fetch_and(tag_at(b), ~HEAP_TAG_PREV_FREE, __ATOMIC_RELAXED);
+	uint8_t f = flags_load(b);
+	uint8_t nf = prev_free ? (uint8_t)(f | HEAP_TAG_PREV_FREE)
+			       : (uint8_t)(f & ~HEAP_TAG_PREV_FREE);
+	if (nf != f)
+		flags_store(b, nf);
 }
 
+/* Footers live inside free blocks (heap-owned): whole words. */
 static inline uintptr_t footer_get(uintptr_t end_of_block)
 {
-	return tag_load(end_of_block - W);
+	return *tag_at(end_of_block - W);
 }
 
 static inline void footer_set(uintptr_t b, uintptr_t size)

@@ -77,8 +77,9 @@ static void walk_region(struct vctx *v, const struct heap_region *r, size_t *use
 		} else {
 			if (prev_free)
 				bad(v, "two adjacent free blocks", blk);
-			if (t & HEAP_TAG_CACHED)
-				bad(v, "free block marked cached", blk);
+			/* Free blocks are the heap's: their state lane too. */
+			if (state_load(blk) != HEAP_STATE_FREE)
+				bad(v, "free block not marked free", blk);
 			if (footer_get(blk + s) != s)
 				bad(v, "footer disagrees with header", blk);
 			*freeb += s;

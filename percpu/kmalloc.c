@@ -169,45 +169,15 @@ static void percpu_bytes_copy(void *dst, const void *src, size_t n)
 		*d++ = *s++;
 }
 
-/*
- * A tag the fast free may trust: the heap's check field present (its top
- * bit is always set in a real tag, never in small integers, footers or
- * pointers), allocated, not cached. Anything else goes to the slow path and
- * on to the heap, which names the misuse.
- */
-static inline bool tag_plausible_live(uintptr_t tag)
-{
-#ifdef HEAP_TAG_CHECK_SHIFT
-	if (!(tag >> (sizeof(uintptr_t) * 8 - 1)))
-		return false;
-#endif
-	return (tag & (HEAP_TAG_ALLOC | HEAP_TAG_CACHED)) == HEAP_TAG_ALLOC;
-}
-
-/*
- * Setting and clearing C. The heap rewrites the tag of an *allocated* block
- * (its P bit and check) under its lock when the block's lower neighbour is
- * freed or allocated, so a plain load + store of the tag here, without the
- * heap lock, can undo that update and corrupt the heap (stress_test caught
- * exactly this: "corrupted tag"). An atomic OR/AND (amoor.d/amoand.d, relaxed:
- * it orders nothing, it only must not lose the heap's bits) never loses the
- * heap's update; the heap's plain read-modify-write can still lose our C bit,
- * which only weakens double-free detection for that block. The real fix is
- * in heap/ (see the report): keep C where the heap never writes.
- */
+/* Marking cached/live: one byte store to the tag's state lane (heap_core.h). */
 static inline void tag_set_cached(void *p)
 {
-	__atomic_fetch_or(heap_tag_of_(p), HEAP_TAG_CACHED, __ATOMIC_RELAXED);
+	heap_tag_mark_cached(p);
 }
 
 static inline void tag_clear_cached(void *p)
 {
-	__atomic_fetch_and(heap_tag_of_(p), ~HEAP_TAG_CACHED, __ATOMIC_RELAXED);
-}
-
-static inline size_t tag_usable(uintptr_t tag)
-{
-	return (size_t)((tag & HEAP_TAG_SIZE_MASK) - sizeof(uintptr_t));
+	heap_tag_mark_live(p);
 }
 
 /* ---- slot manipulation (owner only, interrupts masked) ------------------ */
@@ -758,9 +728,8 @@ void *kcalloc(size_t n, size_t size)
 static PERCPU_SLOW void free_slow_path(void *p)
 {
 	percpu_check_ready();
-	uintptr_t tag = *heap_tag_of_(p);
-	size_t usable = tag_usable(tag);
-	if (percpu_mode_ == PERCPU_MAGAZINES && tag_plausible_live(tag) &&
+	size_t usable = heap_block_size(p);
+	if (percpu_mode_ == PERCPU_MAGAZINES && heap_tag_plausible_live(p) &&
 	    (usable >> 4) < PERCPU_TABLE_ENTRIES) {
 		unsigned cls = percpu_usable_class(usable);
 		if (cls < PERCPU_NCLASSES && free_slow(p, cls))
@@ -780,9 +749,8 @@ PERCPU_FAST void kfree(void *p)
 {
 	if (unlikely(!p))
 		return;
-	uintptr_t tag = *heap_tag_of_(p);
-	size_t blk16 = (tag & HEAP_TAG_SIZE_MASK) >> 4; /* block bytes / 16 */
-	if (likely(tag_plausible_live(tag) && blk16 <= PERCPU_TABLE_ENTRIES)) {
+	size_t blk16 = heap_tag_size16(p); /* block bytes / 16 */
+	if (likely(heap_tag_state(p) == HEAP_STATE_LIVE && blk16 <= PERCPU_TABLE_ENTRIES)) {
 		size_t cls = percpu_g.block_class[blk16];
 		port_irqflags_t f = port_irq_save();
 		struct percpu_cpu *c = this_cpu();

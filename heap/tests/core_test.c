@@ -84,8 +84,13 @@ static void test_alloc_align_sizes(void)
 	CHECK_EQ(e, HEAP_ERR_SIZE_OVERFLOW);
 	CHECK(heap_alloc(&h, ((size_t)1 << 48) - 64, 4096, &e) == NULL);
 	CHECK_EQ(e, HEAP_ERR_SIZE_OVERFLOW);
-	/* Representable but bigger than the heap: out of memory. */
+	/* Past the tag's 32-bit size lane (blocks up to 64 GiB - 16): overflow. */
 	CHECK(heap_alloc(&h, (size_t)1 << 40, 0, &e) == NULL);
+	CHECK_EQ(e, HEAP_ERR_SIZE_OVERFLOW);
+	CHECK(heap_alloc(&h, ((size_t)1 << 36) - 8, 0, &e) == NULL);
+	CHECK_EQ(e, HEAP_ERR_SIZE_OVERFLOW);
+	/* Representable but bigger than the heap: out of memory. */
+	CHECK(heap_alloc(&h, ((size_t)1 << 36) - 32, 0, &e) == NULL);
 	CHECK_EQ(e, HEAP_ERR_OOM);
 	/* 1 GiB alignment: OOM unless the arena happens to hold such an address. */
 	char *g = heap_alloc(&h, 1, (size_t)1 << 30, &e);
@@ -183,7 +188,7 @@ static void test_misuse(void)
 	char *p = heap_alloc(&h, 40, 0, NULL), *q = heap_alloc(&h, 40, 0, NULL);
 	char *r = heap_alloc(&h, 40, 0, NULL);
 	uintptr_t saved = ((uintptr_t *)q)[-1];
-	((uintptr_t *)q)[-1] ^= 0x100; /* size changed, check now wrong */
+	((uintptr_t *)q)[-1] ^= (uintptr_t)1 << 36; /* size lane changed, check now wrong */
 	CHECK_EQ(heap_free(&h, q), HEAP_ERR_CORRUPT_TAG);
 	CHECK_EQ(heap_free(&h, p), HEAP_ERR_CORRUPT_TAG); /* its neighbour is bad */
 	CHECK_EQ(heap_validate(&h, NULL, NULL), 1);
