@@ -401,19 +401,20 @@ static void test_harts(void)
 }
 
 /*
- * The P/C race: hart 1 flips C on its blocks (no lock, as a magazine does)
- * while hart 2 frees and reallocates their lower neighbours (the heap flips P
- * in hart 1's tags under its lock). No bit may be lost either way.
+ * The P/state race: hart 1 marks its blocks cached and live (the state lane,
+ * no lock, as a magazine does) while hart 2 frees and reallocates their
+ * lower neighbours (the heap flips P in the flags lane of hart 1's tags
+ * under its lock). No update may be lost either way.
  */
 #define RACE_BLOCKS 64
 static void *race_mine[RACE_BLOCKS], *race_theirs[RACE_BLOCKS];
-static volatile int race_stop;
+static int race_stop; /* relaxed atomics: only a flag */
 
 static void *race_marker(void *arg)
 {
 	(void)arg;
 	port_host_become_hart(1);
-	while (!race_stop)
+	while (!__atomic_load_n(&race_stop, __ATOMIC_RELAXED))
 		for (int i = 0; i < RACE_BLOCKS; i++) {
 			heap_tag_mark_cached(race_mine[i]);
 			CHECK(heap_tag_is_cached(race_mine[i]));
@@ -438,7 +439,7 @@ static void test_tag_race(void)
 			kheap_free(race_theirs[i]); /* sets P in mine[i] */
 			race_theirs[i] = kheap_alloc(32, 0); /* clears it */
 		}
-	race_stop = 1;
+	__atomic_store_n(&race_stop, 1, __ATOMIC_RELAXED);
 	pthread_join(t, NULL);
 	port_host_become_hart(0);
 	CHECK_EQ(kheap_validate(NULL, NULL), 0);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 _Thread_local unsigned port_host_hart;
+_Thread_local void *port_host_hart_data;
 
 void port_host_become_hart(unsigned hart)
 {
@@ -14,6 +15,8 @@ void port_host_become_hart(unsigned hart)
 		port_panic(PORT_EXIT_PANIC, "port_host_become_hart: hart %u >= %u",
 			   hart, (unsigned)PORT_MAX_HARTS);
 	port_host_hart = hart;
+	/* A new hart: its port_hart_data() starts out NULL. */
+	port_host_hart_data = NULL;
 }
 
 void port_wait_long(void)

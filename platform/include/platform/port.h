@@ -43,6 +43,25 @@ typedef unsigned long port_irqflags_t;
  *   void port_cpu_relax(void);
  *     A hint inside a spin-wait loop. No memory ordering.
  *
+ *   void *port_hart_data(void);
+ *     The pointer this hart last stored with port_set_hart_data(), NULL
+ *     before the first store. One load, no atomic, no shared line (RISC-V:
+ *     `ld` from the hart's struct hart_local through tp; host: a
+ *     _Thread_local). Pre: the caller stays on this hart between this call
+ *     and its use of the result (true with local interrupts masked, and
+ *     always in a kernel whose contexts never migrate, as here). Post: the
+ *     value is constant until this hart stores another, so the compiler may
+ *     reuse it (the load is not volatile). No memory ordering.
+ *
+ *   void port_set_hart_data(void *data);
+ *     Stores `data` as this hart's pointer. Only the hart itself stores it;
+ *     other harts never read or write it. No memory ordering.
+ *
+ *   PORT_KICK_INTERRUPTS
+ *     1 if port_kick_hart() interrupts the target hart (its handler runs as
+ *     soon as the hart unmasks interrupts), 0 if the target only notices at
+ *     its next poll (then per-hart caches must poll on their fast path).
+ *
  *   void port_wait_long(void);
  *     Called by a waiter that has spun for a while: lets the hart (or host
  *     thread) yield its physical CPU for a short, bounded time, then returns.

@@ -14,6 +14,21 @@ static inline unsigned port_hart_id(void)
 	return port_host_hart;
 }
 
+extern _Thread_local void *port_host_hart_data;
+
+/* Host kicks are no-ops: harts notice requests when they next poll. */
+#define PORT_KICK_INTERRUPTS 0
+
+static inline void *port_hart_data(void)
+{
+	return port_host_hart_data;
+}
+
+static inline void port_set_hart_data(void *data)
+{
+	port_host_hart_data = data;
+}
+
 static inline unsigned long port_irq_save(void)
 {
 	return 0;

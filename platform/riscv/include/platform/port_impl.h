@@ -20,6 +20,27 @@ static inline unsigned port_hart_id(void)
 	return id;
 }
 
+/* Offset of struct hart_local's `percpu` slot (checked in <platform/riscv.h>). */
+#define PORT_RISCV_HART_DATA_OFFSET 24
+
+/* A kick is an IPI: its handler runs once the hart unmasks interrupts. */
+#define PORT_KICK_INTERRUPTS 1
+
+static inline void *port_hart_data(void)
+{
+	void *p;
+	/* One load through tp; not volatile (constant until set again). */
+	__asm__("ld %0, %1(tp)" : "=r"(p) : "i"(PORT_RISCV_HART_DATA_OFFSET));
+	return p;
+}
+
+static inline void port_set_hart_data(void *data)
+{
+	/* "memory": later port_hart_data() loads must not move above it. */
+	__asm__ volatile("sd %0, %1(tp)"
+			 : : "r"(data), "i"(PORT_RISCV_HART_DATA_OFFSET) : "memory");
+}
+
 static inline unsigned long port_irq_save(void)
 {
 	unsigned long old;

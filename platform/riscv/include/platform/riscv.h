@@ -36,7 +36,7 @@ struct hart_local {
 	unsigned reserved;
 	unsigned long hartid;     /* the SBI/mhartid number */
 	unsigned long stack_top;  /* entry.S loads sp from here */
-	void *percpu;             /* free slot for the percpu layer */
+	void *percpu;             /* port_hart_data(): the percpu layer's */
 	uint64_t next_tick;       /* absolute deadline of the next tick; ~0 = none */
 	uint64_t tick_period;     /* period this hart is armed with */
 	uint64_t ticks;           /* tick interrupts taken */
@@ -46,6 +46,10 @@ struct hart_local {
 	int parked;               /* atomic: set once this hart has stopped */
 	int started;              /* boot hart, or hart_start succeeded */
 } __attribute__((aligned(PORT_CACHE_LINE)));
+
+_Static_assert(__builtin_offsetof(struct hart_local, percpu) ==
+		       PORT_RISCV_HART_DATA_OFFSET,
+	       "port_hart_data() loads hart_local.percpu at this offset");
 
 static inline struct hart_local *this_hart_local(void)
 {
