@@ -262,10 +262,30 @@ static void slot_swap(struct percpu_cpu *c, unsigned cls)
 
 /* ---- the heap side ------------------------------------------------------ */
 
+#ifdef PERCPU_FAULT_DROP_BLOCK
+/*
+ * Test-only fault (//percpu:percpu_fault_drop_for_test): the 1000th block
+ * handed back to the heap is silently dropped, a leak that the drain check
+ * (percpu_check_drained) and the QEMU stress test must notice.
+ */
+#define PERCPU_FAULT_DROP_AT 1000
+static uint64_t percpu_fault_returned; /* relaxed: a count, orders nothing */
+
+static void fault_drop_block(void **blocks, size_t n)
+{
+	uint64_t before = __atomic_fetch_add(&percpu_fault_returned, n, __ATOMIC_RELAXED);
+	if (before < PERCPU_FAULT_DROP_AT && before + n >= PERCPU_FAULT_DROP_AT)
+		blocks[PERCPU_FAULT_DROP_AT - 1 - before] = NULL; /* batch free skips NULL */
+}
+#endif
+
 static void heap_return(struct percpu_cpu *c, void **blocks, size_t n)
 {
 	if (!n)
 		return;
+#ifdef PERCPU_FAULT_DROP_BLOCK
+	fault_drop_block(blocks, n);
+#endif
 	kheap_free_batch(blocks, n); /* takes cached blocks as they are */
 	STAT_ADD(&percpu_cold[c - percpu_cpus].returns, 1);
 	STAT_ADD(&percpu_cold[c - percpu_cpus].return_blocks, n);
