@@ -4,11 +4,12 @@
  * locked global heap. The path of a request is described once in
  * <percpu/kmalloc.h>; this file keeps to it.
  *
- * Data. Each hart owns one struct percpu_cpu (cache-line aligned, indexed by
- * port_hart_id()). For each class it holds a slot: the loaded magazine as
- * three pointers into its round array (base <= top <= limit: rounds
- * [base, top) are cached blocks) and the previous magazine, which is always
- * either empty or full (Bonwick's invariant), with its round count. Only the
+ * Data. Each hart owns one struct percpu_cpu (cache-line aligned, reached
+ * with port_hart_data(), one load through tp). For each class it holds a
+ * slot: the loaded magazine as three pointers into its round array (base <=
+ * top <= limit: rounds [base, top) are cached blocks) and the previous
+ * magazine, which is always either empty or full (Bonwick's invariant), with
+ * its round count. Only the
  * owner hart changes a slot, always with local interrupts masked, so the
  * fast path needs no lock and no atomic read-modify-write. Other harts read
  * top/base/prev_rounds for statistics, so the owner writes them with relaxed
@@ -23,8 +24,10 @@
  * which returns this hart's cache and the depots at once and then asks every
  * other active hart to return its cache: it bumps the hart's flush_req,
  * raises its flush_pending word and kicks it. The owner sees flush_pending
- * with one relaxed load on its fast path (or in the kick handler, or in
- * percpu_poll), flushes, and publishes flush_done = the flush_req it saw.
+ * in the kick handler (an IPI on RISC-V), on every slow path (a hart that
+ * only allocates or only frees takes one every <= 64 operations), in
+ * percpu_poll, and, on ports whose kick cannot interrupt (the host), with
+ * one relaxed load on its fast free; it flushes, and publishes flush_done = the flush_req it saw.
  * The requester waits a bounded time for flush_done to catch up, honouring
  * its own pending request while it waits, so two harts that hit OOM at once
  * do not wait on each other.
