@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-_Thread_local unsigned port_host_hart;
-_Thread_local void *port_host_hart_data;
+_Thread_local unsigned port_host_hart PORT_HOST_TLS;
+_Thread_local void *port_host_hart_data PORT_HOST_TLS;
 
 void port_host_become_hart(unsigned hart)
 {

@@ -7,14 +7,21 @@
 #ifndef PLATFORM_HOST_PORT_IMPL_H
 #define PLATFORM_HOST_PORT_IMPL_H
 
-extern _Thread_local unsigned port_host_hart;
+/*
+ * initial-exec: one %fs-relative load, no __tls_get_addr call, even when the
+ * allocator is built into a shared object (the LD_PRELOAD shim, loaded at
+ * program start, so static TLS space is there for it).
+ */
+#define PORT_HOST_TLS __attribute__((tls_model("initial-exec")))
+
+extern _Thread_local unsigned port_host_hart PORT_HOST_TLS;
 
 static inline unsigned port_hart_id(void)
 {
 	return port_host_hart;
 }
 
-extern _Thread_local void *port_host_hart_data;
+extern _Thread_local void *port_host_hart_data PORT_HOST_TLS;
 
 /* Host kicks are no-ops: harts notice requests when they next poll. */
 #define PORT_KICK_INTERRUPTS 0
