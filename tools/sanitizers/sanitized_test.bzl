@@ -56,14 +56,19 @@ sanitized_test = rule(
     },
 )
 
-def sanitized_tests(tests, sanitizers = ["address", "undefined"], **kwargs):
-    """One sanitized_test per (test, sanitizer): <test>_asan, _ubsan, _tsan."""
+def sanitized_tests(tests, sanitizers = ["address", "undefined"], prefix = "", **kwargs):
+    """One sanitized_test per (test, sanitizer): [prefix]<test>_asan, _ubsan, _tsan.
+
+    tests are target names in this package or labels ("//heap:model_test").
+    """
     suffix = {"address": "asan", "undefined": "ubsan", "thread": "tsan"}
     for t in tests:
+        label = t if ":" in t else ":" + t
+        base = label.split(":")[-1]
         for s in sanitizers:
             sanitized_test(
-                name = "%s_%s" % (t, suffix[s]),
-                test = ":" + t,
+                name = "%s%s_%s" % (prefix, base, suffix[s]),
+                test = label,
                 sanitizer = s,
                 target_compatible_with = ["@platforms//os:linux"],
                 **kwargs
