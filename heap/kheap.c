@@ -174,8 +174,23 @@ void kheap_report(kheap_print_fn print)
 /* The OOM report is built here, then handed to port_panic as one string. */
 static char oom_buf[4096];
 static size_t oom_len;
-/* First OOM panicker owns oom_buf. A word: RV64 has no byte-sized AMOs. */
+/*
+ * "An OOM report is in progress": the first OOM panicker owns oom_buf and
+ * must be the one whose port_panic wins. A word: RV64 has no byte-sized AMOs.
+ */
 static unsigned oom_busy;
+
+/*
+ * How long (port_wait_long rounds) a hart that runs out of memory while
+ * another builds the report waits for that report's panic before it panics
+ * with the short message itself. On RISC-V a round is ~20 us and the wait
+ * ends much sooner: port_wait_long parks the hart as soon as the reporter's
+ * port_panic asks every hart to stop. The bound only matters if the
+ * reporting hart never gets there (it hangs building the report).
+ */
+#ifndef KHEAP_OOM_WAIT_ROUNDS
+#define KHEAP_OOM_WAIT_ROUNDS 100000
+#endif
 
 static void oom_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void oom_print(const char *fmt, ...)
@@ -193,8 +208,17 @@ static void oom_print(const char *fmt, ...)
 static _Noreturn void oom_panic(size_t size, size_t align, const char *where)
 {
 	/* Acquire/exchange: one hart owns the buffer; port_panic stops the rest. */
-	if (__atomic_exchange_n(&oom_busy, 1u, __ATOMIC_ACQUIRE))
-		port_panic(PORT_EXIT_OOM, "heap: out of memory (hart %u)", port_hart_id());
+	if (__atomic_exchange_n(&oom_busy, 1u, __ATOMIC_ACQUIRE)) {
+		/*
+		 * Another hart is building the full report. Panicking now would
+		 * usually win the panic and lose that report, so wait for it:
+		 * its port_panic parks us inside port_wait_long.
+		 */
+		for (unsigned long i = 0; i < KHEAP_OOM_WAIT_ROUNDS; i++)
+			port_wait_long();
+		port_panic(PORT_EXIT_OOM, "heap: out of memory (hart %u; the report "
+			   "from another hart did not come)", port_hart_id());
+	}
 	oom_len = 0;
 	oom_print("heap: out of memory on hart %u: %zu bytes, align %zu (%s)\n",
 		  port_hart_id(), size, align, where);
