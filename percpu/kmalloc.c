@@ -704,7 +704,7 @@ static PERCPU_SLOW void *kmalloc_slow(size_t size, size_t align, bool must)
 	percpu_check_ready();
 	void *p = NULL;
 	if (percpu_mode_ == PERCPU_MAGAZINES && size <= PERCPU_MAX_SMALL &&
-	    align <= HEAP_MIN_ALIGN) {
+	    align <= HEAP_MIN_ALIGN && !(align & (align - 1))) {
 		p = alloc_slow(percpu_size_class(size));
 		if (p)
 			return p;
@@ -800,7 +800,12 @@ PERCPU_FAST void *kmalloc_try(size_t size)
 
 void *kmalloc_aligned(size_t size, size_t align)
 {
-	if (align <= HEAP_MIN_ALIGN)
+	/*
+	 * Every class block is 16-aligned, so a power of two up to 16 is the
+	 * class path. Anything else, a non-power-of-two such as 12 included,
+	 * goes to the heap, which serves it or names the bad alignment.
+	 */
+	if (likely(align <= HEAP_MIN_ALIGN && !(align & (align - 1))))
 		return kmalloc(size);
 	return kmalloc_slow(size, align, true);
 }

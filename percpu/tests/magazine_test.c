@@ -19,6 +19,18 @@ static struct percpu_stats st(void)
 	return s;
 }
 
+static int misuses;
+static enum heap_error last_misuse;
+
+static void record_misuse(enum heap_error e, void *p, size_t size, const char *where)
+{
+	(void)p;
+	(void)size;
+	(void)where;
+	misuses++;
+	last_misuse = e;
+}
+
 int main(void)
 {
 	test_heap_init(4u << 20);
@@ -131,6 +143,22 @@ int main(void)
 	void *a = kmalloc_aligned(100, 256);
 	CHECK(((uintptr_t)a & 255) == 0);
 	kfree(a);
+	/* Alignments <= 16: powers of two (and 0) take the classes ... */
+	static const size_t ok_align[] = { 0, 1, 2, 4, 8, 16 };
+	for (size_t i = 0; i < sizeof(ok_align) / sizeof(ok_align[0]); i++) {
+		a = kmalloc_aligned(64, ok_align[i]);
+		CHECK(a && ((uintptr_t)a & 15) == 0);
+		kfree(a);
+	}
+	/* ... anything else is misuse, even when <= 16. */
+	kheap_set_misuse_handler(record_misuse);
+	static const size_t bad_align[] = { 3, 6, 12, 15, 48 };
+	for (size_t i = 0; i < sizeof(bad_align) / sizeof(bad_align[0]); i++) {
+		misuses = 0;
+		CHECK(kmalloc_aligned(64, bad_align[i]) == NULL);
+		CHECK(misuses == 1 && last_misuse == HEAP_ERR_BAD_ALIGN);
+	}
+	kheap_set_misuse_handler(NULL);
 	void *big = kmalloc(100000);
 	CHECK(ksize(big) >= 100000);
 	kfree_sized(big, 100000);

@@ -57,7 +57,11 @@ void percpu_init(enum percpu_mode mode);
 void *kmalloc(size_t size);
 /* The same, but returns NULL instead of panicking. */
 void *kmalloc_try(size_t size);
-/* align: a power of two; align <= 16 is served by the classes. Panics on OOM. */
+/*
+ * align: a power of two (0 means 16); align <= 16 is served by the classes.
+ * Any other alignment (e.g. 12) is reported as misuse ("bad alignment").
+ * Panics on OOM.
+ */
 void *kmalloc_aligned(size_t size, size_t align);
 void *kzalloc(size_t size);
 /* n * size zeroed bytes; an overflowing product is reported as misuse. */
