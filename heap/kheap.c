@@ -10,7 +10,6 @@
 #include <platform/ticket_lock.h>
 
 #include "heap_internal.h"
-#include "kheap_internal.h"
 
 static struct {
 	ticket_lock_t lock;
@@ -199,8 +198,10 @@ static void oom_print(const char *fmt, ...)
 	if (oom_len >= sizeof(oom_buf) - 1)
 		return;
 	va_start(ap, fmt);
-	oom_len += kheap_vformat(oom_buf + oom_len, sizeof(oom_buf) - oom_len, fmt, ap);
+	int n = port_vsnprintf(oom_buf + oom_len, sizeof(oom_buf) - oom_len, fmt, ap);
 	va_end(ap);
+	if (n > 0)
+		oom_len += (size_t)n;
 	if (oom_len > sizeof(oom_buf) - 1)
 		oom_len = sizeof(oom_buf) - 1;
 }

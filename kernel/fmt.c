@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* The formatter behind every kernel print; see kernel/fmt.h. */
+/*
+ * The formatter behind every kernel print; see kernel/fmt.h. It is also the
+ * port's port_vsnprintf, so heap/ formats its OOM report with it.
+ */
 #include <kernel/fmt.h>
+#include <platform/port.h>
 #include <stdint.h>
 
 struct out {
@@ -181,6 +185,22 @@ int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 }
 
 int ksnprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = kvsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+int port_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	return kvsnprintf(buf, size, fmt, ap);
+}
+
+int port_snprintf(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 	int n;

@@ -336,8 +336,9 @@ static void test_report(void)
 	CHECK(strstr(report_buf, "percpu: hart 0 caches 12345 bytes"));
 
 	char small[16];
-	CHECK_EQ(kheap_format(small, sizeof(small), "%s=%zu %d %lx %p %%",
-			      "abc", (size_t)42, -7, 255ul, (void *)0x10), 19);
+	/* The port's formatter, which the OOM report is built with: it truncates. */
+	CHECK_EQ(port_snprintf(small, sizeof(small), "%s=%zu %d %lx %p %%",
+			       "abc", (size_t)42, -7, 255ul, (void *)0x10), 19);
 	CHECK(strcmp(small, "abc=42 -7 ff 0x") == 0);
 }
 

@@ -46,6 +46,21 @@ void port_vprintf(const char *fmt, va_list ap)
 	vprintf(fmt, ap);
 }
 
+int port_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	/* glibc's allocates nothing for the conversions the contract lists. */
+	return vsnprintf(buf, size, fmt, ap);
+}
+
+int port_snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
 void port_printf(const char *fmt, ...)
 {
 	va_list ap;

@@ -78,8 +78,4 @@ void kheap_set_report_extra(kheap_report_extra_fn fn);
 /* NULL restores the default (panicking) handler; returns the previous one. */
 kheap_misuse_fn kheap_set_misuse_handler(kheap_misuse_fn fn);
 
-/* Freestanding formatting for reports: %s %c %d %u %x %p with l/ll/z. */
-size_t kheap_format(char *buf, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 #endif /* HEAP_KHEAP_H */

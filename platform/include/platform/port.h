@@ -91,6 +91,21 @@ void port_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void port_vprintf(const char *fmt, va_list ap);
 
 /*
+ * Formats into buf as C's vsnprintf does: writes at most size bytes, the
+ * terminating NUL included (if size > 0), and returns the length the whole
+ * output would have had (so a result >= size means it was cut short).
+ * Conversions: at least %d %i %u %x %o %c %s %p %% with the hh, h, l, ll
+ * and z modifiers, the '-' and '0' flags and a width. Safe from any context,
+ * with locks held and interrupts masked: it takes no lock, prints nothing
+ * and allocates nothing, so a panic path may build its report with it.
+ * The RISC-V kernel's is kernel/fmt.c's, the host port's the C library's.
+ */
+int port_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+int port_snprintf(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
  * Asks hart `hart` to call the kick handler soon, even if it is idle: on
  * RISC-V an IPI whose handler runs it with local interrupts masked; on the
  * host a no-op (host harts call percpu code often enough to poll). The
