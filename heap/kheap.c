@@ -157,8 +157,8 @@ void kheap_report(kheap_print_fn print)
 	port_irqflags_t f = lock();
 	extra = g.extra;
 	unlock(f);
-	print("heap: %zu bytes in %zu regions: %zu in use by %zu allocations, "
-	      "%zu free in %zu blocks, largest free block %zu\n",
+	print("heap: heap size %zu bytes in %zu regions: %zu bytes in use by %zu "
+	      "allocations, %zu bytes free in %zu blocks, largest free block %zu bytes\n",
 	      st.heap.heap_bytes, st.heap.regions, st.heap.bytes_in_use,
 	      st.heap.live_allocs, st.heap.bytes_free, st.heap.free_blocks,
 	      st.heap.largest_free);
@@ -170,8 +170,13 @@ void kheap_report(kheap_print_fn print)
 		extra(print);
 }
 
-/* The OOM report is built here, then handed to port_panic as one string. */
-static char oom_buf[4096];
+/*
+ * The OOM report is built here, then handed to port_panic as one string.
+ * The kernel's panic buffer is 8 KiB; this leaves room for its "PANIC
+ * hart=H: " prefix. The report itself: 3 heap lines, then percpu's lines
+ * (one per active hart, ~45 bytes: about 6 KiB at 128 harts).
+ */
+static char oom_buf[8192 - 256];
 static size_t oom_len;
 /*
  * "An OOM report is in progress": the first OOM panicker owns oom_buf and
@@ -221,9 +226,17 @@ static _Noreturn void oom_panic(size_t size, size_t align, const char *where)
 			   "from another hart did not come)", port_hart_id());
 	}
 	oom_len = 0;
-	oom_print("heap: out of memory on hart %u: %zu bytes, align %zu (%s)\n",
-		  port_hart_id(), size, align, where);
+	/* The alignment the heap used, when it is not the one asked for. */
+	if (align < HEAP_MIN_ALIGN)
+		oom_print("heap: out of memory on hart %u: %zu bytes, align %zu (%u) (%s)\n",
+			  port_hart_id(), size, align, (unsigned)HEAP_MIN_ALIGN, where);
+	else
+		oom_print("heap: out of memory on hart %u: %zu bytes, align %zu (%s)\n",
+			  port_hart_id(), size, align, where);
 	kheap_report(oom_print);
+	/* port_panic ends the text with its own newline: no blank line. */
+	while (oom_len && oom_buf[oom_len - 1] == '\n')
+		oom_buf[--oom_len] = '\0';
 	port_panic(PORT_EXIT_OOM, "%s", oom_buf);
 }
 

@@ -107,6 +107,13 @@ struct percpu_counters {
 	 * unloaded (full magazines to a depot, flushes).
 	 */
 	uint64_t slow_pops, slow_pushes, mag_in, mag_out;
+	/*
+	 * This hart's last flush request of other harts: harts that had not
+	 * answered when its wait ended (bit h % 64 of word h / 64), for the
+	 * OOM report. Only this hart writes them.
+	 */
+	uint64_t flush_asked; /* flush_remote calls */
+	uint64_t unanswered[(PORT_MAX_HARTS + 63) / 64];
 } __attribute__((aligned(PORT_CACHE_LINE)));
 
 /*
@@ -469,15 +476,25 @@ static void flush_remote(struct percpu_cpu *self)
 		port_kick_hart(h);
 		STAT_ADD(&percpu_cold[me].flush_requests, 1);
 	}
-	for (unsigned long round = 0; round < PERCPU_FLUSH_WAIT_ROUNDS; round++) {
-		bool all = true;
+	STAT_ADD(&percpu_cold[me].flush_asked, 1);
+	bool all = false;
+	for (unsigned long round = 0;; round++) {
+		all = true;
 		for (unsigned h = 0; h < PORT_MAX_HARTS && all; h++)
 			if (h != me)
 				all = flush_answered(&percpu_cpus[h]);
-		if (all)
-			return;
+		if (all || round >= PERCPU_FLUSH_WAIT_ROUNDS)
+			break;
 		honour_flush(self);
 		port_wait_long();
+	}
+	/* Timed out: remember who did not answer, for the OOM report. */
+	for (unsigned w = 0; w < (PORT_MAX_HARTS + 63) / 64; w++) {
+		uint64_t bits = 0;
+		for (unsigned h = w * 64; !all && h < PORT_MAX_HARTS && h < w * 64 + 64; h++)
+			if (h != me && !flush_answered(&percpu_cpus[h]))
+				bits |= (uint64_t)1 << (h % 64);
+		STORE_RELAXED(&percpu_cold[me].unanswered[w], bits);
 	}
 }
 
@@ -1052,18 +1069,39 @@ size_t percpu_depot_bytes(void)
 	return bytes;
 }
 
-/* Lines for the heap's OOM report: where the cached bytes are. */
+/*
+ * Lines for the heap's OOM report: where the cached bytes are (every active
+ * hart, the ones that cache nothing too: that they do is news), and which
+ * harts did not answer this hart's last flush request.
+ */
 static void percpu_report_extra(kheap_print_fn print)
 {
 	size_t total = 0;
 	for (unsigned h = 0; h < PORT_MAX_HARTS; h++) {
 		size_t b = percpu_cached_bytes(h);
-		if (b)
+		if (b || LOAD_RELAXED(&percpu_cpus[h].active))
 			print("  percpu: hart %u caches %zu bytes\n", h, b);
 		total += b;
 	}
 	print("  percpu: depots cache %zu bytes, harts %zu bytes\n",
-		    percpu_depot_bytes(), total);
+	      percpu_depot_bytes(), total);
+
+	unsigned me = port_hart_id();
+	const struct percpu_counters *n = &percpu_cold[me];
+	if (!LOAD_RELAXED(&n->flush_asked))
+		return;
+	char list[4 * PORT_MAX_HARTS + 1]; /* " 127" per hart */
+	size_t len = 0;
+	list[0] = '\0';
+	for (unsigned h = 0; h < PORT_MAX_HARTS; h++)
+		if (LOAD_RELAXED(&n->unanswered[h / 64]) & ((uint64_t)1 << (h % 64)))
+			len += (size_t)port_snprintf(list + len, sizeof(list) - len, " %u", h);
+	if (len)
+		print("  percpu: hart %u's last flush request timed out; not answered "
+		      "by hart%s%s\n", me, len > 4 ? "s" : "", list);
+	else
+		print("  percpu: hart %u's last flush request: every active hart "
+		      "answered\n", me);
 }
 
 void percpu_test_set_remote_flush(bool enabled)

@@ -349,12 +349,28 @@ static void child_oom(void *arg)
 	kheap_alloc(64 * ARENA, 4096);
 }
 
+static void child_oom_default_align(void *arg)
+{
+	(void)arg;
+	kheap_set_oom_hook(oom_fail, NULL);
+	kheap_alloc(64 * ARENA, 0);
+}
+
 static void test_oom_panic(void)
 {
 	expect_child(child_oom, NULL, PORT_EXIT_OOM,
 		     "heap: out of memory on hart 0: 67108864 bytes, align 4096 (kheap_alloc)");
 	expect_child(child_oom, NULL, PORT_EXIT_OOM, "allocations");
 	expect_child(child_oom, NULL, PORT_EXIT_OOM, "percpu: hart 0 caches 12345 bytes");
+	/* Align 0: the report says which alignment the heap used. */
+	expect_child(child_oom_default_align, NULL, PORT_EXIT_OOM,
+		     "heap: out of memory on hart 0: 67108864 bytes, align 0 (16) (kheap_alloc)");
+	expect_child(child_oom, NULL, PORT_EXIT_OOM, "\nheap: heap size ");
+	/* One block: the report's last line is followed by port_panic's newline only. */
+	char out[8192];
+	CHECK_EQ(run_child(child_oom, NULL, out, sizeof(out)), PORT_EXIT_OOM);
+	CHECK(strstr(out, "\n\n") == NULL);
+	CHECK(strstr(out, "caches 12345 bytes\n") != NULL);
 }
 
 /* ---- harts ----------------------------------------------------------- */

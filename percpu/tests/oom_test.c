@@ -9,9 +9,45 @@
 #include "test_util.h"
 
 #include <pthread.h>
+#include <stdarg.h>
+#include <string.h>
 
 #define HEAP (256u << 10)
 static int stage;    /* 1: A filled its cache; 2: A may exit */
+static int deaf;     /* 1: hart 2 is active and deaf; 2: it may go on */
+
+/* Hart 2: active, then busy without ever polling, so it cannot answer. */
+static void *hart_deaf(void *arg)
+{
+	(void)arg;
+	port_host_become_hart(2);
+	void *p = kmalloc(64);
+	__atomic_store_n(&deaf, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&deaf, __ATOMIC_ACQUIRE) != 2)
+		;
+	kfree(p);
+	percpu_hart_exit();
+	return NULL;
+}
+
+static char report[8192];
+static size_t report_len;
+
+static void capture(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	report_len += (size_t)vsnprintf(report + report_len,
+					sizeof(report) - report_len, fmt, ap);
+	va_end(ap);
+}
+
+static const char *take_report(void)
+{
+	report_len = 0;
+	kheap_report(capture);
+	return report;
+}
 
 static void *hart_a(void *arg)
 {
@@ -56,6 +92,30 @@ int main(void)
 	percpu_get_stats(1, &s);
 	CHECK(s.flushes >= 1);
 	kfree(p);
+
+	/*
+	 * The report names every active hart, those that cache nothing too,
+	 * and says whether the last flush request was answered.
+	 */
+	const char *r = take_report();
+	CHECK(strstr(r, "  percpu: hart 0 caches "));
+	CHECK(strstr(r, "  percpu: hart 1 caches 0 bytes\n"));
+	CHECK(strstr(r, "  percpu: hart 0's last flush request: every active hart answered\n"));
+	/* A hart that never polls: the flush times out and the report names it. */
+	pthread_t d;
+	CHECK(pthread_create(&d, NULL, hart_deaf, NULL) == 0);
+	while (__atomic_load_n(&deaf, __ATOMIC_ACQUIRE) != 1)
+		;
+	percpu_drain();
+	r = take_report();
+	CHECK(strstr(r, "  percpu: hart 2 caches "));
+	if (!strstr(r, "  percpu: hart 0's last flush request timed out; "
+		       "not answered by hart 2\n")) {
+		fprintf(stderr, "report:\n%s", r);
+		CHECK(0);
+	}
+	__atomic_store_n(&deaf, 2, __ATOMIC_RELEASE);
+	pthread_join(d, NULL);
 
 	__atomic_store_n(&stage, 2, __ATOMIC_RELEASE);
 	pthread_join(a, NULL);

@@ -97,6 +97,14 @@ void percpu_poll(void);
  */
 void percpu_hart_exit(void);
 
+/*
+ * The OOM report's lines from percpu (through kheap_set_report_extra):
+ *   "  percpu: hart H caches N bytes"   for every active hart, 0 bytes too
+ *   "  percpu: depots cache N bytes, harts N bytes"
+ *   "  percpu: hart H's last flush request timed out; not answered by harts A B"
+ *   (or "...: every active hart answered"; no line if H never asked)
+ */
+
 struct percpu_stats {
 	uint64_t allocs;            /* blocks handed out by kmalloc & co. */
 	uint64_t frees;             /* blocks taken back by kfree & co. */
