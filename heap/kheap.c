@@ -240,6 +240,34 @@ static _Noreturn void oom_panic(size_t size, size_t align, const char *where)
 	port_panic(PORT_EXIT_OOM, "%s", oom_buf);
 }
 
+/* ---- fork (hosted ports) --------------------------------------------- */
+
+/* The prepare hook's saved interrupt state, for parent or child to restore. */
+static port_irqflags_t fork_flags;
+
+void kheap_fork_prepare(void)
+{
+	fork_flags = lock();
+}
+
+void kheap_fork_parent(void)
+{
+	unlock(fork_flags);
+}
+
+void kheap_fork_child(void)
+{
+	/*
+	 * Not an unlock: other threads of the parent may have taken tickets
+	 * while we held the lock, and an unlock would hand the lock to one of
+	 * them, which does not exist here. The heap itself is consistent: we
+	 * held the lock across the fork. Only this thread runs, so a plain
+	 * re-init is enough.
+	 */
+	ticket_lock_init(&g.lock);
+	port_irq_restore(fork_flags);
+}
+
 /* ---- allocation ------------------------------------------------------ */
 
 /*

@@ -63,6 +63,20 @@ typedef void (*kheap_print_fn)(const char *fmt, ...);
 /* Prints the stats block (and the report-extra lines) through print. */
 void kheap_report(kheap_print_fn print);
 
+/*
+ * fork() on a hosted port (e.g. the LD_PRELOAD shim's pthread_atfork
+ * handlers). Call kheap_fork_prepare just before fork, after every lock
+ * that is taken before the heap lock (percpu_fork_prepare's depot locks,
+ * the caller's own); it takes the heap lock, so the child gets a heap that
+ * no other thread is halfway through changing. After fork, the parent calls
+ * kheap_fork_parent (releases it) and the child kheap_fork_child (resets
+ * the lock, whose waiters did not survive), each before releasing the locks
+ * it took before the heap's.
+ */
+void kheap_fork_prepare(void);
+void kheap_fork_parent(void);
+void kheap_fork_child(void);
+
 typedef enum { KHEAP_OOM_RETRY, KHEAP_OOM_FAIL } kheap_oom_action_t;
 typedef kheap_oom_action_t (*kheap_oom_hook_t)(void *ctx, size_t size, size_t align);
 /* Returns true if it gave anything back, so the allocation is retried. */

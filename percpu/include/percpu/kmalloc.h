@@ -98,6 +98,22 @@ void percpu_poll(void);
 void percpu_hart_exit(void);
 
 /*
+ * fork() on a hosted port, around kheap's hooks (see <heap/kheap.h>):
+ *   prepare: percpu_fork_prepare(), then kheap_fork_prepare()
+ *   parent:  kheap_fork_parent(),  then percpu_fork_parent()
+ *   child:   kheap_fork_child(),   then percpu_fork_child()
+ * (the order of pthread_atfork in tools/bench/malloc_shim.c). prepare takes
+ * every depot lock in class order, which is the order any path takes them
+ * in (a path holds at most one, and never the heap lock with it); parent
+ * releases them in reverse; child resets them and marks every other hart
+ * inactive (its thread is gone: nobody waits for it to answer a flush; its
+ * magazines stay in its slots for whichever thread is that hart next).
+ */
+void percpu_fork_prepare(void);
+void percpu_fork_parent(void);
+void percpu_fork_child(void);
+
+/*
  * The OOM report's lines from percpu (through kheap_set_report_extra):
  *   "  percpu: hart H caches N bytes"   for every active hart, 0 bytes too
  *   "  percpu: depots cache N bytes, harts N bytes"
