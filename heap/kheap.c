@@ -34,6 +34,16 @@ static void default_misuse(enum heap_error err, void *ptr, size_t size, const ch
 /* Read and written with relaxed atomics: only the pointer value matters. */
 static kheap_misuse_fn misuse_handler = default_misuse;
 
+struct kheap_bounds kheap_bounds_;
+
+/* Under the lock, after the regions changed: see <heap/kheap.h>. */
+static void publish_bounds(void)
+{
+	uintptr_t lo = g.heap.lo, hi = g.heap.hi;
+	__atomic_store_n(&kheap_bounds_.lo, lo, __ATOMIC_RELAXED);
+	__atomic_store_n(&kheap_bounds_.span, hi > lo ? hi - lo : 0, __ATOMIC_RELAXED);
+}
+
 static port_irqflags_t lock(void)
 {
 	port_irqflags_t f = ticket_lock_irqsave(&g.lock, &g.spins);
@@ -86,6 +96,7 @@ void kheap_init(void *start, void *end)
 	}
 	port_irqflags_t f = lock();
 	enum heap_error e = heap_init(&g.heap, start, end);
+	publish_bounds();
 	unlock(f);
 	/* Release: publishes the initialised heap to harts that check `inited`. */
 	__atomic_store_n(&inited, true, __ATOMIC_RELEASE);
@@ -99,6 +110,7 @@ void kheap_claim(void *start, void *end)
 		return;
 	port_irqflags_t f = lock();
 	enum heap_error e = heap_claim(&g.heap, start, end);
+	publish_bounds();
 	unlock(f);
 	if (e != HEAP_OK)
 		misuse(e, start, (size_t)((char *)end - (char *)start), "kheap_claim");

@@ -3,11 +3,12 @@
 # Counts the RV64 instructions of the kmalloc and kfree hit paths: from each
 # function's entry to its first `ret` (the hit path is the fall-through
 # layout, thanks to likely()), in the riscv build of //percpu:percpu.
-# Run from the workspace root:  sh percpu/count_fastpath.sh [max_total]
-# Fails if the pair exceeds max_total (default 40).
+# Run from the workspace root:  [PERCPU_HARDEN=N] sh percpu/count_fastpath.sh [max_total]
+# PERCPU_HARDEN=N builds at that level (<percpu/config.h>; unset: the
+# default, 1). Fails if the pair exceeds max_total (default 48, level 1's).
 set -eu
-max=${1:-40}
-bazel build --config=riscv //percpu:percpu >/dev/null 2>&1
+max=${1:-48}
+bazel build --config=riscv ${PERCPU_HARDEN:+--copt=-DPERCPU_HARDEN=$PERCPU_HARDEN} //percpu:percpu >/dev/null 2>&1
 obj=bazel-bin/percpu/_objs/percpu/kmalloc.o
 count() {
 	riscv64-unknown-elf-objdump -d --no-show-raw-insn "$obj" | awk -v fn="<$1>:" '

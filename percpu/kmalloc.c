@@ -38,6 +38,7 @@
  * call: it detaches what it needs into locals first and re-reads the slot
  * afterwards (the restart loops below).
  */
+#include <percpu/config.h>
 #include <percpu/kmalloc.h>
 
 #include <heap/heap_core.h>
@@ -768,13 +769,16 @@ static PERCPU_SLOW void *kmalloc_miss(unsigned st, bool must)
  * kfree hit: one byte load of the block's state lane: a block handed out by
  * a magazine carries its slot's offset there, anything else (cached, free,
  * straight from the heap, garbage) lands in a slot that never has a
- * magazine; push the round, store "cached". Fast frees are not counted:
- * percpu_get_stats derives them from the magazines' block flow.
+ * magazine; at PERCPU_HARDEN >= 1 the check lane's top bit and the heap's
+ * hull must agree too (kfree_filter); push the round, store "cached". Fast
+ * frees are not counted: percpu_get_stats derives them from the magazines'
+ * block flow.
  *
  * RV64 instruction counts of the hit paths, `riscv64-unknown-elf-objdump -d`
  * of bazel-bin/percpu/_objs/percpu/kmalloc.o after
  * `bazel build --config=riscv //percpu:percpu` (gcc 12, -O2):
- *   kmalloc hit 22, kfree hit 18, pair 40 (before this layout: 39 + 46 = 85).
+ *   kmalloc hit 22, kfree hit 18, pair 40 at PERCPU_HARDEN=0 (before this
+ *   layout: 39 + 46 = 85); kfree hit 26, pair 48 at PERCPU_HARDEN=1.
  *   (csrrci+andi / csrs for the interrupt mask are 3 of each.)
  * The QEMU icount benchmark in tools/bench measures them at run time.
  */
@@ -841,11 +845,34 @@ void *kcalloc(size_t n, size_t size)
 	return kzalloc(n * size);
 }
 
+/*
+ * PERCPU_HARDEN >= 1 (<percpu/config.h>): does p look enough like a heap
+ * block for the fast path? The check lane's top bit (set in every valid tag)
+ * and p inside the heap's hull. A miss only means the slow path decides.
+ */
+static inline __attribute__((always_inline)) bool kfree_filter(const void *p)
+{
+#if PERCPU_HARDEN >= 1
+	uintptr_t off = (uintptr_t)p - LOAD_RELAXED(&kheap_bounds_.lo);
+	/* Each test likely() on its own: GCC does not spread one over an &&. */
+	return likely(heap_tag_check_top(p)) &&
+	       likely(off < LOAD_RELAXED(&kheap_bounds_.span));
+#else
+	(void)p;
+	return true;
+#endif
+}
+
 static PERCPU_SLOW void free_slow_path(void *p)
 {
 	percpu_check_ready();
-	/* Aligned, live and a matching check first: then the size is real. */
+	/*
+	 * Aligned, live and a matching check first: then the size is real.
+	 * Hardened: inside the heap too, so a forged tag outside it (even one
+	 * with a matching check) reaches the heap, which names it.
+	 */
 	if (percpu_mode_ == PERCPU_MAGAZINES && heap_tag_plausible_live(p) &&
+	    (PERCPU_HARDEN < 1 || kfree_filter(p)) &&
 	    (heap_block_size(p) >> 4) < PERCPU_TABLE_ENTRIES) {
 		unsigned cls = percpu_usable_class(heap_block_size(p));
 		if (cls < PERCPU_NCLASSES && free_slow(p, cls))
@@ -866,7 +893,7 @@ PERCPU_FAST void kfree(void *p)
 	if (unlikely(!p))
 		return;
 	unsigned st = heap_tag_state(p);
-	if (likely((st & 7) == 0)) {
+	if (likely((st & 7) == 0 && kfree_filter(p))) {
 		port_irqflags_t f = port_irq_save();
 		struct percpu_cpu *c = port_hart_data();
 		if (likely(c != NULL)) {

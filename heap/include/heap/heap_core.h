@@ -284,6 +284,15 @@ static inline size_t heap_block_size(const void *p)
 	return ((size_t)heap_tag_size16(p) << 4) - sizeof(uintptr_t);
 }
 
+/*
+ * The top bit of the check lane, set in every valid tag (one lb + sign
+ * test): a cheap first filter against pointers that have no tag below them.
+ */
+static inline bool heap_tag_check_top(const void *p)
+{
+	return (int8_t)*((const heap_lane8_t *)p - 8 + HEAP_LANE_CHECK + 1) < 0;
+}
+
 static inline void heap_tag_mark_cached(void *p)
 {
 	heap_tag_set_state(p, HEAP_STATE_CACHED);

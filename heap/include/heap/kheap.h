@@ -26,6 +26,7 @@
 #define HEAP_KHEAP_H
 
 #include <heap/heap_core.h>
+#include <platform/port.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -48,6 +49,22 @@ size_t kheap_usable_size(void *p);
 size_t kheap_alloc_batch(size_t size, size_t align, void **out, size_t n);
 /* Accepts blocks marked cached (heap_tag_mark_cached). */
 void kheap_free_batch(void **ptrs, size_t n);
+
+/*
+ * The hull of every claimed region, [lo, lo + span), for lock-free filters
+ * (percpu's kfree fast path at PERCPU_HARDEN >= 1): `p - lo < span` in one
+ * unsigned compare. Read-mostly, on a cache line of its own; kheap_init and
+ * kheap_claim rewrite it under the heap lock with relaxed stores, readers
+ * load it relaxed without the lock. It only filters: a reader that sees a
+ * stale or half-updated pair may send a good block to its slow path, or let
+ * a bad pointer past this one test (which the heap's own checks then see).
+ * span is 0 until kheap_init: every pointer is outside.
+ */
+struct kheap_bounds {
+	uintptr_t lo;
+	uintptr_t span;
+} __attribute__((aligned(PORT_CACHE_LINE)));
+extern struct kheap_bounds kheap_bounds_;
 
 struct kheap_stats {
 	struct heap_stats heap;

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * kfree's fast-path filter (PERCPU_HARDEN, <percpu/config.h>). Pointers
+ * whose state byte (p - 7) is forged to a class value, so that at level 0
+ * the fast path caches them silently:
+ *   foreign      a global whose tag is zero but for the state byte
+ *   foreign_copy a global below which a real block's tag word is copied
+ *                (state, check with its top bit, size)
+ *   foreign_full a global with a tag that is valid for its own address
+ *                (the check computed with heap_tag_check_of)
+ *   interior     p + 64 of a heap block, a class value at p + 64 - 7
+ * At level 1 each misses the fast path and the heap names it (foreign
+ * pointer, interior pointer). Built twice: harden_test (the default, 1) and
+ * harden0_test (level 0), which shows the gap level 1 closes.
+ */
+#include "test_util.h"
+
+#include <percpu/config.h>
+#include <string.h>
+
+static int misuses;
+static enum heap_error last;
+
+static void record(enum heap_error e, void *p, size_t size, const char *where)
+{
+	(void)p;
+	(void)size;
+	(void)where;
+	misuses++;
+	last = e;
+}
+
+static _Alignas(16) unsigned char global_buf[256];
+
+/* kfree(p) at the hardening level built: named as want, or (level 0) cached. */
+static void expect_named(const char *what, void *p, enum heap_error want)
+{
+	misuses = 0;
+	last = HEAP_OK;
+	kfree(p);
+#if PERCPU_HARDEN >= 1
+	if (misuses != 1 || last != want) {
+		fprintf(stderr, "%s: %d misuses, last \"%s\", want \"%s\"\n", what,
+			misuses, heap_error_name(last), heap_error_name(want));
+		exit(1);
+	}
+#else
+	(void)want;
+	/* The gap: silently taken into the magazine (state now "cached"). */
+	if (misuses != 0 || !heap_tag_is_cached(p)) {
+		fprintf(stderr, "%s: level 0 should have cached it\n", what);
+		exit(1);
+	}
+#endif
+}
+
+int main(void)
+{
+	test_heap_init(1u << 20);
+	percpu_init(PERCPU_MAGAZINES);
+	kheap_set_misuse_handler(record);
+
+	/*
+	 * Live blocks of the 48-byte class: its magazine is loaded, with room
+	 * for every forged pointer below (so at level 0 each is a fast hit).
+	 */
+	void *hold[8];
+	for (int i = 0; i < 8; i++)
+		hold[i] = kmalloc(48);
+	void *live = hold[0];
+	const unsigned st = heap_tag_state(live);
+	CHECK(st != 0 && (st & 7) == 0);
+
+	unsigned char *p = global_buf + 64;
+	memset(global_buf, 0, sizeof(global_buf));
+	p[-7] = (unsigned char)st;
+	expect_named("foreign", p, HEAP_ERR_FOREIGN_PTR);
+
+	p = global_buf + 128;
+	memcpy(p - 8, (unsigned char *)live - 8, 8);
+	expect_named("foreign_copy", p, HEAP_ERR_FOREIGN_PTR);
+
+	p = global_buf + 192;
+	uint32_t size16 = heap_tag_size16(live);
+	uint16_t chk = heap_tag_check_of((uintptr_t)(p - 8), size16, 1);
+	p[-8] = 1; /* A */
+	p[-7] = (unsigned char)st;
+	memcpy(p - 6, &chk, 2);
+	memcpy(p - 4, &size16, 4);
+	CHECK(heap_tag_plausible_live(p));
+	expect_named("foreign_full", p, HEAP_ERR_FOREIGN_PTR);
+
+	unsigned char *big = kmalloc(256);
+	memset(big, 0, 256);
+	big[64 - 7] = (unsigned char)st; /* check lane below stays 0: top bit clear */
+	expect_named("interior", big + 64, HEAP_ERR_INTERIOR_PTR);
+
+#if PERCPU_HARDEN >= 1
+	/* Real blocks still take the fast path and come back. */
+	kfree(big);
+	for (int i = 0; i < 8; i++)
+		kfree(hold[i]);
+	CHECK(misuses == 1); /* from "interior" */
+	CHECK(percpu_check_drained(0));
+	CHECK(test_heap_validate() == 0);
+#endif
+	printf("harden_test: PASS at PERCPU_HARDEN=%d\n", PERCPU_HARDEN);
+	return 0;
+}
