@@ -11,7 +11,7 @@
 /* 0, or 1 + index of the hart whose report is being printed. */
 static unsigned panic_owner;
 
-/* Big enough for the heap's OOM report (up to 4 KiB) and more. */
+/* Big enough for the heap's OOM report (under 8 KiB) in one piece. */
 static char report[8192];
 
 static const char *const reg_names[32] = {
