@@ -18,7 +18,8 @@ struct block {
 /* A hart's inbox: other harts hand it blocks, it checks and frees them. */
 struct inbox {
 	ticket_lock_t lock; /* guards n and b */
-	unsigned n;
+	unsigned n, cap; /* cap: at most half the owner's slots, so the live
+			  * set stays within the heap at any hart count */
 	struct block b[INBOX_CAP];
 } __attribute__((aligned(PORT_CACHE_LINE)));
 
@@ -190,7 +191,17 @@ static void do_realloc(unsigned hart, struct block *b)
 	size_t keep = size < b->size ? size : b->size;
 
 	check_or_die(b, b->size, "realloc");
-	b->p = krealloc(b->p, size);
+	void *q = krealloc(b->p, size);
+	if (!q) {
+		/*
+		 * krealloc leaves the block alone when memory is short; kmalloc
+		 * then fails the same way and panics with the full OOM report.
+		 */
+		q = kmalloc(size);
+		__builtin_memcpy(q, b->p, keep);
+		kfree(b->p);
+	}
+	b->p = q;
 	b->size = size;
 	/* The old contents must survive the move or the in-place resize. */
 	check_or_die(b, keep, "realloc (contents after the resize)");
@@ -206,7 +217,7 @@ static bool send_block(unsigned to, struct block *b)
 	bool ok = false;
 	port_irqflags_t f = ticket_lock_irqsave(&in->lock, NULL);
 
-	if (in->n < INBOX_CAP) {
+	if (in->n < in->cap) {
 		in->b[in->n++] = *b;
 		ok = true;
 	}
@@ -256,6 +267,7 @@ void stress_setup(const struct stress_config *c)
 	for (unsigned i = 0; i < cfg.nharts; i++) {
 		unsigned slots = 1024 / (cfg.nharts ? cfg.nharts : 1);
 		harts[i].nslots = slots > MAX_SLOTS ? MAX_SLOTS : slots < 8 ? 8 : slots;
+		inboxes[i].cap = harts[i].nslots / 2 < INBOX_CAP ? harts[i].nslots / 2 : INBOX_CAP;
 		harts[i].rng = (cfg.seed + 1) * 0x9E3779B97F4A7C15ULL ^ (i + 1) * 0xD1B54A32D192ED03ULL;
 		if (!harts[i].rng)
 			harts[i].rng = 1;
