@@ -7,9 +7,13 @@
 
 /* ---- bins ------------------------------------------------------------ */
 
-static void bin_insert(struct heap *h, uintptr_t b, uintptr_t size)
+/*
+ * The list primitives take the bin index from the caller, who already has
+ * it: bin_of is computed once per block size per operation. Statistics are
+ * the callers' business too.
+ */
+static inline void bin_push(struct heap *h, unsigned i, uintptr_t b)
 {
-	unsigned i = bin_of(size);
 	struct heap_free_block *fb = fb_of(b), *head = h->bins[i];
 
 	/* LIFO: the most recently freed block is reused first (warm in cache). */
@@ -19,55 +23,112 @@ static void bin_insert(struct heap *h, uintptr_t b, uintptr_t size)
 		head->prev = fb;
 	h->bins[i] = fb;
 	h->bitmap |= (uint64_t)1 << i;
-	h->st.bytes_free += size;
-	h->st.free_blocks++;
 }
 
-static void bin_remove(struct heap *h, uintptr_t b, uintptr_t size)
+static inline void bin_unlink(struct heap *h, unsigned i, uintptr_t b)
 {
-	unsigned i = bin_of(size);
-	struct heap_free_block *fb = fb_of(b);
+	struct heap_free_block *fb = fb_of(b), *next = fb->next, *prev = fb->prev;
 
 	HEAP_CHECK(h->bitmap & ((uint64_t)1 << i));
-	if (fb->prev)
-		fb->prev->next = fb->next;
+	if (prev) {
+		prev->next = next;
+	} else {
+		HEAP_CHECK(h->bins[i] == fb);
+		h->bins[i] = next;
+		if (!next)
+			h->bitmap &= ~((uint64_t)1 << i);
+	}
+	if (next)
+		next->prev = prev;
+}
+
+/*
+ * The free block at `from` (in bin i) becomes the one at `to`, in the same
+ * bin and at the same place in its list: what a split or a merge that does
+ * not change the bin costs instead of a remove and an insert. The two nodes
+ * are at least MIN_BLOCK apart, so they never overlap.
+ */
+static inline void bin_move(struct heap *h, unsigned i, uintptr_t from, uintptr_t to)
+{
+	struct heap_free_block *f = fb_of(from), *t = fb_of(to);
+	struct heap_free_block *next = f->next, *prev = f->prev;
+
+	t->next = next;
+	t->prev = prev;
+	if (prev)
+		prev->next = t;
 	else
-		h->bins[i] = fb->next;
-	if (fb->next)
-		fb->next->prev = fb->prev;
-	if (!h->bins[i])
-		h->bitmap &= ~((uint64_t)1 << i);
+		h->bins[i] = t;
+	if (next)
+		next->prev = t;
+}
+
+/* A free block leaves the heap's free pool (cold paths). */
+static void bin_remove(struct heap *h, uintptr_t b, uintptr_t size)
+{
+	bin_unlink(h, bin_of(size), b);
 	h->st.bytes_free -= size;
 	h->st.free_blocks--;
 }
 
 /*
- * Makes [b, b + size) one free block, coalescing with the block below when
- * prev_free (its footer sits at b - W) and with the block above when that is
- * free. Tags swallowed by the merge are zeroed so they never look valid.
+ * Makes [b, b + size) one free block, coalescing with the free block of psz
+ * bytes below it (0: the block below is allocated; its footer sits at b - W)
+ * and with the free block of nsz bytes above it (0: allocated). Tags
+ * swallowed by the merge are zeroed so they never look valid. A merge
+ * reuses a neighbour's list node when the bin stays the same.
  */
-static void free_span(struct heap *h, uintptr_t b, uintptr_t size, bool prev_free)
+static inline void coalesce(struct heap *h, uintptr_t b, uintptr_t size, uintptr_t psz,
+			    uintptr_t nsz)
 {
-	if (prev_free) {
-		uintptr_t psz = footer_get(b);
-		bin_remove(h, b - psz, psz);
+	uintptr_t n = b + size, node = 0;
+	unsigned ni = 0;
+
+	h->st.bytes_free += size;
+	if (psz) {
 		tag_store(b, 0);
 		b -= psz;
 		size += psz;
+		node = b;
+		ni = bin_of(psz);
 	}
-	uintptr_t n = b + size, nt = tag_load(n);
-	if (!(nt & HEAP_TAG_ALLOC)) {
-		uintptr_t nsz = tag_size(nt);
-		bin_remove(h, n, nsz);
+	if (nsz) {
+		unsigned j = bin_of(nsz);
 		tag_store(n, 0);
+		if (node) {
+			bin_unlink(h, j, n);
+			h->st.free_blocks--;
+		} else {
+			node = n;
+			ni = j;
+		}
 		size += nsz;
-		n += nsz;
+	} else {
+		/* n is allocated (or the sentinel): its block below is now free. */
+		flags_store(n, (uint8_t)(flags_load(n) | HEAP_TAG_PREV_FREE));
 	}
 	/* No free block can sit below a free block, so P is clear. */
 	tag_write(b, size, 0);
 	footer_set(b, size);
-	tag_set_prev_free(n, true);
-	bin_insert(h, b, size);
+	if (!node) {
+		h->st.free_blocks++;
+		bin_push(h, bin_of(size), b);
+	} else if (size >= bin_lo[ni + 1]) {
+		/* The merge outgrew the neighbour's bin. */
+		bin_unlink(h, ni, node);
+		bin_push(h, bin_of(size), b);
+	} else if (node != b) {
+		bin_move(h, ni, node, b);
+	}
+}
+
+/* As coalesce, reading the neighbours' state from the tags. */
+static void free_span(struct heap *h, uintptr_t b, uintptr_t size, bool prev_free)
+{
+	uintptr_t n = b + size;
+	uintptr_t nsz = (flags_load(n) & HEAP_TAG_ALLOC) ? 0 : (uintptr_t)size16_load(n) << 4;
+
+	coalesce(h, b, size, prev_free ? footer_get(b) : 0, nsz);
 }
 
 /* ---- regions --------------------------------------------------------- */
@@ -219,7 +280,7 @@ void *heap_truncate(struct heap *h, void *new_end)
 /* ---- allocation ------------------------------------------------------ */
 
 /* Bytes a payload of `size` needs, tag included; size <= MAX_BLOCK - W. */
-static uintptr_t need_of(size_t size)
+static inline uintptr_t need_of(size_t size)
 {
 	if (size <= MIN_BLOCK - W)
 		return MIN_BLOCK;
@@ -227,7 +288,7 @@ static uintptr_t need_of(size_t size)
 }
 
 /* Padding in front of block b so its payload is aligned (0 or >= MIN_BLOCK). */
-static uintptr_t align_gap(uintptr_t b, uintptr_t align)
+static inline uintptr_t align_gap(uintptr_t b, uintptr_t align)
 {
 	uintptr_t gap = (0 - (b + W)) & (align - 1);
 	if (gap && gap < MIN_BLOCK)
@@ -235,17 +296,26 @@ static uintptr_t align_gap(uintptr_t b, uintptr_t align)
 	return gap;
 }
 
+static inline uintptr_t block_size(uintptr_t b)
+{
+	return (uintptr_t)size16_load(b) << 4;
+}
+
 static bool fits(uintptr_t b, uintptr_t need, uintptr_t align)
 {
-	uintptr_t s = tag_size(tag_load(b));
+	uintptr_t s = block_size(b);
 	if (align <= GRAIN)
 		return s >= need;
 	uintptr_t gap = align_gap(b, align);
 	return gap <= s && s - gap >= need;
 }
 
-/* First fit: the block, or 0. */
-static uintptr_t find_fit(struct heap *h, uintptr_t need, uintptr_t align)
+/* Bins 0..EXACT_BINS-1 each hold one block size. */
+#define EXACT_BINS 30u
+
+/* First fit, any alignment: the block (and its bin in *bin), or 0. */
+static __attribute__((noinline)) uintptr_t find_fit_slow(struct heap *h, uintptr_t need, uintptr_t align,
+			       unsigned *bin)
 {
 	unsigned first_bin = bin_of(need);
 	bool truncated = false;
@@ -257,8 +327,10 @@ static uintptr_t find_fit(struct heap *h, uintptr_t need, uintptr_t align)
 			unsigned n = 0;
 			m &= m - 1;
 			for (struct heap_free_block *fb = h->bins[i]; fb; fb = fb->next) {
-				if (fits((uintptr_t)fb, need, align))
+				if (fits((uintptr_t)fb, need, align)) {
+					*bin = i;
 					return (uintptr_t)fb;
+				}
 				if (pass == 0 && ++n == BIN_SCAN_LIMIT) {
 					truncated = true;
 					break;
@@ -272,7 +344,44 @@ static uintptr_t find_fit(struct heap *h, uintptr_t need, uintptr_t align)
 	return 0;
 }
 
-static void note_alloc(struct heap *h, uintptr_t size)
+/*
+ * First fit for the default alignment: the bin of `need` (every block of an
+ * exact bin fits; a range bin is scanned for up to BIN_SCAN_LIMIT blocks),
+ * then the first block of the next non-empty bin, which is always big
+ * enough. What that misses (and all aligned requests) goes to the slow scan,
+ * which finds the same block the fast one would have.
+ */
+static inline uintptr_t find_fit(struct heap *h, uintptr_t need, uintptr_t align,
+				 unsigned *bin)
+{
+	unsigned i = bin_of(need);
+	uint64_t m = h->bitmap >> i;
+
+	if (align > GRAIN)
+		return find_fit_slow(h, need, align, bin);
+	if (m & 1) {
+		struct heap_free_block *fb = h->bins[i];
+		if (i < EXACT_BINS) {
+			*bin = i;
+			return (uintptr_t)fb;
+		}
+		for (unsigned n = 0; fb && n < BIN_SCAN_LIMIT; fb = fb->next, n++) {
+			if (block_size((uintptr_t)fb) >= need) {
+				*bin = i;
+				return (uintptr_t)fb;
+			}
+		}
+	}
+	m >>= 1;
+	if (m) {
+		unsigned j = i + 1 + heap_ctz64(m);
+		*bin = j;
+		return (uintptr_t)h->bins[j];
+	}
+	return find_fit_slow(h, need, align, bin);
+}
+
+static inline void note_alloc(struct heap *h, uintptr_t size)
 {
 	h->st.bytes_in_use += size;
 	h->st.live_allocs++;
@@ -281,56 +390,93 @@ static void note_alloc(struct heap *h, uintptr_t size)
 		h->st.high_water = h->st.bytes_in_use;
 }
 
-/* Cuts an allocation out of free block b (already out of its bin). */
-static uintptr_t carve(struct heap *h, uintptr_t b, uintptr_t need, uintptr_t align)
+/*
+ * Allocates need bytes at the start of free block b (in bin i). A remainder
+ * that can stand alone stays free above it, keeping b's list node when its
+ * bin is the same (splitting the top block costs no list work).
+ */
+static inline void *take(struct heap *h, uintptr_t b, unsigned i, uintptr_t need)
 {
-	uintptr_t s = tag_size(tag_load(b));
-	uintptr_t gap = align > GRAIN ? align_gap(b, align) : 0;
+	uintptr_t s = block_size(b), rest = s - need;
+
+	if (rest >= MIN_BLOCK) {
+		uintptr_t r = b + need;
+		tag_write(r, rest, 0);
+		footer_set(r, rest);
+		if (rest >= bin_lo[i]) {
+			bin_move(h, i, b, r);
+		} else {
+			bin_unlink(h, i, b);
+			bin_push(h, bin_of(rest), r);
+		}
+		/* The block above the remainder keeps its P bit. */
+		h->st.bytes_free -= need;
+	} else {
+		bin_unlink(h, i, b);
+		need = s;
+		flags_store(b + s, (uint8_t)(flags_load(b + s) & ~HEAP_TAG_PREV_FREE));
+		h->st.bytes_free -= s;
+		h->st.free_blocks--;
+	}
+	/* b was free, so the block below it is allocated: P is clear. */
+	tag_write(b, need, HEAP_TAG_ALLOC);
+	note_alloc(h, need);
+	return (void *)(b + W);
+}
+
+/* Cuts an aligned allocation out of free block b (in bin i) after a gap. */
+static __attribute__((noinline)) void *carve_aligned(struct heap *h, uintptr_t b, unsigned i, uintptr_t need,
+			   uintptr_t gap)
+{
+	uintptr_t s = block_size(b);
 	uintptr_t a = b + gap, avail = s - gap;
 	uintptr_t size = avail - need >= MIN_BLOCK ? need : avail;
 
-	/* b was free, so the block below it is allocated: P only after a gap. */
-	tag_write(a, size, HEAP_TAG_ALLOC | (gap ? HEAP_TAG_PREV_FREE : 0));
-	if (gap)
-		free_span(h, b, gap, false);
+	bin_unlink(h, i, b);
+	h->st.bytes_free -= s;
+	h->st.free_blocks--;
+	tag_write(a, size, HEAP_TAG_ALLOC | HEAP_TAG_PREV_FREE);
+	coalesce(h, b, gap, 0, 0);
 	if (size < avail)
 		free_span(h, a + size, avail - size, false);
 	else
 		tag_set_prev_free(a + size, false);
 	note_alloc(h, size);
-	return a + W;
+	return (void *)(a + W);
 }
 
-/* Checks size and align; sets *need and *al. */
-static enum heap_error size_align(size_t size, size_t align, uintptr_t *need,
-				  uintptr_t *al)
+static inline void *alloc(struct heap *h, size_t size, size_t align, enum heap_error *err)
 {
-	if (align & (align - 1))
-		return HEAP_ERR_BAD_ALIGN;
-	if (align < GRAIN)
-		align = GRAIN;
-	if (size > MAX_BLOCK - W || align > MAX_BLOCK)
-		return HEAP_ERR_SIZE_OVERFLOW;
-	*need = need_of(size);
-	if (align > GRAIN && *need + align + MIN_BLOCK > MAX_BLOCK)
-		return HEAP_ERR_SIZE_OVERFLOW;
-	*al = align;
-	return HEAP_OK;
-}
+	uintptr_t need, al = GRAIN;
+	enum heap_error e;
 
-static void *alloc(struct heap *h, size_t size, size_t align, enum heap_error *err)
-{
-	uintptr_t need, al;
-	enum heap_error e = size_align(size, align, &need, &al);
-
-	if (e == HEAP_OK) {
-		uintptr_t b = find_fit(h, need, al);
-		if (b) {
-			bin_remove(h, b, tag_size(tag_load(b)));
-			return (void *)carve(h, b, need, al);
-		}
-		e = HEAP_ERR_OOM;
+	if (align & (align - 1)) {
+		e = HEAP_ERR_BAD_ALIGN;
+		goto fail;
 	}
+	if (align > GRAIN)
+		al = align;
+	if (size > MAX_BLOCK - W || al > MAX_BLOCK) {
+		e = HEAP_ERR_SIZE_OVERFLOW;
+		goto fail;
+	}
+	need = need_of(size);
+	if (al > GRAIN && need + al + MIN_BLOCK > MAX_BLOCK) {
+		e = HEAP_ERR_SIZE_OVERFLOW;
+		goto fail;
+	}
+	unsigned i = 0;
+	uintptr_t b = find_fit(h, need, al, &i);
+	if (b) {
+		if (al > GRAIN) {
+			uintptr_t gap = align_gap(b, al);
+			if (gap)
+				return carve_aligned(h, b, i, need, gap);
+		}
+		return take(h, b, i, need);
+	}
+	e = HEAP_ERR_OOM;
+fail:
 	if (err)
 		*err = e;
 	return NULL;
@@ -379,11 +525,17 @@ size_t heap_alloc_batch(struct heap *h, size_t size, size_t align, void **out, s
 
 /* ---- free ------------------------------------------------------------ */
 
+/* A live block handed to the heap, and its free neighbours' sizes (or 0). */
+struct blk {
+	uintptr_t b, size, psz, nsz;
+};
+
 /*
  * Checks that p is the payload of a live block (cached allowed or not) and
- * returns its block address. See "Misuse detection" in heap_core.h.
+ * returns its block address. See "Misuse detection" in heap_core.h. The full
+ * version, for the error path and regions other than the current one.
  */
-static enum heap_error lookup(struct heap *h, void *p, bool cached_ok, uintptr_t *blk)
+static __attribute__((noinline)) enum heap_error lookup(struct heap *h, void *p, bool cached_ok, uintptr_t *blk)
 {
 	uintptr_t a = (uintptr_t)p;
 	struct heap_region *r = region_of(h, a);
@@ -421,46 +573,120 @@ static enum heap_error lookup(struct heap *h, void *p, bool cached_ok, uintptr_t
 	return HEAP_OK;
 }
 
-static void release(struct heap *h, uintptr_t b)
+/*
+ * lookup's checks, all of them, for a block of the current region (the only
+ * one, usually): no region search, the tag's lanes compared in place. False
+ * sends the caller to lookup, which finds the error (or the other region).
+ */
+static inline bool quick_lookup(const struct heap *h, uintptr_t a, bool cached_ok,
+				struct blk *k)
 {
-	uintptr_t t = tag_load(b), s = tag_size(t);
+	const struct heap_region *r = h->regions;
+	uintptr_t b = a - W;
 
-	h->st.bytes_in_use -= s;
+	if (!r)
+		return false;
+	uintptr_t first = region_first(r), sent = r->sentinel;
+	if ((a & (GRAIN - 1)) || b < first || b >= sent)
+		return false;
+	unsigned f = flags_load(b);
+	uint32_t s16 = size16_load(b);
+	if ((f & ~(unsigned)HEAP_TAG_PREV_FREE) != HEAP_TAG_ALLOC ||
+	    check_load(b) != heap_tag_check_of(b, s16, 1))
+		return false;
+	uintptr_t s = (uintptr_t)s16 << 4;
+	if (s < MIN_BLOCK || s > sent - b)
+		return false;
+	unsigned st = state_load(b);
+	if (!heap_state_is_live(st) && !(cached_ok && st == HEAP_STATE_CACHED))
+		return false;
+	uintptr_t n = b + s;
+	unsigned nf = flags_load(n);
+	uint32_t n16 = size16_load(n);
+	if ((nf & ~(unsigned)HEAP_TAG_ALLOC) != 0 ||
+	    check_load(n) != heap_tag_check_of(n, n16, nf))
+		return false;
+	uintptr_t psz = 0;
+	if (f & HEAP_TAG_PREV_FREE) {
+		psz = footer_get(b);
+		if (psz < MIN_BLOCK || (psz & (GRAIN - 1)) || psz > b - first)
+			return false;
+		uintptr_t pb = b - psz;
+		unsigned pf = flags_load(pb);
+		uint32_t p16 = size16_load(pb);
+		if ((pf & ~(unsigned)HEAP_TAG_PREV_FREE) != 0 || ((uintptr_t)p16 << 4) != psz ||
+		    check_load(pb) != heap_tag_check_of(pb, p16, 0))
+			return false;
+	}
+	k->b = b;
+	k->size = s;
+	k->psz = psz;
+	k->nsz = (nf & HEAP_TAG_ALLOC) ? 0 : (uintptr_t)n16 << 4;
+	return true;
+}
+
+/* *k for the allocated block b (checked by lookup). */
+static void blk_fill(struct blk *k, uintptr_t b)
+{
+	uintptr_t t = tag_load(b), s = tag_size(t), n = b + s;
+
+	k->b = b;
+	k->size = s;
+	k->psz = (t & HEAP_TAG_PREV_FREE) ? footer_get(b) : 0;
+	k->nsz = (flags_load(n) & HEAP_TAG_ALLOC) ? 0 : block_size(n);
+}
+
+/* Validates p (quick_lookup, else lookup) and fills *k. */
+static inline enum heap_error check_block(struct heap *h, void *p, bool cached_ok,
+					  struct blk *k)
+{
+	if (__builtin_expect(quick_lookup(h, (uintptr_t)p, cached_ok, k), 1))
+		return HEAP_OK;
+	uintptr_t b = 0;
+	enum heap_error e = lookup(h, p, cached_ok, &b);
+	if (e != HEAP_OK)
+		return e;
+	blk_fill(k, b);
+	return HEAP_OK;
+}
+
+static inline void release(struct heap *h, const struct blk *k)
+{
+	h->st.bytes_in_use -= k->size;
 	h->st.live_allocs--;
 	h->st.total_frees++;
-	free_span(h, b, s, (t & HEAP_TAG_PREV_FREE) != 0);
+	coalesce(h, k->b, k->size, k->psz, k->nsz);
 }
 
 enum heap_error heap_free(struct heap *h, void *p)
 {
-	uintptr_t b = 0;
+	struct blk k;
 
 	if (h->magic != HEAP_MAGIC)
 		return HEAP_ERR_UNINIT;
 	if (!p)
 		return HEAP_OK;
-	enum heap_error e = lookup(h, p, false, &b);
+	enum heap_error e = check_block(h, p, false, &k);
 	if (e == HEAP_OK)
-		release(h, b);
+		release(h, &k);
 	return e;
 }
 
 enum heap_error heap_free_sized(struct heap *h, void *p, size_t size)
 {
-	uintptr_t b = 0;
+	struct blk k;
 
 	if (h->magic != HEAP_MAGIC)
 		return HEAP_ERR_UNINIT;
 	if (!p)
 		return HEAP_OK;
-	enum heap_error e = lookup(h, p, false, &b);
+	enum heap_error e = check_block(h, p, false, &k);
 	if (e != HEAP_OK)
 		return e;
 	/* A block is its need, plus at most an unsplittable remainder. */
-	uintptr_t s = tag_size(tag_load(b));
-	if (size > MAX_BLOCK - W || s < need_of(size) || s >= need_of(size) + MIN_BLOCK)
+	if (size > MAX_BLOCK - W || k.size < need_of(size) || k.size >= need_of(size) + MIN_BLOCK)
 		return HEAP_ERR_SIZE_MISMATCH;
-	release(h, b);
+	release(h, &k);
 	return HEAP_OK;
 }
 
@@ -477,13 +703,13 @@ size_t heap_free_batch_err(struct heap *h, void **ptrs, size_t n,
 		return n;
 	}
 	for (size_t i = 0; i < n; i++) {
-		uintptr_t b = 0;
+		struct blk k;
 		if (!ptrs[i])
 			continue;
 		/* Magazines hand back cached blocks: the C bit is fine here. */
-		enum heap_error e = lookup(h, ptrs[i], true, &b);
+		enum heap_error e = check_block(h, ptrs[i], true, &k);
 		if (e == HEAP_OK) {
-			release(h, b);
+			release(h, &k);
 			continue;
 		}
 		if (bad++ == 0) {
@@ -503,12 +729,12 @@ void heap_free_batch(struct heap *h, void **ptrs, size_t n)
 
 size_t heap_usable_size_err(struct heap *h, void *p, enum heap_error *err)
 {
-	uintptr_t b = 0;
+	struct blk k;
 	enum heap_error e = h->magic != HEAP_MAGIC ? HEAP_ERR_UNINIT
-						   : lookup(h, p, true, &b);
+						   : check_block(h, p, true, &k);
 	if (err)
 		*err = e;
-	return e == HEAP_OK ? tag_size(tag_load(b)) - W : 0;
+	return e == HEAP_OK ? k.size - W : 0;
 }
 
 size_t heap_usable_size(struct heap *h, void *p)
@@ -520,12 +746,12 @@ size_t heap_usable_size(struct heap *h, void *p)
 
 void *heap_realloc(struct heap *h, void *p, size_t size, enum heap_error *err)
 {
-	uintptr_t b = 0;
+	struct blk k;
 	enum heap_error e;
 
 	if (!p)
 		return heap_alloc(h, size, 0, err);
-	e = h->magic != HEAP_MAGIC ? HEAP_ERR_UNINIT : lookup(h, p, false, &b);
+	e = h->magic != HEAP_MAGIC ? HEAP_ERR_UNINIT : check_block(h, p, false, &k);
 	if (e == HEAP_OK && size > MAX_BLOCK - W)
 		e = HEAP_ERR_SIZE_OVERFLOW;
 	if (e != HEAP_OK) {
@@ -533,8 +759,8 @@ void *heap_realloc(struct heap *h, void *p, size_t size, enum heap_error *err)
 			*err = e;
 		return NULL;
 	}
-	uintptr_t t = tag_load(b), s = tag_size(t), need = need_of(size);
-	uintptr_t pf = t & HEAP_TAG_PREV_FREE;
+	uintptr_t b = k.b, s = k.size, need = need_of(size);
+	uintptr_t pf = k.psz ? HEAP_TAG_PREV_FREE : 0;
 
 	if (need <= s) {
 		/* Shrink in place; give the tail back if it can stand alone. */
@@ -598,7 +824,9 @@ void *heap_realloc(struct heap *h, void *p, size_t size, enum heap_error *err)
 	heap_copy_words(q, p, s - W);
 	h->st.total_allocs--; /* a move is not a new allocation ... */
 	h->st.total_frees--;  /* ... nor a free, for the counters */
-	release(h, b);
+	/* The allocation may have changed the neighbours: read them again. */
+	blk_fill(&k, b);
+	release(h, &k);
 	return q;
 }
 

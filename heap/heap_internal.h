@@ -210,6 +210,23 @@ static inline unsigned bin_of(uintptr_t size)
 	return b < HEAP_NUM_BINS ? b : HEAP_NUM_BINS - 1;
 }
 
+/*
+ * The smallest block size of each bin, and UINTPTR_MAX after the last: a
+ * block of size s that was in bin i is still in it iff
+ * bin_lo[i] <= s < bin_lo[i + 1], one compare where a split or a merge
+ * moves s only one way.
+ */
+#define BIN_LO_(i) ((i) < 30 ? (uintptr_t)((i) + 2) << 4 \
+			     : (uintptr_t)(4 + (((i) + 2) & 3)) << ((((i) + 2) / 4 + 63) & 63))
+#define BIN_LO4_(i) BIN_LO_(i), BIN_LO_((i) + 1), BIN_LO_((i) + 2), BIN_LO_((i) + 3)
+#define BIN_LO16_(i) BIN_LO4_(i), BIN_LO4_((i) + 4), BIN_LO4_((i) + 8), BIN_LO4_((i) + 12)
+static const uintptr_t bin_lo[HEAP_NUM_BINS + 1] = {
+	BIN_LO16_(0), BIN_LO16_(16), BIN_LO16_(32), BIN_LO16_(48), UINTPTR_MAX,
+};
+#undef BIN_LO16_
+#undef BIN_LO4_
+#undef BIN_LO_
+
 static inline struct heap_free_block *fb_of(uintptr_t b)
 {
 	return (struct heap_free_block *)b;
