@@ -88,12 +88,27 @@ struct percpu_magazine {
  * have a magazine: their top == limit == the empty sentinel, so a block in
  * any other state falls through to the slow path.
  */
-#define PERCPU_NSLOTS 32
-#define PERCPU_SLOT(cls) ((unsigned)(cls) + 2)
+/*
+ * The big classes (PERCPU_NFAST and up) do not fit in the state byte: their
+ * slots come after the 32 the byte can name, and their live blocks all carry
+ * PERCPU_STATE_BIG, slot 31's offset, a slot that never has a magazine, so
+ * their kfree takes the slow path, which finds the class from the size.
+ */
+#define PERCPU_NSLOTS (PERCPU_NCLASSES + 4)
+#define PERCPU_SLOT(cls) ((unsigned)(cls) < PERCPU_NFAST ? (unsigned)(cls) + 2 \
+							   : (unsigned)(cls) + 4)
 #define PERCPU_STATE(cls) (PERCPU_SLOT(cls) << 3)
-_Static_assert(PERCPU_SLOT(PERCPU_NCLASSES) < PERCPU_NSLOTS &&
-	       PERCPU_STATE(PERCPU_NCLASSES - 1) != HEAP_STATE_LIVE,
-	       "every class has a slot whose state is a live state");
+#define PERCPU_STATE_BIG (31u << 3)
+_Static_assert(PERCPU_SLOT(PERCPU_NFAST - 1) < 30 &&
+	       PERCPU_STATE(PERCPU_NFAST - 1) != HEAP_STATE_LIVE &&
+	       PERCPU_SLOT(PERCPU_NFAST) == 32,
+	       "every fast class has a slot whose state is a live state");
+
+/* The state a live block of class cls carries. */
+static inline unsigned class_state(unsigned cls)
+{
+	return cls < PERCPU_NFAST ? PERCPU_STATE(cls) : PERCPU_STATE_BIG;
+}
 
 /* Slow-path counters, only the owner writes them (see STAT_ADD). */
 struct percpu_counters {
@@ -143,7 +158,7 @@ struct percpu_cpu {
 	 */
 	unsigned long flush_pending;
 	/* (size - 1) >> 4 -> PERCPU_STATE(class), for sizes 1..4096. */
-	uint8_t size_state[PERCPU_MAX_SMALL >> 4];
+	uint8_t size_state[PERCPU_MAX_FAST >> 4];
 	/* Slow-path data. base[i] NULL: no magazine loaded in slot i. */
 	void **base[PERCPU_NSLOTS];
 	struct percpu_magazine *prev[PERCPU_NSLOTS]; /* empty or full */
@@ -624,7 +639,7 @@ static PERCPU_SLOW void *alloc_slow(unsigned cls)
 pop:
 	p = c->top[si][-1];
 	STORE_RELAXED(&c->top[si], c->top[si] - 1);
-	heap_tag_set_state(p, PERCPU_STATE(cls));
+	heap_tag_set_state(p, class_state(cls));
 	STAT_ADD(&percpu_cold[c - percpu_cpus].slow_pops, 1);
 	port_irq_restore(f);
 	return p;
@@ -785,7 +800,7 @@ static PERCPU_SLOW void *kmalloc_miss(unsigned st, bool must)
 static inline __attribute__((always_inline)) void *kmalloc_fast(size_t size, bool must)
 {
 	size_t idx = (size - 1) >> 4; /* size 0 wraps: the slow path */
-	if (likely(idx < (PERCPU_MAX_SMALL >> 4))) {
+	if (likely(idx < (PERCPU_MAX_FAST >> 4))) {
 		port_irqflags_t f = port_irq_save();
 		struct percpu_cpu *c = port_hart_data();
 		if (likely(c != NULL)) {
@@ -863,6 +878,28 @@ static inline __attribute__((always_inline)) bool kfree_filter(const void *p)
 #endif
 }
 
+/*
+ * A big block (above PERCPU_MAX_FAST) is cached only if the tag behind it
+ * still has its check lane's top bit, as the heap's own free would insist:
+ * an overflow into the next block is then named at the culprit's kfree, as
+ * it was when these sizes went to the heap. While p is live the next tag
+ * stays where it is and any tag the heap writes there has the bit, so one
+ * racy byte load suffices (a miss only means the heap decides, under its
+ * lock). Not under TSan, for which the heap's plain store is a race.
+ */
+static bool next_tag_plausible(const void *p)
+{
+#if defined(__SANITIZE_THREAD__)
+	(void)p;
+	return true;
+#else
+	size_t usable = heap_block_size(p);
+	if (usable <= PERCPU_MAX_FAST)
+		return true;
+	return heap_tag_check_top((const char *)p + usable + sizeof(uintptr_t));
+#endif
+}
+
 static PERCPU_SLOW void free_slow_path(void *p)
 {
 	percpu_check_ready();
@@ -873,7 +910,8 @@ static PERCPU_SLOW void free_slow_path(void *p)
 	 */
 	if (percpu_mode_ == PERCPU_MAGAZINES && heap_tag_plausible_live(p) &&
 	    (PERCPU_HARDEN < 1 || kfree_filter(p)) &&
-	    (heap_block_size(p) >> 4) < PERCPU_TABLE_ENTRIES) {
+	    (heap_block_size(p) >> 4) < PERCPU_TABLE_ENTRIES &&
+	    next_tag_plausible(p)) {
 		unsigned cls = percpu_usable_class(heap_block_size(p));
 		if (cls < PERCPU_NCLASSES && free_slow(p, cls))
 			return;
@@ -1183,7 +1221,7 @@ void percpu_init(enum percpu_mode mode)
 			c->top[i] = c->limit[i] = PERCPU_NO_ROUNDS;
 			c->base[i] = NULL;
 		}
-		for (unsigned i = 0; i < (PERCPU_MAX_SMALL >> 4); i++)
+		for (unsigned i = 0; i < (PERCPU_MAX_FAST >> 4); i++)
 			c->size_state[i] = (uint8_t)PERCPU_STATE(percpu_size_class_table[i + 1]);
 	}
 	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++)

@@ -12,10 +12,16 @@ int main(void)
 		CHECK(percpu_class_size[c] > percpu_class_size[c - 1]);
 	CHECK(percpu_class_size[0] == 16);
 	CHECK(percpu_class_size[PERCPU_NCLASSES - 1] == PERCPU_MAX_SMALL);
+	CHECK(percpu_class_size[PERCPU_NFAST - 1] == PERCPU_MAX_FAST);
 	for (unsigned c = 0; c < PERCPU_NCLASSES; c++) {
 		CHECK(percpu_class_size[c] % 16 == 0);
 		unsigned r = percpu_class_rounds[c];
-		CHECK(r >= PERCPU_MAG_MIN_ROUNDS && r <= PERCPU_MAG_MAX_ROUNDS);
+		if (c < PERCPU_NFAST) {
+			CHECK(r >= PERCPU_MAG_MIN_ROUNDS && r <= PERCPU_MAG_MAX_ROUNDS);
+		} else {
+			/* Big classes: 2..8 rounds, at most 64 KiB a magazine. */
+			CHECK(r >= 2 && r <= 8 && r * percpu_class_size[c] <= 65536);
+		}
 	}
 	CHECK(percpu_size_class(0) == 0);
 	size_t worst_small = 0;

@@ -11,7 +11,9 @@
  *      previous magazine for a full one at the class's depot (ticket lock).
  *   4. Depot has no full magazine: refill one magazine from the global heap
  *      with kheap_alloc_batch (one heap lock acquisition).
- *   5. size > PERCPU_MAX_SMALL or align > 16: straight to the global heap.
+ *   5. size > PERCPU_MAX_SMALL (32 KiB) or align > 16: straight to the
+ *      global heap. Sizes above 4 KiB use classes and magazines too, but
+ *      through the slow paths.
  *   6. Heap exhausted: its reclaim hook (ours) returns every cached block to
  *      it (this hart's at once, the depots', other harts' on request), and
  *      only then does the heap report OOM.

@@ -2,7 +2,7 @@
 /*
  * Size classes of the per-hart magazines, and their tunables.
  *
- * 28 classes, 16 B .. 4 KiB: 16-byte steps up to 128, then four classes per
+ * 40 classes, 16 B .. 32 KiB: 16-byte steps up to 128, then four classes per
  * power of two (steps of a quarter of the lower power):
  *
  *   class  0..7 :   16   32   48   64   80   96  112  128   (step  16)
@@ -11,6 +11,14 @@
  *   class 16..19:  640  768  896 1024                       (step 128)
  *   class 20..23: 1280 1536 1792 2048                       (step 256)
  *   class 24..27: 2560 3072 3584 4096                       (step 512)
+ *   class 28..31: 5120 6144 7168 8192                       (step 1 KiB)
+ *   class 32..35: 10240 12288 14336 16384                   (step 2 KiB)
+ *   class 36..39: 20480 24576 28672 32768                   (step 4 KiB)
+ *
+ * Classes 0..27 (up to PERCPU_MAX_FAST) are the fast classes: kmalloc's and
+ * kfree's hit paths serve them. The big classes 28..39 are served by the
+ * slow paths from the same magazines and depots (no heap lock on a hit),
+ * and their magazines hold about 64 KiB (2..8 rounds) instead of 4 KiB.
  *
  * Worst-case internal waste (class size minus request):
  *   size <= 128: at most 15 bytes, which the heap's 16-byte granule wastes
@@ -25,7 +33,7 @@
  * not served by a class; it goes to the global heap.
  *
  * size -> class is one byte load: percpu_size_class_table[(size + 15) >> 4]
- * (257 entries; size 0 maps to class 0). kfree maps a block's usable size
+ * (2049 entries; size 0 maps to class 0). kfree maps a block's usable size
  * (from the heap tag, >= the class size it was allocated for) to the largest
  * class not above it with percpu_usable_class_table[usable >> 4]; entry 0
  * (a block smaller than 16 bytes: a corrupt tag) maps to PERCPU_NCLASSES,
@@ -37,11 +45,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PERCPU_NCLASSES 28
-#define PERCPU_MAX_SMALL 4096
+#define PERCPU_NCLASSES 40
+#define PERCPU_MAX_SMALL 32768
+/* The fast classes: sizes up to PERCPU_MAX_FAST, classes below PERCPU_NFAST. */
+#define PERCPU_MAX_FAST 4096
+#define PERCPU_NFAST 28
 #define PERCPU_TABLE_ENTRIES ((PERCPU_MAX_SMALL >> 4) + 1)
 
-/* Rounds per magazine: about 4 KiB of blocks, at least 8, at most 64. */
+/*
+ * Rounds per magazine of the fast classes: about 4 KiB of blocks, at least
+ * 8, at most 64 (the big classes: size_class.c).
+ */
 #ifndef PERCPU_MAG_BYTES
 #define PERCPU_MAG_BYTES 4096
 #endif
