@@ -834,16 +834,118 @@ PERCPU_FAST void *kmalloc_try(size_t size)
 	return kmalloc_fast(size, false);
 }
 
+/*
+ * Aligned blocks from the classes. A request (size, align), 16 < align <=
+ * PERCPU_MAX_ALIGN, size + align - 16 <= PERCPU_MAX_SMALL, takes a block b
+ * of the class for size + align - 16. If b is aligned it is returned as it
+ * is. Otherwise the caller gets q = b rounded up to align (q - b is 16 ..
+ * align - 16, so the block holds size bytes from q), and the word below q,
+ * inside b's payload, becomes an offset tag, laid out in the heap tag's
+ * lanes:
+ *
+ *     byte  0      1              2    3    4    5    6    7
+ *         +------+--------------+---------+-------------------+
+ *         |  0   | OFFSET state |  check  |  (q - b) / 16     |
+ *         +------+--------------+---------+-------------------+
+ *
+ * The state is PERCPU_STATE_OFFSET, whose low bits are set, so kfree's fast
+ * path sends q to the slow path; check is the heap's hash of (q - 8, the
+ * offset, A = 0). offset_block() follows a tag back to b only if the check
+ * matches, the offset is in range and b is a plausible live block that
+ * holds q + 1 byte; then kfree, ksize, krealloc and kfree_sized act on b.
+ * kfree of q turns the tag's state into PERCPU_STATE_OFFSET_FREED, so a
+ * second kfree of q is named: b cached -> the heap's "double free" of b.
+ * Anything else that fails goes to the heap as q itself, which names it
+ * (interior, foreign, ...). The heap never looks inside a payload, so its
+ * validator does not see offset tags.
+ */
+#define PERCPU_MAX_ALIGN 4096
+#define PERCPU_STATE_OFFSET 0x0bu       /* low bits set: never a live state */
+#define PERCPU_STATE_OFFSET_FREED 0x0du
+_Static_assert((PERCPU_STATE_OFFSET & 7) && (PERCPU_STATE_OFFSET_FREED & 7) &&
+	       PERCPU_STATE_OFFSET != HEAP_STATE_FREE &&
+	       PERCPU_STATE_OFFSET_FREED != HEAP_STATE_FREE,
+	       "offset-tag states must not be live or free heap states");
+
+static inline uint16_t offset_check(const void *q, size_t off)
+{
+	return heap_tag_check_of((uintptr_t)q - sizeof(uintptr_t),
+				 (uint32_t)(off >> 4), 0);
+}
+
+static inline void offset_tag_write(void *q, size_t off)
+{
+	heap_lane8_t *t = (heap_lane8_t *)q - 8;
+	t[HEAP_LANE_FLAGS] = 0;
+	t[HEAP_LANE_STATE] = PERCPU_STATE_OFFSET;
+	*(heap_lane16_t *)(t + HEAP_LANE_CHECK) = offset_check(q, off);
+	*(heap_lane32_t *)(t + HEAP_LANE_SIZE) = (uint32_t)(off >> 4);
+}
+
+/* The offset of q's offset tag if it looks valid (any state), else 0. */
+static size_t offset_of(const void *q)
+{
+	const heap_lane8_t *t = (const heap_lane8_t *)q - 8;
+	size_t off = (size_t)*(const heap_lane32_t *)(t + HEAP_LANE_SIZE) << 4;
+	if (((uintptr_t)q & 15) || off < 16 || off >= PERCPU_MAX_ALIGN ||
+	    *(const heap_lane16_t *)(t + HEAP_LANE_CHECK) != offset_check(q, off))
+		return 0;
+	return off;
+}
+
+/*
+ * q carries a live offset tag (state PERCPU_STATE_OFFSET): its block, if
+ * the tag checks out and the block is live and holds q, else NULL.
+ */
+static void *offset_block(const void *q)
+{
+	size_t off = offset_of(q);
+	if (!off)
+		return NULL;
+	char *b = (char *)q - off;
+	if (!heap_tag_plausible_live(b) || heap_block_size(b) <= off)
+		return NULL;
+	return b;
+}
+
+static inline bool is_offset(const void *q)
+{
+	return heap_tag_state(q) == PERCPU_STATE_OFFSET;
+}
+
+static PERCPU_SLOW void *kmalloc_aligned_slow(size_t size, size_t align, bool must)
+{
+	if (percpu_mode_ == PERCPU_MAGAZINES && !(align & (align - 1)) &&
+	    align <= PERCPU_MAX_ALIGN && size <= PERCPU_MAX_SMALL + HEAP_MIN_ALIGN - align) {
+		char *b = kmalloc_try(size + align - HEAP_MIN_ALIGN);
+		if (b) {
+			char *q = (char *)(((uintptr_t)b + align - 1) & ~(uintptr_t)(align - 1));
+			if (q != b)
+				offset_tag_write(q, (size_t)(q - b));
+			return q;
+		}
+		/* No memory for the padded block: the heap's own aligned one. */
+	}
+	/* Too big, bypass, or not a power of two (the heap names it). */
+	return kmalloc_slow(size, align, must);
+}
+
 void *kmalloc_aligned(size_t size, size_t align)
 {
 	/*
 	 * Every class block is 16-aligned, so a power of two up to 16 is the
-	 * class path. Anything else, a non-power-of-two such as 12 included,
-	 * goes to the heap, which serves it or names the bad alignment.
+	 * plain class path; bigger ones are kmalloc_aligned_slow's.
 	 */
 	if (likely(align <= HEAP_MIN_ALIGN && !(align & (align - 1))))
 		return kmalloc(size);
-	return kmalloc_slow(size, align, true);
+	return kmalloc_aligned_slow(size, align, true);
+}
+
+void *kmalloc_aligned_try(size_t size, size_t align)
+{
+	if (likely(align <= HEAP_MIN_ALIGN && !(align & (align - 1))))
+		return kmalloc_try(size);
+	return kmalloc_aligned_slow(size, align, false);
 }
 
 void *kzalloc(size_t size)
@@ -900,9 +1002,34 @@ static bool next_tag_plausible(const void *p)
 #endif
 }
 
+PERCPU_FAST void kfree(void *p);
+
+/* kfree of a pointer whose tag has an offset-tag state (see above). */
+static PERCPU_SLOW void free_offset(void *q)
+{
+	void *b;
+	if (is_offset(q) && (b = offset_block(q)) != NULL) {
+		heap_tag_set_state(q, PERCPU_STATE_OFFSET_FREED);
+		kfree(b);
+		return;
+	}
+	/* Freed already: if its block is still cached, the heap names it. */
+	size_t off = offset_of(q);
+	b = (char *)q - off;
+	if (off && heap_tag_is_cached(b) && heap_tag_check_top(b))
+		kheap_free(b);
+	else
+		kheap_free(q);
+}
+
 static PERCPU_SLOW void free_slow_path(void *p)
 {
 	percpu_check_ready();
+	unsigned st = heap_tag_state(p);
+	if (st == PERCPU_STATE_OFFSET || st == PERCPU_STATE_OFFSET_FREED) {
+		free_offset(p);
+		return;
+	}
 	/*
 	 * Aligned, live and a matching check first: then the size is real.
 	 * Hardened: inside the heap too, so a forged tag outside it (even one
@@ -954,7 +1081,15 @@ PERCPU_FAST void kfree(void *p)
 
 void kfree_sized(void *p, size_t size)
 {
-	if (p && size > heap_block_size(p) && !heap_tag_is_cached(p)) {
+	void *b;
+	if (p && is_offset(p) && (b = offset_block(p)) != NULL) {
+		size_t off = (size_t)((char *)p - (char *)b);
+		if (size > heap_block_size(b) - off) {
+			/* The heap names it, for the block and offset + size. */
+			kheap_free_sized(b, size > (size_t)-1 - off ? (size_t)-1 : size + off);
+			return;
+		}
+	} else if (p && size > heap_block_size(p) && !heap_tag_is_cached(p)) {
 		kheap_free_sized(p, size); /* the heap names the mismatch */
 		return;
 	}
@@ -963,7 +1098,14 @@ void kfree_sized(void *p, size_t size)
 
 size_t ksize(const void *p)
 {
-	return p ? heap_block_size(p) : 0;
+	if (!p)
+		return 0;
+	if (unlikely(is_offset(p))) {
+		const void *b = offset_block(p);
+		if (b)
+			return heap_block_size(b) - (size_t)((const char *)p - (const char *)b);
+	}
+	return heap_block_size(p);
 }
 
 void *krealloc(void *p, size_t size)
@@ -975,8 +1117,12 @@ void *krealloc(void *p, size_t size)
 		return NULL;
 	}
 	size_t old = ksize(p);
-	if (heap_tag_is_cached(p) || old > PERCPU_MAX_SMALL)
+	if (is_offset(p)) {
+		if (!offset_block(p))
+			return kheap_realloc(p, size); /* the heap names it */
+	} else if (heap_tag_is_cached(p) || old > PERCPU_MAX_SMALL) {
 		return kheap_realloc(p, size); /* misuse or in-place resize */
+	}
 	if (size <= old && size > old / 2)
 		return p;
 	void *q = kmalloc_try(size);

@@ -11,9 +11,9 @@
  *      previous magazine for a full one at the class's depot (ticket lock).
  *   4. Depot has no full magazine: refill one magazine from the global heap
  *      with kheap_alloc_batch (one heap lock acquisition).
- *   5. size > PERCPU_MAX_SMALL (32 KiB) or align > 16: straight to the
- *      global heap. Sizes above 4 KiB use classes and magazines too, but
- *      through the slow paths.
+ *   5. size > PERCPU_MAX_SMALL (32 KiB), or an alignment the classes do not
+ *      serve (kmalloc_aligned): straight to the global heap. Sizes above
+ *      4 KiB use classes and magazines too, but through the slow paths.
  *   6. Heap exhausted: its reclaim hook (ours) returns every cached block to
  *      it (this hart's at once, the depots', other harts' on request), and
  *      only then does the heap report OOM.
@@ -66,11 +66,18 @@ void *kmalloc(size_t size);
 /* The same, but returns NULL instead of panicking. */
 void *kmalloc_try(size_t size);
 /*
- * align: a power of two (0 means 16); align <= 16 is served by the classes.
- * Any other alignment (e.g. 12) is reported as misuse ("bad alignment").
- * Panics on OOM.
+ * align: a power of two (0 means 16). align <= 16 is plain kmalloc; up to
+ * 4096, with size + align - 16 <= PERCPU_MAX_SMALL, a class block of that
+ * size is returned at its first aligned address (an "offset tag" word below
+ * it leads kfree, ksize, krealloc and kfree_sized back to the block; see
+ * kmalloc.c), so it too hits the magazines; bigger goes to the heap. Any
+ * other alignment (e.g. 12) is reported as misuse ("bad alignment").
+ * Panics on OOM. krealloc of an aligned block keeps only 16-byte alignment
+ * (unless it stays in place), as the heap's does.
  */
 void *kmalloc_aligned(size_t size, size_t align);
+/* The same, but returns NULL instead of panicking. */
+void *kmalloc_aligned_try(size_t size, size_t align);
 void *kzalloc(size_t size);
 /* n * size zeroed bytes; an overflowing product is reported as misuse. */
 void *kcalloc(size_t n, size_t size);
