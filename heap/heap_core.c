@@ -66,8 +66,8 @@ static inline void bin_move(struct heap *h, unsigned i, uintptr_t from, uintptr_
 /* A free block leaves the heap's free pool (cold paths). */
 static void bin_remove(struct heap *h, uintptr_t b, uintptr_t size)
 {
+	(void)size;
 	bin_unlink(h, bin_of(size), b);
-	h->st.bytes_free -= size;
 	h->st.free_blocks--;
 }
 
@@ -78,13 +78,12 @@ static void bin_remove(struct heap *h, uintptr_t b, uintptr_t size)
  * swallowed by the merge are zeroed so they never look valid. A merge
  * reuses a neighbour's list node when the bin stays the same.
  */
-static inline void coalesce(struct heap *h, uintptr_t b, uintptr_t size, uintptr_t psz,
+static inline __attribute__((always_inline)) void coalesce(struct heap *h, uintptr_t b, uintptr_t size, uintptr_t psz,
 			    uintptr_t nsz)
 {
 	uintptr_t n = b + size, node = 0;
 	unsigned ni = 0;
 
-	h->st.bytes_free += size;
 	if (psz) {
 		tag_store(b, 0);
 		b -= psz;
@@ -384,7 +383,6 @@ static inline uintptr_t find_fit(struct heap *h, uintptr_t need, uintptr_t align
 static inline void note_alloc(struct heap *h, uintptr_t size)
 {
 	h->st.bytes_in_use += size;
-	h->st.live_allocs++;
 	h->st.total_allocs++;
 	if (h->st.bytes_in_use > h->st.high_water)
 		h->st.high_water = h->st.bytes_in_use;
@@ -395,7 +393,7 @@ static inline void note_alloc(struct heap *h, uintptr_t size)
  * that can stand alone stays free above it, keeping b's list node when its
  * bin is the same (splitting the top block costs no list work).
  */
-static inline void *take(struct heap *h, uintptr_t b, unsigned i, uintptr_t need)
+static inline __attribute__((always_inline)) void *take(struct heap *h, uintptr_t b, unsigned i, uintptr_t need)
 {
 	uintptr_t s = block_size(b), rest = s - need;
 
@@ -410,12 +408,10 @@ static inline void *take(struct heap *h, uintptr_t b, unsigned i, uintptr_t need
 			bin_push(h, bin_of(rest), r);
 		}
 		/* The block above the remainder keeps its P bit. */
-		h->st.bytes_free -= need;
 	} else {
 		bin_unlink(h, i, b);
 		need = s;
 		flags_store(b + s, (uint8_t)(flags_load(b + s) & ~HEAP_TAG_PREV_FREE));
-		h->st.bytes_free -= s;
 		h->st.free_blocks--;
 	}
 	/* b was free, so the block below it is allocated: P is clear. */
@@ -433,7 +429,6 @@ static __attribute__((noinline)) void *carve_aligned(struct heap *h, uintptr_t b
 	uintptr_t size = avail - need >= MIN_BLOCK ? need : avail;
 
 	bin_unlink(h, i, b);
-	h->st.bytes_free -= s;
 	h->st.free_blocks--;
 	tag_write(a, size, HEAP_TAG_ALLOC | HEAP_TAG_PREV_FREE);
 	coalesce(h, b, gap, 0, 0);
@@ -445,7 +440,9 @@ static __attribute__((noinline)) void *carve_aligned(struct heap *h, uintptr_t b
 	return (void *)(a + W);
 }
 
-static inline void *alloc(struct heap *h, size_t size, size_t align, enum heap_error *err)
+/* Any size and alignment: checks them, then any fit. */
+static __attribute__((noinline)) void *alloc_slow(struct heap *h, size_t size,
+						 size_t align, enum heap_error *err)
 {
 	uintptr_t need, al = GRAIN;
 	enum heap_error e;
@@ -480,6 +477,41 @@ fail:
 	if (err)
 		*err = e;
 	return NULL;
+}
+
+/* The alignments 0, 1, 2, 4, 8 and 16, as bits: the default ones. */
+#define DEFAULT_ALIGNS 0x10117u
+
+/*
+ * The common case (default alignment, a fit in the bin of the size or the
+ * first non-empty bin above it) without calls; the rest goes to alloc_slow.
+ */
+static inline __attribute__((always_inline)) void *alloc(struct heap *h, size_t size,
+							size_t align,
+							enum heap_error *err)
+{
+	if (__builtin_expect(align <= GRAIN && ((DEFAULT_ALIGNS >> align) & 1) &&
+				     size <= MAX_BLOCK - W, 1)) {
+		uintptr_t need = need_of(size);
+		unsigned i = bin_of(need);
+		uint64_t m = h->bitmap >> i;
+		struct heap_free_block *fb;
+
+		if (m & 1) {
+			fb = h->bins[i];
+			if (i < EXACT_BINS)
+				return take(h, (uintptr_t)fb, i, need);
+			for (unsigned n = 0; fb && n < BIN_SCAN_LIMIT; fb = fb->next, n++)
+				if (block_size((uintptr_t)fb) >= need)
+					return take(h, (uintptr_t)fb, i, need);
+		}
+		m >>= 1;
+		if (m) {
+			i += 1 + heap_ctz64(m);
+			return take(h, (uintptr_t)h->bins[i], i, need);
+		}
+	}
+	return alloc_slow(h, size, align, err);
 }
 
 void *heap_alloc(struct heap *h, size_t size, size_t align, enum heap_error *err)
@@ -578,7 +610,7 @@ static __attribute__((noinline)) enum heap_error lookup(struct heap *h, void *p,
  * one, usually): no region search, the tag's lanes compared in place. False
  * sends the caller to lookup, which finds the error (or the other region).
  */
-static inline bool quick_lookup(const struct heap *h, uintptr_t a, bool cached_ok,
+static inline __attribute__((always_inline)) bool quick_lookup(const struct heap *h, uintptr_t a, bool cached_ok,
 				struct blk *k)
 {
 	const struct heap_region *r = h->regions;
@@ -636,40 +668,68 @@ static void blk_fill(struct blk *k, uintptr_t b)
 	k->nsz = (flags_load(n) & HEAP_TAG_ALLOC) ? 0 : block_size(n);
 }
 
+/* lookup, then *k: the error path, and blocks of other regions. */
+static __attribute__((noinline)) enum heap_error check_block_slow(struct heap *h, void *p,
+								 bool cached_ok,
+								 struct blk *k)
+{
+	uintptr_t b = 0;
+	enum heap_error e = lookup(h, p, cached_ok, &b);
+	if (e == HEAP_OK)
+		blk_fill(k, b);
+	return e;
+}
+
 /* Validates p (quick_lookup, else lookup) and fills *k. */
-static inline enum heap_error check_block(struct heap *h, void *p, bool cached_ok,
-					  struct blk *k)
+static inline __attribute__((always_inline)) enum heap_error
+check_block(struct heap *h, void *p, bool cached_ok, struct blk *k)
 {
 	if (__builtin_expect(quick_lookup(h, (uintptr_t)p, cached_ok, k), 1))
 		return HEAP_OK;
-	uintptr_t b = 0;
-	enum heap_error e = lookup(h, p, cached_ok, &b);
-	if (e != HEAP_OK)
-		return e;
-	blk_fill(k, b);
-	return HEAP_OK;
+	return check_block_slow(h, p, cached_ok, k);
 }
 
-static inline void release(struct heap *h, const struct blk *k)
+static inline __attribute__((always_inline)) void release(struct heap *h,
+							 const struct blk *k)
 {
 	h->st.bytes_in_use -= k->size;
-	h->st.live_allocs--;
 	h->st.total_frees++;
 	coalesce(h, k->b, k->size, k->psz, k->nsz);
 }
 
-enum heap_error heap_free(struct heap *h, void *p)
+/* heap_free's error path, and frees into regions other than the current one. */
+static __attribute__((noinline)) enum heap_error free_slow(struct heap *h, void *p,
+							  bool cached_ok)
+{
+	struct blk k;
+	enum heap_error e = check_block_slow(h, p, cached_ok, &k);
+
+	if (e == HEAP_OK)
+		release(h, &k);
+	return e;
+}
+
+/* Validates and frees p: k stays in registers on the quick path. */
+static inline __attribute__((always_inline)) enum heap_error free_one(struct heap *h,
+								     void *p,
+								     bool cached_ok)
 {
 	struct blk k;
 
+	if (__builtin_expect(quick_lookup(h, (uintptr_t)p, cached_ok, &k), 1)) {
+		release(h, &k);
+		return HEAP_OK;
+	}
+	return free_slow(h, p, cached_ok);
+}
+
+enum heap_error heap_free(struct heap *h, void *p)
+{
 	if (h->magic != HEAP_MAGIC)
 		return HEAP_ERR_UNINIT;
 	if (!p)
 		return HEAP_OK;
-	enum heap_error e = check_block(h, p, false, &k);
-	if (e == HEAP_OK)
-		release(h, &k);
-	return e;
+	return free_one(h, p, false);
 }
 
 enum heap_error heap_free_sized(struct heap *h, void *p, size_t size)
@@ -703,15 +763,12 @@ size_t heap_free_batch_err(struct heap *h, void **ptrs, size_t n,
 		return n;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct blk k;
 		if (!ptrs[i])
 			continue;
 		/* Magazines hand back cached blocks: the C bit is fine here. */
-		enum heap_error e = check_block(h, ptrs[i], true, &k);
-		if (e == HEAP_OK) {
-			release(h, &k);
+		enum heap_error e = free_one(h, ptrs[i], true);
+		if (e == HEAP_OK)
 			continue;
-		}
 		if (bad++ == 0) {
 			if (err)
 				*err = e;
@@ -839,6 +896,12 @@ void heap_get_stats(struct heap *h, struct heap_stats *st)
 		return;
 	}
 	heap_copy_words(st, &h->st, sizeof(*st));
+	/* Not counted per operation: derived here. */
+	st->live_allocs = st->total_allocs - st->total_frees;
+	st->overhead_bytes = 0;
+	for (struct heap_region *r = h->regions; r; r = r->next)
+		st->overhead_bytes += region_overhead(r);
+	st->bytes_free = st->heap_bytes - st->bytes_in_use - st->overhead_bytes;
 	st->largest_free = 0;
 	if (h->bitmap) {
 		/* Every block in a higher bin is bigger: walk only the top one. */
@@ -849,5 +912,4 @@ void heap_get_stats(struct heap *h, struct heap_stats *st)
 				st->largest_free = s;
 		}
 	}
-	st->overhead_bytes = st->heap_bytes - st->bytes_in_use - st->bytes_free;
 }

@@ -198,13 +198,15 @@ static inline unsigned heap_log2(uint64_t x)
 
 /*
  * Bin of a block size: exact bins of 16 bytes for 32..496 (bins 0..29), then
- * four per power of two (bins 30..63), the last one open-ended.
+ * four per power of two (bins 30..63), the last one open-ended (160 KiB up).
  */
 static inline unsigned bin_of(uintptr_t size)
 {
 	uintptr_t u = size >> 4;
 	if (u < 32)
 		return (unsigned)u - 2;
+	if (u >= (uintptr_t)5 << 11) /* the last bin: 160 KiB and up */
+		return HEAP_NUM_BINS - 1;
 	unsigned l = heap_log2(u);
 	unsigned b = 30 + (l - 5) * 4 + (unsigned)((u >> (l - 2)) & 3);
 	return b < HEAP_NUM_BINS ? b : HEAP_NUM_BINS - 1;
@@ -246,6 +248,12 @@ static inline struct heap_region *region_of(const struct heap *h, uintptr_t a)
 static inline uintptr_t region_first(const struct heap_region *r)
 {
 	return (uintptr_t)r + REGION_HDR;
+}
+
+/* Bytes of r that no block covers: its header, the sentinel and the tail. */
+static inline uintptr_t region_overhead(const struct heap_region *r)
+{
+	return REGION_HDR + (r->end - r->sentinel);
 }
 
 /* Word-wise copy and fill (no libc); n is a multiple of W, both aligned. */

@@ -139,7 +139,7 @@ size_t heap_validate(struct heap *h,
 		     void *ctx)
 {
 	struct vctx v = { report, ctx, 0, false };
-	size_t used = 0, freeb = 0, nfree = 0, nlive = 0, bytes = 0, nreg = 0;
+	size_t used = 0, freeb = 0, nfree = 0, nlive = 0, bytes = 0, nreg = 0, overhead = 0;
 
 	if (h->magic != HEAP_MAGIC) {
 		bad(&v, "heap not initialised", (uintptr_t)h);
@@ -152,6 +152,7 @@ size_t heap_validate(struct heap *h,
 			break;
 		}
 		bytes += r->end - (uintptr_t)r;
+		overhead += region_overhead(r);
 		walk_region(&v, r, &used, &freeb, &nfree, &nlive);
 	}
 	size_t bin_blocks = 0, bin_bytes = 0;
@@ -164,9 +165,11 @@ size_t heap_validate(struct heap *h,
 		bad(&v, "free blocks in regions and in bins differ", 0);
 	if (used != h->st.bytes_in_use)
 		bad(&v, "bytes_in_use disagrees with the blocks", 0);
-	if (freeb != h->st.bytes_free || nfree != h->st.free_blocks)
+	/* bytes_free and live_allocs are derived (as heap_get_stats does). */
+	if (freeb != h->st.heap_bytes - h->st.bytes_in_use - overhead ||
+	    nfree != h->st.free_blocks)
 		bad(&v, "free totals disagree with the blocks", 0);
-	if (nlive != h->st.live_allocs)
+	if (nlive != h->st.total_allocs - h->st.total_frees)
 		bad(&v, "live_allocs disagrees with the blocks", 0);
 	if (bytes != h->st.heap_bytes || nreg != h->st.regions)
 		bad(&v, "heap_bytes disagrees with the regions", 0);

@@ -133,12 +133,16 @@ static void test_bins(void)
 
 static void test_stats_and_sentinel(void)
 {
-	h.st.live_allocs++;
+	/* live_allocs and bytes_free are derived: corrupt what they come from. */
+	h.st.total_frees++;
 	CHECK_EQ(errors(), 1);
-	h.st.live_allocs--;
-	h.st.bytes_free += 16;
+	h.st.total_frees--;
+	h.st.free_blocks++;
 	CHECK_EQ(errors(), 1);
-	h.st.bytes_free -= 16;
+	h.st.free_blocks--;
+	h.st.bytes_in_use += 16; /* disagrees with the blocks, and leaves free wrong */
+	CHECK_EQ(errors(), 2);
+	h.st.bytes_in_use -= 16;
 	uintptr_t *sent = tag_at(h.regions->sentinel), saved = *sent;
 	*sent = 0;
 	CHECK_EQ(errors(), 1);

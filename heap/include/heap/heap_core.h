@@ -74,7 +74,7 @@
  *
  * Free blocks live in HEAP_NUM_BINS segregated doubly-linked lists (LIFO):
  * exact bins for sizes 32..496, then four bins per power of two, the last bin
- * catching everything from 256 KiB up. A 64-bit bitmap marks the non-empty
+ * catching everything from 160 KiB up. A 64-bit bitmap marks the non-empty
  * bins; an allocation scans the bin of its size (first fit, a bounded number
  * of blocks), then takes the first block of the next non-empty bin found with
  * count-trailing-zeros. Free coalesces with both neighbours at once.
@@ -196,7 +196,11 @@ struct heap {
 	struct heap_free_block *bins[HEAP_NUM_BINS];
 	struct heap_region *regions;  /* most recently claimed (current) first */
 	uintptr_t lo, hi;             /* hull of all regions, a quick foreign test */
-	struct heap_stats st;         /* all but largest_free kept up to date */
+	/*
+	 * Counters kept per operation; heap_get_stats derives largest_free,
+	 * live_allocs, bytes_free and overhead_bytes (0 here).
+	 */
+	struct heap_stats st;
 };
 
 /*
