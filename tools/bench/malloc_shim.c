@@ -347,7 +347,7 @@ static inline void *alloc_any(size_t size, size_t align)
 		if (likely(align <= MIN_ALIGN))
 			p = kmalloc_try(size);
 		else
-			p = kheap_try_alloc(size, align);
+			p = kmalloc_aligned_try(size, align);
 	} else if (h == -2) {
 		p = kheap_try_alloc(size, align < MIN_ALIGN ? MIN_ALIGN : align);
 	} else {
