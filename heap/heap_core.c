@@ -479,12 +479,69 @@ fail:
 	return NULL;
 }
 
+/*
+ * The smallest of the first NEXT_SCAN + 1 blocks of a list (the lowest
+ * address among equals): any block of a bin above the request's fits, and
+ * the smallest leaves the bigger ones for bigger requests.
+ */
+static __attribute__((noinline)) struct heap_free_block *
+smallest_of(struct heap_free_block *fb)
+{
+	struct heap_free_block *best = fb;
+	uintptr_t bs = block_size((uintptr_t)fb);
+
+	for (unsigned n = 0; (fb = fb->next) && n < NEXT_SCAN; n++) {
+		uintptr_t fs = block_size((uintptr_t)fb);
+		if (fs < bs || (fs == bs && fb < best)) {
+			best = fb;
+			bs = fs;
+		}
+	}
+	return best;
+}
+
 /* The alignments 0, 1, 2, 4, 8 and 16, as bits: the default ones. */
 #define DEFAULT_ALIGNS 0x10117u
 
 /*
- * The common case (default alignment, a fit in the bin of the size or the
- * first non-empty bin above it) without calls; the rest goes to alloc_slow.
+ * Default alignment, any bin: best fit among the first BIN_SCAN_LIMIT blocks
+ * of the size's bin, else the smallest of the first few of the next
+ * non-empty bin (any of them fits), else the slow path.
+ */
+static __attribute__((noinline)) void *alloc_fit(struct heap *h, size_t size,
+						enum heap_error *err)
+{
+	uintptr_t need = need_of(size);
+	unsigned i = bin_of(need);
+	uint64_t m = h->bitmap >> i;
+
+	if (m & 1) {
+		uintptr_t best = 0, bs = UINTPTR_MAX;
+		struct heap_free_block *fb = h->bins[i];
+		for (unsigned n = 0; fb && n < BIN_SCAN_LIMIT; fb = fb->next, n++) {
+			uintptr_t fs = block_size((uintptr_t)fb);
+			if (fs >= need && fs < bs) {
+				best = (uintptr_t)fb;
+				bs = fs;
+				if (fs - need < MIN_BLOCK)
+					break;
+			}
+		}
+		if (best)
+			return take(h, best, i, need);
+	}
+	m >>= 1;
+	if (m) {
+		i += 1 + heap_ctz64(m);
+		return take(h, (uintptr_t)smallest_of(h->bins[i]), i, need);
+	}
+	return alloc_slow(h, size, 0, err);
+}
+
+/*
+ * The common case without calls: default alignment, and the head of an
+ * exact bin, or of the next non-empty bin when it is alone there. The rest
+ * goes to alloc_fit (tail calls: nothing to save around them).
  */
 static inline __attribute__((always_inline)) void *alloc(struct heap *h, size_t size,
 							size_t align,
@@ -498,17 +555,17 @@ static inline __attribute__((always_inline)) void *alloc(struct heap *h, size_t 
 		struct heap_free_block *fb;
 
 		if (m & 1) {
-			fb = h->bins[i];
-			if (i < EXACT_BINS)
-				return take(h, (uintptr_t)fb, i, need);
-			for (unsigned n = 0; fb && n < BIN_SCAN_LIMIT; fb = fb->next, n++)
-				if (block_size((uintptr_t)fb) >= need)
-					return take(h, (uintptr_t)fb, i, need);
+			if (i >= EXACT_BINS)
+				return alloc_fit(h, size, err);
+			return take(h, (uintptr_t)h->bins[i], i, need);
 		}
 		m >>= 1;
 		if (m) {
 			i += 1 + heap_ctz64(m);
-			return take(h, (uintptr_t)h->bins[i], i, need);
+			fb = h->bins[i];
+			if (i >= EXACT_BINS && fb->next)
+				return alloc_fit(h, size, err);
+			return take(h, (uintptr_t)fb, i, need);
 		}
 	}
 	return alloc_slow(h, size, align, err);

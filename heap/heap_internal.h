@@ -16,6 +16,8 @@
 #define MAX_BLOCK ((uintptr_t)0xffffffffu << 4)
 /* First-fit scan limit per bin before moving on (a full scan runs before OOM). */
 #define BIN_SCAN_LIMIT 16
+/* Blocks of the next non-empty bin compared for the best fit. */
+#define NEXT_SCAN 16
 
 /* Lives in the first bytes of each region (so it needs no allocation). */
 struct heap_region {

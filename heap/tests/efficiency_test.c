@@ -8,8 +8,11 @@
 
 #define HEAP_BYTES (32u << 20)
 #define TRIALS 20
-/* Measured 97.1% mean (min 95.4%) over these 20 seeds; target 97%. */
-#define EFFICIENCY_FLOOR 0.96
+/*
+ * Measured 97.42% mean (min 96.13%) over these 20 seeds (16 MiB: 96.26%,
+ * where one failed 100 KB realloc is 0.6% of the heap); target 97%.
+ */
+#define EFFICIENCY_FLOOR 0.97
 
 int main(void)
 {
