@@ -75,9 +75,11 @@
  * Free blocks live in HEAP_NUM_BINS segregated doubly-linked lists (LIFO):
  * exact bins for sizes 32..496, then four bins per power of two, the last bin
  * catching everything from 160 KiB up. A 64-bit bitmap marks the non-empty
- * bins; an allocation scans the bin of its size (first fit, a bounded number
- * of blocks), then takes the first block of the next non-empty bin found with
- * count-trailing-zeros. Free coalesces with both neighbours at once.
+ * bins; an allocation takes the best fit among the first few blocks of the bin
+ * of its size (any block of an exact bin), else the smallest of the first few
+ * blocks of the next non-empty bin found with count-trailing-zeros. Free
+ * coalesces with both neighbours at once; a split or merge that leaves a
+ * block in its bin keeps its place in the list.
  *
  * Semantics:
  *  - size 0 is served as size 1: a unique minimal block (24 usable bytes),
