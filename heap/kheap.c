@@ -197,15 +197,14 @@ static size_t oom_len;
 static unsigned oom_busy;
 
 /*
- * How long (port_wait_long rounds) a hart that runs out of memory while
- * another builds the report waits for that report's panic before it panics
- * with the short message itself. On RISC-V a round is ~20 us and the wait
- * ends much sooner: port_wait_long parks the hart as soon as the reporter's
- * port_panic asks every hart to stop. The bound only matters if the
+ * How long (microseconds) a hart that runs out of memory while another
+ * builds the report waits for that report's panic before it panics with
+ * the short message itself. The wait ends much sooner: port_wait_long parks
+ * the hart as soon as the reporter's port_panic asks every hart to stop. The bound only matters if the
  * reporting hart never gets there (it hangs building the report).
  */
-#ifndef KHEAP_OOM_WAIT_ROUNDS
-#define KHEAP_OOM_WAIT_ROUNDS 100000
+#ifndef KHEAP_OOM_WAIT_US
+#define KHEAP_OOM_WAIT_US 5000000
 #endif
 
 static void oom_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -232,7 +231,7 @@ static _Noreturn void oom_panic(size_t size, size_t align, const char *where)
 		 * usually win the panic and lose that report, so wait for it:
 		 * its port_panic parks us inside port_wait_long.
 		 */
-		for (unsigned long i = 0; i < KHEAP_OOM_WAIT_ROUNDS; i++)
+		for (uint64_t end = port_time_us() + KHEAP_OOM_WAIT_US; port_time_us() < end;)
 			port_wait_long();
 		port_panic(PORT_EXIT_OOM, "heap: out of memory (hart %u; the report "
 			   "from another hart did not come)", port_hart_id());

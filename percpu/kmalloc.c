@@ -191,9 +191,14 @@ static enum percpu_mode percpu_mode_;
 static bool percpu_ready;        /* set once by percpu_init */
 static bool percpu_remote_flush = true; /* testing switch */
 
-/* Spin rounds (port_wait_long each) a flush requester waits for the others. */
-#ifndef PERCPU_FLUSH_WAIT_ROUNDS
-#define PERCPU_FLUSH_WAIT_ROUNDS 20000
+/*
+ * How long a flush requester waits for the others, in microseconds. Long
+ * enough for an idle hart's IPI at 64 harts on 2 host cores, or a preempted
+ * host thread; short enough that a hart stuck with interrupts masked only
+ * delays the OOM report.
+ */
+#ifndef PERCPU_FLUSH_WAIT_US
+#define PERCPU_FLUSH_WAIT_US 1000000
 #endif
 
 /*
@@ -494,12 +499,13 @@ static void flush_remote(struct percpu_cpu *self)
 	}
 	STAT_ADD(&percpu_cold[me].flush_asked, 1);
 	bool all = false;
-	for (unsigned long round = 0;; round++) {
+	uint64_t deadline = port_time_us() + PERCPU_FLUSH_WAIT_US;
+	for (;;) {
 		all = true;
 		for (unsigned h = 0; h < PORT_MAX_HARTS && all; h++)
 			if (h != me)
 				all = flush_answered(&percpu_cpus[h]);
-		if (all || round >= PERCPU_FLUSH_WAIT_ROUNDS)
+		if (all || port_time_us() > deadline)
 			break;
 		honour_flush(self);
 		port_wait_long();

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 _Thread_local unsigned port_host_hart PORT_HOST_TLS;
 _Thread_local void *port_host_hart_data PORT_HOST_TLS;
@@ -17,6 +18,13 @@ void port_host_become_hart(unsigned hart)
 	port_host_hart = hart;
 	/* A new hart: its port_hart_data() starts out NULL. */
 	port_host_hart_data = NULL;
+}
+
+uint64_t port_time_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
 }
 
 void port_wait_long(void)

@@ -120,8 +120,18 @@ long platform_start_hart(unsigned index)
 
 	if (index >= nharts || index == boot_index)
 		return SBI_ERR_INVALID_PARAM;
-	r = sbi_hart_start(hl->hartid, (unsigned long)_secondary_entry,
-			   (unsigned long)hl);
+	/*
+	 * OpenSBI may still be bringing a secondary hart into its HSM wait
+	 * loop (its state reads "started" until then: seen once under heavy
+	 * host load), so "already available" is retried for up to 2 s.
+	 */
+	for (uint64_t deadline = platform_time() + 2 * riscv_timebase_hz;;) {
+		r = sbi_hart_start(hl->hartid, (unsigned long)_secondary_entry,
+				   (unsigned long)hl);
+		if (r.error != SBI_ERR_ALREADY_AVAILABLE || platform_time() > deadline)
+			break;
+		port_wait_long();
+	}
 	if (r.error == SBI_SUCCESS)
 		hl->started = 1;
 	return r.error;

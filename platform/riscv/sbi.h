@@ -11,6 +11,7 @@
 
 #define SBI_SUCCESS 0
 #define SBI_ERR_INVALID_PARAM (-3)
+#define SBI_ERR_ALREADY_AVAILABLE (-6)
 
 /* HSM hart states (hart_get_status). */
 #define SBI_HSM_STARTED 0

@@ -12,6 +12,12 @@
 /* ~20 us of a 10 MHz timebase; the kernel may tune it (bootarg). */
 uint64_t platform_wait_long_ticks = 200;
 
+uint64_t port_time_us(void)
+{
+	uint64_t t = platform_time(), hz = riscv_timebase_hz;
+	return t / hz * 1000000 + t % hz * 1000000 / hz;
+}
+
 void port_wait_long(void)
 {
 	struct hart_local *hl = this_hart_local();

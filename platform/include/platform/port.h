@@ -112,6 +112,13 @@ int port_snprintf(char *buf, size_t size, const char *fmt, ...)
  * handler is global, set once at init; a kick may be coalesced with another.
  */
 void port_kick_hart(unsigned hart);
+
+/*
+ * Microseconds from a monotonic clock shared by all harts (any start).
+ * For bounding waits on slow paths by time rather than by rounds, which
+ * last very different times on QEMU, a busy host and real hardware.
+ */
+uint64_t port_time_us(void);
 void port_set_kick_handler(void (*handler)(void));
 
 /* Exit codes shared by the kernel, the host port and the test runners. */
