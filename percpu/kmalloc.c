@@ -25,7 +25,7 @@
  * other active hart to return its cache: it bumps the hart's flush_req,
  * raises its flush_pending word and kicks it. The owner sees flush_pending
  * in the kick handler (an IPI on RISC-V), on every slow path (a hart that
- * only allocates or only frees takes one every <= 64 operations), in
+ * only allocates or only frees takes one every <= 255 operations), in
  * percpu_poll, and, on ports whose kick cannot interrupt (the host), with
  * one relaxed load on its fast free; it flushes, and publishes flush_done = the flush_req it saw.
  * The requester waits a bounded time for flush_done to catch up, honouring

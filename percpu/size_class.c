@@ -2,8 +2,8 @@
 /*
  * The size-class tables described in <percpu/size_class.h>. Generated once
  * by a few lines of Python (classes: 16-byte steps to 128, then four per
- * power of two to 32 KiB; rounds: about 4 KiB
- * of blocks per magazine (8..64) up to 4 KiB, about 64 KiB (2..8) above); size_class_test checks every entry against the
+ * power of two to 32 KiB; rounds: about 16 KiB
+ * of blocks per magazine (8..255) up to 4 KiB, about 64 KiB (2..8) above); size_class_test checks every entry against the
  * rule, so an edit that breaks it fails the test.
  */
 #include <percpu/size_class.h>
@@ -17,9 +17,9 @@ const uint16_t percpu_class_size[PERCPU_NCLASSES] = {
 };
 
 const uint8_t percpu_class_rounds[PERCPU_NCLASSES] = {
-	64, 64, 64, 64, 51, 42, 36, 32,
+	255, 255, 255, 255, 204, 170, 146, 128,
+	102, 85, 73, 64, 51, 42, 36, 32,
 	25, 21, 18, 16, 12, 10, 9, 8,
-	8, 8, 8, 8, 8, 8, 8, 8,
 	8, 8, 8, 8, 8, 8, 8, 8,
 	6, 5, 4, 4, 3, 2, 2, 2,
 };

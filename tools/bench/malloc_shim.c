@@ -33,7 +33,10 @@
  *                         the one locked heap (the baseline design).
  *   SMPHEAP_REGION_MB=N   size of the first region and of each later one
  *                         (default 1024; small values exercise the OOM hook).
+ *   SMPHEAP_STATS=1       at exit, print percpu's summed counters to stderr
+ *                         (slow-path rates: swaps, depot trades, refills).
  */
+#include <stdio.h>
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -174,6 +177,27 @@ static size_t env_size_mb(const char *name, size_t dflt)
 	return (*end || v == 0) ? dflt : (size_t)v;
 }
 
+static void print_stats(void)
+{
+	struct percpu_stats s;
+	percpu_sum_stats(&s);
+	double ops = (double)(s.allocs + s.frees);
+	if (ops < 1)
+		ops = 1;
+	fprintf(stderr,
+		"smpheap: allocs %llu frees %llu hits %.4f/%.4f swaps/op %.5f "
+		"depot_exchanges/op %.5f refills/op %.5f (blocks %llu) returns/op %.5f "
+		"(blocks %llu) large %llu/%llu locks %llu spins %llu\n",
+		(unsigned long long)s.allocs, (unsigned long long)s.frees,
+		s.allocs ? (double)s.alloc_hits / (double)s.allocs : 0.0,
+		s.frees ? (double)s.free_hits / (double)s.frees : 0.0,
+		(double)s.swaps / ops, (double)s.depot_exchanges / ops,
+		(double)s.refills / ops, (unsigned long long)s.refill_blocks,
+		(double)s.returns / ops, (unsigned long long)s.return_blocks,
+		(unsigned long long)s.large_allocs, (unsigned long long)s.large_frees,
+		(unsigned long long)s.lock_acquisitions, (unsigned long long)s.lock_spins);
+}
+
 static void __attribute__((noinline)) shim_init_slow(void)
 {
 	int expect = ST_NONE;
@@ -202,6 +226,9 @@ static void __attribute__((noinline)) shim_init_slow(void)
 	initializing_thread = false;
 	/* May call malloc: the heap is ready now. */
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	const char *st = getenv("SMPHEAP_STATS");
+	if (st && *st && *st != '0')
+		atexit(print_stats);
 }
 
 /* ---------------- hart ids ---------------- */

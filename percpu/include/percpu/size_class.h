@@ -53,17 +53,20 @@
 #define PERCPU_TABLE_ENTRIES ((PERCPU_MAX_SMALL >> 4) + 1)
 
 /*
- * Rounds per magazine of the fast classes: about 4 KiB of blocks, at least
- * 8, at most 64 (the big classes: size_class.c).
+ * Rounds per magazine of the fast classes: about 16 KiB of blocks, at least
+ * 8, at most 255 (a round count is a uint8_t; the big classes: size_class.c).
+ * Classes <= 256 bytes get 64..255 rounds: a hart trades at the depot once
+ * per 64..255 operations instead of every 16..64 (host prodcons, 2 threads:
+ * see the commit that set it).
  */
 #ifndef PERCPU_MAG_BYTES
-#define PERCPU_MAG_BYTES 4096
+#define PERCPU_MAG_BYTES 16384
 #endif
 #ifndef PERCPU_MAG_MIN_ROUNDS
 #define PERCPU_MAG_MIN_ROUNDS 8
 #endif
 #ifndef PERCPU_MAG_MAX_ROUNDS
-#define PERCPU_MAG_MAX_ROUNDS 64
+#define PERCPU_MAG_MAX_ROUNDS 255
 #endif
 
 /* Full magazines a depot keeps per class; the excess goes back to the heap. */
