@@ -1085,6 +1085,67 @@ PERCPU_FAST void kfree(void *p)
 	free_slow_path(p);
 }
 
+/*
+ * The hit paths alone, for a build that includes this file in its own
+ * translation unit (tools/bench/malloc_shim.c) and wants its entry points to
+ * be one inlined function: each does what kmalloc_fast's and kfree's hits
+ * do and reports a miss (NULL / false) without taking any slow path, so the
+ * caller picks its own. kmalloc and kfree above do not use them (their RV64
+ * layout is counted by count_fastpath.sh).
+ *
+ * kfree_hit: p non-NULL. Instead of kfree_filter's heap hull, the caller
+ * gives the range [lo, lo + span) p must be in (the shim: its first region,
+ * exactly, so a foreign pointer never reaches a magazine); the check lane's
+ * top bit is tested at every PERCPU_HARDEN level.
+ */
+static inline __attribute__((always_inline)) void *kmalloc_hit(size_t size)
+{
+	size_t idx = (size - 1) >> 4; /* size 0 wraps: a miss */
+	void *p = NULL;
+	port_irqflags_t f = port_irq_save();
+	struct percpu_cpu *c = port_hart_data();
+	if (likely(idx < (PERCPU_MAX_FAST >> 4) && c != NULL)) {
+		unsigned st = c->size_state[idx];
+		void ***tp = (void ***)((char *)c->top + st);
+		void **top = *tp;
+		p = top[-1];
+		if (likely(p != NULL)) {
+			STORE_RELAXED(tp, top - 1);
+			heap_tag_set_state(p, st);
+			STAT_ADD(&c->alloc_hits, 1);
+		}
+	}
+	port_irq_restore(f);
+	return p;
+}
+
+static inline __attribute__((always_inline)) bool
+kfree_hit(void *p, uintptr_t lo, uintptr_t span)
+{
+	if (unlikely((uintptr_t)p - lo >= span))
+		return false; /* before any load through p */
+	unsigned st = heap_tag_state(p);
+	if (likely((st & 7) == 0) && likely(heap_tag_check_top(p))) {
+		port_irqflags_t f = port_irq_save();
+		struct percpu_cpu *c = port_hart_data();
+		if (likely(c != NULL)) {
+			void ***tp = (void ***)((char *)c->top + st);
+			void **top = *tp;
+			if (likely(top != *(void ***)((char *)c->limit + st) &&
+				   (PORT_KICK_INTERRUPTS ||
+				    !LOAD_RELAXED(&c->flush_pending)))) {
+				*top = p;
+				STORE_RELAXED(tp, top + 1);
+				heap_tag_mark_cached(p);
+				port_irq_restore(f);
+				return true;
+			}
+		}
+		port_irq_restore(f);
+	}
+	return false;
+}
+
 void kfree_sized(void *p, size_t size)
 {
 	void *b;

@@ -53,6 +53,16 @@
 #include <percpu/kmalloc.h>
 #include <platform/port.h>
 
+/*
+ * percpu in this translation unit (//percpu:percpu_source), so malloc and
+ * free are each one function with kmalloc_hit/kfree_hit inlined: no call,
+ * no hart_enter() or ours() on a hit. Its likely/unlikely are the same as
+ * ours below.
+ */
+#include "percpu/kmalloc.c"
+#undef likely
+#undef unlikely
+
 #define SHIM_EXPORT __attribute__((visibility("default")))
 #define SHIM_TLS _Thread_local __attribute__((tls_model("initial-exec")))
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -72,6 +82,13 @@ static struct {
 static atomic_uint nregions;
 static size_t region_bytes;
 static pthread_mutex_t region_lock = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * The first region, [fast_lo, fast_lo + fast_span): free's hit path takes a
+ * pointer only from there (exactly ours(), one compare). Set once, before
+ * state becomes ST_READY; 0 until then (every pointer misses). Blocks of
+ * later regions take free's slow path.
+ */
+static uintptr_t fast_lo, fast_span;
 
 static void *map_region(size_t bytes)
 {
@@ -219,6 +236,8 @@ static void __attribute__((noinline)) shim_init_slow(void)
 	}
 	kheap_init(p, (char *)p + region_bytes);
 	add_region(p, region_bytes);
+	fast_lo = (uintptr_t)p;
+	fast_span = region_bytes;
 	kheap_set_oom_hook(shim_oom_hook, NULL);
 	percpu_init(bypass ? PERCPU_BYPASS : PERCPU_MAGAZINES);
 	pthread_key_create(&hart_key, hart_release_key);
@@ -301,6 +320,8 @@ static void hart_release_key(void *arg)
 	if (id < 0)
 		return;
 	percpu_hart_exit();
+	/* malloc's and free's hit paths key on it: not a hart any more. */
+	port_set_hart_data(NULL);
 	my_hart = -1;
 	id_give(id);
 	/*
@@ -314,21 +335,17 @@ static void hart_release_key(void *arg)
 /*
  * A child of fork has one thread; the allocator's locks must not be held by
  * a thread that does not exist there. The heap and percpu layers provide the
- * lock-all/unlock-all hooks (weak here, so the shim still links before they
+ * lock-all/unlock-all hooks (the heap's weak here, so the shim still links before they
  * land: then fork is only safe while no other thread is inside malloc).
  */
 extern void kheap_fork_prepare(void) __attribute__((weak));
 extern void kheap_fork_parent(void) __attribute__((weak));
 extern void kheap_fork_child(void) __attribute__((weak));
-extern void percpu_fork_prepare(void) __attribute__((weak));
-extern void percpu_fork_parent(void) __attribute__((weak));
-extern void percpu_fork_child(void) __attribute__((weak));
 
 static void fork_prepare(void)
 {
 	pthread_mutex_lock(&region_lock);
-	if (percpu_fork_prepare)
-		percpu_fork_prepare(); /* depot locks, in class order */
+	percpu_fork_prepare(); /* depot locks, in class order */
 	if (kheap_fork_prepare)
 		kheap_fork_prepare(); /* then the heap lock */
 }
@@ -337,8 +354,7 @@ static void fork_parent(void)
 {
 	if (kheap_fork_parent)
 		kheap_fork_parent();
-	if (percpu_fork_parent)
-		percpu_fork_parent();
+	percpu_fork_parent();
 	pthread_mutex_unlock(&region_lock);
 }
 
@@ -346,8 +362,7 @@ static void fork_child(void)
 {
 	if (kheap_fork_child)
 		kheap_fork_child();
-	if (percpu_fork_child)
-		percpu_fork_child();
+	percpu_fork_child();
 	pthread_mutex_unlock(&region_lock);
 	/*
 	 * Only this thread survives: every other id is free again. The dead
@@ -385,12 +400,36 @@ static inline void *alloc_any(size_t size, size_t align)
 	return p;
 }
 
-SHIM_EXPORT void *malloc(size_t size)
+/*
+ * The hit paths key on port_hart_data(): non-NULL only on a thread that is a
+ * hart with magazines (percpu sets it on the hart's first slow path after
+ * port_host_become_hart cleared it; hart_release_key clears it; bypass mode
+ * never sets it), so a miss of any kind, a new thread included, takes the
+ * full path.
+ */
+static void *__attribute__((noinline)) shim_malloc_slow(size_t size)
 {
 	return alloc_any(size, 0);
 }
 
+SHIM_EXPORT void *malloc(size_t size)
+{
+	void *p = kmalloc_hit(size);
+	if (likely(p != NULL))
+		return p;
+	return shim_malloc_slow(size);
+}
+
+static void __attribute__((noinline)) shim_free_slow(void *p);
+
 SHIM_EXPORT void free(void *p)
+{
+	if (likely(p != NULL) && likely(kfree_hit(p, fast_lo, fast_span)))
+		return;
+	shim_free_slow(p);
+}
+
+static void __attribute__((noinline)) shim_free_slow(void *p)
 {
 	if (unlikely(!p))
 		return;
