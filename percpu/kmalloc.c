@@ -163,6 +163,16 @@ struct percpu_cpu {
 	void **base[PERCPU_NSLOTS];
 	struct percpu_magazine *prev[PERCPU_NSLOTS]; /* empty or full */
 	uint8_t prev_rounds[PERCPU_NSLOTS];          /* of prev[]: 0 or cap */
+	/*
+	 * 1 once slot i had a magazine on this hart (since its first use or
+	 * percpu_hart_exit). While 0, a free of that class goes to the heap:
+	 * a block freed by a hart that has never used the class was most
+	 * likely handed over by another hart, and caching it here would give
+	 * it back to this hart next, next to the other hart's blocks on one
+	 * cache line (Hoard's passive false sharing, cachescratch in
+	 * tools/bench). Costs one heap free per class per hart.
+	 */
+	uint8_t seen[PERCPU_NSLOTS];
 	/* Flush protocol and liveness, touched by other harts. */
 	unsigned active;     /* 1 from first use to percpu_hart_exit */
 	uint64_t flush_req;  /* requests made (requesters add 1) */
@@ -592,6 +602,7 @@ static PERCPU_SLOW void *alloc_slow(unsigned cls)
 	void *p = NULL;
 
 	mark_active(c);
+	c->seen[si] = 1;
 	STAT_ADD(&percpu_cold[c - percpu_cpus].slow_allocs, 1);
 	for (;;) {
 		honour_flush(c);
@@ -686,6 +697,14 @@ static PERCPU_SLOW bool free_slow(void *p, unsigned cls)
 
 	mark_active(c);
 	STAT_ADD(&percpu_cold[c - percpu_cpus].slow_frees, 1);
+	if (unlikely(!c->seen[si])) {
+		c->seen[si] = 1;
+		if (!c->base[si] && !c->prev[si]) {
+			/* See percpu_cpu.seen: the heap takes it. */
+			port_irq_restore(f);
+			return false;
+		}
+	}
 	for (;;) {
 		honour_flush(c);
 		if (c->base[si] && c->top[si] != c->limit[si])
@@ -1270,6 +1289,8 @@ void percpu_hart_exit(void)
 	struct percpu_cpu *c = this_cpu();
 	honour_flush(c);
 	flush_local(c, true);
+	/* The next thread on this hart starts afresh (see percpu_cpu.seen). */
+	percpu_bytes_zero(c->seen, sizeof(c->seen));
 	/* Relaxed: a requester that still asks just finds us answered. */
 	STORE_RELAXED(&c->active, 0u);
 	port_irq_restore(f);

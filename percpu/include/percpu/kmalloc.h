@@ -18,7 +18,9 @@
  *      it (this hart's at once, the depots', other harts' on request), and
  *      only then does the heap report OOM.
  * kfree runs the same path in reverse; a block freed on another hart goes
- * into the freeing hart's magazine. Each depot keeps at most
+ * into the freeing hart's magazine, except a hart's first free of a class
+ * it has never had a magazine for, which goes to the heap (Hoard's passive
+ * false sharing: see percpu_cpu.seen in kmalloc.c). Each depot keeps at most
  * PERCPU_DEPOT_MAX_FULL full magazines per class and returns the excess to
  * the heap, so no hart hoards without bound.
  *
