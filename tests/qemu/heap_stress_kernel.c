@@ -37,7 +37,7 @@ static void start(void)
 	struct kheap_stats hs;
 	struct stress_config cfg = {
 		.nharts = smp_nharts(),
-		.ops_per_hart = kernel_arg_u64("ops", 100000),
+		.ops_per_hart = kernel_arg_u64("ops", 400000),
 		.seed = kernel_arg_u64("seed", 1),
 		.validate_every = kernel_arg_u64("validate_every", 4096),
 		.progress = progress,
