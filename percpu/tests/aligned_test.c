@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * kmalloc_aligned from the classes (offset tags, see kmalloc.c): every
+ * kmalloc_aligned from the classes (offset tags, see aligned.c): every
  * alignment 32..4096 is honoured and served without the heap (no large
  * allocs), ksize/krealloc/kfree_sized follow the tag to the block, and the
  * misuses are still named: double free, interior pointer, sized free with

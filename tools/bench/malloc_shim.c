@@ -54,12 +54,11 @@
 #include <platform/port.h>
 
 /*
- * percpu in this translation unit (//percpu:percpu_source), so malloc and
- * free are each one function with kmalloc_hit/kfree_hit inlined: no call,
- * no hart_enter() or ours() on a hit. Its likely/unlikely are the same as
- * ours below.
+ * percpu's hit paths (//percpu:percpu_internal), so malloc and free are each
+ * one function with kmalloc_hit/kfree_hit inlined: no call, no hart_enter()
+ * or ours() on a hit. Its likely/unlikely are the same as ours below.
  */
-#include "percpu/kmalloc.c"
+#include "percpu/percpu_internal.h"
 #undef likely
 #undef unlikely
 

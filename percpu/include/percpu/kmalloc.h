@@ -20,9 +20,9 @@
  * kfree runs the same path in reverse; a block freed on another hart goes
  * into the freeing hart's magazine, except a hart's first free of a class
  * it has never had a magazine for, which goes to the heap (Hoard's passive
- * false sharing: see percpu_cpu.seen in kmalloc.c). Each depot keeps at most
- * PERCPU_DEPOT_MAX_FULL full magazines per class and returns the excess to
- * the heap, so no hart hoards without bound.
+ * false sharing: see percpu_cpu.seen in percpu_internal.h). Each depot
+ * keeps at most PERCPU_DEPOT_MAX_FULL full magazines per class and returns
+ * the excess to the heap, so no hart hoards without bound.
  *
  * Blocks cached in a magazine carry the heap's "cached" state in their tag,
  * so kfree of a block that is already sitting in a magazine is reported as
@@ -72,7 +72,7 @@ void *kmalloc_try(size_t size);
  * 4096, with size + align - 16 <= PERCPU_MAX_SMALL, a class block of that
  * size is returned at its first aligned address (an "offset tag" word below
  * it leads kfree, ksize, krealloc and kfree_sized back to the block; see
- * kmalloc.c), so it too hits the magazines; bigger goes to the heap. Any
+ * aligned.c), so it too hits the magazines; bigger goes to the heap. Any
  * other alignment (e.g. 12) is reported as misuse ("bad alignment").
  * Panics on OOM. krealloc of an aligned block keeps only 16-byte alignment
  * (unless it stays in place), as the heap's does.

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * kmalloc_aligned and kmalloc_aligned_try from the size classes: a padded
+ * class block with an offset tag below the aligned pointer, and the way
+ * back from such a pointer to its block.
+ */
+#include "percpu/percpu_internal.h"
+
+/*
+ * Aligned blocks from the classes. A request (size, align), 16 < align <=
+ * PERCPU_MAX_ALIGN, size + align - 16 <= PERCPU_MAX_SMALL, takes a block b
+ * of the class for size + align - 16. If b is aligned it is returned as it
+ * is. Otherwise the caller gets q = b rounded up to align (q - b is 16 ..
+ * align - 16, so the block holds size bytes from q), and the word below q,
+ * inside b's payload, becomes an offset tag, laid out in the heap tag's
+ * lanes:
+ *
+ *     byte  0      1              2    3    4    5    6    7
+ *         +------+--------------+---------+-------------------+
+ *         |  0   | OFFSET state |  check  |  (q - b) / 16     |
+ *         +------+--------------+---------+-------------------+
+ *
+ * The state is PERCPU_STATE_OFFSET, whose low bits are set, so kfree's fast
+ * path sends q to the slow path; check is the heap's hash of (q - 8, the
+ * offset, A = 0). percpu_offset_block() follows a tag back to b only if the check
+ * matches, the offset is in range and b is a plausible live block that
+ * holds q + 1 byte; then kfree, ksize, krealloc and kfree_sized act on b.
+ * kfree of q turns the tag's state into PERCPU_STATE_OFFSET_FREED, so a
+ * second kfree of q is named: b cached -> the heap's "double free" of b.
+ * Anything else that fails goes to the heap as q itself, which names it
+ * (interior, foreign, ...). The heap never looks inside a payload, so its
+ * validator does not see offset tags.
+ */
+#define PERCPU_MAX_ALIGN 4096
+
+static inline uint16_t offset_check(const void *q, size_t off)
+{
+	return heap_tag_check_of((uintptr_t)q - sizeof(uintptr_t),
+				 (uint32_t)(off >> 4), 0);
+}
+
+static inline void offset_tag_write(void *q, size_t off)
+{
+	heap_lane8_t *t = (heap_lane8_t *)q - 8;
+	t[HEAP_LANE_FLAGS] = 0;
+	t[HEAP_LANE_STATE] = PERCPU_STATE_OFFSET;
+	*(heap_lane16_t *)(t + HEAP_LANE_CHECK) = offset_check(q, off);
+	*(heap_lane32_t *)(t + HEAP_LANE_SIZE) = (uint32_t)(off >> 4);
+}
+
+/* The offset of q's offset tag if it looks valid (any state), else 0. */
+static size_t offset_of(const void *q)
+{
+	const heap_lane8_t *t = (const heap_lane8_t *)q - 8;
+	size_t off = (size_t)*(const heap_lane32_t *)(t + HEAP_LANE_SIZE) << 4;
+	if (((uintptr_t)q & 15) || off < 16 || off >= PERCPU_MAX_ALIGN ||
+	    *(const heap_lane16_t *)(t + HEAP_LANE_CHECK) != offset_check(q, off))
+		return 0;
+	return off;
+}
+
+/*
+ * q carries a live offset tag (state PERCPU_STATE_OFFSET): its block, if
+ * the tag checks out and the block is live and holds q, else NULL.
+ */
+void *percpu_offset_block(const void *q)
+{
+	size_t off = offset_of(q);
+	if (!off)
+		return NULL;
+	char *b = (char *)q - off;
+	if (!heap_tag_plausible_live(b) || heap_block_size(b) <= off)
+		return NULL;
+	return b;
+}
+
+static PERCPU_SLOW void *kmalloc_aligned_slow(size_t size, size_t align, bool must)
+{
+	if (percpu_mode_ == PERCPU_MAGAZINES && !(align & (align - 1)) &&
+	    align <= PERCPU_MAX_ALIGN && size <= PERCPU_MAX_SMALL + HEAP_MIN_ALIGN - align) {
+		char *b = kmalloc_try(size + align - HEAP_MIN_ALIGN);
+		if (b) {
+			char *q = (char *)(((uintptr_t)b + align - 1) & ~(uintptr_t)(align - 1));
+			if (q != b)
+				offset_tag_write(q, (size_t)(q - b));
+			return q;
+		}
+		/* No memory for the padded block: the heap's own aligned one. */
+	}
+	/* Too big, bypass, or not a power of two (the heap names it). */
+	return percpu_kmalloc_slow(size, align, must);
+}
+
+void *kmalloc_aligned(size_t size, size_t align)
+{
+	/*
+	 * Every class block is 16-aligned, so a power of two up to 16 is the
+	 * plain class path; bigger ones are kmalloc_aligned_slow's.
+	 */
+	if (likely(align <= HEAP_MIN_ALIGN && !(align & (align - 1))))
+		return kmalloc(size);
+	return kmalloc_aligned_slow(size, align, true);
+}
+
+void *kmalloc_aligned_try(size_t size, size_t align)
+{
+	if (likely(align <= HEAP_MIN_ALIGN && !(align & (align - 1))))
+		return kmalloc_try(size);
+	return kmalloc_aligned_slow(size, align, false);
+}
+
+PERCPU_FAST void kfree(void *p);
+
+/* kfree of a pointer whose tag has an offset-tag state (see the top of this file). */
+PERCPU_SLOW void percpu_free_offset(void *q)
+{
+	void *b;
+	if (is_offset(q) && (b = percpu_offset_block(q)) != NULL) {
+		heap_tag_set_state(q, PERCPU_STATE_OFFSET_FREED);
+		kfree(b);
+		return;
+	}
+	/* Freed already: if its block is still cached, the heap names it. */
+	size_t off = offset_of(q);
+	b = (char *)q - off;
+	if (off && heap_tag_is_cached(b) && heap_tag_check_top(b))
+		kheap_free(b);
+	else
+		kheap_free(q);
+}

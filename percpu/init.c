@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * percpu's shared state (declared in percpu_internal.h) and percpu_init,
+ * which sets it up and hooks percpu into the heap (reclaim, OOM report) and
+ * the port (kick handler).
+ */
+#include "percpu/percpu_internal.h"
+
+struct percpu_cpu percpu_cpus[PORT_MAX_HARTS];
+void *percpu_no_mag[2];
+struct percpu_counters percpu_cold[PORT_MAX_HARTS];
+struct percpu_depot percpu_depots[PERCPU_NCLASSES];
+enum percpu_mode percpu_mode_;
+bool percpu_ready;
+
+void percpu_init(enum percpu_mode mode)
+{
+	if (percpu_ready)
+		port_panic(PORT_EXIT_MISUSE, "percpu: double init");
+	percpu_mode_ = mode;
+	/*
+	 * Every hart's slots start without magazines and with its own copy of
+	 * the size table (so the fast path reads no shared line). Before other
+	 * harts run: their first slow path then only stores the pointer.
+	 */
+	for (unsigned h = 0; h < PORT_MAX_HARTS; h++) {
+		struct percpu_cpu *c = &percpu_cpus[h];
+		for (unsigned i = 0; i < PERCPU_NSLOTS; i++) {
+			c->top[i] = c->limit[i] = PERCPU_NO_ROUNDS;
+			c->base[i] = NULL;
+		}
+		for (unsigned i = 0; i < (PERCPU_MAX_FAST >> 4); i++)
+			c->size_state[i] = (uint8_t)PERCPU_STATE(percpu_size_class_table[i + 1]);
+	}
+	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++)
+		ticket_lock_init(&percpu_depots[cls].lock);
+	if (mode == PERCPU_MAGAZINES) {
+		kheap_set_reclaim_hook(percpu_reclaim, NULL);
+		kheap_set_report_extra(percpu_report_extra);
+		port_set_kick_handler(percpu_kick_handler);
+	}
+	percpu_ready = true;
+}

@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * percpu's private header: the per-hart and per-class data, the slot
+ * operations and the hit paths that percpu's files (and the LD_PRELOAD shim,
+ * through //percpu:percpu_internal) share. The API is <percpu/kmalloc.h>.
+ */
+#ifndef PERCPU_PERCPU_INTERNAL_H
+#define PERCPU_PERCPU_INTERNAL_H
+
+/*
+ * Per-hart magazines and depots (Bonwick & Adams 2001) in front of the
+ * locked global heap. The path of a request is described once in
+ * <percpu/kmalloc.h>; percpu keeps to it.
+ *
+ * Data. Each hart owns one struct percpu_cpu (cache-line aligned, reached
+ * with port_hart_data(), one load through tp). For each class it holds a
+ * slot: the loaded magazine as three pointers into its round array (base <=
+ * top <= limit: rounds [base, top) are cached blocks) and the previous
+ * magazine, which is always either empty or full (Bonwick's invariant), with
+ * its round count. Only the
+ * owner hart changes a slot, always with local interrupts masked, so the
+ * fast path needs no lock and no atomic read-modify-write. Other harts read
+ * top/base/prev_rounds for statistics, so the owner writes them with relaxed
+ * atomic stores (plain sd on RISC-V) and readers load them relaxed.
+ *
+ * Each class has a depot: lists of full and empty magazines under a ticket
+ * lock taken with interrupts masked. Magazines are allocated from the heap on
+ * demand (a hart that never uses a class never pays for its magazines) and
+ * all of them are freed by a full drain.
+ *
+ *
+ * Flush requests: flush.c. Reentrancy of the slow paths: kmalloc.c.
+ */
+#include <percpu/config.h>
+#include <percpu/kmalloc.h>
+
+#include <heap/heap_core.h>
+#include <heap/kheap.h>
+#include <platform/port.h>
+#include <platform/ticket_lock.h>
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/*
+ * Words one hart writes and others read for statistics: relaxed, they order
+ * nothing. The store is a volatile store (Linux's WRITE_ONCE) rather than a
+ * relaxed __atomic_store_n because GCC 12 for RV64 emits that as amoswap.d,
+ * an atomic read-modify-write the fast path must not have; under TSan it is
+ * the atomic store, so the sanitizer knows the race is intended.
+ */
+#define LOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#if defined(__SANITIZE_THREAD__) || defined(HOST_SANITIZED)
+#define STORE_RELAXED(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#else
+#define STORE_RELAXED(p, v) (*(volatile __typeof__(*(p)) *)(p) = (v))
+#endif
+
+/* Fast paths: no frame (the toolchain's -fno-omit-frame-pointer costs 5). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define PERCPU_FAST __attribute__((optimize("omit-frame-pointer")))
+#else
+#define PERCPU_FAST
+#endif
+#define PERCPU_SLOW __attribute__((noinline, cold))
+/* A per-hart counter: only its owner writes it, so load+store, no RMW. */
+#define STAT_ADD(p, n) STORE_RELAXED((p), *(p) + (n))
+
+struct percpu_magazine {
+	struct percpu_magazine *next; /* depot list link, under the depot lock */
+	void *rounds[];               /* percpu_class_rounds[class] of them */
+};
+
+/*
+ * Slots. A block's state lane (heap_core.h) holds, while it is live and was
+ * handed out by a magazine, the byte offset of its class's slot: class cls
+ * lives in slot PERCPU_SLOT(cls) and its blocks carry PERCPU_STATE(cls) =
+ * slot * 8 = the slot's byte offset in the top[] and limit[] arrays. So the
+ * fast free turns one byte load into the slot's address with one add. The
+ * other slots (0: cached, 1: live as the heap hands it out, 30, 31) never
+ * have a magazine: their top == limit == the empty sentinel, so a block in
+ * any other state falls through to the slow path.
+ */
+/*
+ * The big classes (PERCPU_NFAST and up) do not fit in the state byte: their
+ * slots come after the 32 the byte can name, and their live blocks all carry
+ * PERCPU_STATE_BIG, slot 31's offset, a slot that never has a magazine, so
+ * their kfree takes the slow path, which finds the class from the size.
+ */
+#define PERCPU_NSLOTS (PERCPU_NCLASSES + 4)
+#define PERCPU_SLOT(cls) ((unsigned)(cls) < PERCPU_NFAST ? (unsigned)(cls) + 2 \
+							   : (unsigned)(cls) + 4)
+#define PERCPU_STATE(cls) (PERCPU_SLOT(cls) << 3)
+#define PERCPU_STATE_BIG (31u << 3)
+_Static_assert(PERCPU_SLOT(PERCPU_NFAST - 1) < 30 &&
+	       PERCPU_STATE(PERCPU_NFAST - 1) != HEAP_STATE_LIVE &&
+	       PERCPU_SLOT(PERCPU_NFAST) == 32,
+	       "every fast class has a slot whose state is a live state");
+
+/* The state a live block of class cls carries. */
+static inline unsigned class_state(unsigned cls)
+{
+	return cls < PERCPU_NFAST ? PERCPU_STATE(cls) : PERCPU_STATE_BIG;
+}
+
+/* Slow-path counters, only the owner writes them (see STAT_ADD). */
+struct percpu_counters {
+	uint64_t slow_allocs, slow_frees;
+	uint64_t swaps, depot_exchanges, refills, refill_blocks;
+	uint64_t returns, return_blocks, large_allocs, large_frees;
+	uint64_t flushes, flush_requests, lock_acquisitions, lock_spins;
+	/*
+	 * Block flow through this hart's magazines, to derive the fast frees
+	 * (which are not counted): pops and pushes on the slow paths, blocks
+	 * loaded from outside (refills, full magazines from a depot) and
+	 * unloaded (full magazines to a depot, flushes).
+	 */
+	uint64_t slow_pops, slow_pushes, mag_in, mag_out;
+	/*
+	 * This hart's last flush request of other harts: harts that had not
+	 * answered when its wait ended (bit h % 64 of word h / 64), for the
+	 * OOM report. Only this hart writes them.
+	 */
+	uint64_t flush_asked; /* flush_remote calls */
+	uint64_t unanswered[(PORT_MAX_HARTS + 63) / 64];
+} __attribute__((aligned(PORT_CACHE_LINE)));
+
+/*
+ * One hart's data, reached with port_hart_data() (one load through tp on
+ * RISC-V). The fast paths use only the first part, at small offsets from
+ * that pointer: top[] and limit[] indexed by state byte, the alloc-hit
+ * counter, the flush word, the size table. Cache-line aligned, so no two
+ * harts share a line.
+ */
+struct percpu_cpu {
+	/*
+	 * The loaded magazine of slot i: rounds [base[i], top[i]) are cached
+	 * blocks, limit[i] = base[i] + rounds per magazine. The word below
+	 * base[i] (the magazine's `next`) is NULL while it is loaded, so an
+	 * empty magazine pops NULL. Only the owner writes them, interrupts
+	 * masked; top is read by other harts for statistics, so it is stored
+	 * relaxed (a plain sd).
+	 */
+	void **top[PERCPU_NSLOTS];
+	void **limit[PERCPU_NSLOTS];
+	uint64_t alloc_hits; /* fast allocs: only the owner writes it */
+	/*
+	 * Nonzero when another hart asked for a flush. Written by requesters,
+	 * cleared by the owner; loaded on the fast free only where a kick
+	 * cannot interrupt the hart (PORT_KICK_INTERRUPTS == 0).
+	 */
+	unsigned long flush_pending;
+	/* (size - 1) >> 4 -> PERCPU_STATE(class), for sizes 1..4096. */
+	uint8_t size_state[PERCPU_MAX_FAST >> 4];
+	/* Slow-path data. base[i] NULL: no magazine loaded in slot i. */
+	void **base[PERCPU_NSLOTS];
+	struct percpu_magazine *prev[PERCPU_NSLOTS]; /* empty or full */
+	uint8_t prev_rounds[PERCPU_NSLOTS];          /* of prev[]: 0 or cap */
+	/*
+	 * 1 once slot i had a magazine on this hart (since its first use or
+	 * percpu_hart_exit). While 0, a free of that class goes to the heap:
+	 * a block freed by a hart that has never used the class was most
+	 * likely handed over by another hart, and caching it here would give
+	 * it back to this hart next, next to the other hart's blocks on one
+	 * cache line (Hoard's passive false sharing, cachescratch in
+	 * tools/bench). Costs one heap free per class per hart.
+	 */
+	uint8_t seen[PERCPU_NSLOTS];
+	/* Flush protocol and liveness, touched by other harts. */
+	unsigned active;     /* 1 from first use to percpu_hart_exit */
+	uint64_t flush_req;  /* requests made (requesters add 1) */
+	uint64_t flush_done; /* the flush_req value the last flush honoured */
+} __attribute__((aligned(PORT_CACHE_LINE)));
+
+struct percpu_depot {
+	ticket_lock_t lock;
+	struct percpu_magazine *full, *empty; /* under lock */
+	size_t nfull;  /* under lock; read relaxed for statistics */
+	size_t nempty; /* under lock */
+} __attribute__((aligned(PORT_CACHE_LINE)));
+
+/*
+ * The shared state, defined in init.c. Hidden: percpu's files reach each
+ * other's symbols directly, and no shared object exports them.
+ */
+#pragma GCC visibility push(hidden)
+
+extern struct percpu_cpu percpu_cpus[PORT_MAX_HARTS];
+
+/*
+ * What top and limit point at when a slot has no magazine: the NULL word
+ * below it makes a pop fail, top == limit makes a push fail.
+ */
+extern void *percpu_no_mag[2];
+#define PERCPU_NO_ROUNDS (&percpu_no_mag[1])
+
+extern struct percpu_counters percpu_cold[PORT_MAX_HARTS];
+extern struct percpu_depot percpu_depots[PERCPU_NCLASSES];
+extern enum percpu_mode percpu_mode_;
+extern bool percpu_ready; /* set once by percpu_init */
+
+/*
+ * This hart's data. A hart's port_hart_data() is NULL until its first slow
+ * path stores it here (the fast paths fall through on NULL). Interrupts
+ * masked, or no migration: see the port contract.
+ */
+static inline struct percpu_cpu *this_cpu(void)
+{
+	struct percpu_cpu *c = port_hart_data();
+	if (unlikely(!c)) {
+		c = &percpu_cpus[port_hart_id()];
+		/*
+		 * Bypass mode never stores it: its fast paths then always fall
+		 * through to the slow path, which sends everything to the heap.
+		 */
+		if (percpu_mode_ == PERCPU_MAGAZINES)
+			port_set_hart_data(c);
+	}
+	return c;
+}
+
+static inline void percpu_bytes_zero(void *p, size_t n)
+{
+	unsigned char *d = p;
+	while (n--)
+		*d++ = 0;
+}
+
+static inline void percpu_check_ready(void)
+{
+	if (unlikely(!percpu_ready))
+		port_panic(PORT_EXIT_MISUSE, "percpu: use before init "
+			   "(kmalloc/kfree before percpu_init)");
+}
+
+/* ---- slot manipulation (owner only, interrupts masked) ------------------ */
+
+static inline size_t slot_loaded_rounds(const struct percpu_cpu *c, unsigned si)
+{
+	return (size_t)(c->top[si] - c->base[si]);
+}
+
+static inline struct percpu_magazine *slot_loaded(const struct percpu_cpu *c, unsigned si)
+{
+	if (!c->base[si])
+		return NULL;
+	return (struct percpu_magazine *)((char *)c->base[si] -
+					  __builtin_offsetof(struct percpu_magazine, rounds));
+}
+
+static inline void slot_load(struct percpu_cpu *c, unsigned cls,
+			     struct percpu_magazine *m, size_t rounds)
+{
+	unsigned si = PERCPU_SLOT(cls);
+	if (!m) {
+		STORE_RELAXED(&c->base[si], (void **)NULL);
+		STORE_RELAXED(&c->top[si], (void **)PERCPU_NO_ROUNDS);
+		c->limit[si] = PERCPU_NO_ROUNDS;
+		return;
+	}
+	m->next = NULL; /* the word below the rounds: an empty pop reads NULL */
+	/* base first, then top: a reader that sees the new top sees rounds <= cap. */
+	STORE_RELAXED(&c->base[si], m->rounds);
+	STORE_RELAXED(&c->top[si], m->rounds + rounds);
+	c->limit[si] = m->rounds + percpu_class_rounds[cls];
+}
+
+static inline void slot_set_prev(struct percpu_cpu *c, unsigned cls,
+				 struct percpu_magazine *m, size_t rounds)
+{
+	c->prev[PERCPU_SLOT(cls)] = m;
+	STORE_RELAXED(&c->prev_rounds[PERCPU_SLOT(cls)], (uint8_t)(m ? rounds : 0));
+}
+
+/* Loaded <-> previous. */
+static inline void slot_swap(struct percpu_cpu *c, unsigned cls)
+{
+	unsigned si = PERCPU_SLOT(cls);
+	struct percpu_magazine *old = slot_loaded(c, si);
+	size_t old_rounds = old ? slot_loaded_rounds(c, si) : 0;
+	slot_load(c, cls, c->prev[si], c->prev_rounds[si]);
+	slot_set_prev(c, cls, old, old_rounds);
+}
+
+/*
+ * Offset tags (aligned.c): the states an offset tag's state lane carries.
+ * Their low bits are set, so kfree's fast path sends such a pointer to the
+ * slow path.
+ */
+#define PERCPU_STATE_OFFSET 0x0bu       /* low bits set: never a live state */
+#define PERCPU_STATE_OFFSET_FREED 0x0du
+_Static_assert((PERCPU_STATE_OFFSET & 7) && (PERCPU_STATE_OFFSET_FREED & 7) &&
+	       PERCPU_STATE_OFFSET != HEAP_STATE_FREE &&
+	       PERCPU_STATE_OFFSET_FREED != HEAP_STATE_FREE,
+	       "offset-tag states must not be live or free heap states");
+
+static inline bool is_offset(const void *q)
+{
+	return heap_tag_state(q) == PERCPU_STATE_OFFSET;
+}
+
+/* depot.c: the heap side and the depots. */
+void percpu_heap_return(struct percpu_cpu *c, void **blocks, size_t n);
+struct percpu_magazine *percpu_mag_create(unsigned cls);
+port_irqflags_t percpu_depot_lock(struct percpu_cpu *c, struct percpu_depot *d);
+void percpu_depot_put_empty(struct percpu_cpu *c, unsigned cls,
+			    struct percpu_magazine *m);
+size_t percpu_depot_drain(struct percpu_cpu *c, unsigned cls);
+
+/* flush.c */
+size_t percpu_honour_flush(struct percpu_cpu *c);
+bool percpu_reclaim(void *ctx, size_t size, size_t align);
+void percpu_kick_handler(void);
+
+/* kmalloc.c: kmalloc's path past the fast path (every size, every mode). */
+PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must);
+
+/* aligned.c */
+PERCPU_SLOW void percpu_free_offset(void *q);
+void *percpu_offset_block(const void *q);
+
+/* stats.c: lines for the heap's OOM report. */
+void percpu_report_extra(kheap_print_fn print);
+
+#pragma GCC visibility pop
+
+/*
+ * The hit paths alone, for a caller outside percpu that wants its entry
+ * points to be one inlined function (tools/bench/malloc_shim.c): each does
+ * what kmalloc_fast's and kfree's hits (kmalloc.c) do and reports a miss
+ * (NULL / false) without taking any slow path, so the caller picks its own.
+ * kmalloc and kfree do not use them (their RV64 layout is counted by
+ * count_fastpath.sh).
+ *
+ * kfree_hit: p non-NULL. Instead of kfree_filter's heap hull, the caller
+ * gives the range [lo, lo + span) p must be in (the shim: its first region,
+ * exactly, so a foreign pointer never reaches a magazine); the check lane's
+ * top bit is tested at every PERCPU_HARDEN level.
+ */
+static inline __attribute__((always_inline)) void *kmalloc_hit(size_t size)
+{
+	size_t idx = (size - 1) >> 4; /* size 0 wraps: a miss */
+	void *p = NULL;
+	port_irqflags_t f = port_irq_save();
+	struct percpu_cpu *c = port_hart_data();
+	if (likely(idx < (PERCPU_MAX_FAST >> 4) && c != NULL)) {
+		unsigned st = c->size_state[idx];
+		void ***tp = (void ***)((char *)c->top + st);
+		void **top = *tp;
+		p = top[-1];
+		if (likely(p != NULL)) {
+			STORE_RELAXED(tp, top - 1);
+			heap_tag_set_state(p, st);
+			STAT_ADD(&c->alloc_hits, 1);
+		}
+	}
+	port_irq_restore(f);
+	return p;
+}
+
+static inline __attribute__((always_inline)) bool
+kfree_hit(void *p, uintptr_t lo, uintptr_t span)
+{
+	if (unlikely((uintptr_t)p - lo >= span))
+		return false; /* before any load through p */
+	unsigned st = heap_tag_state(p);
+	if (likely((st & 7) == 0) && likely(heap_tag_check_top(p))) {
+		port_irqflags_t f = port_irq_save();
+		struct percpu_cpu *c = port_hart_data();
+		if (likely(c != NULL)) {
+			void ***tp = (void ***)((char *)c->top + st);
+			void **top = *tp;
+			if (likely(top != *(void ***)((char *)c->limit + st) &&
+				   (PORT_KICK_INTERRUPTS ||
+				    !LOAD_RELAXED(&c->flush_pending)))) {
+				*top = p;
+				STORE_RELAXED(tp, top + 1);
+				heap_tag_mark_cached(p);
+				port_irq_restore(f);
+				return true;
+			}
+		}
+		port_irq_restore(f);
+	}
+	return false;
+}
+
+#endif /* PERCPU_PERCPU_INTERNAL_H */

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Statistics: per-hart counters and the fast frees derived from the
+ * magazines' block flow, the cached bytes of each hart and of the depots,
+ * and percpu's lines in the heap's OOM report.
+ */
+#include "percpu/percpu_internal.h"
+
+static size_t percpu_cached_rounds(unsigned hart);
+
+void percpu_get_stats(unsigned hart, struct percpu_stats *o)
+{
+	percpu_bytes_zero(o, sizeof(*o));
+	if (hart >= PORT_MAX_HARTS)
+		return;
+	const struct percpu_counters *n = &percpu_cold[hart];
+	const struct percpu_cpu *c = &percpu_cpus[hart];
+	uint64_t fa = LOAD_RELAXED(&c->alloc_hits);
+	/*
+	 * Fast frees are derived: blocks in the magazines now = loaded from
+	 * outside - unloaded + pushes - pops, and pushes = fast + slow frees
+	 * into magazines. Exact when the hart is quiet; a snapshot of a busy
+	 * hart may be off by a few (clamped at 0).
+	 */
+	uint64_t pops = fa + LOAD_RELAXED(&n->slow_pops);
+	uint64_t in = LOAD_RELAXED(&n->mag_in), out = LOAD_RELAXED(&n->mag_out);
+	uint64_t now = percpu_cached_rounds(hart);
+	uint64_t pushed = now + out + pops, not_fast = in + LOAD_RELAXED(&n->slow_pushes);
+	uint64_t ff = pushed > not_fast ? pushed - not_fast : 0;
+	o->allocs = fa + LOAD_RELAXED(&n->slow_allocs) + LOAD_RELAXED(&n->large_allocs);
+	o->frees = ff + LOAD_RELAXED(&n->slow_frees) + LOAD_RELAXED(&n->large_frees);
+	o->alloc_hits = fa;
+	o->free_hits = ff;
+	o->swaps = LOAD_RELAXED(&n->swaps);
+	o->depot_exchanges = LOAD_RELAXED(&n->depot_exchanges);
+	o->refills = LOAD_RELAXED(&n->refills);
+	o->refill_blocks = LOAD_RELAXED(&n->refill_blocks);
+	o->returns = LOAD_RELAXED(&n->returns);
+	o->return_blocks = LOAD_RELAXED(&n->return_blocks);
+	o->large_allocs = LOAD_RELAXED(&n->large_allocs);
+	o->large_frees = LOAD_RELAXED(&n->large_frees);
+	o->flushes = LOAD_RELAXED(&n->flushes);
+	o->flush_requests = LOAD_RELAXED(&n->flush_requests);
+	o->lock_acquisitions = LOAD_RELAXED(&n->lock_acquisitions);
+	o->lock_spins = LOAD_RELAXED(&n->lock_spins);
+}
+
+void percpu_sum_stats(struct percpu_stats *sum)
+{
+	percpu_bytes_zero(sum, sizeof(*sum));
+	for (unsigned h = 0; h < PORT_MAX_HARTS; h++) {
+		struct percpu_stats s;
+		percpu_get_stats(h, &s);
+		uint64_t *d = (uint64_t *)sum;
+		const uint64_t *a = (const uint64_t *)&s;
+		for (size_t i = 0; i < sizeof(s) / sizeof(uint64_t); i++)
+			d[i] += a[i];
+	}
+}
+
+/* Rounds of one slot of hart's: loaded and previous (a racy snapshot). */
+static size_t slot_rounds_snapshot(const struct percpu_cpu *c, unsigned cls)
+{
+	unsigned si = PERCPU_SLOT(cls);
+	void **base = LOAD_RELAXED(&c->base[si]), **top = LOAD_RELAXED(&c->top[si]);
+	size_t cap = percpu_class_rounds[cls], rounds = 0;
+	/* A snapshot taken mid-swap may not be consistent: clamp it. */
+	if (base && top >= base && (size_t)(top - base) <= cap)
+		rounds = (size_t)(top - base);
+	return rounds + LOAD_RELAXED(&c->prev_rounds[si]);
+}
+
+static size_t percpu_cached_rounds(unsigned hart)
+{
+	size_t n = 0;
+	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++)
+		n += slot_rounds_snapshot(&percpu_cpus[hart], cls);
+	return n;
+}
+
+size_t percpu_cached_bytes(unsigned hart)
+{
+	if (hart >= PORT_MAX_HARTS)
+		return 0;
+	size_t bytes = 0;
+	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++)
+		bytes += slot_rounds_snapshot(&percpu_cpus[hart], cls) *
+			 percpu_class_size[cls];
+	return bytes;
+}
+
+size_t percpu_depot_bytes(void)
+{
+	size_t bytes = 0;
+	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++)
+		bytes += LOAD_RELAXED(&percpu_depots[cls].nfull) *
+			 percpu_class_rounds[cls] * percpu_class_size[cls];
+	return bytes;
+}
+
+/*
+ * Lines for the heap's OOM report: where the cached bytes are (every active
+ * hart, the ones that cache nothing too: that they do is news), and which
+ * harts did not answer this hart's last flush request.
+ */
+void percpu_report_extra(kheap_print_fn print)
+{
+	size_t total = 0;
+	for (unsigned h = 0; h < PORT_MAX_HARTS; h++) {
+		size_t b = percpu_cached_bytes(h);
+		if (b || LOAD_RELAXED(&percpu_cpus[h].active))
+			print("  percpu: hart %u caches %zu bytes\n", h, b);
+		total += b;
+	}
+	print("  percpu: depots cache %zu bytes, harts %zu bytes\n",
+	      percpu_depot_bytes(), total);
+
+	unsigned me = port_hart_id();
+	const struct percpu_counters *n = &percpu_cold[me];
+	if (!LOAD_RELAXED(&n->flush_asked))
+		return;
+	char list[4 * PORT_MAX_HARTS + 1]; /* " 127" per hart */
+	size_t len = 0;
+	list[0] = '\0';
+	for (unsigned h = 0; h < PORT_MAX_HARTS; h++)
+		if (LOAD_RELAXED(&n->unanswered[h / 64]) & ((uint64_t)1 << (h % 64)))
+			len += (size_t)port_snprintf(list + len, sizeof(list) - len, " %u", h);
+	if (len)
+		print("  percpu: hart %u's last flush request timed out; not answered "
+		      "by hart%s%s\n", me, len > 4 ? "s" : "", list);
+	else
+		print("  percpu: hart %u's last flush request: every active hart "
+		      "answered\n", me);
+}
