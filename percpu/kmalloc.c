@@ -312,13 +312,8 @@ static inline __attribute__((always_inline)) void *kmalloc_fast(size_t size, boo
 		struct percpu_cpu *c = port_hart_data();
 		if (likely(c != NULL)) {
 			unsigned st = c->size_state[idx];
-			void ***tp = (void ***)((char *)c->top + st);
-			void **top = *tp;
-			void *p = top[-1];
+			void *p = magazine_pop(c, st);
 			if (likely(p != NULL)) {
-				STORE_RELAXED(tp, top - 1);
-				heap_tag_set_state(p, st);
-				STAT_ADD(&c->alloc_hits, 1);
 				port_irq_restore(f);
 				return p;
 			}
@@ -434,18 +429,9 @@ PERCPU_FAST void kfree(void *p)
 	if (likely((st & 7) == 0 && kfree_filter(p))) {
 		port_irqflags_t f = port_irq_save();
 		struct percpu_cpu *c = port_hart_data();
-		if (likely(c != NULL)) {
-			void ***tp = (void ***)((char *)c->top + st);
-			void **top = *tp;
-			if (likely(top != *(void ***)((char *)c->limit + st) &&
-				   (PORT_KICK_INTERRUPTS ||
-				    !LOAD_RELAXED(&c->flush_pending)))) {
-				*top = p;
-				STORE_RELAXED(tp, top + 1);
-				heap_tag_mark_cached(p);
-				port_irq_restore(f);
-				return;
-			}
+		if (likely(c != NULL) && likely(magazine_push(c, p, st))) {
+			port_irq_restore(f);
+			return;
 		}
 		port_irq_restore(f);
 	}

@@ -325,12 +325,49 @@ void percpu_report_extra(kheap_print_fn print);
 #pragma GCC visibility pop
 
 /*
+ * One round in or out of this hart's loaded magazine for the class whose
+ * slot offset is st (the state byte), with interrupts masked and c this
+ * hart's data: the whole hit path of kmalloc and kfree (kmalloc.c) and of
+ * the hit-only forms below.
+ *
+ * magazine_pop: the round, marked live, or NULL when the magazine is empty.
+ * magazine_push: false when the magazine is full or (ports that cannot kick
+ * a hart) a flush is pending.
+ */
+static inline __attribute__((always_inline)) void *
+magazine_pop(struct percpu_cpu *c, unsigned st)
+{
+	void ***tp = (void ***)((char *)c->top + st);
+	void **top = *tp;
+	void *p = top[-1];
+	if (likely(p != NULL)) {
+		STORE_RELAXED(tp, top - 1);
+		heap_tag_set_state(p, st);
+		STAT_ADD(&c->alloc_hits, 1);
+	}
+	return p;
+}
+
+static inline __attribute__((always_inline)) bool
+magazine_push(struct percpu_cpu *c, void *p, unsigned st)
+{
+	void ***tp = (void ***)((char *)c->top + st);
+	void **top = *tp;
+	if (likely(top != *(void ***)((char *)c->limit + st) &&
+		   (PORT_KICK_INTERRUPTS || !LOAD_RELAXED(&c->flush_pending)))) {
+		*top = p;
+		STORE_RELAXED(tp, top + 1);
+		heap_tag_mark_cached(p);
+		return true;
+	}
+	return false;
+}
+
+/*
  * The hit paths alone, for a caller outside percpu that wants its entry
- * points to be one inlined function (tools/bench/malloc_shim.c): each does
- * what kmalloc_fast's and kfree's hits (kmalloc.c) do and reports a miss
- * (NULL / false) without taking any slow path, so the caller picks its own.
- * kmalloc and kfree do not use them (their RV64 layout is counted by
- * count_fastpath.sh).
+ * points to be one inlined function (tools/bench/malloc_shim.c): each
+ * reports a miss (NULL / false) without taking any slow path, so the
+ * caller picks its own.
  *
  * kfree_hit: p non-NULL. Instead of kfree_filter's heap hull, the caller
  * gives the range [lo, lo + span) p must be in (the shim: its first region,
@@ -343,17 +380,8 @@ static inline __attribute__((always_inline)) void *kmalloc_hit(size_t size)
 	void *p = NULL;
 	port_irqflags_t f = port_irq_save();
 	struct percpu_cpu *c = port_hart_data();
-	if (likely(idx < (PERCPU_MAX_FAST >> 4) && c != NULL)) {
-		unsigned st = c->size_state[idx];
-		void ***tp = (void ***)((char *)c->top + st);
-		void **top = *tp;
-		p = top[-1];
-		if (likely(p != NULL)) {
-			STORE_RELAXED(tp, top - 1);
-			heap_tag_set_state(p, st);
-			STAT_ADD(&c->alloc_hits, 1);
-		}
-	}
+	if (likely(idx < (PERCPU_MAX_FAST >> 4) && c != NULL))
+		p = magazine_pop(c, c->size_state[idx]);
 	port_irq_restore(f);
 	return p;
 }
@@ -367,20 +395,9 @@ kfree_hit(void *p, uintptr_t lo, uintptr_t span)
 	if (likely((st & 7) == 0) && likely(heap_tag_check_top(p))) {
 		port_irqflags_t f = port_irq_save();
 		struct percpu_cpu *c = port_hart_data();
-		if (likely(c != NULL)) {
-			void ***tp = (void ***)((char *)c->top + st);
-			void **top = *tp;
-			if (likely(top != *(void ***)((char *)c->limit + st) &&
-				   (PORT_KICK_INTERRUPTS ||
-				    !LOAD_RELAXED(&c->flush_pending)))) {
-				*top = p;
-				STORE_RELAXED(tp, top + 1);
-				heap_tag_mark_cached(p);
-				port_irq_restore(f);
-				return true;
-			}
-		}
+		bool hit = likely(c != NULL) && magazine_push(c, p, st);
 		port_irq_restore(f);
+		return hit;
 	}
 	return false;
 }
