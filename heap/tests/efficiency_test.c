@@ -17,13 +17,7 @@
 int main(void)
 {
 	char *mem = test_map(HEAP_BYTES);
-	double sum = 0, min = 1;
-	for (int t = 0; t < TRIALS; t++) {
-		double e = efficiency_trial(mem, HEAP_BYTES, 1000 + (uint64_t)t);
-		sum += e;
-		min = e < min ? e : min;
-	}
-	double mean = sum / TRIALS;
+	double min, mean = efficiency_mean(mem, HEAP_BYTES, TRIALS, &min);
 	printf("efficiency_test: mean %.2f%% (min %.2f%%) over %d trials of %u MiB\n",
 	       mean * 100, min * 100, TRIALS, HEAP_BYTES >> 20);
 	CHECK(mean >= EFFICIENCY_FLOOR);

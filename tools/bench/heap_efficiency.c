@@ -15,13 +15,8 @@
 int main(void)
 {
 	char *mem = test_map(HEAP_BYTES);
-	double sum = 0, min = 1;
-	for (int t = 0; t < TRIALS; t++) {
-		double e = efficiency_trial(mem, HEAP_BYTES, 1000 + (uint64_t)t);
-		sum += e;
-		min = e < min ? e : min;
-	}
+	double min, mean = efficiency_mean(mem, HEAP_BYTES, TRIALS, &min);
 	printf("heap_efficiency: efficiency=%.4f min=%.4f trials=%d heap_mib=%u\n",
-	       sum / TRIALS, min, TRIALS, HEAP_BYTES >> 20);
+	       mean, min, TRIALS, HEAP_BYTES >> 20);
 	return 0;
 }
