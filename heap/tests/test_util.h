@@ -11,24 +11,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
-				__LINE__, #cond);                            \
-			exit(1);                                             \
-		}                                                            \
-	} while (0)
-
-#define CHECK_EQ(a, b)                                                        \
-	do {                                                                  \
-		long long a_ = (long long)(a), b_ = (long long)(b);           \
-		if (a_ != b_) {                                               \
-			fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld vs %lld)\n", \
-				__FILE__, __LINE__, #a, #b, a_, b_);          \
-			exit(1);                                              \
-		}                                                             \
-	} while (0)
+#include <testing/check.h>
 
 /* Page-aligned anonymous memory, so a stray access outside it faults. */
 static inline void *test_map(size_t bytes)

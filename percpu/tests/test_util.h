@@ -9,14 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
-				__LINE__, #cond);                            \
-			exit(1);                                             \
-		}                                                            \
-	} while (0)
+#include <testing/check.h>
 
 static inline void test_heap_init(size_t bytes)
 {

@@ -5,6 +5,7 @@
  * guarded by it adds up; trylock and the owner wrap-around are checked too.
  */
 #include <platform/ticket_lock.h>
+#include <testing/check.h>
 
 #include <pthread.h>
 #include <stdio.h>
@@ -35,14 +36,6 @@ static void *hammer(void *arg)
 	return NULL;
 }
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__,      \
-				__LINE__, #cond);                            \
-			exit(1);                                             \
-		}                                                            \
-	} while (0)
 
 int main(void)
 {
