@@ -26,6 +26,10 @@ volatile int riscv_probe_faulted;
 
 extern char __stacks_start[], __stacks_end[], __stack_size[], __max_harts[];
 extern void _secondary_entry(void);
+/* entry.S: harts OpenSBI let into _start after the boot hart (see there). */
+extern uint64_t late_arrived[RISCV_MAX_HARTS];
+extern struct hart_local *late_hart_local[RISCV_MAX_HARTS];
+_Static_assert(RISCV_MAX_HARTS == PORT_MAX_HARTS, "entry.S sizes its arrays by RISCV_MAX_HARTS");
 extern void trap_vector(void);
 
 void platform_boot(unsigned long hartid, const void *dtb);
@@ -121,14 +125,23 @@ long platform_start_hart(unsigned index)
 	if (index >= nharts || index == boot_index)
 		return SBI_ERR_INVALID_PARAM;
 	/*
-	 * OpenSBI may still be bringing a secondary hart into its HSM wait
-	 * loop (its state reads "started" until then: seen once under heavy
-	 * host load), so "already available" is retried for up to 2 s.
+	 * "Already available": OpenSBI let this hart into _start too (seen
+	 * under heavy host load; see entry.S), where it waits for its
+	 * hart_local; or it is still on its way there, so look for 2 s.
 	 */
 	for (uint64_t deadline = platform_time() + 2 * riscv_timebase_hz;;) {
 		r = sbi_hart_start(hl->hartid, (unsigned long)_secondary_entry,
 				   (unsigned long)hl);
-		if (r.error != SBI_ERR_ALREADY_AVAILABLE || platform_time() > deadline)
+		if (r.error != SBI_ERR_ALREADY_AVAILABLE)
+			break;
+		/* Acquire: pairs with the release fence in _start_late. */
+		if (__atomic_load_n(&late_arrived[hl->hartid], __ATOMIC_ACQUIRE)) {
+			/* Release: its hart_local is complete before it sees it. */
+			__atomic_store_n(&late_hart_local[hl->hartid], hl, __ATOMIC_RELEASE);
+			r.error = SBI_SUCCESS;
+			break;
+		}
+		if (platform_time() > deadline)
 			break;
 		port_wait_long();
 	}

@@ -8,6 +8,13 @@
  *
  * _secondary_entry: a hart started by SBI HSM hart_start, a0 = hart id,
  * a1 = opaque = its struct hart_local, which already holds its stack top.
+ *
+ * Under heavy host load OpenSBI 1.1 has been seen to let a second hart
+ * into _start (the boot hart's hart_start for it then fails with "already
+ * available"). Only the first hart to claim boot_claim boots; a later one
+ * says it arrived and waits in .data (which the boot hart does not clear)
+ * until platform_start_hart() hands it its hart_local, then goes on as if
+ * HSM had started it.
  */
 #include <platform/riscv.h>
 
@@ -19,6 +26,11 @@ _start:
 	.option norelax
 	la	gp, __global_pointer$
 	.option pop
+	/* Acquire: nothing of the boot below may start before the claim. */
+	la	t0, boot_claim
+	li	t1, 1
+	amoswap.w.aq t1, t1, (t0)
+	bnez	t1, _start_late
 
 	/* Zero .bss (8-byte aligned by kernel.ld); no stack needed. */
 	la	t0, __bss_start
@@ -33,6 +45,39 @@ _start:
 	call	platform_boot		/* (hartid, dtb); does not return */
 	j	platform_park
 
+/* A second hart in _start: a0 = hart id (< RISCV_MAX_HARTS, or it parks). */
+_start_late:
+	li	t0, RISCV_MAX_HARTS
+	bgeu	a0, t0, 4f
+	slli	t1, a0, 3
+	la	t0, late_arrived
+	add	t0, t0, t1
+	li	t2, 1
+	/* Release: pairs with the boot hart's acquire load in platform_start_hart. */
+	fence	rw, w
+	sd	t2, 0(t0)
+	la	t0, late_hart_local
+	add	t0, t0, t1
+3:	ld	a1, 0(t0)
+	/* Acquire: the hart_local's fields are read after its pointer. */
+	fence	r, rw
+	beqz	a1, 3b
+	j	_secondary_entry
+4:	wfi
+	j	4b
+
+	.section .data
+	.balign 8
+	.globl boot_claim, late_arrived, late_hart_local
+boot_claim:
+	.word	0
+	.balign 8
+late_arrived:
+	.zero	8 * RISCV_MAX_HARTS
+late_hart_local:
+	.zero	8 * RISCV_MAX_HARTS
+
+	.section .text.entry, "ax", @progbits
 	.globl _secondary_entry
 _secondary_entry:
 	csrw	sie, zero

@@ -14,6 +14,8 @@
 /* Field offsets that entry.S relies on; checked by _Static_assert. */
 #define HART_LOCAL_INDEX 0
 #define HART_LOCAL_STACK_TOP 16
+/* PORT_MAX_HARTS for entry.S (port.h is C); boot.c checks they agree. */
+#define RISCV_MAX_HARTS 128
 
 #ifndef __ASSEMBLER__
 #include <platform/port.h>
