@@ -25,6 +25,7 @@ volatile int riscv_probing_csr;
 volatile int riscv_probe_faulted;
 
 extern char __stacks_start[], __stacks_end[], __stack_size[], __max_harts[];
+extern void _start(void);
 extern void _secondary_entry(void);
 /* entry.S: harts OpenSBI let into _start after the boot hart (see there). */
 extern uint64_t late_arrived[RISCV_MAX_HARTS];
@@ -117,6 +118,19 @@ void platform_secondary_boot(void)
 	platform_park();
 }
 
+/* Where a started hart begins; see PLATFORM_TEST_START_AT_ENTRY. */
+static unsigned long start_address(unsigned index)
+{
+#ifdef PLATFORM_TEST_START_AT_ENTRY
+	/* Test-only: the last hart comes in at _start, as a stray one would. */
+	if (index == nharts - 1)
+		return (unsigned long)_start;
+#else
+	(void)index;
+#endif
+	return (unsigned long)_secondary_entry;
+}
+
 long platform_start_hart(unsigned index)
 {
 	struct hart_local *hl = &hart_locals[index];
@@ -125,19 +139,23 @@ long platform_start_hart(unsigned index)
 	if (index >= nharts || index == boot_index)
 		return SBI_ERR_INVALID_PARAM;
 	/*
-	 * "Already available": OpenSBI let this hart into _start too (seen
-	 * under heavy host load; see entry.S), where it waits for its
-	 * hart_local; or it is still on its way there, so look for 2 s.
+	 * A hart that OpenSBI sends to _start instead (see entry.S) waits
+	 * there for this; one that comes in at _secondary_entry never reads
+	 * it. Release: its hart_local is complete before it sees the pointer.
+	 */
+	__atomic_store_n(&late_hart_local[hl->hartid], hl, __ATOMIC_RELEASE);
+	/*
+	 * "Already available": OpenSBI let this hart into _start already
+	 * (seen under heavy host load), or it is still on its way there, so
+	 * look for it for 2 s.
 	 */
 	for (uint64_t deadline = platform_time() + 2 * riscv_timebase_hz;;) {
-		r = sbi_hart_start(hl->hartid, (unsigned long)_secondary_entry,
+		r = sbi_hart_start(hl->hartid, start_address(index),
 				   (unsigned long)hl);
 		if (r.error != SBI_ERR_ALREADY_AVAILABLE)
 			break;
 		/* Acquire: pairs with the release fence in _start_late. */
 		if (__atomic_load_n(&late_arrived[hl->hartid], __ATOMIC_ACQUIRE)) {
-			/* Release: its hart_local is complete before it sees it. */
-			__atomic_store_n(&late_hart_local[hl->hartid], hl, __ATOMIC_RELEASE);
 			r.error = SBI_SUCCESS;
 			break;
 		}

@@ -9,12 +9,12 @@
  * _secondary_entry: a hart started by SBI HSM hart_start, a0 = hart id,
  * a1 = opaque = its struct hart_local, which already holds its stack top.
  *
- * Under heavy host load OpenSBI 1.1 has been seen to let a second hart
- * into _start (the boot hart's hart_start for it then fails with "already
- * available"). Only the first hart to claim boot_claim boots; a later one
- * says it arrived and waits in .data (which the boot hart does not clear)
- * until platform_start_hart() hands it its hart_local, then goes on as if
- * HSM had started it.
+ * Under heavy host load OpenSBI 1.1 has been seen to send a second hart
+ * to _start (the boot hart's hart_start for it then failed with "already
+ * available", or both ran the boot). Only the first hart to claim
+ * boot_claim boots; a later one says it arrived and waits in .data (which
+ * the boot hart does not clear) until platform_start_hart() has published
+ * its hart_local, then goes on as if HSM had started it.
  */
 #include <platform/riscv.h>
 
