@@ -22,7 +22,7 @@
 static void *mine[BLOCKS], *theirs[BLOCKS];
 static size_t mine_size[BLOCKS];
 static int stop; /* relaxed atomics: only a flag */
-static unsigned long marks;
+static unsigned long marks; /* relaxed atomics: the main thread waits on it */
 
 static void *marker(void *arg)
 {
@@ -38,7 +38,7 @@ static void *marker(void *arg)
 			heap_tag_set_state(p, HEAP_STATE_LIVE);
 			CHECK(heap_tag_plausible_live(p));
 		}
-		marks++;
+		__atomic_store_n(&marks, marks + 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -58,7 +58,12 @@ int main(void)
 	pthread_t t;
 	CHECK(pthread_create(&t, NULL, marker, NULL) == 0);
 	port_host_become_hart(2);
-	for (int round = 0; round < ROUNDS; round++)
+	/*
+	 * ROUNDS at least, and on until the marker has done some passes too:
+	 * on a loaded host it may not have been scheduled yet.
+	 */
+	for (int round = 0; round < ROUNDS ||
+			    __atomic_load_n(&marks, __ATOMIC_RELAXED) < 100; round++)
 		for (int i = 0; i < BLOCKS; i++) {
 			kheap_free(theirs[i]);               /* sets P in mine[i] */
 			theirs[i] = kheap_alloc(32, 0);      /* clears it */
