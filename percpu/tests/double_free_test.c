@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * A double free of a block still sitting in a magazine is caught: with a
- * misuse handler it is recorded as HEAP_ERR_DOUBLE_FREE; by default (in a
+ * misuse handler it is misuses as HEAP_ERR_DOUBLE_FREE; by default (in a
  * forked child) the run exits PORT_EXIT_MISUSE with "double free" on stderr.
  */
 #include "test_util.h"
@@ -10,17 +10,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int recorded;
-static enum heap_error last;
-
-static void handler(enum heap_error e, void *p, size_t size, const char *where)
-{
-	(void)p;
-	(void)size;
-	(void)where;
-	recorded++;
-	last = e;
-}
 
 int main(void)
 {
@@ -51,14 +40,14 @@ int main(void)
 	CHECK(strstr(buf, "double free") != NULL);
 
 	/* Recorded: the first free left the block in a magazine. */
-	kheap_set_misuse_handler(handler);
+	kheap_set_misuse_handler(record_misuse);
 	void *p = kmalloc(48);
 	kfree(p);
 	CHECK(heap_tag_is_cached(p));
 	kfree(p);
-	CHECK(recorded == 1 && last == HEAP_ERR_DOUBLE_FREE);
+	CHECK(misuses == 1 && last_misuse == HEAP_ERR_DOUBLE_FREE);
 	kfree_sized(p, 48);
-	CHECK(recorded == 2 && last == HEAP_ERR_DOUBLE_FREE);
+	CHECK(misuses == 2 && last_misuse == HEAP_ERR_DOUBLE_FREE);
 	/* The block is still cached once, and still usable. */
 	CHECK(percpu_check_drained(0));
 	CHECK(test_heap_validate() == 0);

@@ -18,17 +18,6 @@
 #include <percpu/config.h>
 #include <string.h>
 
-static int misuses;
-static enum heap_error last;
-
-static void record(enum heap_error e, void *p, size_t size, const char *where)
-{
-	(void)p;
-	(void)size;
-	(void)where;
-	misuses++;
-	last = e;
-}
 
 static _Alignas(16) unsigned char global_buf[256];
 
@@ -36,12 +25,12 @@ static _Alignas(16) unsigned char global_buf[256];
 static void expect_named(const char *what, void *p, enum heap_error want)
 {
 	misuses = 0;
-	last = HEAP_OK;
+	last_misuse = HEAP_OK;
 	kfree(p);
 #if PERCPU_HARDEN >= 1
-	if (misuses != 1 || last != want) {
-		fprintf(stderr, "%s: %d misuses, last \"%s\", want \"%s\"\n", what,
-			misuses, heap_error_name(last), heap_error_name(want));
+	if (misuses != 1 || last_misuse != want) {
+		fprintf(stderr, "%s: %d misuses, last_misuse \"%s\", want \"%s\"\n", what,
+			misuses, heap_error_name(last_misuse), heap_error_name(want));
 		exit(1);
 	}
 #else
@@ -58,7 +47,7 @@ int main(void)
 {
 	test_heap_init(1u << 20);
 	percpu_init(PERCPU_MAGAZINES);
-	kheap_set_misuse_handler(record);
+	kheap_set_misuse_handler(record_misuse);
 
 	/*
 	 * Live blocks of the 48-byte class: its magazine is loaded, with room

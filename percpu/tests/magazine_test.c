@@ -19,17 +19,6 @@ static struct percpu_stats st(void)
 	return s;
 }
 
-static int misuses;
-static enum heap_error last_misuse;
-
-static void record_misuse(enum heap_error e, void *p, size_t size, const char *where)
-{
-	(void)p;
-	(void)size;
-	(void)where;
-	misuses++;
-	last_misuse = e;
-}
 
 int main(void)
 {
