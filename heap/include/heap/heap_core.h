@@ -73,11 +73,11 @@
  * stale tag inside a bigger block does not look valid to a later free.
  *
  * Free blocks live in HEAP_NUM_BINS segregated doubly-linked lists (LIFO):
- * exact bins for sizes 32..496, then four bins per power of two, the last bin
- * catching everything from 160 KiB up. A 64-bit bitmap marks the non-empty
+ * exact bins for sizes 32..1008, then eight bins per power of two, the last
+ * bin catching everything from 288 KiB up. A bitmap marks the non-empty
  * bins; an allocation takes the best fit among the first few blocks of the bin
- * of its size (any block of an exact bin), else the smallest of the first few
- * blocks of the next non-empty bin found with count-trailing-zeros. Free
+ * of its size (any block of an exact bin), else the head of the next
+ * non-empty bin found with count-trailing-zeros. Free
  * coalesces with both neighbours at once; a split or merge that leaves a
  * block in its bin keeps its place in the list.
  *
@@ -113,7 +113,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HEAP_NUM_BINS 64
+#define HEAP_NUM_BINS 128
+#define HEAP_BITMAP_WORDS (HEAP_NUM_BINS / 64)
 #define HEAP_MIN_ALIGN 16
 
 /* The tag's lanes; see the drawing above. */
@@ -194,7 +195,8 @@ struct heap_region;
 /* Declared here so a heap can be a static; touch only through functions. */
 struct heap {
 	uintptr_t magic;              /* HEAP_MAGIC once heap_init ran */
-	uint64_t bitmap;              /* bit b set iff bins[b] is not empty */
+	/* bit b % 64 of word b / 64 set iff bins[b] is not empty */
+	uint64_t bitmap[HEAP_BITMAP_WORDS];
 	struct heap_free_block *bins[HEAP_NUM_BINS];
 	struct heap_region *regions;  /* most recently claimed (current) first */
 	uintptr_t lo, hi;             /* hull of all regions, a quick foreign test */
