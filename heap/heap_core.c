@@ -11,7 +11,23 @@
  * The list primitives take the bin index from the caller, who already has
  * it: bin_of is computed once per block size per operation. Statistics are
  * the callers' business too.
+ *
+ * They do not branch on NULL links: whether a neighbour in the list exists
+ * is as random as the heap's traffic, and a mispredicted branch costs more
+ * than the select of where to store (a missing neighbour's link goes to
+ * h->sink, which nothing reads).
  */
+static inline struct heap_free_block **next_slot(struct heap *h, unsigned i,
+						 struct heap_free_block *prev)
+{
+	return prev ? &prev->next : &h->bins[i];
+}
+
+static inline struct heap_free_block **prev_slot(struct heap *h, struct heap_free_block *next)
+{
+	return next ? &next->prev : &h->sink;
+}
+
 static inline void bin_push(struct heap *h, unsigned i, uintptr_t b)
 {
 	struct heap_free_block *fb = fb_of(b), *head = h->bins[i];
@@ -19,8 +35,7 @@ static inline void bin_push(struct heap *h, unsigned i, uintptr_t b)
 	/* LIFO: the most recently freed block is reused first (warm in cache). */
 	fb->prev = NULL;
 	fb->next = head;
-	if (head)
-		head->prev = fb;
+	*prev_slot(h, head) = fb;
 	h->bins[i] = fb;
 	bin_bit_set(h, i);
 }
@@ -30,16 +45,11 @@ static inline void bin_unlink(struct heap *h, unsigned i, uintptr_t b)
 	struct heap_free_block *fb = fb_of(b), *next = fb->next, *prev = fb->prev;
 
 	HEAP_CHECK(bin_bit(h, i));
-	if (prev) {
-		prev->next = next;
-	} else {
-		HEAP_CHECK(h->bins[i] == fb);
-		h->bins[i] = next;
-		if (!next)
-			bin_bit_clear(h, i);
-	}
-	if (next)
-		next->prev = prev;
+	HEAP_CHECK(prev || h->bins[i] == fb);
+	*next_slot(h, i, prev) = next;
+	*prev_slot(h, next) = prev;
+	/* The bin's bit goes when its list does. */
+	h->bitmap[i >> 6] &= ~((uint64_t)(h->bins[i] == NULL) << (i & 63));
 }
 
 /*
@@ -55,12 +65,8 @@ static inline void bin_move(struct heap *h, unsigned i, uintptr_t from, uintptr_
 
 	t->next = next;
 	t->prev = prev;
-	if (prev)
-		prev->next = t;
-	else
-		h->bins[i] = t;
-	if (next)
-		next->prev = t;
+	*next_slot(h, i, prev) = t;
+	*prev_slot(h, next) = t;
 }
 
 /* A free block leaves the heap's free pool (cold paths). */

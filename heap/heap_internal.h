@@ -15,7 +15,7 @@
 /* Largest block the tag's u32 size lane can describe (64 GiB - 16). */
 #define MAX_BLOCK ((uintptr_t)0xffffffffu << 4)
 /* First-fit scan limit per bin before moving on (a full scan runs before OOM). */
-#define BIN_SCAN_LIMIT 16
+#define BIN_SCAN_LIMIT 4
 /* Non-empty bins whose head an aligned request tries before a sure fit. */
 #define ALIGN_PROBES 4
 
@@ -206,12 +206,13 @@ static inline unsigned heap_log2(uint64_t x)
  * wastes little without walking its list.
  */
 #define EXACT_BINS 62u
+#define LAST_BIN_U ((uintptr_t)9 << 11) /* size / 16 of the last bin: 288 KiB */
 static inline unsigned bin_of(uintptr_t size)
 {
 	uintptr_t u = size >> 4;
 	if (u < 64)
 		return (unsigned)u - 2;
-	if (u >= (uintptr_t)9 << 11) /* the last bin: 288 KiB and up */
+	if (u >= LAST_BIN_U)
 		return HEAP_NUM_BINS - 1;
 	unsigned l = heap_log2(u);
 	return EXACT_BINS + (l - 6) * 8 + (unsigned)((u >> (l - 3)) & 7);

@@ -198,6 +198,8 @@ struct heap {
 	/* bit b % 64 of word b / 64 set iff bins[b] is not empty */
 	uint64_t bitmap[HEAP_BITMAP_WORDS];
 	struct heap_free_block *bins[HEAP_NUM_BINS];
+	/* Written, never read: a list link that has no block to go to. */
+	struct heap_free_block *sink;
 	struct heap_region *regions;  /* most recently claimed (current) first */
 	uintptr_t lo, hi;             /* hull of all regions, a quick foreign test */
 	/*
