@@ -482,12 +482,10 @@ fail:
 }
 
 /*
- * Default alignment, `need`'s own bin i not empty and not exact: the best
- * fit among its first BIN_SCAN_LIMIT blocks, else the head of the next
- * non-empty bin (any block there fits), else the slow path.
+ * The best fit for `need` among the first BIN_SCAN_LIMIT blocks of bin i
+ * (stopping at one that leaves no remainder), or 0.
  */
-static __attribute__((noinline)) void *alloc_fit(struct heap *h, size_t size, uintptr_t need,
-						unsigned i, enum heap_error *err)
+static inline uintptr_t best_in_bin(const struct heap *h, unsigned i, uintptr_t need)
 {
 	uintptr_t best = 0, bs = UINTPTR_MAX;
 	struct heap_free_block *fb = h->bins[i];
@@ -501,6 +499,19 @@ static __attribute__((noinline)) void *alloc_fit(struct heap *h, size_t size, ui
 				break;
 		}
 	}
+	return best;
+}
+
+/*
+ * Default alignment, `need`'s own bin i not empty and not exact: the best
+ * fit among its first BIN_SCAN_LIMIT blocks, else the head of the next
+ * non-empty bin (any block there fits), else the slow path.
+ */
+static __attribute__((noinline)) void *alloc_fit(struct heap *h, size_t size, uintptr_t need,
+						unsigned i, enum heap_error *err)
+{
+	uintptr_t best = best_in_bin(h, i, need);
+
 	if (best)
 		return take(h, best, i, need);
 	unsigned j = bin_next(h, i + 1);
@@ -568,19 +579,11 @@ void *heap_calloc(struct heap *h, size_t n, size_t size, enum heap_error *err)
  */
 static uintptr_t run_block(struct heap *h, uintptr_t need, size_t want, unsigned *bin)
 {
-	uintptr_t total = need * want, best = 0, bs = 0;
+	uintptr_t total = need * want, best, bs = 0;
 	unsigned i = bin_of(total), j = bin_next(h, i);
 
 	if (j == i) {
-		bs = UINTPTR_MAX;
-		struct heap_free_block *fb = h->bins[i];
-		for (unsigned n = 0; fb && n < BIN_SCAN_LIMIT; fb = fb->next, n++) {
-			uintptr_t fs = block_size((uintptr_t)fb);
-			if (fs >= total && fs < bs) {
-				best = (uintptr_t)fb;
-				bs = fs;
-			}
-		}
+		best = best_in_bin(h, i, total);
 		if (best) {
 			*bin = i;
 			return best;
@@ -595,7 +598,7 @@ static uintptr_t run_block(struct heap *h, uintptr_t need, size_t want, unsigned
 		return 0;
 	/* Nothing holds them all: the largest block takes as many as fit. */
 	j = bin_top(h);
-	bs = 0;
+	best = 0;
 	struct heap_free_block *fb = h->bins[j];
 	for (unsigned n = 0; fb && n < BIN_SCAN_LIMIT; fb = fb->next, n++) {
 		uintptr_t fs = block_size((uintptr_t)fb);
