@@ -11,7 +11,23 @@
  * The list primitives take the bin index from the caller, who already has
  * it: bin_of is computed once per block size per operation. Statistics are
  * the callers' business too.
+ *
+ * They do not branch on NULL links: whether a neighbour in the list exists
+ * is as random as the heap's traffic, and a mispredicted branch costs more
+ * than the select of where to store (a missing neighbour's link goes to
+ * h->sink, which nothing reads).
  */
+static inline struct heap_free_block **next_slot(struct heap *h, unsigned i,
+						 struct heap_free_block *prev)
+{
+	return prev ? &prev->next : &h->bins[i];
+}
+
+static inline struct heap_free_block **prev_slot(struct heap *h, struct heap_free_block *next)
+{
+	return next ? &next->prev : &h->sink;
+}
+
 static inline void bin_push(struct heap *h, unsigned i, uintptr_t b)
 {
 	struct heap_free_block *fb = fb_of(b), *head = h->bins[i];
@@ -19,27 +35,21 @@ static inline void bin_push(struct heap *h, unsigned i, uintptr_t b)
 	/* LIFO: the most recently freed block is reused first (warm in cache). */
 	fb->prev = NULL;
 	fb->next = head;
-	if (head)
-		head->prev = fb;
+	*prev_slot(h, head) = fb;
 	h->bins[i] = fb;
-	h->bitmap |= (uint64_t)1 << i;
+	bin_bit_set(h, i);
 }
 
 static inline void bin_unlink(struct heap *h, unsigned i, uintptr_t b)
 {
 	struct heap_free_block *fb = fb_of(b), *next = fb->next, *prev = fb->prev;
 
-	HEAP_CHECK(h->bitmap & ((uint64_t)1 << i));
-	if (prev) {
-		prev->next = next;
-	} else {
-		HEAP_CHECK(h->bins[i] == fb);
-		h->bins[i] = next;
-		if (!next)
-			h->bitmap &= ~((uint64_t)1 << i);
-	}
-	if (next)
-		next->prev = prev;
+	HEAP_CHECK(bin_bit(h, i));
+	HEAP_CHECK(prev || h->bins[i] == fb);
+	*next_slot(h, i, prev) = next;
+	*prev_slot(h, next) = prev;
+	/* The bin's bit goes when its list does. */
+	h->bitmap[i >> 6] &= ~((uint64_t)(h->bins[i] == NULL) << (i & 63));
 }
 
 /*
@@ -55,12 +65,8 @@ static inline void bin_move(struct heap *h, unsigned i, uintptr_t from, uintptr_
 
 	t->next = next;
 	t->prev = prev;
-	if (prev)
-		prev->next = t;
-	else
-		h->bins[i] = t;
-	if (next)
-		next->prev = t;
+	*next_slot(h, i, prev) = t;
+	*prev_slot(h, next) = t;
 }
 
 /* A free block leaves the heap's free pool (cold paths). */
@@ -163,7 +169,8 @@ enum heap_error heap_init(struct heap *h, void *start, void *end)
 {
 	for (unsigned i = 0; i < HEAP_NUM_BINS; i++)
 		h->bins[i] = NULL;
-	h->bitmap = 0;
+	for (unsigned i = 0; i < HEAP_BITMAP_WORDS; i++)
+		h->bitmap[i] = 0;
 	h->regions = NULL;
 	h->lo = UINTPTR_MAX;
 	h->hi = 0;
@@ -309,96 +316,47 @@ static bool fits(uintptr_t b, uintptr_t need, uintptr_t align)
 	return gap <= s && s - gap >= need;
 }
 
-/* Bins 0..EXACT_BINS-1 each hold one block size. */
-#define EXACT_BINS 30u
-
-/* First fit, any alignment: the block (and its bin in *bin), or 0. */
-static __attribute__((noinline)) uintptr_t find_fit_slow(struct heap *h, uintptr_t need, uintptr_t align,
-			       unsigned *bin)
-{
-	unsigned first_bin = bin_of(need);
-	bool truncated = false;
-
-	for (int pass = 0; pass < 2; pass++) {
-		uint64_t m = h->bitmap & (~(uint64_t)0 << first_bin);
-		while (m) {
-			unsigned i = heap_ctz64(m);
-			unsigned n = 0;
-			m &= m - 1;
-			for (struct heap_free_block *fb = h->bins[i]; fb; fb = fb->next) {
-				if (fits((uintptr_t)fb, need, align)) {
-					*bin = i;
-					return (uintptr_t)fb;
-				}
-				if (pass == 0 && ++n == BIN_SCAN_LIMIT) {
-					truncated = true;
-					break;
-				}
-			}
-		}
-		/* Before giving up, look at every block once (only near OOM). */
-		if (!truncated)
-			break;
-	}
-	return 0;
-}
-
 /*
- * First fit for the default alignment: the bin of `need` (every block of an
- * exact bin fits; a range bin is scanned for up to BIN_SCAN_LIMIT blocks),
- * then the first block of the next non-empty bin, which is always big
- * enough. What that misses (and all aligned requests) goes to the slow scan,
- * which finds the same block the fast one would have.
+ * First fit, any alignment, every block of every bin from the bin of `need`
+ * up: the block (and its bin in *bin), or 0. Only when the probes of the
+ * fast paths found nothing, so near OOM or for an awkward alignment.
  */
-static inline uintptr_t find_fit(struct heap *h, uintptr_t need, uintptr_t align,
-				 unsigned *bin)
+static __attribute__((noinline)) uintptr_t find_fit_slow(struct heap *h, uintptr_t need,
+							uintptr_t align, unsigned *bin)
 {
-	unsigned i = bin_of(need);
-	uint64_t m = h->bitmap >> i;
-
-	if (align > GRAIN)
-		return find_fit_slow(h, need, align, bin);
-	if (m & 1) {
-		struct heap_free_block *fb = h->bins[i];
-		if (i < EXACT_BINS) {
-			*bin = i;
-			return (uintptr_t)fb;
-		}
-		for (unsigned n = 0; fb && n < BIN_SCAN_LIMIT; fb = fb->next, n++) {
-			if (block_size((uintptr_t)fb) >= need) {
+	for (unsigned i = bin_next(h, bin_of(need)); i < HEAP_NUM_BINS; i = bin_next(h, i + 1)) {
+		for (struct heap_free_block *fb = h->bins[i]; fb; fb = fb->next) {
+			if (fits((uintptr_t)fb, need, align)) {
 				*bin = i;
 				return (uintptr_t)fb;
 			}
 		}
 	}
-	m >>= 1;
-	if (m) {
-		unsigned j = i + 1 + heap_ctz64(m);
-		*bin = j;
-		return (uintptr_t)h->bins[j];
-	}
-	return find_fit_slow(h, need, align, bin);
+	return 0;
 }
 
-static inline void note_alloc(struct heap *h, uintptr_t size)
+static inline void note_alloc(struct heap *h, uintptr_t size, size_t count)
 {
 	h->st.bytes_in_use += size;
-	h->st.total_allocs++;
+	h->st.total_allocs += count;
 	if (h->st.bytes_in_use > h->st.high_water)
 		h->st.high_water = h->st.bytes_in_use;
 }
 
 /*
- * Allocates need bytes at the start of free block b (in bin i). A remainder
- * that can stand alone stays free above it, keeping b's list node when its
- * bin is the same (splitting the top block costs no list work).
+ * The free block b (in bin i, of s bytes) keeps [b + used, b + s) as a free
+ * remainder if that can stand alone, reusing b's list node when the
+ * remainder stays in bin i; else it leaves its bin and the block above it
+ * loses its P bit. Returns the bytes the caller gets (used, or all of s).
  */
-static inline __attribute__((always_inline)) void *take(struct heap *h, uintptr_t b, unsigned i, uintptr_t need)
+static inline __attribute__((always_inline)) uintptr_t split_off(struct heap *h, uintptr_t b,
+								unsigned i, uintptr_t s,
+								uintptr_t used)
 {
-	uintptr_t s = block_size(b), rest = s - need;
+	uintptr_t rest = s - used;
 
 	if (rest >= MIN_BLOCK) {
-		uintptr_t r = b + need;
+		uintptr_t r = b + used;
 		tag_write(r, rest, 0);
 		footer_set(r, rest);
 		if (rest >= bin_lo[i]) {
@@ -408,15 +366,25 @@ static inline __attribute__((always_inline)) void *take(struct heap *h, uintptr_
 			bin_push(h, bin_of(rest), r);
 		}
 		/* The block above the remainder keeps its P bit. */
-	} else {
-		bin_unlink(h, i, b);
-		need = s;
-		flags_store(b + s, (uint8_t)(flags_load(b + s) & ~HEAP_TAG_PREV_FREE));
-		h->st.free_blocks--;
+		return used;
 	}
+	bin_unlink(h, i, b);
+	flags_store(b + s, (uint8_t)(flags_load(b + s) & ~HEAP_TAG_PREV_FREE));
+	h->st.free_blocks--;
+	return s;
+}
+
+/*
+ * Allocates need bytes at the start of free block b (in bin i). A remainder
+ * that can stand alone stays free above it, keeping b's list node when its
+ * bin is the same (splitting the top block costs no list work).
+ */
+static inline __attribute__((always_inline)) void *take(struct heap *h, uintptr_t b, unsigned i, uintptr_t need)
+{
+	need = split_off(h, b, i, block_size(b), need);
 	/* b was free, so the block below it is allocated: P is clear. */
 	tag_write(b, need, HEAP_TAG_ALLOC);
-	note_alloc(h, need);
+	note_alloc(h, need, 1);
 	return (void *)(b + W);
 }
 
@@ -436,8 +404,45 @@ static __attribute__((noinline)) void *carve_aligned(struct heap *h, uintptr_t b
 		free_span(h, a + size, avail - size, false);
 	else
 		tag_set_prev_free(a + size, false);
-	note_alloc(h, size);
+	note_alloc(h, size, 1);
 	return (void *)(a + W);
+}
+
+/*
+ * An alignment above 16: the heads of the first few non-empty bins from the
+ * bin of `need`, then the head of the first non-empty bin whose blocks all
+ * fit whatever their address (need + align + 16 bytes hold the block after
+ * the largest gap align_gap makes), then every block.
+ */
+static __attribute__((noinline)) void *alloc_aligned(struct heap *h, uintptr_t need,
+						    uintptr_t al, enum heap_error *err)
+{
+	unsigned sure = bin_of(need + al + GRAIN) + 1, n = 0, j;
+	uintptr_t b = 0;
+
+	for (j = bin_next(h, bin_of(need)); j < sure && n < ALIGN_PROBES;
+	     j = bin_next(h, j + 1), n++) {
+		if (fits((uintptr_t)h->bins[j], need, al)) {
+			b = (uintptr_t)h->bins[j];
+			break;
+		}
+	}
+	if (!b) {
+		j = bin_next(h, sure);
+		if (j < HEAP_NUM_BINS)
+			b = (uintptr_t)h->bins[j];
+		else
+			b = find_fit_slow(h, need, al, &j);
+	}
+	if (!b) {
+		if (err)
+			*err = HEAP_ERR_OOM;
+		return NULL;
+	}
+	uintptr_t gap = align_gap(b, al);
+	if (gap)
+		return carve_aligned(h, b, j, need, gap);
+	return take(h, b, j, need);
 }
 
 /* Any size and alignment: checks them, then any fit. */
@@ -458,20 +463,17 @@ static __attribute__((noinline)) void *alloc_slow(struct heap *h, size_t size,
 		goto fail;
 	}
 	need = need_of(size);
-	if (al > GRAIN && need + al + MIN_BLOCK > MAX_BLOCK) {
-		e = HEAP_ERR_SIZE_OVERFLOW;
-		goto fail;
+	if (al > GRAIN) {
+		if (need + al + MIN_BLOCK > MAX_BLOCK) {
+			e = HEAP_ERR_SIZE_OVERFLOW;
+			goto fail;
+		}
+		return alloc_aligned(h, need, al, err);
 	}
 	unsigned i = 0;
-	uintptr_t b = find_fit(h, need, al, &i);
-	if (b) {
-		if (al > GRAIN) {
-			uintptr_t gap = align_gap(b, al);
-			if (gap)
-				return carve_aligned(h, b, i, need, gap);
-		}
+	uintptr_t b = find_fit_slow(h, need, al, &i);
+	if (b)
 		return take(h, b, i, need);
-	}
 	e = HEAP_ERR_OOM;
 fail:
 	if (err)
@@ -480,68 +482,52 @@ fail:
 }
 
 /*
- * The smallest of the first NEXT_SCAN + 1 blocks of a list (the lowest
- * address among equals): any block of a bin above the request's fits, and
- * the smallest leaves the bigger ones for bigger requests.
+ * The best fit for `need` among the first BIN_SCAN_LIMIT blocks of bin i
+ * (stopping at one that leaves no remainder), or 0.
  */
-static __attribute__((noinline)) struct heap_free_block *
-smallest_of(struct heap_free_block *fb)
+static inline uintptr_t best_in_bin(const struct heap *h, unsigned i, uintptr_t need)
 {
-	struct heap_free_block *best = fb;
-	uintptr_t bs = block_size((uintptr_t)fb);
+	uintptr_t best = 0, bs = UINTPTR_MAX;
+	struct heap_free_block *fb = h->bins[i];
 
-	for (unsigned n = 0; (fb = fb->next) && n < NEXT_SCAN; n++) {
+	for (unsigned n = 0; fb && n < BIN_SCAN_LIMIT; fb = fb->next, n++) {
 		uintptr_t fs = block_size((uintptr_t)fb);
-		if (fs < bs || (fs == bs && fb < best)) {
-			best = fb;
+		if (fs >= need && fs < bs) {
+			best = (uintptr_t)fb;
 			bs = fs;
+			if (fs - need < MIN_BLOCK)
+				break;
 		}
 	}
 	return best;
+}
+
+/*
+ * Default alignment, `need`'s own bin i not empty and not exact: the best
+ * fit among its first BIN_SCAN_LIMIT blocks, else the head of the next
+ * non-empty bin (any block there fits), else the slow path.
+ */
+static __attribute__((noinline)) void *alloc_fit(struct heap *h, size_t size, uintptr_t need,
+						unsigned i, enum heap_error *err)
+{
+	uintptr_t best = best_in_bin(h, i, need);
+
+	if (best)
+		return take(h, best, i, need);
+	unsigned j = bin_next(h, i + 1);
+	if (j < HEAP_NUM_BINS)
+		return take(h, (uintptr_t)h->bins[j], j, need);
+	return alloc_slow(h, size, 0, err);
 }
 
 /* The alignments 0, 1, 2, 4, 8 and 16, as bits: the default ones. */
 #define DEFAULT_ALIGNS 0x10117u
 
 /*
- * Default alignment, any bin: best fit among the first BIN_SCAN_LIMIT blocks
- * of the size's bin, else the smallest of the first few of the next
- * non-empty bin (any of them fits), else the slow path.
- */
-static __attribute__((noinline)) void *alloc_fit(struct heap *h, size_t size,
-						enum heap_error *err)
-{
-	uintptr_t need = need_of(size);
-	unsigned i = bin_of(need);
-	uint64_t m = h->bitmap >> i;
-
-	if (m & 1) {
-		uintptr_t best = 0, bs = UINTPTR_MAX;
-		struct heap_free_block *fb = h->bins[i];
-		for (unsigned n = 0; fb && n < BIN_SCAN_LIMIT; fb = fb->next, n++) {
-			uintptr_t fs = block_size((uintptr_t)fb);
-			if (fs >= need && fs < bs) {
-				best = (uintptr_t)fb;
-				bs = fs;
-				if (fs - need < MIN_BLOCK)
-					break;
-			}
-		}
-		if (best)
-			return take(h, best, i, need);
-	}
-	m >>= 1;
-	if (m) {
-		i += 1 + heap_ctz64(m);
-		return take(h, (uintptr_t)smallest_of(h->bins[i]), i, need);
-	}
-	return alloc_slow(h, size, 0, err);
-}
-
-/*
  * The common case without calls: default alignment, and the head of an
- * exact bin, or of the next non-empty bin when it is alone there. The rest
- * goes to alloc_fit (tail calls: nothing to save around them).
+ * exact bin or of the next non-empty bin above the size's. A non-empty
+ * range bin of the size goes to alloc_fit, the rest to alloc_slow (tail
+ * calls: nothing to save around them).
  */
 static inline __attribute__((always_inline)) void *alloc(struct heap *h, size_t size,
 							size_t align,
@@ -550,23 +536,12 @@ static inline __attribute__((always_inline)) void *alloc(struct heap *h, size_t 
 	if (__builtin_expect(align <= GRAIN && ((DEFAULT_ALIGNS >> align) & 1) &&
 				     size <= MAX_BLOCK - W, 1)) {
 		uintptr_t need = need_of(size);
-		unsigned i = bin_of(need);
-		uint64_t m = h->bitmap >> i;
-		struct heap_free_block *fb;
+		unsigned i = bin_of(need), j = bin_next(h, i);
 
-		if (m & 1) {
-			if (i >= EXACT_BINS)
-				return alloc_fit(h, size, err);
-			return take(h, (uintptr_t)h->bins[i], i, need);
-		}
-		m >>= 1;
-		if (m) {
-			i += 1 + heap_ctz64(m);
-			fb = h->bins[i];
-			if (i >= EXACT_BINS && fb->next)
-				return alloc_fit(h, size, err);
-			return take(h, (uintptr_t)fb, i, need);
-		}
+		if (j == i && i >= EXACT_BINS)
+			return alloc_fit(h, size, need, i, err);
+		if (j < HEAP_NUM_BINS)
+			return take(h, (uintptr_t)h->bins[j], j, need);
 	}
 	return alloc_slow(h, size, align, err);
 }
@@ -597,12 +572,95 @@ void *heap_calloc(struct heap *h, size_t n, size_t size, enum heap_error *err)
 	return p;
 }
 
+/*
+ * The free block for a run of `want` blocks of `need` bytes: the best fit
+ * for all of them (as alloc_fit looks), else the largest of the first
+ * BIN_SCAN_LIMIT blocks of the top bin, if at least one block fits in it.
+ */
+static uintptr_t run_block(struct heap *h, uintptr_t need, size_t want, unsigned *bin)
+{
+	uintptr_t total = need * want, best, bs = 0;
+	unsigned i = bin_of(total), j = bin_next(h, i);
+
+	if (j == i) {
+		best = best_in_bin(h, i, total);
+		if (best) {
+			*bin = i;
+			return best;
+		}
+		j = bin_next(h, i + 1);
+	}
+	if (j < HEAP_NUM_BINS) {
+		*bin = j;
+		return (uintptr_t)h->bins[j];
+	}
+	if (bins_empty(h))
+		return 0;
+	/* Nothing holds them all: the largest block takes as many as fit. */
+	j = bin_top(h);
+	best = 0;
+	struct heap_free_block *fb = h->bins[j];
+	for (unsigned n = 0; fb && n < BIN_SCAN_LIMIT; fb = fb->next, n++) {
+		uintptr_t fs = block_size((uintptr_t)fb);
+		if (fs > bs) {
+			best = (uintptr_t)fb;
+			bs = fs;
+		}
+	}
+	if (bs < need)
+		return 0;
+	*bin = j;
+	return best;
+}
+
+/*
+ * Carves blocks of `need` bytes from the start of free block b (bin i) into
+ * out[0..], at most `want`; the remainder goes back to the bins. Returns
+ * how many.
+ */
+static size_t carve_run(struct heap *h, uintptr_t b, unsigned i, uintptr_t need, void **out,
+			size_t want)
+{
+	uintptr_t s = block_size(b);
+	size_t k = s / need < want ? s / need : want;
+	uintptr_t used = split_off(h, b, i, s, need * k);
+
+	/* An unsplittable remainder goes to the last block, as take does. */
+	for (size_t m = 0; m < k; m++) {
+		uintptr_t at = b + m * need;
+		tag_write(at, m + 1 < k ? need : used - m * need, HEAP_TAG_ALLOC);
+		out[m] = (void *)(at + W);
+	}
+	note_alloc(h, used, k);
+	return k;
+}
+
+/*
+ * n blocks of one size: with the default alignment, each run of them is
+ * cut from one free block (consecutive addresses, so a refill of a small
+ * class touches few cache lines and pages); an aligned batch takes them
+ * one by one.
+ */
 size_t heap_alloc_batch(struct heap *h, size_t size, size_t align, void **out, size_t n)
 {
 	size_t got = 0;
 
 	if (h->magic != HEAP_MAGIC)
 		return 0;
+	if (align <= GRAIN && ((DEFAULT_ALIGNS >> align) & 1) && size <= MAX_BLOCK - W) {
+		uintptr_t need = need_of(size);
+		while (got < n) {
+			size_t want = n - got;
+			unsigned i = 0;
+			if (want > MAX_BLOCK / need)
+				want = MAX_BLOCK / need;
+			uintptr_t b = run_block(h, need, want, &i);
+			if (!b)
+				break;
+			got += carve_run(h, b, i, need, out + got, want);
+		}
+		return got;
+	}
 	while (got < n) {
 		void *p = alloc(h, size, align, NULL);
 		if (!p)
@@ -611,6 +669,7 @@ size_t heap_alloc_batch(struct heap *h, size_t size, size_t align, void **out, s
 	}
 	return got;
 }
+
 
 /* ---- free ------------------------------------------------------------ */
 
@@ -960,9 +1019,9 @@ void heap_get_stats(struct heap *h, struct heap_stats *st)
 		st->overhead_bytes += region_overhead(r);
 	st->bytes_free = st->heap_bytes - st->bytes_in_use - st->overhead_bytes;
 	st->largest_free = 0;
-	if (h->bitmap) {
+	if (!bins_empty(h)) {
 		/* Every block in a higher bin is bigger: walk only the top one. */
-		unsigned i = heap_log2(h->bitmap);
+		unsigned i = bin_top(h);
 		for (struct heap_free_block *fb = h->bins[i]; fb; fb = fb->next) {
 			uintptr_t s = tag_size(tag_load((uintptr_t)fb));
 			if (s > st->largest_free)

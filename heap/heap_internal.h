@@ -15,9 +15,9 @@
 /* Largest block the tag's u32 size lane can describe (64 GiB - 16). */
 #define MAX_BLOCK ((uintptr_t)0xffffffffu << 4)
 /* First-fit scan limit per bin before moving on (a full scan runs before OOM). */
-#define BIN_SCAN_LIMIT 16
-/* Blocks of the next non-empty bin compared for the best fit. */
-#define NEXT_SCAN 16
+#define BIN_SCAN_LIMIT 4
+/* Non-empty bins whose head an aligned request tries before a sure fit. */
+#define ALIGN_PROBES 4
 
 /* Lives in the first bytes of each region (so it needs no allocation). */
 struct heap_region {
@@ -199,19 +199,23 @@ static inline unsigned heap_log2(uint64_t x)
 #endif
 
 /*
- * Bin of a block size: exact bins of 16 bytes for 32..496 (bins 0..29), then
- * four per power of two (bins 30..63), the last one open-ended (160 KiB up).
+ * Bin of a block size: exact bins of 16 bytes for 32..1008 (bins 0..61), then
+ * eight per power of two (bins 62..127), the last one open-ended (288 KiB
+ * up). Eight per power keep the head of any bin within 1/8 of the smallest
+ * block that could be in it, so taking the head of the next non-empty bin
+ * wastes little without walking its list.
  */
+#define EXACT_BINS 62u
+#define LAST_BIN_U ((uintptr_t)9 << 11) /* size / 16 of the last bin: 288 KiB */
 static inline unsigned bin_of(uintptr_t size)
 {
 	uintptr_t u = size >> 4;
-	if (u < 32)
+	if (u < 64)
 		return (unsigned)u - 2;
-	if (u >= (uintptr_t)5 << 11) /* the last bin: 160 KiB and up */
+	if (u >= LAST_BIN_U)
 		return HEAP_NUM_BINS - 1;
 	unsigned l = heap_log2(u);
-	unsigned b = 30 + (l - 5) * 4 + (unsigned)((u >> (l - 2)) & 3);
-	return b < HEAP_NUM_BINS ? b : HEAP_NUM_BINS - 1;
+	return EXACT_BINS + (l - 6) * 8 + (unsigned)((u >> (l - 3)) & 7);
 }
 
 /*
@@ -220,16 +224,61 @@ static inline unsigned bin_of(uintptr_t size)
  * bin_lo[i] <= s < bin_lo[i + 1], one compare where a split or a merge
  * moves s only one way.
  */
-#define BIN_LO_(i) ((i) < 30 ? (uintptr_t)((i) + 2) << 4 \
-			     : (uintptr_t)(4 + (((i) + 2) & 3)) << ((((i) + 2) / 4 + 63) & 63))
+#define BIN_LO_(i) ((i) < 62 ? (uintptr_t)((i) + 2) << 4 \
+			     : (uintptr_t)(8 + (((i) - 62) & 7)) << (((i) - 62) / 8 + 7))
 #define BIN_LO4_(i) BIN_LO_(i), BIN_LO_((i) + 1), BIN_LO_((i) + 2), BIN_LO_((i) + 3)
 #define BIN_LO16_(i) BIN_LO4_(i), BIN_LO4_((i) + 4), BIN_LO4_((i) + 8), BIN_LO4_((i) + 12)
+#define BIN_LO64_(i) BIN_LO16_(i), BIN_LO16_((i) + 16), BIN_LO16_((i) + 32), BIN_LO16_((i) + 48)
 static const uintptr_t bin_lo[HEAP_NUM_BINS + 1] = {
-	BIN_LO16_(0), BIN_LO16_(16), BIN_LO16_(32), BIN_LO16_(48), UINTPTR_MAX,
+	BIN_LO64_(0), BIN_LO64_(64), UINTPTR_MAX,
 };
+#undef BIN_LO64_
 #undef BIN_LO16_
 #undef BIN_LO4_
 #undef BIN_LO_
+_Static_assert(HEAP_NUM_BINS == 128, "bin_of and bin_lo describe 128 bins");
+
+/* The bitmap of non-empty bins: one bit per bin, HEAP_NUM_BINS / 64 words. */
+static inline bool bin_bit(const struct heap *h, unsigned i)
+{
+	return (h->bitmap[i >> 6] >> (i & 63)) & 1;
+}
+
+static inline void bin_bit_set(struct heap *h, unsigned i)
+{
+	h->bitmap[i >> 6] |= (uint64_t)1 << (i & 63);
+}
+
+static inline void bin_bit_clear(struct heap *h, unsigned i)
+{
+	h->bitmap[i >> 6] &= ~((uint64_t)1 << (i & 63));
+}
+
+/* The first non-empty bin at or above i, or HEAP_NUM_BINS if none. */
+static inline unsigned bin_next(const struct heap *h, unsigned i)
+{
+	if (i < 64) {
+		uint64_t m = h->bitmap[0] & (~(uint64_t)0 << i);
+		if (m)
+			return heap_ctz64(m);
+		i = 64;
+	}
+	if (i >= HEAP_NUM_BINS)
+		return HEAP_NUM_BINS;
+	uint64_t m = h->bitmap[1] & (~(uint64_t)0 << (i & 63));
+	return m ? 64 + heap_ctz64(m) : HEAP_NUM_BINS;
+}
+
+/* The highest non-empty bin; the bitmap must not be empty. */
+static inline unsigned bin_top(const struct heap *h)
+{
+	return h->bitmap[1] ? 64 + heap_log2(h->bitmap[1]) : heap_log2(h->bitmap[0]);
+}
+
+static inline bool bins_empty(const struct heap *h)
+{
+	return !(h->bitmap[0] | h->bitmap[1]);
+}
 
 static inline struct heap_free_block *fb_of(uintptr_t b)
 {

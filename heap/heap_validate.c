@@ -100,7 +100,7 @@ static void walk_bins(struct vctx *v, struct heap *h, size_t max_blocks,
 		      size_t *nfree, size_t *freeb)
 {
 	for (unsigned i = 0; i < HEAP_NUM_BINS; i++) {
-		bool bit = (h->bitmap >> i) & 1;
+		bool bit = bin_bit(h, i);
 		if (bit != (h->bins[i] != NULL))
 			bad(v, "bitmap disagrees with bin", (uintptr_t)h->bins[i]);
 		struct heap_free_block *prev = NULL;

@@ -1,13 +1,21 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Host benchmark: this heap's core against glibc malloc, side by side.
- *  1. talc's "random actions": batches of 100 actions (realloc 1 in 7, else
- *     alloc while fewer than 300 live or 3 in 7, else free a random block),
- *     size rand(4..rand(16..max)) for max in 200..30000, alignment
- *     8 << (ctz(rand16) / 2); actions per second and the ratio.
- *  2. alloc+free latency percentiles in rdtsc cycles, on a heap holding a
- *     random set of live blocks.
- *  3. the heap-efficiency figure (tests/efficiency.h).
+ * Host benchmark: this heap's core against glibc malloc, side by side in one
+ * process, alternating, so both see the same machine at the same moment.
+ *  1. talc's random actions (talc benches/src/random_actions.rs): for max in
+ *     200..30000, actions in a fixed time (HEAP_BENCH_MS, 200 ms as talc):
+ *     1 in 7 a realloc of a random live block to rand(1..3 max), else an
+ *     alloc of rand(4..rand(16..max)) bytes at alignment 8 << ctz(u16) / 2
+ *     when fewer than 300 are live or 3 in 7, else a free of a random live
+ *     block. The median of 3 alternating repetitions, a fresh 128 MiB heap
+ *     (talc's HEAP_SIZE) each time.
+ *  2. talc's microbenchmark (benches/src/microbench.rs): rdtscp ticks of each
+ *     alloc (rand(4..rand(16..64 KiB)), the same alignments) and of each
+ *     free (8 random live blocks when more than 50 are live 1 in 10 times,
+ *     or more than 600); the figure is alloc p50 + free p50, as talc sums
+ *     its quartiles.
+ *  3. alloc+free pair latency, on a heap holding a random set of blocks.
+ *  4. the heap-efficiency figure (tests/efficiency.h).
  * The last line is machine-readable.
  */
 #include "../tests/efficiency.h"
@@ -17,9 +25,17 @@
 #include <time.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
-static inline uint64_t cycles(void) { return __rdtsc(); }
+/* rdtscp between compiler fences, as talc's microbench reads it. */
+static inline uint64_t ticks(void)
+{
+	unsigned aux;
+	__asm__ __volatile__("" ::: "memory");
+	uint64_t t = __rdtscp(&aux);
+	__asm__ __volatile__("" ::: "memory");
+	return t;
+}
 #else
-static inline uint64_t cycles(void)
+static inline uint64_t ticks(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -28,26 +44,70 @@ static inline uint64_t cycles(void)
 #endif
 
 #define HEAP_BYTES (512u << 20)
-#define LIVE_MAX 4096
+#define TALC_HEAP_BYTES ((size_t)1 << 27) /* talc's benches HEAP_SIZE */
+#define RA_LIVE_MAX 100000                 /* talc's Vec::with_capacity */
+#define RA_MIN_LIVE 300
+#define RA_REALLOC_MULTI 3
+#define RA_REPS 3
+#define MB_MAX_LIVE 600
+#define MB_SAMPLES (1u << 25)
 
+/* One allocator under test; align is always a power of two. */
 struct ops {
 	const char *name;
 	void *(*alloc)(void *ctx, size_t size, size_t align);
 	void (*free)(void *ctx, void *p);
-	void *(*realloc)(void *ctx, void *p, size_t size);
+	/* Keeps align: what Rust's GlobalAlloc::realloc promises. */
+	void *(*realloc)(void *ctx, void *p, size_t old, size_t size, size_t align);
+	void (*reset)(void *ctx); /* a fresh heap (or nothing) */
 	void *ctx;
+};
+
+struct core_ctx {
+	struct heap h;
+	char *mem;
+	size_t bytes;
 };
 
 static void *h_alloc(void *c, size_t s, size_t a) { return heap_alloc(c, s, a, NULL); }
 static void h_free(void *c, void *p) { heap_free(c, p); }
-static void *h_realloc(void *c, void *p, size_t s) { return heap_realloc(c, p, s, NULL); }
+static void *h_realloc(void *c, void *p, size_t old, size_t s, size_t a)
+{
+	if (a <= HEAP_MIN_ALIGN)
+		return heap_realloc(c, p, s, NULL);
+	/* A moved block is only 16-aligned: move it by hand, as Rust does. */
+	void *q = heap_alloc(c, s, a, NULL);
+	if (q) {
+		memcpy(q, p, old < s ? old : s);
+		heap_free(c, p);
+	}
+	return q;
+}
+static void h_reset(void *c)
+{
+	struct core_ctx *k = c;
+	CHECK_EQ(heap_init(&k->h, k->mem, k->mem + k->bytes), HEAP_OK);
+}
+
 static void *g_alloc(void *c, size_t s, size_t a)
 {
 	(void)c;
 	return a <= 16 ? malloc(s) : memalign(a, s);
 }
 static void g_free(void *c, void *p) { (void)c; free(p); }
-static void *g_realloc(void *c, void *p, size_t s) { (void)c; return realloc(p, s); }
+static void *g_realloc(void *c, void *p, size_t old, size_t s, size_t a)
+{
+	(void)c;
+	if (a <= 16)
+		return realloc(p, s);
+	void *q = memalign(a, s);
+	if (q) {
+		memcpy(q, p, old < s ? old : s);
+		free(p);
+	}
+	return q;
+}
+static void g_reset(void *c) { (void)c; }
 
 static double now(void)
 {
@@ -56,46 +116,145 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Actions per second for one max size. */
-static double random_actions(const struct ops *o, size_t max, unsigned batches, uint64_t seed)
+/* Uniform in [lo, hi) by multiply-shift (fastrand's way: no division). */
+static inline size_t rand_below(uint64_t *rng, size_t lo, size_t hi)
 {
-	static void *live[LIVE_MAX];
-	size_t n = 0;
-	uint64_t rng = seed;
-	double t0 = now();
+	return lo + (size_t)(((unsigned __int128)test_rand(rng) * (hi - lo)) >> 64);
+}
 
-	for (unsigned b = 0; b < batches; b++) {
+/* talc's generate_size: biased towards small sizes. */
+static inline size_t gen_size(uint64_t *rng, size_t max)
+{
+	return rand_below(rng, 4, rand_below(rng, 16, max));
+}
+
+/* talc's generate_align: 75% 8, 19% 16, 4% 32, ... up to 2048. */
+static inline size_t gen_align(uint64_t *rng)
+{
+	unsigned tz = (unsigned)__builtin_ctz((unsigned)(test_rand(rng) & 0xffff) | 0x10000u);
+	return (size_t)8 << (tz / 2);
+}
+
+struct live {
+	void *p;
+	size_t size, align;
+};
+
+/* Actions done in `secs`: talc's random_actions() for one max size. */
+static uint64_t random_actions(const struct ops *o, size_t max, double secs, uint64_t seed)
+{
+	static struct live v[RA_LIVE_MAX];
+	size_t n = 0;
+	uint64_t rng = seed, score = 0;
+
+	o->reset(o->ctx);
+	double t0 = now();
+	while (now() - t0 < secs) {
 		for (int i = 0; i < 100; i++) {
-			uint64_t r = test_rand(&rng);
-			unsigned act = (unsigned)(r % 7);
-			size_t size = (size_t)test_range(&rng, 4, test_range(&rng, 16, max));
-			if (act == 0 && n) {
-				size_t k = (size_t)((r >> 8) % n);
-				void *p = o->realloc(o->ctx, live[k], size);
-				if (p)
-					live[k] = p;
-			} else if ((n < 300 || act <= 3) && n < LIVE_MAX) {
-				unsigned tz = (unsigned)__builtin_ctz((unsigned)(r >> 32) | 0x10000u);
-				void *p = o->alloc(o->ctx, size, (size_t)8 << (tz / 2));
-				if (p)
-					live[n++] = p;
+			size_t act = rand_below(&rng, 0, 7);
+			if (act == 6) {
+				if (!n)
+					continue;
+				struct live *l = &v[rand_below(&rng, 0, n)];
+				size_t s = rand_below(&rng, 1, max * RA_REALLOC_MULTI);
+				void *p = o->realloc(o->ctx, l->p, l->size, s, l->align);
+				if (p) {
+					l->p = p;
+					l->size = s;
+					score++;
+				}
+			} else if ((act < 3 || n < RA_MIN_LIVE) && n < RA_LIVE_MAX) {
+				size_t s = gen_size(&rng, max), a = gen_align(&rng);
+				void *p = o->alloc(o->ctx, s, a);
+				if (p) {
+					v[n++] = (struct live){ p, s, a };
+					score++;
+				}
 			} else if (n) {
-				size_t k = (size_t)((r >> 8) % n);
-				o->free(o->ctx, live[k]);
-				live[k] = live[--n];
+				size_t k = rand_below(&rng, 0, n);
+				o->free(o->ctx, v[k].p);
+				v[k] = v[--n];
+				score++;
 			}
 		}
 	}
-	double secs = now() - t0;
 	while (n)
-		o->free(o->ctx, live[--n]);
-	return (double)batches * 100 / secs;
+		o->free(o->ctx, v[--n].p);
+	return score;
 }
 
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
+}
+
+static uint64_t median3(uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t t[3] = { a, b, c };
+	qsort(t, 3, sizeof(t[0]), cmp_u64);
+	return t[1];
+}
+
+/* talc's quartiles(): p1, p25, p50, p75, p99 of sorted data. */
+static void quartiles(uint64_t *t, size_t n, uint64_t q[5])
+{
+	qsort(t, n, sizeof(t[0]), cmp_u64);
+	q[0] = t[n / 100];
+	q[1] = t[n / 4];
+	q[2] = t[n / 2];
+	q[3] = t[3 * n / 4];
+	q[4] = t[99 * n / 100];
+}
+
+/* talc's microbench: per-quartile alloc ticks + free ticks in q. */
+static void microbench(const struct ops *o, double secs, uint64_t q[5])
+{
+	static uint64_t at[MB_SAMPLES], ft[MB_SAMPLES];
+	static struct live act[MB_MAX_LIVE + 2];
+	size_t na = 0, nf = 0, n = 0;
+	uint64_t rng = 42;
+
+	o->reset(o->ctx);
+	for (size_t i = 1; i < 10000; i++) { /* warm up */
+		volatile char *p = o->alloc(o->ctx, i * 8, 8);
+		CHECK(p != NULL);
+		(void)*p;
+		o->free(o->ctx, (void *)p);
+	}
+	double t0 = now();
+	for (size_t i = 0;; i++) {
+		if (i % 256 == 0 && (now() - t0 > secs || na == MB_SAMPLES || nf + 8 > MB_SAMPLES))
+			break;
+		size_t s = gen_size(&rng, 0x10000), a = gen_align(&rng);
+		uint64_t c0 = ticks();
+		void *p = o->alloc(o->ctx, s, a);
+		uint64_t c1 = ticks();
+		if (!p) {
+			while (n > 50)
+				o->free(o->ctx, act[--n].p);
+			continue;
+		}
+		at[na++] = c1 - c0;
+		act[n++] = (struct live){ p, s, a };
+		if ((n > 50 && rand_below(&rng, 0, 10) == 0) || n > MB_MAX_LIVE) {
+			for (int k = 0; k < 8; k++) {
+				size_t j = rand_below(&rng, 0, n);
+				void *f = act[j].p;
+				act[j] = act[--n];
+				c0 = ticks();
+				o->free(o->ctx, f);
+				ft[nf++] = ticks() - c0;
+			}
+		}
+	}
+	while (n)
+		o->free(o->ctx, act[--n].p);
+	uint64_t qa[5], qf[5];
+	quartiles(at, na, qa);
+	quartiles(ft, nf, qf);
+	for (int i = 0; i < 5; i++)
+		q[i] = qa[i] + qf[i];
 }
 
 #define LAT_N 200000
@@ -105,57 +264,83 @@ static void latency(const struct ops *o, uint64_t pct[5])
 	static uint64_t t[LAT_N];
 	static void *bg[2000];
 	uint64_t rng = 7;
+	o->reset(o->ctx);
 	for (int i = 0; i < 2000; i++)
 		bg[i] = o->alloc(o->ctx, (size_t)test_range(&rng, 16, 2000), 16);
 	for (int i = 0; i < 2000; i += 2)
 		o->free(o->ctx, bg[i]);
 	for (int i = 0; i < LAT_N; i++) {
 		size_t s = (size_t)test_range(&rng, 8, 512);
-		uint64_t c0 = cycles();
+		uint64_t c0 = ticks();
 		void *p = o->alloc(o->ctx, s, 16);
 		o->free(o->ctx, p);
-		t[i] = cycles() - c0;
+		t[i] = ticks() - c0;
 	}
 	for (int i = 1; i < 2000; i += 2)
 		o->free(o->ctx, bg[i]);
-	qsort(t, LAT_N, sizeof(t[0]), cmp_u64);
-	static const int at[5] = { 1, 25, 50, 75, 99 };
-	for (int i = 0; i < 5; i++)
-		pct[i] = t[(size_t)LAT_N * (size_t)at[i] / 100];
+	quartiles(t, LAT_N, pct);
+}
+
+static void print_q(const char *name, const uint64_t q[5])
+{
+	printf("  %-6s %6llu %6llu %6llu %6llu %6llu\n", name, (unsigned long long)q[0],
+	       (unsigned long long)q[1], (unsigned long long)q[2], (unsigned long long)q[3],
+	       (unsigned long long)q[4]);
 }
 
 int main(int argc, char **argv)
 {
-	unsigned batches = (unsigned)test_param(argc, argv, 1, "HEAP_BENCH_BATCHES", 20000);
-	static struct heap h;
+	double secs = (double)test_param(argc, argv, 1, "HEAP_BENCH_MS", 200) / 1000;
+	static struct core_ctx core;
 	char *mem = test_map(HEAP_BYTES);
-	CHECK_EQ(heap_init(&h, mem, mem + HEAP_BYTES), HEAP_OK);
-	struct ops mine = { "heap", h_alloc, h_free, h_realloc, &h };
-	struct ops glibc = { "glibc", g_alloc, g_free, g_realloc, NULL };
+	/* talc touches its whole heap first: no page faults in the timings. */
+	for (size_t i = 0; i < TALC_HEAP_BYTES; i += 1024)
+		((volatile char *)mem)[i] = (char)0xab;
+	core.mem = mem;
+	core.bytes = TALC_HEAP_BYTES;
+	struct ops mine = { "heap", h_alloc, h_free, h_realloc, h_reset, &core };
+	struct ops glibc = { "glibc", g_alloc, g_free, g_realloc, g_reset, NULL };
 	static const size_t maxes[] = { 200, 1000, 3000, 10000, 30000 };
+	uint64_t ra200 = 0, ra200g = 0;
 	double log_ratio = 0;
 
-	printf("random actions (%u batches of 100 per size):\n", batches);
-	printf("  %-8s %14s %14s %8s\n", "max", "heap ops/s", "glibc ops/s", "ratio");
+	printf("talc random actions (ops in %.0f ms, median of %d alternating runs):\n",
+	       secs * 1000, RA_REPS);
+	printf("  %-8s %12s %12s %8s\n", "max", "heap", "glibc", "ratio");
 	for (unsigned i = 0; i < 5; i++) {
-		double a = random_actions(&mine, maxes[i], batches, 100 + i);
-		double g = random_actions(&glibc, maxes[i], batches, 100 + i);
-		printf("  %-8zu %14.0f %14.0f %8.2f\n", maxes[i], a, g, a / g);
-		log_ratio += __builtin_log(a / g);
+		uint64_t a[RA_REPS], g[RA_REPS];
+		for (int r = 0; r < RA_REPS; r++) {
+			uint64_t seed = 100 + i * 10 + (uint64_t)r;
+			(void)random_actions(&mine, maxes[i], 0.002, seed); /* talc's warm-up */
+			a[r] = random_actions(&mine, maxes[i], secs, seed);
+			(void)random_actions(&glibc, maxes[i], 0.002, seed);
+			g[r] = random_actions(&glibc, maxes[i], secs, seed);
+		}
+		uint64_t am = median3(a[0], a[1], a[2]), gm = median3(g[0], g[1], g[2]);
+		printf("  %-8zu %12llu %12llu %8.2f\n", maxes[i], (unsigned long long)am,
+		       (unsigned long long)gm, (double)am / (double)gm);
+		log_ratio += __builtin_log((double)am / (double)gm);
+		if (i == 0) {
+			ra200 = am;
+			ra200g = gm;
+		}
 	}
 	double ratio = __builtin_exp(log_ratio / 5);
-	CHECK_EQ(heap_validate(&h, NULL, NULL), 0);
+
+	uint64_t mh[5], mg[5];
+	microbench(&mine, 1.0, mh);
+	CHECK_EQ(heap_validate(&core.h, NULL, NULL), 0);
+	microbench(&glibc, 1.0, mg);
+	printf("talc microbench, alloc + free rdtscp ticks (p1 p25 p50 p75 p99):\n");
+	print_q("heap", mh);
+	print_q("glibc", mg);
 
 	uint64_t lh[5], lg[5];
 	latency(&mine, lh);
 	latency(&glibc, lg);
-	printf("alloc+free latency, cycles (p1 p25 p50 p75 p99):\n");
-	printf("  heap : %llu %llu %llu %llu %llu\n", (unsigned long long)lh[0],
-	       (unsigned long long)lh[1], (unsigned long long)lh[2],
-	       (unsigned long long)lh[3], (unsigned long long)lh[4]);
-	printf("  glibc: %llu %llu %llu %llu %llu\n", (unsigned long long)lg[0],
-	       (unsigned long long)lg[1], (unsigned long long)lg[2],
-	       (unsigned long long)lg[3], (unsigned long long)lg[4]);
+	printf("alloc+free pair, ticks (p1 p25 p50 p75 p99):\n");
+	print_q("heap", lh);
+	print_q("glibc", lg);
 
 	double eff = 0;
 	for (int t = 0; t < 10; t++)
@@ -163,7 +348,11 @@ int main(int argc, char **argv)
 	eff /= 10;
 	printf("heap efficiency (talc workload, 32 MiB, 10 trials): %.2f%%\n", eff * 100);
 	printf("heap_bench: efficiency_pct=%.2f random_actions_vs_glibc=%.2f "
-	       "p50_cycles=%llu glibc_p50_cycles=%llu\n",
-	       eff * 100, ratio, (unsigned long long)lh[2], (unsigned long long)lg[2]);
+	       "p50_cycles=%llu glibc_p50_cycles=%llu random_actions_max200_ops=%llu "
+	       "glibc_random_actions_max200_ops=%llu microbench_p50=%llu "
+	       "glibc_microbench_p50=%llu\n",
+	       eff * 100, ratio, (unsigned long long)lh[2], (unsigned long long)lg[2],
+	       (unsigned long long)ra200, (unsigned long long)ra200g,
+	       (unsigned long long)mh[2], (unsigned long long)mg[2]);
 	return 0;
 }

@@ -314,6 +314,88 @@ static void test_batch_and_stats(void)
 	test_unmap(m, 64 << 10);
 }
 
+/* Each of got blocks of a batch starts `step` bytes after the one before. */
+static size_t runs_of(void **ptrs, size_t got, uintptr_t step)
+{
+	size_t runs = got ? 1 : 0;
+	for (size_t i = 1; i < got; i++)
+		if ((uintptr_t)ptrs[i] != (uintptr_t)ptrs[i - 1] + step)
+			runs++;
+	return runs;
+}
+
+/*
+ * A batch is one run of adjacent blocks cut from one free block (the
+ * smallest that holds them all), even when smaller holes lie in front; when
+ * no block holds them all, the largest gives as many as fit, and so on.
+ */
+static void test_batch_contiguous(void)
+{
+	struct heap h;
+	char *m = test_map(ARENA);
+	CHECK_EQ(heap_init(&h, m, m + ARENA), HEAP_OK);
+
+	/* Holes of 2 blocks of 64 bytes between live blocks, then the top. */
+	void *hold[256], *holes[256];
+	for (int i = 0; i < 256; i++) {
+		holes[i] = heap_alloc(&h, 2 * 64 - 8, 0, NULL);
+		hold[i] = heap_alloc(&h, 40, 0, NULL);
+		CHECK(holes[i] && hold[i]);
+	}
+	for (int i = 0; i < 256; i++)
+		CHECK_EQ(heap_free(&h, holes[i]), HEAP_OK);
+	no_errors(&h);
+
+	struct heap_stats before, after;
+	heap_get_stats(&h, &before);
+	void *ptrs[32];
+	CHECK_EQ(heap_alloc_batch(&h, 48, 0, ptrs, 32), 32); /* 64-byte blocks */
+	CHECK_EQ(runs_of(ptrs, 32, 64), 1);
+	CHECK((char *)ptrs[0] > (char *)hold[255]); /* from the top, past the holes */
+	for (int i = 0; i < 32; i++)
+		CHECK_EQ(heap_usable_size(&h, ptrs[i]), 56);
+	heap_get_stats(&h, &after);
+	CHECK_EQ(after.total_allocs, before.total_allocs + 32);
+	CHECK_EQ(after.bytes_in_use, before.bytes_in_use + 32 * 64);
+	no_errors(&h);
+	heap_free_batch(&h, ptrs, 32);
+	no_errors(&h);
+
+	/* A batch that fits a hole exactly takes it whole: no remainder. */
+	CHECK_EQ(heap_alloc_batch(&h, 48, 0, ptrs, 2), 2);
+	CHECK_EQ(runs_of(ptrs, 2, 64), 1);
+	CHECK((char *)ptrs[0] < (char *)hold[255]);
+	heap_free_batch(&h, ptrs, 2);
+	no_errors(&h);
+
+	/* Only holes left: the largest block each time, as many as fit. */
+	size_t top = 0;
+	void *filler[64];
+	while (top < 64 && (filler[top] = heap_alloc(&h, 16 << 10, 0, NULL)))
+		top++;
+	CHECK(top < 64);
+	void *rest[4096];
+	size_t n = 0;
+	while (n < 4096 && (rest[n] = heap_alloc(&h, 200, 0, NULL)))
+		n++; /* the top's tail, in blocks bigger than a hole */
+	CHECK(n < 4096);
+	heap_get_stats(&h, &before);
+	CHECK(before.largest_free < 32 * 64);
+	CHECK_EQ(heap_alloc_batch(&h, 48, 0, ptrs, 32), 32);
+	size_t runs = runs_of(ptrs, 32, 64);
+	CHECK(runs >= 32 * 64 / before.largest_free && runs <= 16);
+	no_errors(&h);
+	heap_free_batch(&h, ptrs, 32);
+	heap_free_batch(&h, rest, n);
+	heap_free_batch(&h, filler, top);
+	heap_free_batch(&h, hold, 256);
+	heap_get_stats(&h, &after);
+	CHECK_EQ(after.live_allocs, 0);
+	CHECK_EQ(after.free_blocks, 1);
+	no_errors(&h);
+	test_unmap(m, ARENA);
+}
+
 static void test_regions(void)
 {
 	struct heap h;
@@ -380,6 +462,7 @@ int main(void)
 	test_misuse();
 	test_realloc_calloc();
 	test_batch_and_stats();
+	test_batch_contiguous();
 	test_regions();
 	printf("core_test: PASS\n");
 	return 0;

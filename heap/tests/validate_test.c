@@ -102,11 +102,11 @@ static void test_prev_free_bit(void)
 static void test_bins(void)
 {
 	/* A wrong bitmap bit. */
-	uint64_t saved_map = h.bitmap;
-	h.bitmap |= (uint64_t)1 << 40;
-	CHECK(!(saved_map & ((uint64_t)1 << 40)));
+	struct heap saved_map = h; /* the bitmap words, restored below */
+	CHECK(!bin_bit(&h, 100));
+	bin_bit_set(&h, 100);
 	CHECK_EQ(errors(), 1);
-	h.bitmap = saved_map;
+	h = saved_map;
 	/* A link pointing out of the heap. */
 	struct heap_free_block *fb = fb_of((uintptr_t)tag(blk[4]));
 	struct heap_free_block *saved_next = fb->next;
@@ -123,11 +123,13 @@ static void test_bins(void)
 	CHECK(h.bins[right] == fb);
 	h.bins[right] = NULL;
 	h.bins[right + 1] = fb;
-	h.bitmap ^= ((uint64_t)1 << right) | ((uint64_t)1 << (right + 1));
+	bin_bit_clear(&h, right);
+	bin_bit_set(&h, right + 1);
 	CHECK_EQ(errors(), 1);
 	h.bins[right + 1] = NULL;
 	h.bins[right] = fb;
-	h.bitmap = saved_map;
+	bin_bit_clear(&h, right + 1);
+	bin_bit_set(&h, right);
 	CHECK_EQ(errors(), 0);
 }
 

@@ -73,11 +73,11 @@
  * stale tag inside a bigger block does not look valid to a later free.
  *
  * Free blocks live in HEAP_NUM_BINS segregated doubly-linked lists (LIFO):
- * exact bins for sizes 32..496, then four bins per power of two, the last bin
- * catching everything from 160 KiB up. A 64-bit bitmap marks the non-empty
+ * exact bins for sizes 32..1008, then eight bins per power of two, the last
+ * bin catching everything from 288 KiB up. A bitmap marks the non-empty
  * bins; an allocation takes the best fit among the first few blocks of the bin
- * of its size (any block of an exact bin), else the smallest of the first few
- * blocks of the next non-empty bin found with count-trailing-zeros. Free
+ * of its size (any block of an exact bin), else the head of the next
+ * non-empty bin found with count-trailing-zeros. Free
  * coalesces with both neighbours at once; a split or merge that leaves a
  * block in its bin keeps its place in the list.
  *
@@ -113,7 +113,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HEAP_NUM_BINS 64
+#define HEAP_NUM_BINS 128
+#define HEAP_BITMAP_WORDS (HEAP_NUM_BINS / 64)
 #define HEAP_MIN_ALIGN 16
 
 /* The tag's lanes; see the drawing above. */
@@ -194,8 +195,11 @@ struct heap_region;
 /* Declared here so a heap can be a static; touch only through functions. */
 struct heap {
 	uintptr_t magic;              /* HEAP_MAGIC once heap_init ran */
-	uint64_t bitmap;              /* bit b set iff bins[b] is not empty */
+	/* bit b % 64 of word b / 64 set iff bins[b] is not empty */
+	uint64_t bitmap[HEAP_BITMAP_WORDS];
 	struct heap_free_block *bins[HEAP_NUM_BINS];
+	/* Written, never read: a list link that has no block to go to. */
+	struct heap_free_block *sink;
 	struct heap_region *regions;  /* most recently claimed (current) first */
 	uintptr_t lo, hi;             /* hull of all regions, a quick foreign test */
 	/*
@@ -234,8 +238,11 @@ size_t heap_usable_size_err(struct heap *h, void *p, enum heap_error *err);
 
 /*
  * Batches for the per-hart magazine layer: n blocks of one size and alignment
- * (returns how many it got, stopping at the first failure), and a free of n
- * blocks that may be cached. heap_free_batch_err frees every valid pointer,
+ * (returns how many it got, fewer only when the heap runs out; calls no
+ * hooks), and a free of n blocks that may be cached. With the default
+ * alignment the blocks come in runs at consecutive addresses, each cut from
+ * one free block: the smallest that holds all that are still wanted, else
+ * the largest, as many as fit in it. heap_free_batch_err frees every valid pointer,
  * returns how many were bad and reports the first in *err / *bad_index.
  */
 size_t heap_alloc_batch(struct heap *h, size_t size, size_t align, void **out, size_t n);
