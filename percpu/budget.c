@@ -11,11 +11,16 @@
  * fits, the class is simply not cached on that hart for now (its requests
  * go to the heap), and the depot reaping and the reclaim give charges back.
  *
- * Capacity is fair rather than first-come: a hart's share is budget / active
- * harts, and one magazine gets at most share / PERCPU_MAG_SHARE_DIV and half
- * of what the hart's slots leave of the share (Bonwick sizes magazines per
- * cache; SLUB caps what a CPU holds). Magazines keep the capacity they were
- * made with; as harts come and go, new ones follow the new share.
+ * Capacity is fair rather than first-come: a hart's share is what the
+ * depots' slice leaves of the budget, divided by the active harts (at least
+ * PERCPU_SHARE_MIN_HARTS of them), and one magazine gets at most share /
+ * PERCPU_MAG_SHARE_DIV (and PERCPU_MAG_BYTES of blocks) and half of what the
+ * hart's slots leave of the share (Bonwick sizes magazines per cache; SLUB
+ * caps what a CPU holds). A class whose magazine would hold fewer than
+ * PERCPU_MAG_USEFUL_ROUNDS is not cached at that share; a hart crowded out
+ * by its own classes gives up its least recently used one. Magazines keep
+ * the capacity they were made with; as harts come and go, new ones follow
+ * the new share.
  */
 #include "percpu/percpu_internal.h"
 
@@ -81,10 +86,13 @@ unsigned percpu_mag_cap(const struct percpu_cpu *c, unsigned cls, bool *crowded)
 	/* Relaxed: a count to divide by; a stale one only skews one size. */
 	unsigned harts = __atomic_load_n(&budget.active, __ATOMIC_RELAXED);
 	size_t share = percpu_budget() / 100 * (100 - PERCPU_DEPOT_BUDGET_PCT) /
-		       (harts ? harts : 1);
+		       (harts > PERCPU_SHARE_MIN_HARTS ? harts : PERCPU_SHARE_MIN_HARTS);
 	unsigned useful = percpu_class_rounds[cls] < PERCPU_MAG_USEFUL_ROUNDS ?
 			  percpu_class_rounds[cls] : PERCPU_MAG_USEFUL_ROUNDS;
-	unsigned fair = rounds_for(cls, share / PERCPU_MAG_SHARE_DIV);
+	size_t fair_bytes = share / PERCPU_MAG_SHARE_DIV;
+	if (fair_bytes > PERCPU_MAG_BYTES)
+		fair_bytes = PERCPU_MAG_BYTES;
+	unsigned fair = rounds_for(cls, fair_bytes);
 	*crowded = false;
 	if (fair < useful)
 		return 0; /* too big a class for this share: not worth caching */

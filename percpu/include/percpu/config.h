@@ -67,6 +67,16 @@
 #endif
 
 /*
+ * A hart's share is the harts' budget divided by at least this many harts:
+ * one hart caching the whole budget fragments the heap more than the same
+ * bytes spread over harts (//tests:host_stress at 1 and 2 harts, fill 50%,
+ * ran out of 128 KiB blocks with a share of 768 KiB and passes at 192 KiB).
+ */
+#ifndef PERCPU_SHARE_MIN_HARTS
+#define PERCPU_SHARE_MIN_HARTS 4
+#endif
+
+/*
  * The fewest rounds worth a magazine (or the class's table size if that is
  * less): a class whose fair magazine would be smaller is not cached at that
  * share (at 128 harts on 16 MiB, the classes above about 1 KiB), rather

@@ -53,11 +53,15 @@
 #define PERCPU_TABLE_ENTRIES ((PERCPU_MAX_SMALL >> 4) + 1)
 
 /*
- * Rounds per magazine of the fast classes: about 16 KiB of blocks, at least
- * 8, at most 255 (a round count is a uint8_t; the big classes: size_class.c).
- * Classes <= 256 bytes get 64..255 rounds: a hart trades at the depot once
- * per 64..255 operations instead of every 16..64 (host prodcons, 2 threads:
- * see the commit that set it).
+ * The largest magazine of each class (percpu_class_rounds; the budget may
+ * make a magazine smaller, see <percpu/config.h>): about PERCPU_MAG_BYTES of
+ * blocks for the fast classes, at least PERCPU_MAG_MIN_ROUNDS, at most
+ * PERCPU_MAG_MAX_ROUNDS (a round count is a uint8_t; the big classes:
+ * size_class.c). Classes <= 256 bytes get 64..255 rounds: a hart trades at
+ * the depot once per 64..255 operations instead of every 16..64 (host
+ * prodcons, 2 threads: see the commit that set it). size_class_test checks
+ * the table against these; budget.c also caps a magazine's blocks at
+ * PERCPU_MAG_BYTES.
  */
 #ifndef PERCPU_MAG_BYTES
 #define PERCPU_MAG_BYTES 16384
