@@ -594,23 +594,8 @@ static uintptr_t run_block(struct heap *h, uintptr_t need, size_t want, unsigned
 		*bin = j;
 		return (uintptr_t)h->bins[j];
 	}
-	if (bins_empty(h))
-		return 0;
-	/* Nothing holds them all: the largest block takes as many as fit. */
-	j = bin_top(h);
-	best = 0;
-	struct heap_free_block *fb = h->bins[j];
-	for (unsigned n = 0; fb && n < BIN_SCAN_LIMIT; fb = fb->next, n++) {
-		uintptr_t fs = block_size((uintptr_t)fb);
-		if (fs > bs) {
-			best = (uintptr_t)fb;
-			bs = fs;
-		}
-	}
-	if (bs < need)
-		return 0;
-	*bin = j;
-	return best;
+	(void)bs;
+	return 0;
 }
 
 /*
@@ -623,13 +608,31 @@ static size_t carve_run(struct heap *h, uintptr_t b, unsigned i, uintptr_t need,
 {
 	uintptr_t s = block_size(b);
 	size_t k = s / need < want ? s / need : want;
-	uintptr_t used = split_off(h, b, i, s, need * k);
+	uintptr_t used = need * k, rest = s - used, at = b + rest;
+	uintptr_t first_flags = HEAP_TAG_ALLOC;
 
-	/* An unsplittable remainder goes to the last block, as take does. */
+	if (rest >= MIN_BLOCK) {
+		/* The run is the top of b; b keeps the bottom, free, in place. */
+		tag_write(b, rest, 0);
+		footer_set(b, rest);
+		if (rest < bin_lo[i]) {
+			bin_unlink(h, i, b);
+			bin_push(h, bin_of(rest), b);
+		}
+		first_flags |= HEAP_TAG_PREV_FREE;
+	} else {
+		/* An unsplittable remainder goes to the last block, as take does. */
+		bin_unlink(h, i, b);
+		h->st.free_blocks--;
+		at = b;
+		used = s;
+	}
+	/* The block above the run now has an allocated block below it. */
+	tag_set_prev_free(b + s, false);
 	for (size_t m = 0; m < k; m++) {
-		uintptr_t at = b + m * need;
-		tag_write(at, m + 1 < k ? need : used - m * need, HEAP_TAG_ALLOC);
-		out[m] = (void *)(at + W);
+		uintptr_t p = at + m * need;
+		tag_write(p, m + 1 < k ? need : used - m * need, m ? HEAP_TAG_ALLOC : first_flags);
+		out[m] = (void *)(p + W);
 	}
 	note_alloc(h, used, k);
 	return k;
@@ -654,7 +657,9 @@ size_t heap_alloc_batch(struct heap *h, size_t size, size_t align, void **out, s
 			unsigned i = 0;
 			if (want > MAX_BLOCK / need)
 				want = MAX_BLOCK / need;
-			uintptr_t b = run_block(h, need, want, &i);
+			uintptr_t b;
+			while (!(b = run_block(h, need, want, &i)) && want > 1)
+				want = (want + 1) / 2;
 			if (!b)
 				break;
 			got += carve_run(h, b, i, need, out + got, want);
