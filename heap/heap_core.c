@@ -288,9 +288,9 @@ void *heap_truncate(struct heap *h, void *new_end)
 /* Bytes a payload of `size` needs, tag included; size <= MAX_BLOCK - W. */
 static inline uintptr_t need_of(size_t size)
 {
-	if (size <= MIN_BLOCK - W)
-		return MIN_BLOCK;
-	return ((uintptr_t)size + W + GRAIN - 1) & ~(GRAIN - 1);
+	uintptr_t need = ((uintptr_t)size + W + GRAIN - 1) & ~(GRAIN - 1);
+	/* A select, not a branch: tiny and small requests come mixed. */
+	return need < MIN_BLOCK ? MIN_BLOCK : need;
 }
 
 /* Padding in front of block b so its payload is aligned (0 or >= MIN_BLOCK). */
