@@ -306,7 +306,6 @@ enum {
 
 static SHIM_TLS int my_hart = HART_NONE;
 static SHIM_TLS int my_shared = -1; /* the shared id, or -1 */
-static SHIM_TLS bool my_exited;     /* the key destructor ran */
 
 static int id_take(void)
 {
@@ -348,13 +347,9 @@ static int __attribute__((noinline)) hart_enter_slow(void)
 			return HART_BOOT;
 		shim_init_slow();
 	}
+	/* HART_HEAP after our key's destructor: never an id again (no leak). */
 	if (my_hart != HART_NONE)
 		return my_hart;
-	if (my_exited) {
-		/* After our key's destructor: never an id again (no leak). */
-		my_hart = HART_HEAP;
-		return my_hart;
-	}
 	int id = id_take();
 	if (id >= 0) {
 		port_host_become_hart((unsigned)id);
@@ -410,7 +405,6 @@ static void hart_release_key(void *arg)
 {
 	(void)arg;
 	int id = my_hart;
-	my_exited = true;
 	my_hart = HART_HEAP; /* from now on: the locked heap (see the top) */
 	if (id < 0)
 		return; /* shared (its id's magazines serve the others) or none */
