@@ -10,17 +10,23 @@
  * 1 GiB, or twice the request) and claims it, and the heap retries.
  *
  * Threads are harts. percpu/ indexes its magazines by port_hart_id(), so two
- * threads must never use one id at the same time. Of the PORT_MAX_HARTS ids
- * (512 on the host port), the first EXCLUSIVE_IDS are handed out one per
- * thread on its first call (one CAS on a bitmap word): that thread becomes
- * the hart, with the lock-free hit paths. A thread that finds them all taken
- * gets one of the SHARED_IDS others, round robin, and each of its calls runs
- * under that id's mutex (like one of glibc's arenas): no one global
- * bottleneck, however many threads. A pthread key's destructor gives an
- * exclusive hart's magazines back (percpu_hart_exit) and returns the id.
- * After that, the thread never takes an id again: what it frees or
- * allocates later (other keys' destructors, glibc's __libc_thread_freeres)
- * goes to the locked heap (kheap_*), so no id leaks at thread exit.
+ * threads must never use one id at the same time. The PORT_MAX_HARTS ids
+ * are split in two:
+ *  - EXCLUSIVE_IDS (64): the first threads to call in, up to 4 per CPU
+ *    (at least 8; SMPHEAP_EXCLUSIVE=N overrides), each get an id of their
+ *    own (one CAS on a bitmap word) and become that hart, with percpu's
+ *    lock-free hit paths. A pthread key's destructor gives the hart's
+ *    magazines back (percpu_hart_exit) and returns the id.
+ *  - SHARED_IDS (64): every later thread borrows, for each call, the id of
+ *    the CPU it runs on (sched_getcpu() % 2 per CPU), under that id's
+ *    mutex, as tcmalloc's per-CPU caches do; if the mutex is busy (the
+ *    holder was preempted), another of those 2 per CPU. So the caches scale with CPUs,
+ *    not threads (1,000 threads with a cache each held 15x glibc's peak
+ *    RSS), and no single lock serves every thread.
+ * After its key's destructor a thread never takes an id again: what it
+ * frees or allocates later (other keys' destructors, glibc's
+ * __libc_thread_freeres) goes to the locked heap (kheap_*), so no id leaks
+ * at thread exit.
  *
  * Init. The first call from any thread initialises everything; others spin
  * until it is done. Nothing on that path calls malloc (mmap, getenv and
@@ -40,14 +46,15 @@
  *   SMPHEAP_STATS=1       at exit, print percpu's summed counters to stderr
  *                         (slow-path rates: swaps, depot trades, refills).
  */
-#include <stdio.h>
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -205,6 +212,7 @@ static SHIM_TLS bool initializing_thread;
 
 static void hart_release_key(void *arg);
 static pthread_key_t hart_key;
+/* The shared ids' mutexes and the exclusive-id limit (see the top). */
 static void shared_locks_init(void);
 static void fork_prepare(void);
 static void fork_parent(void);
@@ -283,29 +291,32 @@ static void __attribute__((noinline)) shim_init_slow(void)
 
 /* ---------------- hart ids ---------------- */
 
-/* Ids threads share (each call under the id's mutex); the rest are exclusive. */
+/* Ids lent per call, by CPU (see the top); the rest can be exclusive. */
 #define SHARED_IDS 64
 #define EXCLUSIVE_IDS (PORT_MAX_HARTS - SHARED_IDS)
-_Static_assert(EXCLUSIVE_IDS >= 64, "PORT_MAX_HARTS leaves too few exclusive ids");
+_Static_assert(EXCLUSIVE_IDS >= 8, "PORT_MAX_HARTS leaves too few exclusive ids");
 
 #define ID_WORDS ((EXCLUSIVE_IDS + 63) / 64)
 static atomic_uint_fast64_t id_free[ID_WORDS]; /* bit set: id taken */
+/* Exclusive ids handed out at most (set at init): 4 per CPU, 8..64. */
+static unsigned exclusive_limit = 8;
+/* Shared ids in use (set at init): 2 per CPU, 2..SHARED_IDS. */
+static unsigned shared_span = 2;
 
-/* One mutex per shared id, each on its own line: what its threads take. */
+/* One mutex per shared id, each on its own line. */
 static struct {
 	pthread_mutex_t m;
 } __attribute__((aligned(64))) shared_lock[SHARED_IDS];
-static atomic_uint shared_next; /* round robin over the shared ids */
 
 enum {
 	HART_NONE = -1,    /* no id yet */
 	HART_HEAP = -2,    /* the locked heap directly (past thread exit) */
 	HART_BOOT = -3,    /* re-entered from init: the bootstrap arena */
-	HART_SHARED = -5,  /* a shared id: my_shared says which */
+	HART_SHARED = -5,  /* borrows a shared id per call */
 };
 
 static SHIM_TLS int my_hart = HART_NONE;
-static SHIM_TLS int my_shared = -1; /* the shared id, or -1 */
+static SHIM_TLS unsigned my_shared; /* the shared id borrowed by this call */
 
 static int id_take(void)
 {
@@ -313,8 +324,10 @@ static int id_take(void)
 		uint_fast64_t v = atomic_load(&id_free[w]);
 		for (;;) {
 			uint_fast64_t avail = ~v;
-			if (w == ID_WORDS - 1 && EXCLUSIVE_IDS % 64)
-				avail &= ((uint_fast64_t)1 << (EXCLUSIVE_IDS % 64)) - 1;
+			if (exclusive_limit <= w * 64)
+				break;
+			if (exclusive_limit - w * 64 < 64)
+				avail &= ((uint_fast64_t)1 << (exclusive_limit - w * 64)) - 1;
 			if (!avail)
 				break;
 			unsigned b = (unsigned)__builtin_ctzll(avail);
@@ -355,11 +368,7 @@ static int __attribute__((noinline)) hart_enter_slow(void)
 		port_host_become_hart((unsigned)id);
 		my_hart = id;
 	} else {
-		unsigned k = atomic_fetch_add_explicit(&shared_next, 1,
-						       memory_order_relaxed) % SHARED_IDS;
-		my_shared = (int)(EXCLUSIVE_IDS + k);
 		/* Hart data stays NULL outside a call: the hit paths miss. */
-		port_host_become_hart((unsigned)my_shared);
 		my_hart = HART_SHARED;
 	}
 	/* Any non-NULL value: the destructor runs at thread exit. */
@@ -386,11 +395,32 @@ static void shared_locks_init(void)
 {
 	for (unsigned i = 0; i < SHARED_IDS; i++)
 		pthread_mutex_init(&shared_lock[i].m, NULL);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t excl = env_size_mb("SMPHEAP_EXCLUSIVE", cpus > 0 ? 4 * (size_t)cpus : 8);
+	exclusive_limit = excl < 8 ? 8 : excl > EXCLUSIVE_IDS ? EXCLUSIVE_IDS : (unsigned)excl;
+	size_t span = cpus > 0 ? 2 * (size_t)cpus : 2;
+	shared_span = span > SHARED_IDS ? SHARED_IDS : (unsigned)span;
 }
 
 static inline void shared_begin(void)
 {
-	pthread_mutex_lock(&shared_lock[my_shared - EXCLUSIVE_IDS].m);
+	int cpu = sched_getcpu();
+	unsigned k0 = cpu < 0 ? 0 : (unsigned)cpu % shared_span, k = k0;
+	/*
+	 * This CPU's id; a busy one (its holder was preempted): the others of
+	 * the span, then wait for our own. The span (2 per CPU) bounds how many
+	 * caches fill up: probing all 64 gave every id a cache.
+	 */
+	for (unsigned i = 1; pthread_mutex_trylock(&shared_lock[k].m); i++) {
+		k = (k0 + i) % shared_span;
+		if (i == shared_span) {
+			k = k0;
+			pthread_mutex_lock(&shared_lock[k].m);
+			break;
+		}
+	}
+	my_shared = EXCLUSIVE_IDS + k;
+	port_host_become_hart(my_shared);
 	if (!bypass)
 		port_set_hart_data(&percpu_cpus[my_shared]);
 }
