@@ -20,9 +20,9 @@
  *  - SHARED_IDS (64): every later thread borrows, for each call, the id of
  *    the CPU it runs on (sched_getcpu() % 2 per CPU), under that id's
  *    mutex, as tcmalloc's per-CPU caches do; if the mutex is busy (the
- *    holder was preempted), another of those 2 per CPU. So the caches scale with CPUs,
- *    not threads (1,000 threads with a cache each held 15x glibc's peak
- *    RSS), and no single lock serves every thread.
+ *    holder was preempted), another of those 2 per CPU. So the caches
+ *    scale with CPUs, not threads (1,000 threads with a cache each held
+ *    15x glibc's peak RSS), and no single lock serves every thread.
  * After its key's destructor a thread never takes an id again: what it
  * frees or allocates later (other keys' destructors, glibc's
  * __libc_thread_freeres) goes to the locked heap (kheap_*), so no id leaks
