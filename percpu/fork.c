@@ -35,6 +35,17 @@ void percpu_fork_parent(void)
 static void forget_slots(struct percpu_cpu *c)
 {
 	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++) {
+		/*
+		 * Each pointer alone is valid (only their combination may be
+		 * torn): give the budget back their charge, so the child's
+		 * caches keep their room (a magazine caught halfway between
+		 * slot and depot is uncharged twice at worst: a looser budget).
+		 */
+		struct percpu_magazine *m[2] = { slot_loaded(c, PERCPU_SLOT(cls)),
+						 c->prev[PERCPU_SLOT(cls)] };
+		for (int i = 0; i < 2; i++)
+			if (m[i])
+				percpu_uncharge(percpu_mag_charge(m[i]->cls, m[i]->cap));
 		slot_load(c, cls, NULL, 0);
 		slot_set_prev(c, cls, NULL, 0);
 	}
@@ -52,5 +63,6 @@ void percpu_fork_child(void)
 	for (unsigned h = 0; h < PORT_MAX_HARTS; h++)
 		if (h != me)
 			forget_slots(&percpu_cpus[h]);
+	percpu_budget_fork_child();
 	port_irq_restore(percpu_fork_flags);
 }
