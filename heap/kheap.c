@@ -125,6 +125,18 @@ void kheap_claim(void *start, void *end)
 		misuse(e, start, (size_t)((char *)end - (char *)start), "kheap_claim");
 }
 
+enum heap_error kheap_try_claim(void *start, void *end)
+{
+	if (!ready("kheap_try_claim"))
+		return HEAP_ERR_UNINIT;
+	port_irqflags_t f = lock();
+	enum heap_error e = heap_claim(&g.heap, start, end);
+	if (e == HEAP_OK)
+		publish_bounds();
+	unlock(f);
+	return e;
+}
+
 /* ---- hooks and reports ----------------------------------------------- */
 
 void kheap_set_oom_hook(kheap_oom_hook_t fn, void *ctx)
@@ -374,14 +386,50 @@ void *kheap_calloc(size_t n, size_t size)
 	return p;
 }
 
-void *kheap_realloc(void *p, size_t size)
+/*
+ * p inside the heap's hull with a live offset tag (see <heap/kheap.h>): its
+ * block, with *off = p - block; else NULL. The hull test comes first, so a
+ * foreign pointer is never read through.
+ */
+static void *offset_block(const void *p, size_t *off)
+{
+	uintptr_t lo = __atomic_load_n(&kheap_bounds_.lo, __ATOMIC_RELAXED);
+	uintptr_t span = __atomic_load_n(&kheap_bounds_.span, __ATOMIC_RELAXED);
+	if (!p || (uintptr_t)p - lo >= span || (uintptr_t)p - lo < 8)
+		return NULL;
+	char *b = kheap_offset_block(p);
+	if (b)
+		*off = (size_t)((const char *)p - b);
+	return b;
+}
+
+/* A new block for an offset-tagged p: copy, free the old block. */
+static void *realloc_offset(void *p, void *b, size_t off, size_t size, bool may_fail)
+{
+	size_t have = heap_block_size(b) - off;
+	void *q = alloc_common(size, 0, may_fail, "kheap_realloc");
+	if (!q)
+		return NULL;
+	/* Whole words: both 16-aligned, have a multiple of W, q holds round(size). */
+	size_t n = (size + W - 1) & ~(size_t)(W - 1);
+	heap_copy_words(q, p, n < have ? n : have);
+	heap_tag_set_state(p, KHEAP_STATE_OFFSET_FREED);
+	kheap_free(b);
+	return q;
+}
+
+static void *realloc_common(void *p, size_t size, bool may_fail)
 {
 	enum heap_error e = HEAP_OK;
+	size_t off;
 
 	if (!ready("kheap_realloc"))
 		return NULL;
 	if (!p)
-		return kheap_alloc(size, 0);
+		return alloc_common(size, 0, may_fail, "kheap_realloc");
+	void *b = offset_block(p, &off);
+	if (b)
+		return realloc_offset(p, b, off, size, may_fail);
 	for (;;) {
 		port_irqflags_t f = lock();
 		void *q = heap_realloc(&g.heap, p, size, &e);
@@ -394,18 +442,41 @@ void *kheap_realloc(void *p, size_t size)
 		}
 		/* Make room the way kheap_alloc does, then retry the resize. */
 		void *spare = alloc_retry(size, 0, &e);
-		if (!spare)
+		if (!spare) {
+			if (may_fail)
+				return NULL; /* p untouched */
 			oom_panic(size, 0, "kheap_realloc");
+		}
 		f = lock();
 		heap_free(&g.heap, spare);
 		unlock(f);
 	}
 }
 
+void *kheap_realloc(void *p, size_t size)
+{
+	return realloc_common(p, size, false);
+}
+
+void *kheap_try_realloc(void *p, size_t size)
+{
+	return realloc_common(p, size, true);
+}
+
 static void free_common(void *p, size_t size, bool sized, const char *where)
 {
+	size_t off;
+
 	if (!ready(where))
 		return;
+	void *b = offset_block(p, &off);
+	if (b) {
+		/* The block's own free names a wrong size, offset included. */
+		if (sized)
+			size = size > SIZE_MAX - off ? SIZE_MAX : size + off;
+		heap_tag_set_state(p, KHEAP_STATE_OFFSET_FREED);
+		p = b;
+	}
 	port_irqflags_t f = lock();
 	enum heap_error e = sized ? heap_free_sized(&g.heap, p, size) : heap_free(&g.heap, p);
 	unlock(f);
@@ -427,8 +498,13 @@ size_t kheap_usable_size(void *p)
 {
 	enum heap_error e;
 
+	size_t off;
+
 	if (!ready("kheap_usable_size"))
 		return 0;
+	void *b = offset_block(p, &off);
+	if (b)
+		return heap_block_size(b) - off;
 	port_irqflags_t f = lock();
 	size_t n = heap_usable_size_err(&g.heap, p, &e);
 	unlock(f);

@@ -12,51 +12,31 @@
  * of the class for size + align - 16. If b is aligned it is returned as it
  * is. Otherwise the caller gets q = b rounded up to align (q - b is 16 ..
  * align - 16, so the block holds size bytes from q), and the word below q,
- * inside b's payload, becomes an offset tag, laid out in the heap tag's
- * lanes:
- *
- *     byte  0      1              2    3    4    5    6    7
- *         +------+--------------+---------+-------------------+
- *         |  0   | OFFSET state |  check  |  (q - b) / 16     |
- *         +------+--------------+---------+-------------------+
- *
- * The state is PERCPU_STATE_OFFSET, whose low bits are set, so kfree's fast
- * path sends q to the slow path; check is the heap's hash of (q - 8, the
- * offset, A = 0). percpu_offset_block() follows a tag back to b only if the check
- * matches, the offset is in range and b is a plausible live block that
- * holds q + 1 byte; then kfree, ksize, krealloc and kfree_sized act on b.
- * kfree of q turns the tag's state into PERCPU_STATE_OFFSET_FREED, so a
- * second kfree of q is named: b cached -> the heap's "double free" of b.
- * Anything else that fails goes to the heap as q itself, which names it
- * (interior, foreign, ...). The heap never looks inside a payload, so its
- * validator does not see offset tags.
+ * inside b's payload, becomes an offset tag. The heap owns that encoding
+ * (<heap/kheap.h>: kheap_offset_tag_write, kheap_offset_block), so kheap_free
+ * and kheap_realloc of q work too (a thread without a hart id in the shim).
+ * percpu_offset_block() follows a tag back to b only if the check matches,
+ * the offset is in range and b is a plausible live block that holds q + 1
+ * byte; then kfree, ksize, krealloc and kfree_sized act on b. kfree of q
+ * turns the tag's state into PERCPU_STATE_OFFSET_FREED, so a second kfree of
+ * q is named: b cached -> the heap's "double free" of b. Anything else that
+ * fails goes to the heap as q itself, which names it (interior, foreign, ...).
  */
-#define PERCPU_MAX_ALIGN 4096
+#define PERCPU_MAX_ALIGN KHEAP_OFFSET_MAX
 
-static inline uint16_t offset_check(const void *q, size_t off)
-{
-	return heap_tag_check_of((uintptr_t)q - sizeof(uintptr_t),
-				 (uint32_t)(off >> 4), 0);
-}
+_Static_assert(PERCPU_STATE_OFFSET == KHEAP_STATE_OFFSET &&
+	       PERCPU_STATE_OFFSET_FREED == KHEAP_STATE_OFFSET_FREED,
+	       "percpu's offset-tag states are the heap's");
 
 static inline void offset_tag_write(void *q, size_t off)
 {
-	heap_lane8_t *t = (heap_lane8_t *)q - 8;
-	t[HEAP_LANE_FLAGS] = 0;
-	t[HEAP_LANE_STATE] = PERCPU_STATE_OFFSET;
-	*(heap_lane16_t *)(t + HEAP_LANE_CHECK) = offset_check(q, off);
-	*(heap_lane32_t *)(t + HEAP_LANE_SIZE) = (uint32_t)(off >> 4);
+	kheap_offset_tag_write(q, off);
 }
 
 /* The offset of q's offset tag if it looks valid (any state), else 0. */
 static size_t offset_of(const void *q)
 {
-	const heap_lane8_t *t = (const heap_lane8_t *)q - 8;
-	size_t off = (size_t)*(const heap_lane32_t *)(t + HEAP_LANE_SIZE) << 4;
-	if (((uintptr_t)q & 15) || off < 16 || off >= PERCPU_MAX_ALIGN ||
-	    *(const heap_lane16_t *)(t + HEAP_LANE_CHECK) != offset_check(q, off))
-		return 0;
-	return off;
+	return kheap_offset_of(q);
 }
 
 /*
@@ -65,13 +45,7 @@ static size_t offset_of(const void *q)
  */
 void *percpu_offset_block(const void *q)
 {
-	size_t off = offset_of(q);
-	if (!off)
-		return NULL;
-	char *b = (char *)q - off;
-	if (!heap_tag_plausible_live(b) || heap_block_size(b) <= off)
-		return NULL;
-	return b;
+	return kheap_offset_block(q);
 }
 
 static PERCPU_SLOW void *kmalloc_aligned_slow(size_t size, size_t align, bool must)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * fork on hosted ports (see <percpu/kmalloc.h>): the depot locks are taken
- * before fork and released in the parent, reset in the child.
+ * before fork and released in the parent, reset in the child; the child
+ * drops every other hart's slots (see forget_slots).
  */
 #include "percpu/percpu_internal.h"
 
@@ -22,6 +23,37 @@ void percpu_fork_parent(void)
 	port_irq_restore(percpu_fork_flags);
 }
 
+/*
+ * Another hart's slots in the child: its thread is gone, and it may have
+ * been anywhere in a slow path when fork copied memory (slot_load and
+ * slot_swap store base, top, limit and prev one at a time, under no lock the
+ * prepare hook takes), so its slots may be torn. They are dropped, never
+ * used: the blocks they cached stay allocated in the child (a bounded leak,
+ * at most what that thread cached), which is safe, where loading a torn
+ * magazine could hand out a block twice.
+ */
+static void forget_slots(struct percpu_cpu *c)
+{
+	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++) {
+		/*
+		 * Each pointer alone is valid (only their combination may be
+		 * torn): give the budget back their charge, so the child's
+		 * caches keep their room (a magazine caught halfway between
+		 * slot and depot is uncharged twice at worst: a looser budget).
+		 */
+		struct percpu_magazine *m[2] = { slot_loaded(c, PERCPU_SLOT(cls)),
+						 c->prev[PERCPU_SLOT(cls)] };
+		for (int i = 0; i < 2; i++)
+			if (m[i])
+				percpu_uncharge(percpu_mag_charge(m[i]->cls, m[i]->cap));
+		slot_load(c, cls, NULL, 0);
+		slot_set_prev(c, cls, NULL, 0);
+	}
+	percpu_bytes_zero(c->seen, sizeof(c->seen));
+	STORE_RELAXED(&c->flush_pending, 0ul);
+	STORE_RELAXED(&c->active, 0u);
+}
+
 void percpu_fork_child(void)
 {
 	unsigned me = port_hart_id();
@@ -30,7 +62,7 @@ void percpu_fork_child(void)
 		ticket_lock_init(&percpu_depots[cls].lock);
 	for (unsigned h = 0; h < PORT_MAX_HARTS; h++)
 		if (h != me)
-			STORE_RELAXED(&percpu_cpus[h].active, 0u);
+			forget_slots(&percpu_cpus[h]);
 	percpu_budget_fork_child();
 	port_irq_restore(percpu_fork_flags);
 }

@@ -439,11 +439,12 @@ void *krealloc(void *p, size_t size)
 		return NULL;
 	}
 	size_t old = ksize(p);
+	/* The heap's try form: NULL on OOM with p untouched, at every size. */
 	if (is_offset(p)) {
 		if (!percpu_offset_block(p))
-			return kheap_realloc(p, size); /* the heap names it */
+			return kheap_try_realloc(p, size); /* the heap names it */
 	} else if (heap_tag_is_cached(p) || old > PERCPU_MAX_SMALL) {
-		return kheap_realloc(p, size); /* misuse or in-place resize */
+		return kheap_try_realloc(p, size); /* misuse or in-place resize */
 	}
 	if (size <= old && size > old / 2)
 		return p;

@@ -10,13 +10,23 @@
  * 1 GiB, or twice the request) and claims it, and the heap retries.
  *
  * Threads are harts. percpu/ indexes its magazines by port_hart_id(), so two
- * threads must never share an id. A thread takes an id from a pool of
- * PORT_MAX_HARTS on its first call (one CAS on a bitmap word) and becomes that
- * hart; a pthread key's destructor gives the hart's magazines back
- * (percpu_hart_exit) and returns the id when the thread ends. A thread that
- * finds the pool empty (more than PORT_MAX_HARTS threads live at once) uses
- * the locked global heap (kheap_*) directly: slower, but correct, because a
- * block may be freed by either path.
+ * threads must never use one id at the same time. The PORT_MAX_HARTS ids
+ * are split in two:
+ *  - EXCLUSIVE_IDS (64): the first threads to call in, up to 4 per CPU
+ *    (at least 8; SMPHEAP_EXCLUSIVE=N overrides), each get an id of their
+ *    own (one CAS on a bitmap word) and become that hart, with percpu's
+ *    lock-free hit paths. A pthread key's destructor gives the hart's
+ *    magazines back (percpu_hart_exit) and returns the id.
+ *  - SHARED_IDS (64): every later thread borrows, for each call, the id of
+ *    the CPU it runs on (sched_getcpu() % 2 per CPU), under that id's
+ *    mutex, as tcmalloc's per-CPU caches do; if the mutex is busy (the
+ *    holder was preempted), another of those 2 per CPU. So the caches
+ *    scale with CPUs, not threads (1,000 threads with a cache each held
+ *    15x glibc's peak RSS), and no single lock serves every thread.
+ * After its key's destructor a thread never takes an id again: what it
+ * frees or allocates later (other keys' destructors, glibc's
+ * __libc_thread_freeres) goes to the locked heap (kheap_*), so no id leaks
+ * at thread exit.
  *
  * Init. The first call from any thread initialises everything; others spin
  * until it is done. Nothing on that path calls malloc (mmap, getenv and
@@ -36,14 +46,15 @@
  *   SMPHEAP_STATS=1       at exit, print percpu's summed counters to stderr
  *                         (slow-path rates: swaps, depot trades, refills).
  */
-#include <stdio.h>
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -69,8 +80,15 @@
 
 #define MIN_ALIGN 16 /* every heap block */
 #define DEFAULT_REGION_MB 1024
-/* Larger requests fail with ENOMEM at once (the heap would call it misuse). */
-#define MAX_REQUEST ((size_t)1 << 46)
+/*
+ * The biggest region the heap takes (one block spans at most 64 GiB - 16:
+ * its size lane is 32 bits of 16-byte units), with room for its headers.
+ * A request (size + alignment + slack) that cannot fit one fails with
+ * ENOMEM at once: the heap would call it misuse (size overflow).
+ */
+#define MAX_REGION ((size_t)63 << 30)
+#define REGION_SLACK ((size_t)1 << 20)
+#define MAX_REQUEST (MAX_REGION - 2 * REGION_SLACK)
 
 /* ---------------- regions ---------------- */
 
@@ -115,19 +133,30 @@ static inline bool ours(const void *p)
 	return false;
 }
 
+/* Forgets the last region added (it was never claimed). region_lock held. */
+static void drop_last_region(void)
+{
+	unsigned n = atomic_load_explicit(&nregions, memory_order_relaxed);
+	atomic_store_explicit(&nregions, n - 1, memory_order_release);
+}
+
 /*
  * The heap's OOM hook: runs without the heap lock. Maps a region big enough
- * for the request and claims it; the heap then retries.
+ * for the request and claims it; the heap then retries. A region the heap
+ * refuses is unmapped again, and the allocation fails (ENOMEM).
  */
 static kheap_oom_action_t shim_oom_hook(void *ctx, size_t size, size_t align)
 {
 	(void)ctx;
-	if (size > MAX_REQUEST || align > MAX_REQUEST)
+	if (size > MAX_REQUEST || align > MAX_REQUEST ||
+	    size + align > MAX_REQUEST)
 		return KHEAP_OOM_FAIL;
-	size_t need = size + align + (1u << 20);
+	size_t need = size + align + REGION_SLACK;
 	size_t bytes = region_bytes;
 	if (bytes < 2 * need)
 		bytes = 2 * need;
+	if (bytes > MAX_REGION)
+		bytes = MAX_REGION;
 	bytes = (bytes + 0xfffff) & ~(size_t)0xfffff;
 	pthread_mutex_lock(&region_lock);
 	kheap_oom_action_t rc = KHEAP_OOM_FAIL;
@@ -136,8 +165,12 @@ static kheap_oom_action_t shim_oom_hook(void *ctx, size_t size, size_t align)
 		if (p) {
 			/* Published first, so a block from it is ours() at once. */
 			add_region(p, bytes);
-			kheap_claim(p, (char *)p + bytes);
-			rc = KHEAP_OOM_RETRY;
+			if (kheap_try_claim(p, (char *)p + bytes) == HEAP_OK) {
+				rc = KHEAP_OOM_RETRY;
+			} else {
+				drop_last_region();
+				munmap(p, bytes);
+			}
 		}
 	}
 	pthread_mutex_unlock(&region_lock);
@@ -179,6 +212,8 @@ static SHIM_TLS bool initializing_thread;
 
 static void hart_release_key(void *arg);
 static pthread_key_t hart_key;
+/* The shared ids' mutexes and the exclusive-id limit (see the top). */
+static void shared_locks_init(void);
 static void fork_prepare(void);
 static void fork_parent(void);
 static void fork_child(void);
@@ -192,6 +227,8 @@ static size_t env_size_mb(const char *name, size_t dflt)
 	unsigned long v = strtoul(s, &end, 10);
 	return (*end || v == 0) ? dflt : (size_t)v;
 }
+
+static unsigned ids_in_use(void);
 
 static void print_stats(void)
 {
@@ -212,6 +249,8 @@ static void print_stats(void)
 		(double)s.returns / ops, (unsigned long long)s.return_blocks,
 		(unsigned long long)s.large_allocs, (unsigned long long)s.large_frees,
 		(unsigned long long)s.lock_acquisitions, (unsigned long long)s.lock_spins);
+	/* Exclusive hart ids held at exit: 1 (this thread's) unless some leaked. */
+	fprintf(stderr, "smpheap: ids_in_use=%u\n", ids_in_use());
 }
 
 static void __attribute__((noinline)) shim_init_slow(void)
@@ -239,6 +278,7 @@ static void __attribute__((noinline)) shim_init_slow(void)
 	fast_span = region_bytes;
 	kheap_set_oom_hook(shim_oom_hook, NULL);
 	percpu_init(bypass ? PERCPU_BYPASS : PERCPU_MAGAZINES);
+	shared_locks_init();
 	pthread_key_create(&hart_key, hart_release_key);
 	atomic_store_explicit(&state, ST_READY, memory_order_release);
 	initializing_thread = false;
@@ -251,11 +291,32 @@ static void __attribute__((noinline)) shim_init_slow(void)
 
 /* ---------------- hart ids ---------------- */
 
-#define ID_WORDS ((PORT_MAX_HARTS + 63) / 64)
-static atomic_uint_fast64_t id_free[ID_WORDS]; /* bit set: id taken */
+/* Ids lent per call, by CPU (see the top); the rest can be exclusive. */
+#define SHARED_IDS 64
+#define EXCLUSIVE_IDS (PORT_MAX_HARTS - SHARED_IDS)
+_Static_assert(EXCLUSIVE_IDS >= 8, "PORT_MAX_HARTS leaves too few exclusive ids");
 
-/* -1: no id yet; -2: the pool was empty, use the global heap. */
-static SHIM_TLS int my_hart = -1;
+#define ID_WORDS ((EXCLUSIVE_IDS + 63) / 64)
+static atomic_uint_fast64_t id_free[ID_WORDS]; /* bit set: id taken */
+/* Exclusive ids handed out at most (set at init): 4 per CPU, 8..64. */
+static unsigned exclusive_limit = 8;
+/* Shared ids in use (set at init): 2 per CPU, 2..SHARED_IDS. */
+static unsigned shared_span = 2;
+
+/* One mutex per shared id, each on its own line. */
+static struct {
+	pthread_mutex_t m;
+} __attribute__((aligned(64))) shared_lock[SHARED_IDS];
+
+enum {
+	HART_NONE = -1,    /* no id yet */
+	HART_HEAP = -2,    /* the locked heap directly (past thread exit) */
+	HART_BOOT = -3,    /* re-entered from init: the bootstrap arena */
+	HART_SHARED = -5,  /* borrows a shared id per call */
+};
+
+static SHIM_TLS int my_hart = HART_NONE;
+static SHIM_TLS unsigned my_shared; /* the shared id borrowed by this call */
 
 static int id_take(void)
 {
@@ -263,8 +324,10 @@ static int id_take(void)
 		uint_fast64_t v = atomic_load(&id_free[w]);
 		for (;;) {
 			uint_fast64_t avail = ~v;
-			if (w == ID_WORDS - 1 && PORT_MAX_HARTS % 64)
-				avail &= ((uint_fast64_t)1 << (PORT_MAX_HARTS % 64)) - 1;
+			if (exclusive_limit <= w * 64)
+				break;
+			if (exclusive_limit - w * 64 < 64)
+				avail &= ((uint_fast64_t)1 << (exclusive_limit - w * 64)) - 1;
 			if (!avail)
 				break;
 			unsigned b = (unsigned)__builtin_ctzll(avail);
@@ -274,6 +337,14 @@ static int id_take(void)
 		}
 	}
 	return -1;
+}
+
+static unsigned ids_in_use(void)
+{
+	unsigned n = 0;
+	for (unsigned w = 0; w < ID_WORDS; w++)
+		n += (unsigned)__builtin_popcountll(atomic_load(&id_free[w]));
+	return n;
 }
 
 static void id_give(int id)
@@ -286,24 +357,26 @@ static int __attribute__((noinline)) hart_enter_slow(void)
 {
 	if (atomic_load_explicit(&state, memory_order_acquire) != ST_READY) {
 		if (initializing_thread)
-			return -3; /* re-entered from init: the bootstrap arena */
+			return HART_BOOT;
 		shim_init_slow();
 	}
-	if (my_hart == -1) {
-		int id = id_take();
-		if (id < 0) {
-			my_hart = -2;
-			return -2;
-		}
+	/* HART_HEAP after our key's destructor: never an id again (no leak). */
+	if (my_hart != HART_NONE)
+		return my_hart;
+	int id = id_take();
+	if (id >= 0) {
 		port_host_become_hart((unsigned)id);
 		my_hart = id;
-		/* Any non-NULL value: the destructor runs at thread exit. */
-		pthread_setspecific(hart_key, (void *)(uintptr_t)(id + 1));
+	} else {
+		/* Hart data stays NULL outside a call: the hit paths miss. */
+		my_hart = HART_SHARED;
 	}
+	/* Any non-NULL value: the destructor runs at thread exit. */
+	pthread_setspecific(hart_key, (void *)(uintptr_t)1);
 	return my_hart;
 }
 
-/* >= 0: use percpu; -2: use kheap; -3: use the bootstrap arena. */
+/* >= 0: an exclusive hart; else one of the HART_* values. */
 static inline int hart_enter(void)
 {
 	int h = my_hart;
@@ -312,21 +385,63 @@ static inline int hart_enter(void)
 	return hart_enter_slow();
 }
 
+/*
+ * A call on a shared id: under its mutex, with this thread's hart data set
+ * to the id's percpu data for the call only (so percpu's own fast paths
+ * hit), and NULL again after it (so malloc's and free's inlined hit paths,
+ * which take no lock, always miss on this thread).
+ */
+static void shared_locks_init(void)
+{
+	for (unsigned i = 0; i < SHARED_IDS; i++)
+		pthread_mutex_init(&shared_lock[i].m, NULL);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t excl = env_size_mb("SMPHEAP_EXCLUSIVE", cpus > 0 ? 4 * (size_t)cpus : 8);
+	exclusive_limit = excl < 8 ? 8 : excl > EXCLUSIVE_IDS ? EXCLUSIVE_IDS : (unsigned)excl;
+	size_t span = cpus > 0 ? 2 * (size_t)cpus : 2;
+	shared_span = span > SHARED_IDS ? SHARED_IDS : (unsigned)span;
+}
+
+static inline void shared_begin(void)
+{
+	int cpu = sched_getcpu();
+	unsigned k0 = cpu < 0 ? 0 : (unsigned)cpu % shared_span, k = k0;
+	/*
+	 * This CPU's id; a busy one (its holder was preempted): the others of
+	 * the span, then wait for our own. The span (2 per CPU) bounds how many
+	 * caches fill up: probing all 64 gave every id a cache.
+	 */
+	for (unsigned i = 1; pthread_mutex_trylock(&shared_lock[k].m); i++) {
+		k = (k0 + i) % shared_span;
+		if (i == shared_span) {
+			k = k0;
+			pthread_mutex_lock(&shared_lock[k].m);
+			break;
+		}
+	}
+	my_shared = EXCLUSIVE_IDS + k;
+	port_host_become_hart(my_shared);
+	if (!bypass)
+		port_set_hart_data(&percpu_cpus[my_shared]);
+}
+
+static inline void shared_end(void)
+{
+	port_set_hart_data(NULL);
+	pthread_mutex_unlock(&shared_lock[my_shared - EXCLUSIVE_IDS].m);
+}
+
 static void hart_release_key(void *arg)
 {
 	(void)arg;
 	int id = my_hart;
+	my_hart = HART_HEAP; /* from now on: the locked heap (see the top) */
 	if (id < 0)
-		return;
+		return; /* shared (its id's magazines serve the others) or none */
 	percpu_hart_exit();
 	/* malloc's and free's hit paths key on it: not a hart any more. */
 	port_set_hart_data(NULL);
-	my_hart = -1;
 	id_give(id);
-	/*
-	 * A later destructor that calls malloc takes an id again and sets the
-	 * key again, so this runs again (up to PTHREAD_DESTRUCTOR_ITERATIONS).
-	 */
 }
 
 /* ---------------- fork ---------------- */
@@ -343,6 +458,9 @@ extern void kheap_fork_child(void) __attribute__((weak));
 
 static void fork_prepare(void)
 {
+	/* Shared ids first: a thread holding one may take any lock below. */
+	for (unsigned i = 0; i < SHARED_IDS; i++)
+		pthread_mutex_lock(&shared_lock[i].m);
 	pthread_mutex_lock(&region_lock);
 	percpu_fork_prepare(); /* depot locks, in class order */
 	if (kheap_fork_prepare)
@@ -355,6 +473,8 @@ static void fork_parent(void)
 		kheap_fork_parent();
 	percpu_fork_parent();
 	pthread_mutex_unlock(&region_lock);
+	for (unsigned i = SHARED_IDS; i-- > 0;)
+		pthread_mutex_unlock(&shared_lock[i].m);
 }
 
 static void fork_child(void)
@@ -362,11 +482,12 @@ static void fork_child(void)
 	if (kheap_fork_child)
 		kheap_fork_child();
 	percpu_fork_child();
-	pthread_mutex_unlock(&region_lock);
+	pthread_mutex_init(&region_lock, NULL);
+	shared_locks_init();
 	/*
 	 * Only this thread survives: every other id is free again. The dead
-	 * threads' magazines stay with their hart slots and serve whichever
-	 * thread of the child takes that id next.
+	 * threads' slots were dropped by percpu_fork_child (they may have been
+	 * halfway through changing them).
 	 */
 	for (unsigned w = 0; w < ID_WORDS; w++)
 		atomic_store(&id_free[w], 0);
@@ -389,7 +510,11 @@ static inline void *alloc_any(size_t size, size_t align)
 			p = kmalloc_try(size);
 		else
 			p = kmalloc_aligned_try(size, align);
-	} else if (h == -2) {
+	} else if (h == HART_SHARED) {
+		shared_begin();
+		p = align <= MIN_ALIGN ? kmalloc_try(size) : kmalloc_aligned_try(size, align);
+		shared_end();
+	} else if (h == HART_HEAP) {
 		p = kheap_try_alloc(size, align < MIN_ALIGN ? MIN_ALIGN : align);
 	} else {
 		p = boot_alloc(size, align);
@@ -433,12 +558,16 @@ static void __attribute__((noinline)) shim_free_slow(void *p)
 	if (unlikely(!p))
 		return;
 	int h = hart_enter();
+	if (unlikely(!ours(p)))
+		return; /* boot arena or foreign: never freed */
 	if (likely(h >= 0)) {
-		if (unlikely(!ours(p)))
-			return; /* boot arena or foreign: never freed */
 		kfree(p);
-	} else if (h == -2 && ours(p)) {
-		kheap_free(p);
+	} else if (h == HART_SHARED) {
+		shared_begin();
+		kfree(p);
+		shared_end();
+	} else if (h == HART_HEAP) {
+		kheap_free(p); /* offset tags too: the heap owns them */
 	}
 }
 
@@ -478,23 +607,23 @@ SHIM_EXPORT void *realloc(void *p, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (likely(h >= 0) && likely(ours(p))) {
+	if (likely(ours(p)) && h != HART_BOOT) {
 		if (unlikely(size == 0)) {
-			kfree(p); /* glibc: realloc(p, 0) frees and returns NULL */
+			free(p); /* glibc: realloc(p, 0) frees and returns NULL */
 			return NULL;
 		}
-		void *q = krealloc(p, size);
+		void *q;
+		if (likely(h >= 0)) {
+			q = krealloc(p, size);
+		} else if (h == HART_SHARED) {
+			shared_begin();
+			q = krealloc(p, size);
+			shared_end();
+		} else {
+			q = kheap_try_realloc(p, size);
+		}
+		/* NULL: out of memory, p untouched (krealloc's contract). */
 		if (unlikely(!q))
-			errno = ENOMEM;
-		return q;
-	}
-	if (h == -2 && ours(p)) {
-		if (size == 0) {
-			kheap_free(p);
-			return NULL;
-		}
-		void *q = kheap_realloc(p, size);
-		if (!q)
 			errno = ENOMEM;
 		return q;
 	}

@@ -42,11 +42,19 @@
 void kheap_init(void *start, void *end);
 /* Another disjoint region ("heap: bad region" if it overlaps or is tiny). */
 void kheap_claim(void *start, void *end);
+/*
+ * The same, but an unusable region (overlapping, tiny, or bigger than one
+ * block can be) is not misuse: the error is returned and the heap is as it
+ * was, so a caller that mapped the region can unmap it (the shim's growth).
+ */
+enum heap_error kheap_try_claim(void *start, void *end);
 
 void *kheap_alloc(size_t size, size_t align);     /* never NULL: panics */
 void *kheap_try_alloc(size_t size, size_t align); /* NULL when out of memory */
 void *kheap_calloc(size_t n, size_t size);        /* panics when out of memory */
 void *kheap_realloc(void *p, size_t size);        /* panics when out of memory */
+/* NULL when out of memory, p untouched (still allocated, same contents). */
+void *kheap_try_realloc(void *p, size_t size);
 void kheap_free(void *p);
 void kheap_free_sized(void *p, size_t size);
 size_t kheap_usable_size(void *p);
@@ -104,6 +112,74 @@ void kheap_report(kheap_print_fn print);
 void kheap_fork_prepare(void);
 void kheap_fork_parent(void);
 void kheap_fork_child(void);
+
+/*
+ * Offset tags: an aligned pointer q carved out of a bigger block b (percpu's
+ * kmalloc_aligned, which pads a class block), q - b a multiple of 16 in
+ * [16, KHEAP_OFFSET_MAX). The word below q, inside b's payload, becomes an
+ * offset tag laid out in the heap tag's lanes (as mimalloc's
+ * _mi_page_ptr_unalign finds a block's start from an aligned pointer):
+ *
+ *     byte  0      1         2    3    4    5    6    7
+ *         +------+---------+---------+-------------------+
+ *         |  0   | OFFSET  |  check  |  (q - b) / 16     |
+ *         +------+---------+---------+-------------------+
+ *
+ * The state KHEAP_STATE_OFFSET has its low bits set (never a live state, so
+ * percpu's fast free sends q to its slow path); check is the heap's hash of
+ * (q - 8, the offset, A = 0). kheap_free, kheap_free_sized, kheap_realloc,
+ * kheap_try_realloc and kheap_usable_size follow a live offset tag back to
+ * b (so a block kmalloc_aligned made may be freed by code that only knows
+ * the heap: the shim's threads without a hart id); kheap_free turns the tag
+ * into KHEAP_STATE_OFFSET_FREED, so a second free of q is named. The heap's
+ * validator does not look inside payloads, so it never sees offset tags.
+ */
+#define KHEAP_STATE_OFFSET 0x0bu
+#define KHEAP_STATE_OFFSET_FREED 0x0du
+#define KHEAP_OFFSET_MAX 4096
+
+static inline uint16_t kheap_offset_check(const void *q, size_t off)
+{
+	return heap_tag_check_of((uintptr_t)q - sizeof(uintptr_t), (uint32_t)(off >> 4), 0);
+}
+
+/* Writes q's offset tag (q inside b's payload, off = q - b). */
+static inline void kheap_offset_tag_write(void *q, size_t off)
+{
+	heap_lane8_t *t = (heap_lane8_t *)q - 8;
+	t[HEAP_LANE_FLAGS] = 0;
+	t[HEAP_LANE_STATE] = KHEAP_STATE_OFFSET;
+	*(heap_lane16_t *)(t + HEAP_LANE_CHECK) = kheap_offset_check(q, off);
+	*(heap_lane32_t *)(t + HEAP_LANE_SIZE) = (uint32_t)(off >> 4);
+}
+
+/* The offset of q's offset tag if it looks valid (either state), else 0. */
+static inline size_t kheap_offset_of(const void *q)
+{
+	const heap_lane8_t *t = (const heap_lane8_t *)q - 8;
+	size_t off = (size_t)*(const heap_lane32_t *)(t + HEAP_LANE_SIZE) << 4;
+	if (((uintptr_t)q & 15) || off < 16 || off >= KHEAP_OFFSET_MAX ||
+	    *(const heap_lane16_t *)(t + HEAP_LANE_CHECK) != kheap_offset_check(q, off))
+		return 0;
+	return off;
+}
+
+/*
+ * q's block if q carries a live offset tag that checks out and the block
+ * is live and holds q + 1 byte; else NULL.
+ */
+static inline void *kheap_offset_block(const void *q)
+{
+	if (heap_tag_state(q) != KHEAP_STATE_OFFSET)
+		return NULL;
+	size_t off = kheap_offset_of(q);
+	if (!off)
+		return NULL;
+	char *b = (char *)q - off;
+	if (!heap_tag_plausible_live(b) || heap_block_size(b) <= off)
+		return NULL;
+	return b;
+}
 
 typedef enum { KHEAP_OOM_RETRY, KHEAP_OOM_FAIL } kheap_oom_action_t;
 typedef kheap_oom_action_t (*kheap_oom_hook_t)(void *ctx, size_t size, size_t align);

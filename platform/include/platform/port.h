@@ -71,6 +71,27 @@ typedef unsigned long port_irqflags_t;
  *     here, so a hart that waits for a lock with interrupts masked still
  *     answers a flush request (the RISC-V port does; the handler must be
  *     safe in any lock wait, and percpu's is).
+ *
+ *   PORT_WAIT_ON_WAKES
+ *     1 if port_wait_on() sleeps until a port_wake() (the host: a futex),
+ *     so a waker must call port_wake() for every sleeper it wants to run;
+ *     0 if port_wait_on() is a bounded wait that returns by itself (RISC-V:
+ *     wfi, as port_wait_long) and port_wake() does nothing.
+ *
+ *   void port_wait_on(const uint32_t *word, uint32_t value, unsigned key);
+ *     If *word still holds value, waits until a port_wake(word, keys) with
+ *     bit key (key < 32) set in keys, or (PORT_WAIT_ON_WAKES 0) a short
+ *     bounded time; may also return spuriously. The check of *word and the
+ *     start of the sleep are one atomic step against port_wake: a waker that
+ *     changes *word and then calls port_wake never misses this sleeper. The
+ *     caller re-reads *word (with the ordering it needs) and calls again.
+ *     Works with local interrupts masked. No memory ordering.
+ *
+ *   void port_wake(const uint32_t *word, uint32_t keys);
+ *     Wakes the port_wait_on() sleepers on word whose key bit is in keys
+ *     (only those: a lock wakes its next holder, not the crowd). Cheap to
+ *     call when nobody sleeps, but a system call on the host: callers keep
+ *     their own count of sleepers and skip it when there are none.
  */
 #include <platform/port_impl.h>
 

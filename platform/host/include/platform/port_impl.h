@@ -56,6 +56,15 @@ static inline void port_cpu_relax(void)
 /* Yields the host CPU (sched_yield), so a preempted lock holder can run. */
 void port_wait_long(void);
 
+/*
+ * port_wait_on / port_wake: a futex on the word (FUTEX_WAIT_BITSET with
+ * bit `key`, FUTEX_WAKE_BITSET with `keys`), so a sleeper costs no CPU and
+ * a waker wakes only the sleepers it names. See wait_host.c.
+ */
+#define PORT_WAIT_ON_WAKES 1
+void port_wait_on(const uint32_t *word, uint32_t value, unsigned key);
+void port_wake(const uint32_t *word, uint32_t keys);
+
 /* Makes the calling thread hart `hart` (< PORT_MAX_HARTS). */
 void port_host_become_hart(unsigned hart);
 

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Host port: port_wait_on / port_wake (the contract is in <platform/port.h>)
+ * over a Linux futex. FUTEX_WAIT_BITSET puts the thread to sleep only if the
+ * word still holds the value (checked by the kernel under the futex bucket
+ * lock, so a waker that changed the word first cannot be missed), and
+ * records the waiter's bit; FUTEX_WAKE_BITSET wakes only the sleepers whose
+ * bit is in the waker's mask. The ticket lock keys its sleepers by ticket
+ * number mod 32, so an unlock wakes the next holder, not every waiter.
+ * Private futexes: the word never lives in memory shared between processes.
+ */
+#include <platform/port.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+void port_wait_on(const uint32_t *word, uint32_t value, unsigned key)
+{
+	/*
+	 * EAGAIN (the word moved on), EINTR (a signal) and a wake all return:
+	 * the caller re-reads the word either way.
+	 */
+	syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, value,
+		NULL, NULL, (uint32_t)1 << (key & 31));
+}
+
+void port_wake(const uint32_t *word, uint32_t keys)
+{
+	if (keys)
+		syscall(SYS_futex, word, FUTEX_WAKE_BITSET | FUTEX_PRIVATE_FLAG,
+			INT_MAX, NULL, NULL, keys);
+}

@@ -1,0 +1,150 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""Thread scaling (issue 10): thread_bench at 1, 2, 8, 64, 256 and 1,000
+threads under glibc, jemalloc, mimalloc, tcmalloc and ours (LD_PRELOAD),
+alternating allocators, repeated; the median throughput and peak RSS per
+(threads, allocator). Writes results/bench_threads/<stamp>.csv (every run),
+<stamp>_summary.csv and <stamp>.png; the last line on stdout is
+
+  bench_threads: vs_glibc_min=R (@N) vs_best_min=R (@N) rss_vs_glibc_max=R (@N)
+
+(ours / glibc throughput, ours / the best of jemalloc, mimalloc, tcmalloc,
+our peak RSS / glibc's; the worst thread count in brackets).
+"""
+
+import argparse
+import csv
+import datetime
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_host import find_lib  # noqa: E402  (the rivals' shared objects)
+
+THREADS = [1, 2, 8, 64, 256, 1000]
+OURS = "smpheap"
+RIVALS = ["jemalloc", "mimalloc", "tcmalloc"]
+LINE = re.compile(r"thread_bench: (.*)$", re.M)
+
+
+def run_one(bench, preload, threads, ops):
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    if preload:
+        env["LD_PRELOAD"] = preload
+    try:
+        p = subprocess.run([bench, str(threads), str(ops)], env=env,
+                           capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        return None, "timeout"
+    m = LINE.search(p.stdout)
+    if p.returncode != 0 or not m:
+        return None, "exit %d %s" % (p.returncode, p.stderr.strip()[-200:])
+    kv = dict(x.split("=", 1) for x in m.group(1).split())
+    return {"mops": float(kv["mops"]), "rss": int(kv["maxrss_kb"]),
+            "secs": float(kv["secs"])}, None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bench", required=True)
+    ap.add_argument("--shim", required=True)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--ops", type=int, default=4000000)
+    ap.add_argument("--threads", default=",".join(map(str, THREADS)))
+    ap.add_argument("--out", default=None)
+    a = ap.parse_args()
+    threads = [int(x) for x in a.threads.split(",")]
+    table = {"glibc": None, OURS: os.path.abspath(a.shim)}
+    for r in RIVALS:
+        lib = find_lib(r)
+        if lib:
+            table[r] = lib
+        else:
+            print("bench_threads: %s not found, skipped" % r)
+    allocs = list(table)
+    outdir = a.out or os.path.join(
+        os.environ.get("BUILD_WORKSPACE_DIRECTORY", os.getcwd()),
+        "results", "bench_threads")
+    os.makedirs(outdir, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    rows, runs = [], {}
+    for rep in range(a.reps):
+        for t in threads:
+            order = allocs[rep % len(allocs):] + allocs[:rep % len(allocs)]
+            for al in order:
+                r, err = run_one(a.bench, table[al], t, a.ops)
+                if err:
+                    print("bench_threads: %s at %d threads: %s" % (al, t, err))
+                    continue
+                runs.setdefault((t, al), []).append(r)
+                rows.append([rep, t, al, r["mops"], r["rss"], r["secs"]])
+        print("bench_threads: round %d of %d done" % (rep + 1, a.reps), flush=True)
+    with open(os.path.join(outdir, stamp + ".csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["rep", "threads", "allocator", "mops", "maxrss_kb", "secs"])
+        w.writerows(rows)
+    med = {k: (statistics.median(x["mops"] for x in v),
+               statistics.median(x["rss"] for x in v)) for k, v in runs.items()}
+    print("%7s " % "threads" + "".join("%22s" % al for al in allocs) +
+          "   ours/glibc  ours/best  rss ours/glibc")
+    summary, worst = [], {"g": (9e9, 0), "b": (9e9, 0), "r": (0, 0)}
+    for t in threads:
+        cells, m = [], {}
+        for al in allocs:
+            if (t, al) in med:
+                m[al] = med[(t, al)]
+                cells.append("%9.2f Mops %7d KB" % m[al])
+            else:
+                cells.append("%22s" % "-")
+        if OURS not in m or "glibc" not in m:
+            print("%7d " % t + "".join(cells))
+            continue
+        best = max((m[r][0] for r in RIVALS if r in m), default=float("nan"))
+        vg, vb = m[OURS][0] / m["glibc"][0], m[OURS][0] / best
+        rg = m[OURS][1] / m["glibc"][1]
+        worst["g"] = min(worst["g"], (vg, t))
+        worst["b"] = min(worst["b"], (vb, t))
+        worst["r"] = max(worst["r"], (rg, t))
+        print("%7d " % t + "".join(cells) + "   %10.2f %10.2f %14.2f" % (vg, vb, rg))
+        summary.append([t] + [m.get(al, (None, None))[0] for al in allocs] +
+                       [m.get(al, (None, None))[1] for al in allocs] + [vg, vb, rg])
+    with open(os.path.join(outdir, stamp + "_summary.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["threads"] + ["mops_" + al for al in allocs] +
+                   ["maxrss_kb_" + al for al in allocs] +
+                   ["ours_vs_glibc", "ours_vs_best", "rss_vs_glibc"])
+        w.writerows(summary)
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+        for al in allocs:
+            pts = [(t, med[(t, al)]) for t in threads if (t, al) in med]
+            style = "-o" if al == OURS else "--s"
+            ax[0].plot([p[0] for p in pts], [p[1][0] for p in pts], style, label=al)
+            ax[1].plot([p[0] for p in pts], [p[1][1] / 1024 for p in pts], style, label=al)
+        for x, yl in zip(ax, ["Mops/s (median)", "peak RSS MiB (median)"]):
+            x.set_xscale("log")
+            x.set_xticks(threads)
+            x.set_xticklabels([str(t) for t in threads])
+            x.set_xlabel("threads")
+            x.set_ylabel(yl)
+            x.grid(alpha=0.3)
+        ax[0].legend()
+        fig.suptitle("thread_bench (%s)" % stamp)
+        fig.tight_layout()
+        fig.savefig(os.path.join(outdir, stamp + ".png"), dpi=90)
+        plt.close(fig)
+    except ImportError:
+        print("bench_threads: no matplotlib: no chart")
+    print("bench_threads: results in %s/%s*" % (outdir, stamp))
+    print("bench_threads: vs_glibc_min=%.2f (@%d) vs_best_min=%.2f (@%d) "
+          "rss_vs_glibc_max=%.2f (@%d)" % (worst["g"] + worst["b"] + worst["r"]))
+
+
+if __name__ == "__main__":
+    main()

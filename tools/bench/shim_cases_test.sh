@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Issue 10's cases (tools/bench/shim_cases.c), each run on glibc first (the
+# reference: it must pass there) and then under LD_PRELOAD=the shim.
+# Ends with "N passed, N failed".
+set -uo pipefail
+
+here="${TEST_SRCDIR:-$0.runfiles}/${TEST_WORKSPACE:-smp_heap}/tools/bench"
+shim="$here/libsmpheap_malloc.so"
+cases="$here/shim_cases"
+tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+[[ -f "$shim" && -x "$cases" ]] || { echo "shim_cases_test: missing $shim or $cases"; exit 1; }
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "PASS $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [[ -n "${2:-}" ]] && sed 's/^/    /' "$2" | tail -20; }
+
+run_case() { # name, extra env...
+	local c="$1"
+	shift
+	if timeout 300 "$cases" "$c" >"$tmp/$c.glibc" 2>&1; then
+		ok "$c on glibc: $(grep -v 'PASS$' "$tmp/$c.glibc" | tail -1)"
+	else
+		bad "$c on glibc (the reference)" "$tmp/$c.glibc"
+	fi
+	if env "$@" LD_PRELOAD="$shim" timeout 300 "$cases" "$c" >"$tmp/$c.shim" 2>&1; then
+		ok "$c on the shim: $(grep -v 'PASS$' "$tmp/$c.shim" | tail -1)"
+	else
+		bad "$c on the shim (exit $?)" "$tmp/$c.shim"
+	fi
+}
+
+run_case huge
+run_case ulimit
+run_case alignfree
+run_case exitleak SMPHEAP_STATS=1
+# Ids come back at thread exit, frees after the key destructors included.
+if grep -q '^smpheap: ids_in_use=1$' "$tmp/exitleak.shim"; then
+	ok "exitleak: one id in use at exit"
+else
+	bad "exitleak: ids leaked at thread exit" "$tmp/exitleak.shim"
+fi
+run_case crowd
+run_case fork
+run_case blocked SMPHEAP_REGION_MB=8
+
+echo "shim_cases_test: $pass passed, $fail failed"
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]
