@@ -8,7 +8,8 @@
 #include <kernel/kernel.h>
 #include <platform/ticket_lock.h>
 
-#define LINE_MAX 256
+/* The longest console line: the stress summary line is about 400 characters. */
+#define LINE_MAX 512
 
 struct console_line {
 	char buf[LINE_MAX];

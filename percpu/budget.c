@@ -89,10 +89,9 @@ unsigned percpu_mag_cap(const struct percpu_cpu *c, unsigned cls, bool *crowded)
 		       (harts > PERCPU_SHARE_MIN_HARTS ? harts : PERCPU_SHARE_MIN_HARTS);
 	unsigned useful = percpu_class_rounds[cls] < PERCPU_MAG_USEFUL_ROUNDS ?
 			  percpu_class_rounds[cls] : PERCPU_MAG_USEFUL_ROUNDS;
-	size_t fair_bytes = share / PERCPU_MAG_SHARE_DIV;
-	if (fair_bytes > PERCPU_MAG_BYTES)
-		fair_bytes = PERCPU_MAG_BYTES;
-	unsigned fair = rounds_for(cls, fair_bytes);
+	unsigned fair = rounds_for(cls, share / PERCPU_MAG_SHARE_DIV);
+	if (fair > PERCPU_MAG_BYTES / percpu_class_size[cls])
+		fair = PERCPU_MAG_BYTES / percpu_class_size[cls]; /* locality */
 	*crowded = false;
 	if (fair < useful)
 		return 0; /* too big a class for this share: not worth caching */

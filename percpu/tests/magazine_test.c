@@ -3,14 +3,14 @@
  * Magazine transitions on one hart, observed through the statistics and the
  * heap's live count: refill, hits, loaded/previous swap, depot exchange,
  * return of the depot's excess, drain; plus tags and the kmalloc family.
- * Uses the 4 KiB class (8 rounds per magazine) so the counts are small.
+ * Uses the 2 KiB class (8 rounds per magazine) so the counts are small.
  */
 #include "test_util.h"
 
 #include <string.h>
 
-#define CLS (PERCPU_NFAST - 1) /* the largest fast class */
-#define SZ 4096
+#define SZ 2048
+#define CLS 23 /* the 2 KiB class */
 
 static struct percpu_stats st(void)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * No false OOM. Hart A fills the heap with 4 KiB blocks and frees them on
+ * No false OOM. Hart A fills the heap with 2 KiB blocks and frees them on
  * itself: 16 stay in A's magazines, the rest in the depot or the heap. Hart
  * B (A alive, polling) then asks for one block that fits only when A's
  * cache is back in the heap. With remote flushes disabled (a test switch)
@@ -53,13 +53,13 @@ static void *hart_a(void *arg)
 {
 	(void)arg;
 	port_host_become_hart(1);
-	static void *b[40];
-	int n = 40; /* 160 KiB: 16 blocks stay in A's magazines, 24 in the depot */
+	static void *b[80];
+	int n = 80; /* 160 KiB: 16 blocks stay in A's magazines, the rest go on */
 	for (int i = 0; i < n; i++)
-		b[i] = kmalloc(4096);
+		b[i] = kmalloc(2048);
 	for (int i = 0; i < n; i++)
 		kfree(b[i]);
-	CHECK(percpu_cached_bytes(1) == 16 * 4096);
+	CHECK(percpu_cached_bytes(1) == 16 * 2048);
 	__atomic_store_n(&stage, 1, __ATOMIC_RELEASE);
 	while (__atomic_load_n(&stage, __ATOMIC_ACQUIRE) != 2)
 		percpu_poll();
@@ -77,12 +77,12 @@ int main(void)
 	CHECK(pthread_create(&a, NULL, hart_a, NULL) == 0);
 	while (__atomic_load_n(&stage, __ATOMIC_ACQUIRE) != 1)
 		;
-	/* Bigger than the heap minus A's 64 KiB of magazines. */
-	size_t want = HEAP - 48 * 1024;
+	/* Bigger than the heap minus A's 32 KiB of magazines. */
+	size_t want = HEAP - 24 * 1024;
 
 	percpu_test_set_remote_flush(false);
 	CHECK(kmalloc_try(want) == NULL);            /* A kept its cache */
-	CHECK(percpu_cached_bytes(1) == 16 * 4096);
+	CHECK(percpu_cached_bytes(1) == 16 * 2048);
 	CHECK(percpu_depot_bytes() == 0);            /* the depots were drained */
 
 	percpu_test_set_remote_flush(true);
