@@ -58,11 +58,11 @@ static uint64_t runs_carved, runs_returned;
 static struct pages_run **dir;
 static uintptr_t dir_lo;
 static size_t dir_pages;
-static bool ready; /* atomic: release in pages_init, acquire on use */
+static bool pages_ready; /* atomic: release in pages_init, acquire on use */
 
 static kheap_misuse_fn misuse_fn; /* atomic: the handler, NULL = default */
 
-static void default_misuse(enum heap_error err, void *p, size_t size, const char *where)
+static void pages_default_misuse(enum heap_error err, void *p, size_t size, const char *where)
 {
 	unsigned order = 0;
 
@@ -72,12 +72,12 @@ static void default_misuse(enum heap_error err, void *p, size_t size, const char
 		   p, order, where);
 }
 
-static void misuse(enum heap_error err, void *p, unsigned order, const char *where)
+static void pages_misuse(enum heap_error err, void *p, unsigned order, const char *where)
 {
 	/* Acquire: pairs with the release in pages_set_misuse_handler. */
 	kheap_misuse_fn fn = __atomic_load_n(&misuse_fn, __ATOMIC_ACQUIRE);
 
-	(fn ? fn : default_misuse)(err, p, PAGES_SIZE << order, where);
+	(fn ? fn : pages_default_misuse)(err, p, PAGES_SIZE << order, where);
 }
 
 kheap_misuse_fn pages_set_misuse_handler(kheap_misuse_fn fn)
@@ -114,27 +114,27 @@ void pages_init(void)
 	uintptr_t lo = __atomic_load_n(&kheap_bounds_.lo, __ATOMIC_RELAXED);
 	uintptr_t span = __atomic_load_n(&kheap_bounds_.span, __ATOMIC_RELAXED);
 
-	if (__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
-		misuse(HEAP_ERR_DOUBLE_INIT, NULL, 0, "pages_init");
+	if (__atomic_load_n(&pages_ready, __ATOMIC_ACQUIRE)) {
+		pages_misuse(HEAP_ERR_DOUBLE_INIT, NULL, 0, "pages_init");
 		return;
 	}
 	if (!span) {
-		misuse(HEAP_ERR_UNINIT, NULL, 0, "pages_init before kheap_init");
+		pages_misuse(HEAP_ERR_UNINIT, NULL, 0, "pages_init before kheap_init");
 		return;
 	}
 	dir_lo = lo & ~(uintptr_t)(PAGES_SIZE - 1);
 	dir_pages = (lo + span - dir_lo + PAGES_SIZE - 1) >> PAGES_SHIFT;
 	dir = kheap_calloc(dir_pages, sizeof(*dir));
-	/* Release: the directory is set up before any hart sees `ready`. */
-	__atomic_store_n(&ready, true, __ATOMIC_RELEASE);
+	/* Release: the directory is set up before any hart sees `pages_ready`. */
+	__atomic_store_n(&pages_ready, true, __ATOMIC_RELEASE);
 }
 
 static bool check_ready(const char *where)
 {
 	/* Acquire: pairs with the release in pages_init (the directory). */
-	if (__builtin_expect(__atomic_load_n(&ready, __ATOMIC_ACQUIRE), 1))
+	if (__builtin_expect(__atomic_load_n(&pages_ready, __ATOMIC_ACQUIRE), 1))
 		return true;
-	misuse(HEAP_ERR_UNINIT, NULL, 0, where);
+	pages_misuse(HEAP_ERR_UNINIT, NULL, 0, where);
 	return false;
 }
 
@@ -328,7 +328,7 @@ void *alloc_pages(unsigned order)
 	if (!check_ready("alloc_pages"))
 		return NULL;
 	if (order > PAGES_MAX_ORDER) {
-		misuse(HEAP_ERR_BAD_ALIGN, NULL, order, "alloc_pages: order too big");
+		pages_misuse(HEAP_ERR_BAD_ALIGN, NULL, order, "alloc_pages: order too big");
 		return NULL;
 	}
 	if ((p = try_alloc(order)))
@@ -352,25 +352,25 @@ void free_pages(void *p, unsigned order)
 	if (!check_ready("free_pages"))
 		return;
 	if (order > PAGES_MAX_ORDER) {
-		misuse(HEAP_ERR_BAD_ALIGN, p, order, "free_pages: order too big");
+		pages_misuse(HEAP_ERR_BAD_ALIGN, p, order, "free_pages: order too big");
 		return;
 	}
 	r = run_of(p, &i);
 	if (!r) {
-		misuse(HEAP_ERR_FOREIGN_PTR, p, order, "free_pages");
+		pages_misuse(HEAP_ERR_FOREIGN_PTR, p, order, "free_pages");
 		return;
 	}
 	st = state_get(r, i);
 	if (((uintptr_t)p & (PAGES_SIZE - 1)) || st == ST_TAIL) {
-		misuse(HEAP_ERR_INTERIOR_PTR, p, order, "free_pages");
+		pages_misuse(HEAP_ERR_INTERIOR_PTR, p, order, "free_pages");
 		return;
 	}
 	if (st == ST_FREE || st == ST_CACHED) {
-		misuse(HEAP_ERR_DOUBLE_FREE, p, order, "free_pages");
+		pages_misuse(HEAP_ERR_DOUBLE_FREE, p, order, "free_pages");
 		return;
 	}
 	if (st != (ST_HEAD | order)) {
-		misuse(HEAP_ERR_SIZE_MISMATCH, p, order, "free_pages: wrong order");
+		pages_misuse(HEAP_ERR_SIZE_MISMATCH, p, order, "free_pages: wrong order");
 		return;
 	}
 
@@ -407,7 +407,7 @@ bool pages_reclaim(void)
 	struct pages_cpu *c;
 	uint64_t before;
 
-	if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&pages_ready, __ATOMIC_ACQUIRE))
 		return false;
 	f = port_irq_save();
 	c = &pages_cpus[port_hart_id()];

@@ -18,6 +18,11 @@
 
 #define BOOT_TIMEOUT_US 10000000
 
+#ifdef MMODE_PAGES_SELFTEST
+/* The amalgamation test's xv6-style kalloc/kfree on the page API. */
+void mmode_pages_selftest(void);
+#endif
+
 extern char sheap[], eheap[];
 
 static unsigned nharts;
@@ -90,6 +95,10 @@ static _Noreturn void hart_run(void)
 
 		percpu_drain();
 		stress_result(initial_free, &r);
+#ifdef MMODE_PAGES_SELFTEST
+		/* After the leak count: the page API keeps its directory. */
+		mmode_pages_selftest();
+#endif
 		percpu_sum_stats(&p);
 		port_printf("mmode_smp: %s harts=%u ops=%llu allocs=%llu frees=%llu "
 			    "cross_hart_frees=%llu corrupt=%llu leaked=%zu "
