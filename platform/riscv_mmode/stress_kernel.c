@@ -28,6 +28,7 @@ extern char sheap[], eheap[];
 static unsigned nharts;
 static unsigned harts_up; /* atomic: harts that reached their main */
 static size_t initial_free;
+static uint64_t tick_ticks; /* the tick period; 0: no tick */
 static uint64_t start_us;
 
 /* A sense-reversing barrier over every hart. */
@@ -53,11 +54,27 @@ static void barrier(void)
 		return;
 	}
 	/* Acquire: pairs with the release of the sense. */
-	while (__atomic_load_n(&bar.sense, __ATOMIC_ACQUIRE) != sense)
+	while (__atomic_load_n(&bar.sense, __ATOMIC_ACQUIRE) != sense) {
+		/* A waiting hart is an idle one: it answers flush requests. */
+		percpu_poll();
 		if (++spins % 64 == 0)
 			port_wait_long();
 		else
 			port_cpu_relax();
+	}
+}
+
+/* The tick: on a port without IPIs it is where a busy hart polls. */
+static void tick(void)
+{
+	if (!PORT_KICK_INTERRUPTS)
+		percpu_poll();
+	stress_irq_tick();
+}
+
+static void poll_tick(void)
+{
+	percpu_poll();
 }
 
 static void progress(void)
@@ -81,8 +98,9 @@ static _Noreturn void hart_run(void)
 	barrier();
 	stress_hart_run(me);
 	barrier();
+	/* No more allocating ticks; without IPIs the tick goes on polling. */
 	if (me == mmode_boot_hart())
-		mmode_set_tick_hook(0, 0);
+		mmode_set_tick_hook(PORT_KICK_INTERRUPTS ? 0 : poll_tick, tick_ticks);
 	barrier();
 	stress_hart_finish(me);
 	barrier();
@@ -115,8 +133,11 @@ static _Noreturn void hart_run(void)
 			    (unsigned long long)((port_time_us() - start_us) / 1000));
 		port_exit(r.pass ? PORT_EXIT_PASS : PORT_EXIT_FAIL);
 	}
-	for (;;)
+	/* The idle loop: polls as a scheduler loop would, between interrupts. */
+	for (;;) {
+		percpu_poll();
 		__asm__ volatile("wfi");
+	}
 }
 
 _Noreturn void mmode_boot_main(const void *dtb)
@@ -132,8 +153,9 @@ _Noreturn void mmode_boot_main(const void *dtb)
 	unsigned spins = 0;
 
 	nharts = cfg.nharts = mmode_nharts();
-	port_printf("boot: M-mode, no SBI: hart %u of %u, dtb %p, bootargs \"%s\"\n",
-		    port_hart_id(), nharts, dtb, mmode_bootargs());
+	port_printf("boot: M-mode, no SBI: hart %u of %u, dtb %p, kicks %s, bootargs \"%s\"\n",
+		    port_hart_id(), nharts, dtb,
+		    PORT_KICK_INTERRUPTS ? "by IPI" : "polled (no IPI)", mmode_bootargs());
 	if (nharts > PORT_MAX_HARTS || port_hart_id() >= nharts)
 		port_panic(PORT_EXIT_PANIC, "boot: hart ids must be 0..%u", PORT_MAX_HARTS - 1);
 	kheap_init(sheap, eheap);
@@ -159,8 +181,9 @@ _Noreturn void mmode_boot_main(const void *dtb)
 	}
 	port_printf("boot: %u harts up (boot hart %u)\n", nharts, port_hart_id());
 	start_us = port_time_us();
-	if (tick_us)
-		mmode_set_tick_hook(stress_irq_tick, tick_us * (MMODE_TIMEBASE_HZ / 1000000));
+	tick_ticks = tick_us * (MMODE_TIMEBASE_HZ / 1000000);
+	if (tick_ticks)
+		mmode_set_tick_hook(tick, tick_ticks);
 	hart_run();
 }
 

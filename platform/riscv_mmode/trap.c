@@ -119,7 +119,11 @@ void mmode_send_ipi(unsigned hart)
 
 void port_kick_hart(unsigned hart)
 {
+#if PORT_KICK_INTERRUPTS
 	mmode_send_ipi(hart);
+#else
+	(void)hart; /* the target polls */
+#endif
 }
 
 void port_set_kick_handler(void (*handler)(void))

@@ -30,8 +30,16 @@ struct port_mmode_slot {
 } __attribute__((aligned(PORT_CACHE_LINE)));
 extern struct port_mmode_slot port_mmode_slots[PORT_MAX_HARTS];
 
-/* A kick is a CLINT software interrupt (msip): its handler runs at once. */
+/*
+ * A kick is a CLINT software interrupt (msip): its handler runs at once.
+ * -DPORT_MMODE_NO_IPI builds the port as one without IPIs would be: kicks
+ * do nothing and the kernel polls (percpu_poll from its tick and idle loop).
+ */
+#ifdef PORT_MMODE_NO_IPI
+#define PORT_KICK_INTERRUPTS 0
+#else
 #define PORT_KICK_INTERRUPTS 1
+#endif
 
 static inline void *port_hart_data(void)
 {
