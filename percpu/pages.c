@@ -140,6 +140,22 @@ static bool check_ready(const char *where)
 
 /* ---- runs (pages_lock held) --------------------------------------------- */
 
+/*
+ * Index of the lowest set bit of x != 0, in at most 16 steps. Not
+ * __builtin_ctzll: without Zbb it is a libgcc call, and kernels such as
+ * xv6 link no libgcc.
+ */
+static unsigned lowest_bit(uint64_t x)
+{
+	unsigned i = 0;
+
+	for (; !(x & 0xff); x >>= 8)
+		i += 8;
+	for (; !(x & 1); x >>= 1)
+		i++;
+	return i;
+}
+
 /* Takes 2^order free pages aligned to 2^order within a run; NULL if none. */
 static void *run_take(unsigned order)
 {
@@ -149,7 +165,7 @@ static void *run_take(unsigned order)
 
 	for (struct pages_run *first = r; r;) {
 		/* A single page: the lowest free one; else aligned candidates. */
-		unsigned i = order == 0 && r->free ? (unsigned)__builtin_ctzll(r->free) : 0;
+		unsigned i = order == 0 && r->free ? lowest_bit(r->free) : 0;
 		for (; r->nfree >= n && i + n <= r->npages; i += n) {
 			if (((r->free >> i) & mask) != mask)
 				continue;

@@ -8,7 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#if defined(__clang__)
+#define NO_LIBCALL /* clang builds with -fno-builtin, which is enough there */
+#else
 #define NO_LIBCALL __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
 
 static inline int both_aligned(const void *a, const void *b)
 {
