@@ -282,7 +282,7 @@ static bool carve(unsigned order)
 	r->nfree = n;
 	r->free = run_mask(n);
 	for (unsigned i = 0; i < n; i++) {
-		r->state[i] = ST_FREE;
+		state_set(r, i, ST_FREE);
 		__atomic_store_n(&dir[(((uintptr_t)base - dir_lo) >> PAGES_SHIFT) + i], r,
 				 __ATOMIC_RELAXED);
 	}
