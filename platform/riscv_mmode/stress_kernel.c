@@ -6,14 +6,19 @@
  * releases the other harts, and every hart runs the stress between
  * barriers, with a timer tick that allocates from interrupt context.
  *
- * Bootargs: ops (per hart), seed, validate_every, tick_us (0 = no tick).
+ * Then every hart runs the page API (pages_phase.c) the same way.
+ *
+ * Bootargs: ops (per hart), seed, validate_every, tick_us (0 = no tick),
+ * page_ops (per hart, the page phase).
  * Last line: `mmode_smp: PASS harts=N ...` and the exit code through
  * sifive_test (0 pass, 1 fail).
  */
 #include <heap/kheap.h>
 #include <percpu/kmalloc.h>
+#include <percpu/pages.h>
 #include <platform/mmode.h>
 
+#include "pages_phase.h"
 #include "tests/stress/heap_stress.h"
 
 #define BOOT_TIMEOUT_US 10000000
@@ -29,6 +34,8 @@ static unsigned nharts;
 static unsigned harts_up; /* atomic: harts that reached their main */
 static size_t initial_free;
 static uint64_t tick_ticks; /* the tick period; 0: no tick */
+static uint64_t page_ops;   /* per hart, in the page phase */
+static struct stress_result result; /* the heap's, before the page phase */
 static uint64_t start_us;
 
 /* A sense-reversing barrier over every hart. */
@@ -77,6 +84,14 @@ static void poll_tick(void)
 	percpu_poll();
 }
 
+/* The page phase's tick: a page taken and given back in interrupt context. */
+static void page_tick(void)
+{
+	if (!PORT_KICK_INTERRUPTS)
+		percpu_poll();
+	pages_phase_tick();
+}
+
 static void progress(void)
 {
 	static uint64_t last;
@@ -108,15 +123,30 @@ static _Noreturn void hart_run(void)
 	percpu_drain();
 	barrier();
 	if (me == mmode_boot_hart()) {
-		struct stress_result r;
-		struct percpu_stats p;
-
 		percpu_drain();
-		stress_result(initial_free, &r);
+		/* The verdict on the heap before the page API takes its directory. */
+		stress_result(initial_free, &result);
+		pages_init();
+		if (tick_ticks)
+			mmode_set_tick_hook(page_tick, tick_ticks);
+	}
+	barrier();
+	pages_phase_run(me, nharts, page_ops);
+	barrier();
+	if (me == mmode_boot_hart())
+		mmode_set_tick_hook(PORT_KICK_INTERRUPTS ? 0 : poll_tick, tick_ticks);
+	barrier();
+	pages_phase_finish(me);
+	barrier();
+	if (me == mmode_boot_hart()) {
+		struct stress_result r = result;
+		struct percpu_stats p;
+		bool pages_ok = pages_phase_verdict(nharts);
+
 #ifdef MMODE_PAGES_SELFTEST
-		/* After the leak count: the page API keeps its directory. */
 		mmode_pages_selftest();
 #endif
+		r.pass = r.pass && pages_ok;
 		percpu_sum_stats(&p);
 		port_printf("mmode_smp: %s harts=%u ops=%llu allocs=%llu frees=%llu "
 			    "cross_hart_frees=%llu corrupt=%llu leaked=%zu "
@@ -150,6 +180,8 @@ _Noreturn void mmode_boot_main(const void *dtb)
 		.progress = progress,
 	};
 	uint64_t tick_us = mmode_arg_u64("tick_us", 2000), deadline;
+
+	page_ops = mmode_arg_u64("page_ops", 20000);
 	unsigned spins = 0;
 
 	nharts = cfg.nharts = mmode_nharts();

@@ -29,7 +29,7 @@ if riscv64-unknown-elf-nm -g --defined-only "$tmp/check.o" | awk '{print $3}' |
 fi
 
 # Code written against the tree's headers builds unchanged through these.
-for h in platform/port.h platform/ticket_lock.h heap/kheap.h percpu/kmalloc.h; do
+for h in platform/port.h platform/ticket_lock.h heap/kheap.h percpu/kmalloc.h percpu/pages.h; do
 	echo '#include "smpheap_names.h"' >"$compat/$h"
 done
 

@@ -3,7 +3,8 @@
  * xv6's page allocator interface, kalloc() and kfree(pa), served by the
  * page API of an amalgamation made with --prefix smpheap_: xv6's kfree and
  * the heap's (smpheap_kfree) link side by side. The stress kernel calls
- * mmode_pages_selftest() at boot when built with -DMMODE_PAGES_SELFTEST.
+ * mmode_pages_selftest() after its page phase (pages_init done) when built
+ * with -DMMODE_PAGES_SELFTEST.
  */
 #include "smpheap.h"
 
@@ -28,7 +29,6 @@ void mmode_pages_selftest(void)
 	static void *pages[NPAGES];
 	struct pages_stats st;
 
-	smpheap_pages_init();
 	for (unsigned i = 0; i < NPAGES; i++) {
 		pages[i] = kalloc();
 		if (!pages[i] || ((unsigned long)pages[i] & (PAGES_SIZE - 1)))
