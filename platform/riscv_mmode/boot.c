@@ -24,10 +24,12 @@ unsigned mmode_boot_hart(void)
 	return boot_hart;
 }
 
+/* No deadline yet; then the timer interrupt may be enabled. */
 static void hart_timer_init(void)
 {
 	mmode_harts[port_hart_id()].next_tick = UINT64_MAX;
 	mmode_timer_program(UINT64_MAX);
+	__asm__ volatile("csrs mie, %0" : : "r"((unsigned long)MIE_MTIE));
 }
 
 _Noreturn void mmode_boot_entry(const void *dtb);

@@ -31,8 +31,12 @@ _start:
 	/* FPU on (mstatus.FS = initial): gcc may use FP registers. */
 	li	t1, MSTATUS_FS_INITIAL
 	csrs	mstatus, t1
-	/* Timer and software interrupts enabled; mstatus.MIE stays clear. */
-	li	t1, MIE_MSIE | MIE_MTIE
+	/*
+	 * Software interrupts enabled (the release wakes wfi); mstatus.MIE
+	 * stays clear. The timer's comes once mtimecmp is programmed (boot.c):
+	 * it resets to 0, which would keep wfi from sleeping.
+	 */
+	li	t1, MIE_MSIE
 	csrw	mie, t1
 	/* The lottery word is in .data (loaded as 0), not in .bss. */
 	la	t1, mmode_boot_lottery
