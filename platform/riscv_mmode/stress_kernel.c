@@ -8,8 +8,8 @@
  *
  * Then every hart runs the page API (pages_phase.c) the same way.
  *
- * Bootargs: ops (per hart), seed, validate_every, tick_us (0 = no tick),
- * page_ops (per hart, the page phase).
+ * Bootargs: ops (per hart), fill (live set, % of the heap), seed,
+ * validate_every, tick_us (0 = no tick), page_ops (per hart, the page phase).
  * Last line: `mmode_smp: PASS harts=N ...` and the exit code through
  * sifive_test (0 pass, 1 fail).
  */
@@ -151,7 +151,7 @@ static _Noreturn void hart_run(void)
 		port_printf("mmode_smp: %s harts=%u ops=%llu allocs=%llu frees=%llu "
 			    "cross_hart_frees=%llu corrupt=%llu leaked=%zu "
 			    "free_bytes=%zu/%zu validate_errors=%llu irq_ops=%llu "
-			    "flush_requests=%llu wall_ms=%llu\n",
+			    "flush_requests=%llu fill_max_pct=%u wall_ms=%llu\n",
 			    r.pass ? "PASS" : "FAIL", nharts,
 			    (unsigned long long)r.sum.ops, (unsigned long long)r.sum.allocs,
 			    (unsigned long long)r.sum.frees,
@@ -159,7 +159,7 @@ static _Noreturn void hart_run(void)
 			    (unsigned long long)r.sum.corrupt, r.live_allocs, r.bytes_free,
 			    r.initial_free, (unsigned long long)r.validate_errors,
 			    (unsigned long long)r.sum.irq_ops,
-			    (unsigned long long)p.flush_requests,
+			    (unsigned long long)p.flush_requests, r.fill_max_pct,
 			    (unsigned long long)((port_time_us() - start_us) / 1000));
 		port_exit(r.pass ? PORT_EXIT_PASS : PORT_EXIT_FAIL);
 	}
@@ -174,7 +174,8 @@ _Noreturn void mmode_boot_main(const void *dtb)
 {
 	struct kheap_stats hs;
 	struct stress_config cfg = {
-		.ops_per_hart = mmode_arg_u64("ops", 400000),
+		.ops_per_hart = mmode_arg_u64("ops", stress_default_ops(mmode_nharts())),
+		.fill_pct = (unsigned)mmode_arg_u64("fill", STRESS_DEFAULT_FILL_PCT),
 		.seed = mmode_arg_u64("seed", 1),
 		.validate_every = mmode_arg_u64("validate_every", 4096),
 		.progress = progress,
@@ -194,6 +195,7 @@ _Noreturn void mmode_boot_main(const void *dtb)
 	percpu_init(PERCPU_MAGAZINES);
 	kheap_get_stats(&hs);
 	initial_free = hs.heap.bytes_free;
+	cfg.heap_bytes = hs.heap.heap_bytes;
 	port_printf("mmode_smp: heap %zu KiB at %p, %u harts, %llu ops per hart, seed %llu\n",
 		    hs.heap.heap_bytes / 1024, (void *)sheap, nharts,
 		    (unsigned long long)cfg.ops_per_hart, (unsigned long long)cfg.seed);

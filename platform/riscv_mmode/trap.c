@@ -157,6 +157,7 @@ void port_wait_long(void)
 {
 	struct mmode_hart *mh;
 	unsigned long flags;
+	void (*fn)(void);
 
 	/* A panicking hart wants us parked, even if we wait masked. */
 	if (__atomic_load_n(&mmode_stopping, __ATOMIC_RELAXED))
@@ -177,5 +178,13 @@ void port_wait_long(void)
 	__asm__ volatile("wfi" ::: "memory");
 	/* The kernel's deadline back: chained, not replaced. */
 	mmode_timer_program(mh->next_tick);
+	/*
+	 * Answer a kick even when waiting masked (a lock wait), as the
+	 * contract asks: the heap's kick handler only, which is safe here; the
+	 * kernel's own IPI hook waits for the real interrupt.
+	 */
+	fn = __atomic_load_n(&kick_handler, __ATOMIC_ACQUIRE); /* as in soft_interrupt */
+	if (fn)
+		fn();
 	port_irq_restore(flags);
 }

@@ -102,7 +102,12 @@ typedef unsigned long port_irqflags_t;
  *     the kernel's own deadline back before returning; a port that cannot
  *     arm a timer (an S-mode kernel whose timer only M-mode programs) may
  *     just spin port_cpu_relax() a few hundred times. No memory ordering:
- *     the caller re-reads what it waits for with the ordering it needs.
+ *     the caller re-reads what it waits for with the ordering it needs. A
+ *     port whose kicks interrupt (PORT_KICK_INTERRUPTS 1) also calls the
+ *     kick handler here (only that one, not the kernel's own IPI work), so
+ *     a hart that waits for a lock with interrupts masked still answers a
+ *     flush request (riscv and riscv_mmode do; the handler must be safe in
+ *     any lock wait, and percpu's is).
  */
 #include <platform/port_impl.h>
 
