@@ -7,6 +7,9 @@ kernel is cross-built, the runner script runs on the host.
 """
 
 def _to_riscv_impl(settings, attr):
+    # bios = "none": the M-mode port (platform/riscv_mmode) via its platform.
+    if attr.bios == "none":
+        return {"//command_line_option:platforms": "//tools/platforms:qemu_virt_bios_none"}
     return {"//command_line_option:platforms": "//tools/platforms:qemu_virt"}
 
 _to_riscv = transition(
@@ -23,6 +26,8 @@ def _qemu_impl(ctx):
     runner = ctx.executable._runner
     args = ["--kernel", kernel.short_path, "--smp", str(ctx.attr.smp),
             "--timeout", str(ctx.attr.watchdog_seconds)]
+    if ctx.attr.bios == "none":
+        args += ["--bios", "none"]
     if ctx.attr.icount:
         args.append("--icount")
     for k, v in ctx.attr.bootargs.items():
@@ -51,6 +56,11 @@ _ATTRS = {
         mandatory = True,
         cfg = _to_riscv,
         doc = "cc_binary of the kernel ELF, built for RISC-V.",
+    ),
+    "bios": attr.string(
+        default = "opensbi",
+        values = ["opensbi", "none"],
+        doc = "opensbi: S-mode kernel at 0x80200000; none: -bios none, M-mode kernel at 0x80000000",
     ),
     "smp": attr.int(default = 4, doc = "harts (-smp); the command line may override"),
     "icount": attr.bool(default = False, doc = "-icount shift=0: exact rdinstret"),

@@ -3,8 +3,13 @@
 # Boots a kernel ELF on QEMU virt under OpenSBI and reports how it ended.
 #
 #   run_qemu.sh --kernel ELF [--smp N] [--timeout S] [--icount] [--log FILE]
+#               [--bios opensbi|none]
 #               [--expect-exit N] [--expect REGEX]... [--expect-last REGEX]
 #               [--KEY VALUE]...
+#
+# --bios none boots without firmware: every hart starts in M-mode at
+# 0x80000000 (the M-mode port, platform/riscv_mmode). The default boots the
+# S-mode kernel under OpenSBI.
 #
 # Unknown `--KEY VALUE` pairs become kernel bootargs `KEY=VALUE` (for example
 # `--ops 100000 --seed 7`). Without expectations the script exits with QEMU's
@@ -14,7 +19,7 @@
 # matches the kernel's last console line.
 set -u
 
-kernel="" smp=4 timeout_s=300 icount=0 log="" bootargs=""
+kernel="" smp=4 timeout_s=300 icount=0 log="" bootargs="" firmware=opensbi
 expect_exit="" expect_last=""
 expects=()
 while [ $# -gt 0 ]; do
@@ -24,10 +29,11 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout_s=$2; shift 2 ;;
 	--icount) icount=1; shift ;;
 	--log) log=$2; shift 2 ;;
+	--bios) firmware=$2; shift 2 ;;
 	--expect-exit) expect_exit=$2; shift 2 ;;
 	--expect) expects+=("$2"); shift 2 ;;
 	--expect-last) expect_last=$2; shift 2 ;;
-	--help|-h) sed -n '3,13p' "$0"; exit 0 ;;
+	--help|-h) sed -n '3,19p' "$0"; exit 0 ;;
 	--*=*) kv=${1#--}; bootargs="$bootargs $kv"; shift ;;
 	--*)
 		[ $# -ge 2 ] || { echo "run_qemu: $1 needs a value" >&2; exit 2; }
@@ -44,10 +50,15 @@ qemu=$(command -v qemu-system-riscv64) || {
 
 # Debian's opensbi package; else the firmware QEMU ships.
 bios=default
-for f in /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin \
-	 /usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.bin; do
-	[ -f "$f" ] && { bios=$f; break; }
-done
+case "$firmware" in
+opensbi)
+	for f in /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin \
+		 /usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.bin; do
+		[ -f "$f" ] && { bios=$f; break; }
+	done ;;
+none) bios=none ;;
+*) echo "run_qemu: --bios wants opensbi or none" >&2; exit 2 ;;
+esac
 
 if [ -z "$log" ]; then
 	dir=${TEST_UNDECLARED_OUTPUTS_DIR:-${TMPDIR:-/tmp}}

@@ -2,10 +2,21 @@
 /*
  * The port contract: everything heap/ and percpu/ know about the machine.
  *
- * Portable code includes only this header. Each port (platform/riscv for
- * QEMU virt, platform/host for Linux with pthreads as harts) supplies
+ * Portable code includes only this header. Each port supplies
  * <platform/port_impl.h> with the inline primitives below, and links the
- * out-of-line ones. Every primitive states what it promises.
+ * out-of-line ones. Every primitive states what it promises. In-tree ports:
+ * platform/riscv (S-mode under OpenSBI, tp -> struct hart_local),
+ * platform/riscv_mmode (M-mode, -bios none, CLINT, tp = hart id, as xv6)
+ * and platform/host (Linux, pthreads as harts). PORTING.md walks through
+ * writing one.
+ *
+ * What the second RISC-V port changed here (the contract no longer assumes
+ * the first port's shape): where the hart's data pointer lives is the
+ * port's choice (tp need not point at a port structure); the kick is one
+ * more user of the kernel's IPI, and port_wait_long one more user of its
+ * timer, both chained with the kernel's own handlers instead of owning
+ * them; a port may have no IPI at all (PORT_KICK_INTERRUPTS 0, polling);
+ * irq save/restore may be a nesting counter (xv6's push_off/pop_off).
  */
 #ifndef PLATFORM_PORT_H
 #define PLATFORM_PORT_H
@@ -14,7 +25,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Upper bound on harts; sizes per-hart arrays. A build may lower it. */
+/*
+ * Upper bound on harts; sizes per-hart arrays (percpu: about 2.4 KiB of
+ * BSS per hart, see PORTING.md). A build may lower it with
+ * -DPORT_MAX_HARTS=N; every file of the library must see the same value.
+ */
 #ifndef PORT_MAX_HARTS
 #define PORT_MAX_HARTS 128
 #endif
@@ -28,30 +43,41 @@
 typedef unsigned long port_irqflags_t;
 
 /*
- * Inline primitives each port_impl.h defines:
+ * Inline primitives each port_impl.h defines (or declares, if out of line):
  *
  *   unsigned port_hart_id(void);
- *     Index of the calling hart, < PORT_MAX_HARTS, constant for as long as the
- *     hart (or host thread) runs. Cheap: one load, no atomic, no shared line.
+ *     Index of the calling hart, < PORT_MAX_HARTS. Called with local
+ *     interrupts masked whenever the answer is used to index per-hart data,
+ *     so a kernel whose threads migrate between harts (preempted by an
+ *     interrupt) gets a stable answer; unmasked callers only use it for
+ *     reports. Cheap: a register or one load, no atomic, no shared line
+ *     (riscv: lw through tp; riscv_mmode: tp itself; host: a _Thread_local).
  *
  *   port_irqflags_t port_irq_save(void);
  *   void port_irq_restore(port_irqflags_t flags);
  *     Mask local interrupts and return the previous state; restore it.
- *     Nest freely. Between them, no interrupt handler runs on this hart, so
- *     code there cannot be re-entered on the same hart.
+ *     Pairs nest strictly (the library restores in reverse order of its
+ *     saves, on the same hart), so a port may ignore `flags` and keep a
+ *     per-hart depth count instead (xv6's push_off/pop_off): restore must
+ *     unmask only when the outermost save is undone. Between them, no
+ *     interrupt handler runs on this hart and the context does not migrate,
+ *     so code there cannot be re-entered on the same hart.
  *
  *   void port_cpu_relax(void);
  *     A hint inside a spin-wait loop. No memory ordering.
  *
  *   void *port_hart_data(void);
  *     The pointer this hart last stored with port_set_hart_data(), NULL
- *     before the first store. One load, no atomic, no shared line (RISC-V:
- *     `ld` from the hart's struct hart_local through tp; host: a
+ *     before the first store. Where it lives is the port's choice: a slot in
+ *     the kernel's own per-hart struct, or an array indexed by hart id. A
+ *     load or two, no atomic, no line another hart writes (riscv: `ld` from
+ *     struct hart_local through tp; riscv_mmode: a cache-line-padded array
+ *     indexed by tp = mhartid, so tp stays the kernel's; host: a
  *     _Thread_local). Pre: the caller stays on this hart between this call
- *     and its use of the result (true with local interrupts masked, and
- *     always in a kernel whose contexts never migrate, as here). Post: the
- *     value is constant until this hart stores another, so the compiler may
- *     reuse it (the load is not volatile). No memory ordering.
+ *     and its use of the result (the library only calls it with local
+ *     interrupts masked, which must also stop migration). Post: the value
+ *     is constant until this hart stores another, so the compiler may reuse
+ *     it (the load is not volatile). No memory ordering.
  *
  *   void port_set_hart_data(void *data);
  *     Stores `data` as this hart's pointer. Only the hart itself stores it;
@@ -60,17 +86,28 @@ typedef unsigned long port_irqflags_t;
  *   PORT_KICK_INTERRUPTS
  *     1 if port_kick_hart() interrupts the target hart (its handler runs as
  *     soon as the hart unmasks interrupts), 0 if the target only notices at
- *     its next poll (then per-hart caches must poll on their fast path).
+ *     its next poll: then kfree's fast path also checks for a pending flush
+ *     (and takes the slow path, which honours it), and the kernel must call
+ *     percpu_poll() from its scheduler loop and its
+ *     timer interrupt, or a hart that is idle or busy elsewhere leaves every
+ *     other hart's failing allocation waiting for it (PERCPU_FLUSH_WAIT_US,
+ *     1 s, interrupts masked) before the OOM report.
  *
  *   void port_wait_long(void);
  *     Called by a waiter that has spun for a while: lets the hart (or host
- *     thread) yield its physical CPU for a short, bounded time, then returns.
- *     Works with local interrupts masked. No memory ordering: the caller
- *     re-reads what it waits for with the ordering it needs. A port whose
- *     kicks interrupt (PORT_KICK_INTERRUPTS 1) also calls the kick handler
- *     here, so a hart that waits for a lock with interrupts masked still
- *     answers a flush request (the RISC-V port does; the handler must be
- *     safe in any lock wait, and percpu's is).
+ *     thread) yield its physical CPU for a short, bounded time (tens of
+ *     microseconds), then returns. Works with local interrupts masked, and
+ *     must not run interrupt handlers or switch context. If it borrows the
+ *     hart's timer (riscv, riscv_mmode: arm ~20 us ahead and wfi), it puts
+ *     the kernel's own deadline back before returning; a port that cannot
+ *     arm a timer (an S-mode kernel whose timer only M-mode programs) may
+ *     just spin port_cpu_relax() a few hundred times. No memory ordering:
+ *     the caller re-reads what it waits for with the ordering it needs. A
+ *     port whose kicks interrupt (PORT_KICK_INTERRUPTS 1) also calls the
+ *     kick handler here (only that one, not the kernel's own IPI work), so
+ *     a hart that waits for a lock with interrupts masked still answers a
+ *     flush request (riscv and riscv_mmode do; the handler must be safe in
+ *     any lock wait, and percpu's is).
  *
  *   PORT_WAIT_ON_WAKES
  *     1 if port_wait_on() sleeps until a port_wake() (the host: a futex),
@@ -97,7 +134,8 @@ typedef unsigned long port_irqflags_t;
 
 /*
  * Out-of-line hooks, linked from the port (the RISC-V kernel implements them
- * in kernel/, the host port in platform/host):
+ * in kernel/, the M-mode port in platform/riscv_mmode, the host port in
+ * platform/host):
  */
 
 /* Ends the whole run (every hart) with an exit code: 0 is success. */
@@ -116,6 +154,8 @@ void port_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void port_vprintf(const char *fmt, va_list ap);
 
 /*
+ * Supplied by the library's formatter (kernel/fmt.c; inside the
+ * amalgamation unless built with -DSMPHEAP_NO_FORMATTER), or by the port.
  * Formats into buf as C's vsnprintf does: writes at most size bytes, the
  * terminating NUL included (if size > 0), and returns the length the whole
  * output would have had (so a result >= size means it was cut short).
@@ -133,15 +173,23 @@ int port_snprintf(char *buf, size_t size, const char *fmt, ...)
 /*
  * Asks hart `hart` to call the kick handler soon, even if it is idle: on
  * RISC-V an IPI whose handler runs it with local interrupts masked; on the
- * host a no-op (host harts call percpu code often enough to poll). The
- * handler is global, set once at init; a kick may be coalesced with another.
+ * host a no-op (PORT_KICK_INTERRUPTS 0: harts poll). The handler is global,
+ * set once by percpu_init through port_set_kick_handler; a kick may be
+ * coalesced with another, and may arrive with nothing to do (the handler
+ * checks its own flag and returns). The kick shares the kernel's IPI: the
+ * port's IPI handler calls the kick handler and then the kernel's own IPI
+ * work (or the other way round), each tolerating calls meant for the other;
+ * it does not take the IPI over.
  */
 void port_kick_hart(unsigned hart);
 
 /*
  * Microseconds from a monotonic clock shared by all harts (any start).
  * For bounding waits on slow paths by time rather than by rounds, which
- * last very different times on QEMU, a busy host and real hardware.
+ * last very different times on QEMU, a busy host and real hardware. RISC-V:
+ * the `time` CSR (S-mode needs mcounteren.TM from M-mode) or the CLINT's
+ * mtime register (M-mode), divided by the timebase (QEMU virt: 10 MHz, the
+ * DTB's /cpus/timebase-frequency). Any interrupt context.
  */
 uint64_t port_time_us(void);
 void port_set_kick_handler(void (*handler)(void));

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Boot: the words entry.S uses, the stacks and hart-data slots, the hand-off
+ * to the kernel's mmode_boot_main / mmode_secondary_main, and the release
+ * of the secondaries.
+ */
+#include "internal.h"
+
+/* In .data, not .bss: read before the boot hart has zeroed .bss. */
+__attribute__((section(".data"))) unsigned mmode_boot_lottery = 0;
+__attribute__((section(".data"))) unsigned mmode_released = 0;
+
+/* Stacks live outside .bss: the boot hart zeroes .bss while on its own. */
+__attribute__((section(".stacks"), aligned(16)))
+char mmode_stacks[PORT_MAX_HARTS][MMODE_STACK_SIZE];
+
+struct port_mmode_slot port_mmode_slots[PORT_MAX_HARTS];
+struct mmode_hart mmode_harts[PORT_MAX_HARTS];
+
+static unsigned boot_hart;
+
+unsigned mmode_boot_hart(void)
+{
+	return boot_hart;
+}
+
+/* No deadline yet; then the timer interrupt may be enabled. */
+static void hart_timer_init(void)
+{
+	mmode_harts[port_hart_id()].next_tick = UINT64_MAX;
+	mmode_timer_program(UINT64_MAX);
+	__asm__ volatile("csrs mie, %0" : : "r"((unsigned long)MIE_MTIE));
+}
+
+_Noreturn void mmode_boot_entry(const void *dtb);
+_Noreturn void mmode_boot_entry(const void *dtb)
+{
+	boot_hart = port_hart_id();
+	hart_timer_init();
+	mmode_fdt_scan(dtb);
+	mmode_boot_main(dtb);
+}
+
+_Noreturn void mmode_secondary_entry(void);
+_Noreturn void mmode_secondary_entry(void)
+{
+	/* The release's wake-up: clear it, or the first unmask would trap. */
+	*(volatile uint32_t *)MMODE_CLINT_MSIP(port_hart_id()) = 0;
+	hart_timer_init();
+	mmode_secondary_main();
+}
+
+void mmode_release_harts(void)
+{
+	unsigned n = mmode_nharts();
+
+	/* Release: everything the boot hart set up, .bss zeroing included. */
+	__atomic_store_n(&mmode_released, 1, __ATOMIC_RELEASE);
+	for (unsigned h = 0; h < n && h < PORT_MAX_HARTS; h++)
+		if (h != boot_hart)
+			mmode_send_ipi(h);
+}
+
+void mmode_irq_enable(void)
+{
+	__asm__ volatile("csrs mstatus, %0" : : "r"(PORT_MMODE_MSTATUS_MIE) : "memory");
+}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Console, panic and exit: the 16550 UART at 0x10000000 (polled), lines
+ * formatted whole and written under a lock so harts never interleave, and
+ * QEMU virt's sifive_test device at 0x100000 for the exit code.
+ */
+#include <platform/ticket_lock.h>
+
+#include "internal.h"
+
+#define UART_BASE 0x10000000UL
+#define UART_THR 0
+#define UART_LSR 5
+#define UART_LSR_THRE 0x20
+#define SIFIVE_TEST_BASE 0x100000UL
+#define SIFIVE_TEST_PASS 0x5555
+#define SIFIVE_TEST_FAIL 0x3333
+
+/* A line longer than this is cut (and ends in "..."). */
+#define LINE_MAX 512
+
+unsigned mmode_stopping;
+static ticket_lock_t console_lock = TICKET_LOCK_INIT;
+static char panic_buf[4096]; /* only the first panicking hart writes it */
+
+static void uart_putc(char c)
+{
+	volatile uint8_t *uart = (volatile uint8_t *)UART_BASE;
+
+	while (!(uart[UART_LSR] & UART_LSR_THRE))
+		;
+	uart[UART_THR] = (uint8_t)c;
+}
+
+void mmode_uart_puts(const char *s)
+{
+	while (*s)
+		uart_putc(*s++);
+}
+
+void port_vprintf(const char *fmt, va_list ap)
+{
+	char line[LINE_MAX];
+	int n = port_vsnprintf(line, sizeof(line), fmt, ap);
+	port_irqflags_t f;
+
+	if (n >= (int)sizeof(line))
+		__builtin_memcpy(line + sizeof(line) - 5, "...\n", 5);
+	/* The lock orders nothing but the UART bytes: whole lines. */
+	f = ticket_lock_irqsave(&console_lock, NULL);
+	mmode_uart_puts(line);
+	ticket_unlock_irqrestore(&console_lock, f);
+}
+
+void port_printf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	port_vprintf(fmt, ap);
+	va_end(ap);
+}
+
+_Noreturn void mmode_park(void)
+{
+	port_irq_save();
+	__asm__ volatile("csrw mie, zero");
+	for (;;)
+		__asm__ volatile("wfi");
+}
+
+_Noreturn void port_exit(int code)
+{
+	volatile uint32_t *test = (volatile uint32_t *)SIFIVE_TEST_BASE;
+
+	if (code == 0)
+		*test = SIFIVE_TEST_PASS;
+	else
+		*test = ((uint32_t)(code & 0xffff) << 16) | SIFIVE_TEST_FAIL;
+	mmode_park(); /* not reached under QEMU */
+}
+
+_Noreturn void port_panic(int exit_code, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	port_irq_save();
+	/* Relaxed swap: the first caller wins; the IPIs below do the ordering. */
+	if (__atomic_exchange_n(&mmode_stopping, 1, __ATOMIC_RELAXED))
+		mmode_park();
+	for (unsigned h = 0; h < mmode_nharts() && h < PORT_MAX_HARTS; h++)
+		if (h != port_hart_id())
+			mmode_send_ipi(h);
+	n = port_snprintf(panic_buf, sizeof(panic_buf), "PANIC hart=%u: ", port_hart_id());
+	va_start(ap, fmt);
+	port_vsnprintf(panic_buf + n, sizeof(panic_buf) - (size_t)n, fmt, ap);
+	va_end(ap);
+	/* Straight to the UART: the console lock may be held by a stopped hart. */
+	mmode_uart_puts("\n");
+	mmode_uart_puts(panic_buf);
+	mmode_uart_puts("\n");
+	port_exit(exit_code ? exit_code : PORT_EXIT_PANIC);
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Shared between the M-mode port's C files; kernels use <platform/mmode.h>. */
+#ifndef PLATFORM_RISCV_MMODE_INTERNAL_H
+#define PLATFORM_RISCV_MMODE_INTERNAL_H
+
+#include <platform/mmode.h>
+
+#include "layout.h"
+
+/* Set once by the first panicking hart; every hart that sees it parks. */
+extern unsigned mmode_stopping;
+/* Set by mmode_release_harts (boot.c); entry.S waits for it. */
+extern unsigned mmode_released;
+_Noreturn void mmode_park(void);
+
+/* Per-hart timer state, touched only by its hart with interrupts masked. */
+struct mmode_hart {
+	uint64_t next_tick;   /* the kernel's deadline; UINT64_MAX: none */
+	uint64_t tick_period; /* the period this hart last armed */
+} __attribute__((aligned(PORT_CACHE_LINE)));
+extern struct mmode_hart mmode_harts[PORT_MAX_HARTS];
+
+static inline void mmode_timer_program(uint64_t deadline)
+{
+	*(volatile uint64_t *)MMODE_CLINT_MTIMECMP(port_hart_id()) = deadline;
+}
+
+#endif

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * M-mode traps: the CLINT timer (the kernel's ticks, port_wait_long's short
+ * sleeps) and the CLINT software interrupt (the heap's kicks, the kernel's
+ * IPIs, panic stops). Hooks chain: the port does its part, then calls the
+ * kernel's. Everything else is an unexpected trap: a panic.
+ */
+#include "internal.h"
+
+#define MCAUSE_INTERRUPT (1UL << 63)
+#define IRQ_M_SOFT 3
+#define IRQ_M_TIMER 7
+
+/* Written by mmode_set_*_hook, read by every hart's handlers. */
+static void (*tick_hook)(void);
+static uint64_t tick_period;
+static void (*ipi_hook)(void);
+static void (*kick_handler)(void);
+
+/* ~20 us of the 10 MHz mtime: long enough to give the host core back. */
+#define WAIT_LONG_TICKS 200
+
+uint64_t port_time_us(void)
+{
+	return mmode_time() / (MMODE_TIMEBASE_HZ / 1000000);
+}
+
+/* Re-arms this hart if the kernel changed the tick period. Masked. */
+static void tick_resync(struct mmode_hart *mh)
+{
+	/* Acquire: pairs with the release in mmode_set_tick_hook(). */
+	uint64_t period = __atomic_load_n(&tick_period, __ATOMIC_ACQUIRE);
+
+	if (period == mh->tick_period)
+		return;
+	mh->tick_period = period;
+	mh->next_tick = period ? mmode_time() + period : UINT64_MAX;
+	mmode_timer_program(mh->next_tick);
+}
+
+static void timer_interrupt(struct mmode_hart *mh)
+{
+	uint64_t now = mmode_time();
+	void (*hook)(void);
+
+	tick_resync(mh);
+	if (now < mh->next_tick) {
+		/* port_wait_long's wake-up, or stale: the kernel's deadline back. */
+		mmode_timer_program(mh->next_tick);
+		return;
+	}
+	/* Keep the phase; after a long masked stretch, skip missed ticks. */
+	mh->next_tick += mh->tick_period;
+	if (mh->next_tick <= now)
+		mh->next_tick = mh->tick_period ? now + mh->tick_period : UINT64_MAX;
+	mmode_timer_program(mh->next_tick);
+	/* Relaxed: the acquire of tick_period in tick_resync ordered it. */
+	hook = __atomic_load_n(&tick_hook, __ATOMIC_RELAXED);
+	if (hook)
+		hook();
+}
+
+static void soft_interrupt(struct mmode_hart *mh)
+{
+	void (*fn)(void);
+
+	*(volatile uint32_t *)MMODE_CLINT_MSIP(port_hart_id()) = 0;
+	/* Relaxed: a plain flag; port_panic's IPI is what makes us look. */
+	if (__atomic_load_n(&mmode_stopping, __ATOMIC_RELAXED))
+		mmode_park();
+	tick_resync(mh);
+	/* Acquire: pairs with the release in the setters (hook's data). */
+	fn = __atomic_load_n(&kick_handler, __ATOMIC_ACQUIRE);
+	if (fn)
+		fn();
+	fn = __atomic_load_n(&ipi_hook, __ATOMIC_ACQUIRE);
+	if (fn)
+		fn();
+}
+
+static const char *exception_name(unsigned long code)
+{
+	static const char *const names[] = {
+		"instruction misaligned", "instruction access fault",
+		"illegal instruction", "breakpoint", "load misaligned",
+		"load access fault", "store misaligned", "store access fault",
+		"ecall from U", "ecall from S", "reserved", "ecall from M",
+		"instruction page fault", "load page fault", "reserved",
+		"store page fault",
+	};
+	return code < sizeof(names) / sizeof(names[0]) ? names[code] : "unknown";
+}
+
+void mmode_trap(unsigned long mcause, unsigned long mepc, unsigned long mtval);
+void mmode_trap(unsigned long mcause, unsigned long mepc, unsigned long mtval)
+{
+	struct mmode_hart *mh = &mmode_harts[port_hart_id()];
+	unsigned long code = mcause & ~MCAUSE_INTERRUPT;
+
+	if ((mcause & MCAUSE_INTERRUPT) && code == IRQ_M_TIMER) {
+		timer_interrupt(mh);
+		return;
+	}
+	if ((mcause & MCAUSE_INTERRUPT) && code == IRQ_M_SOFT) {
+		soft_interrupt(mh);
+		return;
+	}
+	port_panic(PORT_EXIT_TRAP, "unexpected trap: mcause=0x%lx (%s) mepc=0x%lx mtval=0x%lx",
+		   mcause, (mcause & MCAUSE_INTERRUPT) ? "interrupt" : exception_name(code),
+		   mepc, mtval);
+}
+
+void mmode_send_ipi(unsigned hart)
+{
+	/* Orders our earlier stores before the interrupt the target takes. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	*(volatile uint32_t *)MMODE_CLINT_MSIP(hart) = 1;
+}
+
+void port_kick_hart(unsigned hart)
+{
+#if PORT_KICK_INTERRUPTS
+	mmode_send_ipi(hart);
+#else
+	(void)hart; /* the target polls */
+#endif
+}
+
+void port_set_kick_handler(void (*handler)(void))
+{
+	/* Release: the handler's data is set up before any hart calls it. */
+	__atomic_store_n(&kick_handler, handler, __ATOMIC_RELEASE);
+}
+
+void mmode_set_ipi_hook(void (*fn)(void))
+{
+	/* Release: pairs with the acquire in soft_interrupt. */
+	__atomic_store_n(&ipi_hook, fn, __ATOMIC_RELEASE);
+}
+
+void mmode_set_tick_hook(void (*fn)(void), uint64_t period_ticks)
+{
+	/* Relaxed: published by the release of the period below. */
+	__atomic_store_n(&tick_hook, fn, __ATOMIC_RELAXED);
+	/* Release: pairs with the acquire in tick_resync. */
+	__atomic_store_n(&tick_period, fn ? period_ticks : 0, __ATOMIC_RELEASE);
+	/*
+	 * Every hart re-arms at its next software interrupt; harts still
+	 * parked in _start arm when they start (relaxed: only a hint).
+	 */
+	if (__atomic_load_n(&mmode_released, __ATOMIC_RELAXED))
+		for (unsigned h = 0; h < mmode_nharts() && h < PORT_MAX_HARTS; h++)
+			mmode_send_ipi(h);
+}
+
+void port_wait_long(void)
+{
+	struct mmode_hart *mh;
+	unsigned long flags;
+	void (*fn)(void);
+
+	/* A panicking hart wants us parked, even if we wait masked. */
+	if (__atomic_load_n(&mmode_stopping, __ATOMIC_RELAXED))
+		mmode_park();
+	/*
+	 * Masked, so no handler re-arms mtimecmp between our arming and wfi.
+	 * wfi wakes on any interrupt mie enables, whatever mstatus.MIE says.
+	 * The kernel's tick, if due sooner, wakes us; one already overdue
+	 * (its handler cannot run while we are masked) must not cut the sleep
+	 * short, or every wfi would return at once.
+	 */
+	flags = port_irq_save();
+	mh = &mmode_harts[port_hart_id()];
+	uint64_t now = mmode_time(), deadline = now + WAIT_LONG_TICKS;
+	if (mh->next_tick > now && mh->next_tick < deadline)
+		deadline = mh->next_tick;
+	mmode_timer_program(deadline);
+	__asm__ volatile("wfi" ::: "memory");
+	/* The kernel's deadline back: chained, not replaced. */
+	mmode_timer_program(mh->next_tick);
+	/*
+	 * Answer a kick even when waiting masked (a lock wait), as the
+	 * contract asks: the heap's kick handler only, which is safe here; the
+	 * kernel's own IPI hook waits for the real interrupt.
+	 */
+	fn = __atomic_load_n(&kick_handler, __ATOMIC_ACQUIRE); /* as in soft_interrupt */
+	if (fn)
+		fn();
+	port_irq_restore(flags);
+}
