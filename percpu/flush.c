@@ -26,6 +26,13 @@
 #include "percpu/percpu_internal.h"
 
 static bool percpu_remote_flush = true; /* testing switch */
+/* Another cache's reclaim (e.g. pages_reclaim): set once at init. */
+static bool (*reclaim_extra)(void);
+
+void percpu_set_reclaim_extra(bool (*fn)(void))
+{
+	reclaim_extra = fn;
+}
 /* Relaxed: a knob; a requester reads it once per wait. */
 static uint64_t flush_wait_us = PERCPU_FLUSH_WAIT_US;
 /* Bytes on the orphan list: atomic, a statistic for the budget's tests. */
@@ -284,7 +291,9 @@ bool percpu_reclaim(void *ctx, size_t size, size_t align, enum kheap_reclaim_lev
 	size_t bytes = reclaim_all(c, level == KHEAP_RECLAIM_WAIT);
 	slow_exit(c);
 	port_irq_restore(f);
-	return bytes != 0;
+	/* Unmasked and outside our slow path: it may take its own locks. */
+	bool extra = reclaim_extra && reclaim_extra();
+	return bytes != 0 || extra;
 }
 
 /* Honours a pending request unless a slow path has the slots in locals. */

@@ -127,6 +127,7 @@ static _Noreturn void hart_run(void)
 		/* The verdict on the heap before the page API takes its directory. */
 		stress_result(initial_free, &result);
 		pages_init();
+		percpu_set_reclaim_extra(pages_reclaim);
 		if (tick_ticks)
 			mmode_set_tick_hook(page_tick, tick_ticks);
 	}

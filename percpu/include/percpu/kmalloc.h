@@ -201,6 +201,14 @@ void percpu_set_flush_wait_us(uint64_t us);
 void percpu_set_depot_reap_us(uint64_t us);
 
 /*
+ * A second cache over the same heap (the page API's pages_reclaim): percpu's
+ * reclaim hook calls fn after its own, at both levels, without the heap lock
+ * and with interrupts as the failing allocation had them; true means fn gave
+ * memory back. One at a time; set once at init (NULL: none).
+ */
+void percpu_set_reclaim_extra(bool (*fn)(void));
+
+/*
  * Testing only: false stops the reclaim hook from asking other harts to
  * flush (their caches then stay put), to show that a test needs it.
  */

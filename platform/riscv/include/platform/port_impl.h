@@ -68,24 +68,6 @@ static inline void port_cpu_relax(void)
 /* Sleeps in wfi for ~20 us (or until an interrupt); see wait.c. */
 void port_wait_long(void);
 
-/*
- * port_wait_on is the bounded wfi wait of port_wait_long: no hart sleeps
- * for good, so port_wake has nothing to do (see <platform/port.h>).
- */
-#define PORT_WAIT_ON_WAKES 0
-
-static inline void port_wait_on(const uint32_t *word, uint32_t value, unsigned key)
-{
-	(void)key;
-	/* Relaxed: the caller re-reads with its own ordering. */
-	if (__atomic_load_n(word, __ATOMIC_RELAXED) == value)
-		port_wait_long();
-}
-
-static inline void port_wake(const uint32_t *word, uint32_t keys)
-{
-	(void)word;
-	(void)keys;
-}
+#include <platform/wait_on_bounded.h>
 
 #endif /* PLATFORM_RISCV_PORT_IMPL_H */
