@@ -35,6 +35,8 @@ static void default_misuse(enum heap_error err, void *ptr, size_t size, const ch
 static kheap_misuse_fn misuse_handler = default_misuse;
 
 struct kheap_bounds kheap_bounds_;
+/* heap_bytes, for kheap_capacity: written under the lock, read relaxed. */
+static size_t capacity;
 
 /* Under the lock, after the regions changed: see <heap/kheap.h>. */
 static void publish_bounds(void)
@@ -42,6 +44,13 @@ static void publish_bounds(void)
 	uintptr_t lo = g.heap.lo, hi = g.heap.hi;
 	__atomic_store_n(&kheap_bounds_.lo, lo, __ATOMIC_RELAXED);
 	__atomic_store_n(&kheap_bounds_.span, hi > lo ? hi - lo : 0, __ATOMIC_RELAXED);
+	/* Relaxed: a size for budgets; it orders nothing. */
+	__atomic_store_n(&capacity, g.heap.st.heap_bytes, __ATOMIC_RELAXED);
+}
+
+size_t kheap_capacity(void)
+{
+	return __atomic_load_n(&capacity, __ATOMIC_RELAXED);
 }
 
 static port_irqflags_t lock(void)
@@ -287,7 +296,9 @@ void kheap_fork_child(void)
  */
 static void *alloc_retry(size_t size, size_t align, enum heap_error *err)
 {
-	bool reclaimed = false;
+	/* The next reclaim level to try (one of each per allocation). */
+	unsigned reclaim_level = KHEAP_RECLAIM_QUICK;
+	bool oom_failed = false;
 
 	for (unsigned tries = 0;; tries++) {
 		port_irqflags_t f = lock();
@@ -300,18 +311,26 @@ static void *alloc_retry(size_t size, size_t align, enum heap_error *err)
 		if (p || *err != HEAP_ERR_OOM)
 			return p;
 		/*
-		 * Caches are emptied once per allocation: a second reclaim
+		 * Each reclaim level runs once per allocation: a second call
 		 * would find nothing new, and a hook that cannot count what
-		 * other harts gave back would otherwise loop for ever.
+		 * other harts gave back would otherwise loop for ever. The
+		 * quick one first, then growth, then the one that waits.
 		 */
-		if (reclaim && !reclaimed) {
-			reclaimed = true;
-			if (reclaim(rctx, size, align))
+		if (reclaim && reclaim_level == KHEAP_RECLAIM_QUICK) {
+			reclaim_level = KHEAP_RECLAIM_WAIT;
+			if (reclaim(rctx, size, align, KHEAP_RECLAIM_QUICK))
 				continue;
 		}
-		if (!oom || tries >= KHEAP_OOM_MAX_RETRIES ||
-		    oom(octx, size, align) != KHEAP_OOM_RETRY)
-			return NULL;
+		if (!oom_failed && oom && tries < KHEAP_OOM_MAX_RETRIES &&
+		    oom(octx, size, align) == KHEAP_OOM_RETRY)
+			continue;
+		oom_failed = true;
+		if (reclaim && reclaim_level == KHEAP_RECLAIM_WAIT) {
+			reclaim_level = KHEAP_RECLAIM_WAIT + 1; /* none left */
+			if (reclaim(rctx, size, align, KHEAP_RECLAIM_WAIT))
+				continue;
+		}
+		return NULL;
 	}
 }
 

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * Where magazines come from and go to: the heap side (blocks and magazines
- * handed back to the heap, new magazines) and each class's depot of full and
- * empty magazines under its ticket lock.
+ * handed back to the heap, new magazines charged to the budget) and each
+ * class's depot of full and empty magazines under its ticket lock, with
+ * Bonwick's working-set reaping.
  */
 #include "percpu/percpu_internal.h"
 
-static size_t mag_bytes(unsigned cls)
+static size_t mag_bytes(unsigned cap)
 {
-	return sizeof(struct percpu_magazine) +
-	       percpu_class_rounds[cls] * sizeof(void *);
+	return sizeof(struct percpu_magazine) + cap * sizeof(void *);
 }
 
 /* ---- the heap side ------------------------------------------------------ */
@@ -39,81 +39,295 @@ void percpu_heap_return(struct percpu_cpu *c, void **blocks, size_t n)
 	fault_drop_block(blocks, n);
 #endif
 	kheap_free_batch(blocks, n); /* takes cached blocks as they are */
-	STAT_ADD(&percpu_cold[c - percpu_cpus].returns, 1);
-	STAT_ADD(&percpu_cold[c - percpu_cpus].return_blocks, n);
+	STAT_ADD(&cold(c)->returns, 1);
+	STAT_ADD(&cold(c)->return_blocks, n);
 }
 
-/* Returns a magazine's rounds and the magazine itself to the heap. */
-static void mag_destroy(struct percpu_cpu *c, struct percpu_magazine *m,
-			size_t rounds)
+size_t percpu_mag_destroy(struct percpu_cpu *c, struct percpu_magazine *m,
+			  size_t rounds)
 {
 	if (!m)
-		return;
+		return 0;
+	unsigned cls = m->cls;
 	percpu_heap_return(c, m->rounds, rounds);
+	percpu_uncharge(percpu_mag_charge(cls, m->cap));
 	kheap_free(m);
+	return rounds * percpu_class_size[cls];
 }
 
-struct percpu_magazine *percpu_mag_create(unsigned cls)
+/*
+ * A new empty magazine for class cls on hart c, sized by the budget; NULL
+ * when the budget has no room (the class goes uncached for now) or the heap
+ * has no memory. Calls no heap hooks (a batch of one), so it never reclaims
+ * under a slow path.
+ */
+/*
+ * Gives up the magazines of this hart's least recently used class other
+ * than `keep` (which may be in the caller's locals); false if it has none.
+ */
+static bool evict_lru(struct percpu_cpu *c, unsigned keep)
 {
-	struct percpu_magazine *m = kheap_try_alloc(mag_bytes(cls), 0);
-	if (m)
-		m->next = NULL;
+	unsigned victim = PERCPU_NCLASSES;
+	uint32_t oldest = 0;
+	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++) {
+		unsigned si = PERCPU_SLOT(cls);
+		if (cls == keep || (!c->base[si] && !c->prev[si]))
+			continue;
+		/* Unsigned distance from now: correct across clock wrap. */
+		uint32_t age = c->slot_clock - c->slot_used[si];
+		if (victim == PERCPU_NCLASSES || age > oldest) {
+			victim = cls;
+			oldest = age;
+		}
+	}
+	if (victim == PERCPU_NCLASSES)
+		return false;
+	percpu_flush_class(c, victim);
+	STAT_ADD(&cold(c)->evictions, 1);
+	return true;
+}
+
+/*
+ * The capacity whose charge fits: the fair one, halved while it does not
+ * (the global budget is nearly spent), never below a useful size.
+ */
+static unsigned charge_cap(struct percpu_cpu *c, unsigned cls, bool *crowded)
+{
+	unsigned cap = percpu_mag_cap(c, cls, crowded);
+	unsigned useful = cap < PERCPU_MAG_USEFUL_ROUNDS ? cap : PERCPU_MAG_USEFUL_ROUNDS;
+	while (cap >= useful && cap && !percpu_charge(percpu_mag_charge(cls, cap)))
+		cap /= 2;
+	if (cap < useful) {
+		*crowded = true;
+		return 0;
+	}
+	return cap;
+}
+
+struct percpu_magazine *percpu_mag_create(struct percpu_cpu *c, unsigned cls)
+{
+	bool crowded;
+	unsigned cap = charge_cap(c, cls, &crowded);
+	/* Crowded out: make room from the classes this hart used least lately. */
+	for (unsigned i = 0; !cap && crowded && i < PERCPU_EVICT_TRIES; i++) {
+		if (!evict_lru(c, cls))
+			break;
+		cap = charge_cap(c, cls, &crowded);
+	}
+	if (!cap)
+		return NULL;
+	void *p = NULL;
+	if (!kheap_alloc_batch(mag_bytes(cap), 0, &p, 1)) {
+		percpu_uncharge(percpu_mag_charge(cls, cap));
+		return NULL;
+	}
+	struct percpu_magazine *m = p;
+	m->cls = (uint16_t)cls;
+	m->cap = (uint8_t)cap;
+	m->orphan_rounds = 0;
+	m->orphan_from = 0;
+	m->next = NULL;
 	return m;
 }
 
 /* ---- depots ------------------------------------------------------------- */
 
-port_irqflags_t percpu_depot_lock(struct percpu_cpu *c, struct percpu_depot *d)
+/* Relaxed: a knob, read once per depot unlock. 0: no reaping. */
+static uint64_t reap_us = PERCPU_DEPOT_REAP_US;
+
+void percpu_set_depot_reap_us(uint64_t us)
+{
+	__atomic_store_n(&reap_us, us, __ATOMIC_RELAXED);
+}
+
+static port_irqflags_t depot_lock(struct percpu_cpu *c, struct percpu_depot *d)
 {
 	unsigned long spins = 0;
 	port_irqflags_t f = ticket_lock_irqsave(&d->lock, &spins);
-	STAT_ADD(&percpu_cold[c - percpu_cpus].lock_acquisitions, 1);
-	STAT_ADD(&percpu_cold[c - percpu_cpus].lock_spins, spins);
+	STAT_ADD(&cold(c)->lock_acquisitions, 1);
+	STAT_ADD(&cold(c)->lock_spins, spins);
 	return f;
 }
 
-/* Gives an empty magazine back: to the depot, or to the heap past the cap. */
+static void push(struct percpu_magazine **list, struct percpu_magazine *m)
+{
+	m->next = *list;
+	*list = m;
+}
+
+static struct percpu_magazine *pop(struct percpu_magazine **list)
+{
+	struct percpu_magazine *m = *list;
+	if (m)
+		*list = m->next;
+	return m;
+}
+
+/*
+ * Bytes in all depots' full magazines (relaxed reads of the other depots'
+ * counts: a bound that may be a moment stale, which only moves one
+ * magazine's decision).
+ */
+static bool depots_have_room(unsigned cls, unsigned cap)
+{
+	size_t bytes = percpu_depot_bytes() + (size_t)cap * percpu_class_size[cls];
+	return bytes <= percpu_depot_budget();
+}
+
+static void put_full(struct percpu_depot *d, struct percpu_magazine *m)
+{
+	push(&d->full, m);
+	STORE_RELAXED(&d->nfull, d->nfull + 1);
+	STORE_RELAXED(&d->full_rounds, d->full_rounds + m->cap);
+}
+
+static struct percpu_magazine *get_full(struct percpu_depot *d)
+{
+	struct percpu_magazine *m = pop(&d->full);
+	if (m) {
+		STORE_RELAXED(&d->nfull, d->nfull - 1);
+		STORE_RELAXED(&d->full_rounds, d->full_rounds - m->cap);
+		if (d->nfull < d->low_full)
+			d->low_full = d->nfull;
+	}
+	return m;
+}
+
+static struct percpu_magazine *get_empty(struct percpu_depot *d)
+{
+	struct percpu_magazine *m = pop(&d->empty);
+	if (m) {
+		d->nempty--;
+		if (d->nempty < d->low_empty)
+			d->low_empty = d->nempty;
+	}
+	return m;
+}
+
+/*
+ * Releases the depot lock. Once per PERCPU_DEPOT_REAP_US it first detaches
+ * what the depot did not need during the interval (its low-water marks):
+ * *full_out and *empty_out, for the caller to destroy after the unlock.
+ */
+static void depot_unlock(struct percpu_depot *d, port_irqflags_t f,
+			 struct percpu_magazine **full_out,
+			 struct percpu_magazine **empty_out)
+{
+	uint64_t interval = __atomic_load_n(&reap_us, __ATOMIC_RELAXED);
+	uint64_t now = interval ? port_time_us() : 0;
+	*full_out = *empty_out = NULL;
+	if (interval && now >= d->reap_at) {
+		for (size_t i = d->low_full; i > 0; i--)
+			push(full_out, get_full(d));
+		for (size_t i = d->low_empty; i > 0; i--)
+			push(empty_out, get_empty(d));
+		d->low_full = d->nfull;
+		d->low_empty = d->nempty;
+		d->reap_at = now + interval;
+	}
+	ticket_unlock_irqrestore(&d->lock, f);
+}
+
+/* Destroys what depot_unlock reaped (or any list of full / empty magazines). */
+static size_t destroy_lists(struct percpu_cpu *c, struct percpu_magazine *full,
+			    struct percpu_magazine *empty)
+{
+	size_t bytes = 0;
+	for (struct percpu_magazine *m; (m = pop(&full)) != NULL;)
+		bytes += percpu_mag_destroy(c, m, m->cap);
+	for (struct percpu_magazine *m; (m = pop(&empty)) != NULL;)
+		percpu_mag_destroy(c, m, 0);
+	return bytes;
+}
+
+/* Unlocks, then destroys what the unlock reaped plus `full` and `empty`. */
+static void unlock_and_destroy(struct percpu_cpu *c, struct percpu_depot *d,
+			       port_irqflags_t f, struct percpu_magazine *full,
+			       struct percpu_magazine *empty)
+{
+	struct percpu_magazine *rf, *re;
+	depot_unlock(d, f, &rf, &re);
+	if (full)
+		push(&rf, full);
+	if (empty)
+		push(&re, empty);
+	destroy_lists(c, rf, re);
+}
+
+struct percpu_magazine *percpu_depot_get_full(struct percpu_cpu *c, unsigned cls,
+					      struct percpu_magazine *empty)
+{
+	struct percpu_depot *d = &percpu_depots[cls];
+	struct percpu_magazine *excess = NULL;
+	port_irqflags_t f = depot_lock(c, d);
+	struct percpu_magazine *got = get_full(d);
+	if (got && empty) {
+		if (d->nempty < PERCPU_DEPOT_MAX_EMPTY) {
+			push(&d->empty, empty);
+			d->nempty++;
+		} else {
+			excess = empty;
+		}
+	}
+	unlock_and_destroy(c, d, f, NULL, excess);
+	if (got)
+		STAT_ADD(&cold(c)->depot_exchanges, 1);
+	return got;
+}
+
+struct percpu_magazine *percpu_depot_put_full(struct percpu_cpu *c, unsigned cls,
+					      struct percpu_magazine *full)
+{
+	struct percpu_depot *d = &percpu_depots[cls];
+	struct percpu_magazine *excess = NULL;
+	port_irqflags_t f = depot_lock(c, d);
+	if (full && (d->nfull >= PERCPU_DEPOT_MAX_FULL || !depots_have_room(cls, full->cap))) {
+		excess = full; /* past the depot's count or the depots' slice */
+	} else if (full) {
+		put_full(d, full);
+		STAT_ADD(&cold(c)->depot_exchanges, 1);
+	}
+	struct percpu_magazine *empty = get_empty(d);
+	unlock_and_destroy(c, d, f, excess, NULL);
+	return empty;
+}
+
 void percpu_depot_put_empty(struct percpu_cpu *c, unsigned cls,
 			    struct percpu_magazine *m)
 {
 	struct percpu_depot *d = &percpu_depots[cls];
 	if (!m)
 		return;
-	port_irqflags_t f = percpu_depot_lock(c, d);
+	port_irqflags_t f = depot_lock(c, d);
 	if (d->nempty < PERCPU_DEPOT_MAX_EMPTY) {
-		m->next = d->empty;
-		d->empty = m;
+		push(&d->empty, m);
 		d->nempty++;
 		m = NULL;
 	}
-	ticket_unlock_irqrestore(&d->lock, f);
-	if (m)
-		kheap_free(m);
+	unlock_and_destroy(c, d, f, NULL, m);
 }
 
-/* Returns every magazine the depot holds (and their rounds) to the heap. */
+bool percpu_depot_park_full(struct percpu_cpu *c, unsigned cls,
+			    struct percpu_magazine *full)
+{
+	struct percpu_depot *d = &percpu_depots[cls];
+	port_irqflags_t f = depot_lock(c, d);
+	bool taken = d->nfull < PERCPU_DEPOT_MAX_FULL && depots_have_room(cls, full->cap);
+	if (taken)
+		put_full(d, full);
+	unlock_and_destroy(c, d, f, NULL, NULL);
+	return taken;
+}
+
 size_t percpu_depot_drain(struct percpu_cpu *c, unsigned cls)
 {
 	struct percpu_depot *d = &percpu_depots[cls];
-	port_irqflags_t f = percpu_depot_lock(c, d);
+	port_irqflags_t f = depot_lock(c, d);
 	struct percpu_magazine *full = d->full, *empty = d->empty;
 	d->full = d->empty = NULL;
 	STORE_RELAXED(&d->nfull, (size_t)0);
-	d->nempty = 0;
+	STORE_RELAXED(&d->full_rounds, (size_t)0);
+	d->nempty = d->low_full = d->low_empty = 0;
 	ticket_unlock_irqrestore(&d->lock, f);
-
-	size_t blocks = 0;
-	while (full) {
-		struct percpu_magazine *next = full->next;
-		mag_destroy(c, full, percpu_class_rounds[cls]);
-		blocks += percpu_class_rounds[cls] + 1;
-		full = next;
-	}
-	while (empty) {
-		struct percpu_magazine *next = empty->next;
-		kheap_free(empty);
-		blocks++;
-		empty = next;
-	}
-	return blocks;
+	return destroy_lists(c, full, empty);
 }

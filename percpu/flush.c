@@ -1,84 +1,152 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * Giving cached blocks back: a hart's own flush, flush requests to other
- * harts (reclaim before OOM, the kick handler, percpu_poll), full drains and
- * hart exit.
+ * harts (the reclaim before OOM, the kick handler, percpu_poll), the orphan
+ * list, full drains and hart exit.
  *
  * Flush requests. Before the heap reports OOM it calls percpu_reclaim(),
- * which returns this hart's cache and the depots at once and then asks every
- * other active hart to return its cache: it bumps the hart's flush_req,
- * raises its flush_pending word and kicks it. The owner sees flush_pending
- * in the kick handler (an IPI on RISC-V), on every slow path (a hart that
- * only allocates or only frees takes one every <= 255 operations), in
- * percpu_poll, and, on ports whose kick cannot interrupt (the host), with
- * one relaxed load on its fast free; it flushes, and publishes flush_done = the flush_req it saw.
- * The requester waits a bounded time for flush_done to catch up, honouring
- * its own pending request while it waits, so two harts that hit OOM at once
- * do not wait on each other.
+ * which returns this hart's cache and the depots at once and asks every
+ * other active hart to give up its cache: it bumps the hart's flush_req,
+ * raises its flush_pending word and kicks it. The owner answers wherever it
+ * passes: the kick handler (an IPI on RISC-V), every lock wait and idle wait
+ * (the RISC-V port_wait_long calls the kick handler, so a hart spinning for a
+ * lock with interrupts masked still answers), every slow path, percpu_poll,
+ * and, on ports whose kick cannot interrupt (the host), one relaxed load on
+ * its fast free. Answering takes no lock and calls no heap function: the
+ * owner detaches its magazines onto the orphan list and publishes flush_done
+ * = the flush_req it saw. The requester returns the orphans to the heap as
+ * they arrive, so what a hart gave back is used even if other harts never
+ * answer.
+ *
+ * Levels (<heap/kheap.h>): KHEAP_RECLAIM_QUICK asks and takes what is there
+ * without waiting; KHEAP_RECLAIM_WAIT, which the heap calls only after its
+ * OOM hook could not grow the heap, waits up to the flush wait for the
+ * answers.
  */
 #include "percpu/percpu_internal.h"
 
-/*
- * How long a flush requester waits for the others, in microseconds. Long
- * enough for an idle hart's IPI at 64 harts on 2 host cores, or a preempted
- * host thread; short enough that a hart stuck with interrupts masked only
- * delays the OOM report.
- */
-#ifndef PERCPU_FLUSH_WAIT_US
-#define PERCPU_FLUSH_WAIT_US 1000000
-#endif
-
 static bool percpu_remote_flush = true; /* testing switch */
+/* Relaxed: a knob; a requester reads it once per wait. */
+static uint64_t flush_wait_us = PERCPU_FLUSH_WAIT_US;
+/* Bytes on the orphan list: atomic, a statistic for the budget's tests. */
+static size_t orphan_bytes;
+
+void percpu_set_flush_wait_us(uint64_t us)
+{
+	__atomic_store_n(&flush_wait_us, us, __ATOMIC_RELAXED);
+}
+
+size_t percpu_orphan_bytes(void)
+{
+	return __atomic_load_n(&orphan_bytes, __ATOMIC_RELAXED);
+}
+
+/* Bytes cached in the first `rounds` rounds of a magazine of class cls. */
+static size_t rounds_bytes(unsigned cls, size_t rounds)
+{
+	return rounds * percpu_class_size[cls];
+}
+
+/* ---- the orphan list ---------------------------------------------------- */
+
+static void orphan_push(struct percpu_cpu *c, struct percpu_magazine *m, size_t rounds)
+{
+	m->orphan_rounds = (uint8_t)rounds;
+	m->orphan_from = (uint16_t)(c - percpu_cpus);
+	__atomic_fetch_add(&orphan_bytes, rounds_bytes(m->cls, rounds), __ATOMIC_RELAXED);
+	struct percpu_magazine *head = __atomic_load_n(&percpu_orphans.head, __ATOMIC_RELAXED);
+	do
+		m->next = head;
+	/*
+	 * Release: the taker's acquire exchange sees the magazine's rounds
+	 * and header as we left them.
+	 */
+	while (!__atomic_compare_exchange_n(&percpu_orphans.head, &head, m, true,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+
+size_t percpu_free_orphans(struct percpu_cpu *c)
+{
+	/* Relaxed peek first: the list is usually empty, keep its line shared. */
+	if (!__atomic_load_n(&percpu_orphans.head, __ATOMIC_RELAXED))
+		return 0;
+	/* Acquire: pairs with orphan_push's release. */
+	struct percpu_magazine *m = __atomic_exchange_n(&percpu_orphans.head, NULL,
+							__ATOMIC_ACQUIRE);
+	struct percpu_counters *n = cold(c);
+	size_t total = 0;
+	while (m) {
+		struct percpu_magazine *next = m->next;
+		unsigned from = m->orphan_from;
+		size_t bytes = rounds_bytes(m->cls, m->orphan_rounds);
+		__atomic_fetch_sub(&orphan_bytes, bytes, __ATOMIC_RELAXED);
+		percpu_mag_destroy(c, m, m->orphan_rounds);
+		STORE_RELAXED(&n->reclaimed_from[from / 64],
+			      n->reclaimed_from[from / 64] | (uint64_t)1 << (from % 64));
+		total += bytes;
+		m = next;
+	}
+	STAT_ADD(&n->reclaim_remote_bytes, total);
+	return total;
+}
+
+/* ---- a hart's own slots --------------------------------------------------- */
 
 /*
- * Empties this hart's slots. to_depot: full magazines go to the depot (hart
- * exit), else everything goes to the heap. Returns the blocks given back.
+ * Empties this hart's slots (interrupts masked, the slots not in any
+ * locals). HEAP: rounds and magazines go back to the heap; DEPOT (hart
+ * exit): full magazines to the depot, the rest to the heap; ORPHAN (a flush
+ * answer): everything onto the orphan list, no heap call. Returns the bytes
+ * of the cached blocks it let go.
  */
-static size_t flush_local(struct percpu_cpu *c, bool to_depot)
+enum flush_to { FLUSH_TO_HEAP, FLUSH_TO_DEPOT, FLUSH_TO_ORPHANS };
+
+static size_t flush_slot(struct percpu_cpu *c, unsigned cls, enum flush_to to)
 {
-	size_t blocks = 0;
-	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++) {
-		unsigned si = PERCPU_SLOT(cls);
-		struct percpu_magazine *m[2] = { slot_loaded(c, si), c->prev[si] };
-		size_t r[2] = { m[0] ? slot_loaded_rounds(c, si) : 0, c->prev_rounds[si] };
-		slot_load(c, cls, NULL, 0);
-		slot_set_prev(c, cls, NULL, 0);
-		STAT_ADD(&percpu_cold[c - percpu_cpus].mag_out, r[0] + r[1]);
-		for (int i = 0; i < 2; i++) {
-			if (!m[i])
-				continue;
-			if (to_depot && r[i] == percpu_class_rounds[cls]) {
-				struct percpu_depot *d = &percpu_depots[cls];
-				port_irqflags_t f = percpu_depot_lock(c, d);
-				if (d->nfull < PERCPU_DEPOT_MAX_FULL) {
-					m[i]->next = d->full;
-					d->full = m[i];
-					STORE_RELAXED(&d->nfull, d->nfull + 1);
-					m[i] = NULL;
-				}
-				ticket_unlock_irqrestore(&d->lock, f);
-				if (!m[i])
-					continue;
-			}
-			percpu_heap_return(c, m[i]->rounds, r[i]);
-			blocks += r[i];
-			if (to_depot) {
-				percpu_depot_put_empty(c, cls, m[i]);
-			} else {
-				kheap_free(m[i]);
-				blocks++;
-			}
-		}
+	unsigned si = PERCPU_SLOT(cls);
+	struct percpu_magazine *m[2] = { slot_loaded(c, si), c->prev[si] };
+	size_t r[2] = { m[0] ? slot_loaded_rounds(c, si) : 0, c->prev_rounds[si] };
+	size_t bytes = 0;
+	if (!m[0] && !m[1])
+		return 0;
+	slot_load(c, cls, NULL, 0);
+	slot_set_prev(c, cls, NULL, 0);
+	STAT_ADD(&cold(c)->mag_out, r[0] + r[1]);
+	for (int i = 0; i < 2; i++) {
+		if (!m[i])
+			continue;
+		bytes += rounds_bytes(cls, r[i]);
+		if (to == FLUSH_TO_ORPHANS)
+			orphan_push(c, m[i], r[i]);
+		else if (to == FLUSH_TO_DEPOT && r[i] == m[i]->cap &&
+			 percpu_depot_park_full(c, cls, m[i]))
+			;
+		else
+			percpu_mag_destroy(c, m[i], r[i]);
 	}
-	STAT_ADD(&percpu_cold[c - percpu_cpus].flushes, 1);
-	return blocks;
+	return bytes;
+}
+
+static size_t flush_local(struct percpu_cpu *c, enum flush_to to)
+{
+	size_t bytes = 0;
+	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++)
+		bytes += flush_slot(c, cls, to);
+	STAT_ADD(&cold(c)->flushes, 1);
+	return bytes;
+}
+
+size_t percpu_flush_class(struct percpu_cpu *c, unsigned cls)
+{
+	return flush_slot(c, cls, FLUSH_TO_HEAP);
 }
 
 /*
- * Honours a pending flush request (interrupts masked). The seq_cst pair
- * "requester: flush_req++ then flush_pending = 1" / "owner: flush_pending =
- * 0 then read flush_req" guarantees that either the owner reads the new
- * flush_req here, or flush_pending stays 1 and the next check flushes again.
+ * Honours a pending flush request (interrupts masked, the slots not in any
+ * locals). The seq_cst pair "requester: flush_req++ then flush_pending = 1"
+ * / "owner: flush_pending = 0 then read flush_req" guarantees that either
+ * the owner reads the new flush_req here, or flush_pending stays 1 and the
+ * next check flushes again.
  */
 size_t percpu_honour_flush(struct percpu_cpu *c)
 {
@@ -86,14 +154,16 @@ size_t percpu_honour_flush(struct percpu_cpu *c)
 		return 0;
 	__atomic_store_n(&c->flush_pending, 0, __ATOMIC_SEQ_CST);
 	uint64_t req = __atomic_load_n(&c->flush_req, __ATOMIC_SEQ_CST);
-	size_t blocks = flush_local(c, false);
+	size_t bytes = flush_local(c, FLUSH_TO_ORPHANS);
 	/*
-	 * Release: the requester's acquire load of flush_done sees our heap
-	 * frees done (the heap lock orders them too; this is for the reader).
+	 * Release: a requester whose acquire load sees flush_done sees our
+	 * orphans pushed (the push's own release covers their contents).
 	 */
 	__atomic_store_n(&c->flush_done, req, __ATOMIC_RELEASE);
-	return blocks;
+	return bytes;
 }
+
+/* ---- flush requests ------------------------------------------------------ */
 
 /* True when hart h has answered every request made of it so far. */
 static bool flush_answered(struct percpu_cpu *h)
@@ -104,89 +174,137 @@ static bool flush_answered(struct percpu_cpu *h)
 	       !LOAD_RELAXED(&h->active);
 }
 
-/*
- * Asks every other active hart to flush, then waits (bounded) for them,
- * honouring our own pending request meanwhile. Interrupts masked.
- */
-static void flush_remote(struct percpu_cpu *self)
+static void flush_ask(struct percpu_cpu *self)
 {
 	unsigned me = (unsigned)(self - percpu_cpus);
 	for (unsigned h = 0; h < PORT_MAX_HARTS; h++) {
 		struct percpu_cpu *c = &percpu_cpus[h];
-		if (h == me || !LOAD_RELAXED(&c->active))
-			continue;
+		if (h == me || !LOAD_RELAXED(&c->active) || !flush_answered(c))
+			continue; /* an unanswered request stands: no second kick */
 		/* seq_cst: see honour_flush for the pairing. */
 		__atomic_fetch_add(&c->flush_req, 1, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&c->flush_pending, 1, __ATOMIC_SEQ_CST);
 		port_kick_hart(h);
-		STAT_ADD(&percpu_cold[me].flush_requests, 1);
+		STAT_ADD(&cold(self)->flush_requests, 1);
 	}
-	STAT_ADD(&percpu_cold[me].flush_asked, 1);
-	bool all = false;
-	uint64_t deadline = port_time_us() + PERCPU_FLUSH_WAIT_US;
-	for (;;) {
-		all = true;
-		for (unsigned h = 0; h < PORT_MAX_HARTS && all; h++)
-			if (h != me)
-				all = flush_answered(&percpu_cpus[h]);
-		if (all || port_time_us() > deadline)
-			break;
+	STAT_ADD(&cold(self)->flush_asked, 1);
+}
+
+static bool all_answered(unsigned me)
+{
+	for (unsigned h = 0; h < PORT_MAX_HARTS; h++)
+		if (h != me && !flush_answered(&percpu_cpus[h]))
+			return false;
+	return true;
+}
+
+/*
+ * Waits (bounded) for every other active hart to answer, returning orphans
+ * to the heap as they arrive and honouring our own pending request meanwhile
+ * (so two harts that hit OOM at once do not wait on each other). Then
+ * records who did not answer, for the OOM report. Interrupts masked.
+ */
+static void flush_wait(struct percpu_cpu *self)
+{
+	unsigned me = (unsigned)(self - percpu_cpus);
+	uint64_t deadline = port_time_us() + __atomic_load_n(&flush_wait_us, __ATOMIC_RELAXED);
+	bool all;
+	while (!(all = all_answered(me)) && port_time_us() <= deadline) {
 		percpu_honour_flush(self);
+		percpu_free_orphans(self);
 		port_wait_long();
 	}
-	/* Timed out: remember who did not answer, for the OOM report. */
 	for (unsigned w = 0; w < (PORT_MAX_HARTS + 63) / 64; w++) {
 		uint64_t bits = 0;
 		for (unsigned h = w * 64; !all && h < PORT_MAX_HARTS && h < w * 64 + 64; h++)
 			if (h != me && !flush_answered(&percpu_cpus[h]))
 				bits |= (uint64_t)1 << (h % 64);
-		STORE_RELAXED(&percpu_cold[me].unanswered[w], bits);
+		STORE_RELAXED(&cold(self)->unanswered[w], bits);
 	}
 }
 
 static size_t drain_depots(struct percpu_cpu *c)
 {
-	size_t blocks = 0;
+	size_t bytes = 0;
 	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++)
-		blocks += percpu_depot_drain(c, cls);
-	return blocks;
+		bytes += percpu_depot_drain(c, cls);
+	return bytes;
+}
+
+/* Starts a reclaim record: what this one gets back, and from whom. */
+static void reclaim_record_start(struct percpu_cpu *c)
+{
+	struct percpu_counters *n = cold(c);
+	STORE_RELAXED(&n->reclaims, n->reclaims + 1);
+	STORE_RELAXED(&n->reclaim_own_bytes, (uint64_t)0);
+	STORE_RELAXED(&n->reclaim_depot_bytes, (uint64_t)0);
+	STORE_RELAXED(&n->reclaim_remote_bytes, (uint64_t)0);
+	for (unsigned w = 0; w < (PORT_MAX_HARTS + 63) / 64; w++)
+		STORE_RELAXED(&n->reclaimed_from[w], (uint64_t)0);
+}
+
+/*
+ * Everything this hart can get back: its own slots and the depots at once,
+ * the other harts' caches on request (waiting for them if `wait`), and the
+ * orphans. Interrupts masked. Returns the bytes it got back.
+ */
+static size_t reclaim_all(struct percpu_cpu *c, bool wait)
+{
+	struct percpu_counters *n = cold(c);
+	size_t own = flush_local(c, FLUSH_TO_HEAP);
+	size_t depots = drain_depots(c);
+	size_t remote = percpu_free_orphans(c);
+	if (percpu_remote_flush) {
+		flush_ask(c);
+		if (wait)
+			flush_wait(c);
+		remote += percpu_free_orphans(c);
+		/* Harts that exited meanwhile left full magazines in the depots. */
+		depots += drain_depots(c);
+	}
+	STAT_ADD(&n->reclaim_own_bytes, own);
+	STAT_ADD(&n->reclaim_depot_bytes, depots);
+	return own + depots + remote;
 }
 
 /*
  * The heap's reclaim hook: runs on the hart whose allocation is failing,
  * without the heap lock. True if anything went back to the heap.
  */
-bool percpu_reclaim(void *ctx, size_t size, size_t align)
+bool percpu_reclaim(void *ctx, size_t size, size_t align, enum kheap_reclaim_level level)
 {
 	(void)ctx;
 	(void)size;
 	(void)align;
 	port_irqflags_t f = port_irq_save();
 	struct percpu_cpu *c = this_cpu();
-	size_t blocks = flush_local(c, false) + drain_depots(c);
-	if (percpu_remote_flush) {
-		flush_remote(c);
-		/* Harts that exited meanwhile left full magazines in the depots. */
-		blocks += drain_depots(c);
-		blocks++; /* the others' flushes freed memory we cannot count */
-	}
+	slow_enter(c);
+	if (level == KHEAP_RECLAIM_QUICK)
+		reclaim_record_start(c);
+	size_t bytes = reclaim_all(c, level == KHEAP_RECLAIM_WAIT);
+	slow_exit(c);
 	port_irq_restore(f);
-	return blocks != 0;
+	return bytes != 0;
+}
+
+/* Honours a pending request unless a slow path has the slots in locals. */
+static void poll_masked(void)
+{
+	port_irqflags_t f = port_irq_save();
+	struct percpu_cpu *c = this_cpu(); /* after masking: no migration */
+	if (unlikely(LOAD_RELAXED(&c->flush_pending)) && !c->busy)
+		percpu_honour_flush(c);
+	port_irq_restore(f);
 }
 
 void percpu_poll(void)
 {
-	struct percpu_cpu *c = this_cpu();
-	if (likely(!LOAD_RELAXED(&c->flush_pending)))
-		return;
-	port_irqflags_t f = port_irq_save();
-	percpu_honour_flush(this_cpu());
-	port_irq_restore(f);
+	poll_masked();
 }
 
 void percpu_kick_handler(void)
 {
-	percpu_poll();
+	poll_masked();
 }
 
 void percpu_drain(void)
@@ -194,10 +312,9 @@ void percpu_drain(void)
 	percpu_check_ready();
 	port_irqflags_t f = port_irq_save();
 	struct percpu_cpu *c = this_cpu();
-	flush_local(c, false);
-	drain_depots(c);
-	flush_remote(c);
-	drain_depots(c);
+	slow_enter(c);
+	reclaim_all(c, true);
+	slow_exit(c);
 	port_irq_restore(f);
 }
 
@@ -220,12 +337,17 @@ void percpu_hart_exit(void)
 		return;
 	port_irqflags_t f = port_irq_save();
 	struct percpu_cpu *c = this_cpu();
+	slow_enter(c);
 	percpu_honour_flush(c);
-	flush_local(c, true);
+	flush_local(c, FLUSH_TO_DEPOT);
 	/* The next thread on this hart starts afresh (see percpu_cpu.seen). */
 	percpu_bytes_zero(c->seen, sizeof(c->seen));
-	/* Relaxed: a requester that still asks just finds us answered. */
-	STORE_RELAXED(&c->active, 0u);
+	slow_exit(c);
+	if (c->active) {
+		/* Relaxed: a requester that still asks just finds us answered. */
+		STORE_RELAXED(&c->active, 0u);
+		percpu_hart_deactivated();
+	}
 	port_irq_restore(f);
 }
 

@@ -31,5 +31,6 @@ void percpu_fork_child(void)
 	for (unsigned h = 0; h < PORT_MAX_HARTS; h++)
 		if (h != me)
 			STORE_RELAXED(&percpu_cpus[h].active, 0u);
+	percpu_budget_fork_child();
 	port_irq_restore(percpu_fork_flags);
 }

@@ -10,6 +10,7 @@ struct percpu_cpu percpu_cpus[PORT_MAX_HARTS];
 void *percpu_no_mag[2];
 struct percpu_counters percpu_cold[PORT_MAX_HARTS];
 struct percpu_depot percpu_depots[PERCPU_NCLASSES];
+struct percpu_orphans percpu_orphans;
 enum percpu_mode percpu_mode_;
 bool percpu_ready;
 

@@ -4,11 +4,13 @@
  * count_fastpath.sh counts), their slow paths through the magazines, the
  * depot and the heap, and kzalloc, kcalloc, kfree_sized, ksize, krealloc.
  *
- * Reentrancy. Slow paths call the heap with interrupts masked; the heap may
- * call percpu_reclaim() on this same hart before failing, which empties this
- * hart's slots. So a slow path never holds a slot's magazine across a heap
- * call: it detaches what it needs into locals first and re-reads the slot
- * afterwards (the restart loops below).
+ * Reentrancy. Slow paths run with interrupts masked and call only heap
+ * functions that call no hooks (the batches, kheap_free), so nothing
+ * reclaims this hart's slots under them; and they are "busy" (slow_enter),
+ * so a flush request seen while they wait for a lock (port_wait_long calls
+ * the kick handler) is left for their own percpu_honour_flush at a point
+ * where the slots are consistent. The reclaim runs only from kheap_alloc &
+ * co., which a slow path calls after it has let its slots go.
  */
 #include "percpu/percpu_internal.h"
 
@@ -42,199 +44,157 @@ static void percpu_bytes_copy(void *dst, const void *src, size_t n)
 }
 #endif
 
-static inline void mark_active(struct percpu_cpu *c)
-{
-	/* Relaxed: requesters use it only to pick whom to ask. */
-	if (unlikely(!c->active))
-		STORE_RELAXED(&c->active, 1u);
-}
-
 /* ---- slow paths --------------------------------------------------------- */
 
-/* A block from the class cache, or NULL; the heap is not asked directly. */
+/*
+ * Pops a round of slot si (it has one), marked live as class cls. Interrupts
+ * masked.
+ */
+static void *slot_pop(struct percpu_cpu *c, unsigned cls)
+{
+	unsigned si = PERCPU_SLOT(cls);
+	void *p = c->top[si][-1];
+	STORE_RELAXED(&c->top[si], c->top[si] - 1);
+	heap_tag_set_state(p, class_state(cls));
+	STAT_ADD(&cold(c)->slow_pops, 1);
+	return p;
+}
+
+/*
+ * Refills magazine m (empty, detached) from the heap and loads it; false if
+ * the heap had nothing (m is then given back).
+ */
+static bool refill(struct percpu_cpu *c, unsigned cls, struct percpu_magazine *m)
+{
+	size_t n = kheap_alloc_batch(percpu_class_size[cls], 0, m->rounds, m->cap);
+	STAT_ADD(&cold(c)->refills, 1);
+	STAT_ADD(&cold(c)->refill_blocks, n);
+	if (!n) {
+		percpu_depot_put_empty(c, cls, m);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++)
+		heap_tag_mark_cached(m->rounds[i]);
+	slot_load(c, cls, m, n);
+	STAT_ADD(&cold(c)->mag_in, n);
+	return true;
+}
+
+/*
+ * A block from the class cache, or NULL (the class has no room in the
+ * budget, or the heap has no batch); the heap's hooks are not called.
+ * Bonwick's allocation path: loaded, previous, a full magazine from the
+ * depot, a refill from the heap.
+ */
 static PERCPU_SLOW void *alloc_slow(unsigned cls)
 {
-	struct percpu_depot *d = &percpu_depots[cls];
-	size_t csize = percpu_class_size[cls], cap = percpu_class_rounds[cls];
 	port_irqflags_t f = port_irq_save();
 	struct percpu_cpu *c = this_cpu();
 	unsigned si = PERCPU_SLOT(cls);
 	void *p = NULL;
 
-	mark_active(c);
+	slow_enter(c);
 	c->seen[si] = 1;
-	STAT_ADD(&percpu_cold[c - percpu_cpus].slow_allocs, 1);
-	for (;;) {
-		percpu_honour_flush(c);
-		if (c->base[si] && c->top[si] != c->base[si])
-			goto pop;
-		if (c->prev[si] && c->prev_rounds[si] == cap) {
-			slot_swap(c, cls);
-			STAT_ADD(&percpu_cold[c - percpu_cpus].swaps, 1);
-			goto pop;
-		}
-		/* Loaded empty or absent, previous empty or absent: the depot. */
-		struct percpu_magazine *m = slot_loaded(c, si), *got;
-		port_irqflags_t df = percpu_depot_lock(c, d);
-		got = d->full;
+	slot_touch(c, si);
+	STAT_ADD(&cold(c)->slow_allocs, 1);
+	percpu_honour_flush(c);
+	if (c->base[si] && c->top[si] != c->base[si]) {
+		p = slot_pop(c, cls);
+	} else if (slot_prev_full(c, si)) {
+		slot_swap(c, cls);
+		STAT_ADD(&cold(c)->swaps, 1);
+		p = slot_pop(c, cls);
+	} else {
+		/*
+		 * Loaded empty or absent, previous empty or absent: a full
+		 * magazine from the depot, which takes the empty previous in
+		 * exchange when there is a loaded one to become the previous.
+		 */
+		struct percpu_magazine *loaded = slot_loaded(c, si);
+		struct percpu_magazine *got =
+			percpu_depot_get_full(c, cls, loaded ? c->prev[si] : NULL);
 		if (got) {
-			d->full = got->next;
-			STORE_RELAXED(&d->nfull, d->nfull - 1);
-			if (m) {
-				/* Bonwick: previous (empty) to the depot, loaded -> previous. */
-				if (c->prev[si]) {
-					c->prev[si]->next = d->empty;
-					d->empty = c->prev[si];
-					d->nempty++;
-				}
-				slot_set_prev(c, cls, m, 0);
-			}
-		} else if (!m && d->empty) {
-			m = d->empty;
-			d->empty = m->next;
-			d->nempty--;
+			if (loaded)
+				slot_set_prev(c, cls, loaded, 0);
+			slot_load(c, cls, got, got->cap);
+			STAT_ADD(&cold(c)->mag_in, got->cap);
+			p = slot_pop(c, cls);
 		} else {
-			m = NULL; /* refill the loaded (empty) magazine, if any */
-		}
-		ticket_unlock_irqrestore(&d->lock, df);
-		if (got) {
-			slot_load(c, cls, got, cap);
-			STAT_ADD(&percpu_cold[c - percpu_cpus].mag_in, cap);
-			STAT_ADD(&percpu_cold[c - percpu_cpus].depot_exchanges, 1);
-			goto pop;
-		}
-
-		/* No full magazine anywhere: refill one from the heap. */
-		if (!m) {
-			m = slot_loaded(c, si);
+			/* No full magazine anywhere: refill one from the heap. */
+			struct percpu_magazine *m = loaded;
 			slot_load(c, cls, NULL, 0); /* detached over heap calls */
+			if (!m)
+				m = percpu_depot_put_full(c, cls, NULL); /* an empty one */
+			if (!m)
+				m = percpu_mag_create(c, cls);
+			if (m && refill(c, cls, m))
+				p = slot_pop(c, cls);
 		}
-		if (!m)
-			m = percpu_mag_create(cls); /* may reclaim (and flush this hart) */
-		if (!m)
-			break;
-		size_t n = kheap_alloc_batch(csize, 0, m->rounds, cap);
-		STAT_ADD(&percpu_cold[c - percpu_cpus].refills, 1);
-		STAT_ADD(&percpu_cold[c - percpu_cpus].refill_blocks, n);
-		if (!n) {
-			percpu_depot_put_empty(c, cls, m);
-			break;
-		}
-		for (size_t i = 0; i < n; i++)
-			heap_tag_mark_cached(m->rounds[i]);
-		/* A reclaim inside mag_create may have emptied the slot: re-read. */
-		if (c->base[si]) {
-			/* Cannot happen today (only we load it), but stay correct. */
-			percpu_heap_return(c, m->rounds, n);
-			percpu_depot_put_empty(c, cls, m);
-			continue;
-		}
-		slot_load(c, cls, m, n);
-		STAT_ADD(&percpu_cold[c - percpu_cpus].mag_in, n);
-		goto pop;
 	}
-	port_irq_restore(f);
-	return NULL;
-pop:
-	p = c->top[si][-1];
-	STORE_RELAXED(&c->top[si], c->top[si] - 1);
-	heap_tag_set_state(p, class_state(cls));
-	STAT_ADD(&percpu_cold[c - percpu_cpus].slow_pops, 1);
+	slow_exit(c);
 	port_irq_restore(f);
 	return p;
 }
 
-/* Caches p (a live block of class cls); false if it must go to the heap. */
+/*
+ * Caches p (a live block of class cls); false if it must go to the heap (a
+ * hart's first free of a class, or no room in the budget). Bonwick's free
+ * path: loaded, previous, an empty magazine from the depot for the full
+ * previous, a new magazine.
+ */
 static PERCPU_SLOW bool free_slow(void *p, unsigned cls)
 {
-	struct percpu_depot *d = &percpu_depots[cls];
-	size_t cap = percpu_class_rounds[cls];
 	port_irqflags_t f = port_irq_save();
 	struct percpu_cpu *c = this_cpu();
 	unsigned si = PERCPU_SLOT(cls);
-	struct percpu_magazine *spare = NULL, *excess;
 	bool cached = true;
 
-	mark_active(c);
-	STAT_ADD(&percpu_cold[c - percpu_cpus].slow_frees, 1);
+	slow_enter(c);
+	slot_touch(c, si);
+	STAT_ADD(&cold(c)->slow_frees, 1);
 	if (unlikely(!c->seen[si])) {
 		c->seen[si] = 1;
 		if (!c->base[si] && !c->prev[si]) {
-			/* See percpu_cpu.seen: the heap takes it. */
-			port_irq_restore(f);
-			return false;
-		}
-	}
-	for (;;) {
-		percpu_honour_flush(c);
-		if (c->base[si] && c->top[si] != c->limit[si])
-			break;
-		if (c->prev[si] && c->prev_rounds[si] == 0) {
-			/* Loaded full or absent, previous empty. */
-			slot_swap(c, cls);
-			STAT_ADD(&percpu_cold[c - percpu_cpus].swaps, 1);
-			break;
-		}
-		if (!c->base[si] && spare) {
-			slot_load(c, cls, spare, 0);
-			spare = NULL;
-			break;
-		}
-		if (c->base[si] && !c->prev[si]) {
-			/* Loaded full, no previous yet: it becomes the previous. */
-			slot_set_prev(c, cls, slot_loaded(c, si), cap);
-			slot_load(c, cls, NULL, 0);
-			continue;
-		}
-		/*
-		 * Loaded full (previous full) or absent: at the depot, give the
-		 * full previous and take an empty, in one lock acquisition.
-		 */
-		excess = NULL;
-		port_irqflags_t df = percpu_depot_lock(c, d);
-		if (c->base[si]) {
-			c->prev[si]->next = d->full;
-			d->full = c->prev[si];
-			STORE_RELAXED(&d->nfull, d->nfull + 1);
-			STAT_ADD(&percpu_cold[c - percpu_cpus].mag_out, cap);
-			slot_set_prev(c, cls, slot_loaded(c, si), cap);
-			slot_load(c, cls, NULL, 0);
-			if (d->nfull > PERCPU_DEPOT_MAX_FULL) {
-				/* The oldest would be best; the top is cheapest. */
-				excess = d->full;
-				d->full = excess->next;
-				STORE_RELAXED(&d->nfull, d->nfull - 1);
-			}
-			STAT_ADD(&percpu_cold[c - percpu_cpus].depot_exchanges, 1);
-		}
-		if (!spare && d->empty) {
-			spare = d->empty;
-			d->empty = spare->next;
-			d->nempty--;
-		}
-		ticket_unlock_irqrestore(&d->lock, df);
-		if (excess) {
-			percpu_heap_return(c, excess->rounds, cap);
-			if (!spare)
-				spare = excess;
-			else
-				kheap_free(excess);
-		}
-		if (!spare)
-			spare = percpu_mag_create(cls); /* may reclaim: loop re-reads */
-		if (!spare) {
-			cached = false;
+			cached = false; /* See percpu_cpu.seen: the heap takes it. */
 			goto out;
 		}
 	}
+	percpu_honour_flush(c);
+	if (c->base[si] && c->top[si] != c->limit[si])
+		goto push;
+	if (slot_prev_empty(c, si)) {
+		slot_swap(c, cls); /* loaded full or absent, previous empty */
+		STAT_ADD(&cold(c)->swaps, 1);
+		goto push;
+	}
+	/*
+	 * Loaded full or absent, previous full or absent. A loaded full one
+	 * becomes the previous; the full previous it replaces goes to the
+	 * depot, which gives an empty magazine back if it has one.
+	 */
+	struct percpu_magazine *loaded = slot_loaded(c, si), *full = NULL;
+	if (loaded) {
+		full = c->prev[si];
+		STAT_ADD(&cold(c)->mag_out, full ? full->cap : 0);
+		slot_set_prev(c, cls, loaded, loaded->cap);
+		slot_load(c, cls, NULL, 0);
+	}
+	struct percpu_magazine *empty = percpu_depot_put_full(c, cls, full);
+	if (!empty)
+		empty = percpu_mag_create(c, cls);
+	if (!empty) {
+		cached = false;
+		goto out;
+	}
+	slot_load(c, cls, empty, 0);
+push:
 	*c->top[si] = p;
 	STORE_RELAXED(&c->top[si], c->top[si] + 1);
 	heap_tag_mark_cached(p);
-	STAT_ADD(&percpu_cold[c - percpu_cpus].slow_pushes, 1);
+	STAT_ADD(&cold(c)->slow_pushes, 1);
 out:
+	slow_exit(c);
 	port_irq_restore(f);
-	if (spare)
-		percpu_depot_put_empty(c, cls, spare);
 	return cached;
 }
 
@@ -253,8 +213,9 @@ PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must)
 	} else {
 		port_irqflags_t f = port_irq_save();
 		struct percpu_cpu *c = this_cpu();
-		mark_active(c);
-		STAT_ADD(&percpu_cold[c - percpu_cpus].large_allocs, 1);
+		slow_enter(c);
+		STAT_ADD(&cold(c)->large_allocs, 1);
+		slow_exit(c);
 		port_irq_restore(f);
 	}
 	p = must ? kheap_alloc(size, align) : kheap_try_alloc(size, align);
@@ -339,7 +300,8 @@ PERCPU_FAST void *kmalloc_try(size_t size)
 void *kzalloc(size_t size)
 {
 	void *p = kmalloc(size);
-	percpu_bytes_zero(p, size);
+	if (p) /* NULL if a misuse handler returned */
+		percpu_bytes_zero(p, size);
 	return p;
 }
 
@@ -413,8 +375,9 @@ static PERCPU_SLOW void free_slow_path(void *p)
 	} else {
 		port_irqflags_t f = port_irq_save();
 		struct percpu_cpu *c = this_cpu();
-		mark_active(c);
-		STAT_ADD(&percpu_cold[c - percpu_cpus].large_frees, 1);
+		slow_enter(c);
+		STAT_ADD(&cold(c)->large_frees, 1);
+		slow_exit(c);
 		port_irq_restore(f);
 	}
 	/* Large, bypass, or not a plausible live block: the heap decides. */

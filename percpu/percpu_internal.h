@@ -66,10 +66,25 @@
 /* A per-hart counter: only its owner writes it, so load+store, no RMW. */
 #define STAT_ADD(p, n) STORE_RELAXED((p), *(p) + (n))
 
+/*
+ * A magazine: a header and an array of rounds. Its capacity is chosen when it
+ * is made (budget.c: from the cache budget, the active harts and the class)
+ * and kept for its life, so magazines of one class may differ in size; every
+ * magazine is charged to the budget from creation to destruction.
+ */
 struct percpu_magazine {
-	struct percpu_magazine *next; /* depot list link, under the depot lock */
-	void *rounds[];               /* percpu_class_rounds[class] of them */
+	uint16_t cls;                 /* its class */
+	uint8_t cap;                  /* rounds when full, 1..percpu_class_rounds[cls] */
+	uint8_t orphan_rounds;        /* rounds held while on the orphan list */
+	uint16_t orphan_from;         /* the hart that put it on the orphan list */
+	/*
+	 * Depot or orphan list link; NULL while loaded in a slot: it is the
+	 * word below rounds[0], so an empty magazine pops NULL.
+	 */
+	struct percpu_magazine *next;
+	void *rounds[];               /* cap of them */
 };
+
 
 /*
  * Slots. A block's state lane (heap_core.h) holds, while it is live and was
@@ -116,13 +131,22 @@ struct percpu_counters {
 	 * unloaded (full magazines to a depot, flushes).
 	 */
 	uint64_t slow_pops, slow_pushes, mag_in, mag_out;
+	uint64_t evictions; /* classes given up for room in the budget */
 	/*
 	 * This hart's last flush request of other harts: harts that had not
 	 * answered when its wait ended (bit h % 64 of word h / 64), for the
 	 * OOM report. Only this hart writes them.
 	 */
-	uint64_t flush_asked; /* flush_remote calls */
+	uint64_t flush_asked; /* flush_ask calls */
 	uint64_t unanswered[(PORT_MAX_HARTS + 63) / 64];
+	/*
+	 * This hart's last reclaim (both levels of one failing allocation):
+	 * bytes of cached blocks it got back from its own slots, the depots
+	 * and other harts (their orphans), and which harts those came from.
+	 */
+	uint64_t reclaims;
+	uint64_t reclaim_own_bytes, reclaim_depot_bytes, reclaim_remote_bytes;
+	uint64_t reclaimed_from[(PORT_MAX_HARTS + 63) / 64];
 } __attribute__((aligned(PORT_CACHE_LINE)));
 
 /*
@@ -166,6 +190,20 @@ struct percpu_cpu {
 	 * tools/bench). Costs one heap free per class per hart.
 	 */
 	uint8_t seen[PERCPU_NSLOTS];
+	/*
+	 * Recency of each slot's last slow path (slot_used[i] = ++slot_clock),
+	 * so a hart with no room left in its share of the budget gives up the
+	 * magazines of its least recently used class (budget.c). Owner only.
+	 */
+	uint32_t slot_clock;
+	uint32_t slot_used[PERCPU_NSLOTS];
+	/*
+	 * Nonzero while a slow path has this hart's slots in locals (from
+	 * slow_enter to slow_exit): the kick handler, which port_wait_long
+	 * also calls while this hart waits for a lock, must not flush them
+	 * then. Owner only, interrupts masked.
+	 */
+	unsigned busy;
 	/* Flush protocol and liveness, touched by other harts. */
 	unsigned active;     /* 1 from first use to percpu_hart_exit */
 	uint64_t flush_req;  /* requests made (requesters add 1) */
@@ -177,6 +215,24 @@ struct percpu_depot {
 	struct percpu_magazine *full, *empty; /* under lock */
 	size_t nfull;  /* under lock; read relaxed for statistics */
 	size_t nempty; /* under lock */
+	size_t full_rounds; /* rounds in the full ones; under lock, read relaxed */
+	/*
+	 * Working set (Bonwick's depot reaping): the fewest full and empty
+	 * magazines the depot held since reap_at was set; what it never
+	 * needed in a PERCPU_DEPOT_REAP_US interval goes back. Under lock.
+	 */
+	size_t low_full, low_empty;
+	uint64_t reap_at; /* port_time_us() */
+} __attribute__((aligned(PORT_CACHE_LINE)));
+
+/*
+ * Magazines that harts gave up answering a flush request (flush.c): the
+ * owner pushes, the requester (or any reclaim) takes the whole list and
+ * returns it to the heap, so answering needs no heap lock and works in a
+ * lock wait. A Treiber stack whose only pop is "take all": no ABA.
+ */
+struct percpu_orphans {
+	struct percpu_magazine *head;
 } __attribute__((aligned(PORT_CACHE_LINE)));
 
 /*
@@ -196,6 +252,7 @@ extern void *percpu_no_mag[2];
 
 extern struct percpu_counters percpu_cold[PORT_MAX_HARTS];
 extern struct percpu_depot percpu_depots[PERCPU_NCLASSES];
+extern struct percpu_orphans percpu_orphans;
 extern enum percpu_mode percpu_mode_;
 extern bool percpu_ready; /* set once by percpu_init */
 
@@ -262,7 +319,7 @@ static inline void slot_load(struct percpu_cpu *c, unsigned cls,
 	/* base first, then top: a reader that sees the new top sees rounds <= cap. */
 	STORE_RELAXED(&c->base[si], m->rounds);
 	STORE_RELAXED(&c->top[si], m->rounds + rounds);
-	c->limit[si] = m->rounds + percpu_class_rounds[cls];
+	c->limit[si] = m->rounds + m->cap;
 }
 
 static inline void slot_set_prev(struct percpu_cpu *c, unsigned cls,
@@ -299,18 +356,105 @@ static inline bool is_offset(const void *q)
 	return heap_tag_state(q) == PERCPU_STATE_OFFSET;
 }
 
-/* depot.c: the heap side and the depots. */
+/* Is the previous magazine of slot si there and full? Empty? */
+static inline bool slot_prev_full(const struct percpu_cpu *c, unsigned si)
+{
+	return c->prev[si] && c->prev_rounds[si] == c->prev[si]->cap;
+}
+
+static inline bool slot_prev_empty(const struct percpu_cpu *c, unsigned si)
+{
+	return c->prev[si] && c->prev_rounds[si] == 0;
+}
+
+/* This hart's cold counters (for STAT_ADD). */
+static inline struct percpu_counters *cold(const struct percpu_cpu *c)
+{
+	return &percpu_cold[c - percpu_cpus];
+}
+
+/* budget.c: the caches' budget and what each magazine is charged. */
+size_t percpu_budget(void);
+/* The depots' slice of it (PERCPU_DEPOT_BUDGET_PCT). */
+size_t percpu_depot_budget(void);
+size_t percpu_mag_charge(unsigned cls, unsigned cap);
+/*
+ * The capacity for a new magazine of class cls on hart c, or 0: then
+ * *crowded says whether the hart's other classes are what leaves no room.
+ */
+unsigned percpu_mag_cap(const struct percpu_cpu *c, unsigned cls, bool *crowded);
+bool percpu_charge(size_t bytes);
+void percpu_uncharge(size_t bytes);
+void percpu_hart_activated(void);
+void percpu_hart_deactivated(void);
+void percpu_budget_fork_child(void);
+
+/* depot.c: magazines (made, destroyed) and the depots. */
 void percpu_heap_return(struct percpu_cpu *c, void **blocks, size_t n);
-struct percpu_magazine *percpu_mag_create(unsigned cls);
-port_irqflags_t percpu_depot_lock(struct percpu_cpu *c, struct percpu_depot *d);
+struct percpu_magazine *percpu_mag_create(struct percpu_cpu *c, unsigned cls);
+/* Returns m's first `rounds` rounds and m itself to the heap; their bytes. */
+size_t percpu_mag_destroy(struct percpu_cpu *c, struct percpu_magazine *m,
+			  size_t rounds);
+/*
+ * The depot exchanges (Bonwick; SLUB's barn_replace_*_sheaf), each in one
+ * lock acquisition:
+ *   get_full: a full magazine, or NULL. If it has one and `empty` is not
+ *     NULL, the depot takes `empty` in exchange.
+ *   put_full: the depot takes `full` (NULL: nothing) and returns an empty
+ *     magazine if it has one (else NULL). Past PERCPU_DEPOT_MAX_FULL the
+ *     oldest full one goes back to the heap.
+ *   put_empty: the depot takes m (or destroys it past PERCPU_DEPOT_MAX_EMPTY).
+ */
+struct percpu_magazine *percpu_depot_get_full(struct percpu_cpu *c, unsigned cls,
+					      struct percpu_magazine *empty);
+struct percpu_magazine *percpu_depot_put_full(struct percpu_cpu *c, unsigned cls,
+					      struct percpu_magazine *full);
 void percpu_depot_put_empty(struct percpu_cpu *c, unsigned cls,
 			    struct percpu_magazine *m);
+/* Takes a full magazine if the depot has room (hart exit); else false. */
+bool percpu_depot_park_full(struct percpu_cpu *c, unsigned cls,
+			    struct percpu_magazine *full);
+/* Returns every magazine the depot holds (and their rounds); their bytes. */
 size_t percpu_depot_drain(struct percpu_cpu *c, unsigned cls);
 
 /* flush.c */
 size_t percpu_honour_flush(struct percpu_cpu *c);
-bool percpu_reclaim(void *ctx, size_t size, size_t align);
+bool percpu_reclaim(void *ctx, size_t size, size_t align,
+		    enum kheap_reclaim_level level);
 void percpu_kick_handler(void);
+/*
+ * Returns class cls's magazines in this hart's slots (and their rounds) to
+ * the heap; their bytes. The slot must not be in a slow path's locals.
+ */
+size_t percpu_flush_class(struct percpu_cpu *c, unsigned cls);
+/* Returns the orphan list's magazines to the heap; their bytes. */
+size_t percpu_free_orphans(struct percpu_cpu *c);
+/* Bytes of cached blocks on the orphan list (a statistic). */
+size_t percpu_orphan_bytes(void);
+/*
+ * A slow path begins (interrupts masked): the hart is active and busy (its
+ * slots may sit in locals until slow_exit).
+ */
+static inline void slow_enter(struct percpu_cpu *c)
+{
+	if (unlikely(!c->active)) {
+		/* Relaxed: requesters use it only to pick whom to ask. */
+		STORE_RELAXED(&c->active, 1u);
+		percpu_hart_activated();
+	}
+	c->busy++;
+}
+
+/* Marks slot si as used now (for the budget's LRU choice). */
+static inline void slot_touch(struct percpu_cpu *c, unsigned si)
+{
+	c->slot_used[si] = ++c->slot_clock;
+}
+
+static inline void slow_exit(struct percpu_cpu *c)
+{
+	c->busy--;
+}
 
 /* kmalloc.c: kmalloc's path past the fast path (every size, every mode). */
 PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must);

@@ -4,6 +4,7 @@ sources, so a file added to or split out of percpu/ is named once."""
 
 PERCPU_SRCS = [
     "aligned.c",
+    "budget.c",
     "depot.c",
     "flush.c",
     "fork.c",

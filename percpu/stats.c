@@ -43,6 +43,7 @@ void percpu_get_stats(unsigned hart, struct percpu_stats *o)
 	o->flush_requests = LOAD_RELAXED(&n->flush_requests);
 	o->lock_acquisitions = LOAD_RELAXED(&n->lock_acquisitions);
 	o->lock_spins = LOAD_RELAXED(&n->lock_spins);
+	o->evictions = LOAD_RELAXED(&n->evictions);
 }
 
 void percpu_sum_stats(struct percpu_stats *sum)
@@ -63,7 +64,7 @@ static size_t slot_rounds_snapshot(const struct percpu_cpu *c, unsigned cls)
 {
 	unsigned si = PERCPU_SLOT(cls);
 	void **base = LOAD_RELAXED(&c->base[si]), **top = LOAD_RELAXED(&c->top[si]);
-	size_t cap = percpu_class_rounds[cls], rounds = 0;
+	size_t cap = percpu_class_rounds[cls], rounds = 0; /* no magazine holds more */
 	/* A snapshot taken mid-swap may not be consistent: clamp it. */
 	if (base && top >= base && (size_t)(top - base) <= cap)
 		rounds = (size_t)(top - base);
@@ -93,41 +94,70 @@ size_t percpu_depot_bytes(void)
 {
 	size_t bytes = 0;
 	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++)
-		bytes += LOAD_RELAXED(&percpu_depots[cls].nfull) *
-			 percpu_class_rounds[cls] * percpu_class_size[cls];
+		bytes += LOAD_RELAXED(&percpu_depots[cls].full_rounds) *
+			 percpu_class_size[cls];
 	return bytes;
 }
 
 /*
+ * " 3 17 42": the harts whose bit is set in bits[], into list (cut short if
+ * it does not fit, never past size). Returns how many.
+ */
+static unsigned format_harts(char *list, size_t size, const uint64_t *bits)
+{
+	size_t len = 0;
+	unsigned n = 0;
+	list[0] = '\0';
+	for (unsigned h = 0; h < PORT_MAX_HARTS; h++) {
+		if (!(LOAD_RELAXED(&bits[h / 64]) & ((uint64_t)1 << (h % 64))))
+			continue;
+		n++;
+		if (len < size)
+			len += (size_t)port_snprintf(list + len, size - len, " %u", h);
+	}
+	return n;
+}
+
+/*
  * Lines for the heap's OOM report: where the cached bytes are (every active
- * hart, the ones that cache nothing too: that they do is news), and which
- * harts did not answer this hart's last flush request.
+ * hart, the ones that cache nothing too: that they do is news), the budget,
+ * what this hart's last reclaim got back and from whom, and which harts did
+ * not answer its last flush request.
  */
 void percpu_report_extra(kheap_print_fn print)
 {
-	size_t total = 0;
+	struct percpu_cache_stats cs;
 	for (unsigned h = 0; h < PORT_MAX_HARTS; h++) {
 		size_t b = percpu_cached_bytes(h);
 		if (b || LOAD_RELAXED(&percpu_cpus[h].active))
 			print("  percpu: hart %u caches %zu bytes\n", h, b);
-		total += b;
 	}
-	print("  percpu: depots cache %zu bytes, harts %zu bytes\n",
-	      percpu_depot_bytes(), total);
+	percpu_get_cache_stats(&cs);
+	print("  percpu: depots cache %zu bytes, harts %zu bytes, orphans %zu bytes; "
+	      "budget %zu bytes, charged %zu (most %zu)\n", cs.depot_bytes,
+	      cs.hart_bytes, cs.orphan_bytes, cs.budget, cs.charged, cs.charged_max);
 
 	unsigned me = port_hart_id();
 	const struct percpu_counters *n = &percpu_cold[me];
+	char list[4 * PORT_MAX_HARTS + 1]; /* " 127" per hart */
+	if (LOAD_RELAXED(&n->reclaims)) {
+		format_harts(list, sizeof(list), n->reclaimed_from);
+		print("  percpu: hart %u's last reclaim got back %llu bytes: %llu own, "
+		      "%llu from depots, %llu from other harts%s%s\n", me,
+		      (unsigned long long)(LOAD_RELAXED(&n->reclaim_own_bytes) +
+					   LOAD_RELAXED(&n->reclaim_depot_bytes) +
+					   LOAD_RELAXED(&n->reclaim_remote_bytes)),
+		      (unsigned long long)LOAD_RELAXED(&n->reclaim_own_bytes),
+		      (unsigned long long)LOAD_RELAXED(&n->reclaim_depot_bytes),
+		      (unsigned long long)LOAD_RELAXED(&n->reclaim_remote_bytes),
+		      list[0] ? ":" : "", list);
+	}
 	if (!LOAD_RELAXED(&n->flush_asked))
 		return;
-	char list[4 * PORT_MAX_HARTS + 1]; /* " 127" per hart */
-	size_t len = 0;
-	list[0] = '\0';
-	for (unsigned h = 0; h < PORT_MAX_HARTS; h++)
-		if (LOAD_RELAXED(&n->unanswered[h / 64]) & ((uint64_t)1 << (h % 64)))
-			len += (size_t)port_snprintf(list + len, sizeof(list) - len, " %u", h);
-	if (len)
+	unsigned silent = format_harts(list, sizeof(list), n->unanswered);
+	if (silent)
 		print("  percpu: hart %u's last flush request timed out; not answered "
-		      "by hart%s%s\n", me, len > 4 ? "s" : "", list);
+		      "by hart%s%s\n", me, silent > 1 ? "s" : "", list);
 	else
 		print("  percpu: hart %u's last flush request: every active hart "
 		      "answered\n", me);

@@ -235,12 +235,12 @@ static void *stash[256];
 static size_t nstash;
 static char *extra_region;
 
-static bool reclaim(void *ctx, size_t size, size_t align)
+static bool reclaim(void *ctx, size_t size, size_t align, enum kheap_reclaim_level level)
 {
 	(void)size;
 	(void)align;
 	CHECK(ctx == &nstash);
-	calls[ncalls++] = 'r';
+	calls[ncalls++] = level == KHEAP_RECLAIM_QUICK ? 'r' : 'w';
 	struct kheap_stats st;
 	kheap_get_stats(&st); /* takes the lock: would deadlock if held */
 	if (!nstash)
@@ -303,11 +303,14 @@ static void test_oom_hooks(void)
 	CHECK(big >= extra_region && big < extra_region + 4 * ARENA);
 	CHECK_EQ(ncalls, 3);
 	CHECK(calls[1] == 'r' && calls[2] == 'o');
-	/* try_alloc: hooks then NULL, no panic. */
+	/*
+	 * try_alloc: quick reclaim, growth, then the waiting reclaim (last, so
+	 * a heap that can grow never waits on other harts), then NULL.
+	 */
 	ncalls = 0;
 	CHECK(kheap_try_alloc(8 * ARENA, 0) == NULL);
-	CHECK_EQ(ncalls, 2);
-	CHECK(calls[0] == 'r' && calls[1] == 'o');
+	CHECK_EQ(ncalls, 3);
+	CHECK(calls[0] == 'r' && calls[1] == 'o' && calls[2] == 'w');
 	CHECK_EQ(kheap_validate(NULL, NULL), 0);
 	/* Reports from now on carry the magazine layer's lines. */
 	kheap_set_report_extra(extra_lines);

@@ -71,6 +71,7 @@ int main(void)
 {
 	test_heap_init(HEAP);
 	percpu_init(PERCPU_MAGAZINES);
+	test_unbounded_caches();
 	port_host_become_hart(0);
 	pthread_t a;
 	CHECK(pthread_create(&a, NULL, hart_a, NULL) == 0);

@@ -31,6 +31,18 @@ static inline void test_heap_init(size_t bytes)
 	kheap_init(mem, (char *)mem + bytes);
 }
 
+/*
+ * For tests of the magazine mechanics at the class table's full capacities
+ * (counts of rounds, swaps, exchanges): a budget that never binds and no
+ * depot reaping, so the counts do not depend on the heap's size or on time.
+ * budget_test covers the budget and the reaping.
+ */
+static inline void test_unbounded_caches(void)
+{
+	percpu_set_cache_budget((size_t)1 << 40);
+	percpu_set_depot_reap_us(0);
+}
+
 static inline size_t test_heap_live(void)
 {
 	struct kheap_stats st;

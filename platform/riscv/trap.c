@@ -103,18 +103,13 @@ static void timer_interrupt(struct hart_local *hl)
 
 static void soft_interrupt(struct hart_local *hl)
 {
-	void (*hook)(void);
-
 	/* Clear first: an IPI sent while we handle this one is not lost. */
 	csr_clear(sip, SIP_SSIP);
 	hl->ipis++;
 	if (platform_stop_requested())
 		platform_park();
 	tick_resync(hl);
-	/* Acquire: pairs with the release in platform_set_ipi_hook(). */
-	hook = __atomic_load_n(&ipi_hook, __ATOMIC_ACQUIRE);
-	if (hook)
-		hook();
+	platform_run_ipi_hook();
 }
 
 void trap_handler(struct trap_frame *tf)
@@ -157,6 +152,14 @@ void platform_set_tick_hook(void (*fn)(void), uint64_t period_ticks)
 	for (unsigned i = 0; i < platform_nharts(); i++)
 		if (i != me && platform_hart_local(i)->started)
 			platform_send_ipi(i);
+}
+
+void platform_run_ipi_hook(void)
+{
+	/* Acquire: pairs with the release in platform_set_ipi_hook(). */
+	void (*hook)(void) = __atomic_load_n(&ipi_hook, __ATOMIC_ACQUIRE);
+	if (hook)
+		hook();
 }
 
 void platform_set_ipi_hook(void (*fn)(void))

@@ -47,5 +47,11 @@ void port_wait_long(void)
 	__asm__ volatile("wfi" ::: "memory");
 	/* A future deadline also clears the STIP our short timer raised. */
 	timer_program(hl->next_tick);
+	/*
+	 * Answer what a kick asks even if we wait with interrupts masked (a
+	 * lock wait): the hook must be safe here, and percpu's is (it only
+	 * detaches this hart's magazines, and not inside its own slow path).
+	 */
+	platform_run_ipi_hook();
 	port_irq_restore(flags);
 }

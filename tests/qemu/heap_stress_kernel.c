@@ -4,10 +4,13 @@
  * tests/stress/heap_stress.c), with the timer interrupt allocating too and
  * hart 0 running the validator while the others keep going.
  *
- * Bootargs: ops (per hart), seed, validate_every (hart 0's ops between
- * validations), tick_us (timer period; 0 = none), baseline=1 (bypass the
- * magazines: every request goes to the locked global heap).
- * Last line: `qemu_smp: PASS harts=.. ops=.. ... leaked=0 lockless_pct=..`.
+ * Bootargs: ops (per hart; default: 1.6 million spread over the harts),
+ * fill (live-set target, % of the heap; default 50), seed, validate_every
+ * (hart 0's ops between validations), tick_us (timer period; 0 = none),
+ * baseline=1 (bypass the magazines: every request goes to the locked global
+ * heap).
+ * Last line: `qemu_smp: PASS harts=.. ops=.. ... leaked=0 lockless_pct=..
+ * fill_max_pct=.. cached_max_pct=.. budget_pct=.. high_water_kib=..`.
  */
 #include <heap/kheap.h>
 #include <kernel/kernel.h>
@@ -16,8 +19,13 @@
 #include "tests/stress/heap_stress.h"
 
 static uint64_t start_time, last_progress;
-static size_t initial_free;
+static size_t initial_free, heap_bytes;
 static uint64_t ops_per_hart;
+
+static unsigned pct(size_t part, size_t whole)
+{
+	return whole ? (unsigned)(part * 100 / whole) : 0;
+}
 
 static void progress(void)
 {
@@ -26,9 +34,15 @@ static void progress(void)
 	if (now - last_progress < platform_timebase_hz())
 		return;
 	last_progress = now;
-	kprintf("progress: %llu ops so far, %llu ms\n",
+	struct percpu_cache_stats cs;
+	percpu_get_cache_stats(&cs);
+	size_t live = stress_live_bytes();
+	kprintf("progress: %llu ops so far, %llu ms, live %zu KiB (fill %u%%), "
+		"cached %zu KiB (%u%% of the heap)\n",
 		(unsigned long long)stress_total_ops(),
-		(unsigned long long)(ticks_to_us(now - start_time) / 1000));
+		(unsigned long long)(ticks_to_us(now - start_time) / 1000),
+		live / 1024, pct(live, heap_bytes), cs.cached_bytes / 1024,
+		pct(cs.cached_bytes, heap_bytes));
 }
 
 /* Boot hart, once every hart is up (setup() runs before they are). */
@@ -37,7 +51,8 @@ static void start(void)
 	struct kheap_stats hs;
 	struct stress_config cfg = {
 		.nharts = smp_nharts(),
-		.ops_per_hart = kernel_arg_u64("ops", 400000),
+		.ops_per_hart = kernel_arg_u64("ops", stress_default_ops(smp_nharts())),
+		.fill_pct = (unsigned)kernel_arg_u64("fill", STRESS_DEFAULT_FILL_PCT),
 		.seed = kernel_arg_u64("seed", 1),
 		.validate_every = kernel_arg_u64("validate_every", 4096),
 		.progress = progress,
@@ -49,10 +64,12 @@ static void start(void)
 	percpu_init(baseline ? PERCPU_BYPASS : PERCPU_MAGAZINES);
 	kheap_get_stats(&hs);
 	initial_free = hs.heap.bytes_free;
+	heap_bytes = cfg.heap_bytes = hs.heap.heap_bytes;
 	ops_per_hart = cfg.ops_per_hart;
-	kprintf("qemu_smp: heap %zu KiB at %p, %u harts, %llu ops per hart, seed %llu, %s\n",
-		hs.heap.heap_bytes / 1024, (void *)sheap, cfg.nharts,
-		(unsigned long long)cfg.ops_per_hart, (unsigned long long)cfg.seed,
+	kprintf("qemu_smp: heap %zu KiB at %p, %u harts, %llu ops per hart, fill %u%%, "
+		"seed %llu, %s\n", hs.heap.heap_bytes / 1024, (void *)sheap, cfg.nharts,
+		(unsigned long long)cfg.ops_per_hart, cfg.fill_pct,
+		(unsigned long long)cfg.seed,
 		baseline ? "baseline (no magazines)" : "magazines");
 	stress_setup(&cfg);
 	start_time = last_progress = platform_time();
@@ -103,6 +120,13 @@ static void print_table(void)
 		ks.lock_acquisitions, ks.lock_spins, ks.heap.high_water / 1024);
 }
 
+static size_t hs_high_water_kib(void)
+{
+	struct kheap_stats ks;
+	kheap_get_stats(&ks);
+	return ks.heap.high_water / 1024;
+}
+
 static int finish(void)
 {
 	struct stress_result r;
@@ -117,7 +141,8 @@ static int finish(void)
 	kprintf("qemu_smp: %s harts=%u ops=%llu allocs=%llu frees=%llu "
 		"cross_hart_frees=%llu cross_pct=%u corrupt=%llu leaked=%zu "
 		"free_bytes=%zu/%zu validate_errors=%llu validations=%llu "
-		"irq_ops=%llu lockless_pct=%llu wall_ms=%llu\n",
+		"irq_ops=%llu lockless_pct=%llu fill_max_pct=%u cached_max_pct=%u "
+		"budget_pct=%u high_water_kib=%zu wall_ms=%llu\n",
 		r.pass ? "PASS" : "FAIL", smp_nharts(),
 		(unsigned long long)r.sum.ops, (unsigned long long)r.sum.allocs,
 		(unsigned long long)r.sum.frees, (unsigned long long)r.sum.cross_frees,
@@ -125,7 +150,8 @@ static int finish(void)
 		r.bytes_free, r.initial_free, (unsigned long long)r.validate_errors,
 		(unsigned long long)r.sum.validations, (unsigned long long)r.sum.irq_ops,
 		(unsigned long long)(calls ? (p.alloc_hits + p.free_hits) * 100 / calls : 0),
-		(unsigned long long)wall_ms);
+		r.fill_max_pct, pct(r.cached_max, heap_bytes), pct(r.cache_budget, heap_bytes),
+		hs_high_water_kib(), (unsigned long long)wall_ms);
 	return r.pass ? PORT_EXIT_PASS : PORT_EXIT_FAIL;
 }
 

@@ -6,7 +6,6 @@
 #include <percpu/kmalloc.h>
 #include <platform/ticket_lock.h>
 
-#define MAX_SLOTS 128
 #define INBOX_CAP 32
 
 struct block {
@@ -18,8 +17,7 @@ struct block {
 /* A hart's inbox: other harts hand it blocks, it checks and frees them. */
 struct inbox {
 	ticket_lock_t lock; /* guards n and b */
-	unsigned n, cap; /* cap: at most half the owner's slots, so the live
-			  * set stays within the heap at any hart count */
+	unsigned n, cap; /* cap: at most half the owner's slots */
 	struct block b[INBOX_CAP];
 } __attribute__((aligned(PORT_CACHE_LINE)));
 
@@ -27,13 +25,24 @@ struct hart_state {
 	uint64_t rng;
 	uint64_t seq;
 	unsigned nslots;
-	struct block slot[MAX_SLOTS];
+	struct block *slot; /* nslots of slot_pool */
+	size_t target;      /* live bytes this hart may hold: its share */
 	struct block irq_block; /* owned by the timer interrupt on this hart */
 	uint64_t irq_rng, irq_seq; /* the tick's own, so it never races seq */
 } __attribute__((aligned(PORT_CACHE_LINE)));
 
 static struct stress_config cfg;
 static struct hart_state harts[PORT_MAX_HARTS];
+static struct block slot_pool[STRESS_TOTAL_SLOTS];
+/*
+ * Live bytes of the blocks each hart allocated and nobody has freed yet
+ * (in its slots or in transit to another hart). Atomic, relaxed: the
+ * freeing hart subtracts; a count, it orders nothing.
+ */
+static struct {
+	size_t bytes;
+} __attribute__((aligned(PORT_CACHE_LINE))) live[PORT_MAX_HARTS];
+static size_t live_max; /* the most live bytes hart 0 saw: relaxed */
 static struct inbox inboxes[PORT_MAX_HARTS];
 static struct stress_hart_stats stats[PORT_MAX_HARTS];
 static uint64_t validation_errors; /* atomic: any hart may validate */
@@ -141,12 +150,32 @@ static bool zero_filled(const void *p, size_t size)
 	return true;
 }
 
+static void live_add(unsigned hart, size_t n)
+{
+	__atomic_fetch_add(&live[hart].bytes, n, __ATOMIC_RELAXED);
+}
+
+static void live_sub(unsigned hart, size_t n)
+{
+	__atomic_fetch_sub(&live[hart].bytes, n, __ATOMIC_RELAXED);
+}
+
+/* May the hart hold `more` bytes more and stay within its share? */
+static bool within_share(unsigned hart, size_t more)
+{
+	return __atomic_load_n(&live[hart].bytes, __ATOMIC_RELAXED) + more <=
+	       harts[hart].target;
+}
+
 static void do_alloc(unsigned hart, struct block *b)
 {
 	struct hart_state *h = &harts[hart];
 	struct stress_hart_stats *st = &stats[hart];
 	size_t size = pick_size(&h->rng);
 	unsigned kind = next_rand(&h->rng) % 100;
+
+	if (!within_share(hart, size))
+		return; /* the live set is full: the slot stays empty */
 
 	if (kind < 15) {
 		b->p = kzalloc(size);
@@ -171,6 +200,7 @@ static void do_alloc(unsigned hart, struct block *b)
 	b->size = size;
 	b->tag = new_tag(hart);
 	stress_fill(b->p, size, b->tag);
+	live_add(hart, size);
 	st->allocs++;
 }
 
@@ -178,6 +208,7 @@ static void do_free(unsigned hart, struct block *b, bool remote)
 {
 	check_or_die(b, b->size, "free");
 	kfree(b->p);
+	live_sub((unsigned)(b->tag >> 56), b->size);
 	b->p = NULL;
 	stats[hart].frees++;
 	if (remote)
@@ -190,6 +221,8 @@ static void do_realloc(unsigned hart, struct block *b)
 	size_t size = pick_size(&h->rng);
 	size_t keep = size < b->size ? size : b->size;
 
+	if (size > b->size && !within_share(hart, size - b->size))
+		return; /* growing it would overfill the live set */
 	check_or_die(b, b->size, "realloc");
 	void *q = krealloc(b->p, size);
 	if (!q) {
@@ -202,6 +235,8 @@ static void do_realloc(unsigned hart, struct block *b)
 		kfree(b->p);
 	}
 	b->p = q;
+	live_add(hart, size);
+	live_sub(hart, b->size);
 	b->size = size;
 	/* The old contents must survive the move or the in-place resize. */
 	check_or_die(b, keep, "realloc (contents after the resize)");
@@ -261,12 +296,26 @@ static void validate_now(unsigned hart)
 	}
 }
 
+uint64_t stress_default_ops(unsigned nharts)
+{
+	return STRESS_DEFAULT_TOTAL_OPS / (nharts ? nharts : 1);
+}
+
 void stress_setup(const struct stress_config *c)
 {
 	cfg = *c;
+	unsigned n = cfg.nharts ? cfg.nharts : 1;
+	if (n > PORT_MAX_HARTS)
+		port_panic(PORT_EXIT_FAIL, "stress: %u harts, at most %u", n,
+			   (unsigned)PORT_MAX_HARTS);
+	__atomic_store_n(&live_max, (size_t)0, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < STRESS_TOTAL_SLOTS; i++)
+		slot_pool[i].p = NULL;
 	for (unsigned i = 0; i < cfg.nharts; i++) {
-		unsigned slots = 1024 / (cfg.nharts ? cfg.nharts : 1);
-		harts[i].nslots = slots > MAX_SLOTS ? MAX_SLOTS : slots < 8 ? 8 : slots;
+		__atomic_store_n(&live[i].bytes, (size_t)0, __ATOMIC_RELAXED);
+		harts[i].nslots = STRESS_TOTAL_SLOTS / n;
+		harts[i].slot = &slot_pool[i * harts[i].nslots];
+		harts[i].target = cfg.heap_bytes / 100 * cfg.fill_pct / n;
 		inboxes[i].cap = harts[i].nslots / 2 < INBOX_CAP ? harts[i].nslots / 2 : INBOX_CAP;
 		harts[i].rng = (cfg.seed + 1) * 0x9E3779B97F4A7C15ULL ^ (i + 1) * 0xD1B54A32D192ED03ULL;
 		if (!harts[i].rng)
@@ -304,6 +353,11 @@ void stress_hart_run(unsigned hart)
 		__atomic_store_n(&st->ops, st->ops + 1, __ATOMIC_RELAXED);
 		if (hart == 0 && cfg.validate_every && op % cfg.validate_every == 0 && op)
 			validate_now(hart);
+		if (hart == 0 && op % 64 == 0) {
+			size_t now = stress_live_bytes();
+			if (now > __atomic_load_n(&live_max, __ATOMIC_RELAXED))
+				__atomic_store_n(&live_max, now, __ATOMIC_RELAXED);
+		}
 		if (hart == 0 && cfg.progress && op % 256 == 0)
 			cfg.progress();
 		percpu_poll();
@@ -367,9 +421,16 @@ void stress_result(size_t initial_free, struct stress_result *r)
 	r->live_allocs = hs.heap.live_allocs;
 	r->bytes_free = hs.heap.bytes_free;
 	r->cross_pct = r->sum.frees ? (unsigned)(r->sum.cross_frees * 100 / r->sum.frees) : 0;
+	r->live_max = __atomic_load_n(&live_max, __ATOMIC_RELAXED);
+	r->fill_max_pct = cfg.heap_bytes ? (unsigned)(r->live_max * 100 / cfg.heap_bytes) : 0;
+	struct percpu_cache_stats cs;
+	percpu_get_cache_stats(&cs);
+	r->cache_budget = cs.budget;
+	r->cached_max = cs.charged_max;
+	/* The caches never cost more than their budget (bypass: nothing). */
 	r->pass = r->sum.corrupt == 0 && r->validate_errors == 0 &&
 		  stress_validation_errors() == 0 && r->live_allocs == 0 &&
-		  r->bytes_free == initial_free;
+		  r->bytes_free == initial_free && cs.charged_max <= cs.budget;
 }
 
 const struct stress_hart_stats *stress_stats(unsigned hart)
@@ -383,6 +444,14 @@ uint64_t stress_total_ops(void)
 	for (unsigned i = 0; i < cfg.nharts; i++)
 		/* Relaxed: a progress figure; staleness is harmless. */
 		n += __atomic_load_n(&stats[i].ops, __ATOMIC_RELAXED);
+	return n;
+}
+
+size_t stress_live_bytes(void)
+{
+	size_t n = 0;
+	for (unsigned i = 0; i < cfg.nharts; i++)
+		n += __atomic_load_n(&live[i].bytes, __ATOMIC_RELAXED);
 	return n;
 }
 

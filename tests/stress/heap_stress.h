@@ -17,10 +17,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * The live set is a share of the heap, not a number of blocks per hart:
+ * fill_pct of heap_bytes, divided evenly among the harts, so the same job
+ * spreads over however many harts run it. A hart allocates (or grows a
+ * block) only while its live bytes, blocks it sent to other harts' inboxes
+ * included, stay within its share.
+ */
+#define STRESS_DEFAULT_FILL_PCT 50
+/* Slots (blocks a hart may hold), shared out among the harts. */
+#define STRESS_TOTAL_SLOTS 8192
+/* The default job: this many operations, spread over the harts. */
+#define STRESS_DEFAULT_TOTAL_OPS 1600000
+
 struct stress_config {
 	unsigned nharts;
 	uint64_t ops_per_hart;
 	uint64_t seed;
+	unsigned fill_pct;  /* live-set target, % of heap_bytes */
+	size_t heap_bytes;  /* what fill_pct is a share of */
 	/* Hart 0 validates the whole heap every this many of its ops (0: never). */
 	uint64_t validate_every;
 	/* Called on hart 0 every 256 ops: the driver prints progress. */
@@ -34,6 +49,8 @@ struct stress_hart_stats {
 } __attribute__((aligned(PORT_CACHE_LINE)));
 
 void stress_setup(const struct stress_config *cfg);
+/* Ops per hart of the default job at nharts harts. */
+uint64_t stress_default_ops(unsigned nharts);
 void stress_hart_run(unsigned hart);
 /* Frees what the hart holds and drains its inbox; call on every hart. */
 void stress_hart_finish(unsigned hart);
@@ -48,12 +65,17 @@ struct stress_result {
 	size_t live_allocs;       /* heap blocks still live: leaked */
 	size_t bytes_free, initial_free;
 	unsigned cross_pct;       /* cross-hart frees, % of frees */
+	size_t live_max;          /* most live bytes the harts held at once */
+	unsigned fill_max_pct;    /* live_max, % of the heap */
+	size_t cache_budget, cached_max; /* percpu's budget and most charged */
 	bool pass;
 };
 void stress_result(size_t initial_free, struct stress_result *r);
 
 const struct stress_hart_stats *stress_stats(unsigned hart);
 uint64_t stress_total_ops(void);
+/* Live bytes the harts hold now (and the most so far: stress_result). */
+size_t stress_live_bytes(void);
 /* Validation errors counted so far (periodic runs and the final one). */
 uint64_t stress_validation_errors(void);
 

@@ -13,12 +13,17 @@
  *    starts "heap: <error name>", e.g. "heap: double free: 0x... (kheap_free)".
  *    If a handler returns, the call returns NULL / does nothing.
  *  - Out of memory: kheap_alloc (and calloc, realloc) first calls the reclaim
- *    hook (the magazine layer flushes its caches; true means "retry"), then
- *    the OOM hook (RETRY after claiming memory, or FAIL). Both are called
- *    WITHOUT the heap lock held, so they may call kheap_claim, kheap_free or
- *    even allocate. After FAIL (or KHEAP_OOM_MAX_RETRIES retries), kheap_alloc
- *    panics with PORT_EXIT_OOM and the whole report (kheap_report plus the
- *    report-extra lines) as one unbroken block; kheap_try_alloc returns NULL.
+ *    hook at KHEAP_RECLAIM_QUICK (the magazine layer returns what it can
+ *    without waiting for other harts; true means "retry"), then the OOM hook
+ *    (RETRY after claiming memory, or FAIL), and only then the reclaim hook
+ *    at KHEAP_RECLAIM_WAIT (a bounded wait for other harts' caches). So a
+ *    heap that can grow never waits on a hart that cannot answer (a host
+ *    thread in a system call). The hooks are called WITHOUT the heap lock
+ *    held, so they may call kheap_claim, kheap_free or even allocate. After
+ *    FAIL (or KHEAP_OOM_MAX_RETRIES retries) and the waiting reclaim,
+ *    kheap_alloc panics with PORT_EXIT_OOM and the whole report (kheap_report
+ *    plus the report-extra lines) as one unbroken block; kheap_try_alloc
+ *    returns NULL.
  *  - The batches take the lock once and call no hooks: they return what the
  *    heap could give, and the caller falls back to kheap_alloc.
  */
@@ -72,6 +77,12 @@ struct kheap_stats {
 	unsigned long lock_spins; /* summed over acquisitions */
 };
 void kheap_get_stats(struct kheap_stats *st);
+/*
+ * Bytes claimed over all regions (heap_stats.heap_bytes), without the lock:
+ * a relaxed read of a value rewritten under the lock by init, claim, extend
+ * and truncate. For budgets derived from the heap's size (percpu's caches).
+ */
+size_t kheap_capacity(void);
 /* Runs heap_validate under the lock. */
 size_t kheap_validate(void (*report)(void *ctx, const char *msg, void *addr), void *ctx);
 
@@ -96,8 +107,14 @@ void kheap_fork_child(void);
 
 typedef enum { KHEAP_OOM_RETRY, KHEAP_OOM_FAIL } kheap_oom_action_t;
 typedef kheap_oom_action_t (*kheap_oom_hook_t)(void *ctx, size_t size, size_t align);
+/* How hard a reclaim hook may try: see the OOM policy above. */
+enum kheap_reclaim_level {
+	KHEAP_RECLAIM_QUICK, /* what needs no other hart's answer */
+	KHEAP_RECLAIM_WAIT,  /* also wait (bounded) for other harts */
+};
 /* Returns true if it gave anything back, so the allocation is retried. */
-typedef bool (*kheap_reclaim_hook_t)(void *ctx, size_t size, size_t align);
+typedef bool (*kheap_reclaim_hook_t)(void *ctx, size_t size, size_t align,
+				     enum kheap_reclaim_level level);
 /* Adds lines (e.g. bytes cached per hart) to reports and the OOM panic. */
 typedef void (*kheap_report_extra_fn)(kheap_print_fn print);
 typedef void (*kheap_misuse_fn)(enum heap_error err, void *ptr, size_t size,

@@ -35,4 +35,73 @@
 #error "PERCPU_HARDEN must be 0 or 1"
 #endif
 
+/*
+ * The caches' budget (budget.c): everything that magazines and depots hold,
+ * their round arrays included, stays under PERCPU_CACHE_BUDGET_PCT percent
+ * of the heap's claimed bytes (kheap_capacity(), so it grows with
+ * kheap_claim), at any hart count. 6% of the 16 MiB kernel heap is about
+ * 1 MiB: 256 KiB a hart at 4 harts, 8 KiB at 128. percpu_set_cache_budget()
+ * overrides it at run time.
+ */
+#ifndef PERCPU_CACHE_BUDGET_PCT
+#define PERCPU_CACHE_BUDGET_PCT 6
+#endif
+
+/*
+ * The depots' slice of the budget, in percent: full magazines a depot would
+ * keep past it go back to the heap. The harts share the rest.
+ */
+#ifndef PERCPU_DEPOT_BUDGET_PCT
+#define PERCPU_DEPOT_BUDGET_PCT 25
+#endif
+
+/*
+ * A hart's fair share of the budget is (what the depots' slice leaves) /
+ * active harts; one new
+ * magazine is charged at most share / PERCPU_MAG_SHARE_DIV (and at most half
+ * of what the share has left), so a hart's share spreads over the classes it
+ * uses instead of going to the first few.
+ */
+#ifndef PERCPU_MAG_SHARE_DIV
+#define PERCPU_MAG_SHARE_DIV 16
+#endif
+
+/*
+ * The fewest rounds worth a magazine (or the class's table size if that is
+ * less): a class whose fair magazine would be smaller is not cached at that
+ * share (at 128 harts on 16 MiB, the classes above about 1 KiB), rather
+ * than take the room of small classes that hit far more per byte.
+ */
+#ifndef PERCPU_MAG_USEFUL_ROUNDS
+#define PERCPU_MAG_USEFUL_ROUNDS 4
+#endif
+
+/*
+ * A hart with no room in its share for a new magazine gives up the
+ * magazines of its least recently used class, at most this many classes
+ * per new magazine, before it leaves the class uncached for now.
+ */
+#ifndef PERCPU_EVICT_TRIES
+#define PERCPU_EVICT_TRIES 2
+#endif
+
+/*
+ * Depot working-set interval (Bonwick's kmem_depot_ws_reap): magazines a
+ * depot did not need during one interval go back to the heap.
+ */
+#ifndef PERCPU_DEPOT_REAP_US
+#define PERCPU_DEPOT_REAP_US 100000
+#endif
+
+/*
+ * How long a flush requester waits for the others (KHEAP_RECLAIM_WAIT), in
+ * microseconds; percpu_set_flush_wait_us() changes it at run time. Long
+ * enough for an idle hart's IPI at 64 harts on 2 host cores, or a preempted
+ * host thread; short enough that a hart stuck with interrupts masked only
+ * delays the OOM report.
+ */
+#ifndef PERCPU_FLUSH_WAIT_US
+#define PERCPU_FLUSH_WAIT_US 1000000
+#endif
+
 #endif /* PERCPU_CONFIG_H */

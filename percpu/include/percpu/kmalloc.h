@@ -133,7 +133,10 @@ void percpu_fork_child(void);
 /*
  * The OOM report's lines from percpu (through kheap_set_report_extra):
  *   "  percpu: hart H caches N bytes"   for every active hart, 0 bytes too
- *   "  percpu: depots cache N bytes, harts N bytes"
+ *   "  percpu: depots cache N bytes, harts N bytes, orphans N bytes; budget
+ *    N bytes, charged N (most N)"
+ *   "  percpu: hart H's last reclaim got back N bytes: N own, N from depots,
+ *    N from other harts: A B"
  *   "  percpu: hart H's last flush request timed out; not answered by harts A B"
  *   (or "...: every active hart answered"; no line if H never asked)
  */
@@ -155,6 +158,7 @@ struct percpu_stats {
 	uint64_t flush_requests;    /* flushes this hart asked of other harts */
 	uint64_t lock_acquisitions; /* depot locks taken */
 	uint64_t lock_spins;        /* spins waiting for them */
+	uint64_t evictions;         /* classes given up for room in the budget */
 };
 
 /* A racy but consistent-enough snapshot of one hart's counters. */
@@ -165,6 +169,36 @@ void percpu_sum_stats(struct percpu_stats *out);
 size_t percpu_cached_bytes(unsigned hart);
 /* Bytes sitting in full magazines in the depots. */
 size_t percpu_depot_bytes(void);
+
+/*
+ * The caches' budget (<percpu/config.h>, budget.c): every magazine is
+ * charged its rounds' class bytes plus its array from creation to
+ * destruction, only if the charge fits, so cached_bytes <= charged <=
+ * budget at all times (charged_max is the high water of charged).
+ */
+struct percpu_cache_stats {
+	size_t budget;       /* bytes: PERCPU_CACHE_BUDGET_PCT of the heap, or set */
+	size_t charged;      /* bytes charged to magazines now */
+	size_t charged_max;  /* the most charged at once (percpu_reset_cache_max) */
+	size_t cached_bytes; /* blocks cached now: harts + depots + orphans */
+	size_t hart_bytes, depot_bytes, orphan_bytes;
+	unsigned active_harts;
+};
+void percpu_get_cache_stats(struct percpu_cache_stats *st);
+void percpu_reset_cache_max(void);
+/* Overrides the derived budget (bytes; 0: back to the derived one). */
+void percpu_set_cache_budget(size_t bytes);
+/*
+ * How long a reclaim that may wait (KHEAP_RECLAIM_WAIT) waits for other
+ * harts to answer, in microseconds (default PERCPU_FLUSH_WAIT_US). 0: ask,
+ * take what is there, never wait.
+ */
+void percpu_set_flush_wait_us(uint64_t us);
+/*
+ * The depots' working-set interval (default PERCPU_DEPOT_REAP_US): what a
+ * depot did not need for that long goes back to the heap. 0: never.
+ */
+void percpu_set_depot_reap_us(uint64_t us);
 
 /*
  * Testing only: false stops the reclaim hook from asking other harts to

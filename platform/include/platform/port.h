@@ -66,7 +66,11 @@ typedef unsigned long port_irqflags_t;
  *     Called by a waiter that has spun for a while: lets the hart (or host
  *     thread) yield its physical CPU for a short, bounded time, then returns.
  *     Works with local interrupts masked. No memory ordering: the caller
- *     re-reads what it waits for with the ordering it needs.
+ *     re-reads what it waits for with the ordering it needs. A port whose
+ *     kicks interrupt (PORT_KICK_INTERRUPTS 1) also calls the kick handler
+ *     here, so a hart that waits for a lock with interrupts masked still
+ *     answers a flush request (the RISC-V port does; the handler must be
+ *     safe in any lock wait, and percpu's is).
  */
 #include <platform/port_impl.h>
 

@@ -117,6 +117,11 @@ void platform_irq_enable(void);
 void platform_set_tick_hook(void (*fn)(void), uint64_t period_ticks);
 /* Called on the target hart for every IPI (after the stop check). */
 void platform_set_ipi_hook(void (*fn)(void));
+/*
+ * Runs the IPI hook now, whatever the interrupt mask (port_wait_long: a hart
+ * that waits with interrupts masked still answers what an IPI asks).
+ */
+void platform_run_ipi_hook(void);
 /* Sends a software interrupt to hart `index`. */
 void platform_send_ipi(unsigned index);
 

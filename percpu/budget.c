@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The caches' budget: what every magazine (rounds and array) may cost
+ * together, and the capacity of each new magazine.
+ *
+ * Every magazine is charged cap * (class size + one pointer) plus its header
+ * from the moment it is made until it is destroyed, whether it sits in a
+ * slot, in a depot or on the orphan list, full or empty. The charge is taken
+ * only if it fits (percpu_charge), so the bytes the caches can hold never
+ * exceed the budget: a hard bound, whatever the hart count. When nothing
+ * fits, the class is simply not cached on that hart for now (its requests
+ * go to the heap), and the depot reaping and the reclaim give charges back.
+ *
+ * Capacity is fair rather than first-come: a hart's share is budget / active
+ * harts, and one magazine gets at most share / PERCPU_MAG_SHARE_DIV and half
+ * of what the hart's slots leave of the share (Bonwick sizes magazines per
+ * cache; SLUB caps what a CPU holds). Magazines keep the capacity they were
+ * made with; as harts come and go, new ones follow the new share.
+ */
+#include "percpu/percpu_internal.h"
+
+static struct {
+	size_t charged;     /* bytes charged now: atomic, see percpu_charge */
+	size_t charged_max; /* its high water: atomic, a statistic */
+	size_t override;    /* percpu_set_cache_budget; 0: derived */
+	unsigned active;    /* harts active (slow_enter .. hart_exit): atomic */
+} budget __attribute__((aligned(PORT_CACHE_LINE)));
+
+size_t percpu_budget(void)
+{
+	/* Relaxed: knobs and sizes; the charge's CAS is what must be exact. */
+	size_t o = __atomic_load_n(&budget.override, __ATOMIC_RELAXED);
+	if (o)
+		return o;
+	return kheap_capacity() / 100 * PERCPU_CACHE_BUDGET_PCT;
+}
+
+void percpu_set_cache_budget(size_t bytes)
+{
+	__atomic_store_n(&budget.override, bytes, __ATOMIC_RELAXED);
+}
+
+size_t percpu_depot_budget(void)
+{
+	return percpu_budget() / 100 * PERCPU_DEPOT_BUDGET_PCT;
+}
+
+size_t percpu_mag_charge(unsigned cls, unsigned cap)
+{
+	return sizeof(struct percpu_magazine) +
+	       cap * (sizeof(void *) + percpu_class_size[cls]);
+}
+
+/* What the magazines in c's slots are charged (the owner's view). */
+static size_t slots_charge(const struct percpu_cpu *c)
+{
+	size_t sum = 0;
+	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++) {
+		unsigned si = PERCPU_SLOT(cls);
+		const struct percpu_magazine *m = slot_loaded(c, si);
+		if (m)
+			sum += percpu_mag_charge(cls, m->cap);
+		if (c->prev[si])
+			sum += percpu_mag_charge(cls, c->prev[si]->cap);
+	}
+	return sum;
+}
+
+/* Rounds of class cls that `bytes` of charge pay for (table-capped). */
+static unsigned rounds_for(unsigned cls, size_t bytes)
+{
+	if (bytes <= sizeof(struct percpu_magazine))
+		return 0;
+	size_t cap = (bytes - sizeof(struct percpu_magazine)) /
+		     (sizeof(void *) + percpu_class_size[cls]);
+	return cap < percpu_class_rounds[cls] ? (unsigned)cap : percpu_class_rounds[cls];
+}
+
+unsigned percpu_mag_cap(const struct percpu_cpu *c, unsigned cls, bool *crowded)
+{
+	/* Relaxed: a count to divide by; a stale one only skews one size. */
+	unsigned harts = __atomic_load_n(&budget.active, __ATOMIC_RELAXED);
+	size_t share = percpu_budget() / 100 * (100 - PERCPU_DEPOT_BUDGET_PCT) /
+		       (harts ? harts : 1);
+	unsigned useful = percpu_class_rounds[cls] < PERCPU_MAG_USEFUL_ROUNDS ?
+			  percpu_class_rounds[cls] : PERCPU_MAG_USEFUL_ROUNDS;
+	unsigned fair = rounds_for(cls, share / PERCPU_MAG_SHARE_DIV);
+	*crowded = false;
+	if (fair < useful)
+		return 0; /* too big a class for this share: not worth caching */
+	size_t used = slots_charge(c);
+	unsigned room = used < share ? rounds_for(cls, (share - used) / 2) : 0;
+	if (room < useful) {
+		*crowded = true; /* the hart's other classes fill its share */
+		return 0;
+	}
+	return room < fair ? room : fair;
+}
+
+bool percpu_charge(size_t bytes)
+{
+	size_t limit = percpu_budget();
+	/* Relaxed CAS: the count is the only data; it orders nothing else. */
+	size_t now = __atomic_load_n(&budget.charged, __ATOMIC_RELAXED);
+	do {
+		if (now + bytes > limit)
+			return false;
+	} while (!__atomic_compare_exchange_n(&budget.charged, &now, now + bytes, true,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	size_t max = __atomic_load_n(&budget.charged_max, __ATOMIC_RELAXED);
+	while (now + bytes > max &&
+	       !__atomic_compare_exchange_n(&budget.charged_max, &max, now + bytes, true,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	return true;
+}
+
+void percpu_uncharge(size_t bytes)
+{
+	/* Relaxed: see percpu_charge. */
+	__atomic_fetch_sub(&budget.charged, bytes, __ATOMIC_RELAXED);
+}
+
+void percpu_hart_activated(void)
+{
+	/* Relaxed: see percpu_mag_cap. */
+	__atomic_fetch_add(&budget.active, 1u, __ATOMIC_RELAXED);
+}
+
+void percpu_hart_deactivated(void)
+{
+	__atomic_fetch_sub(&budget.active, 1u, __ATOMIC_RELAXED);
+}
+
+void percpu_budget_fork_child(void)
+{
+	/* Only the forking thread lives on: one active hart (if it was). */
+	__atomic_store_n(&budget.active, 1u, __ATOMIC_RELAXED);
+}
+
+void percpu_get_cache_stats(struct percpu_cache_stats *st)
+{
+	st->budget = percpu_budget();
+	st->charged = __atomic_load_n(&budget.charged, __ATOMIC_RELAXED);
+	st->charged_max = __atomic_load_n(&budget.charged_max, __ATOMIC_RELAXED);
+	st->active_harts = __atomic_load_n(&budget.active, __ATOMIC_RELAXED);
+	st->depot_bytes = percpu_depot_bytes();
+	st->orphan_bytes = percpu_orphan_bytes();
+	st->hart_bytes = 0;
+	for (unsigned h = 0; h < PORT_MAX_HARTS; h++)
+		st->hart_bytes += percpu_cached_bytes(h);
+	st->cached_bytes = st->hart_bytes + st->depot_bytes + st->orphan_bytes;
+}
+
+void percpu_reset_cache_max(void)
+{
+	__atomic_store_n(&budget.charged_max,
+			 __atomic_load_n(&budget.charged, __ATOMIC_RELAXED),
+			 __ATOMIC_RELAXED);
+}

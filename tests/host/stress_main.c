@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * host_stress: the SMP heap stress (tests/stress/heap_stress.c) on the host
+ * port, one pthread per hart, over a heap of the kernel's default size.
+ *
+ *   host_stress [--harts N] [--ops N] [--fill PCT] [--heap_mib N] [--seed N]
+ *               [--baseline 1] [--budget_pct PCT] [--reap_us N]
+ *               [--validate_every N]
+ *
+ * --ops is per hart (default: the kernel's job, 1.6 million operations
+ * spread over the harts). Last line, like the kernel's:
+ *   host_stress: PASS harts=.. ops=.. corrupt=0 leaked=0 ... fill_max_pct=..
+ *   cached_max_pct=.. budget_pct=.. high_water_kib=.. lockless_pct=..
+ * Exit 0 on PASS, 1 on FAIL (the stress panics with its own exit code on
+ * corruption or OOM).
+ */
+#include <heap/kheap.h>
+#include <percpu/kmalloc.h>
+#include <platform/port.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/stress/heap_stress.h"
+
+static pthread_barrier_t barrier;
+
+static void *hart_main(void *arg)
+{
+	unsigned hart = (unsigned)(uintptr_t)arg;
+	port_host_become_hart(hart);
+	pthread_barrier_wait(&barrier);
+	stress_hart_run(hart);
+	pthread_barrier_wait(&barrier);
+	stress_hart_finish(hart);
+	pthread_barrier_wait(&barrier);
+	percpu_drain(); /* every hart empties its own magazines */
+	pthread_barrier_wait(&barrier);
+	percpu_hart_exit();
+	return NULL;
+}
+
+static unsigned pct(size_t part, size_t whole)
+{
+	return whole ? (unsigned)(part * 100 / whole) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned harts = 4, fill = STRESS_DEFAULT_FILL_PCT;
+	size_t heap_mib = 16;
+	uint64_t ops = 0, seed = 1, validate_every = 4096;
+	int baseline = 0;
+	unsigned budget_pct = 0; /* 0: percpu's default */
+	long long reap_us = -1;  /* -1: percpu's default */
+	for (int i = 1; i + 1 < argc; i += 2) {
+		unsigned long long v = strtoull(argv[i + 1], NULL, 0);
+		if (!strcmp(argv[i], "--harts"))
+			harts = (unsigned)v;
+		else if (!strcmp(argv[i], "--ops"))
+			ops = v;
+		else if (!strcmp(argv[i], "--fill"))
+			fill = (unsigned)v;
+		else if (!strcmp(argv[i], "--heap_mib"))
+			heap_mib = v;
+		else if (!strcmp(argv[i], "--seed"))
+			seed = v;
+		else if (!strcmp(argv[i], "--baseline"))
+			baseline = (int)v;
+		else if (!strcmp(argv[i], "--reap_us"))
+			reap_us = (long long)v;
+		else if (!strcmp(argv[i], "--budget_pct"))
+			budget_pct = (unsigned)v;
+		else if (!strcmp(argv[i], "--validate_every"))
+			validate_every = v;
+		else {
+			fprintf(stderr, "host_stress: unknown option %s\n", argv[i]);
+			return 2;
+		}
+	}
+	if (!harts || harts > PORT_MAX_HARTS) {
+		fprintf(stderr, "host_stress: --harts 1..%u\n", (unsigned)PORT_MAX_HARTS);
+		return 2;
+	}
+	size_t bytes = heap_mib << 20;
+	void *mem = aligned_alloc(4096, bytes);
+	if (!mem)
+		return 2;
+	kheap_init(mem, (char *)mem + bytes);
+	percpu_init(baseline ? PERCPU_BYPASS : PERCPU_MAGAZINES);
+	if (budget_pct)
+		percpu_set_cache_budget(bytes / 100 * budget_pct);
+	if (reap_us >= 0)
+		percpu_set_depot_reap_us((uint64_t)reap_us);
+	struct kheap_stats hs;
+	kheap_get_stats(&hs);
+	struct stress_config cfg = {
+		.nharts = harts,
+		.ops_per_hart = ops ? ops : stress_default_ops(harts),
+		.seed = seed,
+		.fill_pct = fill,
+		.heap_bytes = hs.heap.heap_bytes,
+		.validate_every = validate_every,
+	};
+	stress_setup(&cfg);
+	pthread_barrier_init(&barrier, NULL, harts);
+	pthread_t t[PORT_MAX_HARTS];
+	for (unsigned h = 0; h < harts; h++)
+		if (pthread_create(&t[h], NULL, hart_main, (void *)(uintptr_t)h))
+			return 2;
+	for (unsigned h = 0; h < harts; h++)
+		pthread_join(t[h], NULL);
+
+	port_host_become_hart(0);
+	struct stress_result r;
+	stress_result(hs.heap.bytes_free, &r);
+	struct percpu_stats p;
+	percpu_sum_stats(&p);
+	struct kheap_stats end;
+	kheap_get_stats(&end);
+	uint64_t calls = p.allocs + p.frees;
+	printf("host_stress: %s harts=%u ops=%llu allocs=%llu frees=%llu cross_pct=%u "
+	       "corrupt=%llu leaked=%zu free_bytes=%zu/%zu validate_errors=%llu "
+	       "lockless_pct=%llu heap_lock_acquisitions=%lu fill_max_pct=%u "
+	       "cached_max_pct=%u budget_pct=%u high_water_kib=%zu\n",
+	       r.pass ? "PASS" : "FAIL", harts, (unsigned long long)r.sum.ops,
+	       (unsigned long long)r.sum.allocs, (unsigned long long)r.sum.frees,
+	       r.cross_pct, (unsigned long long)r.sum.corrupt, r.live_allocs,
+	       r.bytes_free, r.initial_free, (unsigned long long)r.validate_errors,
+	       (unsigned long long)(calls ? (p.alloc_hits + p.free_hits) * 100 / calls : 0),
+	       end.lock_acquisitions, r.fill_max_pct, pct(r.cached_max, bytes),
+	       pct(r.cache_budget, bytes), end.heap.high_water / 1024);
+	printf("host_stress: heap calls: refills=%llu returns=%llu large_allocs=%llu "
+	       "large_frees=%llu evictions=%llu depot_exchanges=%llu\n",
+	       (unsigned long long)p.refills, (unsigned long long)p.returns,
+	       (unsigned long long)p.large_allocs, (unsigned long long)p.large_frees,
+	       (unsigned long long)p.evictions, (unsigned long long)p.depot_exchanges);
+	return r.pass ? 0 : 1;
+}
