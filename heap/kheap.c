@@ -171,13 +171,39 @@ void kheap_get_stats(struct kheap_stats *st)
 	unlock(f);
 }
 
+/*
+ * The validator's findings, collected under the lock and reported after it:
+ * a report callback may print, allocate or free (issue 12: one that
+ * allocated under the lock deadlocked on it).
+ */
+struct validate_log {
+	size_t n; /* findings kept, <= KHEAP_VALIDATE_MAX_REPORTS */
+	const char *msg[KHEAP_VALIDATE_MAX_REPORTS]; /* heap_validate's literals */
+	void *addr[KHEAP_VALIDATE_MAX_REPORTS];
+};
+
+static void validate_collect(void *ctx, const char *msg, void *addr)
+{
+	struct validate_log *log = ctx;
+	if (log->n < KHEAP_VALIDATE_MAX_REPORTS) {
+		log->msg[log->n] = msg;
+		log->addr[log->n] = addr;
+		log->n++;
+	}
+}
+
 size_t kheap_validate(void (*report)(void *ctx, const char *msg, void *addr), void *ctx)
 {
+	struct validate_log log;
+
 	if (!ready("kheap_validate"))
 		return 1;
+	log.n = 0;
 	port_irqflags_t f = lock();
-	size_t n = heap_validate(&g.heap, report, ctx);
+	size_t n = heap_validate(&g.heap, report ? validate_collect : NULL, &log);
 	unlock(f);
+	for (size_t i = 0; report && i < log.n; i++)
+		report(ctx, log.msg[i], log.addr[i]);
 	return n;
 }
 

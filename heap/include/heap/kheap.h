@@ -91,7 +91,14 @@ void kheap_get_stats(struct kheap_stats *st);
  * and truncate. For budgets derived from the heap's size (percpu's caches).
  */
 size_t kheap_capacity(void);
-/* Runs heap_validate under the lock. */
+/*
+ * Runs heap_validate under the lock and returns the number of errors; the
+ * first KHEAP_VALIDATE_MAX_REPORTS are then passed to report (if not NULL)
+ * with the lock released, so report may print, allocate or free.
+ */
+#ifndef KHEAP_VALIDATE_MAX_REPORTS
+#define KHEAP_VALIDATE_MAX_REPORTS 32
+#endif
 size_t kheap_validate(void (*report)(void *ctx, const char *msg, void *addr), void *ctx);
 
 /* A printf-like sink, e.g. port_printf. */
