@@ -288,7 +288,15 @@ struct percpu_magazine *percpu_depot_put_full(struct percpu_cpu *c, unsigned cls
 		STAT_ADD(&cold(c)->depot_exchanges, 1);
 	}
 	struct percpu_magazine *empty = get_empty(d);
-	unlock_and_destroy(c, d, f, excess, NULL);
+	unlock_and_destroy(c, d, f, NULL, NULL);
+	if (excess) {
+		/* Its rounds go back; the magazine itself is the empty one we need. */
+		percpu_heap_return(c, excess->rounds, excess->cap);
+		if (!empty)
+			empty = excess;
+		else
+			percpu_mag_destroy(c, excess, 0);
+	}
 	return empty;
 }
 

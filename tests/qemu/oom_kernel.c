@@ -119,8 +119,13 @@ static void huge(unsigned hart)
 
 /* ---- nofalse ---------------------------------------------------------- */
 
-#define FILL_BLOCKS 64
-#define FILL_SIZE 4096
+/*
+ * 1 KiB blocks: a class the budget caches at this share (its 4 KiB class
+ * would get 2 rounds, under the useful minimum, and go uncached).
+ * FILL_BLOCKS is coprime with 7 (the scattered free order below).
+ */
+#define FILL_BLOCKS 300
+#define FILL_SIZE 1024
 /* What is left free once the ballast is in: room for the fill and a bit. */
 #define LEFT_FREE (320 * KIB)
 #define REQUEST (256 * KIB)
@@ -149,7 +154,7 @@ static void nofalse(unsigned hart)
 		for (unsigned i = 0; i < FILL_BLOCKS; i++)
 			blk[i] = kmalloc(FILL_SIZE);
 		/*
-		 * Free in a scattered order (7 is coprime with 64): the blocks
+		 * Free in a scattered order (7 is coprime with 300): the blocks
 		 * the magazines keep are spread over the filled range, so no
 		 * big hole opens unless all of them go back.
 		 */
