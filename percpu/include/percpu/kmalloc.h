@@ -123,8 +123,9 @@ void percpu_hart_exit(void);
  * every depot lock in class order, which is the order any path takes them
  * in (a path holds at most one, and never the heap lock with it); parent
  * releases them in reverse; child resets them and marks every other hart
- * inactive (its thread is gone: nobody waits for it to answer a flush; its
- * magazines stay in its slots for whichever thread is that hart next).
+ * inactive (its thread is gone: nobody waits for it to answer a flush) and
+ * drops its slots, which may have been torn mid-update by the fork: their
+ * blocks leak in the child, their budget charge is given back (fork.c).
  */
 void percpu_fork_prepare(void);
 void percpu_fork_parent(void);
