@@ -133,6 +133,31 @@ typedef unsigned long port_irqflags_t;
 #include <platform/port_impl.h>
 
 /*
+ * The bounded default of port_wait_on / port_wake, for ports whose waits
+ * return by themselves (both RISC-V ports): port_wait_on is port_wait_long's
+ * short wait, so no hart sleeps for good and port_wake has nothing to do. A
+ * port that parks waiters (the host's futex) defines PORT_WAIT_ON_WAKES 1
+ * and both functions in its port_impl.h.
+ */
+#ifndef PORT_WAIT_ON_WAKES
+#define PORT_WAIT_ON_WAKES 0
+
+static inline void port_wait_on(const uint32_t *word, uint32_t value, unsigned key)
+{
+	(void)key;
+	/* Relaxed: the caller re-reads with its own ordering. */
+	if (__atomic_load_n(word, __ATOMIC_RELAXED) == value)
+		port_wait_long();
+}
+
+static inline void port_wake(const uint32_t *word, uint32_t keys)
+{
+	(void)word;
+	(void)keys;
+}
+#endif
+
+/*
  * Out-of-line hooks, linked from the port (the RISC-V kernel implements them
  * in kernel/, the M-mode port in platform/riscv_mmode, the host port in
  * platform/host):

@@ -68,6 +68,4 @@ static inline void port_cpu_relax(void)
 /* Sleeps in wfi for ~20 us (or until an interrupt); see wait.c. */
 void port_wait_long(void);
 
-#include <platform/wait_on_bounded.h>
-
 #endif /* PLATFORM_RISCV_PORT_IMPL_H */

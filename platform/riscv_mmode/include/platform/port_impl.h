@@ -78,6 +78,4 @@ static inline void port_cpu_relax(void)
 /* wfi with a CLINT timer ~20 us ahead (or until an interrupt); trap.c. */
 void port_wait_long(void);
 
-#include <platform/wait_on_bounded.h>
-
 #endif /* PLATFORM_RISCV_MMODE_PORT_IMPL_H */
