@@ -210,15 +210,17 @@ static bool all_answered(unsigned me)
  * to the heap as they arrive and honouring our own pending request meanwhile
  * (so two harts that hit OOM at once do not wait on each other). Then
  * records who did not answer, for the OOM report. Interrupts masked.
+ * Returns the bytes of the orphans it gave back.
  */
-static void flush_wait(struct percpu_cpu *self)
+static size_t flush_wait(struct percpu_cpu *self)
 {
 	unsigned me = (unsigned)(self - percpu_cpus);
 	uint64_t deadline = port_time_us() + __atomic_load_n(&flush_wait_us, __ATOMIC_RELAXED);
+	size_t bytes = 0;
 	bool all;
 	while (!(all = all_answered(me)) && port_time_us() <= deadline) {
 		percpu_honour_flush(self);
-		percpu_free_orphans(self);
+		bytes += percpu_free_orphans(self);
 		port_wait_long();
 	}
 	for (unsigned w = 0; w < (PORT_MAX_HARTS + 63) / 64; w++) {
@@ -228,6 +230,7 @@ static void flush_wait(struct percpu_cpu *self)
 				bits |= (uint64_t)1 << (h % 64);
 		STORE_RELAXED(&cold(self)->unanswered[w], bits);
 	}
+	return bytes;
 }
 
 static size_t drain_depots(struct percpu_cpu *c)
@@ -264,7 +267,7 @@ static size_t reclaim_all(struct percpu_cpu *c, bool wait)
 	if (percpu_remote_flush) {
 		flush_ask(c);
 		if (wait)
-			flush_wait(c);
+			remote += flush_wait(c); /* what came back while waiting counts */
 		remote += percpu_free_orphans(c);
 		/* Harts that exited meanwhile left full magazines in the depots. */
 		depots += drain_depots(c);
