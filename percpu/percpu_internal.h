@@ -346,7 +346,7 @@ static inline void slot_swap(struct percpu_cpu *c, unsigned cls)
  */
 #define PERCPU_STATE_OFFSET 0x0bu       /* low bits set: never a live state */
 #define PERCPU_STATE_OFFSET_FREED 0x0du
-_Static_assert((PERCPU_STATE_OFFSET & 7) && (PERCPU_STATE_OFFSET_FREED & 7) &&
+_Static_assert((PERCPU_STATE_OFFSET & 7) != 0 && (PERCPU_STATE_OFFSET_FREED & 7) != 0 &&
 	       PERCPU_STATE_OFFSET != HEAP_STATE_FREE &&
 	       PERCPU_STATE_OFFSET_FREED != HEAP_STATE_FREE,
 	       "offset-tag states must not be live or free heap states");
