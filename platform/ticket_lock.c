@@ -105,20 +105,22 @@ unsigned long ticket_lock_wait(ticket_lock_t *l, uint32_t ticket, uint32_t owner
 
 bool ticket_trylock(ticket_lock_t *l)
 {
+	/* Relaxed: the CAS below compares it; it orders nothing. */
+	uint64_t next = __atomic_load_n(&l->next, __ATOMIC_RELAXED);
 	/*
 	 * Acquire: if the CAS succeeds, this load read the release of the
 	 * previous holder's unlock, whose writes we must see.
 	 */
 	uint32_t owner = __atomic_load_n(&l->owner, __ATOMIC_ACQUIRE);
-	uint32_t next = owner;
 
+	if ((uint32_t)next != owner)
+		return false;
 	/*
-	 * Free iff next == owner; only the holder moves `owner` and next never
-	 * falls behind it, so a CAS that finds next == owner took ticket
-	 * `owner`, the one served. Acquire on success: the critical section
-	 * starts after it; relaxed on failure (nothing was taken).
+	 * Free when we looked; a CAS that still finds `next` unchanged took
+	 * ticket `owner`, the one served (ticket_lock.h). Acquire on success:
+	 * the critical section starts after it; relaxed on failure.
 	 */
-	return __atomic_compare_exchange_n(&l->next, &next, owner + 1, false,
+	return __atomic_compare_exchange_n(&l->next, &next, next + 1, false,
 					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 

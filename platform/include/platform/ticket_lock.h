@@ -2,18 +2,20 @@
 /*
  * Ticket spinlock: FIFO and fair, portable C11 atomics over the port contract.
  *
- * Two 32-bit words in one cache line: `next` (the next ticket to hand out,
- * taken with an atomic add) and `owner` (the ticket now served, written only
- * by the holder). Each is accessed only with 32-bit atomics.
+ * Two counters in one cache line: `next` (64 bits, the tickets handed out,
+ * taken with an atomic add) and `owner` (32 bits, the ticket now served,
+ * written only by the holder). A ticket is the low 32 bits of `next`.
  *
- *   lock:    t = fetch_add(next, 1), acquire    (amoadd.w / lock xadd)
+ *   lock:    t = (u32)fetch_add(next, 1)            (amoadd.d / lock xadd)
  *            wait until load_acquire(owner) == t
- *   unlock:  store_release(owner, owner + 1)     (fence rw,w; sw / plain mov)
- *   trylock: o = load_acquire(owner); CAS(next, o -> o + 1), acquire. Only
- *            the holder moves `owner` and owner <= next always, so if `next`
- *            still reads o at the CAS, nobody held or waited for the lock and
- *            `owner` is still o: the ticket taken is the one being served.
- *   Both halves wrap at 2^32 on their own (nothing carries between them).
+ *   unlock:  store_release(owner, owner + 1)        (fence rw,w; sw / mov)
+ *   trylock: n = load(next); o = load_acquire(owner); if (u32)n == o,
+ *            CAS(next, n -> n + 1). Only the holder moves `owner`, and
+ *            owner <= next, so if `next` still reads n at the CAS nobody
+ *            held or waited for the lock and `owner` is still o: the ticket
+ *            taken is the one being served. `next` is 64 bits so that it
+ *            cannot come back to n in between (it would take 2^64 tickets).
+ *   `owner` wraps at 2^32 like the low half of `next`; nothing carries.
  *
  * The release is a plain store, not an atomic RMW (issue 14). On x86 a
  * locked RMW waits until every earlier store has left the store buffer, so
@@ -86,9 +88,9 @@
 #endif
 
 typedef struct ticket_lock {
-	/* Both accessed only through 32-bit __atomic builtins. */
+	/* Accessed only through __atomic builtins, each at its own size. */
+	uint64_t next;     /* tickets handed out; a ticket is its low half */
 	uint32_t owner;    /* the ticket served; written by the holder only */
-	uint32_t next;     /* the next ticket to hand out */
 #if PORT_WAIT_ON_WAKES
 	uint32_t sleepers; /* waiters inside port_wait_on */
 	uint32_t wake[TICKET_WAKE_WORDS]; /* bumped by unlocks that wake */
@@ -121,7 +123,7 @@ void ticket_unlock_wake(ticket_lock_t *l, uint32_t owner);
 static inline unsigned long ticket_lock(ticket_lock_t *l)
 {
 	/* Relaxed: taking a ticket orders nothing; the load below acquires. */
-	uint32_t ticket = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
+	uint32_t ticket = (uint32_t)__atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
 	/*
 	 * Acquire on the load that sees our ticket served: pairs with the
 	 * release in ticket_unlock(), so the previous holder's writes are seen
@@ -150,7 +152,7 @@ static inline void ticket_unlock(ticket_lock_t *l)
 	 * waits but, perhaps, the next in line, who does not sleep (see above);
 	 * else ticket_unlock_wake() does the unlocker's half of the Dekker pair.
 	 */
-	if (__builtin_expect(__atomic_load_n(&l->next, __ATOMIC_RELAXED) != owner, 0))
+	if (__builtin_expect((uint32_t)__atomic_load_n(&l->next, __ATOMIC_RELAXED) != owner, 0))
 		ticket_unlock_wake(l, owner);
 #endif
 }
@@ -160,7 +162,7 @@ static inline bool ticket_is_locked(ticket_lock_t *l)
 {
 	/* Relaxed: only a hint; no data is read on its strength. */
 	uint32_t owner = __atomic_load_n(&l->owner, __ATOMIC_RELAXED);
-	return __atomic_load_n(&l->next, __ATOMIC_RELAXED) != owner;
+	return (uint32_t)__atomic_load_n(&l->next, __ATOMIC_RELAXED) != owner;
 }
 
 /* The same with local interrupts masked first and restored after. */
