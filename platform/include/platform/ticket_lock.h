@@ -34,7 +34,7 @@
  * Waiting: the next in line spins on a plain load for TICKET_LOCK_SPINS
  * looks, then waits (RISC-V) or yields the CPU (host: port_wait_long) and
  * spins again; waiters further back sleep at once. Sleeping is
- * port_wait_on() on the `owner` half, keyed by the waiter's ticket mod 32:
+ * port_wait_on() on `owner` (RISC-V) or a wake word (host), keyed by the waiter's ticket mod 32:
  *   - RISC-V (PORT_WAIT_ON_WAKES 0): a bounded wfi wait (port_wait_long).
  *     Under QEMU's MTTCG with more harts than host cores a pure spinner can
  *     hold the host core its lock holder needs (88 s for 4 harts on 2 cores
@@ -58,15 +58,18 @@
  *   increments `sleepers` (seq_cst), then reads its wake word, then `owner`.
  *   So either the sleeper's increment reads from the unlocker's RMW and
  *   then sees the new owner (no sleep), or its wake word moved (the kernel
- *   refuses the sleep), or the unlocker sees it and wakes
- *   it. An unlock that saw no ticket beyond its own skips the RMW: a
+ *   refuses the sleep), or the unlocker sees it and wakes it. An unlock
+ *   that saw no ticket beyond its own skips the RMW: a
  *   ticket taken at that moment belongs to the next in line, who may read
  *   the old `owner` for a while, and the next in line never sleeps on the
  *   futex (it spins, then yields with port_wait_long), so it sees the store
  *   when it lands. Waiters further back sleep, and are woken by the unlock
  *   that brings them within one of the owner, which saw their ticket (they
  *   took it before the holder of the ticket ahead of them acquired, or that
- *   holder sees it as a ticket beyond its own).
+ *   holder sees it as a ticket beyond its own). This last step relies on
+ *   the host's stores reaching all cores in one order (x86-TSO, and the
+ *   other-multi-copy-atomic ARMv8); the Spin model (models/ticket_lock.pml)
+ *   checks the counters, not the futex path.
  * Uncontended, an acquire and release is one atomic RMW, one load and one
  * store, plus a load of `next` (`bazel run //platform:lock_bench`,
  * `bazel run //heap:bench`'s h+lock rows).
