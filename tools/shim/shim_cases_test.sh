@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
-# Issue 10's cases (tools/bench/shim_cases.c), each run on glibc first (the
+# Issue 10's cases (tools/shim/shim_cases.c), each run on glibc first (the
 # reference: it must pass there) and then under LD_PRELOAD=the shim.
 # Ends with "N passed, N failed".
 set -uo pipefail
 
-here="${TEST_SRCDIR:-$0.runfiles}/${TEST_WORKSPACE:-smp_heap}/tools/bench"
+here="${TEST_SRCDIR:-$0.runfiles}/${TEST_WORKSPACE:-smp_heap}/tools/shim"
 shim="$here/libsmpheap_malloc.so"
 cases="$here/shim_cases"
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
