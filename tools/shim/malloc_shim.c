@@ -43,8 +43,12 @@
  *                         the one locked heap (the baseline design).
  *   SMPHEAP_REGION_MB=N   size of the first region and of each later one
  *                         (default 1024; small values exercise the OOM hook).
+ *   SMPHEAP_CACHE_KB=N    the caches' budget (percpu_set_cache_budget), in
+ *                         KiB; by default 6% of the heap's claimed bytes,
+ *                         which on the 1 GiB reservation never binds.
  *   SMPHEAP_STATS=1       at exit, print percpu's summed counters to stderr
- *                         (slow-path rates: swaps, depot trades, refills).
+ *                         (slow-path rates: swaps, depot trades, refills),
+ *                         the heap's high water and the caches' most.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -249,6 +253,16 @@ static void print_stats(void)
 		(double)s.returns / ops, (unsigned long long)s.return_blocks,
 		(unsigned long long)s.large_allocs, (unsigned long long)s.large_frees,
 		(unsigned long long)s.lock_acquisitions, (unsigned long long)s.lock_spins);
+	/* Where the resident bytes went: the heap's high water, the caches' most. */
+	struct kheap_stats hs;
+	struct percpu_cache_stats cs;
+	kheap_get_stats(&hs);
+	percpu_get_cache_stats(&cs);
+	fprintf(stderr,
+		"smpheap: heap_high_water_kb %zu cache_budget_kb %zu cache_charged_max_kb %zu "
+		"active_harts %u regions %zu\n",
+		hs.heap.high_water >> 10, cs.budget >> 10, cs.charged_max >> 10,
+		cs.active_harts, hs.heap.regions);
 	/* Exclusive hart ids held at exit: 1 (this thread's) unless some leaked. */
 	fprintf(stderr, "smpheap: ids_in_use=%u\n", ids_in_use());
 }
@@ -278,6 +292,9 @@ static void __attribute__((noinline)) shim_init_slow(void)
 	fast_span = region_bytes;
 	kheap_set_oom_hook(shim_oom_hook, NULL);
 	percpu_init(bypass ? PERCPU_BYPASS : PERCPU_MAGAZINES);
+	size_t cache_kb = env_size_mb("SMPHEAP_CACHE_KB", 0);
+	if (cache_kb)
+		percpu_set_cache_budget(cache_kb << 10);
 	shared_locks_init();
 	pthread_key_create(&hart_key, hart_release_key);
 	atomic_store_explicit(&state, ST_READY, memory_order_release);
