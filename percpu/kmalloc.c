@@ -111,8 +111,13 @@ static PERCPU_SLOW void *alloc_slow(unsigned cls)
 		 * exchange when there is a loaded one to become the previous.
 		 */
 		struct percpu_magazine *loaded = slot_loaded(c, si);
-		struct percpu_magazine *got =
-			percpu_depot_get_full(c, cls, loaded ? c->prev[si] : NULL);
+		struct percpu_magazine *got = NULL;
+		if (!loaded && !c->prev[si] && percpu_class_uncached(cls)) {
+			/* Not cached at this share: a round from the depot. */
+			p = percpu_depot_alloc(c, cls);
+			goto out;
+		}
+		got = percpu_depot_get_full(c, cls, loaded ? c->prev[si] : NULL);
 		if (got) {
 			if (loaded)
 				slot_set_prev(c, cls, loaded, 0);
@@ -131,6 +136,7 @@ static PERCPU_SLOW void *alloc_slow(unsigned cls)
 				p = slot_pop(c, cls);
 		}
 	}
+out:
 	slow_exit(c);
 	port_irq_restore(f);
 	return p;
@@ -160,6 +166,11 @@ static PERCPU_SLOW bool free_slow(void *p, unsigned cls)
 		}
 	}
 	percpu_honour_flush(c);
+	if (!c->base[si] && !c->prev[si] && percpu_class_uncached(cls)) {
+		/* Not cached at this share: the depot's loose magazine. */
+		cached = percpu_depot_free(c, cls, p);
+		goto out;
+	}
 	if (c->base[si] && c->top[si] != c->limit[si])
 		goto push;
 	if (slot_prev_empty(c, si)) {

@@ -215,7 +215,16 @@ struct percpu_depot {
 	struct percpu_magazine *full, *empty; /* under lock */
 	size_t nfull;  /* under lock; read relaxed for statistics */
 	size_t nempty; /* under lock */
-	size_t full_rounds; /* rounds in the full ones; under lock, read relaxed */
+	size_t full_rounds; /* rounds in the full ones and loose; under lock, read relaxed */
+	/*
+	 * The loose magazine (depot.c): rounds the depot hands out one at a
+	 * time to harts that cache no magazine of the class at their share
+	 * (a central free list, as tcmalloc's), so their requests take this
+	 * class's lock instead of the heap's. loose_n rounds; under lock.
+	 */
+	struct percpu_magazine *loose;
+	size_t loose_n;
+	bool loose_used; /* since reap_at; under lock */
 	/*
 	 * Working set (Bonwick's depot reaping): the fewest full and empty
 	 * magazines the depot held since reap_at was set; what it never
@@ -385,6 +394,10 @@ void percpu_budget_init(void);
  * *crowded says whether the hart's other classes are what leaves no room.
  */
 unsigned percpu_mag_cap(const struct percpu_cpu *c, unsigned cls, bool *crowded);
+/* True if class cls is too big for a magazine at the harts' current share. */
+bool percpu_class_uncached(unsigned cls);
+/* The capacity of a depot's loose magazine of class cls, or 0 (none). */
+unsigned percpu_loose_cap(unsigned cls);
 bool percpu_charge(size_t bytes);
 void percpu_uncharge(size_t bytes);
 void percpu_hart_activated(void);
@@ -418,6 +431,13 @@ bool percpu_depot_park_full(struct percpu_cpu *c, unsigned cls,
 			    struct percpu_magazine *full);
 /* Returns every magazine the depot holds (and their rounds); their bytes. */
 size_t percpu_depot_drain(struct percpu_cpu *c, unsigned cls);
+/*
+ * The loose magazine: one block of class cls from the depot (marked live),
+ * refilled from the heap when it runs dry, or NULL; and a block the depot
+ * takes (false: the heap must). For harts that cache no magazine of cls.
+ */
+void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls);
+bool percpu_depot_free(struct percpu_cpu *c, unsigned cls, void *p);
 
 /* flush.c */
 size_t percpu_honour_flush(struct percpu_cpu *c);

@@ -87,6 +87,36 @@
 #endif
 
 /*
+ * The depots' loose magazines (depot.c): a class that harts do not cache
+ * at their share (big classes at 4 harts, most classes at 128 on 16 MiB)
+ * is served one round at a time from its depot's loose magazine, under the
+ * class's lock, refilled from the heap and spilled back to it in batches:
+ * 40 class locks and one heap call per batch instead of the heap lock for
+ * every block. One loose magazine costs at most the depots' slice /
+ * PERCPU_LOOSE_DIV (charged to the budget like any magazine); a class
+ * whose loose magazine would hold fewer than PERCPU_LOOSE_MIN_ROUNDS goes
+ * to the heap.
+ */
+#ifndef PERCPU_LOOSE_DIV
+#define PERCPU_LOOSE_DIV 4
+#endif
+/*
+ * Only classes up to this size have a loose magazine: big blocks parked in
+ * a shared magazine pin holes that large requests need (host stress at 4
+ * harts, fill 50%: loose magazines of the 4..28 KiB classes ran the heap
+ * out of 110 KiB blocks in every seed; up to 4 KiB, //tools/bench:frag's
+ * fill_ratio_8h fell to 0.85). At 1 KiB they serve only where
+ * harts cache little (16 harts and up on 16 MiB), and above it an
+ * uncached class goes to the heap.
+ */
+#ifndef PERCPU_LOOSE_MAX_SIZE
+#define PERCPU_LOOSE_MAX_SIZE 1024
+#endif
+#ifndef PERCPU_LOOSE_MIN_ROUNDS
+#define PERCPU_LOOSE_MIN_ROUNDS 2
+#endif
+
+/*
  * A hart with no room in its share for a new magazine gives up the
  * magazines of its least recently used class, at most this many classes
  * per new magazine, before it leaves the class uncached for now.
