@@ -313,17 +313,28 @@ void *kcalloc(size_t n, size_t size)
 }
 
 /*
- * PERCPU_HARDEN >= 1 (<percpu/config.h>): does p look enough like a heap
- * block for the fast path? The check lane's top bit (set in every valid tag)
- * and p inside the heap's hull. A miss only means the slow path decides.
+ * kfree's first test, before any load through p. PERCPU_HARDEN >= 1
+ * (<percpu/config.h>): p inside the heap's hull (NULL is outside), so a wild
+ * pointer is never dereferenced; level 0: p not NULL.
+ */
+static inline __attribute__((always_inline)) bool kfree_range(const void *p)
+{
+#if PERCPU_HARDEN >= 1
+	return percpu_in_hull(p);
+#else
+	return p != NULL;
+#endif
+}
+
+/*
+ * PERCPU_HARDEN >= 1: the check lane's top bit, set in every valid tag, is
+ * loaded after the state byte says "a class". A miss only means the slow
+ * path decides.
  */
 static inline __attribute__((always_inline)) bool kfree_filter(const void *p)
 {
 #if PERCPU_HARDEN >= 1
-	uintptr_t off = (uintptr_t)p - LOAD_RELAXED(&kheap_bounds_.lo);
-	/* Each test likely() on its own: GCC does not spread one over an &&. */
-	return likely(heap_tag_check_top(p)) &&
-	       likely(off < LOAD_RELAXED(&kheap_bounds_.span));
+	return heap_tag_check_top(p);
 #else
 	(void)p;
 	return true;
@@ -354,7 +365,13 @@ static bool next_tag_plausible(const void *p)
 
 static PERCPU_SLOW void free_slow_path(void *p)
 {
+	if (!p)
+		return;
 	percpu_check_ready();
+	if (!percpu_in_hull(p)) {
+		kheap_free(p); /* no load through p: the heap names it */
+		return;
+	}
 	unsigned st = heap_tag_state(p);
 	if (st == PERCPU_STATE_OFFSET || st == PERCPU_STATE_OFFSET_FREED) {
 		percpu_free_offset(p);
@@ -386,17 +403,17 @@ static PERCPU_SLOW void free_slow_path(void *p)
 
 PERCPU_FAST void kfree(void *p)
 {
-	if (unlikely(!p))
-		return;
-	unsigned st = heap_tag_state(p);
-	if (likely((st & 7) == 0 && kfree_filter(p))) {
-		port_irqflags_t f = port_irq_save();
-		struct percpu_cpu *c = port_hart_data();
-		if (likely(c != NULL) && likely(magazine_push(c, p, st))) {
+	if (likely(kfree_range(p))) {
+		unsigned st = heap_tag_state(p);
+		if (likely((st & 7) == 0) && likely(kfree_filter(p))) {
+			port_irqflags_t f = port_irq_save();
+			struct percpu_cpu *c = port_hart_data();
+			if (likely(c != NULL) && likely(magazine_push(c, p, st))) {
+				port_irq_restore(f);
+				return;
+			}
 			port_irq_restore(f);
-			return;
 		}
-		port_irq_restore(f);
 	}
 	free_slow_path(p);
 }
@@ -404,6 +421,10 @@ PERCPU_FAST void kfree(void *p)
 void kfree_sized(void *p, size_t size)
 {
 	void *b;
+	if (p && !percpu_in_hull(p)) {
+		kfree(p); /* no load through p: the heap names it */
+		return;
+	}
 	if (p && is_offset(p) && (b = percpu_offset_block(p)) != NULL) {
 		size_t off = (size_t)((char *)p - (char *)b);
 		if (size > heap_block_size(b) - off) {
@@ -422,6 +443,8 @@ size_t ksize(const void *p)
 {
 	if (!p)
 		return 0;
+	if (!percpu_in_hull(p))
+		return kheap_usable_size((void *)(uintptr_t)p); /* the heap names it */
 	if (unlikely(is_offset(p))) {
 		const void *b = percpu_offset_block(p);
 		if (b)
@@ -438,6 +461,8 @@ void *krealloc(void *p, size_t size)
 		kfree(p);
 		return NULL;
 	}
+	if (!percpu_in_hull(p))
+		return kheap_try_realloc(p, size); /* the heap names it */
 	size_t old = ksize(p);
 	/* The heap's try form: NULL on OOM with p untouched, at every size. */
 	if (is_offset(p)) {

@@ -356,6 +356,22 @@ static inline bool is_offset(const void *q)
 	return heap_tag_state(q) == PERCPU_STATE_OFFSET;
 }
 
+/*
+ * Is p inside the heap's hull, [lowest region start, highest region end)
+ * (kheap_bounds_)? Reads no byte through p, so it comes before any load of
+ * a tag: a wild pointer (a device register, an unmapped address) is sent to
+ * the heap, which names it "free of foreign pointer", instead of faulting.
+ * NULL, and every pointer before kheap_init (span 0), is outside. Relaxed
+ * loads: the bounds change only under the heap lock when a region is
+ * claimed, extended or truncated, and a stale hull only sends a pointer to
+ * the heap, whose own checks decide.
+ */
+static inline __attribute__((always_inline)) bool percpu_in_hull(const void *p)
+{
+	uintptr_t off = (uintptr_t)p - LOAD_RELAXED(&kheap_bounds_.lo);
+	return off < LOAD_RELAXED(&kheap_bounds_.span);
+}
+
 /* Is the previous magazine of slot si there and full? Empty? */
 static inline bool slot_prev_full(const struct percpu_cpu *c, unsigned si)
 {
