@@ -34,6 +34,14 @@ static void default_misuse(enum heap_error err, void *ptr, size_t size, const ch
 /* Read and written with relaxed atomics: only the pointer value matters. */
 static kheap_misuse_fn misuse_handler = default_misuse;
 
+/*
+ * On RISC-V in the small-data section, next to __global_pointer$: the
+ * linker's relaxation then turns each of kfree's two loads of it from
+ * auipc + ld into one gp-relative ld (kernels set gp at boot, as Linux does).
+ */
+#if defined(__riscv)
+__attribute__((section(".sdata.kheap_bounds")))
+#endif
 struct kheap_bounds kheap_bounds_;
 /* heap_bytes, for kheap_capacity: written under the lock, read relaxed. */
 static size_t capacity;

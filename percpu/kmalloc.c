@@ -188,9 +188,12 @@ static PERCPU_SLOW bool free_slow(void *p, unsigned cls)
 	}
 	slot_load(c, cls, empty, 0);
 push:
+	if (!state_claim(p, class_state(cls))) {
+		cached = false; /* another freer won: the heap names it */
+		goto out;
+	}
 	*c->top[si] = p;
 	STORE_RELAXED(&c->top[si], c->top[si] + 1);
-	heap_tag_mark_cached(p);
 	STAT_ADD(&cold(c)->slow_pushes, 1);
 out:
 	slow_exit(c);
@@ -226,14 +229,16 @@ PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must)
  * A fast-path miss on a hart with magazines: the slot state `st` names the
  * class (see PERCPU_SLOT), so the request's exact size is not needed.
  */
-static PERCPU_SLOW void *kmalloc_miss(unsigned st, bool must)
+static PERCPU_SLOW void *kmalloc_miss(unsigned st, size_t size, bool must)
 {
+	if (unlikely(st == PERCPU_STATE_IDLE)) /* no record yet: percpu_idle */
+		return percpu_kmalloc_slow(size, 0, must);
 	unsigned cls = (st >> 3) - 2;
 	void *p = alloc_slow(cls);
 	if (p)
 		return p;
 	/* The cache could not get a batch: one block, with the reclaim. */
-	size_t size = percpu_class_size[cls];
+	size = percpu_class_size[cls];
 	return must ? kheap_alloc(size, 0) : kheap_try_alloc(size, 0);
 }
 
@@ -249,40 +254,34 @@ static PERCPU_SLOW void *kmalloc_miss(unsigned st, bool must)
  * word below its rounds), store the slot's state (its class) in the
  * block's state lane, count the hit.
  *
- * kfree hit: one byte load of the block's state lane: a block handed out by
- * a magazine carries its slot's offset there, anything else (cached, free,
- * straight from the heap, garbage) lands in a slot that never has a
- * magazine; at PERCPU_HARDEN >= 1 the check lane's top bit and the heap's
- * hull must agree too (kfree_filter); push the round, store "cached". Fast
- * frees are not counted: percpu_get_stats derives them from the magazines'
- * block flow.
+ * kfree hit: at PERCPU_HARDEN >= 1 first p against the heap's hull, before
+ * any load through p (kfree_range); then one byte load of the block's state
+ * lane: a block handed out by a magazine carries its slot's offset there,
+ * anything else (cached, free, straight from the heap, garbage) lands in a
+ * slot that never has a magazine; at PERCPU_HARDEN >= 2 the check lane's top
+ * bit too (kfree_filter) and an atomic claim of the state lane; push the
+ * round, store "cached". Fast frees are not counted: percpu_get_stats
+ * derives them from the magazines' block flow.
  *
- * RV64 instruction counts of the hit paths, `riscv64-unknown-elf-objdump -d`
- * of bazel-bin/percpu/_objs/percpu/kmalloc.o after
- * `bazel build --config=riscv //percpu:percpu` (gcc 12, -O2):
- *   kmalloc hit 22, kfree hit 18, pair 40 at PERCPU_HARDEN=0 (before this
- *   layout: 39 + 46 = 85); kfree hit 26, pair 48 at PERCPU_HARDEN=1.
- *   (csrrci+andi / csrs for the interrupt mask are 3 of each.)
- * The QEMU icount benchmark in tools/bench measures them at run time.
+ * Their instruction count is a test: //percpu:hit_pair_budget_test.
  */
 static inline __attribute__((always_inline)) void *kmalloc_fast(size_t size, bool must)
 {
 	size_t idx = (size - 1) >> 4; /* size 0 wraps: the slow path */
 	if (likely(idx < (PERCPU_MAX_FAST >> 4))) {
-		port_irqflags_t f = port_irq_save();
+		port_irqflags_t f = port_irq_save_brief();
 		struct percpu_cpu *c = port_hart_data();
-		if (likely(c != NULL)) {
+		if (likely(hart_data_ok(c))) {
 			unsigned st = c->size_state[idx];
 			void *p = magazine_pop(c, st);
 			if (likely(p != NULL)) {
-				port_irq_restore(f);
+				port_irq_restore_brief(f);
 				return p;
 			}
-			port_irq_restore(f);
-			/* The class is known: size is not needed (no register kept). */
-			return kmalloc_miss(st, must);
+			port_irq_restore_brief(f);
+			return kmalloc_miss(st, size, must);
 		}
-		port_irq_restore(f);
+		port_irq_restore_brief(f);
 	}
 	return percpu_kmalloc_slow(size, 0, must);
 }
@@ -327,13 +326,13 @@ static inline __attribute__((always_inline)) bool kfree_range(const void *p)
 }
 
 /*
- * PERCPU_HARDEN >= 1: the check lane's top bit, set in every valid tag, is
+ * PERCPU_HARDEN >= 2: the check lane's top bit, set in every valid tag, is
  * loaded after the state byte says "a class". A miss only means the slow
  * path decides.
  */
 static inline __attribute__((always_inline)) bool kfree_filter(const void *p)
 {
-#if PERCPU_HARDEN >= 1
+#if PERCPU_HARDEN >= 2
 	return heap_tag_check_top(p);
 #else
 	(void)p;
@@ -379,11 +378,10 @@ static PERCPU_SLOW void free_slow_path(void *p)
 	}
 	/*
 	 * Aligned, live and a matching check first: then the size is real.
-	 * Hardened: inside the heap too, so a forged tag outside it (even one
-	 * with a matching check) reaches the heap, which names it.
+	 * (p is inside the heap's hull: a forged tag outside it, even one with
+	 * a matching check, went to the heap above.)
 	 */
 	if (percpu_mode_ == PERCPU_MAGAZINES && heap_tag_plausible_live(p) &&
-	    (PERCPU_HARDEN < 1 || kfree_filter(p)) &&
 	    (heap_block_size(p) >> 4) < PERCPU_TABLE_ENTRIES &&
 	    next_tag_plausible(p)) {
 		unsigned cls = percpu_usable_class(heap_block_size(p));
@@ -406,13 +404,13 @@ PERCPU_FAST void kfree(void *p)
 	if (likely(kfree_range(p))) {
 		unsigned st = heap_tag_state(p);
 		if (likely((st & 7) == 0) && likely(kfree_filter(p))) {
-			port_irqflags_t f = port_irq_save();
+			port_irqflags_t f = port_irq_save_brief();
 			struct percpu_cpu *c = port_hart_data();
-			if (likely(c != NULL) && likely(magazine_push(c, p, st))) {
-				port_irq_restore(f);
+			if (likely(hart_data_ok(c)) && likely(magazine_push(c, p, st))) {
+				port_irq_restore_brief(f);
 				return;
 			}
-			port_irq_restore(f);
+			port_irq_restore_brief(f);
 		}
 	}
 	free_slow_path(p);

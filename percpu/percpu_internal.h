@@ -107,6 +107,8 @@ struct percpu_magazine {
 							   : (unsigned)(cls) + 4)
 #define PERCPU_STATE(cls) (PERCPU_SLOT(cls) << 3)
 #define PERCPU_STATE_BIG (31u << 3)
+/* percpu_idle's size_state: slot 30, which never has a magazine either. */
+#define PERCPU_STATE_IDLE (30u << 3)
 _Static_assert(PERCPU_SLOT(PERCPU_NFAST - 1) < 30 &&
 	       PERCPU_STATE(PERCPU_NFAST - 1) != HEAP_STATE_LIVE &&
 	       PERCPU_SLOT(PERCPU_NFAST) == 32,
@@ -255,16 +257,31 @@ extern struct percpu_depot percpu_depots[PERCPU_NCLASSES];
 extern struct percpu_orphans percpu_orphans;
 extern enum percpu_mode percpu_mode_;
 extern bool percpu_ready; /* set once by percpu_init */
+extern const struct percpu_cpu percpu_idle; /* a hart with no record yet */
 
 /*
- * This hart's data. A hart's port_hart_data() is NULL until its first slow
- * path stores it here (the fast paths fall through on NULL). Interrupts
+ * Can port_hart_data() be NULL? Not on a PORT_HART_DATA_INITIAL port, which
+ * hands out percpu_idle instead: the fast paths then skip the test.
+ */
+static inline __attribute__((always_inline)) bool hart_data_ok(const struct percpu_cpu *c)
+{
+#if PORT_HART_DATA_INITIAL
+	(void)c;
+	return true;
+#else
+	return c != NULL;
+#endif
+}
+
+/*
+ * This hart's data. A hart's port_hart_data() is NULL (or percpu_idle)
+ * until its first slow path stores it here (the fast paths fall through on NULL). Interrupts
  * masked, or no migration: see the port contract.
  */
 static inline struct percpu_cpu *this_cpu(void)
 {
 	struct percpu_cpu *c = port_hart_data();
-	if (unlikely(!c)) {
+	if (unlikely(!c || c == &percpu_idle)) {
 		c = &percpu_cpus[port_hart_id()];
 		/*
 		 * Bypass mode never stores it: its fast paths then always fall
@@ -524,16 +541,50 @@ flush_requested_here(const struct percpu_cpu *c)
 #endif
 }
 
+/*
+ * Marks p, a block its caller is caching as class state st, cached; false
+ * if p's state lane no longer holds st. At PERCPU_HARDEN >= 2 one atomic
+ * compare-and-swap of the tag's low 32-bit word (flags, state, check: the
+ * state lane alone is a byte, and GCC 12 has no inline byte CAS for RV64),
+ * so of two harts, or a hart and its own interrupt, freeing one pointer at
+ * once exactly one wins; the other finds "cached" and goes to the heap,
+ * which names the double free. Relaxed: the RMWs on the word are totally
+ * ordered, which is all the choice of a winner needs; the block's contents
+ * are ordered by whatever handed p to both freers. The heap may store the
+ * flags byte (P) of this allocated block meanwhile, under its lock: the
+ * CAS then fails and retries with the new flags. Below level 2, a plain
+ * byte store (the fast path must have no atomic RMW).
+ */
+static inline __attribute__((always_inline)) bool state_claim(void *p, unsigned st)
+{
+#if PERCPU_HARDEN >= 2
+	typedef uint32_t __attribute__((__may_alias__)) word32_t;
+	word32_t *w = (word32_t *)((char *)p - 8);
+	uint32_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
+	do {
+		if (((old >> (8 * HEAP_LANE_STATE)) & 0xffu) != st)
+			return false;
+	} while (!__atomic_compare_exchange_n(w, &old,
+					      old & ~(0xffu << (8 * HEAP_LANE_STATE)),
+					      true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return true;
+#else
+	(void)st;
+	heap_tag_mark_cached(p);
+	return true;
+#endif
+}
+
 static inline __attribute__((always_inline)) bool
 magazine_push(struct percpu_cpu *c, void *p, unsigned st)
 {
 	void ***tp = (void ***)((char *)c->top + st);
 	void **top = *tp;
 	if (likely(top != *(void ***)((char *)c->limit + st) &&
-		   !flush_requested_here(c))) {
+		   !flush_requested_here(c)) &&
+	    likely(state_claim(p, st))) {
 		*top = p;
 		STORE_RELAXED(tp, top + 1);
-		heap_tag_mark_cached(p);
 		return true;
 	}
 	return false;
@@ -549,16 +600,19 @@ magazine_push(struct percpu_cpu *c, void *p, unsigned st)
  * gives the range [lo, lo + span) p must be in (the shim: its first region,
  * exactly, so a foreign pointer never reaches a magazine); the check lane's
  * top bit is tested at every PERCPU_HARDEN level.
+ *
+ * The hit paths mask interrupts with port_irq_save_brief: between save and
+ * restore they call nothing, take no trap and write no status bit.
  */
 static inline __attribute__((always_inline)) void *kmalloc_hit(size_t size)
 {
 	size_t idx = (size - 1) >> 4; /* size 0 wraps: a miss */
 	void *p = NULL;
-	port_irqflags_t f = port_irq_save();
+	port_irqflags_t f = port_irq_save_brief();
 	struct percpu_cpu *c = port_hart_data();
-	if (likely(idx < (PERCPU_MAX_FAST >> 4) && c != NULL))
+	if (likely(idx < (PERCPU_MAX_FAST >> 4) && hart_data_ok(c)))
 		p = magazine_pop(c, c->size_state[idx]);
-	port_irq_restore(f);
+	port_irq_restore_brief(f);
 	return p;
 }
 
@@ -569,10 +623,10 @@ kfree_hit(void *p, uintptr_t lo, uintptr_t span)
 		return false; /* before any load through p */
 	unsigned st = heap_tag_state(p);
 	if (likely((st & 7) == 0) && likely(heap_tag_check_top(p))) {
-		port_irqflags_t f = port_irq_save();
+		port_irqflags_t f = port_irq_save_brief();
 		struct percpu_cpu *c = port_hart_data();
-		bool hit = likely(c != NULL) && magazine_push(c, p, st);
-		port_irq_restore(f);
+		bool hit = likely(hart_data_ok(c)) && magazine_push(c, p, st);
+		port_irq_restore_brief(f);
 		return hit;
 	}
 	return false;
