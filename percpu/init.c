@@ -28,10 +28,13 @@ const struct percpu_cpu percpu_idle = {
 	.size_state = { [0 ... (PERCPU_MAX_FAST >> 4) - 1] = PERCPU_STATE_IDLE },
 };
 
+#if PORT_HART_DATA_INITIAL
+/* Overrides the port's weak one: every hart starts at percpu_idle. */
 void *port_hart_data_initial(void)
 {
 	return (void *)(uintptr_t)&percpu_idle;
 }
+#endif
 
 void percpu_init(enum percpu_mode mode)
 {
