@@ -147,7 +147,7 @@ static PERCPU_SLOW bool free_slow(void *p, unsigned cls)
 	port_irqflags_t f = port_irq_save();
 	struct percpu_cpu *c = this_cpu();
 	unsigned si = PERCPU_SLOT(cls);
-	bool cached = true;
+	bool cached = true, lost = false;
 
 	slow_enter(c);
 	slot_touch(c, si);
@@ -189,7 +189,9 @@ static PERCPU_SLOW bool free_slow(void *p, unsigned cls)
 	slot_load(c, cls, empty, 0);
 push:
 	if (!state_claim(p, class_state(cls))) {
-		cached = false; /* another freer won: the heap names it */
+		/* Another freer won: the heap names this one (after slow_exit). */
+		cached = false;
+		lost = true;
 		goto out;
 	}
 	*c->top[si] = p;
@@ -198,6 +200,10 @@ push:
 out:
 	slow_exit(c);
 	port_irq_restore(f);
+	if (lost) {
+		kheap_free(p); /* "double free": the winner cached it */
+		return true;
+	}
 	return cached;
 }
 
@@ -362,6 +368,26 @@ static bool next_tag_plausible(const void *p)
 #endif
 }
 
+/*
+ * kfree's way to the heap. At PERCPU_HARDEN >= 2 a real live block's state
+ * lane is claimed first (state_claim), as a magazine push would, so a hart
+ * freeing it to the heap and another caching it at the same moment cannot
+ * both succeed; the claimed block (now "cached") goes to the heap's batch
+ * free, which accepts that state. Anything else goes to kheap_free, which
+ * names it.
+ */
+static void free_to_heap(void *p)
+{
+#if PERCPU_HARDEN >= 2
+	unsigned st = heap_tag_state(p);
+	if (st != HEAP_STATE_CACHED && heap_tag_plausible_live(p) && state_claim(p, st)) {
+		kheap_free_batch(&p, 1);
+		return;
+	}
+#endif
+	kheap_free(p);
+}
+
 static PERCPU_SLOW void free_slow_path(void *p)
 {
 	if (!p)
@@ -396,14 +422,25 @@ static PERCPU_SLOW void free_slow_path(void *p)
 		port_irq_restore(f);
 	}
 	/* Large, bypass, or not a plausible live block: the heap decides. */
-	kheap_free(p);
+	free_to_heap(p);
 }
+
+#ifdef PERCPU_TEST_FREE_WINDOW
+/*
+ * Test builds only (//percpu:race_double_free_test): called where a timer
+ * interrupt could free p again, between the state load and the mask.
+ */
+void percpu_test_free_window(void *p);
+#endif
 
 PERCPU_FAST void kfree(void *p)
 {
 	if (likely(kfree_range(p))) {
 		unsigned st = heap_tag_state(p);
 		if (likely((st & 7) == 0) && likely(kfree_filter(p))) {
+#ifdef PERCPU_TEST_FREE_WINDOW
+			percpu_test_free_window(p);
+#endif
 			port_irqflags_t f = port_irq_save_brief();
 			struct percpu_cpu *c = port_hart_data();
 			if (likely(hart_data_ok(c)) && likely(magazine_push(c, p, st))) {
