@@ -5,6 +5,7 @@
  * The policy is stated in <heap/kheap.h>. Hooks and handlers always run with
  * the lock released; the lock only ever covers calls into the core.
  */
+#include <heap/hardening.h>
 #include <heap/kheap.h>
 #include <platform/port.h>
 #include <platform/ticket_lock.h>
@@ -68,9 +69,26 @@ static port_irqflags_t lock(void)
 	return f;
 }
 
+static void misuse(enum heap_error err, void *ptr, size_t size, const char *where);
+
+/*
+ * HEAP_HARDENING >= 3 (paranoid, Zephyr's extreme level): the whole-heap
+ * validator runs before every release of the heap lock, so a corruption is
+ * named at the first heap operation after it (the per-hart caches' hits do
+ * not take the lock), as "corrupted tag" with the number of errors as the
+ * size and where "kheap (paranoid validation)", instead of being followed.
+ * O(heap) per operation: for finding a bug, not for shipping.
+ */
 static void unlock(port_irqflags_t f)
 {
+#if HEAP_HARDENING >= 3
+	size_t errors = heap_validate(&g.heap, NULL, NULL);
+#endif
 	ticket_unlock_irqrestore(&g.lock, f);
+#if HEAP_HARDENING >= 3
+	if (errors)
+		misuse(HEAP_ERR_CORRUPT_TAG, NULL, errors, "kheap (paranoid validation)");
+#endif
 }
 
 /* ---- misuse ---------------------------------------------------------- */

@@ -15,16 +15,16 @@
  *   1  (default) Also: kfree tests p against the heap's address range before
  *      any load through it, so a wild pointer is named "free of foreign
  *      pointer", never a fault; the same on every percpu entry point.
- *   2  (hardened) Also: kfree's fast path wants the check lane's top bit;
- *      two harts freeing one pointer at once are told apart by an atomic
- *      exchange of the state lane (the loser gets "double free"); blocks
- *      parked in a magazine are poisoned and checked when handed out again
- *      ("write after free"); a canary word after each small block is checked
- *      at free ("overflow"); the heap's free-list links are stored encoded
- *      with a per-boot secret, so an overwritten link is reported
- *      ("corrupted free-list link"), not followed.
- *   3  (paranoid) Also: the whole-heap validator after every kheap
- *      operation.
+ *   2  (hardened) Also: kfree's fast path wants the check lane's top bit
+ *      (interior pointers), and claims the state lane with an atomic
+ *      compare-and-swap on every way a free caches a block or hands it to
+ *      the heap, so of two harts (or a hart and its own interrupt) freeing
+ *      one pointer at once exactly one wins and the other is named "double
+ *      free". Planned here, not built yet: poisoned cached blocks checked
+ *      when handed out again, a canary after each block checked at free,
+ *      free-list links encoded with a per-boot secret.
+ *   3  (paranoid) Also: the whole-heap validator at every release of the
+ *      heap lock (kheap.c), so damage is named at the next heap operation.
  */
 #ifndef HEAP_HARDENING_H
 #define HEAP_HARDENING_H
