@@ -105,6 +105,11 @@ static void misuse(enum heap_error err, void *ptr, size_t size, const char *wher
 	fn(err, ptr, size, where);
 }
 
+void kheap_report_misuse(enum heap_error err, void *ptr, size_t size, const char *where)
+{
+	misuse(err, ptr, size, where);
+}
+
 kheap_misuse_fn kheap_set_misuse_handler(kheap_misuse_fn fn)
 {
 	return __atomic_exchange_n(&misuse_handler, fn ? fn : default_misuse,

@@ -55,6 +55,7 @@ static void *slot_pop(struct percpu_cpu *c, unsigned cls)
 	unsigned si = PERCPU_SLOT(cls);
 	void *p = c->top[si][-1];
 	STORE_RELAXED(&c->top[si], c->top[si] - 1);
+	poison_check(p);
 	heap_tag_set_state(p, class_state(cls));
 	STAT_ADD(&cold(c)->slow_pops, 1);
 	return p;
@@ -73,8 +74,10 @@ static bool refill(struct percpu_cpu *c, unsigned cls, struct percpu_magazine *m
 		percpu_depot_put_empty(c, cls, m);
 		return false;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		heap_tag_mark_cached(m->rounds[i]);
+		poison_block(m->rounds[i]);
+	}
 	slot_load(c, cls, m, n);
 	STAT_ADD(&cold(c)->mag_in, n);
 	return true;
@@ -194,6 +197,7 @@ push:
 		lost = true;
 		goto out;
 	}
+	poison_block(p);
 	*c->top[si] = p;
 	STORE_RELAXED(&c->top[si], c->top[si] + 1);
 	STAT_ADD(&cold(c)->slow_pushes, 1);
@@ -388,6 +392,16 @@ static void free_to_heap(void *p)
 	kheap_free(p);
 }
 
+#if PERCPU_HARDEN >= 2
+/* A block handed out of a magazine had a word that is not the poison. */
+PERCPU_SLOW void percpu_poison_damaged(void *p)
+{
+	size_t usable = heap_block_size(p);
+	kheap_report_misuse(HEAP_ERR_WRITE_AFTER_FREE, p, usable, "kmalloc");
+	poison_block(p); /* reported once; the block is handed out as it is */
+}
+#endif
+
 static PERCPU_SLOW void free_slow_path(void *p)
 {
 	if (!p)
@@ -397,6 +411,13 @@ static PERCPU_SLOW void free_slow_path(void *p)
 		kheap_free(p); /* no load through p: the heap names it */
 		return;
 	}
+#if PERCPU_HARDEN >= 2
+	if (((uintptr_t)p & 7) == 0 && *((const percpu_pword_t *)p - 1) == PERCPU_POISON) {
+		/* p points into a poisoned (freed, cached) block. */
+		kheap_report_misuse(HEAP_ERR_DOUBLE_FREE, p, 0, "kfree");
+		return;
+	}
+#endif
 	unsigned st = heap_tag_state(p);
 	if (st == PERCPU_STATE_OFFSET || st == PERCPU_STATE_OFFSET_FREED) {
 		percpu_free_offset(p);

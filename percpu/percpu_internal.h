@@ -502,6 +502,45 @@ void percpu_report_extra(kheap_print_fn print);
 #pragma GCC visibility pop
 
 /*
+ * PERCPU_HARDEN >= 2: a block parked in a magazine is poisoned (every word
+ * of its payload PERCPU_POISON, SLUB's POISON_FREE byte) and checked when a
+ * magazine hands it out again: a write after free is named "write after
+ * free" (once per block, with the block's usable size). A free of a pointer
+ * whose word below is the poison points into a freed block: "double free".
+ */
+#define PERCPU_POISON ((uintptr_t)0x6b6b6b6b6b6b6b6bull)
+typedef uintptr_t __attribute__((__may_alias__)) percpu_pword_t;
+
+static inline void poison_block(void *p)
+{
+#if PERCPU_HARDEN >= 2
+	percpu_pword_t *w = p;
+	for (size_t i = 0, n = heap_block_size(p) / sizeof(uintptr_t); i < n; i++)
+		w[i] = PERCPU_POISON;
+#else
+	(void)p;
+#endif
+}
+
+#if PERCPU_HARDEN >= 2
+PERCPU_SLOW void percpu_poison_damaged(void *p);
+#endif
+
+static inline void poison_check(void *p)
+{
+#if PERCPU_HARDEN >= 2
+	const percpu_pword_t *w = p;
+	for (size_t i = 0, n = heap_block_size(p) / sizeof(uintptr_t); i < n; i++)
+		if (unlikely(w[i] != PERCPU_POISON)) {
+			percpu_poison_damaged(p);
+			return;
+		}
+#else
+	(void)p;
+#endif
+}
+
+/*
  * One round in or out of this hart's loaded magazine for the class whose
  * slot offset is st (the state byte), with interrupts masked and c this
  * hart's data: the whole hit path of kmalloc and kfree (kmalloc.c) and of
@@ -519,6 +558,7 @@ magazine_pop(struct percpu_cpu *c, unsigned st)
 	void *p = top[-1];
 	if (likely(p != NULL)) {
 		STORE_RELAXED(tp, top - 1);
+		poison_check(p);
 		heap_tag_set_state(p, st);
 		STAT_ADD(&c->alloc_hits, 1);
 	}
@@ -583,6 +623,7 @@ magazine_push(struct percpu_cpu *c, void *p, unsigned st)
 	if (likely(top != *(void ***)((char *)c->limit + st) &&
 		   !flush_requested_here(c)) &&
 	    likely(state_claim(p, st))) {
+		poison_block(p);
 		*top = p;
 		STORE_RELAXED(tp, top + 1);
 		return true;

@@ -20,9 +20,11 @@
  *      compare-and-swap on every way a free caches a block or hands it to
  *      the heap, so of two harts (or a hart and its own interrupt) freeing
  *      one pointer at once exactly one wins and the other is named "double
- *      free". Planned here, not built yet: poisoned cached blocks checked
- *      when handed out again, a canary after each block checked at free,
- *      free-list links encoded with a per-boot secret.
+ *      free"; blocks parked in a magazine are poisoned and checked when
+ *      handed out again ("write after free"), and a free of a pointer into
+ *      a poisoned block is a "double free". Planned here, not built yet: a
+ *      canary after each block checked at free, free-list links encoded
+ *      with a per-boot secret.
  *   3  (paranoid) Also: the whole-heap validator at every release of the
  *      heap lock (kheap.c), so damage is named at the next heap operation.
  */
