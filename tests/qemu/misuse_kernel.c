@@ -213,6 +213,14 @@ static void hart0_case(void)
 	} else if (is_case("sized_free_mismatch")) {
 		p = kmalloc(64);
 		kfree_sized(p, 4096);
+	} else if (is_case("free_wild")) {
+		/*
+		 * A wild pointer (a device-register-like address outside every
+		 * region): named before any load through it, never a fault.
+		 */
+		kfree(opaque((void *)0xdead0000));
+	} else if (is_case("free_wild_sized")) {
+		kfree_sized(opaque((void *)0xdead0000), 64);
 	} else {
 		panic("qemu_misuse: unknown case '%s'", which);
 	}

@@ -7,33 +7,36 @@
 #ifndef PERCPU_CONFIG_H
 #define PERCPU_CONFIG_H
 
+#include <heap/hardening.h>
+
 /*
- * PERCPU_HARDEN: what kfree's fast path checks before it caches a block.
+ * What kfree's fast path checks follows HEAP_HARDENING (<heap/hardening.h>,
+ * `--define hardening=N`); PERCPU_HARDEN is that level, kept as percpu's
+ * name for it.
  *
  *   0  The state byte alone (p - 7): a class value sends the block into the
  *      magazine. A foreign pointer (stack, global) or an interior pointer
  *      whose byte at p - 7 happens to be a class value (about 1 random byte
  *      in 9) is cached silently instead of reported.
- *      RV64 hit pair: kmalloc 22 + kfree 18 = 40 instructions.
- *   1  (default) Also the top bit of the check lane, set in every valid tag,
- *      and the heap's address range, [lowest region start, highest region
- *      end) from kheap_bounds_ (one shared read-mostly line). A block that
- *      fails either goes to the slow path, where the heap names the error.
- *      Still passes: a pointer into the heap whose fake tag has a class
- *      value and the top bit set (about 1 in 18 random interior pointers).
- *      RV64 hit pair: kmalloc 22 + kfree 26 = 48 instructions (the
- *      filter: lb + bgez for the bit; auipc + ld twice, sub, bgeu for the
- *      range).
+ *   1  (default) First p inside the heap's hull, [lowest region start,
+ *      highest region end) from kheap_bounds_, before any load through p
+ *      (NULL is outside too): a wild or foreign pointer goes to the slow
+ *      path, where the heap names it.
+ *   2  Also the top bit of the check lane, set in every valid tag: an
+ *      interior pointer passes only if its fake tag has a class value and
+ *      the top bit set (about 1 in 18 random interior pointers); and the
+ *      state lane is exchanged atomically, so of two harts freeing one
+ *      pointer at once exactly one caches it.
  *
- * Counted with `[PERCPU_HARDEN=N] sh percpu/count_fastpath.sh 100` (gcc 12
- * -O2, the --config=riscv build).
+ * The hit pair's budget, in RV64 instructions at the default level, as
+ * shipped (the linked S-mode kernel, gcc 12 -O2): //percpu:hit_pair_budget_test
+ * counts kmalloc's and kfree's hit paths in //tools/bench/qemu:bench_kernel
+ * and fails above it. The count at each level: README.md, "Hardening".
  */
 #ifndef PERCPU_HARDEN
-#define PERCPU_HARDEN 1
+#define PERCPU_HARDEN HEAP_HARDENING
 #endif
-#if PERCPU_HARDEN != 0 && PERCPU_HARDEN != 1
-#error "PERCPU_HARDEN must be 0 or 1"
-#endif
+#define PERCPU_HIT_PAIR_BUDGET 40
 
 /*
  * The caches' budget (budget.c): everything that magazines and depots hold,
