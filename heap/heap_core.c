@@ -28,26 +28,55 @@ static inline struct heap_free_block **prev_slot(struct heap *h, struct heap_fre
 	return next ? &next->prev : &h->sink;
 }
 
+/*
+ * Stores through next_slot / prev_slot. At HEAP_HARDENING >= 2 a block's
+ * link is encoded (link_set) and a bin's head is not, so they branch there.
+ */
+static inline void next_slot_set(struct heap *h, unsigned i, struct heap_free_block *prev,
+				 struct heap_free_block *v)
+{
+#if HEAP_HARDENING >= 2
+	if (prev)
+		link_set(&prev->next, v);
+	else
+		h->bins[i] = v;
+#else
+	*next_slot(h, i, prev) = v;
+#endif
+}
+
+static inline void prev_slot_set(struct heap *h, struct heap_free_block *next,
+				 struct heap_free_block *v)
+{
+#if HEAP_HARDENING >= 2
+	(void)h;
+	if (next)
+		link_set(&next->prev, v);
+#else
+	*prev_slot(h, next) = v;
+#endif
+}
+
 static inline void bin_push(struct heap *h, unsigned i, uintptr_t b)
 {
 	struct heap_free_block *fb = fb_of(b), *head = h->bins[i];
 
 	/* LIFO: the most recently freed block is reused first (warm in cache). */
-	fb->prev = NULL;
-	fb->next = head;
-	*prev_slot(h, head) = fb;
+	link_set(&fb->prev, NULL);
+	link_set(&fb->next, head);
+	prev_slot_set(h, head, fb);
 	h->bins[i] = fb;
 	bin_bit_set(h, i);
 }
 
 static inline void bin_unlink(struct heap *h, unsigned i, uintptr_t b)
 {
-	struct heap_free_block *fb = fb_of(b), *next = fb->next, *prev = fb->prev;
+	struct heap_free_block *fb = fb_of(b), *next = fb_next(h, fb), *prev = fb_prev(h, fb);
 
 	HEAP_CHECK(bin_bit(h, i));
 	HEAP_CHECK(prev || h->bins[i] == fb);
-	*next_slot(h, i, prev) = next;
-	*prev_slot(h, next) = prev;
+	next_slot_set(h, i, prev, next);
+	prev_slot_set(h, next, prev);
 	/*
 	 * The bin's bit goes when its list does: when fb was the head and had
 	 * no successor (known from the links, not by reading back bins[i]).
@@ -64,12 +93,12 @@ static inline void bin_unlink(struct heap *h, unsigned i, uintptr_t b)
 static inline void bin_move(struct heap *h, unsigned i, uintptr_t from, uintptr_t to)
 {
 	struct heap_free_block *f = fb_of(from), *t = fb_of(to);
-	struct heap_free_block *next = f->next, *prev = f->prev;
+	struct heap_free_block *next = fb_next(h, f), *prev = fb_prev(h, f);
 
-	t->next = next;
-	t->prev = prev;
-	*next_slot(h, i, prev) = t;
-	*prev_slot(h, next) = t;
+	link_set(&t->next, next);
+	link_set(&t->prev, prev);
+	next_slot_set(h, i, prev, t);
+	prev_slot_set(h, next, t);
 }
 
 /* A free block leaves the heap's free pool (cold paths). */
@@ -179,6 +208,10 @@ enum heap_error heap_init(struct heap *h, void *start, void *end)
 	h->hi = 0;
 	/* No struct assignment: GCC -Os would call memset, absent here. */
 	heap_fill_words(&h->st, 0, sizeof(h->st));
+#if HEAP_HARDENING >= 2
+	h->bad_link = 0;
+	heap_secret_sealed_ = true;
+#endif
 	h->magic = HEAP_MAGIC;
 	if (start == end)
 		return HEAP_OK;
@@ -288,10 +321,10 @@ void *heap_truncate(struct heap *h, void *new_end)
 
 /* ---- allocation ------------------------------------------------------ */
 
-/* Bytes a payload of `size` needs, tag included; size <= MAX_BLOCK - W. */
+/* Bytes a payload of `size` needs, tag (and canary) included; size <= MAX_BLOCK - BLOCK_OVERHEAD. */
 static inline uintptr_t need_of(size_t size)
 {
-	uintptr_t need = ((uintptr_t)size + W + GRAIN - 1) & ~(GRAIN - 1);
+	uintptr_t need = ((uintptr_t)size + BLOCK_OVERHEAD + GRAIN - 1) & ~(GRAIN - 1);
 	/* A select, not a branch: tiny and small requests come mixed. */
 	return need < MIN_BLOCK ? MIN_BLOCK : need;
 }
@@ -328,7 +361,7 @@ static __attribute__((noinline)) uintptr_t find_fit_slow(struct heap *h, uintptr
 							uintptr_t align, unsigned *bin)
 {
 	for (unsigned i = bin_next(h, bin_of(need)); i < HEAP_NUM_BINS; i = bin_next(h, i + 1)) {
-		for (struct heap_free_block *fb = h->bins[i]; fb; fb = fb->next) {
+		for (struct heap_free_block *fb = h->bins[i]; fb; fb = fb_next(h, fb)) {
 			if (fits((uintptr_t)fb, need, align)) {
 				*bin = i;
 				return (uintptr_t)fb;
@@ -478,7 +511,7 @@ static __attribute__((noinline)) void *alloc_slow(struct heap *h, size_t size,
 	}
 	if (align > GRAIN)
 		al = align;
-	if (size > MAX_BLOCK - W || al > MAX_BLOCK) {
+	if (size > MAX_BLOCK - BLOCK_OVERHEAD || al > MAX_BLOCK) {
 		e = HEAP_ERR_SIZE_OVERFLOW;
 		goto fail;
 	}
@@ -505,12 +538,12 @@ fail:
  * The best fit for `need` among the first BIN_SCAN_LIMIT blocks of bin i
  * (stopping at one that leaves no remainder), or 0.
  */
-static inline uintptr_t best_in_bin(const struct heap *h, unsigned i, uintptr_t need)
+static inline uintptr_t best_in_bin(struct heap *h, unsigned i, uintptr_t need)
 {
 	uintptr_t best = 0, bs = UINTPTR_MAX;
 	struct heap_free_block *fb = h->bins[i];
 
-	for (unsigned n = 0; fb && n < BIN_SCAN_LIMIT; fb = fb->next, n++) {
+	for (unsigned n = 0; fb && n < BIN_SCAN_LIMIT; fb = fb_next(h, fb), n++) {
 		uintptr_t fs = block_size((uintptr_t)fb);
 		if (fs >= need && fs < bs) {
 			best = (uintptr_t)fb;
@@ -554,7 +587,7 @@ static inline __attribute__((always_inline)) void *alloc(struct heap *h, size_t 
 							enum heap_error *err)
 {
 	if (__builtin_expect(align <= GRAIN && ((DEFAULT_ALIGNS >> align) & 1) &&
-				     size <= MAX_BLOCK - W, 1)) {
+				     size <= MAX_BLOCK - BLOCK_OVERHEAD, 1)) {
 		uintptr_t need = need_of(size);
 		unsigned i = bin_of(need), j = bin_next(h, i);
 
@@ -608,7 +641,7 @@ static uintptr_t run_block(struct heap *h, uintptr_t need, unsigned *bin)
 	for (unsigned j = bin_next(h, bin_of(need)); j < HEAP_NUM_BINS; j = bin_next(h, j + 1)) {
 		uintptr_t low = 0;
 		struct heap_free_block *fb = h->bins[j];
-		for (unsigned n = 0; fb && n < BIN_SCAN_LIMIT; fb = fb->next, n++)
+		for (unsigned n = 0; fb && n < BIN_SCAN_LIMIT; fb = fb_next(h, fb), n++)
 			if ((!low || (uintptr_t)fb < low) && block_size((uintptr_t)fb) >= need)
 				low = (uintptr_t)fb;
 		if (low) {
@@ -671,7 +704,7 @@ size_t heap_alloc_batch(struct heap *h, size_t size, size_t align, void **out, s
 
 	if (h->magic != HEAP_MAGIC)
 		return 0;
-	if (align <= GRAIN && ((DEFAULT_ALIGNS >> align) & 1) && size <= MAX_BLOCK - W) {
+	if (align <= GRAIN && ((DEFAULT_ALIGNS >> align) & 1) && size <= MAX_BLOCK - BLOCK_OVERHEAD) {
 		uintptr_t need = need_of(size);
 		while (got < n) {
 			unsigned i = 0;
@@ -738,6 +771,9 @@ static __attribute__((noinline)) enum heap_error lookup(struct heap *h, void *p,
 		if (!tag_ok(pb, pt) || (pt & HEAP_TAG_ALLOC) || tag_size(pt) != f)
 			return HEAP_ERR_CORRUPT_TAG;
 	}
+	/* Tags all sound: an overflow that stopped short of the next tag. */
+	if (!canary_ok(b, s))
+		return HEAP_ERR_CANARY;
 	*blk = b;
 	return HEAP_OK;
 }
@@ -768,6 +804,8 @@ static inline __attribute__((always_inline)) bool quick_lookup(const struct heap
 		return false;
 	unsigned st = state_load(b);
 	if (!heap_state_is_live(st) && !(cached_ok && st == HEAP_STATE_CACHED))
+		return false;
+	if (!canary_ok(b, s))
 		return false;
 	uintptr_t n = b + s;
 	unsigned nf = flags_load(n);
@@ -881,7 +919,7 @@ enum heap_error heap_free_sized(struct heap *h, void *p, size_t size)
 	if (e != HEAP_OK)
 		return e;
 	/* A block is its need, plus at most an unsplittable remainder. */
-	if (size > MAX_BLOCK - W || k.size < need_of(size) || k.size >= need_of(size) + MIN_BLOCK)
+	if (size > MAX_BLOCK - BLOCK_OVERHEAD || k.size < need_of(size) || k.size >= need_of(size) + MIN_BLOCK)
 		return HEAP_ERR_SIZE_MISMATCH;
 	release(h, &k);
 	return HEAP_OK;
@@ -928,7 +966,7 @@ size_t heap_usable_size_err(struct heap *h, void *p, enum heap_error *err)
 						   : check_block(h, p, true, &k);
 	if (err)
 		*err = e;
-	return e == HEAP_OK ? k.size - W : 0;
+	return e == HEAP_OK ? k.size - BLOCK_OVERHEAD : 0;
 }
 
 size_t heap_usable_size(struct heap *h, void *p)
@@ -946,7 +984,7 @@ void *heap_realloc(struct heap *h, void *p, size_t size, enum heap_error *err)
 	if (!p)
 		return heap_alloc(h, size, 0, err);
 	e = h->magic != HEAP_MAGIC ? HEAP_ERR_UNINIT : check_block(h, p, false, &k);
-	if (e == HEAP_OK && size > MAX_BLOCK - W)
+	if (e == HEAP_OK && size > MAX_BLOCK - BLOCK_OVERHEAD)
 		e = HEAP_ERR_SIZE_OVERFLOW;
 	if (e != HEAP_OK) {
 		if (err)
@@ -1043,7 +1081,7 @@ void heap_get_stats(struct heap *h, struct heap_stats *st)
 	if (!bins_empty(h)) {
 		/* Every block in a higher bin is bigger: walk only the top one. */
 		unsigned i = bin_top(h);
-		for (struct heap_free_block *fb = h->bins[i]; fb; fb = fb->next) {
+		for (struct heap_free_block *fb = h->bins[i]; fb; fb = fb_next(h, fb)) {
 			uintptr_t s = tag_size(tag_load((uintptr_t)fb));
 			if (s > st->largest_free)
 				st->largest_free = s;

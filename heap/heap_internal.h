@@ -10,6 +10,8 @@
 
 #define HEAP_MAGIC ((uintptr_t)0x68656170u) /* "heap" */
 #define W ((uintptr_t)sizeof(uintptr_t))
+/* Per-block bytes beside the payload in an allocated block: tag, canary. */
+#define BLOCK_OVERHEAD (W + (uintptr_t)HEAP_CANARY_BYTES)
 #define MIN_BLOCK ((uintptr_t)32)   /* tag + next + prev + footer */
 #define GRAIN ((uintptr_t)16)
 /* Largest block the tag's u32 size lane can describe (64 GiB - 16). */
@@ -126,10 +128,29 @@ static inline bool tag_ok(uintptr_t b, uintptr_t t)
 					 (unsigned)(t & HEAP_TAG_ALLOC));
 }
 
-/* Only for blocks nobody else can see: new, just freed, or free. */
+/*
+ * Only for blocks nobody else can see: new, just freed, or free. An
+ * allocated block (not the sentinel, size 0) gets its canary at level 2.
+ */
 static inline void tag_write(uintptr_t b, uintptr_t size, uintptr_t flags)
 {
 	tag_store(b, tag_make(b, size, flags));
+#if HEAP_HARDENING >= 2
+	if ((flags & HEAP_TAG_ALLOC) && size)
+		tag_store(b + size - W, heap_canary_of(b));
+#endif
+}
+
+/* The canary of the allocated block b of size s is intact (level >= 2). */
+static inline bool canary_ok(uintptr_t b, uintptr_t s)
+{
+#if HEAP_HARDENING >= 2
+	return *tag_at(b + s - W) == heap_canary_of(b);
+#else
+	(void)b;
+	(void)s;
+	return true;
+#endif
 }
 
 /*
@@ -285,6 +306,66 @@ static inline struct heap_free_block *fb_of(uintptr_t b)
 	return (struct heap_free_block *)b;
 }
 
+/*
+ * Free-list links (next, prev in free blocks). HEAP_HARDENING >= 2 stores
+ * each as ptr ^ secret ^ (its own address * an odd constant), as Linux's
+ * SLAB_FREELIST_HARDENED and glibc's safe-linking do: a link overwritten by
+ * a stray write or an overflow decodes to an address that is not a block of
+ * this heap (8 mod 16, inside the hull), and one cannot forge a link
+ * without the per-boot secret. A bad link is recorded in h->bad_link (the
+ * first one) and read as NULL, the end of the list: it is never followed.
+ * The bins' heads (in struct heap, out of reach of block overflows) stay
+ * plain. Below level 2 these are plain loads and stores.
+ */
+#if HEAP_HARDENING >= 2
+static inline uintptr_t link_key(struct heap_free_block *const *slot)
+{
+	return heap_secret_ ^ ((uintptr_t)slot * (uintptr_t)0xc2b2ae3d27d4eb4fu);
+}
+
+/* The decoded link, unchecked (the validator checks it itself). */
+static inline uintptr_t link_raw(struct heap_free_block *const *slot)
+{
+	return *(const heap_tag_t *)slot ^ link_key(slot);
+}
+
+static inline struct heap_free_block *link_get(struct heap *h, struct heap_free_block *const *slot)
+{
+	uintptr_t v = link_raw(slot);
+	if (__builtin_expect(v == 0 || ((v & (GRAIN - 1)) == W && v >= h->lo && v < h->hi), 1))
+		return (struct heap_free_block *)v;
+	if (!h->bad_link)
+		h->bad_link = (uintptr_t)slot;
+	return NULL;
+}
+
+static inline void link_set(struct heap_free_block **slot, struct heap_free_block *v)
+{
+	*(heap_tag_t *)slot = (uintptr_t)v ^ link_key(slot);
+}
+#else
+static inline struct heap_free_block *link_get(struct heap *h, struct heap_free_block *const *slot)
+{
+	(void)h;
+	return *slot;
+}
+
+static inline void link_set(struct heap_free_block **slot, struct heap_free_block *v)
+{
+	*slot = v;
+}
+#endif
+
+static inline struct heap_free_block *fb_next(struct heap *h, const struct heap_free_block *fb)
+{
+	return link_get(h, &fb->next);
+}
+
+static inline struct heap_free_block *fb_prev(struct heap *h, const struct heap_free_block *fb)
+{
+	return link_get(h, &fb->prev);
+}
+
 /* The region holding address a, or NULL. */
 static inline struct heap_region *region_of(const struct heap *h, uintptr_t a)
 {
@@ -310,6 +391,11 @@ static inline uintptr_t region_overhead(const struct heap_region *r)
 /* Word-wise copy and fill (no libc); n is a multiple of W, both aligned. */
 void heap_copy_words(void *dst, const void *src, size_t n);
 void heap_fill_words(void *dst, uintptr_t v, size_t n);
+
+#if HEAP_HARDENING >= 2
+/* Set by the first heap_init: heap_set_secret no longer changes the secret. */
+extern bool heap_secret_sealed_;
+#endif
 
 /* Error path: walks r to say what p - W really is (validate.c). */
 enum heap_error heap_classify_bad_ptr(const struct heap_region *r, uintptr_t p);

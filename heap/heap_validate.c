@@ -71,6 +71,8 @@ static void walk_region(struct vctx *v, const struct heap_region *r, size_t *use
 		if (((t & HEAP_TAG_PREV_FREE) != 0) != prev_free)
 			bad(v, "prev-free bit disagrees with the block below", blk);
 		if (t & HEAP_TAG_ALLOC) {
+			if (!canary_ok(blk, s))
+				bad(v, "canary overwritten (buffer overflow)", blk);
 			*used += s;
 			(*nlive)++;
 			prev_free = false;
@@ -95,6 +97,16 @@ static void walk_region(struct vctx *v, const struct heap_region *r, size_t *use
 		bad(v, "sentinel prev-free bit wrong", sent);
 }
 
+/* A block's links as stored, decoded but not checked (read-only: no h->bad_link). */
+static uintptr_t link_peek(struct heap_free_block *const *slot)
+{
+#if HEAP_HARDENING >= 2
+	return link_raw(slot);
+#else
+	return (uintptr_t)*slot;
+#endif
+}
+
 /* Walks every bin; returns the blocks and bytes found in them. */
 static void walk_bins(struct vctx *v, struct heap *h, size_t max_blocks,
 		      size_t *nfree, size_t *freeb)
@@ -104,7 +116,8 @@ static void walk_bins(struct vctx *v, struct heap *h, size_t max_blocks,
 		if (bit != (h->bins[i] != NULL))
 			bad(v, "bitmap disagrees with bin", (uintptr_t)h->bins[i]);
 		struct heap_free_block *prev = NULL;
-		for (struct heap_free_block *fb = h->bins[i]; fb; fb = fb->next) {
+		for (struct heap_free_block *fb = h->bins[i]; fb;
+		     fb = (struct heap_free_block *)link_peek(&fb->next)) {
 			uintptr_t b = (uintptr_t)fb;
 			struct heap_region *r = region_of(h, b);
 			if (!r || b < region_first(r) || b >= r->sentinel ||
@@ -121,7 +134,7 @@ static void walk_bins(struct vctx *v, struct heap *h, size_t max_blocks,
 			}
 			if (bin_of(tag_size(t)) != i)
 				bad(v, "free block in the wrong bin", b);
-			if (fb->prev != prev)
+			if (link_peek(&fb->prev) != (uintptr_t)prev)
 				bad(v, "bin back link broken", b);
 			if (++*nfree > max_blocks) {
 				bad(v, "bin list longer than the free blocks (cycle?)", b);

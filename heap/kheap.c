@@ -84,10 +84,18 @@ static void unlock(port_irqflags_t f)
 #if HEAP_HARDENING >= 3
 	size_t errors = heap_validate(&g.heap, NULL, NULL);
 #endif
+#if HEAP_HARDENING >= 2
+	/* A free-list link the operation found corrupted (and did not follow). */
+	uintptr_t bad_link = heap_take_link_error(&g.heap);
+#endif
 	ticket_unlock_irqrestore(&g.lock, f);
 #if HEAP_HARDENING >= 3
 	if (errors)
 		misuse(HEAP_ERR_CORRUPT_TAG, NULL, errors, "kheap (paranoid validation)");
+#endif
+#if HEAP_HARDENING >= 2
+	if (bad_link)
+		misuse(HEAP_ERR_CORRUPT_LINK, (void *)bad_link, 0, "kheap (free-list link)");
 #endif
 }
 
@@ -134,6 +142,10 @@ void kheap_init(void *start, void *end)
 		misuse(HEAP_ERR_DOUBLE_INIT, start, 0, "kheap_init");
 		return;
 	}
+#if HEAP_HARDENING >= 2
+	/* The per-boot secret of canaries and free-list links, before any heap. */
+	heap_set_secret(port_entropy());
+#endif
 	port_irqflags_t f = lock();
 	enum heap_error e = heap_init(&g.heap, start, end);
 	publish_bounds();

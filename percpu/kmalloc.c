@@ -382,7 +382,7 @@ static bool next_tag_plausible(const void *p)
 	size_t usable = heap_block_size(p);
 	if (usable <= PERCPU_MAX_FAST)
 		return true;
-	return heap_tag_check_top((const char *)p + usable + sizeof(uintptr_t));
+	return heap_tag_check_top((const char *)p + usable + sizeof(uintptr_t) + HEAP_CANARY_BYTES);
 #endif
 }
 
@@ -446,7 +446,8 @@ static PERCPU_SLOW void free_slow_path(void *p)
 	    (heap_block_size(p) >> 4) < PERCPU_TABLE_ENTRIES &&
 	    next_tag_plausible(p)) {
 		unsigned cls = percpu_usable_class(heap_block_size(p));
-		if (cls < PERCPU_NCLASSES && free_slow(p, cls))
+		/* A block whose canary is overwritten is not cached: the heap names it. */
+		if (cls < PERCPU_NCLASSES && canary_ok(p) && free_slow(p, cls))
 			return;
 	} else {
 		port_irqflags_t f = port_irq_save();

@@ -563,6 +563,22 @@ static inline void poison_check(void *p)
 }
 
 /*
+ * PERCPU_HARDEN >= 2: p's canary (<heap/heap_core.h>) is intact, checked
+ * before a free caches p; a block with a broken one goes to the heap, which
+ * names the overflow. Keyed on PERCPU_HARDEN so a lower percpu level over a
+ * hardened heap (harden0_test) keeps its own fast path.
+ */
+static inline __attribute__((always_inline)) bool canary_ok(const void *p)
+{
+#if PERCPU_HARDEN >= 2
+	return heap_canary_ok(p);
+#else
+	(void)p;
+	return true;
+#endif
+}
+
+/*
  * One round in or out of this hart's loaded magazine for the class whose
  * slot offset is st (the state byte), with interrupts masked and c this
  * hart's data: the whole hit path of kmalloc and kfree (kmalloc.c) and of
@@ -570,7 +586,8 @@ static inline void poison_check(void *p)
  *
  * magazine_pop: the round, marked live, or NULL when the magazine is empty.
  * magazine_push: false when the magazine is full or (ports that cannot kick
- * a hart) a flush is pending.
+ * a hart) a flush is pending, or (HEAP_HARDENING >= 2) p's canary is not
+ * intact: the slow path then hands p to the heap, which names it.
  */
 static inline __attribute__((always_inline)) void *
 magazine_pop(struct percpu_cpu *c, unsigned st)
@@ -644,7 +661,7 @@ magazine_push(struct percpu_cpu *c, void *p, unsigned st)
 	void **top = *tp;
 	if (likely(top != *(void ***)((char *)c->limit + st) &&
 		   !flush_requested_here(c)) &&
-	    likely(state_claim(p, st))) {
+	    likely(canary_ok(p)) && likely(state_claim(p, st))) {
 		poison_block(p);
 		*top = p;
 		STORE_RELAXED(tp, top + 1);

@@ -53,7 +53,7 @@ static void test_alloc_align_sizes(void)
 	/* Zero size: unique minimal blocks. */
 	void *z1 = heap_alloc(&h, 0, 0, &e), *z2 = heap_alloc(&h, 0, 0, &e);
 	CHECK(z1 && z2 && z1 != z2);
-	CHECK_EQ(heap_usable_size(&h, z1), 24);
+	CHECK_EQ(heap_usable_size(&h, z1), 24 - HEAP_CANARY_BYTES);
 
 	for (size_t al = 1; al <= (1u << 20); al <<= 1) {
 		for (size_t sz = 1; sz < 5000; sz = sz * 3 + 1) {
@@ -193,7 +193,7 @@ static void test_misuse(void)
 	CHECK_EQ(heap_free(&h, p), HEAP_ERR_CORRUPT_TAG); /* its neighbour is bad */
 	CHECK_EQ(heap_validate(&h, NULL, NULL), 1);
 	((uintptr_t *)q)[-1] = saved;
-	memset(p, 'A', heap_usable_size(&h, p) + 4); /* overflow into q's tag */
+	memset(p, 'A', heap_usable_size(&h, p) + HEAP_CANARY_BYTES + 4); /* into q's tag */
 	CHECK_EQ(heap_free(&h, p), HEAP_ERR_CORRUPT_TAG);
 	CHECK_EQ(heap_free(&h, q), HEAP_ERR_CORRUPT_TAG);
 	((uintptr_t *)q)[-1] = saved;
@@ -244,12 +244,12 @@ static void test_realloc_calloc(void)
 	/* Grow in place into a freed neighbour. */
 	char *n = heap_alloc(&h, 2000, 0, NULL);
 	char *after = heap_alloc(&h, 16, 0, NULL);
-	CHECK(n == q + heap_usable_size(&h, q) + 8);
+	CHECK(n == q + heap_usable_size(&h, q) + HEAP_CANARY_BYTES + 8);
 	CHECK_EQ(heap_free(&h, n), HEAP_OK);
 	CHECK(heap_realloc(&h, q, 2500, &e) == q);
 	/* Size 0 shrinks to the minimal block. */
 	CHECK(heap_realloc(&h, q, 0, &e) == q);
-	CHECK_EQ(heap_usable_size(&h, q), 24);
+	CHECK_EQ(heap_usable_size(&h, q), 24 - HEAP_CANARY_BYTES);
 	/* OOM leaves the block alone. */
 	CHECK(heap_realloc(&h, q, 2 * ARENA, &e) == NULL);
 	CHECK_EQ(e, HEAP_ERR_OOM);
@@ -360,7 +360,7 @@ static void test_batch_contiguous(void)
 		CHECK(hole >= 0);
 	}
 	for (int i = 0; i < 32; i++)
-		CHECK_EQ(heap_usable_size(&h, ptrs[i]), 56);
+		CHECK_EQ(heap_usable_size(&h, ptrs[i]), 56 - HEAP_CANARY_BYTES);
 	heap_get_stats(&h, &after);
 	CHECK_EQ(after.total_allocs, before.total_allocs + 32);
 	CHECK_EQ(after.bytes_in_use, before.bytes_in_use + 32 * 64);

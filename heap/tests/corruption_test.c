@@ -4,7 +4,9 @@
  * thing on purpose (a live block's tag, a free block's list link, a free
  * block's footer), then run the validator or the next operation, and assert
  * exactly which error is reported and how many times. Built at the default
- * hardening level (corruption_test) and at the paranoid level 3
+ * hardening level (corruption_test), at the hardened level 2
+ * (corruption_hardened_test: also a canary overwritten by an overflow, and
+ * a free-list link forged by a use after free) and at the paranoid level 3
  * (corruption_paranoid_test), where the validator runs at every release of
  * the heap lock: there the damage is named at the next heap operation,
  * whatever it is, before anything follows it.
@@ -120,6 +122,62 @@ int main(void)
 	kheap_free(e);
 	kheap_free(x);
 	CHECK(validate(&s) == 0);
+
+#if HEAP_HARDENING >= 2
+	/* Level 3 adds the paranoid validation's report at the same unlock. */
+	const int extra = HEAP_HARDENING >= 3 ? 1 : 0;
+
+	/*
+	 * 4. An overflow past the usable size, short of the next tag: the
+	 * canary names it at the culprit's free, which frees nothing.
+	 */
+	unsigned char *o = kheap_alloc(100, 0), *o2 = kheap_alloc(100, 0);
+	size_t usable = kheap_usable_size(o);
+	CHECK(usable >= 100);
+	o[usable] ^= 0x01; /* the first byte past it */
+	CHECK(validate(&s) == 1 && strcmp(s.first, "canary overwritten (buffer overflow)") == 0);
+	reports = 0;
+	kheap_free(o);
+	CHECK(reports == 1 + extra && last_err == HEAP_ERR_CANARY &&
+	      strcmp(last_where, "kheap_free") == 0);
+	/* krealloc meets it too, before it moves or resizes anything. */
+	reports = 0;
+	CHECK(kheap_realloc(o, 5000) == NULL);
+	CHECK(reports == 1 + extra && last_err == HEAP_ERR_CANARY);
+	o[usable] ^= 0x01; /* repaired: frees quietly */
+	reports = 0;
+	kheap_free(o);
+	CHECK(reports == 0);
+	CHECK(validate(&s) == 0);
+
+	/*
+	 * 5. A free-list link overwritten with a forged pointer (a use after
+	 * free aiming the next allocation at `forged`): the allocation that
+	 * unlinks the block names the link once and does not follow it.
+	 */
+	static _Alignas(16) unsigned char forged[512];
+	unsigned char *f1 = kheap_alloc(200, 0), *g1 = kheap_alloc(200, 0);
+	unsigned char *f2 = kheap_alloc(200, 0), *g2 = kheap_alloc(200, 0);
+	kheap_free(f1);
+	kheap_free(f2); /* the bin: f2, then f1 */
+	uintptr_t aim = (uintptr_t)forged + 8; /* a block start, 8 mod 16 */
+	memcpy(f2, &aim, sizeof(aim)); /* f2's next link */
+	CHECK(validate(&s) == 1 && strcmp(s.first, "bin link points outside the heap") == 0);
+	reports = 0;
+	unsigned char *t1 = kheap_alloc(200, 0);
+	CHECK(t1 == f2); /* the head is sound: handed out */
+	CHECK(reports == 1 + extra && last_err == HEAP_ERR_CORRUPT_LINK &&
+	      strcmp(last_where, "kheap (free-list link)") == 0);
+	reports = 0;
+	unsigned char *t2 = kheap_alloc(200, 0);
+	CHECK(t2 && (t2 < forged || t2 >= forged + sizeof(forged))); /* not followed */
+	CHECK(reports == extra); /* reported once, not again */
+	/* f1 fell off its list with the link: the validator says so. */
+	CHECK(validate(&s) >= 1);
+	(void)o2;
+	(void)g1;
+	(void)g2;
+#endif
 	printf("corruption_test: PASS at HEAP_HARDENING=%d\n", HEAP_HARDENING);
 	return 0;
 }

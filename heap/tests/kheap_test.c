@@ -177,7 +177,7 @@ static void test_misuse_recorded(void)
 
 	char *c = kheap_alloc(40, 0), *d = kheap_alloc(40, 0);
 	uintptr_t saved = ((uintptr_t *)d)[-1];
-	memset(c, 'x', 48 + 3); /* overflows into d's tag */
+	memset(c, 'x', 48 + 3 + 2 * HEAP_CANARY_BYTES); /* overflows into d's tag */
 	EXPECT_MISUSE(kheap_free(d), HEAP_ERR_CORRUPT_TAG);
 	EXPECT_MISUSE(kheap_free(c), HEAP_ERR_CORRUPT_TAG);
 	((uintptr_t *)d)[-1] = saved;

@@ -109,15 +109,14 @@ static void test_bins(void)
 	h = saved_map;
 	/* A link pointing out of the heap. */
 	struct heap_free_block *fb = fb_of((uintptr_t)tag(blk[4]));
-	struct heap_free_block *saved_next = fb->next;
-	CHECK(saved_next == NULL); /* alone in its bin */
-	fb->next = (struct heap_free_block *)(uintptr_t)0x1008;
+	CHECK(fb_next(&h, fb) == NULL); /* alone in its bin */
+	link_set(&fb->next, (struct heap_free_block *)(uintptr_t)0x1008);
 	CHECK_EQ(errors(), 1);
-	fb->next = saved_next;
+	link_set(&fb->next, NULL);
 	/* A broken back link. */
-	fb->prev = fb;
+	link_set(&fb->prev, fb);
 	CHECK_EQ(errors(), 1);
-	fb->prev = NULL;
+	link_set(&fb->prev, NULL);
 	/* A free block moved to the wrong bin (and the bitmap kept right). */
 	unsigned right = bin_of(tag_size(*tag_at((uintptr_t)fb)));
 	CHECK(h.bins[right] == fb);

@@ -5,7 +5,8 @@
  * operation meet it and assert exactly what is reported, how many times.
  * At HEAP_HARDENING >= 2 cached blocks are poisoned: a write after free is
  * named when the block is handed out again, and a free of a pointer into a
- * cached block is a double free. Below, both go unseen (the gap level 2
+ * cached block is a double free, and an overflow into a block's canary is
+ * named at the kfree that would cache it. Below, all go unseen (the gap level 2
  * closes). Built at the build's level (corruption_test) and at level 2
  * (corruption_hardened_test).
  */
@@ -61,6 +62,24 @@ int main(void)
 		CHECK(misuses == 1 && last_misuse == HEAP_ERR_DOUBLE_FREE);
 	else
 		CHECK(misuses == 1); /* the heap names it by what it sees there */
+
+#if PERCPU_HARDEN >= 2
+	/*
+	 * 4. An overflow past the usable size into the canary: the kfree that
+	 * would cache the block names it instead ("buffer overflow (canary)",
+	 * once) and caches nothing. (Below level 2 the byte past the usable
+	 * size is the next block's tag: the heap's own tests cover that.)
+	 */
+	unsigned char *v = kmalloc(100);
+	size_t usable = ksize(v);
+	v[usable] ^= 0x01;
+	misuses = 0;
+	kfree(v);
+	CHECK(misuses == 1 && last_misuse == HEAP_ERR_CANARY);
+	CHECK(kmalloc(100) != v); /* not in a magazine */
+	v[usable] ^= 0x01; /* repaired, for the validator below */
+	misuses = 0;
+#endif
 
 	kheap_set_misuse_handler(NULL);
 	percpu_drain();

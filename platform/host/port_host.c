@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/random.h>
 #include <time.h>
 
 _Thread_local unsigned port_host_hart PORT_HOST_TLS;
@@ -25,6 +26,22 @@ uint64_t port_time_us(void)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+uint64_t port_entropy(void)
+{
+	uint64_t v = 0;
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v))
+		return v;
+	/* No getrandom (old kernel, seccomp): the clock and ASLR'd addresses. */
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	v = (uint64_t)t.tv_nsec ^ ((uint64_t)t.tv_sec << 30) ^ (uint64_t)(uintptr_t)&v ^
+	    ((uint64_t)(uintptr_t)&port_entropy << 17);
+	/* splitmix64's finaliser: every input bit reaches every output bit. */
+	v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9u;
+	v = (v ^ (v >> 27)) * 0x94d049bb133111ebu;
+	return v ^ (v >> 31);
 }
 
 void port_wait_long(void)

@@ -18,6 +18,19 @@ uint64_t port_time_us(void)
 	return t / hz * 1000000 + t % hz * 1000000 / hz;
 }
 
+/*
+ * The time CSR since reset (QEMU: host time unless icount) and the stack's
+ * address, through splitmix64's finaliser. `cycle` would add more, but
+ * S-mode may read it only if M-mode firmware set mcounteren.CY.
+ */
+uint64_t port_entropy(void)
+{
+	uint64_t v = platform_time() ^ ((uint64_t)(uintptr_t)&v << 21);
+	v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9u;
+	v = (v ^ (v >> 27)) * 0x94d049bb133111ebu;
+	return v ^ (v >> 31);
+}
+
 void port_wait_long(void)
 {
 	struct hart_local *hl = this_hart_local();

@@ -25,6 +25,17 @@ uint64_t port_time_us(void)
 	return mmode_time() / (MMODE_TIMEBASE_HZ / 1000000);
 }
 
+/* CLINT mtime and mcycle since reset, through splitmix64's finaliser. */
+uint64_t port_entropy(void)
+{
+	uint64_t c;
+	__asm__ volatile("csrr %0, mcycle" : "=r"(c));
+	uint64_t v = mmode_time() ^ (c << 23) ^ (c >> 41);
+	v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9u;
+	v = (v ^ (v >> 27)) * 0x94d049bb133111ebu;
+	return v ^ (v >> 31);
+}
+
 /* Re-arms this hart if the kernel changed the tick period. Masked. */
 static void tick_resync(struct mmode_hart *mh)
 {

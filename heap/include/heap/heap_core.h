@@ -113,6 +113,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <heap/hardening.h>
+
 #define HEAP_NUM_BINS 128
 #define HEAP_BITMAP_WORDS (HEAP_NUM_BINS / 64)
 #define HEAP_MIN_ALIGN 16
@@ -170,6 +172,8 @@ enum heap_error {
 	HEAP_ERR_SIZE_MISMATCH, /* "sized free with wrong size" */
 	HEAP_ERR_DOUBLE_INIT,   /* "double init" */
 	HEAP_ERR_WRITE_AFTER_FREE, /* "write after free" (percpu, hardening >= 2) */
+	HEAP_ERR_CORRUPT_LINK,  /* "corrupted free-list link" (hardening >= 2) */
+	HEAP_ERR_CANARY,        /* "buffer overflow (canary)" (hardening >= 2) */
 	HEAP_ERR_COUNT
 };
 
@@ -208,6 +212,14 @@ struct heap {
 	 * live_allocs, bytes_free and overhead_bytes (0 here).
 	 */
 	struct heap_stats st;
+#if HEAP_HARDENING >= 2
+	/*
+	 * The first free-list link found corrupted since heap_take_link_error
+	 * last ran (its address), or 0: the operation that met it went on as
+	 * if the list ended there, never following the link.
+	 */
+	uintptr_t bad_link;
+#endif
 };
 
 /*
@@ -293,10 +305,60 @@ static inline uint32_t heap_tag_size16(const void *p)
 	return *(const heap_lane32_t *)((const heap_lane8_t *)p - 8 + HEAP_LANE_SIZE);
 }
 
-/* Usable bytes of the block at p. */
+/*
+ * HEAP_HARDENING >= 2: the last word of every allocated block is a canary,
+ * heap_canary_of(block address), written when the heap hands the block out
+ * and checked at every free (the heap's, and percpu's before caching): an
+ * overflow past the usable size is named "buffer overflow (canary)" at the
+ * culprit's free. It mixes the per-boot secret (heap_set_secret) with the
+ * address, so a canary copied from another block does not pass. Classes
+ * that are multiples of 16 had 8 bytes of slack there anyway: only other
+ * sizes pay 16 more bytes. Below level 2: no canary, no cost.
+ */
+#if HEAP_HARDENING >= 2
+#define HEAP_CANARY_BYTES ((size_t)sizeof(uintptr_t))
+/* Read-only after the first heap_init (heap_set_secret). */
+extern uintptr_t heap_secret_;
+
+static inline uintptr_t heap_canary_of(uintptr_t b)
+{
+	return heap_secret_ ^ (b * (uintptr_t)0x9e3779b97f4a7c15u);
+}
+#else
+#define HEAP_CANARY_BYTES ((size_t)0)
+#endif
+
+/*
+ * The per-boot secret behind the canaries and the free-list link encoding
+ * (HEAP_HARDENING >= 2; a no-op below): kheap_init passes port_entropy().
+ * Takes effect only before the first heap_init of the program (heaps made
+ * before would no longer decode), so later calls are ignored.
+ */
+void heap_set_secret(uint64_t secret);
+
+/*
+ * The address of the first free-list link found corrupted (not followed)
+ * since the last call, and clears it; 0 if none, always 0 below level 2.
+ */
+uintptr_t heap_take_link_error(struct heap *h);
+
+/* Usable bytes of the block at p (the canary excluded). */
 static inline size_t heap_block_size(const void *p)
 {
-	return ((size_t)heap_tag_size16(p) << 4) - sizeof(uintptr_t);
+	return ((size_t)heap_tag_size16(p) << 4) - sizeof(uintptr_t) - HEAP_CANARY_BYTES;
+}
+
+/* p's canary is intact (always at levels below 2); p as for heap_block_size. */
+static inline bool heap_canary_ok(const void *p)
+{
+#if HEAP_HARDENING >= 2
+	uintptr_t b = (uintptr_t)p - sizeof(uintptr_t);
+	return *(const heap_tag_t *)(b + ((uintptr_t)heap_tag_size16(p) << 4) - sizeof(uintptr_t)) ==
+	       heap_canary_of(b);
+#else
+	(void)p;
+	return true;
+#endif
 }
 
 /*

@@ -253,6 +253,17 @@ void port_kick_hart(unsigned hart);
  * DTB's /cpus/timebase-frequency). Any interrupt context.
  */
 uint64_t port_time_us(void);
+
+/*
+ * 64 bits that differ from boot to boot, for the heap's per-boot secret
+ * (HEAP_HARDENING >= 2: canaries and free-list link encoding). Not a
+ * cryptographic generator: it only has to be unknown to code that can
+ * overwrite heap memory but not read the secret. Host: getrandom(2), else
+ * the clock and addresses. RISC-V: the timer (and, in M-mode, the cycle
+ * counter) since reset, mixed with an address; under QEMU's icount the
+ * timer is deterministic, so the value is too. Called once, at kheap_init.
+ */
+uint64_t port_entropy(void);
 void port_set_kick_handler(void (*handler)(void));
 
 /* Exit codes shared by the kernel, the host port and the test runners. */
