@@ -18,10 +18,12 @@ def fuzz_target(name, srcs, copts, corpus, runs = 20000):
         data = data,
         target_compatible_with = ["@platforms//os:linux"],
     )
+    # `bazel run` appends the user's arguments after these: the final "--"
+    # tells fuzz.sh where the sources end and they begin (SECONDS first).
     native.sh_binary(
         name = name,
         srcs = ["//tools/fuzz:fuzz.sh"],
-        args = ["run", name, "60"] + args,
+        args = ["run", name, "60"] + args + ["--"],
         data = data,
         target_compatible_with = ["@platforms//os:linux"],
     )

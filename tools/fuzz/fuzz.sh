@@ -4,7 +4,9 @@
 # runs it. Bazel's host toolchain is gcc, which has no libFuzzer, so the
 # target is compiled here, from the sources Bazel hands over as data.
 #   fuzz.sh test NAME RUNS  -- CFLAGS... -- SOURCES...   bounded run (a test)
-#   fuzz.sh run  NAME SECS  -- CFLAGS... -- SOURCES...   run for SECS seconds
+#   fuzz.sh run  NAME SECS  -- CFLAGS... -- SOURCES... [-- [SECONDS] [LIBFUZZER FLAGS...]]
+#                                          run for SECS seconds, or SECONDS when
+#                                          given (`bazel run //pkg:NAME -- 3600`)
 # The committed seed corpus is the directory of the first source that is a
 # directory. `run` grows a corpus in $FUZZ_CORPUS (default /tmp/NAME-corpus)
 # and prints libFuzzer's final stats (executions, exec/s).
@@ -17,9 +19,16 @@ cflags=()
 while [ "$1" != -- ]; do cflags+=("$1"); shift; done
 shift
 srcs=() seeds=""
-for f in "$@"; do
-	if [ -d "$f" ]; then seeds=$f; else srcs+=("$f"); fi
+while [ $# -gt 0 ] && [ "$1" != -- ]; do
+	if [ -d "$1" ]; then seeds=$1; else srcs+=("$1"); fi
+	shift
 done
+# What `bazel run ... -- ARGS` added: a duration first, then libFuzzer flags.
+[ $# -gt 0 ] && shift
+case ${1:-} in
+[0-9]*) amount=$1; shift ;;
+esac
+extra=("$@")
 # A seed corpus is passed as its files; find their directory.
 if [ -z "$seeds" ]; then
 	for f in "${srcs[@]}"; do
@@ -49,4 +58,5 @@ corpus=${FUZZ_CORPUS:-/tmp/$name-corpus}
 mkdir -p "$corpus"
 [ -n "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null || true
 cd "$corpus/.."
-exec "$out/$name" -max_total_time="$amount" -max_len=512 -print_final_stats=1 "$corpus"
+echo "fuzz: $name for $amount s, corpus $corpus"
+exec "$out/$name" -max_total_time="$amount" -max_len=512 -print_final_stats=1 "${extra[@]}" "$corpus"
