@@ -22,9 +22,13 @@
  *      one pointer at once exactly one wins and the other is named "double
  *      free"; blocks parked in a magazine are poisoned and checked when
  *      handed out again ("write after free"), and a free of a pointer into
- *      a poisoned block is a "double free". Planned here, not built yet: a
- *      canary after each block checked at free, free-list links encoded
- *      with a per-boot secret.
+ *      a poisoned block is a "double free"; the last word of every
+ *      allocated block is a canary checked at every free and realloc and
+ *      before percpu caches a block ("buffer overflow (canary)"); the free
+ *      lists' links are stored encoded with a per-boot secret
+ *      (port_entropy()) and their own address, and one that does not decode
+ *      to a block is reported ("corrupted free-list link"), never followed
+ *      (Linux's SLAB_FREELIST_HARDENED, glibc's safe-linking).
  *   3  (paranoid) Also: the whole-heap validator at every release of the
  *      heap lock (kheap.c), so damage is named at the next heap operation.
  */
