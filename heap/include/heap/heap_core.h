@@ -17,11 +17,11 @@
  *   +-----------------+---------+----------------------+-------- ... --+-----+
  *                                                              sentinel ^
  *
- *   allocated block (overhead: one word)
- *   +-----+------------------------------------------+
- *   | tag | payload (usable = size - W) ...          |
- *   +-----+------------------------------------------+
- *   ^ block        ^ p (16-aligned)
+ *   allocated block (overhead: one word; two at HEAP_HARDENING >= 2)
+ *   +-----+------------------------------------------+--------+
+ *   | tag | payload (usable = size - W) ...          |(canary)|
+ *   +-----+------------------------------------------+--------+
+ *   ^ block        ^ p (16-aligned)        level 2: usable = size - 2W
  *
  *   free block (header + links + footer, so at least 32 bytes)
  *   +-----+------+------+---------- ... ---------+--------+
