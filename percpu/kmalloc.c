@@ -447,7 +447,7 @@ static PERCPU_SLOW void free_slow_path(void *p)
 	    next_tag_plausible(p)) {
 		unsigned cls = percpu_usable_class(heap_block_size(p));
 		/* A block whose canary is overwritten is not cached: the heap names it. */
-		if (cls < PERCPU_NCLASSES && canary_ok(p) && free_slow(p, cls))
+		if (cls < PERCPU_NCLASSES && cache_canary_ok(p) && free_slow(p, cls))
 			return;
 	} else {
 		port_irqflags_t f = port_irq_save();

@@ -568,7 +568,7 @@ static inline void poison_check(void *p)
  * names the overflow. Keyed on PERCPU_HARDEN so a lower percpu level over a
  * hardened heap (harden0_test) keeps its own fast path.
  */
-static inline __attribute__((always_inline)) bool canary_ok(const void *p)
+static inline __attribute__((always_inline)) bool cache_canary_ok(const void *p)
 {
 #if PERCPU_HARDEN >= 2
 	return heap_canary_ok(p);
@@ -661,7 +661,7 @@ magazine_push(struct percpu_cpu *c, void *p, unsigned st)
 	void **top = *tp;
 	if (likely(top != *(void ***)((char *)c->limit + st) &&
 		   !flush_requested_here(c)) &&
-	    likely(canary_ok(p)) && likely(state_claim(p, st))) {
+	    likely(cache_canary_ok(p)) && likely(state_claim(p, st))) {
 		poison_block(p);
 		*top = p;
 		STORE_RELAXED(tp, top + 1);
