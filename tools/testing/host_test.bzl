@@ -27,7 +27,7 @@ _SANITIZER_FLAGS = {
 
 _SUFFIX = {"address": "asan", "undefined": "ubsan", "thread": "tsan"}
 
-def _is_sanitizer_flag(f):
+def is_sanitizer_flag(f):
     return f.startswith("-fsanitize") or f.startswith("-fno-sanitize") or f == "-DHOST_SANITIZED"
 
 def fault_copts(fault):
@@ -40,8 +40,8 @@ def _variant_impl(settings, attr):
     if attr.sanitizer:
         # A --config=asan/ubsan/tsan on the command line brings clang's flags:
         # the twin's sanitizer replaces them (ASan and TSan do not mix).
-        copts = [f for f in copts if not _is_sanitizer_flag(f)]
-        linkopts = [f for f in linkopts if not _is_sanitizer_flag(f)]
+        copts = [f for f in copts if not is_sanitizer_flag(f)]
+        linkopts = [f for f in linkopts if not is_sanitizer_flag(f)]
         copts = copts + _SANITIZER_FLAGS[attr.sanitizer] + ["-DHOST_SANITIZED"]
         linkopts = linkopts + _SANITIZER_FLAGS[attr.sanitizer]
     copts = copts + fault_copts(attr.fault) + ["-D" + d for d in attr.defines]
