@@ -408,7 +408,7 @@ void *kheap_calloc(size_t n, size_t size)
 	char *p = alloc_common(n * size, 0, false, "kheap_calloc");
 	/* Zero outside the lock: the block is ours alone now. */
 	if (p)
-		heap_fill_words(p, 0, (n * size + W - 1) & ~(size_t)(W - 1));
+		memset(p, 0, (n * size + W - 1) & ~(size_t)(W - 1));
 	return p;
 }
 
@@ -438,7 +438,7 @@ static void *realloc_offset(void *p, void *b, size_t off, size_t size, bool may_
 		return NULL;
 	/* Whole words: both 16-aligned, have a multiple of W, q holds round(size). */
 	size_t n = (size + W - 1) & ~(size_t)(W - 1);
-	heap_copy_words(q, p, n < have ? n : have);
+	memcpy(q, p, n < have ? n : have);
 	heap_tag_set_state(p, KHEAP_STATE_OFFSET_FREED);
 	kheap_free(b);
 	return q;

@@ -51,7 +51,6 @@ PUBLIC_HEADERS = [
     "percpu/kmalloc.h",
     "percpu/pages_config.h",
     "percpu/pages.h",
-    "kernel/fmt.h",
 ]
 
 # The port implements these; the amalgamation never renames them.
