@@ -243,17 +243,6 @@ static size_t oom_len;
  */
 static unsigned oom_busy;
 
-/*
- * How long (microseconds) a hart that runs out of memory while another
- * builds the report waits for that report's panic before it panics with
- * the short message itself. The wait ends much sooner: port_wait_long parks
- * the hart as soon as the reporter's port_panic asks every hart to stop. The bound only matters if the
- * reporting hart never gets there (it hangs building the report).
- */
-#ifndef KHEAP_OOM_WAIT_US
-#define KHEAP_OOM_WAIT_US 5000000
-#endif
-
 static void oom_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void oom_print(const char *fmt, ...)
 {

@@ -44,6 +44,7 @@ INCLUDE_ROOTS = ["heap/include", "percpu/include", "platform/include", "kernel/i
 PUBLIC_HEADERS = [
     "platform/port.h",
     "platform/ticket_lock.h",
+    "heap/config.h",
     "heap/heap_core.h",
     "heap/kheap.h",
     "percpu/config.h",
