@@ -90,8 +90,12 @@ variant_test = rule(
     },
 )
 
-def sanitized_variants(name, test, threaded = False, size = "medium", fault = "", defines = [], **kwargs):
-    """<name>_asan, <name>_ubsan and (threaded) <name>_tsan over the executable `test`."""
+def sanitized_variants(name, test, threaded = False, size = "medium", fault = "", defines = [], tags = [], **kwargs):
+    """<name>_asan, <name>_ubsan and (threaded) <name>_tsan over the executable `test`.
+
+    Tagged "sanitized", so a build under --config=asan/ubsan/tsan can leave
+    the twins out (--build_tag_filters=-sanitized, as .ci/run does).
+    """
     sanitizers = ["address", "undefined"] + (["thread"] if threaded else [])
     for s in sanitizers:
         variant_test(
@@ -101,6 +105,7 @@ def sanitized_variants(name, test, threaded = False, size = "medium", fault = ""
             fault = fault,
             defines = defines,
             size = size,
+            tags = tags + ["sanitized"],
             target_compatible_with = ["@platforms//os:linux"],
             **kwargs
         )
