@@ -51,7 +51,8 @@ void *percpu_offset_block(const void *q)
 static PERCPU_SLOW void *kmalloc_aligned_slow(size_t size, size_t align, bool must)
 {
 	if (percpu_mode_ == PERCPU_MAGAZINES && !(align & (align - 1)) &&
-	    align <= PERCPU_MAX_ALIGN && size <= PERCPU_MAX_SMALL + HEAP_MIN_ALIGN - align) {
+	    align <= PERCPU_MAX_ALIGN && size <= PERCPU_MAX_SMALL + HEAP_MIN_ALIGN - align &&
+	    (align - HEAP_MIN_ALIGN) * PERCPU_ALIGN_PAD_DIV <= size) {
 		char *b = kmalloc_try(size + align - HEAP_MIN_ALIGN);
 		if (b) {
 			char *q = (char *)(((uintptr_t)b + align - 1) & ~(uintptr_t)(align - 1));

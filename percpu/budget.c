@@ -3,7 +3,8 @@
  * The caches' budget: what every magazine (rounds and array) may cost
  * together, and the capacity of each new magazine.
  *
- * Every magazine is charged cap * (class size + one pointer) plus its header
+ * Every magazine is charged cap * max(class size + one pointer, the round
+ * floor) plus its header
  * from the moment it is made until it is destroyed, whether it sits in a
  * slot, in a depot or on the orphan list, full or empty. The charge is taken
  * only if it fits (percpu_charge), so the bytes the caches can hold never
@@ -50,10 +51,29 @@ size_t percpu_depot_budget(void)
 	return percpu_budget() / 100 * PERCPU_DEPOT_BUDGET_PCT;
 }
 
+/*
+ * The least a round is charged (see PERCPU_ROUND_CHARGE_MIN): fixed once at
+ * init, so a magazine's charge and its refund are the same number even if
+ * the heap grows in between. Written before any other hart runs.
+ */
+static size_t round_floor;
+
+void percpu_budget_init(void)
+{
+	size_t f = kheap_capacity() >> PERCPU_ROUND_CHARGE_HEAP_SHIFT;
+	round_floor = f < PERCPU_ROUND_CHARGE_MIN ? f : PERCPU_ROUND_CHARGE_MIN;
+}
+
+/* What one round of class cls costs the budget. */
+static size_t round_charge(unsigned cls)
+{
+	size_t c = sizeof(void *) + percpu_class_size[cls];
+	return c < round_floor ? round_floor : c;
+}
+
 size_t percpu_mag_charge(unsigned cls, unsigned cap)
 {
-	return sizeof(struct percpu_magazine) +
-	       cap * (sizeof(void *) + percpu_class_size[cls]);
+	return sizeof(struct percpu_magazine) + cap * round_charge(cls);
 }
 
 /* What the magazines in c's slots are charged (the owner's view). */
@@ -76,8 +96,7 @@ static unsigned rounds_for(unsigned cls, size_t bytes)
 {
 	if (bytes <= sizeof(struct percpu_magazine))
 		return 0;
-	size_t cap = (bytes - sizeof(struct percpu_magazine)) /
-		     (sizeof(void *) + percpu_class_size[cls]);
+	size_t cap = (bytes - sizeof(struct percpu_magazine)) / round_charge(cls);
 	return cap < percpu_class_rounds[cls] ? (unsigned)cap : percpu_class_rounds[cls];
 }
 

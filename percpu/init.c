@@ -35,6 +35,7 @@ void percpu_init(enum percpu_mode mode)
 	}
 	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++)
 		ticket_lock_init(&percpu_depots[cls].lock);
+	percpu_budget_init();
 	if (mode == PERCPU_MAGAZINES) {
 		kheap_set_reclaim_hook(percpu_reclaim, NULL);
 		kheap_set_report_extra(percpu_report_extra);

@@ -178,8 +178,11 @@ PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must)
 		p = alloc_slow(percpu_size_class(size));
 		if (p)
 			return p;
-		/* The cache could not get a batch: one block, with the reclaim. */
-		size = percpu_class_size[percpu_size_class(size)];
+		/*
+		 * Not cached, or no batch: one block of the size asked for,
+		 * not the class's, with the reclaim. Its free caches it in the
+		 * class its usable size holds (percpu_usable_class).
+		 */
 	} else {
 		port_irqflags_t f = port_irq_save();
 		struct percpu_cpu *c = this_cpu();

@@ -371,6 +371,8 @@ size_t percpu_budget(void);
 /* The depots' slice of it (PERCPU_DEPOT_BUDGET_PCT). */
 size_t percpu_depot_budget(void);
 size_t percpu_mag_charge(unsigned cls, unsigned cap);
+/* Fixes the least charge of a round from the heap's size (percpu_init). */
+void percpu_budget_init(void);
 /*
  * The capacity for a new magazine of class cls on hart c, or 0: then
  * *crowded says whether the hart's other classes are what leaves no room.

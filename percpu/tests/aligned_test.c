@@ -59,18 +59,32 @@ int main(void)
 	CHECK(test_heap_validate() == 0);
 	struct percpu_stats st;
 	percpu_sum_stats(&st);
-	/* Sizes up to 20000 with align 4096 stay under 32 KiB: no heap block. */
-	CHECK(st.large_allocs == 0);
+	/*
+	 * Both ways were taken: a padded class block while the pad is at most
+	 * a quarter of the request (PERCPU_ALIGN_PAD_DIV), else the heap's.
+	 */
+	CHECK(st.large_allocs > 0 && st.large_allocs < st.allocs);
 	CHECK(st.allocs == st.frees + n);
 	for (unsigned i = 0; i < n; i++)
 		kfree(b[i]);
 
 	/* Past the classes: the heap's own aligned block, freed by kfree too. */
+	size_t large_before = st.large_allocs;
 	void *big = kmalloc_aligned(40000, 4096);
 	CHECK(((uintptr_t)big & 4095) == 0);
 	kfree(big);
 	percpu_sum_stats(&st);
-	CHECK(st.large_allocs == 1);
+	CHECK(st.large_allocs == large_before + 1);
+
+	/* A pad of at most a quarter: the class; more: the heap, exactly. */
+	void *padded = kmalloc_aligned(1000, 64);
+	percpu_sum_stats(&st);
+	CHECK(((uintptr_t)padded & 63) == 0 && st.large_allocs == large_before + 1);
+	void *exact = kmalloc_aligned(100, 4096);
+	percpu_sum_stats(&st);
+	CHECK(((uintptr_t)exact & 4095) == 0 && st.large_allocs == large_before + 2);
+	kfree(padded);
+	kfree(exact);
 
 	/* Misuse, with a recording handler: each is named, nothing is freed. */
 	kheap_set_misuse_handler(record_misuse);

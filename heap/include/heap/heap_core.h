@@ -241,8 +241,9 @@ size_t heap_usable_size_err(struct heap *h, void *p, enum heap_error *err);
  * (returns how many it got, fewer only when the heap runs out; calls no
  * hooks), and a free of n blocks that may be cached. With the default
  * alignment the blocks come in runs at consecutive addresses, each cut from
- * one free block: the smallest that holds all that are still wanted, else
- * the largest, as many as fit in it. heap_free_batch_err frees every valid pointer,
+ * the top of one free block, as many as fit: the smallest holes first (the
+ * first bin with a block that holds one; its lowest-addressed such block
+ * among the first few). heap_free_batch_err frees every valid pointer,
  * returns how many were bad and reports the first in *err / *bad_index.
  */
 size_t heap_alloc_batch(struct heap *h, size_t size, size_t align, void **out, size_t n);
