@@ -124,11 +124,14 @@ int main(int argc, char **argv)
 	uint64_t calls = p.allocs + p.frees;
 	/*
 	 * percpu's own counters after the drain: every kmalloc freed and, on
-	 * the magazines, more than a quarter of the allocations served from
-	 * them and magazines exchanged with the depots.
+	 * the magazines at up to 8 harts (the old percpu stress_test ran 6),
+	 * more than a quarter of the allocations served from them and
+	 * magazines exchanged with the depots. At 32 harts each hart's share
+	 * of the budget caches few rounds (PERCPU_ROUND_CHARGE_MIN), by design.
 	 */
-	bool pass = r.pass && p.allocs == p.frees &&
-		    (baseline || (p.alloc_hits > p.allocs / 4 && p.depot_exchanges > 0));
+	bool cached = baseline || harts > 8 ||
+		      (p.alloc_hits > p.allocs / 4 && p.depot_exchanges > 0);
+	bool pass = r.pass && p.allocs == p.frees && cached;
 	printf("host_stress: %s harts=%u ops=%llu allocs=%llu frees=%llu cross_pct=%u "
 	       "corrupt=%llu leaked=%zu free_bytes=%zu/%zu validate_errors=%llu "
 	       "lockless_pct=%llu heap_lock_acquisitions=%lu fill_max_pct=%u "
