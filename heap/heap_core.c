@@ -48,8 +48,11 @@ static inline void bin_unlink(struct heap *h, unsigned i, uintptr_t b)
 	HEAP_CHECK(prev || h->bins[i] == fb);
 	*next_slot(h, i, prev) = next;
 	*prev_slot(h, next) = prev;
-	/* The bin's bit goes when its list does. */
-	h->bitmap[i >> 6] &= ~((uint64_t)(h->bins[i] == NULL) << (i & 63));
+	/*
+	 * The bin's bit goes when its list does: when fb was the head and had
+	 * no successor (known from the links, not by reading back bins[i]).
+	 */
+	h->bitmap[i >> 6] &= ~((uint64_t)(!prev & !next) << (i & 63));
 }
 
 /*
@@ -387,6 +390,23 @@ static inline __attribute__((always_inline)) void *take(struct heap *h, uintptr_
 	return (void *)(b + W);
 }
 
+/*
+ * The head b of exact bin i, which holds blocks of need bytes only: no size
+ * to read, no remainder; the block above loses its P bit.
+ */
+static inline __attribute__((always_inline)) void *take_exact(struct heap *h, uintptr_t b,
+							     unsigned i, uintptr_t need)
+{
+	HEAP_CHECK(block_size(b) == need);
+	bin_unlink(h, i, b);
+	h->st.free_blocks--;
+	flags_store(b + need, (uint8_t)(flags_load(b + need) & ~HEAP_TAG_PREV_FREE));
+	/* b was free, so the block below it is allocated: P is clear. */
+	tag_write(b, need, HEAP_TAG_ALLOC);
+	note_alloc(h, need, 1);
+	return (void *)(b + W);
+}
+
 /* Cuts an aligned allocation out of free block b (in bin i) after a gap. */
 static __attribute__((noinline)) void *carve_aligned(struct heap *h, uintptr_t b, unsigned i, uintptr_t need,
 			   uintptr_t gap)
@@ -537,8 +557,11 @@ static inline __attribute__((always_inline)) void *alloc(struct heap *h, size_t 
 		uintptr_t need = need_of(size);
 		unsigned i = bin_of(need), j = bin_next(h, i);
 
-		if (j == i && i >= EXACT_BINS)
+		if (j == i) {
+			if (i < EXACT_BINS)
+				return take_exact(h, (uintptr_t)h->bins[i], i, need);
 			return alloc_fit(h, size, need, i, err);
+		}
 		if (j < HEAP_NUM_BINS)
 			return take(h, (uintptr_t)h->bins[j], j, need);
 	}

@@ -15,6 +15,7 @@ static const char *const names[HEAP_ERR_COUNT] = {
 	[HEAP_ERR_BAD_REGION] = "bad region",
 	[HEAP_ERR_SIZE_MISMATCH] = "sized free with wrong size",
 	[HEAP_ERR_DOUBLE_INIT] = "double init",
+	[HEAP_ERR_WRITE_AFTER_FREE] = "write after free",
 };
 
 const char *heap_error_name(enum heap_error err)

@@ -5,6 +5,7 @@
  * The policy is stated in <heap/kheap.h>. Hooks and handlers always run with
  * the lock released; the lock only ever covers calls into the core.
  */
+#include <heap/hardening.h>
 #include <heap/kheap.h>
 #include <platform/port.h>
 #include <platform/ticket_lock.h>
@@ -34,6 +35,14 @@ static void default_misuse(enum heap_error err, void *ptr, size_t size, const ch
 /* Read and written with relaxed atomics: only the pointer value matters. */
 static kheap_misuse_fn misuse_handler = default_misuse;
 
+/*
+ * On RISC-V in the small-data section, next to __global_pointer$: the
+ * linker's relaxation then turns each of kfree's two loads of it from
+ * auipc + ld into one gp-relative ld (kernels set gp at boot, as Linux does).
+ */
+#if defined(__riscv)
+__attribute__((section(".sdata.kheap_bounds")))
+#endif
 struct kheap_bounds kheap_bounds_;
 /* heap_bytes, for kheap_capacity: written under the lock, read relaxed. */
 static size_t capacity;
@@ -60,9 +69,26 @@ static port_irqflags_t lock(void)
 	return f;
 }
 
+static void misuse(enum heap_error err, void *ptr, size_t size, const char *where);
+
+/*
+ * HEAP_HARDENING >= 3 (paranoid, Zephyr's extreme level): the whole-heap
+ * validator runs before every release of the heap lock, so a corruption is
+ * named at the first heap operation after it (the per-hart caches' hits do
+ * not take the lock), as "corrupted tag" with the number of errors as the
+ * size and where "kheap (paranoid validation)", instead of being followed.
+ * O(heap) per operation: for finding a bug, not for shipping.
+ */
 static void unlock(port_irqflags_t f)
 {
+#if HEAP_HARDENING >= 3
+	size_t errors = heap_validate(&g.heap, NULL, NULL);
+#endif
 	ticket_unlock_irqrestore(&g.lock, f);
+#if HEAP_HARDENING >= 3
+	if (errors)
+		misuse(HEAP_ERR_CORRUPT_TAG, NULL, errors, "kheap (paranoid validation)");
+#endif
 }
 
 /* ---- misuse ---------------------------------------------------------- */
@@ -77,6 +103,11 @@ static void misuse(enum heap_error err, void *ptr, size_t size, const char *wher
 {
 	kheap_misuse_fn fn = __atomic_load_n(&misuse_handler, __ATOMIC_RELAXED);
 	fn(err, ptr, size, where);
+}
+
+void kheap_report_misuse(enum heap_error err, void *ptr, size_t size, const char *where)
+{
+	misuse(err, ptr, size, where);
 }
 
 kheap_misuse_fn kheap_set_misuse_handler(kheap_misuse_fn fn)
@@ -238,10 +269,14 @@ void kheap_report(kheap_print_fn print)
 static char oom_buf[8192 - 256];
 static size_t oom_len;
 /*
- * "An OOM report is in progress": the first OOM panicker owns oom_buf and
- * must be the one whose port_panic wins. A word: RV64 has no byte-sized AMOs.
+ * "An OOM report is in progress": 0, or the reporting hart's id + 1. The
+ * first OOM panicker owns oom_buf and must be the one whose port_panic
+ * wins. A word: RV64 has no byte-sized AMOs.
  */
 static unsigned oom_busy;
+/* The report being built, for an OOM nested in it on the same hart. */
+static size_t oom_outer_size;
+static const char *oom_outer_where;
 
 static void oom_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void oom_print(const char *fmt, ...)
@@ -260,17 +295,34 @@ static void oom_print(const char *fmt, ...)
 
 static _Noreturn void oom_panic(size_t size, size_t align, const char *where)
 {
-	/* Acquire/exchange: one hart owns the buffer; port_panic stops the rest. */
-	if (__atomic_exchange_n(&oom_busy, 1u, __ATOMIC_ACQUIRE)) {
+	/* Acquire CAS: one hart owns the buffer; port_panic stops the rest. */
+	unsigned me = port_hart_id() + 1, owner = 0;
+	bool nested = false;
+	if (!__atomic_compare_exchange_n(&oom_busy, &owner, me, false, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED)) {
+		if (owner != me) {
+			/*
+			 * Another hart is building the full report. Panicking
+			 * now would usually win the panic and lose that report,
+			 * so wait for it: its port_panic parks us inside
+			 * port_wait_long.
+			 */
+			for (uint64_t end = port_time_us() + KHEAP_OOM_WAIT_US;
+			     port_time_us() < end;)
+				port_wait_long();
+			port_panic(PORT_EXIT_OOM, "heap: out of memory (hart %u; the report "
+				   "from another hart did not come)", port_hart_id());
+		}
 		/*
-		 * Another hart is building the full report. Panicking now would
-		 * usually win the panic and lose that report, so wait for it:
-		 * its port_panic parks us inside port_wait_long.
+		 * This hart was building the report when an interrupt handler
+		 * on it ran out too (issue 12): the outer report never resumes,
+		 * so waiting would only wait for ourselves. Build the whole
+		 * report again here, naming both requests.
 		 */
-		for (uint64_t end = port_time_us() + KHEAP_OOM_WAIT_US; port_time_us() < end;)
-			port_wait_long();
-		port_panic(PORT_EXIT_OOM, "heap: out of memory (hart %u; the report "
-			   "from another hart did not come)", port_hart_id());
+		nested = true;
+	} else {
+		oom_outer_size = size;
+		oom_outer_where = where;
 	}
 	oom_len = 0;
 	/* The alignment the heap used, when it is not the one asked for. */
@@ -280,6 +332,9 @@ static _Noreturn void oom_panic(size_t size, size_t align, const char *where)
 	else
 		oom_print("heap: out of memory on hart %u: %zu bytes, align %zu (%s)\n",
 			  port_hart_id(), size, align, where);
+	if (nested)
+		oom_print("heap: (in an interrupt, while this hart reported running out "
+			  "of memory for %zu bytes (%s))\n", oom_outer_size, oom_outer_where);
 	kheap_report(oom_print);
 	/* port_panic ends the text with its own newline: no blank line. */
 	while (oom_len && oom_buf[oom_len - 1] == '\n')

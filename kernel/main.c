@@ -6,13 +6,24 @@
  */
 #include <kernel/kernel.h>
 
-#define BOOT_TIMEOUT_S 10
+/*
+ * How long the boot hart waits for the others: as long as harts keep
+ * arriving, until BOOT_STALL_S pass with none (128 vCPU threads on 2
+ * loaded host cores took more than 10 s in all: each hart runs OpenSBI's
+ * warm boot when the host gets round to its thread), and at most
+ * BOOT_MAX_S; it reports progress every BOOT_REPORT_S.
+ */
+#define BOOT_STALL_S 30
+#define BOOT_MAX_S 600
+#define BOOT_REPORT_S 10
 
 extern uint64_t platform_wait_long_ticks;
 
 static unsigned nharts;     /* set by the boot hart before `go` */
 static unsigned harts_up;   /* atomic: harts that reached the kernel */
 static unsigned go;         /* atomic: boot hart lets the others run */
+/* Relaxed: which harts reached the kernel, for the boot failure report. */
+static uint8_t arrived[PORT_MAX_HARTS];
 
 static struct {
 	unsigned count; /* atomic: arrivals in this round */
@@ -81,11 +92,60 @@ static _Noreturn void hart_run(void)
 		__asm__ volatile("wfi");
 }
 
+/* Names (up to 16 of) the harts that have not reached the kernel. */
+static void report_missing(void)
+{
+	unsigned shown = 0;
+
+	kprintf("boot: harts not up (hart ids):");
+	for (unsigned i = 0; i < platform_nharts() && shown < 16; i++) {
+		if (i == port_hart_id() || __atomic_load_n(&arrived[i], __ATOMIC_RELAXED))
+			continue;
+		kprintf(" %lu", platform_hartid(i));
+		shown++;
+	}
+	kprintf("%s\n", shown == 16 ? " ..." : "");
+}
+
+/* Waits until `started` harts are up (see BOOT_STALL_S); panics if not. */
+static void wait_for_harts(unsigned started)
+{
+	uint64_t hz = platform_timebase_hz(), t0 = platform_time();
+	uint64_t stall = t0 + BOOT_STALL_S * hz, report = t0 + BOOT_REPORT_S * hz;
+	unsigned long spins = 0;
+	unsigned seen = 1, up;
+
+	/* Acquire: pairs with each secondary's release increment. */
+	while ((up = __atomic_load_n(&harts_up, __ATOMIC_ACQUIRE)) != started) {
+		uint64_t now = platform_time();
+
+		if (up != seen) {
+			seen = up;
+			stall = now + BOOT_STALL_S * hz;
+		}
+		if (now > report) {
+			kprintf("boot: %u of %u harts up after %llu s, waiting\n", up,
+				started, (unsigned long long)((now - t0) / hz));
+			report = now + BOOT_REPORT_S * hz;
+		}
+		if (now > stall || now > t0 + BOOT_MAX_S * hz) {
+			report_missing();
+			panic("boot: only %u of %u harts came up in %llu s (none for "
+			      "the last %u s): the host is too loaded for this many "
+			      "vCPUs, or OpenSBI lost a hart", up, started,
+			      (unsigned long long)((now - t0) / hz), BOOT_STALL_S);
+		}
+		wait_step(&spins);
+	}
+	if (platform_time() - t0 > BOOT_REPORT_S * hz)
+		kprintf("boot: all %u harts up after %llu s\n", started,
+			(unsigned long long)((platform_time() - t0) / hz));
+}
+
 void kernel_main(void)
 {
 	unsigned me = port_hart_id(), started = 1;
-	unsigned long spins = 0;
-	uint64_t deadline, wait_ticks;
+	uint64_t wait_ticks;
 
 	console_init();
 	/*
@@ -121,14 +181,7 @@ void kernel_main(void)
 			      platform_hartid(i), err);
 		started++;
 	}
-	deadline = platform_time() + BOOT_TIMEOUT_S * platform_timebase_hz();
-	/* Acquire: pairs with each secondary's release increment. */
-	while (__atomic_load_n(&harts_up, __ATOMIC_ACQUIRE) != started) {
-		if (platform_time() > deadline)
-			panic("boot: only %u of %u harts came up",
-			      __atomic_load_n(&harts_up, __ATOMIC_RELAXED), started);
-		wait_step(&spins);
-	}
+	wait_for_harts(started);
 	nharts = started;
 	kprintf("boot: %u harts up (boot hart %u)\n", nharts, me);
 	/* Release: publishes nharts and the scenario's setup to everyone. */
@@ -140,6 +193,7 @@ void kernel_secondary_main(void)
 {
 	unsigned long spins = 0;
 
+	__atomic_store_n(&arrived[port_hart_id()], 1, __ATOMIC_RELAXED);
 	/* Release: the boot hart's acquire sees this hart fully started. */
 	__atomic_fetch_add(&harts_up, 1, __ATOMIC_RELEASE);
 	/* Acquire: pairs with the release of `go`. */

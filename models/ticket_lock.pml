@@ -1,23 +1,27 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Promela model of platform/ticket_lock.c, for Spin.
+ * Promela model of platform/ticket_lock.c (and the inline fast paths in
+ * ticket_lock.h), for Spin.
  *
- * The lock word is modelled as it is in C: one integer whose low half is
- * `owner` and whose high half is `next`, each W bits wide. The C lock uses
- * 32-bit halves of a 64-bit word; here W = 2 (halves count 0..3), so the
- * tickets wrap every 4 acquisitions and the wrap, and the carry the unlock
- * must cancel there, are reached in a few steps. The precondition of the C
- * lock (fewer than 2^32 waiters) becomes NPROC < 4.
+ * The lock is two counters, as in C: `owner` (the ticket served, written
+ * only by the holder) and `next` (the tickets handed out; a ticket is its
+ * low half). In C `owner` is 32 bits and `next` 64; here tickets and
+ * `owner` are W = 2 bits, so they wrap every 4 acquisitions and the wrap is
+ * reached in a few steps, and the 64-bit `next` is its ticket half `tick`
+ * plus a ghost `next_moved`, set by every ticket taken: a CAS of `next`
+ * succeeds iff no ticket was taken since the trylock read it (in C `next`
+ * would have to come back to the same 64-bit value, 2^64 tickets). The
+ * precondition of the C lock (fewer than 2^32 waiters) becomes NPROC < 4.
  *
- *   lock:    old = fetch_add(word, 1 << W); t = old >> W
- *            wait until (word & MASK) == t
- *   trylock: old = load(word); if owner(old) != next(old) fail;
- *            CAS(word, old, old + (1 << W))
- *   unlock:  o = word & MASK; fetch_add(word, o == MASK ? 1 - (1 << W) : 1)
+ *   lock:    t = fetch_add(next, 1) mod 2^W; wait until owner == t
+ *   trylock: n = load(next); o = load(owner);
+ *            if n mod 2^W == o: CAS(next, n, n + 1)
+ *   unlock:  o = owner; store(owner, o + 1)   (a plain release store)
  *
- * Every fetch_add and the CAS are one atomic step, as the AMOs are; the
- * loads are separate steps. Arithmetic on the word is modulo 2^(2W), as the
- * C word's is modulo 2^64.
+ * The fetch_add and the CAS are one atomic step each, as the AMOs are; the
+ * loads and the store are separate steps. Counters wrap as the C ones do.
+ * The host port's futex sleep/wake is not modelled (a waiter is the
+ * blocking guard below).
  *
  * Checked (ticket_lock_test.sh):
  *  - mutual exclusion: assert(in_cs == 1) inside the critical section;
@@ -30,20 +34,21 @@
  *  - starvation freedom under weak fairness: ltl `live`.
  *
  * Seeded bugs (-D switches), each of which Spin must catch:
- *  BUG_NO_WRAP_FIX  unlock always adds 1: at owner == MASK the carry bumps
- *                   `next`, a ticket is skipped and the lock deadlocks;
+ *  BUG_NO_WRAP      unlock does not wrap `owner` where tickets wrap: after
+ *                   MASK the owner never matches a ticket, a deadlock;
  *  BUG_NO_WAIT      lock does not wait for its ticket (as the C build
- *                   TICKET_LOCK_BROKEN_FOR_TEST);
+ *                   -DFAULT=FAULT_BROKEN_LOCK, <platform/fault.h>);
  *  BUG_TRY_SPLIT    trylock checks "free" and then takes a ticket with a
  *                   plain fetch_add instead of the CAS.
  */
 #define W 2
-#define HALF 4          /* 1 << W */
+#define HALF 4          /* 1 << W: tickets and owner wrap here */
 #define MASK 3          /* HALF - 1 */
-#define WORD 16         /* 1 << (2 W): the word wraps here */
 #define NPROC 3         /* < HALF: the lock's precondition */
 
-byte word = 0;
+byte owner = 0;
+byte tick = 0;          /* the ticket half of next */
+bool next_moved;        /* ghost: a ticket was taken since trylock read next */
 byte in_cs = 0;
 bool wrapped = false;   /* ghost: owner has gone MASK -> 0 at least once */
 bool cs[NPROC];         /* ghost: hart i is in its critical section */
@@ -53,23 +58,26 @@ chan order = [NPROC] of { byte };
 
 inline lock(me, t) {
 	atomic {
-		t = word / HALF;
-		word = (word + HALF) % WORD;
+		t = tick;
+		tick = (tick + 1) % HALF;
+		next_moved = true;
 		order ! me
 	}
 #ifndef BUG_NO_WAIT
-	(word % HALF == t)
+	(owner == t)
 #endif
 }
 
 inline trylock(me, ok) {
-	byte seen;
-	seen = word;
+	byte seen_n, seen_o;
+	atomic { seen_n = tick; next_moved = false };
+	seen_o = owner;
 #ifndef BUG_TRY_SPLIT
 	atomic {
 		if
-		:: seen % HALF == seen / HALF && word == seen ->
-			word = (word + HALF) % WORD;
+		:: seen_n == seen_o && !next_moved ->
+			tick = (tick + 1) % HALF;
+			next_moved = true;
 			order ! me;
 			ok = true
 		:: else -> ok = false
@@ -77,8 +85,8 @@ inline trylock(me, ok) {
 	}
 #else
 	if
-	:: seen % HALF == seen / HALF ->
-		atomic { word = (word + HALF) % WORD; order ! me };
+	:: seen_n == seen_o ->
+		atomic { tick = (tick + 1) % HALF; next_moved = true; order ! me };
 		ok = true
 	:: else -> ok = false
 	fi
@@ -86,15 +94,12 @@ inline trylock(me, ok) {
 }
 
 inline unlock(o) {
-	o = word % HALF;
+	o = owner;
 	atomic {
-#ifndef BUG_NO_WRAP_FIX
-		if
-		:: o == MASK -> word = (word + WORD + 1 - HALF) % WORD
-		:: else -> word = (word + 1) % WORD
-		fi;
+#ifndef BUG_NO_WRAP
+		owner = (o + 1) % HALF;
 #else
-		word = (word + 1) % WORD;
+		owner = o + 1;
 #endif
 		if
 		:: o == MASK -> wrapped = true

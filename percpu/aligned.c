@@ -95,10 +95,22 @@ PERCPU_SLOW void percpu_free_offset(void *q)
 		kfree(b);
 		return;
 	}
-	/* Freed already: if its block is still cached, the heap names it. */
+	/*
+	 * Freed already (the tag says so and still checks out): the heap
+	 * names what became of its block b. Still cached, or free with its
+	 * own tag: "double free" of b. Its tag gone (b merged into the free
+	 * block below it, or swallowed by a bigger block since): the heap's
+	 * walk finds b inside a free block ("double free") or a live one
+	 * ("interior pointer"); that is the fuzzer's finding, which used to
+	 * reach the heap as q and be named "corrupted tag" (the offset tag's
+	 * size is no block size). Live with its own tag again (handed out
+	 * anew): q, which the heap names, and nothing of the new owner's is
+	 * freed.
+	 */
 	size_t off = offset_of(q);
 	b = (char *)q - off;
-	if (off && heap_tag_is_cached(b) && heap_tag_check_top(b))
+	if (off && (!heap_tag_check_top(b) || heap_tag_state(b) == HEAP_STATE_CACHED ||
+		    heap_tag_state(b) == HEAP_STATE_FREE))
 		kheap_free(b);
 	else
 		kheap_free(q);

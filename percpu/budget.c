@@ -22,6 +22,11 @@
  * by its own classes gives up its least recently used one. Magazines keep
  * the capacity they were made with; as harts come and go, new ones follow
  * the new share.
+ *
+ * A class that is not cached on a hart is not sent to the heap lock for
+ * every block: each depot keeps one loose magazine, at most
+ * PERCPU_LOOSE_DIV-th of the depots' slice, that hands out and takes back
+ * single rounds under the class's own lock (percpu_loose_cap).
  */
 #include "percpu/percpu_internal.h"
 
@@ -100,17 +105,48 @@ static unsigned rounds_for(unsigned cls, size_t bytes)
 	return cap < percpu_class_rounds[cls] ? (unsigned)cap : percpu_class_rounds[cls];
 }
 
-unsigned percpu_mag_cap(const struct percpu_cpu *c, unsigned cls, bool *crowded)
+/* A hart's fair share of the budget now. */
+static size_t hart_share(void)
 {
 	/* Relaxed: a count to divide by; a stale one only skews one size. */
 	unsigned harts = __atomic_load_n(&budget.active, __ATOMIC_RELAXED);
-	size_t share = percpu_budget() / 100 * (100 - PERCPU_DEPOT_BUDGET_PCT) /
-		       (harts > PERCPU_SHARE_MIN_HARTS ? harts : PERCPU_SHARE_MIN_HARTS);
-	unsigned useful = percpu_class_rounds[cls] < PERCPU_MAG_USEFUL_ROUNDS ?
-			  percpu_class_rounds[cls] : PERCPU_MAG_USEFUL_ROUNDS;
+	return percpu_budget() / 100 * (100 - PERCPU_DEPOT_BUDGET_PCT) /
+	       (harts > PERCPU_SHARE_MIN_HARTS ? harts : PERCPU_SHARE_MIN_HARTS);
+}
+
+static unsigned useful_rounds(unsigned cls)
+{
+	return percpu_class_rounds[cls] < PERCPU_MAG_USEFUL_ROUNDS ?
+	       percpu_class_rounds[cls] : PERCPU_MAG_USEFUL_ROUNDS;
+}
+
+/* One magazine's fair capacity of class cls at `share`. */
+static unsigned fair_rounds(unsigned cls, size_t share)
+{
 	unsigned fair = rounds_for(cls, share / PERCPU_MAG_SHARE_DIV);
 	if (fair > PERCPU_MAG_BYTES / percpu_class_size[cls])
 		fair = PERCPU_MAG_BYTES / percpu_class_size[cls]; /* locality */
+	return fair;
+}
+
+bool percpu_class_uncached(unsigned cls)
+{
+	return fair_rounds(cls, hart_share()) < useful_rounds(cls);
+}
+
+unsigned percpu_loose_cap(unsigned cls)
+{
+	if (percpu_class_size[cls] > PERCPU_LOOSE_MAX_SIZE)
+		return 0;
+	unsigned cap = rounds_for(cls, percpu_depot_budget() / PERCPU_LOOSE_DIV);
+	return cap < PERCPU_LOOSE_MIN_ROUNDS ? 0 : cap;
+}
+
+unsigned percpu_mag_cap(const struct percpu_cpu *c, unsigned cls, bool *crowded)
+{
+	size_t share = hart_share();
+	unsigned useful = useful_rounds(cls);
+	unsigned fair = fair_rounds(cls, share);
 	*crowded = false;
 	if (fair < useful)
 		return 0; /* too big a class for this share: not worth caching */

@@ -205,10 +205,23 @@ static struct percpu_magazine *get_empty(struct percpu_depot *d)
 	return m;
 }
 
+/* Detaches the loose magazine; *rounds gets its rounds. Under lock. */
+static struct percpu_magazine *take_loose(struct percpu_depot *d, size_t *rounds)
+{
+	struct percpu_magazine *m = d->loose;
+	*rounds = d->loose_n;
+	STORE_RELAXED(&d->full_rounds, d->full_rounds - d->loose_n);
+	d->loose = NULL;
+	d->loose_n = 0;
+	return m;
+}
+
 /*
  * Releases the depot lock. Once per PERCPU_DEPOT_REAP_US it first detaches
- * what the depot did not need during the interval (its low-water marks):
- * *full_out and *empty_out, for the caller to destroy after the unlock.
+ * what the depot did not need during the interval (its low-water marks,
+ * and a loose magazine nobody used): *full_out and *empty_out, and a loose
+ * one among the full ones with its rounds in orphan_rounds, for the caller
+ * to destroy after the unlock.
  */
 static void depot_unlock(struct percpu_depot *d, port_irqflags_t f,
 			 struct percpu_magazine **full_out,
@@ -222,6 +235,13 @@ static void depot_unlock(struct percpu_depot *d, port_irqflags_t f,
 			push(full_out, get_full(d));
 		for (size_t i = d->low_empty; i > 0; i--)
 			push(empty_out, get_empty(d));
+		if (d->loose && !d->loose_used) {
+			size_t n;
+			struct percpu_magazine *m = take_loose(d, &n);
+			m->orphan_rounds = (uint8_t)n;
+			push(n ? full_out : empty_out, m);
+		}
+		d->loose_used = false;
 		d->low_full = d->nfull;
 		d->low_empty = d->nempty;
 		d->reap_at = now + interval;
@@ -229,13 +249,20 @@ static void depot_unlock(struct percpu_depot *d, port_irqflags_t f,
 	ticket_unlock_irqrestore(&d->lock, f);
 }
 
-/* Destroys what depot_unlock reaped (or any list of full / empty magazines). */
+/*
+ * Destroys what depot_unlock reaped (or any list of full / empty
+ * magazines; a full one on the list has cap rounds, or orphan_rounds if
+ * that is not 0: a partly filled loose one).
+ */
 static size_t destroy_lists(struct percpu_cpu *c, struct percpu_magazine *full,
 			    struct percpu_magazine *empty)
 {
 	size_t bytes = 0;
-	for (struct percpu_magazine *m; (m = pop(&full)) != NULL;)
-		bytes += percpu_mag_destroy(c, m, m->cap);
+	for (struct percpu_magazine *m; (m = pop(&full)) != NULL;) {
+		size_t n = m->orphan_rounds ? m->orphan_rounds : m->cap;
+		m->orphan_rounds = 0;
+		bytes += percpu_mag_destroy(c, m, n);
+	}
 	for (struct percpu_magazine *m; (m = pop(&empty)) != NULL;)
 		percpu_mag_destroy(c, m, 0);
 	return bytes;
@@ -332,11 +359,141 @@ size_t percpu_depot_drain(struct percpu_cpu *c, unsigned cls)
 {
 	struct percpu_depot *d = &percpu_depots[cls];
 	port_irqflags_t f = depot_lock(c, d);
+	size_t loose_n;
+	struct percpu_magazine *loose = take_loose(d, &loose_n);
 	struct percpu_magazine *full = d->full, *empty = d->empty;
 	d->full = d->empty = NULL;
 	STORE_RELAXED(&d->nfull, (size_t)0);
 	STORE_RELAXED(&d->full_rounds, (size_t)0);
 	d->nempty = d->low_full = d->low_empty = 0;
 	ticket_unlock_irqrestore(&d->lock, f);
-	return destroy_lists(c, full, empty);
+	return destroy_lists(c, full, empty) + percpu_mag_destroy(c, loose, loose_n);
+}
+
+/* ---- the loose magazine ------------------------------------------------- */
+
+/*
+ * Gives the depot a loose magazine: an empty one it holds, else a new one
+ * of percpu_loose_cap(cls) rounds (halved while the budget refuses it);
+ * false if neither. Under the depot lock: the heap call nests the heap lock
+ * inside the class's (no path takes them the other way round).
+ */
+static bool loose_make(struct percpu_depot *d, unsigned cls)
+{
+	struct percpu_magazine *m = get_empty(d);
+	if (!m) {
+		unsigned cap = percpu_loose_cap(cls);
+		while (cap >= PERCPU_LOOSE_MIN_ROUNDS &&
+		       !percpu_charge(percpu_mag_charge(cls, cap)))
+			cap /= 2;
+		if (cap < PERCPU_LOOSE_MIN_ROUNDS)
+			return false;
+		void *p = NULL;
+		if (!kheap_alloc_batch(mag_bytes(cap), 0, &p, 1)) {
+			percpu_uncharge(percpu_mag_charge(cls, cap));
+			return false;
+		}
+		m = p;
+		m->cls = (uint16_t)cls;
+		m->cap = (uint8_t)cap;
+		m->orphan_rounds = 0;
+		m->orphan_from = 0;
+	}
+	m->next = NULL;
+	d->loose = m;
+	d->loose_n = 0;
+	return true;
+}
+
+static void loose_add(struct percpu_depot *d, size_t n)
+{
+	d->loose_n += n;
+	STORE_RELAXED(&d->full_rounds, d->full_rounds + n);
+}
+
+static void loose_sub(struct percpu_depot *d, size_t n)
+{
+	d->loose_n -= n;
+	STORE_RELAXED(&d->full_rounds, d->full_rounds - n);
+}
+
+void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls)
+{
+	struct percpu_depot *d = &percpu_depots[cls];
+	struct percpu_magazine *spent = NULL;
+	void *p = NULL;
+	port_irqflags_t f = depot_lock(c, d);
+	d->loose_used = true;
+	if (!d->loose_n) {
+		/* A full magazine some hart left is the next loose one. */
+		struct percpu_magazine *full = get_full(d);
+		if (full) {
+			size_t n;
+			spent = take_loose(d, &n); /* empty, or NULL */
+			d->loose = full;
+			loose_add(d, full->cap);
+		} else if (d->loose || loose_make(d, cls)) {
+			/*
+			 * Half a magazine from the heap in one batch, so the
+			 * frees that follow find room too.
+			 */
+			struct percpu_magazine *m = d->loose;
+			size_t n = kheap_alloc_batch(percpu_class_size[cls], 0, m->rounds,
+						     (m->cap + 1u) / 2);
+			for (size_t i = 0; i < n; i++)
+				heap_tag_mark_cached(m->rounds[i]);
+			loose_add(d, n);
+			STAT_ADD(&cold(c)->refills, 1);
+			STAT_ADD(&cold(c)->refill_blocks, n);
+		}
+	}
+	if (d->loose_n) {
+		p = d->loose->rounds[d->loose_n - 1];
+		loose_sub(d, 1);
+	}
+	if (spent && d->nempty < PERCPU_DEPOT_MAX_EMPTY) {
+		push(&d->empty, spent);
+		d->nempty++;
+		spent = NULL;
+	}
+	unlock_and_destroy(c, d, f, NULL, spent);
+	if (p) {
+		/* Ours alone now: no other hart reaches it. */
+		heap_tag_set_state(p, class_state(cls));
+		STAT_ADD(&cold(c)->depot_exchanges, 1);
+	}
+	return p;
+}
+
+bool percpu_depot_free(struct percpu_cpu *c, unsigned cls, void *p)
+{
+	struct percpu_depot *d = &percpu_depots[cls];
+	port_irqflags_t f = depot_lock(c, d);
+	d->loose_used = true;
+	if (d->loose && d->loose_n == d->loose->cap) {
+		/*
+		 * Full: the depot keeps it as a full magazine if its slice has
+		 * room (the rounds are counted already) and starts another;
+		 * else half of it goes back to the heap in one batch.
+		 */
+		if (d->nfull < PERCPU_DEPOT_MAX_FULL && depots_have_room(cls, 0)) {
+			size_t n;
+			put_full(d, take_loose(d, &n));
+		} else {
+			size_t half = d->loose_n / 2;
+			percpu_heap_return(c, &d->loose->rounds[half], d->loose_n - half);
+			loose_sub(d, d->loose_n - half);
+		}
+	}
+	bool taken = d->loose || loose_make(d, cls);
+	if (taken) {
+		/* Cached before the unlock: once in, another hart may pop it. */
+		heap_tag_mark_cached(p);
+		d->loose->rounds[d->loose_n] = p;
+		loose_add(d, 1);
+	}
+	unlock_and_destroy(c, d, f, NULL, NULL);
+	if (taken)
+		STAT_ADD(&cold(c)->depot_exchanges, 1);
+	return taken;
 }

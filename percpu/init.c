@@ -14,6 +14,28 @@ struct percpu_orphans percpu_orphans;
 enum percpu_mode percpu_mode_;
 bool percpu_ready;
 
+/*
+ * The record of a hart that has no percpu_cpu yet (PORT_HART_DATA_INITIAL
+ * ports hand it out before a hart's first slow path): no slot has a
+ * magazine, so every pop reads the NULL word and every push finds
+ * top == limit, and every size maps to PERCPU_STATE_IDLE, which sends
+ * kmalloc's miss to the full slow path. Read-only: valid from the first
+ * instruction, so kmalloc before percpu_init still reaches "use before init".
+ */
+const struct percpu_cpu percpu_idle = {
+	.top = { [0 ... PERCPU_NSLOTS - 1] = PERCPU_NO_ROUNDS },
+	.limit = { [0 ... PERCPU_NSLOTS - 1] = PERCPU_NO_ROUNDS },
+	.size_state = { [0 ... (PERCPU_MAX_FAST >> 4) - 1] = PERCPU_STATE_IDLE },
+};
+
+#if PORT_HART_DATA_INITIAL
+/* Overrides the port's weak one: every hart starts at percpu_idle. */
+void *port_hart_data_initial(void)
+{
+	return (void *)(uintptr_t)&percpu_idle;
+}
+#endif
+
 void percpu_init(enum percpu_mode mode)
 {
 	if (percpu_ready)

@@ -25,6 +25,7 @@ static void *slot_pop(struct percpu_cpu *c, unsigned cls)
 	unsigned si = PERCPU_SLOT(cls);
 	void *p = c->top[si][-1];
 	STORE_RELAXED(&c->top[si], c->top[si] - 1);
+	poison_check(p);
 	heap_tag_set_state(p, class_state(cls));
 	STAT_ADD(&cold(c)->slow_pops, 1);
 	return p;
@@ -43,8 +44,10 @@ static bool refill(struct percpu_cpu *c, unsigned cls, struct percpu_magazine *m
 		percpu_depot_put_empty(c, cls, m);
 		return false;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		heap_tag_mark_cached(m->rounds[i]);
+		poison_block(m->rounds[i]);
+	}
 	slot_load(c, cls, m, n);
 	STAT_ADD(&cold(c)->mag_in, n);
 	return true;
@@ -81,8 +84,13 @@ static PERCPU_SLOW void *alloc_slow(unsigned cls)
 		 * exchange when there is a loaded one to become the previous.
 		 */
 		struct percpu_magazine *loaded = slot_loaded(c, si);
-		struct percpu_magazine *got =
-			percpu_depot_get_full(c, cls, loaded ? c->prev[si] : NULL);
+		struct percpu_magazine *got = NULL;
+		if (!loaded && !c->prev[si] && percpu_class_uncached(cls)) {
+			/* Not cached at this share: a round from the depot. */
+			p = percpu_depot_alloc(c, cls);
+			goto out;
+		}
+		got = percpu_depot_get_full(c, cls, loaded ? c->prev[si] : NULL);
 		if (got) {
 			if (loaded)
 				slot_set_prev(c, cls, loaded, 0);
@@ -101,6 +109,7 @@ static PERCPU_SLOW void *alloc_slow(unsigned cls)
 				p = slot_pop(c, cls);
 		}
 	}
+out:
 	slow_exit(c);
 	port_irq_restore(f);
 	return p;
@@ -117,7 +126,7 @@ static PERCPU_SLOW bool free_slow(void *p, unsigned cls)
 	port_irqflags_t f = port_irq_save();
 	struct percpu_cpu *c = this_cpu();
 	unsigned si = PERCPU_SLOT(cls);
-	bool cached = true;
+	bool cached = true, lost = false;
 
 	slow_enter(c);
 	slot_touch(c, si);
@@ -130,6 +139,11 @@ static PERCPU_SLOW bool free_slow(void *p, unsigned cls)
 		}
 	}
 	percpu_honour_flush(c);
+	if (!c->base[si] && !c->prev[si] && percpu_class_uncached(cls)) {
+		/* Not cached at this share: the depot's loose magazine. */
+		cached = percpu_depot_free(c, cls, p);
+		goto out;
+	}
 	if (c->base[si] && c->top[si] != c->limit[si])
 		goto push;
 	if (slot_prev_empty(c, si)) {
@@ -158,13 +172,23 @@ static PERCPU_SLOW bool free_slow(void *p, unsigned cls)
 	}
 	slot_load(c, cls, empty, 0);
 push:
+	if (!state_claim(p, class_state(cls))) {
+		/* Another freer won: the heap names this one (after slow_exit). */
+		cached = false;
+		lost = true;
+		goto out;
+	}
+	poison_block(p);
 	*c->top[si] = p;
 	STORE_RELAXED(&c->top[si], c->top[si] + 1);
-	heap_tag_mark_cached(p);
 	STAT_ADD(&cold(c)->slow_pushes, 1);
 out:
 	slow_exit(c);
 	port_irq_restore(f);
+	if (lost) {
+		kheap_free(p); /* "double free": the winner cached it */
+		return true;
+	}
 	return cached;
 }
 
@@ -199,14 +223,16 @@ PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must)
  * A fast-path miss on a hart with magazines: the slot state `st` names the
  * class (see PERCPU_SLOT), so the request's exact size is not needed.
  */
-static PERCPU_SLOW void *kmalloc_miss(unsigned st, bool must)
+static PERCPU_SLOW void *kmalloc_miss(unsigned st, size_t size, bool must)
 {
+	if (unlikely(st == PERCPU_STATE_IDLE)) /* no record yet: percpu_idle */
+		return percpu_kmalloc_slow(size, 0, must);
 	unsigned cls = (st >> 3) - 2;
 	void *p = alloc_slow(cls);
 	if (p)
 		return p;
 	/* The cache could not get a batch: one block, with the reclaim. */
-	size_t size = percpu_class_size[cls];
+	size = percpu_class_size[cls];
 	return must ? kheap_alloc(size, 0) : kheap_try_alloc(size, 0);
 }
 
@@ -222,40 +248,34 @@ static PERCPU_SLOW void *kmalloc_miss(unsigned st, bool must)
  * word below its rounds), store the slot's state (its class) in the
  * block's state lane, count the hit.
  *
- * kfree hit: one byte load of the block's state lane: a block handed out by
- * a magazine carries its slot's offset there, anything else (cached, free,
- * straight from the heap, garbage) lands in a slot that never has a
- * magazine; at PERCPU_HARDEN >= 1 the check lane's top bit and the heap's
- * hull must agree too (kfree_filter); push the round, store "cached". Fast
- * frees are not counted: percpu_get_stats derives them from the magazines'
- * block flow.
+ * kfree hit: at PERCPU_HARDEN >= 1 first p against the heap's hull, before
+ * any load through p (kfree_range); then one byte load of the block's state
+ * lane: a block handed out by a magazine carries its slot's offset there,
+ * anything else (cached, free, straight from the heap, garbage) lands in a
+ * slot that never has a magazine; at PERCPU_HARDEN >= 2 the check lane's top
+ * bit too (kfree_filter) and an atomic claim of the state lane; push the
+ * round, store "cached". Fast frees are not counted: percpu_get_stats
+ * derives them from the magazines' block flow.
  *
- * RV64 instruction counts of the hit paths, `riscv64-unknown-elf-objdump -d`
- * of bazel-bin/percpu/_objs/percpu/kmalloc.o after
- * `bazel build --config=riscv //percpu:percpu` (gcc 12, -O2):
- *   kmalloc hit 22, kfree hit 18, pair 40 at PERCPU_HARDEN=0 (before this
- *   layout: 39 + 46 = 85); kfree hit 26, pair 48 at PERCPU_HARDEN=1.
- *   (csrrci+andi / csrs for the interrupt mask are 3 of each.)
- * The QEMU icount benchmark in tools/bench measures them at run time.
+ * Their instruction count is a test: //percpu:hit_pair_budget_test.
  */
 static inline __attribute__((always_inline)) void *kmalloc_fast(size_t size, bool must)
 {
 	size_t idx = (size - 1) >> 4; /* size 0 wraps: the slow path */
 	if (likely(idx < (PERCPU_MAX_FAST >> 4))) {
-		port_irqflags_t f = port_irq_save();
+		port_irqflags_t f = port_irq_save_brief();
 		struct percpu_cpu *c = port_hart_data();
-		if (likely(c != NULL)) {
+		if (likely(hart_data_ok(c))) {
 			unsigned st = c->size_state[idx];
 			void *p = magazine_pop(c, st);
 			if (likely(p != NULL)) {
-				port_irq_restore(f);
+				port_irq_restore_brief(f);
 				return p;
 			}
-			port_irq_restore(f);
-			/* The class is known: size is not needed (no register kept). */
-			return kmalloc_miss(st, must);
+			port_irq_restore_brief(f);
+			return kmalloc_miss(st, size, must);
 		}
-		port_irq_restore(f);
+		port_irq_restore_brief(f);
 	}
 	return percpu_kmalloc_slow(size, 0, must);
 }
@@ -286,17 +306,28 @@ void *kcalloc(size_t n, size_t size)
 }
 
 /*
- * PERCPU_HARDEN >= 1 (<percpu/config.h>): does p look enough like a heap
- * block for the fast path? The check lane's top bit (set in every valid tag)
- * and p inside the heap's hull. A miss only means the slow path decides.
+ * kfree's first test, before any load through p. PERCPU_HARDEN >= 1
+ * (<percpu/config.h>): p inside the heap's hull (NULL is outside), so a wild
+ * pointer is never dereferenced; level 0: p not NULL.
+ */
+static inline __attribute__((always_inline)) bool kfree_range(const void *p)
+{
+#if PERCPU_HARDEN >= 1
+	return percpu_in_hull(p);
+#else
+	return p != NULL;
+#endif
+}
+
+/*
+ * PERCPU_HARDEN >= 2: the check lane's top bit, set in every valid tag, is
+ * loaded after the state byte says "a class". A miss only means the slow
+ * path decides.
  */
 static inline __attribute__((always_inline)) bool kfree_filter(const void *p)
 {
-#if PERCPU_HARDEN >= 1
-	uintptr_t off = (uintptr_t)p - LOAD_RELAXED(&kheap_bounds_.lo);
-	/* Each test likely() on its own: GCC does not spread one over an &&. */
-	return likely(heap_tag_check_top(p)) &&
-	       likely(off < LOAD_RELAXED(&kheap_bounds_.span));
+#if PERCPU_HARDEN >= 2
+	return heap_tag_check_top(p);
 #else
 	(void)p;
 	return true;
@@ -325,9 +356,52 @@ static bool next_tag_plausible(const void *p)
 #endif
 }
 
+/*
+ * kfree's way to the heap. At PERCPU_HARDEN >= 2 a real live block's state
+ * lane is claimed first (state_claim), as a magazine push would, so a hart
+ * freeing it to the heap and another caching it at the same moment cannot
+ * both succeed; the claimed block (now "cached") goes to the heap's batch
+ * free, which accepts that state. Anything else goes to kheap_free, which
+ * names it.
+ */
+static void free_to_heap(void *p)
+{
+#if PERCPU_HARDEN >= 2
+	unsigned st = heap_tag_state(p);
+	if (st != HEAP_STATE_CACHED && heap_tag_plausible_live(p) && state_claim(p, st)) {
+		kheap_free_batch(&p, 1);
+		return;
+	}
+#endif
+	kheap_free(p);
+}
+
+#if PERCPU_HARDEN >= 2
+/* A block handed out of a magazine had a word that is not the poison. */
+PERCPU_SLOW void percpu_poison_damaged(void *p)
+{
+	size_t usable = heap_block_size(p);
+	kheap_report_misuse(HEAP_ERR_WRITE_AFTER_FREE, p, usable, "kmalloc");
+	poison_block(p); /* reported once; the block is handed out as it is */
+}
+#endif
+
 static PERCPU_SLOW void free_slow_path(void *p)
 {
+	if (!p)
+		return;
 	percpu_check_ready();
+	if (!percpu_in_hull(p)) {
+		kheap_free(p); /* no load through p: the heap names it */
+		return;
+	}
+#if PERCPU_HARDEN >= 2
+	if (((uintptr_t)p & 7) == 0 && *((const percpu_pword_t *)p - 1) == PERCPU_POISON) {
+		/* p points into a poisoned (freed, cached) block. */
+		kheap_report_misuse(HEAP_ERR_DOUBLE_FREE, p, 0, "kfree");
+		return;
+	}
+#endif
 	unsigned st = heap_tag_state(p);
 	if (st == PERCPU_STATE_OFFSET || st == PERCPU_STATE_OFFSET_FREED) {
 		percpu_free_offset(p);
@@ -335,11 +409,10 @@ static PERCPU_SLOW void free_slow_path(void *p)
 	}
 	/*
 	 * Aligned, live and a matching check first: then the size is real.
-	 * Hardened: inside the heap too, so a forged tag outside it (even one
-	 * with a matching check) reaches the heap, which names it.
+	 * (p is inside the heap's hull: a forged tag outside it, even one with
+	 * a matching check, went to the heap above.)
 	 */
 	if (percpu_mode_ == PERCPU_MAGAZINES && heap_tag_plausible_live(p) &&
-	    (PERCPU_HARDEN < 1 || kfree_filter(p)) &&
 	    (heap_block_size(p) >> 4) < PERCPU_TABLE_ENTRIES &&
 	    next_tag_plausible(p)) {
 		unsigned cls = percpu_usable_class(heap_block_size(p));
@@ -354,22 +427,33 @@ static PERCPU_SLOW void free_slow_path(void *p)
 		port_irq_restore(f);
 	}
 	/* Large, bypass, or not a plausible live block: the heap decides. */
-	kheap_free(p);
+	free_to_heap(p);
 }
+
+#ifdef PERCPU_TEST_FREE_WINDOW
+/*
+ * Test builds only (//percpu:race_double_free_test): called where a timer
+ * interrupt could free p again, between the state load and the mask.
+ */
+void percpu_test_free_window(void *p);
+#endif
 
 PERCPU_FAST void kfree(void *p)
 {
-	if (unlikely(!p))
-		return;
-	unsigned st = heap_tag_state(p);
-	if (likely((st & 7) == 0 && kfree_filter(p))) {
-		port_irqflags_t f = port_irq_save();
-		struct percpu_cpu *c = port_hart_data();
-		if (likely(c != NULL) && likely(magazine_push(c, p, st))) {
-			port_irq_restore(f);
-			return;
+	if (likely(kfree_range(p))) {
+		unsigned st = heap_tag_state(p);
+		if (likely((st & 7) == 0) && likely(kfree_filter(p))) {
+#ifdef PERCPU_TEST_FREE_WINDOW
+			percpu_test_free_window(p);
+#endif
+			port_irqflags_t f = port_irq_save_brief();
+			struct percpu_cpu *c = port_hart_data();
+			if (likely(hart_data_ok(c)) && likely(magazine_push(c, p, st))) {
+				port_irq_restore_brief(f);
+				return;
+			}
+			port_irq_restore_brief(f);
 		}
-		port_irq_restore(f);
 	}
 	free_slow_path(p);
 }
@@ -377,6 +461,10 @@ PERCPU_FAST void kfree(void *p)
 void kfree_sized(void *p, size_t size)
 {
 	void *b;
+	if (p && !percpu_in_hull(p)) {
+		kfree(p); /* no load through p: the heap names it */
+		return;
+	}
 	if (p && is_offset(p) && (b = percpu_offset_block(p)) != NULL) {
 		size_t off = (size_t)((char *)p - (char *)b);
 		if (size > heap_block_size(b) - off) {
@@ -395,6 +483,8 @@ size_t ksize(const void *p)
 {
 	if (!p)
 		return 0;
+	if (!percpu_in_hull(p))
+		return kheap_usable_size((void *)(uintptr_t)p); /* the heap names it */
 	if (unlikely(is_offset(p))) {
 		const void *b = percpu_offset_block(p);
 		if (b)
@@ -411,6 +501,8 @@ void *krealloc(void *p, size_t size)
 		kfree(p);
 		return NULL;
 	}
+	if (!percpu_in_hull(p))
+		return kheap_try_realloc(p, size); /* the heap names it */
 	size_t old = ksize(p);
 	/* The heap's try form: NULL on OOM with p untouched, at every size. */
 	if (is_offset(p)) {

@@ -107,6 +107,8 @@ struct percpu_magazine {
 							   : (unsigned)(cls) + 4)
 #define PERCPU_STATE(cls) (PERCPU_SLOT(cls) << 3)
 #define PERCPU_STATE_BIG (31u << 3)
+/* percpu_idle's size_state: slot 30, which never has a magazine either. */
+#define PERCPU_STATE_IDLE (30u << 3)
 _Static_assert(PERCPU_SLOT(PERCPU_NFAST - 1) < 30 &&
 	       PERCPU_STATE(PERCPU_NFAST - 1) != HEAP_STATE_LIVE &&
 	       PERCPU_SLOT(PERCPU_NFAST) == 32,
@@ -215,7 +217,16 @@ struct percpu_depot {
 	struct percpu_magazine *full, *empty; /* under lock */
 	size_t nfull;  /* under lock; read relaxed for statistics */
 	size_t nempty; /* under lock */
-	size_t full_rounds; /* rounds in the full ones; under lock, read relaxed */
+	size_t full_rounds; /* rounds in the full ones and loose; under lock, read relaxed */
+	/*
+	 * The loose magazine (depot.c): rounds the depot hands out one at a
+	 * time to harts that cache no magazine of the class at their share
+	 * (a central free list, as tcmalloc's), so their requests take this
+	 * class's lock instead of the heap's. loose_n rounds; under lock.
+	 */
+	struct percpu_magazine *loose;
+	size_t loose_n;
+	bool loose_used; /* since reap_at; under lock */
 	/*
 	 * Working set (Bonwick's depot reaping): the fewest full and empty
 	 * magazines the depot held since reap_at was set; what it never
@@ -255,16 +266,31 @@ extern struct percpu_depot percpu_depots[PERCPU_NCLASSES];
 extern struct percpu_orphans percpu_orphans;
 extern enum percpu_mode percpu_mode_;
 extern bool percpu_ready; /* set once by percpu_init */
+extern const struct percpu_cpu percpu_idle; /* a hart with no record yet */
 
 /*
- * This hart's data. A hart's port_hart_data() is NULL until its first slow
- * path stores it here (the fast paths fall through on NULL). Interrupts
+ * Can port_hart_data() be NULL? Not on a PORT_HART_DATA_INITIAL port, which
+ * hands out percpu_idle instead: the fast paths then skip the test.
+ */
+static inline __attribute__((always_inline)) bool hart_data_ok(const struct percpu_cpu *c)
+{
+#if PORT_HART_DATA_INITIAL
+	(void)c;
+	return true;
+#else
+	return c != NULL;
+#endif
+}
+
+/*
+ * This hart's data. A hart's port_hart_data() is NULL (or percpu_idle)
+ * until its first slow path stores it here (the fast paths fall through on NULL). Interrupts
  * masked, or no migration: see the port contract.
  */
 static inline struct percpu_cpu *this_cpu(void)
 {
 	struct percpu_cpu *c = port_hart_data();
-	if (unlikely(!c)) {
+	if (unlikely(!c || c == &percpu_idle)) {
 		c = &percpu_cpus[port_hart_id()];
 		/*
 		 * Bypass mode never stores it: its fast paths then always fall
@@ -349,6 +375,22 @@ static inline bool is_offset(const void *q)
 	return heap_tag_state(q) == PERCPU_STATE_OFFSET;
 }
 
+/*
+ * Is p inside the heap's hull, [lowest region start, highest region end)
+ * (kheap_bounds_)? Reads no byte through p, so it comes before any load of
+ * a tag: a wild pointer (a device register, an unmapped address) is sent to
+ * the heap, which names it "free of foreign pointer", instead of faulting.
+ * NULL, and every pointer before kheap_init (span 0), is outside. Relaxed
+ * loads: the bounds change only under the heap lock when a region is
+ * claimed, extended or truncated, and a stale hull only sends a pointer to
+ * the heap, whose own checks decide.
+ */
+static inline __attribute__((always_inline)) bool percpu_in_hull(const void *p)
+{
+	uintptr_t off = (uintptr_t)p - LOAD_RELAXED(&kheap_bounds_.lo);
+	return off < LOAD_RELAXED(&kheap_bounds_.span);
+}
+
 /* Is the previous magazine of slot si there and full? Empty? */
 static inline bool slot_prev_full(const struct percpu_cpu *c, unsigned si)
 {
@@ -378,6 +420,10 @@ void percpu_budget_init(void);
  * *crowded says whether the hart's other classes are what leaves no room.
  */
 unsigned percpu_mag_cap(const struct percpu_cpu *c, unsigned cls, bool *crowded);
+/* True if class cls is too big for a magazine at the harts' current share. */
+bool percpu_class_uncached(unsigned cls);
+/* The capacity of a depot's loose magazine of class cls, or 0 (none). */
+unsigned percpu_loose_cap(unsigned cls);
 bool percpu_charge(size_t bytes);
 void percpu_uncharge(size_t bytes);
 void percpu_hart_activated(void);
@@ -411,6 +457,13 @@ bool percpu_depot_park_full(struct percpu_cpu *c, unsigned cls,
 			    struct percpu_magazine *full);
 /* Returns every magazine the depot holds (and their rounds); their bytes. */
 size_t percpu_depot_drain(struct percpu_cpu *c, unsigned cls);
+/*
+ * The loose magazine: one block of class cls from the depot (marked live),
+ * refilled from the heap when it runs dry, or NULL; and a block the depot
+ * takes (false: the heap must). For harts that cache no magazine of cls.
+ */
+void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls);
+bool percpu_depot_free(struct percpu_cpu *c, unsigned cls, void *p);
 
 /* flush.c */
 size_t percpu_honour_flush(struct percpu_cpu *c);
@@ -464,6 +517,45 @@ void percpu_report_extra(kheap_print_fn print);
 #pragma GCC visibility pop
 
 /*
+ * PERCPU_HARDEN >= 2: a block parked in a magazine is poisoned (every word
+ * of its payload PERCPU_POISON, SLUB's POISON_FREE byte) and checked when a
+ * magazine hands it out again: a write after free is named "write after
+ * free" (once per block, with the block's usable size). A free of a pointer
+ * whose word below is the poison points into a freed block: "double free".
+ */
+#define PERCPU_POISON ((uintptr_t)0x6b6b6b6b6b6b6b6bull)
+typedef uintptr_t __attribute__((__may_alias__)) percpu_pword_t;
+
+static inline void poison_block(void *p)
+{
+#if PERCPU_HARDEN >= 2
+	percpu_pword_t *w = p;
+	for (size_t i = 0, n = heap_block_size(p) / sizeof(uintptr_t); i < n; i++)
+		w[i] = PERCPU_POISON;
+#else
+	(void)p;
+#endif
+}
+
+#if PERCPU_HARDEN >= 2
+PERCPU_SLOW void percpu_poison_damaged(void *p);
+#endif
+
+static inline void poison_check(void *p)
+{
+#if PERCPU_HARDEN >= 2
+	const percpu_pword_t *w = p;
+	for (size_t i = 0, n = heap_block_size(p) / sizeof(uintptr_t); i < n; i++)
+		if (unlikely(w[i] != PERCPU_POISON)) {
+			percpu_poison_damaged(p);
+			return;
+		}
+#else
+	(void)p;
+#endif
+}
+
+/*
  * One round in or out of this hart's loaded magazine for the class whose
  * slot offset is st (the state byte), with interrupts masked and c this
  * hart's data: the whole hit path of kmalloc and kfree (kmalloc.c) and of
@@ -481,6 +573,7 @@ magazine_pop(struct percpu_cpu *c, unsigned st)
 	void *p = top[-1];
 	if (likely(p != NULL)) {
 		STORE_RELAXED(tp, top - 1);
+		poison_check(p);
 		heap_tag_set_state(p, st);
 		STAT_ADD(&c->alloc_hits, 1);
 	}
@@ -503,16 +596,51 @@ flush_requested_here(const struct percpu_cpu *c)
 #endif
 }
 
+/*
+ * Marks p, a block its caller is caching as class state st, cached; false
+ * if p's state lane no longer holds st. At PERCPU_HARDEN >= 2 one atomic
+ * compare-and-swap of the tag's low 32-bit word (flags, state, check: the
+ * state lane alone is a byte, and GCC 12 has no inline byte CAS for RV64),
+ * so of two harts, or a hart and its own interrupt, freeing one pointer at
+ * once exactly one wins; the other finds "cached" and goes to the heap,
+ * which names the double free. Relaxed: the RMWs on the word are totally
+ * ordered, which is all the choice of a winner needs; the block's contents
+ * are ordered by whatever handed p to both freers. The heap may store the
+ * flags byte (P) of this allocated block meanwhile, under its lock: the
+ * CAS then fails and retries with the new flags. Below level 2, a plain
+ * byte store (the fast path must have no atomic RMW).
+ */
+static inline __attribute__((always_inline)) bool state_claim(void *p, unsigned st)
+{
+#if PERCPU_HARDEN >= 2
+	typedef uint32_t __attribute__((__may_alias__)) word32_t;
+	word32_t *w = (word32_t *)((char *)p - 8);
+	uint32_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
+	do {
+		if (((old >> (8 * HEAP_LANE_STATE)) & 0xffu) != st)
+			return false;
+	} while (!__atomic_compare_exchange_n(w, &old,
+					      old & ~(0xffu << (8 * HEAP_LANE_STATE)),
+					      true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return true;
+#else
+	(void)st;
+	heap_tag_mark_cached(p);
+	return true;
+#endif
+}
+
 static inline __attribute__((always_inline)) bool
 magazine_push(struct percpu_cpu *c, void *p, unsigned st)
 {
 	void ***tp = (void ***)((char *)c->top + st);
 	void **top = *tp;
 	if (likely(top != *(void ***)((char *)c->limit + st) &&
-		   !flush_requested_here(c))) {
+		   !flush_requested_here(c)) &&
+	    likely(state_claim(p, st))) {
+		poison_block(p);
 		*top = p;
 		STORE_RELAXED(tp, top + 1);
-		heap_tag_mark_cached(p);
 		return true;
 	}
 	return false;
@@ -528,16 +656,19 @@ magazine_push(struct percpu_cpu *c, void *p, unsigned st)
  * gives the range [lo, lo + span) p must be in (the shim: its first region,
  * exactly, so a foreign pointer never reaches a magazine); the check lane's
  * top bit is tested at every PERCPU_HARDEN level.
+ *
+ * The hit paths mask interrupts with port_irq_save_brief: between save and
+ * restore they call nothing, take no trap and write no status bit.
  */
 static inline __attribute__((always_inline)) void *kmalloc_hit(size_t size)
 {
 	size_t idx = (size - 1) >> 4; /* size 0 wraps: a miss */
 	void *p = NULL;
-	port_irqflags_t f = port_irq_save();
+	port_irqflags_t f = port_irq_save_brief();
 	struct percpu_cpu *c = port_hart_data();
-	if (likely(idx < (PERCPU_MAX_FAST >> 4) && c != NULL))
+	if (likely(idx < (PERCPU_MAX_FAST >> 4) && hart_data_ok(c)))
 		p = magazine_pop(c, c->size_state[idx]);
-	port_irq_restore(f);
+	port_irq_restore_brief(f);
 	return p;
 }
 
@@ -548,10 +679,10 @@ kfree_hit(void *p, uintptr_t lo, uintptr_t span)
 		return false; /* before any load through p */
 	unsigned st = heap_tag_state(p);
 	if (likely((st & 7) == 0) && likely(heap_tag_check_top(p))) {
-		port_irqflags_t f = port_irq_save();
+		port_irqflags_t f = port_irq_save_brief();
 		struct percpu_cpu *c = port_hart_data();
-		bool hit = likely(c != NULL) && magazine_push(c, p, st);
-		port_irq_restore(f);
+		bool hit = likely(hart_data_ok(c)) && magazine_push(c, p, st);
+		port_irq_restore_brief(f);
 		return hit;
 	}
 	return false;

@@ -3,14 +3,6 @@
 #include <platform/fault.h>
 #include <platform/ticket_lock.h>
 
-#define NEXT_ONE ((uint64_t)1 << 32)
-
-/* The fetch_add found owner == our ticket: the lock was free. */
-static inline bool likely_free(uint64_t old, uint32_t ticket)
-{
-	return __builtin_expect((uint32_t)old == ticket, 1);
-}
-
 /*
  * Test-only fault FAULT_BROKEN_LOCK: a lock that does not wait for its
  * ticket. The lock torture and the stress are built once with it to prove
@@ -32,9 +24,13 @@ static void ticket_sleep(ticket_lock_t *l, uint32_t ticket)
 	/* seq_cst: the sleeper's half of the Dekker pair (ticket_lock.h). */
 	__atomic_fetch_add(&l->sleepers, 1, __ATOMIC_SEQ_CST);
 	uint32_t gen = __atomic_load_n(w, __ATOMIC_SEQ_CST);
-	uint32_t owner = (uint32_t)__atomic_load_n(&l->word, __ATOMIC_SEQ_CST);
-	/* Not our turn: sleep, unless an unlock bumped `gen` since we read it. */
-	if (owner != ticket)
+	uint32_t owner = __atomic_load_n(&l->owner, __ATOMIC_SEQ_CST);
+	/*
+	 * Further back than next in line: sleep, unless an unlock bumped `gen`
+	 * since we read it. The next in line never sleeps here: the unlock that
+	 * serves it may have skipped the wake (ticket_lock.h).
+	 */
+	if ((uint32_t)(ticket - owner) > 1)
 		port_wait_on(w, gen, ticket % 32);
 	/* Relaxed: only lets later unlocks skip the wake; orders nothing. */
 	__atomic_fetch_sub(&l->sleepers, 1, __ATOMIC_RELAXED);
@@ -59,73 +55,87 @@ static void ticket_sleep(ticket_lock_t *l, uint32_t ticket)
 {
 	(void)ticket;
 	/* A bounded wait: returns by itself (PORT_WAIT_ON_WAKES 0). */
-	port_wait_on((const uint32_t *)&l->word,
-		     (uint32_t)__atomic_load_n(&l->word, __ATOMIC_RELAXED), 0);
+	port_wait_on(&l->owner, __atomic_load_n(&l->owner, __ATOMIC_RELAXED), 0);
 }
 #endif
 
-unsigned long ticket_lock(ticket_lock_t *l)
+/*
+ * Between looks at `owner` while ahead = ticket - owner tickets are in front
+ * of us. Host: waiters further back than next in line sleep on the futex;
+ * the next in line spins and now and then yields the CPU (it must not sleep
+ * on the futex: see ticket_sleep). RISC-V: a bounded wait, as before, for
+ * any waiter further back and for the next in line now and then.
+ */
+static inline void ticket_wait(ticket_lock_t *l, uint32_t ticket, uint32_t ahead,
+			       unsigned long spins)
 {
-	/*
-	 * Acquire: if the lock was free, this RMW is the acquisition, and the
-	 * critical section must not move above it.
-	 */
-	uint64_t old = __atomic_fetch_add(&l->word, NEXT_ONE, __ATOMIC_ACQUIRE);
-	uint32_t ticket = (uint32_t)(old >> 32);
+#if PORT_WAIT_ON_WAKES
+	if (ahead > 1)
+		ticket_sleep(l, ticket);
+	else if (spins % TICKET_LOCK_SPINS == 0)
+		port_wait_long();
+	else
+		port_cpu_relax();
+#else
+	if (ahead > 1 || spins % TICKET_LOCK_SPINS == 0)
+		ticket_sleep(l, ticket);
+	else
+		port_cpu_relax();
+#endif
+}
+
+/* ticket_lock() found `owner` serving, not our ticket: wait for our turn. */
+unsigned long ticket_lock_wait(ticket_lock_t *l, uint32_t ticket, uint32_t owner)
+{
 	unsigned long spins = 0;
 
-	if (!WAIT_FOR_TICKET || likely_free(old, ticket))
+	if (!WAIT_FOR_TICKET)
 		return 0;
-	/*
-	 * Acquire on the load that sees our ticket served: pairs with the
-	 * release in ticket_unlock(), so the previous holder's writes are seen.
-	 */
 	for (;;) {
-		uint32_t owner = (uint32_t)__atomic_load_n(&l->word, __ATOMIC_ACQUIRE);
+		spins++;
+		ticket_wait(l, ticket, ticket - owner, spins);
+		/* Acquire: pairs with the release in ticket_unlock(), as there. */
+		owner = __atomic_load_n(&l->owner, __ATOMIC_ACQUIRE);
 		if (owner == ticket)
 			return spins;
-		spins++;
-		/*
-		 * Only the next in line spins, and only for a while; the others
-		 * sleep, so they leave the (possibly shared) host core to the
-		 * holder, and the handover does not wait for a wakeup.
-		 */
-		if ((uint32_t)(ticket - owner) > 1 || spins % TICKET_LOCK_SPINS == 0)
-			ticket_sleep(l, ticket);
-		else
-			port_cpu_relax();
 	}
 }
 
 bool ticket_trylock(ticket_lock_t *l)
 {
-	/* Relaxed: the CAS below carries the ordering. */
-	uint64_t old = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+	/* Relaxed: the CAS below compares it; it orders nothing. */
+	uint64_t next = __atomic_load_n(&l->next, __ATOMIC_RELAXED);
+	/*
+	 * Acquire: if the CAS succeeds, this load read the release of the
+	 * previous holder's unlock, whose writes we must see.
+	 */
+	uint32_t owner = __atomic_load_n(&l->owner, __ATOMIC_ACQUIRE);
 
-	if ((uint32_t)old != (uint32_t)(old >> 32))
+	if ((uint32_t)next != owner)
 		return false;
-	/* Acquire on success: the critical section starts after the CAS. */
-	return __atomic_compare_exchange_n(&l->word, &old, old + NEXT_ONE, false,
+	/*
+	 * Free when we looked; a CAS that still finds `next` unchanged took
+	 * ticket `owner`, the one served (ticket_lock.h). Acquire on success:
+	 * the critical section starts after it; relaxed on failure.
+	 */
+	return __atomic_compare_exchange_n(&l->next, &next, next + 1, false,
 					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-void ticket_unlock(ticket_lock_t *l)
+/*
+ * ticket_unlock() made `owner` the owner and saw tickets beyond it: the
+ * unlocker's half of the Dekker pair with ticket_sleep, a seq_cst RMW of
+ * `sleepers` (adding 0) after the release store. Either it reads the
+ * sleeper's increment, or that increment reads from it and so
+ * (release/acquire) the sleeper sees the new owner.
+ */
+void ticket_unlock_wake(ticket_lock_t *l, uint32_t owner)
 {
-	/* Relaxed: only the holder writes `owner`, so it reads its own value. */
-	uint32_t owner = (uint32_t)__atomic_load_n(&l->word, __ATOMIC_RELAXED);
-	/* Adding 1 - 2^32 on wrap cancels the carry into `next`. */
-	uint64_t add = owner == UINT32_MAX ? 1 - NEXT_ONE : 1;
-
-#if !PORT_WAIT_ON_WAKES
-	/* Release: the critical section's writes reach the next holder. */
-	__atomic_fetch_add(&l->word, add, __ATOMIC_RELEASE);
+#if PORT_WAIT_ON_WAKES
+	if (__atomic_fetch_add(&l->sleepers, 0, __ATOMIC_SEQ_CST))
+		ticket_wake(l, owner);
 #else
-	/*
-	 * Release, as above; seq_cst for the unlocker's half of the Dekker pair
-	 * with ticket_sleep (on x86 the same lock xadd, on others a fence).
-	 */
-	__atomic_fetch_add(&l->word, add, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&l->sleepers, __ATOMIC_SEQ_CST))
-		ticket_wake(l, owner + 1);
+	(void)l;
+	(void)owner;
 #endif
 }

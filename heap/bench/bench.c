@@ -16,9 +16,16 @@
  *     its quartiles.
  *  3. alloc+free pair latency, on a heap holding a random set of blocks.
  *  4. the heap-efficiency figure (tests/efficiency.h).
- * The last line is machine-readable.
+ * Each workload also runs on the core behind the project's ticket lock
+ * (ticket_lock_irqsave around every call, as kheap takes it), so what the
+ * lock adds is measured in the same run (issue 14: at most 40 ticks on the
+ * microbenchmark's p50).
+ * The last line is machine-readable: the ratio to glibc of every max size,
+ * random_actions_max200_ops=, microbench_p50= and the lock's figures.
  */
 #include "../tests/efficiency.h"
+
+#include <platform/ticket_lock.h>
 
 #include <malloc.h>
 #include <string.h>
@@ -50,7 +57,9 @@ static inline uint64_t ticks(void)
 #define RA_REALLOC_MULTI 3
 #define RA_REPS 3
 #define MB_MAX_LIVE 600
-#define MB_SAMPLES (1u << 25)
+#define MB_SAMPLES (1u << 24)
+#define MB_ROUNDS 5
+#define MB_SECS 1.0 /* per allocator, as talc */
 
 /* One allocator under test; align is always a power of two. */
 struct ops {
@@ -108,6 +117,39 @@ static void *g_realloc(void *c, void *p, size_t old, size_t s, size_t a)
 	return q;
 }
 static void g_reset(void *c) { (void)c; }
+
+/* The core behind the ticket lock, with local interrupts "masked". */
+static ticket_lock_t bench_lock = TICKET_LOCK_INIT;
+
+static void *l_alloc(void *c, size_t s, size_t a)
+{
+	port_irqflags_t f = ticket_lock_irqsave(&bench_lock, NULL);
+	void *p = heap_alloc(c, s, a, NULL);
+	ticket_unlock_irqrestore(&bench_lock, f);
+	return p;
+}
+static void l_free(void *c, void *p)
+{
+	port_irqflags_t f = ticket_lock_irqsave(&bench_lock, NULL);
+	heap_free(c, p);
+	ticket_unlock_irqrestore(&bench_lock, f);
+}
+static void *l_realloc(void *c, void *p, size_t old, size_t s, size_t a)
+{
+	if (a > HEAP_MIN_ALIGN) {
+		/* As h_realloc: by hand, each call under the lock. */
+		void *q = l_alloc(c, s, a);
+		if (q) {
+			memcpy(q, p, old < s ? old : s);
+			l_free(c, p);
+		}
+		return q;
+	}
+	port_irqflags_t f = ticket_lock_irqsave(&bench_lock, NULL);
+	void *q = heap_realloc(c, p, s, NULL);
+	ticket_unlock_irqrestore(&bench_lock, f);
+	return q;
+}
 
 static double now(void)
 {
@@ -207,13 +249,18 @@ static void quartiles(uint64_t *t, size_t n, uint64_t q[5])
 	q[4] = t[99 * n / 100];
 }
 
-/* talc's microbench: per-quartile alloc ticks + free ticks in q. */
-static void microbench(const struct ops *o, double secs, uint64_t q[5])
+/* Samples of talc's microbench for one allocator, over several rounds. */
+struct mb_samples {
+	uint64_t at[MB_SAMPLES], ft[MB_SAMPLES];
+	size_t na, nf;
+};
+
+/* One round of talc's microbench for `secs`: appends alloc and free ticks. */
+static void microbench_round(const struct ops *o, double secs, struct mb_samples *m)
 {
-	static uint64_t at[MB_SAMPLES], ft[MB_SAMPLES];
 	static struct live act[MB_MAX_LIVE + 2];
-	size_t na = 0, nf = 0, n = 0;
-	uint64_t rng = 42;
+	size_t n = 0;
+	uint64_t rng = 42 + m->na;
 
 	o->reset(o->ctx);
 	for (size_t i = 1; i < 10000; i++) { /* warm up */
@@ -224,7 +271,8 @@ static void microbench(const struct ops *o, double secs, uint64_t q[5])
 	}
 	double t0 = now();
 	for (size_t i = 0;; i++) {
-		if (i % 256 == 0 && (now() - t0 > secs || na == MB_SAMPLES || nf + 8 > MB_SAMPLES))
+		if (i % 256 == 0 &&
+		    (now() - t0 > secs || m->na == MB_SAMPLES || m->nf + 8 > MB_SAMPLES))
 			break;
 		size_t s = gen_size(&rng, 0x10000), a = gen_align(&rng);
 		uint64_t c0 = ticks();
@@ -235,7 +283,7 @@ static void microbench(const struct ops *o, double secs, uint64_t q[5])
 				o->free(o->ctx, act[--n].p);
 			continue;
 		}
-		at[na++] = c1 - c0;
+		m->at[m->na++] = c1 - c0;
 		act[n++] = (struct live){ p, s, a };
 		if ((n > 50 && rand_below(&rng, 0, 10) == 0) || n > MB_MAX_LIVE) {
 			for (int k = 0; k < 8; k++) {
@@ -244,15 +292,20 @@ static void microbench(const struct ops *o, double secs, uint64_t q[5])
 				act[j] = act[--n];
 				c0 = ticks();
 				o->free(o->ctx, f);
-				ft[nf++] = ticks() - c0;
+				m->ft[m->nf++] = ticks() - c0;
 			}
 		}
 	}
 	while (n)
 		o->free(o->ctx, act[--n].p);
+}
+
+/* talc's figure: per-quartile alloc ticks + free ticks in q. */
+static void microbench_quartiles(struct mb_samples *m, uint64_t q[5])
+{
 	uint64_t qa[5], qf[5];
-	quartiles(at, na, qa);
-	quartiles(ft, nf, qf);
+	quartiles(m->at, m->na, qa);
+	quartiles(m->ft, m->nf, qf);
 	for (int i = 0; i < 5; i++)
 		q[i] = qa[i] + qf[i];
 }
@@ -299,47 +352,64 @@ int main(int argc, char **argv)
 	core.mem = mem;
 	core.bytes = TALC_HEAP_BYTES;
 	struct ops mine = { "heap", h_alloc, h_free, h_realloc, h_reset, &core };
+	struct ops locked = { "heap+lock", l_alloc, l_free, l_realloc, h_reset, &core };
 	struct ops glibc = { "glibc", g_alloc, g_free, g_realloc, g_reset, NULL };
 	static const size_t maxes[] = { 200, 1000, 3000, 10000, 30000 };
-	uint64_t ra200 = 0, ra200g = 0;
+	enum { NMAX = sizeof(maxes) / sizeof(maxes[0]) };
+	uint64_t ra[NMAX], ral[NMAX], rag[NMAX];
 	double log_ratio = 0;
 
 	printf("talc random actions (ops in %.0f ms, median of %d alternating runs):\n",
 	       secs * 1000, RA_REPS);
-	printf("  %-8s %12s %12s %8s\n", "max", "heap", "glibc", "ratio");
-	for (unsigned i = 0; i < 5; i++) {
-		uint64_t a[RA_REPS], g[RA_REPS];
+	printf("  %-8s %12s %12s %12s %8s %10s\n", "max", "heap", "heap+lock", "glibc", "ratio",
+	       "lock ratio");
+	for (unsigned i = 0; i < NMAX; i++) {
+		uint64_t a[RA_REPS], l[RA_REPS], g[RA_REPS];
 		for (int r = 0; r < RA_REPS; r++) {
 			uint64_t seed = 100 + i * 10 + (uint64_t)r;
 			(void)random_actions(&mine, maxes[i], 0.002, seed); /* talc's warm-up */
 			a[r] = random_actions(&mine, maxes[i], secs, seed);
 			(void)random_actions(&glibc, maxes[i], 0.002, seed);
 			g[r] = random_actions(&glibc, maxes[i], secs, seed);
+			(void)random_actions(&locked, maxes[i], 0.002, seed);
+			l[r] = random_actions(&locked, maxes[i], secs, seed);
 		}
-		uint64_t am = median3(a[0], a[1], a[2]), gm = median3(g[0], g[1], g[2]);
-		printf("  %-8zu %12llu %12llu %8.2f\n", maxes[i], (unsigned long long)am,
-		       (unsigned long long)gm, (double)am / (double)gm);
-		log_ratio += __builtin_log((double)am / (double)gm);
-		if (i == 0) {
-			ra200 = am;
-			ra200g = gm;
-		}
+		ra[i] = median3(a[0], a[1], a[2]);
+		ral[i] = median3(l[0], l[1], l[2]);
+		rag[i] = median3(g[0], g[1], g[2]);
+		printf("  %-8zu %12llu %12llu %12llu %8.2f %10.2f\n", maxes[i],
+		       (unsigned long long)ra[i], (unsigned long long)ral[i],
+		       (unsigned long long)rag[i], (double)ra[i] / (double)rag[i],
+		       (double)ral[i] / (double)rag[i]);
+		log_ratio += __builtin_log((double)ra[i] / (double)rag[i]);
 	}
-	double ratio = __builtin_exp(log_ratio / 5);
+	double ratio = __builtin_exp(log_ratio / NMAX);
 
-	uint64_t mh[5], mg[5];
-	microbench(&mine, 1.0, mh);
-	CHECK_EQ(heap_validate(&core.h, NULL, NULL), 0);
-	microbench(&glibc, 1.0, mg);
+	/* Alternating rounds, so a change in the machine's load hits all three. */
+	static struct mb_samples sh, sl, sg;
+	uint64_t mh[5], ml[5], mg[5];
+	for (int r = 0; r < MB_ROUNDS; r++) {
+		microbench_round(&mine, MB_SECS / MB_ROUNDS, &sh);
+		CHECK_EQ(heap_validate(&core.h, NULL, NULL), 0);
+		microbench_round(&glibc, MB_SECS / MB_ROUNDS, &sg);
+		microbench_round(&locked, MB_SECS / MB_ROUNDS, &sl);
+		CHECK_EQ(heap_validate(&core.h, NULL, NULL), 0);
+	}
+	microbench_quartiles(&sh, mh);
+	microbench_quartiles(&sl, ml);
+	microbench_quartiles(&sg, mg);
 	printf("talc microbench, alloc + free rdtscp ticks (p1 p25 p50 p75 p99):\n");
 	print_q("heap", mh);
+	print_q("h+lock", ml);
 	print_q("glibc", mg);
 
-	uint64_t lh[5], lg[5];
+	uint64_t lh[5], ll[5], lg[5];
 	latency(&mine, lh);
 	latency(&glibc, lg);
+	latency(&locked, ll);
 	printf("alloc+free pair, ticks (p1 p25 p50 p75 p99):\n");
 	print_q("heap", lh);
+	print_q("h+lock", ll);
 	print_q("glibc", lg);
 
 	double eff = 0;
@@ -347,12 +417,16 @@ int main(int argc, char **argv)
 		eff += efficiency_trial(mem, 32u << 20, 1000 + (uint64_t)t);
 	eff /= 10;
 	printf("heap efficiency (talc workload, 32 MiB, 10 trials): %.2f%%\n", eff * 100);
-	printf("heap_bench: efficiency_pct=%.2f random_actions_vs_glibc=%.2f "
-	       "p50_cycles=%llu glibc_p50_cycles=%llu random_actions_max200_ops=%llu "
+	printf("heap_bench: efficiency_pct=%.2f random_actions_vs_glibc=%.2f", eff * 100, ratio);
+	for (unsigned i = 0; i < NMAX; i++)
+		printf(" ratio_max%zu=%.2f", maxes[i], (double)ra[i] / (double)rag[i]);
+	for (unsigned i = 0; i < NMAX; i++)
+		printf(" lock_ratio_max%zu=%.2f", maxes[i], (double)ral[i] / (double)rag[i]);
+	printf(" p50_cycles=%llu glibc_p50_cycles=%llu random_actions_max200_ops=%llu "
 	       "glibc_random_actions_max200_ops=%llu microbench_p50=%llu "
-	       "glibc_microbench_p50=%llu\n",
-	       eff * 100, ratio, (unsigned long long)lh[2], (unsigned long long)lg[2],
-	       (unsigned long long)ra200, (unsigned long long)ra200g,
-	       (unsigned long long)mh[2], (unsigned long long)mg[2]);
+	       "glibc_microbench_p50=%llu lock_microbench_p50=%llu lock_adds_p50=%lld\n",
+	       (unsigned long long)lh[2], (unsigned long long)lg[2], (unsigned long long)ra[0],
+	       (unsigned long long)rag[0], (unsigned long long)mh[2], (unsigned long long)mg[2],
+	       (unsigned long long)ml[2], (long long)ml[2] - (long long)mh[2]);
 	return 0;
 }

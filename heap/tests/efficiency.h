@@ -13,23 +13,29 @@
 
 #define EFF_MAX_LIVE 65536
 
-/* One trial on a fresh heap over [mem, mem + bytes); returns live/heap. */
-static inline double efficiency_trial(void *mem, size_t bytes, uint64_t seed)
+/* The allocator under test: heap_alloc / heap_free / heap_realloc or another. */
+struct eff_ops {
+	void *(*alloc)(void *ctx, size_t size);
+	void (*free)(void *ctx, void *p);
+	void *(*realloc)(void *ctx, void *p, size_t size); /* NULL: p untouched */
+	void *ctx;
+};
+
+/* The workload on o until its first failed request; returns the live bytes. */
+static inline size_t efficiency_run(const struct eff_ops *o, uint64_t seed)
 {
 	static void *ptr[EFF_MAX_LIVE];
 	static size_t req[EFF_MAX_LIVE];
-	struct heap h;
 	size_t n = 0, live = 0;
 	uint64_t rng = seed;
 
-	CHECK_EQ(heap_init(&h, mem, (char *)mem + bytes), HEAP_OK);
 	for (;;) {
 		uint64_t r = test_rand(&rng) % 10;
 		if (r < 5 || n == 0) {
 			size_t s = (size_t)test_range(&rng, 1, 10000);
 			if (n == EFF_MAX_LIVE)
 				break;
-			void *p = heap_alloc(&h, s, 0, NULL);
+			void *p = o->alloc(o->ctx, s);
 			if (!p)
 				break;
 			ptr[n] = p;
@@ -37,14 +43,14 @@ static inline double efficiency_trial(void *mem, size_t bytes, uint64_t seed)
 			live += s;
 		} else if (r < 6) {
 			size_t i = (size_t)test_range(&rng, 0, n - 1);
-			CHECK_EQ(heap_free(&h, ptr[i]), HEAP_OK);
+			o->free(o->ctx, ptr[i]);
 			live -= req[i];
 			ptr[i] = ptr[--n];
 			req[i] = req[n];
 		} else {
 			size_t i = (size_t)test_range(&rng, 0, n - 1);
 			size_t s = (size_t)test_range(&rng, 1, 100000);
-			void *p = heap_realloc(&h, ptr[i], s, NULL);
+			void *p = o->realloc(o->ctx, ptr[i], s);
 			if (!p)
 				break;
 			live += s - req[i];
@@ -52,6 +58,32 @@ static inline double efficiency_trial(void *mem, size_t bytes, uint64_t seed)
 			req[i] = s;
 		}
 	}
+	return live;
+}
+
+static inline void *eff_heap_alloc(void *h, size_t size)
+{
+	return heap_alloc(h, size, 0, NULL);
+}
+
+static inline void eff_heap_free(void *h, void *p)
+{
+	CHECK_EQ(heap_free(h, p), HEAP_OK);
+}
+
+static inline void *eff_heap_realloc(void *h, void *p, size_t size)
+{
+	return heap_realloc(h, p, size, NULL);
+}
+
+/* One trial on a fresh heap core over [mem, mem + bytes); returns live/heap. */
+static inline double efficiency_trial(void *mem, size_t bytes, uint64_t seed)
+{
+	struct heap h;
+	const struct eff_ops o = { eff_heap_alloc, eff_heap_free, eff_heap_realloc, &h };
+
+	CHECK_EQ(heap_init(&h, mem, (char *)mem + bytes), HEAP_OK);
+	size_t live = efficiency_run(&o, seed);
 	CHECK_EQ(heap_validate(&h, NULL, NULL), 0);
 	return (double)live / (double)bytes;
 }

@@ -220,11 +220,10 @@ static void op(unsigned code)
 		 * tag below it before any range check (issue 12).
 		 */
 		unsigned what = take(1) % 2;
-		if (what == 0 && b->p && b->align <= 16) {
+		if (what == 0 && b->p) {
 			/*
-			 * Double free: the second free finds the block cached or
-			 * free. Not of an offset-tagged aligned block: that one
-			 * can get "corrupted tag" (findings/README).
+			 * Double free, of any alignment: the second free finds
+			 * the block cached or free (an offset-tagged one too).
 			 */
 			check_contents(b, b->size);
 			kfree(b->p);

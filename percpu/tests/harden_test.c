@@ -9,9 +9,10 @@
  *   foreign_full a global with a tag that is valid for its own address
  *                (the check computed with heap_tag_check_of)
  *   interior     p + 64 of a heap block, a class value at p + 64 - 7
- * At level 1 each misses the fast path and the heap names it (foreign
- * pointer, interior pointer). Built twice: harden_test (the default, 1) and
- * harden0_test (level 0), which shows the gap level 1 closes.
+ * At level 1 the foreign ones fail the range check before any load and the
+ * heap names them; at level 2 the interior one fails the check lane's top
+ * bit too. Built three times: harden_test (the default, 1), harden0_test
+ * (level 0) and harden2_test (level 2), which show what each level closes.
  */
 #include "test_util.h"
 
@@ -21,26 +22,26 @@
 
 static _Alignas(16) unsigned char global_buf[256];
 
-/* kfree(p) at the hardening level built: named as want, or (level 0) cached. */
-static void expect_named(const char *what, void *p, enum heap_error want)
+/*
+ * kfree(p): named as want if the level built is at least `level`, else
+ * cached silently (the gap that level closes).
+ */
+static void expect_named(const char *what, void *p, enum heap_error want, int level)
 {
 	misuses = 0;
 	last_misuse = HEAP_OK;
 	kfree(p);
-#if PERCPU_HARDEN >= 1
-	if (misuses != 1 || last_misuse != want) {
-		fprintf(stderr, "%s: %d misuses, last_misuse \"%s\", want \"%s\"\n", what,
-			misuses, heap_error_name(last_misuse), heap_error_name(want));
+	if (PERCPU_HARDEN >= level) {
+		if (misuses != 1 || last_misuse != want) {
+			fprintf(stderr, "%s: %d misuses, last_misuse \"%s\", want \"%s\"\n",
+				what, misuses, heap_error_name(last_misuse),
+				heap_error_name(want));
+			exit(1);
+		}
+	} else if (misuses != 0 || !heap_tag_is_cached(p)) {
+		fprintf(stderr, "%s: level %d should have cached it\n", what, PERCPU_HARDEN);
 		exit(1);
 	}
-#else
-	(void)want;
-	/* The gap: silently taken into the magazine (state now "cached"). */
-	if (misuses != 0 || !heap_tag_is_cached(p)) {
-		fprintf(stderr, "%s: level 0 should have cached it\n", what);
-		exit(1);
-	}
-#endif
 }
 
 int main(void)
@@ -63,11 +64,11 @@ int main(void)
 	unsigned char *p = global_buf + 64;
 	memset(global_buf, 0, sizeof(global_buf));
 	p[-7] = (unsigned char)st;
-	expect_named("foreign", p, HEAP_ERR_FOREIGN_PTR);
+	expect_named("foreign", p, HEAP_ERR_FOREIGN_PTR, 1);
 
 	p = global_buf + 128;
 	memcpy(p - 8, (unsigned char *)live - 8, 8);
-	expect_named("foreign_copy", p, HEAP_ERR_FOREIGN_PTR);
+	expect_named("foreign_copy", p, HEAP_ERR_FOREIGN_PTR, 1);
 
 	p = global_buf + 192;
 	uint32_t size16 = heap_tag_size16(live);
@@ -77,14 +78,14 @@ int main(void)
 	memcpy(p - 6, &chk, 2);
 	memcpy(p - 4, &size16, 4);
 	CHECK(heap_tag_plausible_live(p));
-	expect_named("foreign_full", p, HEAP_ERR_FOREIGN_PTR);
+	expect_named("foreign_full", p, HEAP_ERR_FOREIGN_PTR, 1);
 
 	unsigned char *big = kmalloc(256);
 	memset(big, 0, 256);
 	big[64 - 7] = (unsigned char)st; /* check lane below stays 0: top bit clear */
-	expect_named("interior", big + 64, HEAP_ERR_INTERIOR_PTR);
+	expect_named("interior", big + 64, HEAP_ERR_INTERIOR_PTR, 2);
 
-#if PERCPU_HARDEN >= 1
+#if PERCPU_HARDEN >= 2
 	/* Real blocks still take the fast path and come back. */
 	kfree(big);
 	for (int i = 0; i < 8; i++)

@@ -38,6 +38,12 @@ extern void trap_vector(void);
 void platform_boot(unsigned long hartid, const void *dtb);
 void platform_secondary_boot(void);
 
+/* Weak: a library that keeps per-hart data links its own (<platform/port.h>). */
+__attribute__((weak)) void *port_hart_data_initial(void)
+{
+	return NULL;
+}
+
 static _Noreturn void early_fatal(const char *msg)
 {
 	uart_puts("PANIC early boot: ");
@@ -85,6 +91,10 @@ void platform_boot(unsigned long hartid, const void *dtb)
 		early_fatal("kernel.ld MAX_HARTS != PORT_MAX_HARTS");
 	fdt_scan(dtb);
 
+	/* Before any hart runs kernel code: every slot's first value. */
+	void *initial = port_hart_data_initial();
+	for (unsigned i = 0; i < PORT_MAX_HARTS; i++)
+		hart_locals[i].percpu = initial;
 	boot_index = PORT_MAX_HARTS;
 	for (unsigned long id = 0; id < PORT_MAX_HARTS; id++) {
 		struct sbiret r = sbi_hart_get_status(id);

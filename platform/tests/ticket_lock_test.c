@@ -57,17 +57,23 @@ int main(void)
 	CHECK(ticket_trylock(&lock));
 	ticket_unlock(&lock);
 
-	/* Wrap-around: owner and next at 2^32 - 1; the carry must not leak. */
+	/* Wrap-around: owner and the ticket half of next go 2^32 - 1 -> 0. */
 	ticket_lock_t w;
-	__atomic_store_n(&w.word, 0xffffffffffffffffull, __ATOMIC_RELAXED);
+	ticket_lock_init(&w);
+	__atomic_store_n(&w.owner, 0xffffffffu, __ATOMIC_RELAXED);
+	__atomic_store_n(&w.next, 0xffffffffull, __ATOMIC_RELAXED);
 	CHECK(!ticket_is_locked(&w));
 	CHECK(ticket_lock(&w) == 0);
 	CHECK(ticket_is_locked(&w));
+	CHECK(!ticket_trylock(&w));
 	ticket_unlock(&w);
-	CHECK(__atomic_load_n(&w.word, __ATOMIC_RELAXED) == 0);
+	CHECK(__atomic_load_n(&w.owner, __ATOMIC_RELAXED) == 0);
+	CHECK(__atomic_load_n(&w.next, __ATOMIC_RELAXED) == 0x100000000ull);
 	CHECK(!ticket_is_locked(&w));
 	CHECK(ticket_trylock(&w));
+	CHECK(__atomic_load_n(&w.next, __ATOMIC_RELAXED) == 0x100000001ull);
 	ticket_unlock(&w);
+	CHECK(!ticket_is_locked(&w));
 
 	printf("ticket_lock_test: PASS threads=%d iters=%d counter=%lu\n",
 	       THREADS, ITERS, counter);

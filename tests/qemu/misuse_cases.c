@@ -307,6 +307,21 @@ static void sized_free_mismatch(void)
 	kfree_sized(p, 4096);
 }
 
+static void free_wild(void)
+{
+	/*
+	 * A wild pointer (a device-register-like address outside every
+	 * region): named before any load through it, never a fault.
+	 */
+	kfree(opaque((void *)0xdead0000));
+}
+
+static void free_wild_sized(void)
+{
+	/* The same through kfree_sized, which hands it to kfree unread. */
+	kfree_sized(opaque((void *)0xdead0000), 64);
+}
+
 /* ---- the mistakes made by two harts ------------------------------------- */
 
 /*
@@ -374,6 +389,8 @@ const struct misuse_case misuse_cases[] = {
 	{ "bad_align", HEAP(0, "bad alignment", "64", "kheap_alloc"), .on_hart0 = bad_align },
 	{ "bad_align_kheap", HEAP(0, "bad alignment", "64", "kheap_alloc"), .on_hart0 = bad_align_kheap },
 	{ "bad_align_small", HEAP(0, "bad alignment", "64", ANY_FUNCTION), .on_hart0 = bad_align_small },
+	{ "free_wild", HEAP(0, "free of foreign pointer", "0", "kheap_free"), .on_hart0 = free_wild },
+	{ "free_wild_sized", HEAP(0, "free of foreign pointer", "0", "kheap_free"), .on_hart0 = free_wild_sized },
 	{ "sized_free_mismatch", HEAP(0, "sized free with wrong size", "4096", "kheap_free_sized"), .on_hart0 = sized_free_mismatch },
 };
 

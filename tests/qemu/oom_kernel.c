@@ -29,6 +29,7 @@
 #include <heap/kheap.h>
 #include <kernel/kernel.h>
 #include <percpu/kmalloc.h>
+#include <platform/ticket_lock.h>
 
 #define KIB ((size_t)1024)
 #define MIB (1024 * KIB)
@@ -137,6 +138,15 @@ static struct {
 	void *ballast;
 } nf;
 
+/*
+ * lockwait=1 (issue 12's no-false-OOM hole): B makes its request while it
+ * holds lock L (irqsave), and A, instead of idling, waits for L with
+ * interrupts masked, so the flush IPI cannot interrupt it: A must answer
+ * from inside its lock wait (port_wait_long runs the kick hook).
+ */
+static ticket_lock_t nf_lock = TICKET_LOCK_INIT;
+static unsigned nf_b_holds, nf_a_waits;
+
 static void nofalse(unsigned hart)
 {
 	const unsigned a = 1, b = 0;
@@ -162,6 +172,15 @@ static void nofalse(unsigned hart)
 			kfree(blk[(i * 7) % FILL_BLOCKS]);
 	}
 	barrier();
+	bool lockwait = kernel_arg_u64("lockwait", 0) != 0;
+	if (hart == a && lockwait) {
+		/* Acquire: B holds L before A asks for it. */
+		while (!__atomic_load_n(&nf_b_holds, __ATOMIC_ACQUIRE))
+			;
+		__atomic_store_n(&nf_a_waits, 1u, __ATOMIC_RELEASE);
+		port_irqflags_t f = ticket_lock_irqsave(&nf_lock, NULL);
+		ticket_unlock_irqrestore(&nf_lock, f);
+	}
 	if (hart == a) {
 		/* Idle with interrupts on: only an IPI gets A to flush. */
 		while (!__atomic_load_n(&done, __ATOMIC_ACQUIRE))
@@ -190,9 +209,22 @@ static void nofalse(unsigned hart)
 			nf.before.largest_free, (size_t)REQUEST);
 		port_exit(PORT_EXIT_FAIL);
 	}
+	port_irqflags_t lf = 0;
+	if (lockwait) {
+		lf = ticket_lock_irqsave(&nf_lock, NULL);
+		/* Release/acquire: A asks for L only once B holds it. */
+		__atomic_store_n(&nf_b_holds, 1u, __ATOMIC_RELEASE);
+		while (!__atomic_load_n(&nf_a_waits, __ATOMIC_ACQUIRE))
+			;
+		/* Let A get into its wait (masked) before the request. */
+		for (uint64_t end = platform_time() + 1000; platform_time() < end;)
+			;
+	}
 	uint64_t t0 = platform_time();
 	void *p = kmalloc(REQUEST); /* OOM report here if the flush did not happen */
 	uint64_t us = ticks_to_us(platform_time() - t0);
+	if (lockwait)
+		ticket_unlock_irqrestore(&nf_lock, lf);
 	percpu_get_stats(a, &ps);
 	struct percpu_stats pb;
 	percpu_get_stats(b, &pb);
@@ -204,8 +236,9 @@ static void nofalse(unsigned hart)
 		(unsigned long long)platform_hart_local(a)->ipis, b,
 		(unsigned long long)pb.flush_requests, ks.heap.bytes_free,
 		ks.heap.largest_free);
+	/* In a masked lock wait A answers without taking the IPI's trap. */
 	bool ok = p && ps.flushes > nf.a_flushes &&
-		  platform_hart_local(a)->ipis > nf.a_ipis;
+		  (lockwait || platform_hart_local(a)->ipis > nf.a_ipis);
 	kprintf("qemu_oom: %s case=nofalse request=%zu largest_free_before=%zu "
 		"free_before=%zu cached_hart%u=%zu depot=%zu a_flushed=%llu a_ipis=%llu "
 		"us=%llu\n",

@@ -20,4 +20,4 @@ fi
 eff=()
 [[ -x "$here/heap_efficiency" ]] && eff=(--efficiency "$here/heap_efficiency")
 exec "$py" "$here/bench_host.py" --bench "$here/alloc_bench" \
-	--shim "$here/libsmpheap_malloc.so" "${eff[@]}" "$@"
+	--shim "$here/../shim/libsmpheap_malloc.so" "${eff[@]}" "$@"

@@ -8,4 +8,4 @@ here="${RUNFILES_DIR:-$0.runfiles}/smp_heap/tools/bench"
 py=/usr/bin/python3
 [[ -x "$py" ]] || py="$(command -v python3)"
 exec "$py" "$here/bench_threads.py" --bench "$here/thread_bench" \
-	--shim "$here/libsmpheap_malloc.so" "$@"
+	--shim "$here/../shim/libsmpheap_malloc.so" "$@"

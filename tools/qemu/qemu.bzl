@@ -40,6 +40,8 @@ def _qemu_impl(ctx):
     runner = ctx.executable._runner
     args = ["--kernel", kernel.short_path, "--smp", str(ctx.attr.smp),
             "--timeout", str(ctx.attr.watchdog_seconds)]
+    if ctx.attr.watchdog_seconds_per_hart:
+        args += ["--timeout-per-hart", str(ctx.attr.watchdog_seconds_per_hart)]
     if ctx.attr.bios == "none":
         args += ["--bios", "none"]
     if ctx.attr.icount:
@@ -80,6 +82,10 @@ _ATTRS = {
     "smp": attr.int(default = 4, doc = "harts (-smp); the command line may override"),
     "icount": attr.bool(default = False, doc = "-icount shift=0: exact rdinstret"),
     "watchdog_seconds": attr.int(default = 240),
+    "watchdog_seconds_per_hart": attr.int(
+        default = 0,
+        doc = "if more, the watchdog is this times the hart count (--smp on the command line counts)",
+    ),
     "bootargs": attr.string_dict(doc = "key=value passed to the kernel"),
     "expect_exit": attr.int(default = -1, doc = "expected exit code (tests)"),
     "expect": attr.string_list(doc = "regexes the console must contain"),

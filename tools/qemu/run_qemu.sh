@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Boots a kernel ELF on QEMU virt under OpenSBI and reports how it ended.
 #
-#   run_qemu.sh --kernel ELF [--smp N] [--timeout S] [--icount] [--log FILE]
-#               [--bios opensbi|none]
+#   run_qemu.sh --kernel ELF [--smp N] [--timeout S] [--timeout-per-hart S]
+#               [--icount] [--log FILE] [--bios opensbi|none]
 #               [--expect-exit N] [--expect REGEX]... [--expect-last REGEX]
 #               [--KEY VALUE]...
 #
@@ -14,26 +14,29 @@
 # Unknown `--KEY VALUE` pairs become kernel bootargs `KEY=VALUE` (for example
 # `--ops 100000 --seed 7`). Without expectations the script exits with QEMU's
 # exit code (the kernel's, through the sifive_test device); a hung kernel is
-# killed by the watchdog and reported with exit code 6. With --expect-* the
+# killed by the watchdog and reported with exit code 6 (--timeout seconds, or
+# --timeout-per-hart x the hart count if that is more, for runs whose time
+# grows with --smp; a --timeout given after it wins). With --expect-* the
 # script is a test: it exits 0 only if every expectation holds; --expect-last
 # matches the kernel's last console line.
 set -u
 
-kernel="" smp=4 timeout_s=300 icount=0 log="" bootargs="" firmware=opensbi
+kernel="" smp=4 timeout_s=300 per_hart_s=0 icount=0 log="" bootargs="" firmware=opensbi
 expect_exit="" expect_last=""
 expects=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
-	--timeout) timeout_s=$2; shift 2 ;;
+	--timeout) timeout_s=$2; per_hart_s=0; shift 2 ;;
+	--timeout-per-hart) per_hart_s=$2; shift 2 ;;
 	--icount) icount=1; shift ;;
 	--log) log=$2; shift 2 ;;
 	--bios) firmware=$2; shift 2 ;;
 	--expect-exit) expect_exit=$2; shift 2 ;;
 	--expect) expects+=("$2"); shift 2 ;;
 	--expect-last) expect_last=$2; shift 2 ;;
-	--help|-h) sed -n '3,19p' "$0"; exit 0 ;;
+	--help|-h) sed -n '3,21p' "$0"; exit 0 ;;
 	--*=*) kv=${1#--}; bootargs="$bootargs $kv"; shift ;;
 	--*)
 		[ $# -ge 2 ] || { echo "run_qemu: $1 needs a value" >&2; exit 2; }
@@ -44,6 +47,7 @@ done
 [ -n "$kernel" ] && [ -f "$kernel" ] || { echo "run_qemu: no kernel ELF '$kernel'" >&2; exit 2; }
 case "$smp" in ''|*[!0-9]*) echo "run_qemu: --smp wants a number" >&2; exit 2 ;; esac
 bootargs="smp=$smp$bootargs"
+[ $((per_hart_s * smp)) -gt "$timeout_s" ] && timeout_s=$((per_hart_s * smp))
 
 qemu=$(command -v qemu-system-riscv64) || {
 	echo "run_qemu: qemu-system-riscv64 not found; run tools/install-deps" >&2; exit 2; }

@@ -169,6 +169,7 @@ enum heap_error {
 	HEAP_ERR_BAD_REGION,    /* "bad region" (overlap, too small, shrink) */
 	HEAP_ERR_SIZE_MISMATCH, /* "sized free with wrong size" */
 	HEAP_ERR_DOUBLE_INIT,   /* "double init" */
+	HEAP_ERR_WRITE_AFTER_FREE, /* "write after free" (percpu, hardening >= 2) */
 	HEAP_ERR_COUNT
 };
 

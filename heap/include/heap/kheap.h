@@ -202,5 +202,10 @@ void kheap_set_reclaim_hook(kheap_reclaim_hook_t fn, void *ctx);
 void kheap_set_report_extra(kheap_report_extra_fn fn);
 /* NULL restores the default (panicking) handler; returns the previous one. */
 kheap_misuse_fn kheap_set_misuse_handler(kheap_misuse_fn fn);
+/*
+ * Reports a misuse found above the heap (percpu's poison check) through the
+ * same handler, outside any lock.
+ */
+void kheap_report_misuse(enum heap_error err, void *ptr, size_t size, const char *where);
 
 #endif /* HEAP_KHEAP_H */

@@ -7,33 +7,36 @@
 #ifndef PERCPU_CONFIG_H
 #define PERCPU_CONFIG_H
 
+#include <heap/hardening.h>
+
 /*
- * PERCPU_HARDEN: what kfree's fast path checks before it caches a block.
+ * What kfree's fast path checks follows HEAP_HARDENING (<heap/hardening.h>,
+ * `--define hardening=N`); PERCPU_HARDEN is that level, kept as percpu's
+ * name for it.
  *
  *   0  The state byte alone (p - 7): a class value sends the block into the
  *      magazine. A foreign pointer (stack, global) or an interior pointer
  *      whose byte at p - 7 happens to be a class value (about 1 random byte
  *      in 9) is cached silently instead of reported.
- *      RV64 hit pair: kmalloc 22 + kfree 18 = 40 instructions.
- *   1  (default) Also the top bit of the check lane, set in every valid tag,
- *      and the heap's address range, [lowest region start, highest region
- *      end) from kheap_bounds_ (one shared read-mostly line). A block that
- *      fails either goes to the slow path, where the heap names the error.
- *      Still passes: a pointer into the heap whose fake tag has a class
- *      value and the top bit set (about 1 in 18 random interior pointers).
- *      RV64 hit pair: kmalloc 22 + kfree 26 = 48 instructions (the
- *      filter: lb + bgez for the bit; auipc + ld twice, sub, bgeu for the
- *      range).
+ *   1  (default) First p inside the heap's hull, [lowest region start,
+ *      highest region end) from kheap_bounds_, before any load through p
+ *      (NULL is outside too): a wild or foreign pointer goes to the slow
+ *      path, where the heap names it.
+ *   2  Also the top bit of the check lane, set in every valid tag: an
+ *      interior pointer passes only if its fake tag has a class value and
+ *      the top bit set (about 1 in 18 random interior pointers); and the
+ *      state lane is exchanged atomically, so of two harts freeing one
+ *      pointer at once exactly one caches it.
  *
- * Counted with `[PERCPU_HARDEN=N] sh percpu/count_fastpath.sh 100` (gcc 12
- * -O2, the --config=riscv build).
+ * The hit pair's budget, in RV64 instructions at the default level, as
+ * shipped (the linked S-mode kernel, gcc 12 -O2): //percpu:hit_pair_budget_test
+ * counts kmalloc's and kfree's hit paths in //tools/bench/qemu:bench_kernel
+ * and fails above it. The count at each level: README.md, "Hardening".
  */
 #ifndef PERCPU_HARDEN
-#define PERCPU_HARDEN 1
+#define PERCPU_HARDEN HEAP_HARDENING
 #endif
-#if PERCPU_HARDEN != 0 && PERCPU_HARDEN != 1
-#error "PERCPU_HARDEN must be 0 or 1"
-#endif
+#define PERCPU_HIT_PAIR_BUDGET 40
 
 /*
  * The caches' budget (budget.c): everything that magazines and depots hold,
@@ -84,6 +87,36 @@
  */
 #ifndef PERCPU_MAG_USEFUL_ROUNDS
 #define PERCPU_MAG_USEFUL_ROUNDS 4
+#endif
+
+/*
+ * The depots' loose magazines (depot.c): a class that harts do not cache
+ * at their share (big classes at 4 harts, most classes at 128 on 16 MiB)
+ * is served one round at a time from its depot's loose magazine, under the
+ * class's lock, refilled from the heap and spilled back to it in batches:
+ * 40 class locks and one heap call per batch instead of the heap lock for
+ * every block. One loose magazine costs at most the depots' slice /
+ * PERCPU_LOOSE_DIV (charged to the budget like any magazine); a class
+ * whose loose magazine would hold fewer than PERCPU_LOOSE_MIN_ROUNDS goes
+ * to the heap.
+ */
+#ifndef PERCPU_LOOSE_DIV
+#define PERCPU_LOOSE_DIV 4
+#endif
+/*
+ * Only classes up to this size have a loose magazine: big blocks parked in
+ * a shared magazine pin holes that large requests need (host stress at 4
+ * harts, fill 50%: loose magazines of the 4..28 KiB classes ran the heap
+ * out of 110 KiB blocks in every seed; up to 4 KiB, //tools/bench:frag's
+ * fill_ratio_8h fell to 0.85). At 1 KiB they serve only where
+ * harts cache little (16 harts and up on 16 MiB), and above it an
+ * uncached class goes to the heap.
+ */
+#ifndef PERCPU_LOOSE_MAX_SIZE
+#define PERCPU_LOOSE_MAX_SIZE 1024
+#endif
+#ifndef PERCPU_LOOSE_MIN_ROUNDS
+#define PERCPU_LOOSE_MIN_ROUNDS 2
 #endif
 
 /*

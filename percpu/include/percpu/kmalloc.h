@@ -30,15 +30,10 @@
  * carries its size class in the tag's state lane instead (plain byte stores
  * by the owner, see <heap/heap_core.h>), which is how kfree finds its slot.
  *
- * Cost of a hit (RV64, gcc 12 -O2, `[PERCPU_HARDEN=N] sh
- * percpu/count_fastpath.sh 100` counts it from `riscv64-unknown-elf-objdump
- * -d` of the --config=riscv build), by kfree's hardening level
- * (<percpu/config.h>):
- *   PERCPU_HARDEN 0: kmalloc 22 instructions, kfree 18, the pair 40 (it was
- *                    85); kfree trusts the state byte alone.
- *   PERCPU_HARDEN 1 (default): kmalloc 22, kfree 26, the pair 48; kfree also
- *                    wants the check lane's top bit and p inside the heap,
- *                    else the slow path (and the heap) decides.
+ * Cost of a hit: the kmalloc+kfree pair's RV64 instruction budget at the
+ * default hardening level is PERCPU_HIT_PAIR_BUDGET in <percpu/config.h>,
+ * which //percpu:hit_pair_budget_test enforces; README.md, "Hardening",
+ * gives the count at each level.
  * Fast frees are not counted on the fast path; percpu_get_stats derives them.
  *
  * Every function may be called from any hart, in interrupt context too.

@@ -158,6 +158,42 @@ static inline void port_wake(const uint32_t *word, uint32_t keys)
 #endif
 
 /*
+ * PORT_HART_DATA_INITIAL: 1 if port_hart_data() returns, before a hart's
+ * first port_set_hart_data(), the pointer `void *port_hart_data_initial(void)`
+ * gave at boot instead of NULL. The port defines that function weak,
+ * returning NULL; a library that links a strong one (percpu: an idle hart
+ * record with no magazines) then never sees NULL, and its fast paths need
+ * no NULL test. Default 0: NULL before the first store.
+ */
+#ifndef PORT_HART_DATA_INITIAL
+#define PORT_HART_DATA_INITIAL 0
+#endif
+void *port_hart_data_initial(void);
+
+/*
+ * port_irq_save_brief / port_irq_restore_brief: port_irq_save/restore for a
+ * short straight-line section that calls nothing, takes no trap and writes
+ * no other interrupt or status state (percpu's magazine hit paths). The
+ * restore may then write back the saved status word whole instead of
+ * masking out the one enable bit (RISC-V: one instruction less on each
+ * side). A port that has such a pair defines PORT_IRQ_BRIEF 1 and both
+ * functions in its port_impl.h; the default is the plain pair.
+ */
+#ifndef PORT_IRQ_BRIEF
+#define PORT_IRQ_BRIEF 0
+
+static inline port_irqflags_t port_irq_save_brief(void)
+{
+	return port_irq_save();
+}
+
+static inline void port_irq_restore_brief(port_irqflags_t flags)
+{
+	port_irq_restore(flags);
+}
+#endif
+
+/*
  * Out-of-line hooks, linked from the port (the RISC-V kernel implements them
  * in kernel/, the M-mode port in platform/riscv_mmode, the host port in
  * platform/host):

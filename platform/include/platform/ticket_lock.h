@@ -2,24 +2,39 @@
 /*
  * Ticket spinlock: FIFO and fair, portable C11 atomics over the port contract.
  *
- * One 64-bit word: the low half is `owner` (the ticket now served), the high
- * half is `next` (the next ticket to hand out). Both halves live in one word
- * so trylock can take a ticket only when the lock is free with a single
- * compare-and-swap, and so every access has the same size (mixing 16-bit and
- * 32-bit atomics on one word, as OpenSBI does in assembly, is not C11).
+ * Two counters in one cache line: `next` (64 bits, the tickets handed out,
+ * taken with an atomic add) and `owner` (32 bits, the ticket now served,
+ * written only by the holder). A ticket is the low 32 bits of `next`.
  *
- *   lock:    t = fetch_add(word, 1 << 32)  (amoadd.d)   -> my ticket is t.next
- *            wait until load_acquire(word).owner == my ticket
- *   unlock:  fetch_add(word, +1), release; only the holder changes `owner`,
- *            and on wrap it adds 1 - 2^32 so no carry reaches `next`.
+ *   lock:    t = (u32)fetch_add(next, 1)            (amoadd.d / lock xadd)
+ *            wait until load_acquire(owner) == t
+ *   unlock:  store_release(owner, owner + 1)        (fence rw,w; sw / mov)
+ *   trylock: n = load(next); o = load_acquire(owner); if (u32)n == o,
+ *            CAS(next, n -> n + 1). Only the holder moves `owner`, and
+ *            owner <= next, so if `next` still reads n at the CAS nobody
+ *            held or waited for the lock and `owner` is still o: the ticket
+ *            taken is the one being served. `next` is 64 bits so that it
+ *            cannot come back to n in between (it would take 2^64 tickets).
+ *   `owner` wraps at 2^32 like the low half of `next`; nothing carries.
+ *
+ * The release is a plain store, not an atomic RMW (issue 14). On x86 a
+ * locked RMW waits until every earlier store has left the store buffer, so
+ * the old release (lock xadd on the shared word, then a load of `sleepers`
+ * ordered after it) made each call wait for the critical section's stores
+ * to cache lines it had just dirtied (tags, links, footers of blocks that
+ * are often cold): talc's microbenchmark, which times every alloc and free
+ * alone, measured the core at p50 231 rdtsc ticks and the core behind this
+ * lock at 504. A release store lets those stores drain after the call, as
+ * a pthread spinlock's unlock does.
  *
  * Preconditions (as Linux's asm-generic/ticket_spinlock.h states them): fewer
  * than 2^32 waiters at once; the holder does not sleep; a lock shared with
  * interrupt handlers is taken with the _irqsave form.
  *
  * Waiting: the next in line spins on a plain load for TICKET_LOCK_SPINS
- * looks, then sleeps; waiters further back sleep at once. Sleeping is
- * port_wait_on() on the `owner` half, keyed by the waiter's ticket mod 32:
+ * looks, then waits (RISC-V) or yields the CPU (host: port_wait_long) and
+ * spins again; waiters further back sleep at once. Sleeping is
+ * port_wait_on() on `owner` (RISC-V) or a wake word (host), keyed by the waiter's ticket mod 32:
  *   - RISC-V (PORT_WAIT_ON_WAKES 0): a bounded wfi wait (port_wait_long).
  *     Under QEMU's MTTCG with more harts than host cores a pure spinner can
  *     hold the host core its lock holder needs (88 s for 4 harts on 2 cores
@@ -37,13 +52,27 @@
  *     call. With hundreds of threads on two cores the waiters cost no CPU;
  *     the old sched_yield wait made every handover wait for the scheduler
  *     to reach the one thread holding the next ticket (issue 10).
- *   Dekker pair: the sleeper increments `sleepers` (seq_cst), then reads its
- *   wake word, then `owner`; the unlocker's seq_cst RMW on the word comes
- *   before its seq_cst load of `sleepers` and its bump of the wake word. So
- *   either the sleeper sees the new owner (no sleep), or its wake word moved
- *   (the kernel refuses the sleep), or the unlocker sees it and wakes it.
- * Uncontended, an acquire and release is two atomic RMWs and two plain loads
- * (`bazel run //platform:lock_bench`).
+ *   Dekker pair, needed only by an unlock that saw tickets beyond its own
+ *   (next != owner + 1 after its store): such an unlock, after its store to
+ *   `owner`, reads `sleepers` with a seq_cst RMW (adding 0); the sleeper
+ *   increments `sleepers` (seq_cst), then reads its wake word, then `owner`.
+ *   So either the sleeper's increment reads from the unlocker's RMW and
+ *   then sees the new owner (no sleep), or its wake word moved (the kernel
+ *   refuses the sleep), or the unlocker sees it and wakes it. An unlock
+ *   that saw no ticket beyond its own skips the RMW: a
+ *   ticket taken at that moment belongs to the next in line, who may read
+ *   the old `owner` for a while, and the next in line never sleeps on the
+ *   futex (it spins, then yields with port_wait_long), so it sees the store
+ *   when it lands. Waiters further back sleep, and are woken by the unlock
+ *   that brings them within one of the owner, which saw their ticket (they
+ *   took it before the holder of the ticket ahead of them acquired, or that
+ *   holder sees it as a ticket beyond its own). This last step relies on
+ *   the host's stores reaching all cores in one order (x86-TSO, and the
+ *   other-multi-copy-atomic ARMv8); the Spin model (models/ticket_lock.pml)
+ *   checks the counters, not the futex path.
+ * Uncontended, an acquire and release is one atomic RMW, one load and one
+ * store, plus a load of `next` (`bazel run //platform:lock_bench`,
+ * `bazel run //heap:bench`'s h+lock rows).
  */
 #ifndef PLATFORM_TICKET_LOCK_H
 #define PLATFORM_TICKET_LOCK_H
@@ -62,7 +91,9 @@
 #endif
 
 typedef struct ticket_lock {
-	uint64_t word;     /* accessed only through __atomic builtins */
+	/* Accessed only through __atomic builtins, each at its own size. */
+	uint64_t next;     /* tickets handed out; a ticket is its low half */
+	uint32_t owner;    /* the ticket served; written by the holder only */
 #if PORT_WAIT_ON_WAKES
 	uint32_t sleepers; /* waiters inside port_wait_on */
 	uint32_t wake[TICKET_WAKE_WORDS]; /* bumped by unlocks that wake */
@@ -71,13 +102,11 @@ typedef struct ticket_lock {
 
 #define TICKET_LOCK_INIT { 0 }
 
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-	       "the owner half is the word's first 32 bits");
-
 static inline void ticket_lock_init(ticket_lock_t *l)
 {
 	/* Relaxed: the lock is published to other harts by whatever publishes l. */
-	__atomic_store_n(&l->word, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->owner, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->next, 0, __ATOMIC_RELAXED);
 #if PORT_WAIT_ON_WAKES
 	__atomic_store_n(&l->sleepers, 0, __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < TICKET_WAKE_WORDS; i++)
@@ -85,23 +114,58 @@ static inline void ticket_lock_init(ticket_lock_t *l)
 #endif
 }
 
+/* Out of line: the waiting half of ticket_lock, and a wake after an unlock. */
+unsigned long ticket_lock_wait(ticket_lock_t *l, uint32_t ticket, uint32_t owner);
+void ticket_unlock_wake(ticket_lock_t *l, uint32_t owner);
+
 /*
  * Takes the lock; returns how many times it had to spin (0 uncontended),
- * so callers can count contention without another shared counter.
+ * so callers can count contention without another shared counter. Inline:
+ * uncontended, one RMW and one load, no call.
  */
-unsigned long ticket_lock(ticket_lock_t *l);
+static inline unsigned long ticket_lock(ticket_lock_t *l)
+{
+	/* Relaxed: taking a ticket orders nothing; the load below acquires. */
+	uint32_t ticket = (uint32_t)__atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
+	/*
+	 * Acquire on the load that sees our ticket served: pairs with the
+	 * release in ticket_unlock(), so the previous holder's writes are seen
+	 * and the critical section does not move above it.
+	 */
+	uint32_t owner = __atomic_load_n(&l->owner, __ATOMIC_ACQUIRE);
+	if (__builtin_expect(owner == ticket, 1))
+		return 0;
+	return ticket_lock_wait(l, ticket, owner);
+}
 
 /* Takes the lock only if it is free now; true on success. */
 bool ticket_trylock(ticket_lock_t *l);
 
-void ticket_unlock(ticket_lock_t *l);
+/* Inline: a load and a release store, then a load of `next` on the host. */
+static inline void ticket_unlock(ticket_lock_t *l)
+{
+	/* Relaxed: only the holder writes `owner`, so it reads its own value. */
+	uint32_t owner = __atomic_load_n(&l->owner, __ATOMIC_RELAXED) + 1;
+
+	/* Release: the critical section's writes reach the next holder. */
+	__atomic_store_n(&l->owner, owner, __ATOMIC_RELEASE);
+#if PORT_WAIT_ON_WAKES
+	/*
+	 * Relaxed: if no ticket beyond ours was taken when we looked, nobody
+	 * waits but, perhaps, the next in line, who does not sleep (see above);
+	 * else ticket_unlock_wake() does the unlocker's half of the Dekker pair.
+	 */
+	if (__builtin_expect((uint32_t)__atomic_load_n(&l->next, __ATOMIC_RELAXED) != owner, 0))
+		ticket_unlock_wake(l, owner);
+#endif
+}
 
 /* True if some hart holds the lock (a racy snapshot, for assertions). */
 static inline bool ticket_is_locked(ticket_lock_t *l)
 {
 	/* Relaxed: only a hint; no data is read on its strength. */
-	uint64_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
-	return (uint32_t)w != (uint32_t)(w >> 32);
+	uint32_t owner = __atomic_load_n(&l->owner, __ATOMIC_RELAXED);
+	return (uint32_t)__atomic_load_n(&l->next, __ATOMIC_RELAXED) != owner;
 }
 
 /* The same with local interrupts masked first and restored after. */

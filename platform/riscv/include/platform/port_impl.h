@@ -23,6 +23,12 @@ static inline unsigned port_hart_id(void)
 /* Offset of struct hart_local's `percpu` slot (checked in <platform/riscv.h>). */
 #define PORT_RISCV_HART_DATA_OFFSET 24
 
+/*
+ * Every hart_local's slot starts as port_hart_data_initial() (boot.c), not
+ * NULL: see <platform/port.h>.
+ */
+#define PORT_HART_DATA_INITIAL 1
+
 /* A kick is an IPI: its handler runs once the hart unmasks interrupts. */
 #define PORT_KICK_INTERRUPTS 1
 
@@ -54,6 +60,27 @@ static inline void port_irq_restore(unsigned long flags)
 	/* Sets SIE only if it was set: nested saves restore nothing early. */
 	__asm__ volatile("csrs sstatus, %0"
 			 : : "r"(flags & PORT_RISCV_SSTATUS_SIE) : "memory");
+}
+
+/*
+ * The brief pair (<platform/port.h>): csrrci returns the whole sstatus and
+ * csrs sets back every bit that was set. In a brief section nothing else
+ * changed sstatus, so that restores SIE and rewrites the rest as it is
+ * (SD and the other read-only fields ignore the write).
+ */
+#define PORT_IRQ_BRIEF 1
+
+static inline unsigned long port_irq_save_brief(void)
+{
+	unsigned long old;
+	/* "memory": the section must not be hoisted above. */
+	__asm__ volatile("csrrci %0, sstatus, 2" : "=r"(old) : : "memory");
+	return old;
+}
+
+static inline void port_irq_restore_brief(unsigned long old)
+{
+	__asm__ volatile("csrs sstatus, %0" : : "r"(old) : "memory");
 }
 
 static inline void port_cpu_relax(void)

@@ -17,10 +17,10 @@
  *    own (one CAS on a bitmap word) and become that hart, with percpu's
  *    lock-free hit paths. A pthread key's destructor gives the hart's
  *    magazines back (percpu_hart_exit) and returns the id.
- *  - SHARED_IDS (64): every later thread borrows, for each call, the id of
- *    the CPU it runs on (sched_getcpu() % 2 per CPU), under that id's
- *    mutex, as tcmalloc's per-CPU caches do; if the mutex is busy (the
- *    holder was preempted), another of those 2 per CPU. So the caches
+ *  - SHARED_IDS (64): every later thread borrows, for each call, an id of
+ *    the CPU it runs on (2 per CPU; SMPHEAP_SHARED=N changes it), under
+ *    that id's mutex, as tcmalloc's per-CPU caches do; if the mutex is busy
+ *    (the holder was preempted), that CPU's other id. So the caches
  *    scale with CPUs, not threads (1,000 threads with a cache each held
  *    15x glibc's peak RSS), and no single lock serves every thread.
  * After its key's destructor a thread never takes an id again: what it
@@ -43,8 +43,12 @@
  *                         the one locked heap (the baseline design).
  *   SMPHEAP_REGION_MB=N   size of the first region and of each later one
  *                         (default 1024; small values exercise the OOM hook).
+ *   SMPHEAP_CACHE_KB=N    the caches' budget (percpu_set_cache_budget), in
+ *                         KiB; by default 6% of the heap's claimed bytes,
+ *                         which on the 1 GiB reservation never binds.
  *   SMPHEAP_STATS=1       at exit, print percpu's summed counters to stderr
- *                         (slow-path rates: swaps, depot trades, refills).
+ *                         (slow-path rates: swaps, depot trades, refills),
+ *                         the heap's high water and the caches' most.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -249,6 +253,16 @@ static void print_stats(void)
 		(double)s.returns / ops, (unsigned long long)s.return_blocks,
 		(unsigned long long)s.large_allocs, (unsigned long long)s.large_frees,
 		(unsigned long long)s.lock_acquisitions, (unsigned long long)s.lock_spins);
+	/* Where the resident bytes went: the heap's high water, the caches' most. */
+	struct kheap_stats hs;
+	struct percpu_cache_stats cs;
+	kheap_get_stats(&hs);
+	percpu_get_cache_stats(&cs);
+	fprintf(stderr,
+		"smpheap: heap_high_water_kb %zu cache_budget_kb %zu cache_charged_max_kb %zu "
+		"active_harts %u regions %zu\n",
+		hs.heap.high_water >> 10, cs.budget >> 10, cs.charged_max >> 10,
+		cs.active_harts, hs.heap.regions);
 	/* Exclusive hart ids held at exit: 1 (this thread's) unless some leaked. */
 	fprintf(stderr, "smpheap: ids_in_use=%u\n", ids_in_use());
 }
@@ -278,6 +292,9 @@ static void __attribute__((noinline)) shim_init_slow(void)
 	fast_span = region_bytes;
 	kheap_set_oom_hook(shim_oom_hook, NULL);
 	percpu_init(bypass ? PERCPU_BYPASS : PERCPU_MAGAZINES);
+	size_t cache_kb = env_size_mb("SMPHEAP_CACHE_KB", 0);
+	if (cache_kb)
+		percpu_set_cache_budget(cache_kb << 10);
 	shared_locks_init();
 	pthread_key_create(&hart_key, hart_release_key);
 	atomic_store_explicit(&state, ST_READY, memory_order_release);
@@ -300,8 +317,11 @@ _Static_assert(EXCLUSIVE_IDS >= 8, "PORT_MAX_HARTS leaves too few exclusive ids"
 static atomic_uint_fast64_t id_free[ID_WORDS]; /* bit set: id taken */
 /* Exclusive ids handed out at most (set at init): 4 per CPU, 8..64. */
 static unsigned exclusive_limit = 8;
-/* Shared ids in use (set at init): 2 per CPU, 2..SHARED_IDS. */
-static unsigned shared_span = 2;
+/*
+ * Shared ids (set at init): shared_per_cpu (2) for each of shared_cpus
+ * CPUs; CPU c's are c, c + shared_cpus, c + 2 * shared_cpus, ...
+ */
+static unsigned shared_cpus = 1, shared_per_cpu = 2;
 
 /* One mutex per shared id, each on its own line. */
 static struct {
@@ -398,26 +418,33 @@ static void shared_locks_init(void)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t excl = env_size_mb("SMPHEAP_EXCLUSIVE", cpus > 0 ? 4 * (size_t)cpus : 8);
 	exclusive_limit = excl < 8 ? 8 : excl > EXCLUSIVE_IDS ? EXCLUSIVE_IDS : (unsigned)excl;
-	size_t span = cpus > 0 ? 2 * (size_t)cpus : 2;
-	shared_span = span > SHARED_IDS ? SHARED_IDS : (unsigned)span;
+	size_t ncpu = cpus > 0 ? (size_t)cpus : 1;
+	shared_cpus = ncpu > SHARED_IDS ? SHARED_IDS : (unsigned)ncpu;
+	size_t per = env_size_mb("SMPHEAP_SHARED", 2);
+	if (per * shared_cpus > SHARED_IDS)
+		per = SHARED_IDS / shared_cpus;
+	shared_per_cpu = (unsigned)per;
 }
 
 static inline void shared_begin(void)
 {
 	int cpu = sched_getcpu();
-	unsigned k0 = cpu < 0 ? 0 : (unsigned)cpu % shared_span, k = k0;
+	unsigned k0 = cpu < 0 ? 0 : (unsigned)cpu % shared_cpus, k = k0;
 	/*
-	 * This CPU's id; a busy one (its holder was preempted): the others of
-	 * the span, then wait for our own. The span (2 per CPU) bounds how many
-	 * caches fill up: probing all 64 gave every id a cache.
+	 * This CPU's first id; a busy one (its holder was preempted): this
+	 * CPU's others, then wait for the first. Only this CPU's: probing the
+	 * other CPUs' ids bounced their mutexes' lines between the CPUs (40%
+	 * of thread_bench's time at 64 threads in trylock and unlock). The
+	 * ids per CPU (2) bound how many caches fill up: probing all 64 gave
+	 * every id a cache.
 	 */
 	for (unsigned i = 1; pthread_mutex_trylock(&shared_lock[k].m); i++) {
-		k = (k0 + i) % shared_span;
-		if (i == shared_span) {
+		if (i == shared_per_cpu) {
 			k = k0;
 			pthread_mutex_lock(&shared_lock[k].m);
 			break;
 		}
+		k = k0 + i * shared_cpus;
 	}
 	my_shared = EXCLUSIVE_IDS + k;
 	port_host_become_hart(my_shared);

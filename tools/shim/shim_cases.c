@@ -31,6 +31,10 @@
  *   blocked     a thread blocked in read(); 4 heap growths (8 MiB regions)
  *               must take well under 1 s (before: 1 s each, the reclaim
  *               waited for the blocked thread).
+ *   bigclass    one thread, 200,000 random malloc/free of 4,097..32,768
+ *               bytes over 64 slots (the classes above 4 KiB); the script
+ *               reads the shim's stats line: the magazines must serve them
+ *               (under 1 depot lock per 5 operations), not the locked heap.
  * Exit 0 and "shim_cases: <case> PASS ..." on success.
  */
 #define _GNU_SOURCE
@@ -436,6 +440,33 @@ static void case_blocked(void)
 	CHECK(dt < 0.5);
 }
 
+static void case_bigclass(void)
+{
+	enum { SLOTS = 64, OPS = 200000, LO = 4097, HI = 32768 };
+	unsigned char *live[SLOTS] = { 0 };
+	size_t sz[SLOTS] = { 0 };
+	uint64_t s = 0x2545f4914f6cdd1dull;
+	for (unsigned i = 0; i < OPS; i++) {
+		s ^= s << 13;
+		s ^= s >> 7;
+		s ^= s << 17;
+		unsigned k = (unsigned)(s % SLOTS);
+		if (live[k]) {
+			CHECK(live[k][sz[k] - 1] == (unsigned char)sz[k]);
+			free(live[k]);
+		}
+		sz[k] = LO + (size_t)((s >> 20) % (HI - LO + 1));
+		live[k] = malloc(sz[k]);
+		CHECK(live[k] != NULL);
+		if (!live[k])
+			return;
+		live[k][sz[k] - 1] = (unsigned char)sz[k];
+	}
+	for (unsigned k = 0; k < SLOTS; k++)
+		free(live[k]);
+	printf("bigclass: %u operations of %u..%u bytes\n", OPS, (unsigned)LO, (unsigned)HI);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -445,7 +476,7 @@ int main(int argc, char **argv)
 		{ "huge", case_huge }, { "ulimit", case_ulimit },
 		{ "alignfree", case_alignfree }, { "exitleak", case_exitleak },
 		{ "crowd", case_crowd }, { "fork", case_fork },
-		{ "blocked", case_blocked },
+		{ "blocked", case_blocked }, { "bigclass", case_bigclass },
 	};
 	if (argc != 2) {
 		fprintf(stderr, "usage: shim_cases CASE\n");

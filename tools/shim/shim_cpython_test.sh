@@ -6,7 +6,7 @@
 # Ends with "N passed, N failed".
 set -uo pipefail
 
-here="${TEST_SRCDIR:-$0.runfiles}/${TEST_WORKSPACE:-smp_heap}/tools/bench"
+here="${TEST_SRCDIR:-$0.runfiles}/${TEST_WORKSPACE:-smp_heap}/tools/shim"
 shim="$here/libsmpheap_malloc.so"
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 py=/usr/bin/python3

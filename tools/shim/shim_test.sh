@@ -4,7 +4,7 @@
 # the same output as without it. Ends with "N passed, N failed".
 set -uo pipefail
 
-here="${TEST_SRCDIR:-$0.runfiles}/${TEST_WORKSPACE:-smp_heap}/tools/bench"
+here="${TEST_SRCDIR:-$0.runfiles}/${TEST_WORKSPACE:-smp_heap}/tools/shim"
 shim="$here/libsmpheap_malloc.so"
 check="$here/shim_api_check"
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
