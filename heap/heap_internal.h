@@ -307,9 +307,15 @@ static inline uintptr_t region_overhead(const struct heap_region *r)
 	return REGION_HDR + (r->end - r->sentinel);
 }
 
-/* Word-wise copy and fill (no libc); n is a multiple of W, both aligned. */
-void heap_copy_words(void *dst, const void *src, size_t n);
-void heap_fill_words(void *dst, uintptr_t v, size_t n);
+/*
+ * The core's copies and fills: the port contract's memmove, memcpy and
+ * memset (<platform/port.h>), called through GCC's builtins so that the core
+ * needs no port header: GCC expands small ones inline and calls the port's
+ * for the rest, as it does for any struct copy.
+ */
+#define heap_memmove __builtin_memmove
+#define heap_memcpy __builtin_memcpy
+#define heap_memset __builtin_memset
 
 /* Error path: walks r to say what p - W really is (validate.c). */
 enum heap_error heap_classify_bad_ptr(const struct heap_region *r, uintptr_t p);

@@ -151,6 +151,47 @@
 #endif
 
 /*
+ * The largest magazine of each class (percpu_class_rounds, size_class.c
+ * computes it from these; the budget may make a magazine smaller): about
+ * PERCPU_MAG_BYTES of blocks for the fast classes, at least
+ * PERCPU_MAG_MIN_ROUNDS, at most PERCPU_MAG_MAX_ROUNDS (a round count is a
+ * uint8_t). Classes <= 256 bytes get 64..255 rounds: a hart trades at the
+ * depot once per 64..255 operations instead of every 16..64 (host prodcons,
+ * 2 threads: see the commit that set it). budget.c also caps a magazine's
+ * blocks at PERCPU_MAG_BYTES.
+ */
+#ifndef PERCPU_MAG_BYTES
+#define PERCPU_MAG_BYTES 16384
+#endif
+#ifndef PERCPU_MAG_MIN_ROUNDS
+#define PERCPU_MAG_MIN_ROUNDS 8
+#endif
+#ifndef PERCPU_MAG_MAX_ROUNDS
+#define PERCPU_MAG_MAX_ROUNDS 255
+#endif
+
+/* The big classes (above PERCPU_MAX_FAST): about this many bytes a
+ * magazine, PERCPU_BIG_MAG_MIN_ROUNDS..PERCPU_BIG_MAG_MAX_ROUNDS rounds. */
+#ifndef PERCPU_BIG_MAG_BYTES
+#define PERCPU_BIG_MAG_BYTES 65536
+#endif
+#ifndef PERCPU_BIG_MAG_MIN_ROUNDS
+#define PERCPU_BIG_MAG_MIN_ROUNDS 2
+#endif
+#ifndef PERCPU_BIG_MAG_MAX_ROUNDS
+#define PERCPU_BIG_MAG_MAX_ROUNDS 8
+#endif
+
+/* Full magazines a depot keeps per class; the excess goes back to the heap. */
+#ifndef PERCPU_DEPOT_MAX_FULL
+#define PERCPU_DEPOT_MAX_FULL 4
+#endif
+/* Empty magazines a depot keeps per class; the excess is freed. */
+#ifndef PERCPU_DEPOT_MAX_EMPTY
+#define PERCPU_DEPOT_MAX_EMPTY 8
+#endif
+
+/*
  * kmalloc_aligned pads a class block by align - 16 bytes only while the pad
  * is at most 1/PERCPU_ALIGN_PAD_DIV of the request; beyond that the heap
  * cuts an exactly aligned block (its lock, no waste). Padding every request
