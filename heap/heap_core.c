@@ -206,8 +206,7 @@ enum heap_error heap_init(struct heap *h, void *start, void *end)
 	h->regions = NULL;
 	h->lo = UINTPTR_MAX;
 	h->hi = 0;
-	/* No struct assignment: GCC -Os would call memset, absent here. */
-	heap_fill_words(&h->st, 0, sizeof(h->st));
+	heap_memset(&h->st, 0, sizeof(h->st));
 #if HEAP_HARDENING >= 2
 	h->bad_link = 0;
 	heap_secret_sealed_ = true;
@@ -623,7 +622,7 @@ void *heap_calloc(struct heap *h, size_t n, size_t size, enum heap_error *err)
 	if (p) {
 		/* Only the bytes asked for, rounded up to whole words. */
 		size_t bytes = (n * size + W - 1) & ~(size_t)(W - 1);
-		heap_fill_words(p, 0, bytes);
+		heap_memset(p, 0, bytes);
 	}
 	return p;
 }
@@ -1036,7 +1035,7 @@ void *heap_realloc(struct heap *h, void *p, size_t size, enum heap_error *err)
 				tag_store(n, 0);
 			}
 			tag_store(b, 0); /* no stale tag inside the new block */
-			heap_copy_words((void *)(pb + W), p, s - W);
+			heap_memmove((void *)(pb + W), p, s - W);
 			uintptr_t keep = total - need >= MIN_BLOCK ? need : total;
 			tag_write(pb, keep, HEAP_TAG_ALLOC); /* below pb: allocated */
 			h->st.bytes_in_use += keep - s;
@@ -1053,7 +1052,7 @@ void *heap_realloc(struct heap *h, void *p, size_t size, enum heap_error *err)
 	void *q = alloc(h, size, 0, err);
 	if (!q)
 		return NULL;
-	heap_copy_words(q, p, s - W);
+	heap_memcpy(q, p, s - W);
 	h->st.total_allocs--; /* a move is not a new allocation ... */
 	h->st.total_frees--;  /* ... nor a free, for the counters */
 	/* The allocation may have changed the neighbours: read them again. */
@@ -1067,10 +1066,10 @@ void *heap_realloc(struct heap *h, void *p, size_t size, enum heap_error *err)
 void heap_get_stats(struct heap *h, struct heap_stats *st)
 {
 	if (h->magic != HEAP_MAGIC) {
-		heap_fill_words(st, 0, sizeof(*st));
+		heap_memset(st, 0, sizeof(*st));
 		return;
 	}
-	heap_copy_words(st, &h->st, sizeof(*st));
+	*st = h->st;
 	/* Not counted per operation: derived here. */
 	st->live_allocs = st->total_allocs - st->total_frees;
 	st->overhead_bytes = 0;

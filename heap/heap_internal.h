@@ -388,9 +388,15 @@ static inline uintptr_t region_overhead(const struct heap_region *r)
 	return REGION_HDR + (r->end - r->sentinel);
 }
 
-/* Word-wise copy and fill (no libc); n is a multiple of W, both aligned. */
-void heap_copy_words(void *dst, const void *src, size_t n);
-void heap_fill_words(void *dst, uintptr_t v, size_t n);
+/*
+ * The core's copies and fills: the port contract's memmove, memcpy and
+ * memset (<platform/port.h>), called through GCC's builtins so that the core
+ * needs no port header: GCC expands small ones inline and calls the port's
+ * for the rest, as it does for any struct copy.
+ */
+#define heap_memmove __builtin_memmove
+#define heap_memcpy __builtin_memcpy
+#define heap_memset __builtin_memset
 
 #if HEAP_HARDENING >= 2
 /* Set by the first heap_init: heap_set_secret no longer changes the secret. */

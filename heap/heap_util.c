@@ -1,8 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/*
- * Error names, the per-boot secret, and the word copy/fill the core needs
- * (there is no libc).
- */
+/* Error names and the per-boot secret. */
 #include "heap_internal.h"
 
 static const char *const names[HEAP_ERR_COUNT] = {
@@ -68,33 +65,3 @@ uintptr_t heap_take_link_error(struct heap *h)
 #endif
 }
 
-/*
- * may_alias: user data of any type is copied. Checked with
- * riscv64-unknown-elf-gcc -O1/-O2/-O3/-Os -ffreestanding: no memcpy/memset
- * calls come out of these loops or the rest of the core (the kernel has none).
- */
-typedef uintptr_t __attribute__((__may_alias__)) word_t;
-
-void heap_copy_words(void *dst, const void *src, size_t n)
-{
-#ifdef HEAP_USE_BUILTIN_MEMMOVE
-	/*
-	 * Hosted builds (heap/BUILD sets this off RISC-V) use libc's tuned
-	 * memmove: realloc's copy was 2.5x slower as a word loop on x86.
-	 */
-	__builtin_memmove(dst, src, n);
-	return;
-#endif
-	/* Ascending: also right for the overlapping downward move in realloc. */
-	word_t *d = dst;
-	const word_t *s = src;
-	for (size_t i = 0; i < n / W; i++)
-		d[i] = s[i];
-}
-
-void heap_fill_words(void *dst, uintptr_t v, size_t n)
-{
-	word_t *d = dst;
-	for (size_t i = 0; i < n / W; i++)
-		d[i] = v;
-}

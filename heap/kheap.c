@@ -290,17 +290,6 @@ static unsigned oom_busy;
 static size_t oom_outer_size;
 static const char *oom_outer_where;
 
-/*
- * How long (microseconds) a hart that runs out of memory while another
- * builds the report waits for that report's panic before it panics with
- * the short message itself. The wait ends much sooner: port_wait_long parks
- * the hart as soon as the reporter's port_panic asks every hart to stop. The bound only matters if the
- * reporting hart never gets there (it hangs building the report).
- */
-#ifndef KHEAP_OOM_WAIT_US
-#define KHEAP_OOM_WAIT_US 5000000
-#endif
-
 static void oom_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void oom_print(const char *fmt, ...)
 {
@@ -475,7 +464,7 @@ void *kheap_calloc(size_t n, size_t size)
 	char *p = alloc_common(n * size, 0, false, "kheap_calloc");
 	/* Zero outside the lock: the block is ours alone now. */
 	if (p)
-		heap_fill_words(p, 0, (n * size + W - 1) & ~(size_t)(W - 1));
+		memset(p, 0, (n * size + W - 1) & ~(size_t)(W - 1));
 	return p;
 }
 
@@ -505,7 +494,7 @@ static void *realloc_offset(void *p, void *b, size_t off, size_t size, bool may_
 		return NULL;
 	/* Whole words: both 16-aligned, have a multiple of W, q holds round(size). */
 	size_t n = (size + W - 1) & ~(size_t)(W - 1);
-	heap_copy_words(q, p, n < have ? n : have);
+	memcpy(q, p, n < have ? n : have);
 	heap_tag_set_state(p, KHEAP_STATE_OFFSET_FREED);
 	kheap_free(b);
 	return q;

@@ -36,7 +36,7 @@ static void flush_line(struct console_line *l)
 void kvprintf(const char *fmt, va_list ap)
 {
 	char tmp[LINE_MAX];
-	int n = kvsnprintf(tmp, sizeof(tmp), fmt, ap);
+	int n = port_vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	unsigned long flags;
 	struct console_line *l;
 

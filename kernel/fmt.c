@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * The formatter behind every kernel print; see kernel/fmt.h. It is also the
- * port's port_vsnprintf, so heap/ formats its OOM report with it.
+ * The formatter behind every kernel print: the port contract's
+ * port_vsnprintf and port_snprintf (<platform/port.h> says what they do), so
+ * heap/ formats its OOM report with it. Conversions: %d %i %u %x %X %o %c
+ * %s %p %%, length modifiers hh h l ll z (and j t), flags '-' '0', a width
+ * (or '*'), and a precision for %s. No floating point.
  */
-#include <kernel/fmt.h>
 #include <platform/port.h>
 #include <stdint.h>
 
@@ -69,7 +71,7 @@ static void put_num(struct out *o, unsigned long long v, int neg, unsigned base,
 		pad(o, ' ', width - n0 - plen);
 }
 
-int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+int port_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	struct out o = { buf, size, 0 };
 
@@ -184,29 +186,13 @@ int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 	return (int)o.len;
 }
 
-int ksnprintf(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = kvsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	return n;
-}
-
-int port_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
-{
-	return kvsnprintf(buf, size, fmt, ap);
-}
-
 int port_snprintf(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
-	n = kvsnprintf(buf, size, fmt, ap);
+	n = port_vsnprintf(buf, size, fmt, ap);
 	va_end(ap);
 	return n;
 }

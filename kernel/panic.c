@@ -27,12 +27,12 @@ static void dump_frame(const struct trap_frame *tf)
 	for (int i = 1; i < 32; i += 4) {
 		int n = 0;
 		for (int j = i; j < i + 4 && j < 32; j++)
-			n += ksnprintf(line + n, sizeof(line) - n, "  %-4s=%016lx",
+			n += port_snprintf(line + n, sizeof(line) - n, "  %-4s=%016lx",
 				       reg_names[j], tf->x[j]);
 		uart_puts(line);
 		uart_puts("\n");
 	}
-	ksnprintf(line, sizeof(line), "  sstatus=0x%lx\n", tf->sstatus);
+	port_snprintf(line, sizeof(line), "  sstatus=0x%lx\n", tf->sstatus);
 	uart_puts(line);
 }
 
@@ -63,15 +63,15 @@ _Noreturn void port_panic(int exit_code, const char *fmt, ...)
 	/* Bounded: a hart spinning with interrupts masked never answers. */
 	parked = platform_wait_parked(platform_timebase_hz() / 10);
 
-	n = ksnprintf(report, sizeof(report), "\nPANIC hart=%u: ", me);
+	n = port_snprintf(report, sizeof(report), "\nPANIC hart=%u: ", me);
 	va_start(ap, fmt);
-	kvsnprintf(report + n, sizeof(report) - n, fmt, ap);
+	port_vsnprintf(report + n, sizeof(report) - n, fmt, ap);
 	va_end(ap);
 	uart_puts(report);
 	uart_puts("\n");
 	if (hl->trap_frame)
 		dump_frame(hl->trap_frame);
-	ksnprintf(report, sizeof(report),
+	port_snprintf(report, sizeof(report),
 		  "  hartid=%lu harts=%u parked=%u exit=%d\n", hl->hartid,
 		  platform_nharts(), parked, exit_code);
 	uart_puts(report);

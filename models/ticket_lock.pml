@@ -37,7 +37,7 @@
  *  BUG_NO_WRAP      unlock does not wrap `owner` where tickets wrap: after
  *                   MASK the owner never matches a ticket, a deadlock;
  *  BUG_NO_WAIT      lock does not wait for its ticket (as the C build
- *                   TICKET_LOCK_BROKEN_FOR_TEST);
+ *                   -DFAULT=FAULT_BROKEN_LOCK, <platform/fault.h>);
  *  BUG_TRY_SPLIT    trylock checks "free" and then takes a ticket with a
  *                   plain fetch_add instead of the CAS.
  */

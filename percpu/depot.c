@@ -7,6 +7,8 @@
  */
 #include "percpu/percpu_internal.h"
 
+#include <platform/fault.h>
+
 static size_t mag_bytes(unsigned cap)
 {
 	return sizeof(struct percpu_magazine) + cap * sizeof(void *);
@@ -14,20 +16,19 @@ static size_t mag_bytes(unsigned cap)
 
 /* ---- the heap side ------------------------------------------------------ */
 
-#ifdef PERCPU_FAULT_DROP_BLOCK
+#if FAULT == FAULT_DROP_BLOCK
 /*
- * Test-only fault (//percpu:percpu_fault_drop_for_test): the 1000th block
+ * Test-only fault FAULT_DROP_BLOCK (<platform/fault.h>): the 1000th block
  * handed back to the heap is silently dropped, a leak that the drain check
  * (percpu_check_drained) and the QEMU stress test must notice.
  */
-#define PERCPU_FAULT_DROP_AT 1000
 static uint64_t percpu_fault_returned; /* relaxed: a count, orders nothing */
 
 static void fault_drop_block(void **blocks, size_t n)
 {
 	uint64_t before = __atomic_fetch_add(&percpu_fault_returned, n, __ATOMIC_RELAXED);
-	if (before < PERCPU_FAULT_DROP_AT && before + n >= PERCPU_FAULT_DROP_AT)
-		blocks[PERCPU_FAULT_DROP_AT - 1 - before] = NULL; /* batch free skips NULL */
+	if (before < FAULT_DROP_BLOCK_AT && before + n >= FAULT_DROP_BLOCK_AT)
+		blocks[FAULT_DROP_BLOCK_AT - 1 - before] = NULL; /* batch free skips NULL */
 }
 #endif
 
@@ -35,7 +36,7 @@ void percpu_heap_return(struct percpu_cpu *c, void **blocks, size_t n)
 {
 	if (!n)
 		return;
-#ifdef PERCPU_FAULT_DROP_BLOCK
+#if FAULT == FAULT_DROP_BLOCK
 	fault_drop_block(blocks, n);
 #endif
 	kheap_free_batch(blocks, n); /* takes cached blocks as they are */

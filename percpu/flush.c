@@ -353,7 +353,7 @@ void percpu_hart_exit(void)
 	percpu_honour_flush(c);
 	flush_local(c, FLUSH_TO_DEPOT);
 	/* The next thread on this hart starts afresh (see percpu_cpu.seen). */
-	percpu_bytes_zero(c->seen, sizeof(c->seen));
+	memset(c->seen, 0, sizeof(c->seen));
 	slow_exit(c);
 	if (c->active) {
 		/* Relaxed: a requester that still asks just finds us answered. */

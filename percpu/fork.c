@@ -49,7 +49,7 @@ static void forget_slots(struct percpu_cpu *c)
 		slot_load(c, cls, NULL, 0);
 		slot_set_prev(c, cls, NULL, 0);
 	}
-	percpu_bytes_zero(c->seen, sizeof(c->seen));
+	memset(c->seen, 0, sizeof(c->seen));
 	STORE_RELAXED(&c->flush_pending, 0ul);
 	STORE_RELAXED(&c->active, 0u);
 }

@@ -14,36 +14,6 @@
  */
 #include "percpu/percpu_internal.h"
 
-/*
- * krealloc's copy (dst, src: distinct 16-byte aligned blocks). Hosted
- * builds use libc's memcpy (the byte loop was 37% of the host's random
- * workload); the kernel, which has no tuned memcpy, copies words, then the
- * tail. The optimize attribute keeps gcc from turning the loops into a
- * memcpy call (see platform/riscv/string.c).
- */
-typedef uintptr_t __attribute__((__may_alias__)) percpu_word_t;
-
-#if __STDC_HOSTED__
-static void percpu_bytes_copy(void *dst, const void *src, size_t n)
-{
-	__builtin_memcpy(dst, src, n);
-}
-#else
-__attribute__((optimize("no-tree-loop-distribute-patterns")))
-static void percpu_bytes_copy(void *dst, const void *src, size_t n)
-{
-	percpu_word_t *dw = dst;
-	const percpu_word_t *sw = src;
-	size_t words = n / sizeof(percpu_word_t);
-	for (size_t i = 0; i < words; i++)
-		dw[i] = sw[i];
-	unsigned char *d = (unsigned char *)(dw + words);
-	const unsigned char *s = (const unsigned char *)(sw + words);
-	for (n %= sizeof(percpu_word_t); n; n--)
-		*d++ = *s++;
-}
-#endif
-
 /* ---- slow paths --------------------------------------------------------- */
 
 /*
@@ -324,7 +294,7 @@ void *kzalloc(size_t size)
 {
 	void *p = kmalloc(size);
 	if (p) /* NULL if a misuse handler returned */
-		percpu_bytes_zero(p, size);
+		memset(p, 0, size);
 	return p;
 }
 
@@ -542,12 +512,17 @@ void *krealloc(void *p, size_t size)
 	} else if (heap_tag_is_cached(p) || old > PERCPU_MAX_SMALL) {
 		return kheap_try_realloc(p, size); /* misuse or in-place resize */
 	}
-	if (size <= old && size > old / 2)
+	/*
+	 * Stay only when a move would land in the same class: keeping a block
+	 * up to twice the request cost the heap-efficiency workload (40%
+	 * reallocs) most of a point over the core alone (issue 14).
+	 */
+	if (size <= old && percpu_size_class(size) >= percpu_usable_class(old))
 		return p;
 	void *q = kmalloc_try(size);
 	if (!q)
 		return NULL;
-	percpu_bytes_copy(q, p, size < old ? size : old);
+	memcpy(q, p, size < old ? size : old);
 	kfree(p);
 	return q;
 }

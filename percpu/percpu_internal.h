@@ -302,13 +302,6 @@ static inline struct percpu_cpu *this_cpu(void)
 	return c;
 }
 
-static inline void percpu_bytes_zero(void *p, size_t n)
-{
-	unsigned char *d = p;
-	while (n--)
-		*d++ = 0;
-}
-
 static inline void percpu_check_ready(void)
 {
 	if (unlikely(!percpu_ready))

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * The size-class tables described in <percpu/size_class.h>. Generated once
- * by a few lines of Python (classes: 16-byte steps to 128, then four per
- * power of two to 32 KiB; rounds: about 16 KiB
- * of blocks per magazine (8..255) up to 4 KiB, about 64 KiB (2..8) above); size_class_test checks every entry against the
- * rule, so an edit that breaks it fails the test.
+ * The size-class tables described in <percpu/size_class.h>. The class
+ * sizes and the size -> class tables were generated once by a few lines of
+ * Python (16-byte steps to 128, then four per power of two to 32 KiB);
+ * size_class_test checks every entry against the rule, so an edit that
+ * breaks it fails the test. The rounds are computed from the knobs of
+ * <percpu/config.h>.
  */
 #include <percpu/size_class.h>
 
@@ -16,12 +17,31 @@ const uint16_t percpu_class_size[PERCPU_NCLASSES] = {
 	10240, 12288, 14336, 16384, 20480, 24576, 28672, 32768,
 };
 
+#define CLAMP(v, lo, hi) ((v) < (lo) ? (lo) : (v) > (hi) ? (hi) : (v))
+/* Rounds of a magazine of sz-byte blocks (<percpu/config.h>). */
+#define ROUNDS(sz)                                                              \
+	((sz) <= PERCPU_MAX_FAST                                                \
+		 ? CLAMP(PERCPU_MAG_BYTES / (sz), PERCPU_MAG_MIN_ROUNDS,         \
+			 PERCPU_MAG_MAX_ROUNDS)                                  \
+		 : CLAMP(PERCPU_BIG_MAG_BYTES / (sz), PERCPU_BIG_MAG_MIN_ROUNDS, \
+			 PERCPU_BIG_MAG_MAX_ROUNDS))
+
+_Static_assert(PERCPU_MAG_MAX_ROUNDS <= 255 && PERCPU_BIG_MAG_MAX_ROUNDS <= 255,
+	       "a round count is a uint8_t");
+_Static_assert(PERCPU_MAG_MIN_ROUNDS >= 1 && PERCPU_BIG_MAG_MIN_ROUNDS >= 1,
+	       "a magazine holds at least one block");
+
 const uint8_t percpu_class_rounds[PERCPU_NCLASSES] = {
-	255, 255, 255, 255, 204, 170, 146, 128,
-	102, 85, 73, 64, 51, 42, 36, 32,
-	25, 21, 18, 16, 12, 10, 9, 8,
-	8, 8, 8, 8, 8, 8, 8, 8,
-	6, 5, 4, 4, 3, 2, 2, 2,
+	ROUNDS(16), ROUNDS(32), ROUNDS(48), ROUNDS(64),
+	ROUNDS(80), ROUNDS(96), ROUNDS(112), ROUNDS(128),
+	ROUNDS(160), ROUNDS(192), ROUNDS(224), ROUNDS(256),
+	ROUNDS(320), ROUNDS(384), ROUNDS(448), ROUNDS(512),
+	ROUNDS(640), ROUNDS(768), ROUNDS(896), ROUNDS(1024),
+	ROUNDS(1280), ROUNDS(1536), ROUNDS(1792), ROUNDS(2048),
+	ROUNDS(2560), ROUNDS(3072), ROUNDS(3584), ROUNDS(4096),
+	ROUNDS(5120), ROUNDS(6144), ROUNDS(7168), ROUNDS(8192),
+	ROUNDS(10240), ROUNDS(12288), ROUNDS(14336), ROUNDS(16384),
+	ROUNDS(20480), ROUNDS(24576), ROUNDS(28672), ROUNDS(32768),
 };
 
 /* Index (size + 15) >> 4. */

@@ -10,7 +10,7 @@ static size_t percpu_cached_rounds(unsigned hart);
 
 void percpu_get_stats(unsigned hart, struct percpu_stats *o)
 {
-	percpu_bytes_zero(o, sizeof(*o));
+	memset(o, 0, sizeof(*o));
 	if (hart >= PORT_MAX_HARTS)
 		return;
 	const struct percpu_counters *n = &percpu_cold[hart];
@@ -48,7 +48,7 @@ void percpu_get_stats(unsigned hart, struct percpu_stats *o)
 
 void percpu_sum_stats(struct percpu_stats *sum)
 {
-	percpu_bytes_zero(sum, sizeof(*sum));
+	memset(sum, 0, sizeof(*sum));
 	for (unsigned h = 0; h < PORT_MAX_HARTS; h++) {
 		struct percpu_stats s;
 		percpu_get_stats(h, &s);

@@ -1,16 +1,14 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* Ticket spinlock; the layout and orderings are explained in ticket_lock.h. */
+#include <platform/fault.h>
 #include <platform/ticket_lock.h>
 
 /*
- * Test-only fault: a lock that does not wait for its ticket. The lock torture
- * is built once with it to prove that it notices two harts inside.
+ * Test-only fault FAULT_BROKEN_LOCK: a lock that does not wait for its
+ * ticket. The lock torture and the stress are built once with it to prove
+ * that they notice two harts inside.
  */
-#ifdef TICKET_LOCK_BROKEN_FOR_TEST
-#define WAIT_FOR_TICKET 0
-#else
-#define WAIT_FOR_TICKET 1
-#endif
+#define WAIT_FOR_TICKET (FAULT != FAULT_BROKEN_LOCK)
 
 #if PORT_WAIT_ON_WAKES
 /* The futex word ticket t sleeps on; its key is t % 32. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Linked with //percpu:percpu_fault_drop_for_test, which loses the 1000th
+ * Built with FAULT_DROP_BLOCK (<platform/fault.h>), which loses the 1000th
  * block handed back to the heap: the drain check must notice the leak.
  */
 #include "test_util.h"

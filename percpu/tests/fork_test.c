@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <execinfo.h>
 
 #define FORKS 200
 #define CHURNERS 2
@@ -62,8 +63,26 @@ static void child(void)
 	percpu_fork_child();
 }
 
+/*
+ * A crash in a child (seen once in CI, 1 fork in about 2,000, never
+ * reproduced in some 40,000 forks since): name the signal, the address and
+ * the call chain, so the next one says where it happened.
+ */
+static void child_crashed(int sig, siginfo_t *si, void *ctx)
+{
+	(void)ctx;
+	void *frames[32];
+	int n = backtrace(frames, 32);
+	fprintf(stderr, "fork child: signal %d at address %p, backtrace:\n", sig, si->si_addr);
+	backtrace_symbols_fd(frames, n, 2);
+	_exit(128 + sig);
+}
+
 static void child_work(void)
 {
+	struct sigaction sa = { .sa_sigaction = child_crashed, .sa_flags = SA_SIGINFO };
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
 	alarm(10); /* a lock inherited held would hang here */
 	void *small[100];
 	for (int i = 0; i < 100; i++)

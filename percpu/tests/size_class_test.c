@@ -20,7 +20,8 @@ int main(void)
 			CHECK(r >= PERCPU_MAG_MIN_ROUNDS && r <= PERCPU_MAG_MAX_ROUNDS);
 		} else {
 			/* Big classes: 2..8 rounds, at most 64 KiB a magazine. */
-			CHECK(r >= 2 && r <= 8 && r * percpu_class_size[c] <= 65536);
+			CHECK(r >= PERCPU_BIG_MAG_MIN_ROUNDS && r <= PERCPU_BIG_MAG_MAX_ROUNDS &&
+			      r * percpu_class_size[c] <= PERCPU_BIG_MAG_BYTES);
 		}
 	}
 	CHECK(percpu_size_class(0) == 0);

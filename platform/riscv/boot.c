@@ -8,6 +8,8 @@
 #include "internal.h"
 #include "sbi.h"
 
+#include <platform/fault.h>
+
 _Static_assert(__builtin_offsetof(struct hart_local, index) == HART_LOCAL_INDEX,
 	       "entry.S and port_hart_id() expect the index first");
 _Static_assert(__builtin_offsetof(struct hart_local, stack_top) == HART_LOCAL_STACK_TOP,
@@ -128,10 +130,10 @@ void platform_secondary_boot(void)
 	platform_park();
 }
 
-/* Where a started hart begins; see PLATFORM_TEST_START_AT_ENTRY. */
+/* Where a started hart begins; see FAULT_LATE_START. */
 static unsigned long start_address(unsigned index)
 {
-#ifdef PLATFORM_TEST_START_AT_ENTRY
+#if FAULT == FAULT_LATE_START
 	/* Test-only: the last hart comes in at _start, as a stray one would. */
 	if (index == nharts - 1)
 		return (unsigned long)_start;

@@ -19,6 +19,7 @@
 #include <platform/port.h>
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,11 +122,21 @@ int main(int argc, char **argv)
 	struct kheap_stats end;
 	kheap_get_stats(&end);
 	uint64_t calls = p.allocs + p.frees;
+	/*
+	 * percpu's own counters after the drain: every kmalloc freed and, on
+	 * the magazines at up to 8 harts (the old percpu stress_test ran 6),
+	 * more than a quarter of the allocations served from them and
+	 * magazines exchanged with the depots. At 32 harts each hart's share
+	 * of the budget caches few rounds (PERCPU_ROUND_CHARGE_MIN), by design.
+	 */
+	bool cached = baseline || harts > 8 ||
+		      (p.alloc_hits > p.allocs / 4 && p.depot_exchanges > 0);
+	bool pass = r.pass && p.allocs == p.frees && cached;
 	printf("host_stress: %s harts=%u ops=%llu allocs=%llu frees=%llu cross_pct=%u "
 	       "corrupt=%llu leaked=%zu free_bytes=%zu/%zu validate_errors=%llu "
 	       "lockless_pct=%llu heap_lock_acquisitions=%lu fill_max_pct=%u "
 	       "cached_max_pct=%u budget_pct=%u high_water_kib=%zu\n",
-	       r.pass ? "PASS" : "FAIL", harts, (unsigned long long)r.sum.ops,
+	       pass ? "PASS" : "FAIL", harts, (unsigned long long)r.sum.ops,
 	       (unsigned long long)r.sum.allocs, (unsigned long long)r.sum.frees,
 	       r.cross_pct, (unsigned long long)r.sum.corrupt, r.live_allocs,
 	       r.bytes_free, r.initial_free, (unsigned long long)r.validate_errors,
@@ -137,5 +148,5 @@ int main(int argc, char **argv)
 	       (unsigned long long)p.refills, (unsigned long long)p.returns,
 	       (unsigned long long)p.large_allocs, (unsigned long long)p.large_frees,
 	       (unsigned long long)p.evictions, (unsigned long long)p.depot_exchanges);
-	return r.pass ? 0 : 1;
+	return pass ? 0 : 1;
 }

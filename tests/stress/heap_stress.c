@@ -207,7 +207,11 @@ static void do_alloc(unsigned hart, struct block *b)
 static void do_free(unsigned hart, struct block *b, bool remote)
 {
 	check_or_die(b, b->size, "free");
-	kfree(b->p);
+	/* Blocks of odd size go back sized: kfree_sized's check sees use too. */
+	if (b->size & 1)
+		kfree_sized(b->p, b->size);
+	else
+		kfree(b->p);
 	live_sub((unsigned)(b->tag >> 56), b->size);
 	b->p = NULL;
 	stats[hart].frees++;

@@ -44,6 +44,7 @@ INCLUDE_ROOTS = ["heap/include", "percpu/include", "platform/include", "kernel/i
 PUBLIC_HEADERS = [
     "platform/port.h",
     "platform/ticket_lock.h",
+    "heap/config.h",
     "heap/heap_core.h",
     "heap/kheap.h",
     "percpu/config.h",
@@ -51,7 +52,6 @@ PUBLIC_HEADERS = [
     "percpu/kmalloc.h",
     "percpu/pages_config.h",
     "percpu/pages.h",
-    "kernel/fmt.h",
 ]
 
 # The port implements these; the amalgamation never renames them.

@@ -6,16 +6,30 @@ so `bazel run //tests:qemu_smp` and `bazel test //...` need no flags: the
 kernel is cross-built, the runner script runs on the host.
 """
 
+load("//tools/testing:host_test.bzl", "fault_copts", "is_sanitizer_flag")
+
 def _to_riscv_impl(settings, attr):
     # bios = "none": the M-mode port (platform/riscv_mmode) via its platform.
-    if attr.bios == "none":
-        return {"//command_line_option:platforms": "//tools/platforms:qemu_virt_bios_none"}
-    return {"//command_line_option:platforms": "//tools/platforms:qemu_virt"}
+    platform = "//tools/platforms:qemu_virt_bios_none" if attr.bios == "none" else "//tools/platforms:qemu_virt"
+
+    # A host --config=asan/ubsan/tsan does not reach the kernel (no
+    # sanitizer runtime there); `fault` compiles one test-only fault in.
+    copts = [f for f in settings["//command_line_option:copt"] if not is_sanitizer_flag(f)]
+    linkopts = [f for f in settings["//command_line_option:linkopt"] if not is_sanitizer_flag(f)]
+    return {
+        "//command_line_option:platforms": platform,
+        "//command_line_option:copt": copts + fault_copts(attr.fault),
+        "//command_line_option:linkopt": linkopts,
+    }
 
 _to_riscv = transition(
     implementation = _to_riscv_impl,
-    inputs = [],
-    outputs = ["//command_line_option:platforms"],
+    inputs = ["//command_line_option:copt", "//command_line_option:linkopt"],
+    outputs = [
+        "//command_line_option:platforms",
+        "//command_line_option:copt",
+        "//command_line_option:linkopt",
+    ],
 )
 
 def _shell_quote(s):
@@ -64,6 +78,7 @@ _ATTRS = {
         values = ["opensbi", "none"],
         doc = "opensbi: S-mode kernel at 0x80200000; none: -bios none, M-mode kernel at 0x80000000",
     ),
+    "fault": attr.string(doc = "a test-only fault of <platform/fault.h> built into the kernel, lower case without FAULT_"),
     "smp": attr.int(default = 4, doc = "harts (-smp); the command line may override"),
     "icount": attr.bool(default = False, doc = "-icount shift=0: exact rdinstret"),
     "watchdog_seconds": attr.int(default = 240),

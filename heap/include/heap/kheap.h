@@ -30,14 +30,11 @@
 #ifndef HEAP_KHEAP_H
 #define HEAP_KHEAP_H
 
+#include <heap/config.h>
 #include <heap/heap_core.h>
 #include <platform/port.h>
 #include <stdbool.h>
 #include <stddef.h>
-
-#ifndef KHEAP_OOM_MAX_RETRIES
-#define KHEAP_OOM_MAX_RETRIES 64
-#endif
 
 void kheap_init(void *start, void *end);
 /* Another disjoint region ("heap: bad region" if it overlaps or is tiny). */
@@ -96,9 +93,6 @@ size_t kheap_capacity(void);
  * first KHEAP_VALIDATE_MAX_REPORTS are then passed to report (if not NULL)
  * with the lock released, so report may print, allocate or free.
  */
-#ifndef KHEAP_VALIDATE_MAX_REPORTS
-#define KHEAP_VALIDATE_MAX_REPORTS 32
-#endif
 size_t kheap_validate(void (*report)(void *ctx, const char *msg, void *addr), void *ctx);
 
 /* A printf-like sink, e.g. port_printf. */

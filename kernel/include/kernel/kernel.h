@@ -16,7 +16,6 @@
 #ifndef KERNEL_KERNEL_H
 #define KERNEL_KERNEL_H
 
-#include <kernel/fmt.h>
 #include <platform/port.h>
 #include <platform/riscv.h>
 #include <stdbool.h>

@@ -18,7 +18,7 @@
  * Classes 0..27 (up to PERCPU_MAX_FAST) are the fast classes: kmalloc's and
  * kfree's hit paths serve them. The big classes 28..39 are served by the
  * slow paths from the same magazines and depots (no heap lock on a hit),
- * and their magazines hold about 64 KiB (2..8 rounds) instead of 4 KiB.
+ * and their magazines hold about PERCPU_BIG_MAG_BYTES (64 KiB, 2..8 rounds).
  *
  * Worst-case internal waste (class size minus request):
  *   size <= 128: at most 15 bytes, which the heap's 16-byte granule wastes
@@ -42,6 +42,7 @@
 #ifndef PERCPU_SIZE_CLASS_H
 #define PERCPU_SIZE_CLASS_H
 
+#include <percpu/config.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,35 +53,7 @@
 #define PERCPU_NFAST 28
 #define PERCPU_TABLE_ENTRIES ((PERCPU_MAX_SMALL >> 4) + 1)
 
-/*
- * The largest magazine of each class (percpu_class_rounds; the budget may
- * make a magazine smaller, see <percpu/config.h>): about PERCPU_MAG_BYTES of
- * blocks for the fast classes, at least PERCPU_MAG_MIN_ROUNDS, at most
- * PERCPU_MAG_MAX_ROUNDS (a round count is a uint8_t; the big classes:
- * size_class.c). Classes <= 256 bytes get 64..255 rounds: a hart trades at
- * the depot once per 64..255 operations instead of every 16..64 (host
- * prodcons, 2 threads: see the commit that set it). size_class_test checks
- * the table against these; budget.c also caps a magazine's blocks at
- * PERCPU_MAG_BYTES.
- */
-#ifndef PERCPU_MAG_BYTES
-#define PERCPU_MAG_BYTES 16384
-#endif
-#ifndef PERCPU_MAG_MIN_ROUNDS
-#define PERCPU_MAG_MIN_ROUNDS 8
-#endif
-#ifndef PERCPU_MAG_MAX_ROUNDS
-#define PERCPU_MAG_MAX_ROUNDS 255
-#endif
-
-/* Full magazines a depot keeps per class; the excess goes back to the heap. */
-#ifndef PERCPU_DEPOT_MAX_FULL
-#define PERCPU_DEPOT_MAX_FULL 4
-#endif
-/* Empty magazines a depot keeps per class; the excess is freed. */
-#ifndef PERCPU_DEPOT_MAX_EMPTY
-#define PERCPU_DEPOT_MAX_EMPTY 8
-#endif
+/* The magazines' sizes and the depots' bounds: <percpu/config.h>. */
 
 /* Bytes of each class, ascending. */
 extern const uint16_t percpu_class_size[PERCPU_NCLASSES];

@@ -215,6 +215,18 @@ void port_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void port_vprintf(const char *fmt, va_list ap);
 
 /*
+ * C's memcpy, memmove and memset, supplied by the port: GCC requires a
+ * freestanding environment to provide them (it emits calls to them for
+ * struct copies and zeroing), so the library uses them too rather than
+ * keeping copies of its own. Any context, no lock. The RISC-V ports' are
+ * word-wise (platform/riscv_common/string.c), the host port's the C
+ * library's.
+ */
+void *memcpy(void *restrict dst, const void *restrict src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+
+/*
  * Supplied by the library's formatter (kernel/fmt.c; inside the
  * amalgamation unless built with -DSMPHEAP_NO_FORMATTER), or by the port.
  * Formats into buf as C's vsnprintf does: writes at most size bytes, the

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * The four functions gcc may emit calls to in freestanding code (struct
- * copies and zeroing, __builtin_mem*). No libc here. Word-at-a-time when
- * both pointers share 8-byte alignment, bytes otherwise. The optimize
- * attribute stops gcc from turning the loops back into calls to themselves.
+ * The RISC-V ports' memcpy, memmove and memset (the port contract's, see
+ * <platform/port.h>), memcmp and strlen: the functions gcc may emit calls to
+ * in freestanding code (struct copies and zeroing, __builtin_mem*), which
+ * heap/ and percpu/ call too. No libc here. Word-at-a-time when both
+ * pointers share 8-byte alignment, bytes otherwise. The optimize attribute
+ * stops gcc from turning the loops back into calls to themselves.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -74,4 +76,12 @@ NO_LIBCALL int memcmp(const void *a, const void *b, size_t n)
 		if (*x != *y)
 			return *x < *y ? -1 : 1;
 	return 0;
+}
+
+NO_LIBCALL size_t strlen(const char *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	return n;
 }

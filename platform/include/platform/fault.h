@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Test-only faults: every fault point of the project, named in one place.
+ *
+ * A build has at most one fault, chosen by the single define FAULT, which a
+ * test's transition sets for the whole build of that test (host_test's or
+ * variant_test's `fault`, qemu_test's `fault`: tools/testing/host_test.bzl,
+ * tools/qemu/qemu.bzl), e.g. -DFAULT=FAULT_BROKEN_LOCK. Shipping builds have
+ * FAULT == FAULT_NONE. The tests that select a fault must fail loudly: they
+ * prove that the checks (the lock torture, the drain check, the stress's
+ * validator) notice the bug.
+ */
+#ifndef PLATFORM_FAULT_H
+#define PLATFORM_FAULT_H
+
+#define FAULT_NONE 0
+
+/* platform/ticket_lock.c: `lock` does not wait for its ticket, so the lock
+ * does not exclude (heap, depots, kernel console: every lock of the build). */
+#define FAULT_BROKEN_LOCK 1
+
+/* percpu/depot.c: the FAULT_DROP_BLOCK_AT-th block handed back to the heap
+ * is silently dropped, a leak. */
+#define FAULT_DROP_BLOCK 2
+#define FAULT_DROP_BLOCK_AT 1000
+
+/* platform/riscv/boot.c: the boot hart starts its last hart at _start, as
+ * OpenSBI has been seen to do under load, so entry.S's adoption path runs. */
+#define FAULT_LATE_START 3
+
+#ifndef FAULT
+#define FAULT FAULT_NONE
+#endif
+
+#endif
