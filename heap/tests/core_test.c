@@ -92,16 +92,6 @@ static void test_alloc_align_sizes(void)
 	/* Representable but bigger than the heap: out of memory. */
 	CHECK(heap_alloc(&h, ((size_t)1 << 36) - 32, 0, &e) == NULL);
 	CHECK_EQ(e, HEAP_ERR_OOM);
-	/* 1 GiB alignment: OOM unless the arena happens to hold such an address. */
-	char *g = heap_alloc(&h, 1, (size_t)1 << 30, &e);
-	uintptr_t gib = ((uintptr_t)m + 8 * ARENA) & ~(((uintptr_t)1 << 30) - 1);
-	if (gib > (uintptr_t)m + 64) {
-		CHECK(g == (char *)gib);
-		CHECK_EQ(heap_free(&h, g), HEAP_OK);
-	} else {
-		CHECK(g == NULL);
-		CHECK_EQ(e, HEAP_ERR_OOM);
-	}
 
 	CHECK_EQ(heap_free(&h, z1), HEAP_OK);
 	CHECK_EQ(heap_free(&h, z2), HEAP_OK);
@@ -112,6 +102,39 @@ static void test_alloc_align_sizes(void)
 	CHECK_EQ(st.free_blocks, 1);
 	CHECK_EQ(st.live_allocs, 0);
 	test_unmap(m, 8 * ARENA);
+}
+
+/*
+ * 1 GiB alignment, placed on purpose rather than wherever mmap puts an
+ * arena: an arena across a 1 GiB boundary hands out exactly that address;
+ * one that holds no such address reports OOM.
+ */
+static void test_gib_alignment(void)
+{
+	const size_t gib = (size_t)1 << 30;
+	/* Reserve 2 GiB (no access): it holds a 1 GiB boundary with room around it. */
+	char *r = mmap(NULL, 2 * gib, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	CHECK(r != MAP_FAILED);
+	char *boundary = (char *)(((uintptr_t)r + gib) & ~(uintptr_t)(gib - 1));
+	char *m = boundary - 4 * ARENA;
+	CHECK(mprotect(m, 8 * ARENA, PROT_READ | PROT_WRITE) == 0);
+	struct heap h;
+	enum heap_error e = HEAP_OK;
+
+	CHECK_EQ(heap_init(&h, m, m + 8 * ARENA), HEAP_OK);
+	char *g = heap_alloc(&h, 1, gib, &e);
+	CHECK(g == boundary);
+	CHECK_EQ(heap_free(&h, g), HEAP_OK);
+	no_errors(&h);
+
+	/* The upper half alone starts at the boundary's header room: no such address. */
+	CHECK_EQ(heap_init(&h, boundary + 64, boundary + 4 * ARENA), HEAP_OK);
+	e = HEAP_OK;
+	CHECK(heap_alloc(&h, 1, gib, &e) == NULL);
+	CHECK_EQ(e, HEAP_ERR_OOM);
+	no_errors(&h);
+	munmap(r, 2 * gib);
 }
 
 static void test_misuse(void)
@@ -466,6 +489,7 @@ int main(void)
 	test_uninit();
 	test_names();
 	test_alloc_align_sizes();
+	test_gib_alignment();
 	test_misuse();
 	test_realloc_calloc();
 	test_batch_and_stats();
