@@ -335,28 +335,6 @@ static inline __attribute__((always_inline)) bool kfree_filter(const void *p)
 }
 
 /*
- * A big block (above PERCPU_MAX_FAST) is cached only if the tag behind it
- * still has its check lane's top bit, as the heap's own free would insist:
- * an overflow into the next block is then named at the culprit's kfree, as
- * it was when these sizes went to the heap. While p is live the next tag
- * stays where it is and any tag the heap writes there has the bit, so one
- * racy byte load suffices (a miss only means the heap decides, under its
- * lock). Not under TSan, for which the heap's plain store is a race.
- */
-static bool next_tag_plausible(const void *p)
-{
-#if defined(__SANITIZE_THREAD__)
-	(void)p;
-	return true;
-#else
-	size_t usable = heap_block_size(p);
-	if (usable <= PERCPU_MAX_FAST)
-		return true;
-	return heap_tag_check_top((const char *)p + usable + sizeof(uintptr_t) + HEAP_CANARY_BYTES);
-#endif
-}
-
-/*
  * kfree's way to the heap. At PERCPU_HARDEN >= 2 a real live block's state
  * lane is claimed first (state_claim), as a magazine push would, so a hart
  * freeing it to the heap and another caching it at the same moment cannot

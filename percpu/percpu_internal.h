@@ -647,12 +647,17 @@ static inline __attribute__((always_inline)) bool state_claim(void *p, unsigned 
 #endif
 }
 
+/*
+ * magazine_push_as: p, a live block in state st, into the loaded magazine of
+ * the slot at byte offset `off`. A fast class's blocks carry their slot's
+ * offset (off == st); the big classes' all carry PERCPU_STATE_BIG.
+ */
 static inline __attribute__((always_inline)) bool
-magazine_push(struct percpu_cpu *c, void *p, unsigned st)
+magazine_push_as(struct percpu_cpu *c, void *p, unsigned off, unsigned st)
 {
-	void ***tp = (void ***)((char *)c->top + st);
+	void ***tp = (void ***)((char *)c->top + off);
 	void **top = *tp;
-	if (likely(top != *(void ***)((char *)c->limit + st) &&
+	if (likely(top != *(void ***)((char *)c->limit + off) &&
 		   !flush_requested_here(c)) &&
 	    likely(cache_canary_ok(p)) && likely(state_claim(p, st))) {
 		poison_block(p);
@@ -661,6 +666,34 @@ magazine_push(struct percpu_cpu *c, void *p, unsigned st)
 		return true;
 	}
 	return false;
+}
+
+static inline __attribute__((always_inline)) bool
+magazine_push(struct percpu_cpu *c, void *p, unsigned st)
+{
+	return magazine_push_as(c, p, st, st);
+}
+
+/*
+ * A big block (above PERCPU_MAX_FAST) is cached only if the tag behind it
+ * still has its check lane's top bit, as the heap's own free would insist:
+ * an overflow into the next block is then named at the culprit's kfree, as
+ * it was when these sizes went to the heap. While p is live the next tag
+ * stays where it is and any tag the heap writes there has the bit, so one
+ * racy byte load suffices (a miss only means the heap decides, under its
+ * lock). Not under TSan, for which the heap's plain store is a race.
+ */
+static inline bool next_tag_plausible(const void *p)
+{
+#if defined(__SANITIZE_THREAD__)
+	(void)p;
+	return true;
+#else
+	size_t usable = heap_block_size(p);
+	if (usable <= PERCPU_MAX_FAST)
+		return true;
+	return heap_tag_check_top((const char *)p + usable + sizeof(uintptr_t) + HEAP_CANARY_BYTES);
+#endif
 }
 
 /*
@@ -703,6 +736,59 @@ kfree_hit(void *p, uintptr_t lo, uintptr_t span)
 		return hit;
 	}
 	return false;
+}
+
+/*
+ * The big classes' hit paths (sizes above PERCPU_MAX_FAST up to
+ * PERCPU_MAX_SMALL), for the same caller: the round comes from, or goes to,
+ * the loaded magazine of the class's slot, as alloc_slow and free_slow would
+ * take it, without their bookkeeping (a loaded magazine means the slot was
+ * seen; the LRU clock only matters when a slow path makes a magazine). Their
+ * blocks carry PERCPU_STATE_BIG, so the free finds the class from the
+ * block's size, after the checks kfree's slow path makes first: a plausible
+ * live tag, a size a class can hold, the next tag's check bit. A miss of
+ * either (NULL / false) leaves the caller to take the full path.
+ */
+static inline __attribute__((always_inline)) void *kmalloc_big_hit(size_t size)
+{
+	void *p = NULL;
+	port_irqflags_t f = port_irq_save_brief();
+	struct percpu_cpu *c = port_hart_data();
+	if (likely(size - (PERCPU_MAX_FAST + 1) < PERCPU_MAX_SMALL - PERCPU_MAX_FAST) &&
+	    likely(hart_data_ok(c))) {
+		void ***tp = &c->top[PERCPU_SLOT(percpu_size_class(size))];
+		void **top = *tp;
+		p = top[-1]; /* NULL: the magazine is empty, or there is none */
+		if (likely(p != NULL)) {
+			STORE_RELAXED(tp, top - 1);
+			poison_check(p);
+			heap_tag_set_state(p, PERCPU_STATE_BIG);
+			STAT_ADD(&c->alloc_hits, 1);
+		}
+	}
+	port_irq_restore_brief(f);
+	return p;
+}
+
+static inline __attribute__((always_inline)) bool
+kfree_big_hit(void *p, uintptr_t lo, uintptr_t span)
+{
+	if (unlikely((uintptr_t)p - lo >= span))
+		return false; /* before any load through p */
+	if (heap_tag_state(p) != PERCPU_STATE_BIG || !heap_tag_plausible_live(p))
+		return false;
+	size_t usable = heap_block_size(p);
+	if ((usable >> 4) >= PERCPU_TABLE_ENTRIES || !next_tag_plausible(p))
+		return false;
+	unsigned cls = percpu_usable_class(usable);
+	if (cls >= PERCPU_NCLASSES)
+		return false;
+	port_irqflags_t f = port_irq_save_brief();
+	struct percpu_cpu *c = port_hart_data();
+	bool hit = likely(hart_data_ok(c)) &&
+		   magazine_push_as(c, p, PERCPU_SLOT(cls) << 3, PERCPU_STATE_BIG);
+	port_irq_restore_brief(f);
+	return hit;
 }
 
 #endif /* PERCPU_PERCPU_INTERNAL_H */

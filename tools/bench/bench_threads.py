@@ -55,6 +55,9 @@ def main():
     ap.add_argument("--ops", type=int, default=4000000)
     ap.add_argument("--threads", default=",".join(map(str, THREADS)))
     ap.add_argument("--out", default=None)
+    ap.add_argument("--also", action="append", default=[], metavar="NAME=SO",
+                    help="another build of the shim (e.g. before a change), "
+                    "run in the same rounds; not counted as a rival")
     a = ap.parse_args()
     threads = [int(x) for x in a.threads.split(",")]
     table = {"glibc": None, OURS: os.path.abspath(a.shim)}
@@ -64,6 +67,9 @@ def main():
             table[r] = lib
         else:
             print("bench_threads: %s not found, skipped" % r)
+    for extra in a.also:
+        name, so = extra.split("=", 1)
+        table[name] = os.path.abspath(so)
     allocs = list(table)
     outdir = a.out or os.path.join(
         os.environ.get("BUILD_WORKSPACE_DIRECTORY", os.getcwd()),
@@ -109,6 +115,12 @@ def main():
         worst["b"] = min(worst["b"], (vb, t))
         worst["r"] = max(worst["r"], (rg, t))
         print("%7d " % t + "".join(cells) + "   %10.2f %10.2f %14.2f" % (vg, vb, rg))
+        for extra in a.also:
+            name = extra.split("=", 1)[0]
+            if name in m:
+                print("%7d   %s: ours/glibc %.2f ours/best %.2f rss/glibc %.2f" % (
+                    t, name, m[name][0] / m["glibc"][0], m[name][0] / best,
+                    m[name][1] / m["glibc"][1]))
         summary.append([t] + [m.get(al, (None, None))[0] for al in allocs] +
                        [m.get(al, (None, None))[1] for al in allocs] + [vg, vb, rg])
     with open(os.path.join(outdir, stamp + "_summary.csv"), "w", newline="") as f:
