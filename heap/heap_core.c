@@ -17,6 +17,7 @@
  * than the select of where to store (a missing neighbour's link goes to
  * h->sink, which nothing reads).
  */
+#if HEAP_HARDENING < 2 /* level 2 stores encoded links instead */
 static inline struct heap_free_block **next_slot(struct heap *h, unsigned i,
 						 struct heap_free_block *prev)
 {
@@ -27,6 +28,7 @@ static inline struct heap_free_block **prev_slot(struct heap *h, struct heap_fre
 {
 	return next ? &next->prev : &h->sink;
 }
+#endif
 
 /*
  * Stores through next_slot / prev_slot. At HEAP_HARDENING >= 2 a block's

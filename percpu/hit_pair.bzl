@@ -3,13 +3,24 @@
 paths in a kernel ELF cross-built through a transition to QEMU virt (as
 qemu_test does), and fails above the budget <percpu/config.h> states."""
 
+load("//tools/testing:host_test.bzl", "is_sanitizer_flag")
+
 def _to_riscv_impl(settings, attr):
-    return {"//command_line_option:platforms": "//tools/platforms:qemu_virt"}
+    # As qemu_test's: a host --config=asan/ubsan/tsan does not reach the kernel.
+    return {
+        "//command_line_option:platforms": "//tools/platforms:qemu_virt",
+        "//command_line_option:copt": [f for f in settings["//command_line_option:copt"] if not is_sanitizer_flag(f)],
+        "//command_line_option:linkopt": [f for f in settings["//command_line_option:linkopt"] if not is_sanitizer_flag(f)],
+    }
 
 _to_riscv = transition(
     implementation = _to_riscv_impl,
-    inputs = [],
-    outputs = ["//command_line_option:platforms"],
+    inputs = ["//command_line_option:copt", "//command_line_option:linkopt"],
+    outputs = [
+        "//command_line_option:platforms",
+        "//command_line_option:copt",
+        "//command_line_option:linkopt",
+    ],
 )
 
 def _impl(ctx):

@@ -18,9 +18,13 @@ const uint16_t percpu_class_size[PERCPU_NCLASSES] = {
 };
 
 #define CLAMP(v, lo, hi) ((v) < (lo) ? (lo) : (v) > (hi) ? (hi) : (v))
-/* Rounds of a magazine of sz-byte blocks (<percpu/config.h>). */
+/*
+ * Rounds of a magazine of sz-byte blocks (<percpu/config.h>). The cast is
+ * safe (the clamps keep it <= 255, asserted below) and keeps clang from
+ * warning about the unchosen arm's value.
+ */
 #define ROUNDS(sz)                                                              \
-	((sz) <= PERCPU_MAX_FAST                                                \
+	(uint8_t)((sz) <= PERCPU_MAX_FAST                                       \
 		 ? CLAMP(PERCPU_MAG_BYTES / (sz), PERCPU_MAG_MIN_ROUNDS,         \
 			 PERCPU_MAG_MAX_ROUNDS)                                  \
 		 : CLAMP(PERCPU_BIG_MAG_BYTES / (sz), PERCPU_BIG_MAG_MIN_ROUNDS, \
