@@ -485,10 +485,15 @@ bool percpu_depot_free(struct percpu_cpu *c, unsigned cls, void *p)
 			loose_sub(d, d->loose_n - half);
 		}
 	}
-	bool taken = d->loose || loose_make(d, cls);
+	/*
+	 * Claimed (marked cached) before the unlock: once in, another hart may
+	 * pop it. At PERCPU_HARDEN >= 2 the claim is the atomic one a magazine
+	 * push makes, so of two harts freeing p at once, one through a
+	 * magazine and one here, only one caches it; the loser goes to the
+	 * heap, which names the double free.
+	 */
+	bool taken = (d->loose || loose_make(d, cls)) && state_claim(p, class_state(cls));
 	if (taken) {
-		/* Cached before the unlock: once in, another hart may pop it. */
-		heap_tag_mark_cached(p);
 		d->loose->rounds[d->loose_n] = p;
 		loose_add(d, 1);
 	}
