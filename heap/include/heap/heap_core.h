@@ -284,11 +284,6 @@ size_t heap_validate(struct heap *h,
  * nothing to order. The block's hand-over between harts (magazine, depot
  * lock, the user's own synchronisation) orders these accesses.
  */
-static inline heap_tag_t *heap_tag_of_(const void *p)
-{
-	return (heap_tag_t *)(uintptr_t)p - 1;
-}
-
 static inline unsigned heap_tag_state(const void *p)
 {
 	return *((const heap_lane8_t *)p - 8 + HEAP_LANE_STATE);
