@@ -42,6 +42,8 @@ def _qemu_impl(ctx):
             "--timeout", str(ctx.attr.watchdog_seconds)]
     if ctx.attr.watchdog_seconds_per_hart:
         args += ["--timeout-per-hart", str(ctx.attr.watchdog_seconds_per_hart)]
+    if ctx.attr.watchdog_silence_seconds:
+        args += ["--silence", str(ctx.attr.watchdog_silence_seconds)]
     if ctx.attr.bios == "none":
         args += ["--bios", "none"]
     if ctx.attr.icount:
@@ -85,6 +87,10 @@ _ATTRS = {
     "watchdog_seconds_per_hart": attr.int(
         default = 0,
         doc = "if more, the watchdog is this times the hart count (--smp on the command line counts)",
+    ),
+    "watchdog_silence_seconds": attr.int(
+        default = 0,
+        doc = "if not 0, a kernel that prints nothing for this long is killed as hung",
     ),
     "bootargs": attr.string_dict(doc = "key=value passed to the kernel"),
     "expect_exit": attr.int(default = -1, doc = "expected exit code (tests)"),

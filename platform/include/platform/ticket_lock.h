@@ -38,7 +38,11 @@
  *   - RISC-V (PORT_WAIT_ON_WAKES 0): a bounded wfi wait (port_wait_long).
  *     Under QEMU's MTTCG with more harts than host cores a pure spinner can
  *     hold the host core its lock holder needs (88 s for 4 harts on 2 cores
- *     versus 6 s with the wait).
+ *     versus 6 s with the wait). Sleeping until the unlocker sends an IPI
+ *     (port_wake scanning the harts, SBI send_ipi) was tried and measured
+ *     slower under QEMU: `qemu_smp --smp 8 --ops 20000` 35 s against 28 s
+ *     (an IPI is an M-mode trap and an MMIO write in QEMU), mixed at 16
+ *     and 32 harts.
  *   - Host (PORT_WAIT_ON_WAKES 1): a futex. Ticket t sleeps on the word
  *     wake[(t / 32) % TICKET_WAKE_WORDS] with key t % 32, so the 1,024
  *     tickets after the owner each have a (word, key) of their own: an
