@@ -908,7 +908,16 @@ enum heap_error heap_free(struct heap *h, void *p)
 	return free_one(h, p, false);
 }
 
-enum heap_error heap_free_sized(struct heap *h, void *p, size_t size)
+enum heap_error heap_free_claimed(struct heap *h, void *p)
+{
+	if (h->magic != HEAP_MAGIC)
+		return HEAP_ERR_UNINIT;
+	if (!p)
+		return HEAP_OK;
+	return free_one(h, p, true);
+}
+
+static enum heap_error free_sized(struct heap *h, void *p, size_t size, bool claimed)
 {
 	struct blk k;
 
@@ -916,7 +925,7 @@ enum heap_error heap_free_sized(struct heap *h, void *p, size_t size)
 		return HEAP_ERR_UNINIT;
 	if (!p)
 		return HEAP_OK;
-	enum heap_error e = check_block(h, p, false, &k);
+	enum heap_error e = check_block(h, p, claimed, &k);
 	if (e != HEAP_OK)
 		return e;
 	/* A block is its need, plus at most an unsplittable remainder. */
@@ -924,6 +933,16 @@ enum heap_error heap_free_sized(struct heap *h, void *p, size_t size)
 		return HEAP_ERR_SIZE_MISMATCH;
 	release(h, &k);
 	return HEAP_OK;
+}
+
+enum heap_error heap_free_sized(struct heap *h, void *p, size_t size)
+{
+	return free_sized(h, p, size, false);
+}
+
+enum heap_error heap_free_sized_claimed(struct heap *h, void *p, size_t size)
+{
+	return free_sized(h, p, size, true);
 }
 
 size_t heap_free_batch_err(struct heap *h, void **ptrs, size_t n,
@@ -977,14 +996,15 @@ size_t heap_usable_size(struct heap *h, void *p)
 
 /* ---- realloc --------------------------------------------------------- */
 
-void *heap_realloc(struct heap *h, void *p, size_t size, enum heap_error *err)
+static void *realloc_block(struct heap *h, void *p, size_t size, enum heap_error *err,
+			   bool claimed)
 {
 	struct blk k;
 	enum heap_error e;
 
 	if (!p)
 		return heap_alloc(h, size, 0, err);
-	e = h->magic != HEAP_MAGIC ? HEAP_ERR_UNINIT : check_block(h, p, false, &k);
+	e = h->magic != HEAP_MAGIC ? HEAP_ERR_UNINIT : check_block(h, p, claimed, &k);
 	if (e == HEAP_OK && size > MAX_BLOCK - BLOCK_OVERHEAD)
 		e = HEAP_ERR_SIZE_OVERFLOW;
 	if (e != HEAP_OK) {
@@ -1061,6 +1081,16 @@ void *heap_realloc(struct heap *h, void *p, size_t size, enum heap_error *err)
 	blk_fill(&k, b);
 	release(h, &k);
 	return q;
+}
+
+void *heap_realloc(struct heap *h, void *p, size_t size, enum heap_error *err)
+{
+	return realloc_block(h, p, size, err, false);
+}
+
+void *heap_realloc_claimed(struct heap *h, void *p, size_t size, enum heap_error *err)
+{
+	return realloc_block(h, p, size, err, true);
 }
 
 /* ---- stats ----------------------------------------------------------- */

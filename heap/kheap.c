@@ -485,13 +485,81 @@ static void *offset_block(const void *p, size_t *off)
 	return b;
 }
 
+/*
+ * Claims (HEAP_HARDENING >= 2; heap_tag_claim in <heap/heap_core.h>). The
+ * heap lock orders kheap's own frees, but percpu's harts cache and free
+ * blocks without it: a kheap_free that decided under the lock that p is
+ * live could free a block another hart's kfree was caching at that moment,
+ * and a kfree that lost such a race and then asked the heap to name it
+ * could find the block free, merged or handed out again (a crash, or a
+ * block handed out twice). So at level 2 a free or realloc first claims p's
+ * block, before and without the lock: exactly one of racing freers wins
+ * and goes on under the lock; the others name a double free at once and
+ * touch nothing else. The heap never frees a block it did not claim.
+ */
+#if HEAP_HARDENING >= 2
+enum claim {
+	CLAIM_WON,   /* p's state lane moved from live to cached: ours */
+	CLAIM_LOST,  /* live when looked at, not when the CAS came: a racing free won */
+	CLAIM_DEAD,  /* cached, free, or a freed offset tag: freed before */
+	CLAIM_OTHER, /* none of these (or outside the heap): the heap names it */
+};
+
+static enum claim claim(void *p, unsigned *was)
+{
+	uintptr_t lo = __atomic_load_n(&kheap_bounds_.lo, __ATOMIC_RELAXED);
+	uintptr_t span = __atomic_load_n(&kheap_bounds_.span, __ATOMIC_RELAXED);
+	if (!p || (uintptr_t)p - lo >= span || (uintptr_t)p - lo < W)
+		return CLAIM_OTHER; /* no load through p */
+	if (heap_tag_plausible_live(p))
+		return heap_tag_claim(p, HEAP_CLAIM_ANY_LIVE, HEAP_STATE_CACHED, was) ? CLAIM_WON
+										      : CLAIM_LOST;
+	if (heap_tag_plausible_dead(p) ||
+	    (heap_tag_state(p) == KHEAP_STATE_OFFSET_FREED && kheap_offset_of(p)))
+		return CLAIM_DEAD;
+	return CLAIM_OTHER;
+}
+
+/*
+ * The heap's name for a pointer that was neither live nor plainly dead when
+ * looked at, under the lock, without freeing anything: live now means it
+ * was freed and handed out again meanwhile (a stale pointer), so it is a
+ * double free too, and the new owner's block is left alone.
+ */
+static enum heap_error name_unclaimed(void *p)
+{
+	enum heap_error e;
+	port_irqflags_t f = lock();
+	(void)heap_usable_size_err(&g.heap, p, &e);
+	unlock(f);
+	return e == HEAP_OK ? HEAP_ERR_DOUBLE_FREE : e;
+}
+
+/* A claimed block the operation did not take after all: its state back. */
+static void unclaim(void *p, unsigned was)
+{
+	heap_tag_set_state(p, was); /* ours alone since the claim */
+}
+#endif
+
 /* A new block for an offset-tagged p: copy, free the old block. */
 static void *realloc_offset(void *p, void *b, size_t off, size_t size, bool may_fail)
 {
 	size_t have = heap_block_size(b) - off;
-	void *q = alloc_common(size, 0, may_fail, "kheap_realloc");
-	if (!q)
+#if HEAP_HARDENING >= 2
+	/* Of racing reallocs / frees of p, one turns its offset tag freed. */
+	if (!heap_tag_claim(p, KHEAP_STATE_OFFSET, KHEAP_STATE_OFFSET_FREED, NULL)) {
+		misuse(HEAP_ERR_DOUBLE_FREE, p, size, "kheap_realloc");
 		return NULL;
+	}
+#endif
+	void *q = alloc_common(size, 0, may_fail, "kheap_realloc");
+	if (!q) {
+#if HEAP_HARDENING >= 2
+		heap_tag_set_state(p, KHEAP_STATE_OFFSET); /* p untouched */
+#endif
+		return NULL;
+	}
 	/* Whole words: both 16-aligned, have a multiple of W, q holds round(size). */
 	size_t n = (size + W - 1) & ~(size_t)(W - 1);
 	memcpy(q, p, n < have ? n : have);
@@ -512,10 +580,35 @@ static void *realloc_common(void *p, size_t size, bool may_fail)
 	void *b = offset_block(p, &off);
 	if (b)
 		return realloc_offset(p, b, off, size, may_fail);
+#if HEAP_HARDENING >= 2
+	/* p is claimed for the whole resize (see claim()), given back on failure. */
+	unsigned was = 0;
+	switch (claim(p, &was)) {
+	case CLAIM_WON:
+		break;
+	case CLAIM_OTHER:
+		misuse(name_unclaimed(p), p, size, "kheap_realloc");
+		return NULL;
+	default:
+		misuse(HEAP_ERR_DOUBLE_FREE, p, size, "kheap_realloc");
+		return NULL;
+	}
+#endif
 	for (;;) {
 		port_irqflags_t f = lock();
+#if HEAP_HARDENING >= 2
+		void *q = heap_realloc_claimed(&g.heap, p, size, &e);
+#else
 		void *q = heap_realloc(&g.heap, p, size, &e);
+#endif
 		unlock(f);
+#if HEAP_HARDENING >= 2
+		/* Resized in place with its tag kept: still claimed, give it back. */
+		if (q == p && heap_tag_state(p) == HEAP_STATE_CACHED)
+			unclaim(p, was);
+		if (!q && e != HEAP_ERR_OOM)
+			unclaim(p, was);
+#endif
 		if (q)
 			return q;
 		if (e != HEAP_ERR_OOM) {
@@ -525,6 +618,9 @@ static void *realloc_common(void *p, size_t size, bool may_fail)
 		/* Make room the way kheap_alloc does, then retry the resize. */
 		void *spare = alloc_retry(size, 0, &e);
 		if (!spare) {
+#if HEAP_HARDENING >= 2
+			unclaim(p, was);
+#endif
 			if (may_fail)
 				return NULL; /* p untouched */
 			oom_panic(size, 0, "kheap_realloc");
@@ -556,12 +652,43 @@ static void free_common(void *p, size_t size, bool sized, const char *where)
 		/* The block's own free names a wrong size, offset included. */
 		if (sized)
 			size = size > SIZE_MAX - off ? SIZE_MAX : size + off;
+#if HEAP_HARDENING >= 2
+		/* Of racing frees of p, one turns its offset tag freed (see claim()). */
+		if (!heap_tag_claim(p, KHEAP_STATE_OFFSET, KHEAP_STATE_OFFSET_FREED, NULL)) {
+			misuse(HEAP_ERR_DOUBLE_FREE, p, size, where);
+			return;
+		}
+#else
 		heap_tag_set_state(p, KHEAP_STATE_OFFSET_FREED);
+#endif
 		p = b;
 	}
+#if HEAP_HARDENING >= 2
+	if (!p)
+		return;
+	enum heap_error e;
+	unsigned was = 0;
+	switch (claim(p, &was)) {
+	case CLAIM_WON: {
+		port_irqflags_t f = lock();
+		e = sized ? heap_free_sized_claimed(&g.heap, p, size) : heap_free_claimed(&g.heap, p);
+		unlock(f);
+		if (e != HEAP_OK)
+			unclaim(p, was); /* not freed (a wrong size, a broken canary) */
+		break;
+	}
+	case CLAIM_OTHER:
+		e = name_unclaimed(p);
+		break;
+	default: /* lost or dead: the block is another's now, leave it be */
+		e = HEAP_ERR_DOUBLE_FREE;
+		break;
+	}
+#else
 	port_irqflags_t f = lock();
 	enum heap_error e = sized ? heap_free_sized(&g.heap, p, size) : heap_free(&g.heap, p);
 	unlock(f);
+#endif
 	if (e != HEAP_OK)
 		misuse(e, p, size, where);
 }

@@ -91,10 +91,39 @@ PERCPU_SLOW void percpu_free_offset(void *q)
 {
 	void *b;
 	if (is_offset(q) && (b = percpu_offset_block(q)) != NULL) {
+#if PERCPU_HARDEN >= 2
+		/*
+		 * Of racing frees of q, the one whose CAS turns the offset tag
+		 * freed frees b (heap_tag_claim says what it orders); the
+		 * others are named and leave b alone.
+		 */
+		if (!heap_tag_claim(q, PERCPU_STATE_OFFSET, PERCPU_STATE_OFFSET_FREED, NULL)) {
+			percpu_free_lost(q);
+			return;
+		}
+#else
 		heap_tag_set_state(q, PERCPU_STATE_OFFSET_FREED);
+#endif
 		kfree(b);
 		return;
 	}
+#if PERCPU_HARDEN >= 2
+	/*
+	 * Freed already, named without looking at b, which may be another's
+	 * by now: the offset tag says so and still checks out (kheap_free(q)
+	 * names it the same way), or b has been cached since and its poison
+	 * covers the tag. A racing free that won turns the tag freed, then
+	 * frees b, which poisons it: this free saw an offset state a moment
+	 * ago (its caller's look), so one of the two is what it finds unless b
+	 * went on to the heap, which then names q (a pointer into free
+	 * memory: a double free).
+	 */
+	if ((heap_tag_state(q) == PERCPU_STATE_OFFSET_FREED && offset_of(q)) ||
+	    *((const percpu_pword_t *)q - 1) == PERCPU_POISON) {
+		percpu_free_lost(q);
+		return;
+	}
+#endif
 	/*
 	 * Freed already (the tag says so and still checks out): the heap
 	 * names what became of its block b. Still cached, or free with its

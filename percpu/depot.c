@@ -465,9 +465,10 @@ void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls)
 	return p;
 }
 
-bool percpu_depot_free(struct percpu_cpu *c, unsigned cls, void *p)
+enum percpu_free_result percpu_depot_free(struct percpu_cpu *c, unsigned cls, void *p)
 {
 	struct percpu_depot *d = &percpu_depots[cls];
+	enum percpu_free_result r = PERCPU_FREE_HEAP;
 	port_irqflags_t f = depot_lock(c, d);
 	d->loose_used = true;
 	if (d->loose && d->loose_n == d->loose->cap) {
@@ -489,16 +490,21 @@ bool percpu_depot_free(struct percpu_cpu *c, unsigned cls, void *p)
 	 * Claimed (marked cached) before the unlock: once in, another hart may
 	 * pop it. At PERCPU_HARDEN >= 2 the claim is the atomic one a magazine
 	 * push makes, so of two harts freeing p at once, one through a
-	 * magazine and one here, only one caches it; the loser goes to the
-	 * heap, which names the double free.
+	 * magazine and one here, only one caches it; the loser is named by its
+	 * caller without touching p again (it may be handed out or back in the
+	 * heap by then).
 	 */
-	bool taken = (d->loose || loose_make(d, cls)) && state_claim(p, class_state(cls));
-	if (taken) {
-		d->loose->rounds[d->loose_n] = p;
-		loose_add(d, 1);
+	if (d->loose || loose_make(d, cls)) {
+		if (state_claim(p, HEAP_CLAIM_ANY_LIVE)) {
+			d->loose->rounds[d->loose_n] = p;
+			loose_add(d, 1);
+			r = PERCPU_FREE_CACHED;
+		} else {
+			r = PERCPU_FREE_LOST;
+		}
 	}
 	unlock_and_destroy(c, d, f, NULL, NULL);
-	if (taken)
+	if (r == PERCPU_FREE_CACHED)
 		STAT_ADD(&cold(c)->depot_exchanges, 1);
-	return taken;
+	return r;
 }

@@ -116,17 +116,19 @@ out:
 }
 
 /*
- * Caches p (a live block of class cls); false if it must go to the heap (a
- * hart's first free of a class, or no room in the budget). Bonwick's free
- * path: loaded, previous, an empty magazine from the depot for the full
- * previous, a new magazine.
+ * Caches p (a live block of class cls): PERCPU_FREE_CACHED; or
+ * PERCPU_FREE_HEAP if it must go to the heap (a hart's first free of a
+ * class, or no room in the budget); or PERCPU_FREE_LOST (PERCPU_HARDEN >= 2)
+ * if another free of p won the claim: the caller names it and leaves p
+ * alone. Bonwick's free path: loaded, previous, an empty magazine from the
+ * depot for the full previous, a new magazine.
  */
-static PERCPU_SLOW bool free_slow(void *p, unsigned cls)
+static PERCPU_SLOW enum percpu_free_result free_slow(void *p, unsigned cls)
 {
 	port_irqflags_t f = port_irq_save();
 	struct percpu_cpu *c = this_cpu();
 	unsigned si = PERCPU_SLOT(cls);
-	bool cached = true, lost = false;
+	enum percpu_free_result r = PERCPU_FREE_CACHED;
 
 	slow_enter(c);
 	slot_touch(c, si);
@@ -134,14 +136,14 @@ static PERCPU_SLOW bool free_slow(void *p, unsigned cls)
 	if (unlikely(!c->seen[si])) {
 		c->seen[si] = 1;
 		if (!c->base[si] && !c->prev[si]) {
-			cached = false; /* See percpu_cpu.seen: the heap takes it. */
+			r = PERCPU_FREE_HEAP; /* See percpu_cpu.seen: the heap takes it. */
 			goto out;
 		}
 	}
 	percpu_honour_flush(c);
 	if (!c->base[si] && !c->prev[si] && percpu_class_uncached(cls)) {
 		/* Not cached at this share: the depot's loose magazine. */
-		cached = percpu_depot_free(c, cls, p);
+		r = percpu_depot_free(c, cls, p);
 		goto out;
 	}
 	if (c->base[si] && c->top[si] != c->limit[si])
@@ -167,15 +169,13 @@ static PERCPU_SLOW bool free_slow(void *p, unsigned cls)
 	if (!empty)
 		empty = percpu_mag_create(c, cls);
 	if (!empty) {
-		cached = false;
+		r = PERCPU_FREE_HEAP;
 		goto out;
 	}
 	slot_load(c, cls, empty, 0);
 push:
-	if (!state_claim(p, class_state(cls))) {
-		/* Another freer won: the heap names this one (after slow_exit). */
-		cached = false;
-		lost = true;
+	if (!state_claim(p, HEAP_CLAIM_ANY_LIVE)) {
+		r = PERCPU_FREE_LOST; /* another freer won */
 		goto out;
 	}
 	poison_block(p);
@@ -185,11 +185,7 @@ push:
 out:
 	slow_exit(c);
 	port_irq_restore(f);
-	if (lost) {
-		kheap_free(p); /* "double free": the winner cached it */
-		return true;
-	}
-	return cached;
+	return r;
 }
 
 /* kmalloc's path past the fast path: every size, every mode. */
@@ -335,23 +331,24 @@ static inline __attribute__((always_inline)) bool kfree_filter(const void *p)
 }
 
 /*
- * kfree's way to the heap. At PERCPU_HARDEN >= 2 a real live block's state
- * lane is claimed first (state_claim), as a magazine push would, so a hart
- * freeing it to the heap and another caching it at the same moment cannot
- * both succeed; the claimed block (now "cached") goes to the heap's batch
- * free, which accepts that state. Anything else goes to kheap_free, which
- * names it.
+ * kfree's way to the heap: kheap_free, which at HEAP_HARDENING >= 2 claims
+ * the block itself (see claim() in heap/kheap.c) before its lock, so a hart
+ * freeing p to the heap and another caching it, or freeing it to the heap,
+ * at the same moment cannot both succeed, and the loser is named at once.
+ * (PERCPU_HARDEN is HEAP_HARDENING but for harden0_test's lower percpu.)
  */
+#if PERCPU_HARDEN >= 2 && HEAP_HARDENING < 2
+#error "PERCPU_HARDEN >= 2 relies on the heap's claim: HEAP_HARDENING >= 2"
+#endif
 static void free_to_heap(void *p)
 {
-#if PERCPU_HARDEN >= 2
-	unsigned st = heap_tag_state(p);
-	if (st != HEAP_STATE_CACHED && heap_tag_plausible_live(p) && state_claim(p, st)) {
-		kheap_free_batch(&p, 1);
-		return;
-	}
-#endif
 	kheap_free(p);
+}
+
+/* A free that lost the claim race: the winner has p, this one is named. */
+PERCPU_SLOW void percpu_free_lost(void *p)
+{
+	kheap_report_misuse(HEAP_ERR_DOUBLE_FREE, p, 0, "kfree");
 }
 
 #if PERCPU_HARDEN >= 2
@@ -395,8 +392,13 @@ static PERCPU_SLOW void free_slow_path(void *p)
 	    next_tag_plausible(p)) {
 		unsigned cls = percpu_usable_class(heap_block_size(p));
 		/* A block whose canary is overwritten is not cached: the heap names it. */
-		if (cls < PERCPU_NCLASSES && cache_canary_ok(p) && free_slow(p, cls))
-			return;
+		if (cls < PERCPU_NCLASSES && cache_canary_ok(p)) {
+			enum percpu_free_result r = free_slow(p, cls);
+			if (r == PERCPU_FREE_LOST)
+				percpu_free_lost(p);
+			if (r != PERCPU_FREE_HEAP)
+				return;
+		}
 	} else {
 		port_irqflags_t f = port_irq_save();
 		struct percpu_cpu *c = this_cpu();
@@ -427,11 +429,16 @@ PERCPU_FAST void kfree(void *p)
 #endif
 			port_irqflags_t f = port_irq_save_brief();
 			struct percpu_cpu *c = port_hart_data();
-			if (likely(hart_data_ok(c)) && likely(magazine_push(c, p, st))) {
+			bool lost = false; /* constant false below PERCPU_HARDEN 2 */
+			if (likely(hart_data_ok(c)) && likely(magazine_push(c, p, st, &lost))) {
 				port_irq_restore_brief(f);
 				return;
 			}
 			port_irq_restore_brief(f);
+			if (unlikely(lost)) {
+				percpu_free_lost(p);
+				return;
+			}
 		}
 	}
 	free_slow_path(p);

@@ -457,13 +457,25 @@ bool percpu_depot_park_full(struct percpu_cpu *c, unsigned cls,
 			    struct percpu_magazine *full);
 /* Returns every magazine the depot holds (and their rounds); their bytes. */
 size_t percpu_depot_drain(struct percpu_cpu *c, unsigned cls);
+/* What became of a block a free tried to cache. */
+enum percpu_free_result {
+	PERCPU_FREE_CACHED, /* in a magazine or the depot */
+	PERCPU_FREE_HEAP,   /* no room: the caller hands it to the heap */
+	/*
+	 * PERCPU_HARDEN >= 2: another free of the block won the claim
+	 * (state_claim); the caller names this one and leaves the block.
+	 */
+	PERCPU_FREE_LOST,
+};
+
 /*
  * The loose magazine: one block of class cls from the depot (marked live),
  * refilled from the heap when it runs dry, or NULL; and a block the depot
- * takes (false: the heap must). For harts that cache no magazine of cls.
+ * takes (or not: see enum percpu_free_result). For harts that cache no
+ * magazine of cls.
  */
 void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls);
-bool percpu_depot_free(struct percpu_cpu *c, unsigned cls, void *p);
+enum percpu_free_result percpu_depot_free(struct percpu_cpu *c, unsigned cls, void *p);
 
 /* flush.c */
 size_t percpu_honour_flush(struct percpu_cpu *c);
@@ -615,31 +627,21 @@ flush_requested_here(const struct percpu_cpu *c)
 
 /*
  * Marks p, a block its caller is caching as class state st, cached; false
- * if p's state lane no longer holds st. At PERCPU_HARDEN >= 2 one atomic
- * compare-and-swap of the tag's low 32-bit word (flags, state, check: the
- * state lane alone is a byte, and GCC 12 has no inline byte CAS for RV64),
- * so of two harts, or a hart and its own interrupt, freeing one pointer at
- * once exactly one wins; the other finds "cached" and goes to the heap,
- * which names the double free. Relaxed: the RMWs on the word are totally
- * ordered, which is all the choice of a winner needs; the block's contents
- * are ordered by whatever handed p to both freers. The heap may store the
- * flags byte (P) of this allocated block meanwhile, under its lock: the
- * CAS then fails and retries with the new flags. Below level 2, a plain
- * byte store (the fast path must have no atomic RMW).
+ * if p's state lane no longer holds st (HEAP_CLAIM_ANY_LIVE: any live
+ * state; the slow paths, which find the class from the block's size, pass
+ * that, as a block may be live as the heap handed it out). At PERCPU_HARDEN
+ * >= 2 the atomic claim (heap_tag_claim, <heap/heap_core.h>, which says what
+ * its CAS orders), so of two harts, or a hart and its own interrupt, freeing
+ * one pointer at once exactly one wins; the other lost the race and names
+ * the double free itself (percpu_free_lost), touching the block no more: by
+ * then it may be in the winner's magazine, in the heap, or handed out
+ * again. Below level 2, a plain byte store (the fast path must have no
+ * atomic RMW).
  */
 static inline __attribute__((always_inline)) bool state_claim(void *p, unsigned st)
 {
 #if PERCPU_HARDEN >= 2
-	typedef uint32_t __attribute__((__may_alias__)) word32_t;
-	word32_t *w = (word32_t *)((char *)p - 8);
-	uint32_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
-	do {
-		if (((old >> (8 * HEAP_LANE_STATE)) & 0xffu) != st)
-			return false;
-	} while (!__atomic_compare_exchange_n(w, &old,
-					      old & ~(0xffu << (8 * HEAP_LANE_STATE)),
-					      true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-	return true;
+	return heap_tag_claim(p, st, HEAP_STATE_CACHED, NULL);
 #else
 	(void)st;
 	heap_tag_mark_cached(p);
@@ -647,31 +649,41 @@ static inline __attribute__((always_inline)) bool state_claim(void *p, unsigned 
 #endif
 }
 
+/* kmalloc.c: names a free that lost the claim race (PERCPU_HARDEN >= 2). */
+PERCPU_SLOW void percpu_free_lost(void *p);
+
 /*
  * magazine_push_as: p, a live block in state st, into the loaded magazine of
  * the slot at byte offset `off`. A fast class's blocks carry their slot's
- * offset (off == st); the big classes' all carry PERCPU_STATE_BIG.
+ * offset (off == st); the big classes' all carry PERCPU_STATE_BIG. False
+ * with *lost set (only at PERCPU_HARDEN >= 2, where the claim can fail):
+ * another free of p won the claim, so the caller must name this one
+ * (percpu_free_lost) and not look at p again. Below level 2 the claim is
+ * constant true, so *lost is never set and the compiler drops it.
  */
 static inline __attribute__((always_inline)) bool
-magazine_push_as(struct percpu_cpu *c, void *p, unsigned off, unsigned st)
+magazine_push_as(struct percpu_cpu *c, void *p, unsigned off, unsigned st, bool *lost)
 {
 	void ***tp = (void ***)((char *)c->top + off);
 	void **top = *tp;
 	if (likely(top != *(void ***)((char *)c->limit + off) &&
 		   !flush_requested_here(c)) &&
-	    likely(cache_canary_ok(p)) && likely(state_claim(p, st))) {
-		poison_block(p);
-		*top = p;
-		STORE_RELAXED(tp, top + 1);
-		return true;
+	    likely(cache_canary_ok(p))) {
+		if (likely(state_claim(p, st))) {
+			poison_block(p);
+			*top = p;
+			STORE_RELAXED(tp, top + 1);
+			return true;
+		}
+		*lost = true;
 	}
 	return false;
 }
 
 static inline __attribute__((always_inline)) bool
-magazine_push(struct percpu_cpu *c, void *p, unsigned st)
+magazine_push(struct percpu_cpu *c, void *p, unsigned st, bool *lost)
 {
-	return magazine_push_as(c, p, st, st);
+	return magazine_push_as(c, p, st, st, lost);
 }
 
 /*
@@ -705,7 +717,9 @@ static inline bool next_tag_plausible(const void *p)
  * kfree_hit: p non-NULL. Instead of kfree_filter's heap hull, the caller
  * gives the range [lo, lo + span) p must be in (the shim: its first region,
  * exactly, so a foreign pointer never reaches a magazine); the check lane's
- * top bit is tested at every PERCPU_HARDEN level.
+ * top bit is tested at every PERCPU_HARDEN level. A free that lost the
+ * claim race (PERCPU_HARDEN >= 2) is named "double free" and counts as
+ * handled (true): the caller's own path must not look at p again.
  *
  * The hit paths mask interrupts with port_irq_save_brief: between save and
  * restore they call nothing, take no trap and write no status bit.
@@ -731,8 +745,13 @@ kfree_hit(void *p, uintptr_t lo, uintptr_t span)
 	if (likely((st & 7) == 0) && likely(heap_tag_check_top(p))) {
 		port_irqflags_t f = port_irq_save_brief();
 		struct percpu_cpu *c = port_hart_data();
-		bool hit = likely(hart_data_ok(c)) && magazine_push(c, p, st);
+		bool lost = false;
+		bool hit = likely(hart_data_ok(c)) && magazine_push(c, p, st, &lost);
 		port_irq_restore_brief(f);
+		if (unlikely(lost)) {
+			percpu_free_lost(p); /* named; p is another's now */
+			return true;
+		}
 		return hit;
 	}
 	return false;
@@ -785,9 +804,14 @@ kfree_big_hit(void *p, uintptr_t lo, uintptr_t span)
 		return false;
 	port_irqflags_t f = port_irq_save_brief();
 	struct percpu_cpu *c = port_hart_data();
+	bool lost = false;
 	bool hit = likely(hart_data_ok(c)) &&
-		   magazine_push_as(c, p, PERCPU_SLOT(cls) << 3, PERCPU_STATE_BIG);
+		   magazine_push_as(c, p, PERCPU_SLOT(cls) << 3, PERCPU_STATE_BIG, &lost);
 	port_irq_restore_brief(f);
+	if (unlikely(lost)) {
+		percpu_free_lost(p); /* named; p is another's now */
+		return true;
+	}
 	return hit;
 }
 

@@ -170,6 +170,17 @@ void *heap_realloc(struct heap *h, void *p, size_t size, enum heap_error *err);
 enum heap_error heap_free(struct heap *h, void *p);
 /* As heap_free, but size must be one that could have given this block. */
 enum heap_error heap_free_sized(struct heap *h, void *p, size_t size);
+/*
+ * The same for a block its caller has claimed (kheap at HEAP_HARDENING >= 2:
+ * heap_tag_claim moved its state lane from live to HEAP_STATE_CACHED, so no
+ * other hart frees or caches it meanwhile): that state is accepted, every
+ * other check is made. On an error the block is left as it was, still
+ * claimed: the caller gives the state back. A block resized in place keeps
+ * its state lane unless the heap rewrote the tag (then HEAP_STATE_LIVE).
+ */
+enum heap_error heap_free_claimed(struct heap *h, void *p);
+enum heap_error heap_free_sized_claimed(struct heap *h, void *p, size_t size);
+void *heap_realloc_claimed(struct heap *h, void *p, size_t size, enum heap_error *err);
 /* Usable bytes of a live block; 0 (and *err set) for a bad pointer. */
 size_t heap_usable_size(struct heap *h, void *p);
 size_t heap_usable_size_err(struct heap *h, void *p, enum heap_error *err);

@@ -216,4 +216,72 @@ static inline bool heap_tag_plausible_live(const void *p)
 	return chk == heap_tag_check_of(b, heap_tag_size16(p), 1);
 }
 
+/*
+ * Claims (HEAP_HARDENING >= 2): how one of several harts freeing the same
+ * pointer at once wins it. heap_tag_claim moves p's state lane from `from`
+ * (a state, or HEAP_CLAIM_ANY_LIVE: any live state) to `to` with one atomic
+ * compare-and-swap of the tag's low 32-bit word (flags, state, check: the
+ * state lane alone is a byte, and GCC 12 has no inline byte CAS for RV64),
+ * and returns true (*was: the state it replaced) only to the caller whose
+ * CAS made the move. Every free path at level 2 claims a live block before
+ * it caches it or hands it to the heap (percpu's magazines and depot, kheap's
+ * free and realloc), so of racing freers exactly one wins and every other
+ * finds the lane no longer live: it names a double free and touches nothing
+ * else, for by then the block may be in another hart's magazine, in the
+ * heap's free lists, or handed out again.
+ *
+ * Relaxed: the RMWs on one word are totally ordered, which is all the choice
+ * of a winner needs; the block's contents are ordered by whatever handed p
+ * to the freers (and for the winner, by the lock or magazine it then puts
+ * the block in). The heap may store the flags byte (P) of this allocated
+ * block meanwhile, under its lock: the CAS then fails and retries with the
+ * new flags as long as the state is still one `from` accepts. Reads p's tag:
+ * the caller has checked p is inside the heap (a plausible tag below it).
+ */
+#define HEAP_CLAIM_ANY_LIVE 0x100u
+
+static inline bool heap_tag_claim(void *p, unsigned from, unsigned to, unsigned *was)
+{
+	typedef uint32_t __attribute__((__may_alias__)) word32_t;
+	word32_t *w = (word32_t *)((char *)p - sizeof(uintptr_t));
+	const unsigned sh = 8 * HEAP_LANE_STATE;
+	uint32_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
+	unsigned s;
+	do {
+		s = (old >> sh) & 0xffu;
+		if (from == HEAP_CLAIM_ANY_LIVE ? !heap_state_is_live(s) : s != from)
+			return false;
+	} while (!__atomic_compare_exchange_n(w, &old, (old & ~(0xffu << sh)) | ((uint32_t)to << sh),
+					      true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	if (was)
+		*was = s;
+	return true;
+}
+
+/*
+ * True if p looks like the payload of a block that is not live any more:
+ * cached (allocated, state HEAP_STATE_CACHED: in a magazine, or claimed by a
+ * freer on its way to the heap) or free, with a check that matches. A free
+ * of such a p is a double free; at level 2 it is named without the heap
+ * lock, as the block may change hands before the lock is had. The lanes are
+ * read without the lock: a tag the heap is rewriting at that moment reads as
+ * neither, and the heap then decides under its lock.
+ */
+static inline bool heap_tag_plausible_dead(const void *p)
+{
+	uintptr_t b = (uintptr_t)p - sizeof(uintptr_t);
+	const heap_lane8_t *t = (const heap_lane8_t *)p - 8;
+	if ((uintptr_t)p & 15)
+		return false;
+	unsigned st = t[HEAP_LANE_STATE], a;
+	if (st == HEAP_STATE_CACHED)
+		a = 1;
+	else if (st == HEAP_STATE_FREE && !(t[HEAP_LANE_FLAGS] & HEAP_TAG_ALLOC))
+		a = 0;
+	else
+		return false;
+	uint16_t chk = *(const heap_lane16_t *)(t + HEAP_LANE_CHECK);
+	return chk == heap_tag_check_of(b, heap_tag_size16(p), a);
+}
+
 #endif /* HEAP_HEAP_TAG_H */
