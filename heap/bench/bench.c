@@ -322,6 +322,13 @@ static void print_q(const char *name, const uint64_t q[5])
 	       (unsigned long long)q[4]);
 }
 
+/* " KEY_maxM=R" for each of talc's max sizes: num / den, two decimals. */
+static void print_ratios(const char *key, const uint64_t *num, const uint64_t *den)
+{
+	for (unsigned i = 0; i < TALC_NMAX; i++)
+		printf(" %s_max%zu=%.2f", key, talc_maxes[i], (double)num[i] / (double)den[i]);
+}
+
 int main(int argc, char **argv)
 {
 	double secs = (double)test_param(argc, argv, 1, "HEAP_BENCH_MS", 200) / 1000;
@@ -399,10 +406,8 @@ int main(int argc, char **argv)
 	eff /= 10;
 	printf("heap efficiency (talc workload, 32 MiB, 10 trials): %.2f%%\n", eff * 100);
 	printf("heap_bench: efficiency_pct=%.2f random_actions_vs_glibc=%.2f", eff * 100, ratio);
-	for (unsigned i = 0; i < NMAX; i++)
-		printf(" ratio_max%zu=%.2f", maxes[i], (double)ra[i] / (double)rag[i]);
-	for (unsigned i = 0; i < NMAX; i++)
-		printf(" lock_ratio_max%zu=%.2f", maxes[i], (double)ral[i] / (double)rag[i]);
+	print_ratios("ratio", ra, rag);
+	print_ratios("lock_ratio", ral, rag);
 	printf(" p50_cycles=%llu glibc_p50_cycles=%llu random_actions_max200_ops=%llu "
 	       "glibc_random_actions_max200_ops=%llu microbench_p50=%llu "
 	       "glibc_microbench_p50=%llu lock_microbench_p50=%llu lock_adds_p50=%lld\n",
