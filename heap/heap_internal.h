@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Internals shared by the core's files: tag encoding, bins, free lists,
- * regions. The layout they implement is drawn once in <heap/heap_core.h>.
+ * regions. The layout they implement is drawn once: blocks in
+ * <heap/heap_core.h>, the tag word in <heap/heap_tag.h>.
  */
 #ifndef HEAP_INTERNAL_H
 #define HEAP_INTERNAL_H
@@ -40,7 +41,7 @@ static inline heap_tag_t *tag_at(uintptr_t b)
 	return (heap_tag_t *)b;
 }
 
-/* ---- lane accessors (the layout is drawn in heap_core.h) --------------- */
+/* ---- lane accessors (the layout is drawn in heap_tag.h) ---------------- */
 
 static inline heap_lane8_t *lane8(uintptr_t b, unsigned off)
 {

@@ -55,6 +55,11 @@ static void wait_step(unsigned long *spins)
 
 void barrier(void)
 {
+	barrier_while(0);
+}
+
+void barrier_while(void (*idle)(void))
+{
 	unsigned me = port_hart_id();
 	unsigned sense = local_sense[me].sense ^ 1;
 	unsigned long spins = 0;
@@ -72,8 +77,11 @@ void barrier(void)
 		return;
 	}
 	/* Acquire: pairs with the release of the sense. */
-	while (__atomic_load_n(&bar.sense, __ATOMIC_ACQUIRE) != sense)
+	while (__atomic_load_n(&bar.sense, __ATOMIC_ACQUIRE) != sense) {
+		if (idle)
+			idle();
 		wait_step(&spins);
+	}
 }
 
 static _Noreturn void hart_run(void)

@@ -3,25 +3,9 @@
 paths in a kernel ELF cross-built through a transition to QEMU virt (as
 qemu_test does), and fails above the budget <percpu/config.h> states."""
 
-load("//tools/testing:host_test.bzl", "is_sanitizer_flag")
-
-def _to_riscv_impl(settings, attr):
-    # As qemu_test's: a host --config=asan/ubsan/tsan does not reach the kernel.
-    return {
-        "//command_line_option:platforms": "//tools/platforms:qemu_virt",
-        "//command_line_option:copt": [f for f in settings["//command_line_option:copt"] if not is_sanitizer_flag(f)],
-        "//command_line_option:linkopt": [f for f in settings["//command_line_option:linkopt"] if not is_sanitizer_flag(f)],
-    }
-
-_to_riscv = transition(
-    implementation = _to_riscv_impl,
-    inputs = ["//command_line_option:copt", "//command_line_option:linkopt"],
-    outputs = [
-        "//command_line_option:platforms",
-        "//command_line_option:copt",
-        "//command_line_option:linkopt",
-    ],
-)
+# qemu_test's transition: QEMU virt with OpenSBI, a host --config=asan/ubsan/tsan
+# left out of the kernel.
+load("//tools/qemu:qemu.bzl", "to_riscv")
 
 def _impl(ctx):
     kernel = ctx.attr.kernel[0][DefaultInfo].files_to_run.executable
@@ -45,7 +29,7 @@ hit_pair_test = rule(
     implementation = _impl,
     test = True,
     attrs = {
-        "kernel": attr.label(mandatory = True, cfg = _to_riscv),
+        "kernel": attr.label(mandatory = True, cfg = to_riscv),
         "level": attr.string(mandatory = True, doc = "the build's HEAP_HARDENING"),
         "_count": attr.label(default = "//percpu:count_fastpath.sh", allow_single_file = True),
         "_config": attr.label(default = "//percpu:include/percpu/config.h", allow_single_file = True),

@@ -34,7 +34,7 @@
 #include <percpu/config.h>
 #include <percpu/kmalloc.h>
 
-#include <heap/heap_core.h>
+#include <heap/heap_tag.h> /* the owner-lane contract percpu keeps */
 #include <heap/kheap.h>
 #include <platform/port.h>
 #include <platform/ticket_lock.h>
@@ -87,7 +87,7 @@ struct percpu_magazine {
 
 
 /*
- * Slots. A block's state lane (heap_core.h) holds, while it is live and was
+ * Slots. A block's state lane (heap_tag.h) holds, while it is live and was
  * handed out by a magazine, the byte offset of its class's slot: class cls
  * lives in slot PERCPU_SLOT(cls) and its blocks carry PERCPU_STATE(cls) =
  * slot * 8 = the slot's byte offset in the top[] and limit[] arrays. So the
@@ -556,7 +556,7 @@ static inline void poison_check(void *p)
 }
 
 /*
- * PERCPU_HARDEN >= 2: p's canary (<heap/heap_core.h>) is intact, checked
+ * PERCPU_HARDEN >= 2: p's canary (<heap/heap_tag.h>) is intact, checked
  * before a free caches p; a block with a broken one goes to the heap, which
  * names the overflow. Keyed on PERCPU_HARDEN so a lower percpu level over a
  * hardened heap (harden0_test) keeps its own fast path.

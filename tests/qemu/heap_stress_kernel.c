@@ -90,7 +90,8 @@ static void run(unsigned hart)
 		start();
 	barrier();
 	stress_hart_run(hart);
-	barrier();
+	/* Hart 0 reports progress (stress_hart_run) until the last one is done. */
+	barrier_while(hart == 0 ? progress : 0);
 	if (hart == smp_boot_hart())
 		platform_set_tick_hook(0, 0);
 	barrier();

@@ -3,33 +3,35 @@
 
 The kernel attribute goes through a transition to //tools/platforms:qemu_virt,
 so `bazel run //tests:qemu_smp` and `bazel test //...` need no flags: the
-kernel is cross-built, the runner script runs on the host.
+kernel is cross-built, the runner script runs on the host. Other rules that
+cross-build a kernel (percpu's hit_pair_test) use the same transition,
+to_riscv.
 """
 
-load("//tools/testing:host_test.bzl", "fault_copts", "is_sanitizer_flag")
+load("//tools/testing:host_test.bzl", "fault_copts")
+load("//tools/testing:strip_sanitizer.bzl", "COPT", "LINKOPT", "strip_sanitizer_flags")
+
+_PLATFORMS = "//command_line_option:platforms"
 
 def _to_riscv_impl(settings, attr):
-    # bios = "none": the M-mode port (platform/riscv_mmode) via its platform.
-    platform = "//tools/platforms:qemu_virt_bios_none" if attr.bios == "none" else "//tools/platforms:qemu_virt"
+    # A rule using this transition may declare `bios` and `fault` (as
+    # qemu_test does); one that does not gets OpenSBI and no fault.
+    bios = getattr(attr, "bios", "opensbi")
+    fault = getattr(attr, "fault", "")
 
     # A host --config=asan/ubsan/tsan does not reach the kernel (no
     # sanitizer runtime there); `fault` compiles one test-only fault in.
-    copts = [f for f in settings["//command_line_option:copt"] if not is_sanitizer_flag(f)]
-    linkopts = [f for f in settings["//command_line_option:linkopt"] if not is_sanitizer_flag(f)]
-    return {
-        "//command_line_option:platforms": platform,
-        "//command_line_option:copt": copts + fault_copts(attr.fault),
-        "//command_line_option:linkopt": linkopts,
-    }
+    out = strip_sanitizer_flags(settings)
+    out[COPT] = out[COPT] + fault_copts(fault)
 
-_to_riscv = transition(
+    # bios = "none": the M-mode port (platform/riscv_mmode) via its platform.
+    out[_PLATFORMS] = "//tools/platforms:qemu_virt_bios_none" if bios == "none" else "//tools/platforms:qemu_virt"
+    return out
+
+to_riscv = transition(
     implementation = _to_riscv_impl,
-    inputs = ["//command_line_option:copt", "//command_line_option:linkopt"],
-    outputs = [
-        "//command_line_option:platforms",
-        "//command_line_option:copt",
-        "//command_line_option:linkopt",
-    ],
+    inputs = [COPT, LINKOPT],
+    outputs = [_PLATFORMS, COPT, LINKOPT],
 )
 
 def _shell_quote(s):
@@ -72,7 +74,7 @@ def _qemu_impl(ctx):
 _ATTRS = {
     "kernel": attr.label(
         mandatory = True,
-        cfg = _to_riscv,
+        cfg = to_riscv,
         doc = "cc_binary of the kernel ELF, built for RISC-V.",
     ),
     "bios": attr.string(

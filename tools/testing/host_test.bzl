@@ -19,6 +19,8 @@ variant_test wraps any executable (a test or a binary with args) in that
 transition; qemu.bzl applies the same fault copt to kernels.
 """
 
+load(":strip_sanitizer.bzl", "COPT", "LINKOPT", "strip_sanitizer_flags")
+
 _SANITIZER_FLAGS = {
     "address": ["-fsanitize=address", "-fno-omit-frame-pointer"],
     "undefined": ["-fsanitize=undefined", "-fno-sanitize-recover=all"],
@@ -27,33 +29,25 @@ _SANITIZER_FLAGS = {
 
 _SUFFIX = {"address": "asan", "undefined": "ubsan", "thread": "tsan"}
 
-def is_sanitizer_flag(f):
-    return f.startswith("-fsanitize") or f.startswith("-fno-sanitize") or f == "-DHOST_SANITIZED"
-
 def fault_copts(fault):
     """The one copt that selects a fault of <platform/fault.h> ("" for none)."""
     return ["-DFAULT=FAULT_" + fault.upper()] if fault else []
 
 def _variant_impl(settings, attr):
-    copts = settings["//command_line_option:copt"]
-    linkopts = settings["//command_line_option:linkopt"]
+    copts = settings[COPT]
+    linkopts = settings[LINKOPT]
     if attr.sanitizer:
-        # A --config=asan/ubsan/tsan on the command line brings clang's flags:
-        # the twin's sanitizer replaces them (ASan and TSan do not mix).
-        copts = [f for f in copts if not is_sanitizer_flag(f)]
-        linkopts = [f for f in linkopts if not is_sanitizer_flag(f)]
-        copts = copts + _SANITIZER_FLAGS[attr.sanitizer] + ["-DHOST_SANITIZED"]
-        linkopts = linkopts + _SANITIZER_FLAGS[attr.sanitizer]
+        # The twin's sanitizer replaces any a --config=... brought.
+        stripped = strip_sanitizer_flags(settings)
+        copts = stripped[COPT] + _SANITIZER_FLAGS[attr.sanitizer] + ["-DHOST_SANITIZED"]
+        linkopts = stripped[LINKOPT] + _SANITIZER_FLAGS[attr.sanitizer]
     copts = copts + fault_copts(attr.fault) + ["-D" + d for d in attr.defines]
-    return {
-        "//command_line_option:copt": copts,
-        "//command_line_option:linkopt": linkopts,
-    }
+    return {COPT: copts, LINKOPT: linkopts}
 
 _variant = transition(
     implementation = _variant_impl,
-    inputs = ["//command_line_option:copt", "//command_line_option:linkopt"],
-    outputs = ["//command_line_option:copt", "//command_line_option:linkopt"],
+    inputs = [COPT, LINKOPT],
+    outputs = [COPT, LINKOPT],
 )
 
 def _variant_test_impl(ctx):

@@ -32,6 +32,7 @@
 
 #include <heap/config.h>
 #include <heap/heap_core.h>
+#include <heap/heap_tag.h> /* offset tags use the tag's lanes */
 #include <platform/port.h>
 #include <stdbool.h>
 #include <stddef.h>

@@ -48,6 +48,12 @@ unsigned smp_boot_hart(void);
  * full memory barrier: writes before it are visible to every hart after it.
  */
 void barrier(void);
+/*
+ * The same, calling idle() (if not NULL) while it waits: a hart that
+ * finished early keeps reporting progress, so a long run is not taken for
+ * a silent hang (run_qemu --silence).
+ */
+void barrier_while(void (*idle)(void));
 
 /*
  * printf to the console. Output is gathered per hart and written a whole

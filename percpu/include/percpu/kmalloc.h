@@ -28,7 +28,7 @@
  * so kfree of a block that is already sitting in a magazine is reported as
  * a double free (PORT_EXIT_MISUSE) by the heap. A block a magazine hands out
  * carries its size class in the tag's state lane instead (plain byte stores
- * by the owner, see <heap/heap_core.h>), which is how kfree finds its slot.
+ * by the owner, see <heap/heap_tag.h>), which is how kfree finds its slot.
  *
  * Cost of a hit: the kmalloc+kfree pair's RV64 instruction budget at the
  * default hardening level is PERCPU_HIT_PAIR_BUDGET in <percpu/config.h>,
