@@ -25,6 +25,7 @@
  */
 #include "../tests/efficiency.h"
 
+#include <bench/talc.h>
 #include <platform/ticket_lock.h>
 
 #include <malloc.h>
@@ -53,7 +54,6 @@ static inline uint64_t ticks(void)
 #define HEAP_BYTES (512u << 20)
 #define TALC_HEAP_BYTES ((size_t)1 << 27) /* talc's benches HEAP_SIZE */
 #define RA_LIVE_MAX 100000                 /* talc's Vec::with_capacity */
-#define RA_MIN_LIVE 300
 #define RA_REALLOC_MULTI 3
 #define RA_REPS 3
 #define MB_MAX_LIVE 600
@@ -158,25 +158,6 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Uniform in [lo, hi) by multiply-shift (fastrand's way: no division). */
-static inline size_t rand_below(uint64_t *rng, size_t lo, size_t hi)
-{
-	return lo + (size_t)(((unsigned __int128)test_rand(rng) * (hi - lo)) >> 64);
-}
-
-/* talc's generate_size: biased towards small sizes. */
-static inline size_t gen_size(uint64_t *rng, size_t max)
-{
-	return rand_below(rng, 4, rand_below(rng, 16, max));
-}
-
-/* talc's generate_align: 75% 8, 19% 16, 4% 32, ... up to 2048. */
-static inline size_t gen_align(uint64_t *rng)
-{
-	unsigned tz = (unsigned)__builtin_ctz((unsigned)(test_rand(rng) & 0xffff) | 0x10000u);
-	return (size_t)8 << (tz / 2);
-}
-
 struct live {
 	void *p;
 	size_t size, align;
@@ -192,28 +173,28 @@ static uint64_t random_actions(const struct ops *o, size_t max, double secs, uin
 	o->reset(o->ctx);
 	double t0 = now();
 	while (now() - t0 < secs) {
-		for (int i = 0; i < 100; i++) {
-			size_t act = rand_below(&rng, 0, 7);
-			if (act == 6) {
+		for (int i = 0; i < TALC_BATCH; i++) {
+			enum talc_action act = talc_action(&rng, n);
+			if (act == TALC_REALLOC) {
 				if (!n)
 					continue;
-				struct live *l = &v[rand_below(&rng, 0, n)];
-				size_t s = rand_below(&rng, 1, max * RA_REALLOC_MULTI);
+				struct live *l = &v[bench_below(&rng, 0, n)];
+				size_t s = bench_below(&rng, 1, max * RA_REALLOC_MULTI);
 				void *p = o->realloc(o->ctx, l->p, l->size, s, l->align);
 				if (p) {
 					l->p = p;
 					l->size = s;
 					score++;
 				}
-			} else if ((act < 3 || n < RA_MIN_LIVE) && n < RA_LIVE_MAX) {
-				size_t s = gen_size(&rng, max), a = gen_align(&rng);
+			} else if (act == TALC_ALLOC && n < RA_LIVE_MAX) {
+				size_t s = talc_size(&rng, max), a = talc_align(&rng);
 				void *p = o->alloc(o->ctx, s, a);
 				if (p) {
 					v[n++] = (struct live){ p, s, a };
 					score++;
 				}
 			} else if (n) {
-				size_t k = rand_below(&rng, 0, n);
+				size_t k = bench_below(&rng, 0, n);
 				o->free(o->ctx, v[k].p);
 				v[k] = v[--n];
 				score++;
@@ -274,7 +255,7 @@ static void microbench_round(const struct ops *o, double secs, struct mb_samples
 		if (i % 256 == 0 &&
 		    (now() - t0 > secs || m->na == MB_SAMPLES || m->nf + 8 > MB_SAMPLES))
 			break;
-		size_t s = gen_size(&rng, 0x10000), a = gen_align(&rng);
+		size_t s = talc_size(&rng, 0x10000), a = talc_align(&rng);
 		uint64_t c0 = ticks();
 		void *p = o->alloc(o->ctx, s, a);
 		uint64_t c1 = ticks();
@@ -285,9 +266,9 @@ static void microbench_round(const struct ops *o, double secs, struct mb_samples
 		}
 		m->at[m->na++] = c1 - c0;
 		act[n++] = (struct live){ p, s, a };
-		if ((n > 50 && rand_below(&rng, 0, 10) == 0) || n > MB_MAX_LIVE) {
+		if ((n > 50 && bench_below(&rng, 0, 10) == 0) || n > MB_MAX_LIVE) {
 			for (int k = 0; k < 8; k++) {
-				size_t j = rand_below(&rng, 0, n);
+				size_t j = bench_below(&rng, 0, n);
 				void *f = act[j].p;
 				act[j] = act[--n];
 				c0 = ticks();
@@ -341,6 +322,13 @@ static void print_q(const char *name, const uint64_t q[5])
 	       (unsigned long long)q[4]);
 }
 
+/* " KEY_maxM=R" for each of talc's max sizes: num / den, two decimals. */
+static void print_ratios(const char *key, const uint64_t *num, const uint64_t *den)
+{
+	for (unsigned i = 0; i < TALC_NMAX; i++)
+		printf(" %s_max%zu=%.2f", key, talc_maxes[i], (double)num[i] / (double)den[i]);
+}
+
 int main(int argc, char **argv)
 {
 	double secs = (double)test_param(argc, argv, 1, "HEAP_BENCH_MS", 200) / 1000;
@@ -354,8 +342,8 @@ int main(int argc, char **argv)
 	struct ops mine = { "heap", h_alloc, h_free, h_realloc, h_reset, &core };
 	struct ops locked = { "heap+lock", l_alloc, l_free, l_realloc, h_reset, &core };
 	struct ops glibc = { "glibc", g_alloc, g_free, g_realloc, g_reset, NULL };
-	static const size_t maxes[] = { 200, 1000, 3000, 10000, 30000 };
-	enum { NMAX = sizeof(maxes) / sizeof(maxes[0]) };
+	const size_t *maxes = talc_maxes;
+	enum { NMAX = TALC_NMAX };
 	uint64_t ra[NMAX], ral[NMAX], rag[NMAX];
 	double log_ratio = 0;
 
@@ -418,10 +406,8 @@ int main(int argc, char **argv)
 	eff /= 10;
 	printf("heap efficiency (talc workload, 32 MiB, 10 trials): %.2f%%\n", eff * 100);
 	printf("heap_bench: efficiency_pct=%.2f random_actions_vs_glibc=%.2f", eff * 100, ratio);
-	for (unsigned i = 0; i < NMAX; i++)
-		printf(" ratio_max%zu=%.2f", maxes[i], (double)ra[i] / (double)rag[i]);
-	for (unsigned i = 0; i < NMAX; i++)
-		printf(" lock_ratio_max%zu=%.2f", maxes[i], (double)ral[i] / (double)rag[i]);
+	print_ratios("ratio", ra, rag);
+	print_ratios("lock_ratio", ral, rag);
 	printf(" p50_cycles=%llu glibc_p50_cycles=%llu random_actions_max200_ops=%llu "
 	       "glibc_random_actions_max200_ops=%llu microbench_p50=%llu "
 	       "glibc_microbench_p50=%llu lock_microbench_p50=%llu lock_adds_p50=%lld\n",

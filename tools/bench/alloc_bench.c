@@ -47,6 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bench/talc.h>
+
 #define MAX_THREADS 256
 #define CACHE_LINE 64
 
@@ -71,34 +73,10 @@ static void fail(const char *what, size_t size)
 	atomic_store(&g_stop, 1);
 }
 
-/* xorshift64*: fast, per-thread, deterministic for a seed. */
-struct rng {
-	uint64_t s;
-};
-
-static inline uint64_t rng_next(struct rng *r)
+/* Per thread (or larson chain): seed and index mixed, then splitmix64. */
+static void rng_seed(uint64_t *r, unsigned long seed, unsigned idx)
 {
-	uint64_t x = r->s;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	r->s = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
-
-/* Uniform in [lo, hi]. */
-static inline size_t rng_range(struct rng *r, size_t lo, size_t hi)
-{
-	return lo + (size_t)(rng_next(r) % (uint64_t)(hi - lo + 1));
-}
-
-static void rng_seed(struct rng *r, unsigned long seed, unsigned idx)
-{
-	r->s = (seed + 1) * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)(idx + 1) << 32);
-	if (!r->s)
-		r->s = 1;
-	for (int i = 0; i < 8; i++)
-		rng_next(r);
+	*r = (seed + 1) * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)(idx + 1) << 32);
 }
 
 /* Start line: every worker waits here, then the clock starts. */
@@ -108,7 +86,7 @@ struct worker {
 	unsigned idx;
 	pthread_t th;
 	uint64_t ops;
-	struct rng rng;
+	uint64_t rng;
 	char pad[CACHE_LINE];
 };
 
@@ -119,25 +97,14 @@ struct live {
 	size_t size;
 };
 
-static const size_t ra_max[] = { 200, 1000, 3000, 10000, 30000 };
-#define RA_PHASES (sizeof(ra_max) / sizeof(ra_max[0]))
-#define RA_TARGET_LIVE 300
-
-static inline size_t ra_size(struct rng *r, size_t max)
+static unsigned char *ra_alloc(uint64_t *r, size_t size)
 {
-	return rng_range(r, 4, rng_range(r, 16, max));
-}
-
-static unsigned char *ra_alloc(struct rng *r, size_t size)
-{
-	uint16_t r16 = (uint16_t)rng_next(r);
-	unsigned tz = r16 ? (unsigned)__builtin_ctz(r16) : 16;
-	size_t align = (size_t)8 << (tz / 2);
+	size_t align = talc_align(r);
 	void *p;
 	if (align == 8) {
 		/* malloc promises only what the size needs: 8 for tiny blocks. */
 		p = malloc(size);
-	} else if (r16 & 0x8000) {
+	} else if (bench_rand(r) & 1) {
 		/* C11 aligned_alloc: size a multiple of align. */
 		p = aligned_alloc(align, (size + align - 1) & ~(align - 1));
 	} else if (posix_memalign(&p, align, size) != 0) {
@@ -170,17 +137,17 @@ static void *w_random(void *arg)
 	}
 	pthread_barrier_wait(&g_start);
 	double t0 = now_sec();
-	for (unsigned ph = 0; ph < RA_PHASES && !atomic_load(&g_stop); ph++) {
-		size_t max = ra_max[ph];
-		double end = t0 + g_duration * (ph + 1) / RA_PHASES;
+	for (unsigned ph = 0; ph < TALC_NMAX && !atomic_load(&g_stop); ph++) {
+		size_t max = talc_maxes[ph];
+		double end = t0 + g_duration * (ph + 1) / TALC_NMAX;
 		while (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
-			for (int a = 0; a < 100; a++) {
-				uint64_t x = rng_next(&w->rng) % 7;
-				if (x == 0) {
+			for (int a = 0; a < TALC_BATCH; a++) {
+				enum talc_action x = talc_action(&w->rng, n);
+				if (x == TALC_REALLOC) {
 					if (!n)
 						continue;
-					size_t i = rng_next(&w->rng) % n;
-					size_t ns = ra_size(&w->rng, max);
+					size_t i = bench_below(&w->rng, 0, n);
+					size_t ns = talc_size(&w->rng, max);
 					unsigned char *p = realloc(live[i].p, ns);
 					if (!p) {
 						fail("realloc returned NULL", ns);
@@ -194,7 +161,7 @@ static void *w_random(void *arg)
 					p[ns - 1] = (unsigned char)ns;
 					live[i].p = p;
 					live[i].size = ns;
-				} else if (n < RA_TARGET_LIVE || x <= 3) {
+				} else if (x == TALC_ALLOC) {
 					if (n == cap) {
 						struct live *nl = realloc(live, 2 * cap * sizeof(*live));
 						if (!nl) {
@@ -204,7 +171,7 @@ static void *w_random(void *arg)
 						live = nl;
 						cap *= 2;
 					}
-					size_t s = ra_size(&w->rng, max);
+					size_t s = talc_size(&w->rng, max);
 					unsigned char *p = ra_alloc(&w->rng, s);
 					if (!p)
 						goto out;
@@ -212,7 +179,7 @@ static void *w_random(void *arg)
 					live[n].size = s;
 					n++;
 				} else {
-					size_t i = rng_next(&w->rng) % n;
+					size_t i = bench_below(&w->rng, 0, n);
 					struct live l = live[i];
 					if (l.p[0] != (unsigned char)l.size ||
 					    l.p[l.size - 1] != (unsigned char)l.size) {
@@ -223,7 +190,7 @@ static void *w_random(void *arg)
 					live[i] = live[--n];
 				}
 			}
-			ops += 100;
+			ops += TALC_BATCH;
 			if (now_sec() >= end)
 				break;
 		}
@@ -335,7 +302,7 @@ static void *w_prodcons(void *arg)
 			break;
 		}
 		for (int i = 0; i < PC_BATCH; i++) {
-			size_t s = rng_range(&w->rng, 16, 512);
+			size_t s = bench_below(&w->rng, 16, 513);
 			unsigned char *p = malloc(s);
 			if (!p) {
 				fail("malloc", s);
@@ -381,7 +348,7 @@ done:
 
 struct la_chain {
 	void **slot;
-	struct rng rng;
+	uint64_t rng;
 	uint64_t ops;
 	atomic_uint generations;
 	pthread_t last;
@@ -406,14 +373,14 @@ static void *w_larson(void *arg)
 		pthread_join(a.prev, NULL);
 	uint64_t ops = 0;
 	for (int r = 0; r < LA_ROUNDS; r++) {
-		size_t i = rng_next(&c->rng) % LA_SLOTS;
+		size_t i = bench_below(&c->rng, 0, LA_SLOTS);
 		unsigned char *old = c->slot[i];
 		if (old[0] != (unsigned char)(i & 0xff)) {
 			fail("larson block corrupted", 0);
 			break;
 		}
 		free(old);
-		size_t s = rng_range(&c->rng, 16, 512);
+		size_t s = bench_below(&c->rng, 16, 513);
 		unsigned char *p = malloc(s);
 		if (!p) {
 			fail("malloc", s);
@@ -454,7 +421,7 @@ static int run_larson(uint64_t *ops_out, double *secs_out)
 		ch[t].slot = malloc(LA_SLOTS * sizeof(void *));
 		rng_seed(&ch[t].rng, g_seed, t);
 		for (size_t i = 0; i < LA_SLOTS; i++) {
-			size_t s = rng_range(&ch[t].rng, 16, 512);
+			size_t s = bench_below(&ch[t].rng, 16, 513);
 			unsigned char *p = malloc(s);
 			if (!p)
 				return 1;

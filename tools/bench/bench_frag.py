@@ -17,11 +17,13 @@ Prints a table, writes results/bench_frag.csv and .png, and ends with
   highwater_ratio_8h=.. cached_max_pct=..
 """
 import argparse
-import csv
 import os
 import re
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import results  # noqa: E402  (folders, CSV, charts)
 
 FILLS = [50, 55, 60, 65, 70, 75, 80, 85]
 CONFIGS = [("core", 1, True)] + [("magazines", n, False) for n in (1, 2, 4, 8, 16)] + \
@@ -56,7 +58,7 @@ def main():
     ap.add_argument("--stress", required=True)
     ap.add_argument("--ops", type=int, default=400000, help="operations per run, all harts")
     ap.add_argument("--seeds", type=int, default=2)
-    ap.add_argument("--out", default=os.path.join(os.environ.get("BUILD_WORKSPACE_DIRECTORY", "."), "results"))
+    ap.add_argument("--out", default=None, help="results folder (default <workspace>/results)")
     a = ap.parse_args()
     seeds = list(range(1, a.seeds + 1))
     rows = []
@@ -84,24 +86,16 @@ def main():
           f"{base['high_water_kib']} KiB baseline: {hw_ratio:.2f}x; lockless "
           f"{mags['lockless_pct']}%; caches charged at most {cached}% of the heap")
 
-    os.makedirs(a.out, exist_ok=True)
-    with open(os.path.join(a.out, "bench_frag.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["configuration", "harts", "fill_sustained_pct"])
-        w.writerows(rows)
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        labels = [f"{n}\n{h}h" for n, h, _ in rows]
-        plt.figure(figsize=(8, 4))
-        plt.bar(labels, [f for _, _, f in rows])
-        plt.ylabel("fill sustained, % of the 16 MiB heap")
-        plt.title("Live set the heap sustains under churn (host_stress)")
-        plt.tight_layout()
-        plt.savefig(os.path.join(a.out, "bench_frag.png"))
-    except ImportError:
-        pass
+    out = results.out_dir(a.out, "")
+    results.write_rows(os.path.join(out, "bench_frag.csv"),
+                       ["configuration", "harts", "fill_sustained_pct"], rows)
+    plt = results.pyplot()
+    if plt:
+        fig, (ax,) = results.grid(plt, 1, 1, 8, 4)
+        ax.bar([f"{n}\n{h}h" for n, h, _ in rows], [f for _, _, f in rows])
+        ax.set_ylabel("fill sustained, % of the 16 MiB heap")
+        ax.set_title("Live set the heap sustains under churn (host_stress)")
+        results.save(plt, fig, os.path.join(out, "bench_frag.png"), dpi=100)
     print(f"bench_frag: core_fill_pct={core} percpu_8h_fill_pct={mag8} "
           f"fill_ratio_8h={mag8 / core if core else 0:.2f} highwater_ratio_8h={hw_ratio:.2f} "
           f"cached_max_pct={cached}")

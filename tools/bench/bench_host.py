@@ -12,13 +12,15 @@ Writes results/bench_host/<timestamp>.csv (every run), <timestamp>_summary.csv
 
 import argparse
 import csv
-import datetime
 import os
 import re
 import statistics
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import results  # noqa: E402  (folders, CSV, charts: shared with the other drivers)
 
 WORKLOADS = ["random", "hitpair", "prodcons", "larson", "cachescratch"]
 OURS = "smpheap"
@@ -142,20 +144,12 @@ def run_efficiency(path):
 
 
 def plot(outdir, stamp, allocs, workloads, threads, med):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = results.pyplot()
+    if not plt:
         return [], "charts: skipped (matplotlib not importable by %s)" % sys.executable
-    files = []
     n = len(workloads)
-    cols = min(3, n)
-    rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.8 * rows),
-                             squeeze=False)
-    for i, w in enumerate(workloads):
-        ax = axes[i // cols][i % cols]
+    fig, axes = results.grid(plt, n, 3, 5, 3.8)
+    for ax, w in zip(axes, workloads):
         for a in allocs:
             ys = [med.get((w, t, a)) for t in threads]
             pts = [(t, y) for t, y in zip(threads, ys) if y is not None]
@@ -171,18 +165,12 @@ def plot(outdir, stamp, allocs, workloads, threads, med):
         ax.set_xticks(threads)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
-    for j in range(n, rows * cols):
-        axes[j // cols][j % cols].axis("off")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower right" if n < rows * cols else "upper right",
-               bbox_to_anchor=(0.98, 0.05) if n < rows * cols else None)
+    spare = n < len(axes)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower right" if spare else "upper right",
+               bbox_to_anchor=(0.98, 0.05) if spare else None)
     fig.suptitle("alloc_bench throughput by thread count (%s)" % stamp)
-    fig.tight_layout()
-    p = os.path.join(outdir, stamp + ".png")
-    fig.savefig(p, dpi=90)
-    plt.close(fig)
-    files.append(p)
-    return files, None
+    return [results.save(plt, fig, os.path.join(outdir, stamp + ".png"))], None
 
 
 def main():
@@ -242,11 +230,8 @@ def main():
     for n in notes:
         print("bench_host: " + n, file=sys.stderr)
 
-    base = args.out or os.path.join(
-        os.environ.get("BUILD_WORKSPACE_DIRECTORY", os.getcwd()),
-        "results", "bench_host")
-    os.makedirs(base, exist_ok=True)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = results.out_dir(args.out, "bench_host")
+    stamp = results.stamp()
     raw_path = os.path.join(base, stamp + ".csv")
 
     la0 = loadavg()
@@ -356,12 +341,10 @@ def main():
         print("NOTE %s returned misaligned blocks from posix_memalign/aligned_alloc "
               "(counted, not fatal; see the raw CSV)" % a)
 
-    sum_path = os.path.join(base, stamp + "_summary.csv")
-    with open(sum_path, "w", newline="") as f:
-        wr = csv.writer(f)
-        wr.writerow(["workload", "threads", "allocator", "runs", "median_mops",
-                     "min_mops", "max_mops", "median_maxrss_kb", "errors"])
-        wr.writerows(summary_rows)
+    sum_path = results.write_rows(
+        os.path.join(base, stamp + "_summary.csv"),
+        ["workload", "threads", "allocator", "runs", "median_mops",
+         "min_mops", "max_mops", "median_maxrss_kb", "errors"], summary_rows)
 
     eff, eff_text = run_efficiency(args.efficiency)
     print()

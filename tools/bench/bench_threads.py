@@ -12,8 +12,6 @@ our peak RSS / glibc's; the worst thread count in brackets).
 """
 
 import argparse
-import csv
-import datetime
 import os
 import re
 import statistics
@@ -22,6 +20,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_host import find_lib  # noqa: E402  (the rivals' shared objects)
+import results  # noqa: E402  (folders, CSV, charts)
 
 THREADS = [1, 2, 8, 64, 256, 1000]
 OURS = "smpheap"
@@ -71,11 +70,8 @@ def main():
         name, so = extra.split("=", 1)
         table[name] = os.path.abspath(so)
     allocs = list(table)
-    outdir = a.out or os.path.join(
-        os.environ.get("BUILD_WORKSPACE_DIRECTORY", os.getcwd()),
-        "results", "bench_threads")
-    os.makedirs(outdir, exist_ok=True)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    outdir = results.out_dir(a.out, "bench_threads")
+    stamp = results.stamp()
     rows, runs = [], {}
     for rep in range(a.reps):
         for t in threads:
@@ -88,10 +84,8 @@ def main():
                 runs.setdefault((t, al), []).append(r)
                 rows.append([rep, t, al, r["mops"], r["rss"], r["secs"]])
         print("bench_threads: round %d of %d done" % (rep + 1, a.reps), flush=True)
-    with open(os.path.join(outdir, stamp + ".csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["rep", "threads", "allocator", "mops", "maxrss_kb", "secs"])
-        w.writerows(rows)
+    results.write_rows(os.path.join(outdir, stamp + ".csv"),
+                       ["rep", "threads", "allocator", "mops", "maxrss_kb", "secs"], rows)
     med = {k: (statistics.median(x["mops"] for x in v),
                statistics.median(x["rss"] for x in v)) for k, v in runs.items()}
     print("%7s " % "threads" + "".join("%22s" % al for al in allocs) +
@@ -123,17 +117,13 @@ def main():
                     m[name][1] / m["glibc"][1]))
         summary.append([t] + [m.get(al, (None, None))[0] for al in allocs] +
                        [m.get(al, (None, None))[1] for al in allocs] + [vg, vb, rg])
-    with open(os.path.join(outdir, stamp + "_summary.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["threads"] + ["mops_" + al for al in allocs] +
-                   ["maxrss_kb_" + al for al in allocs] +
-                   ["ours_vs_glibc", "ours_vs_best", "rss_vs_glibc"])
-        w.writerows(summary)
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    results.write_rows(os.path.join(outdir, stamp + "_summary.csv"),
+                       ["threads"] + ["mops_" + al for al in allocs] +
+                       ["maxrss_kb_" + al for al in allocs] +
+                       ["ours_vs_glibc", "ours_vs_best", "rss_vs_glibc"], summary)
+    plt = results.pyplot()
+    if plt:
+        fig, ax = results.grid(plt, 2, 2, 5.5, 4)
         for al in allocs:
             pts = [(t, med[(t, al)]) for t in threads if (t, al) in med]
             style = "-o" if al == OURS else "--s"
@@ -148,10 +138,8 @@ def main():
             x.grid(alpha=0.3)
         ax[0].legend()
         fig.suptitle("thread_bench (%s)" % stamp)
-        fig.tight_layout()
-        fig.savefig(os.path.join(outdir, stamp + ".png"), dpi=90)
-        plt.close(fig)
-    except ImportError:
+        results.save(plt, fig, os.path.join(outdir, stamp + ".png"))
+    else:
         print("bench_threads: no matplotlib: no chart")
     print("bench_threads: results in %s/%s*" % (outdir, stamp))
     print("bench_threads: vs_glibc_min=%.2f (@%d) vs_best_min=%.2f (@%d) "

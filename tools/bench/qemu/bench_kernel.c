@@ -35,6 +35,7 @@
  *          lock_spins=.. ipis=.. wall_us=..
  * and last: `bench_kernel: DONE harts=H mode=X results=K`.
  */
+#include <bench/talc.h>
 #include <heap/kheap.h>
 #include <kernel/kernel.h>
 #include <percpu/kmalloc.h>
@@ -79,21 +80,6 @@ static const char *counter_name(void)
 }
 
 /* ---- per-hart state ------------------------------------------------------ */
-
-static inline uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
-/* Uniform in [lo, hi] (inclusive). */
-static inline size_t rand_range(uint64_t *s, size_t lo, size_t hi)
-{
-	return lo + (size_t)(xorshift(s) % (hi - lo + 1));
-}
 
 #define HITPAIR_SCALE 10  /* the pair is cheap: 10x the ops */
 #define RANDOM_CAP 1024   /* live slots per hart in random actions */
@@ -238,7 +224,7 @@ static size_t random_budget(void)
 
 static void random_free_one(struct hart_state *s)
 {
-	size_t i = rand_range(&s->rng, 0, s->nlive - 1);
+	size_t i = bench_below(&s->rng, 0, s->nlive);
 	b_free(s->live[i].p);
 	s->live_bytes -= s->live[i].size;
 	s->live[i] = s->live[--s->nlive];
@@ -249,16 +235,15 @@ static void random_actions(unsigned hart, size_t max, uint64_t n)
 	struct hart_state *s = hs[hart];
 	size_t budget = random_budget();
 
-	for (uint64_t done = 0; done < n; done += 100) {
-		for (unsigned a = 0; a < 100; a++) {
-			unsigned action = xorshift(&s->rng) % 7;
-			size_t size = rand_range(&s->rng, 4, rand_range(&s->rng, 16, max));
-			unsigned r16 = (unsigned)(xorshift(&s->rng) & 0xffff);
-			size_t align = (size_t)8 << ((r16 ? __builtin_ctz(r16) : 16) / 2);
+	for (uint64_t done = 0; done < n; done += TALC_BATCH) {
+		for (unsigned a = 0; a < TALC_BATCH; a++) {
+			enum talc_action action = talc_action(&s->rng, s->nlive);
+			size_t size = talc_size(&s->rng, max);
+			size_t align = talc_align(&s->rng);
 			bool full = s->nlive == RANDOM_CAP || s->live_bytes + size > budget;
 
-			if (action == 0 && s->nlive) {
-				size_t i = rand_range(&s->rng, 0, s->nlive - 1);
+			if (action == TALC_REALLOC && s->nlive) {
+				size_t i = bench_below(&s->rng, 0, s->nlive);
 				if (size > s->live[i].size && full)
 					size = s->live[i].size;
 				void *q = b_realloc(s->live[i].p, size);
@@ -267,7 +252,7 @@ static void random_actions(unsigned hart, size_t max, uint64_t n)
 				s->live_bytes += size - s->live[i].size;
 				s->live[i].p = q;
 				s->live[i].size = size;
-			} else if (!full && (s->nlive < 300 || action <= 3)) {
+			} else if (!full && action != TALC_FREE) {
 				void *p = b_alloc(size, align);
 				touch(p, size);
 				s->live[s->nlive].p = p;
@@ -320,7 +305,7 @@ static void prodcons_run(unsigned hart, size_t max)
 		unsigned tail = __atomic_load_n(&me->tail, __ATOMIC_ACQUIRE);
 		unsigned k = 0;
 		while (k < 64 && produced < ops_per_hart && head - tail < RING_SIZE) {
-			size_t size = rand_range(&me->rng, 16, 512);
+			size_t size = bench_below(&me->rng, 16, 513);
 			void *p = b_alloc(size, 16);
 			touch(p, size);
 			me->ring[head % RING_SIZE] = p;
@@ -358,7 +343,7 @@ static void larson_prepare(unsigned hart, size_t max)
 	struct hart_state *s = hs[hart];
 	(void)max;
 	for (unsigned i = 0; i < LARSON_SLOTS; i++) {
-		size_t size = rand_range(&s->rng, 16, 512);
+		size_t size = bench_below(&s->rng, 16, 513);
 		larson_sets[hart][i] = b_alloc(size, 16);
 		touch(larson_sets[hart][i], size);
 	}
@@ -374,8 +359,8 @@ static void larson_run(unsigned hart, size_t max)
 	for (uint64_t r = 0; r < rounds; r++) {
 		void **set = larson_sets[(hart + r) % n];
 		for (unsigned i = 0; i < LARSON_ROUND; i++) {
-			size_t j = rand_range(&s->rng, 0, LARSON_SLOTS - 1);
-			size_t size = rand_range(&s->rng, 16, 512);
+			size_t j = bench_below(&s->rng, 0, LARSON_SLOTS);
+			size_t size = bench_below(&s->rng, 16, 513);
 			b_free(set[j]);
 			set[j] = b_alloc(size, 16);
 			touch(set[j], size);
@@ -398,8 +383,6 @@ static const struct workload workloads[] = {
 	{ "prodcons", 0, prodcons_run, 0 },
 	{ "larson", larson_prepare, larson_run, larson_cleanup },
 };
-
-static const size_t random_maxes[] = { 200, 1000, 3000, 10000, 30000 };
 
 /* ---- measuring ------------------------------------------------------------ */
 
@@ -531,8 +514,6 @@ static void run(unsigned hart)
 	barrier();
 	s = hs[hart];
 	s->rng = (seed + 1) * 0x9e3779b97f4a7c15ULL + hart * 0x632be59bd9b4e019ULL;
-	if (!s->rng)
-		s->rng = 1;
 
 	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++) {
 		const struct workload *w = &workloads[i];
@@ -542,11 +523,13 @@ static void run(unsigned hart)
 			measure(hart, w, 0);
 			continue;
 		}
-		for (size_t m = 0; m < sizeof(random_maxes) / sizeof(random_maxes[0]); m++)
-			if (!only_max || only_max == random_maxes[m])
-				measure(hart, w, random_maxes[m]);
-		if (only_max && only_max != 200 && only_max != 1000 &&
-		    only_max != 3000 && only_max != 10000 && only_max != 30000)
+		bool talcs = false;
+		for (size_t m = 0; m < TALC_NMAX; m++) {
+			talcs |= only_max == talc_maxes[m];
+			if (!only_max || only_max == talc_maxes[m])
+				measure(hart, w, talc_maxes[m]);
+		}
+		if (only_max && !talcs)
 			measure(hart, w, only_max);
 	}
 }

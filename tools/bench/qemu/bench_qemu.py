@@ -15,13 +15,15 @@ workspace), prints a table, then `percpu_bench: ...` and, last,
 scaling_4h=... mttcg_2h_ratio=...`.
 """
 import argparse
-import csv
 import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import results  # noqa: E402  (folders, CSV, charts: shared with the host drivers)
 
 RUNNER = "tools/bench/qemu/bench_kernel_run.sh"
 MODES = ("magazines", "baseline")
@@ -139,10 +141,6 @@ def selftest(args):
     return 0
 
 
-def fmt_ratio(a, b):
-    return "%.2f" % (a / b) if b else "-"
-
-
 def print_tables(rows, icount_harts, mttcg_harts):
     by = {key(r): r for r in rows}
     wls = []
@@ -170,11 +168,11 @@ def print_tables(rows, icount_harts, mttcg_harts):
             m["alloc_insns_per_op"], b["alloc_insns_per_op"] = ma, ba
             log("%-13s %5d %10.1f %11.1f %8s %8.1f %9.1f %10.1f %9s %9.2f %10.2f %11.2f %12.2f %7s" % (
                 label(wl, mx), h, m["insns_per_op"], b["insns_per_op"],
-                fmt_ratio(b["insns_per_op"], m["insns_per_op"]),
-                hn, ma, ba, fmt_ratio(ba, ma),
+                results.ratio(b["insns_per_op"], m["insns_per_op"]),
+                hn, ma, ba, results.ratio(ba, ma),
                 m["acq_per_kop"], b["acq_per_kop"],
                 m["spin_insns_per_op"], b["spin_insns_per_op"],
-                fmt_ratio(m["insns_per_op"], one["insns_per_op"]) if one else "-"))
+                results.ratio(m["insns_per_op"], one["insns_per_op"]) if one else "-"))
     log("(harness: the same run with mode=null, no allocator (RNG, bookkeeping, "
         "touching, loops); alloc: ins/op minus harness, the allocator's own)")
     log("(acq/k: lock acquisitions, heap + depots, per 1000 ops; spin/op: "
@@ -194,7 +192,7 @@ def print_tables(rows, icount_harts, mttcg_harts):
                 continue
             log("%-14s %5d %14.3f %14.3f %9s" % (
                 label(wl, mx), h, m["ops_per_s"] / 1e6, b["ops_per_s"] / 1e6,
-                fmt_ratio(m["ops_per_s"], b["ops_per_s"])))
+                results.ratio(m["ops_per_s"], b["ops_per_s"])))
 
 
 CSV_FIELDS = ["kind", "wl", "max", "harts", "mode", "ops", "insns",
@@ -203,20 +201,9 @@ CSV_FIELDS = ["kind", "wl", "max", "harts", "mode", "ops", "insns",
               "ops_per_s", "counter"]
 
 
-def write_csv(path, rows):
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow(r)
-
-
 def plot(path, rows, icount_harts, mttcg_harts):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = results.pyplot()
+    if not plt:
         log("bench_qemu: no matplotlib, no chart")
         return False
     by = {key(r): r for r in rows}
@@ -226,12 +213,8 @@ def plot(path, rows, icount_harts, mttcg_harts):
         if r["kind"] == "icount" and k not in wls:
             wls.append(k)
     n = len(wls) + (1 if mttcg_harts else 0)
-    cols = 3
-    nrows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.3 * nrows),
-                             squeeze=False)
-    for i, (wl, mx) in enumerate(wls):
-        ax = axes[i // cols][i % cols]
+    fig, axes = results.grid(plt, n, 3, 4.2, 3.3)
+    for ax, (wl, mx) in zip(axes, wls):
         for mode, style in (("magazines", "o-"), ("baseline", "s--")):
             xs = [h for h in icount_harts if ("icount", wl, mx, h, mode) in by]
             ys = [by[("icount", wl, mx, h, mode)]["insns_per_op"] for h in xs]
@@ -243,8 +226,7 @@ def plot(path, rows, icount_harts, mttcg_harts):
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     if mttcg_harts:
-        i = len(wls)
-        ax = axes[i // cols][i % cols]
+        ax = axes[len(wls)]
         mw = [k for k in wls]
         for h in mttcg_harts:
             ratios = []
@@ -262,11 +244,7 @@ def plot(path, rows, icount_harts, mttcg_harts):
         ax.axhline(1, color="k", lw=0.8)
         ax.set_title("MTTCG ops/s: magazines / baseline")
         ax.legend(fontsize=8)
-    for j in range(n, nrows * cols):
-        axes[j // cols][j % cols].axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    results.save(plt, fig, path)
     return True
 
 
@@ -340,12 +318,9 @@ def main():
                                                 (MODES + ("null",)).index(r["mode"])))
     print_tables(rows, harts, mttcg_harts)
 
-    base_dir = os.environ.get("BENCH_QEMU_CALLER_DIR") or os.getcwd()
-    out = args.out if os.path.isabs(args.out) else os.path.join(base_dir, args.out)
-    os.makedirs(out, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    csv_path = os.path.join(out, stamp + ".csv")
-    write_csv(csv_path, rows)
+    out = results.out_dir(args.out, "bench_qemu", base_env="BENCH_QEMU_CALLER_DIR")
+    stamp = results.stamp()
+    csv_path = results.write_dicts(os.path.join(out, stamp + ".csv"), CSV_FIELDS, rows)
     log("")
     log("bench_qemu: csv %s" % csv_path)
     if not args.no_plot:
