@@ -322,6 +322,16 @@ static void print_q(const char *name, const uint64_t q[5])
 	       (unsigned long long)q[4]);
 }
 
+/* One figure's title and its three rows, in the order the README lists them. */
+static void print_q3(const char *title, const uint64_t heap[5], const uint64_t locked[5],
+		     const uint64_t glibc[5])
+{
+	printf("%s (p1 p25 p50 p75 p99):\n", title);
+	print_q("heap", heap);
+	print_q("h+lock", locked);
+	print_q("glibc", glibc);
+}
+
 /* " KEY_maxM=R" for each of talc's max sizes: num / den, two decimals. */
 static void print_ratios(const char *key, const uint64_t *num, const uint64_t *den)
 {
@@ -386,19 +396,13 @@ int main(int argc, char **argv)
 	microbench_quartiles(&sh, mh);
 	microbench_quartiles(&sl, ml);
 	microbench_quartiles(&sg, mg);
-	printf("talc microbench, alloc + free rdtscp ticks (p1 p25 p50 p75 p99):\n");
-	print_q("heap", mh);
-	print_q("h+lock", ml);
-	print_q("glibc", mg);
+	print_q3("talc microbench, alloc + free rdtscp ticks", mh, ml, mg);
 
 	uint64_t lh[5], ll[5], lg[5];
 	latency(&mine, lh);
 	latency(&glibc, lg);
 	latency(&locked, ll);
-	printf("alloc+free pair, ticks (p1 p25 p50 p75 p99):\n");
-	print_q("heap", lh);
-	print_q("h+lock", ll);
-	print_q("glibc", lg);
+	print_q3("alloc+free pair, ticks", lh, ll, lg);
 
 	double eff = 0;
 	for (int t = 0; t < 10; t++)
