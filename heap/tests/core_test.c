@@ -14,6 +14,16 @@ static void no_errors(struct heap *h)
 	CHECK_EQ(heap_validate(h, NULL, NULL), 0);
 }
 
+/* Everything freed: no errors, nothing live, one coalesced free block. */
+static void expect_empty(struct heap *h)
+{
+	no_errors(h);
+	struct heap_stats st;
+	heap_get_stats(h, &st);
+	CHECK_EQ(st.live_allocs, 0);
+	CHECK_EQ(st.free_blocks, 1);
+}
+
 static void test_uninit(void)
 {
 	static struct heap h; /* zeroed, never initialised */
@@ -96,11 +106,7 @@ static void test_alloc_align_sizes(void)
 	CHECK_EQ(heap_free(&h, z1), HEAP_OK);
 	CHECK_EQ(heap_free(&h, z2), HEAP_OK);
 	CHECK_EQ(heap_free(&h, NULL), HEAP_OK);
-	no_errors(&h);
-	struct heap_stats st;
-	heap_get_stats(&h, &st);
-	CHECK_EQ(st.free_blocks, 1);
-	CHECK_EQ(st.live_allocs, 0);
+	expect_empty(&h);
 	test_unmap(m, 8 * ARENA);
 }
 
@@ -232,11 +238,7 @@ static void test_misuse(void)
 
 	CHECK_EQ(heap_free(&h, a), HEAP_OK);
 	CHECK_EQ(heap_free(&h, d), HEAP_OK);
-	no_errors(&h);
-	struct heap_stats st;
-	heap_get_stats(&h, &st);
-	CHECK_EQ(st.live_allocs, 0);
-	CHECK_EQ(st.free_blocks, 1);
+	expect_empty(&h);
 	test_unmap(m, ARENA);
 }
 
