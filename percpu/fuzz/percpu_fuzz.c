@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "percpu/tests/misuse_recorder.h"
+
 #define SLOTS 64
 #define HARTS 4
 #define HEAP_BYTES (16u << 20)
@@ -36,23 +38,12 @@ struct slot {
 static struct slot s[SLOTS];
 static const uint8_t *in;
 static size_t left;
-static int misuses;
-static enum heap_error last_misuse;
 static size_t free_bytes_at_start;
 static bool used[HARTS];
 
 #define FAIL(...) do { fprintf(stderr, "percpu_fuzz: " __VA_ARGS__); \
 		       fprintf(stderr, "\n"); abort(); } while (0)
 #define ASSERT(c) do { if (!(c)) FAIL("%s:%d: %s", __FILE__, __LINE__, #c); } while (0)
-
-static void record_misuse(enum heap_error e, void *p, size_t size, const char *where)
-{
-	(void)p;
-	(void)size;
-	(void)where;
-	misuses++;
-	last_misuse = e;
-}
 
 static unsigned take(unsigned bytes)
 {

@@ -18,20 +18,10 @@
 
 #include <testing/check.h>
 
+#include "misuse_recorder.h"
+
 #define HEAP_BYTES ((size_t)16 << 20)
 #define TARGET_PERMILLE 970
-
-static int misuses;
-static enum heap_error last_misuse;
-
-static void record_misuse(enum heap_error e, void *p, size_t size, const char *where)
-{
-	(void)p;
-	(void)size;
-	(void)where;
-	misuses++;
-	last_misuse = e;
-}
 
 static size_t heap_free_bytes(void)
 {

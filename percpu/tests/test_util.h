@@ -11,18 +11,7 @@
 
 #include <testing/check.h>
 
-/* A misuse handler that counts instead of panicking (kheap_set_misuse_handler). */
-static int misuses __attribute__((unused));
-static enum heap_error last_misuse __attribute__((unused));
-
-static inline void record_misuse(enum heap_error e, void *p, size_t size, const char *where)
-{
-	(void)p;
-	(void)size;
-	(void)where;
-	misuses++;
-	last_misuse = e;
-}
+#include "misuse_recorder.h"
 
 static inline void test_heap_init(size_t bytes)
 {
