@@ -222,9 +222,6 @@ static void op(unsigned code)
 			check_contents(b, b->size);
 			kfree(b->p);
 			kfree(b->p);
-			if (getenv("PERCPU_FUZZ_VERBOSE"))
-				fprintf(stderr, "double free of %p size %zu align %zu usable %zu\n",
-					(void *)b->p, b->size, b->align, heap_block_size(b->p));
 			expect_misuse(HEAP_ERR_DOUBLE_FREE, before);
 			b->p = NULL;
 		} else if (what == 1 && b->p && b->align <= 16) {
