@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/fuzz/fuzz_pattern.h"
+
 #define SLOTS 64
 #define ARENA1 (1u << 20) /* the first region grows (extend) inside this */
 #define ARENA2 (256u << 10)
@@ -73,40 +75,17 @@ static size_t pick_size(struct fuzz *f)
 	}
 }
 
-/*
- * The byte loops over payloads (fill, check, zero check) are the bulk of
- * the work: uninstrumented for coverage, whose per-iteration compare hooks
- * made them 3/4 of the run time for no new paths (ASan still checks them).
- */
-#define NOCOV __attribute__((no_sanitize("coverage")))
-
-/* Pattern bytes stay below 0x80, so no payload word looks like a tag. */
-NOCOV static unsigned char pat(uint8_t seed, size_t i)
+static void fill(struct slot *s)
 {
-	return (unsigned char)((seed + i * 7 + (i >> 8)) & 0x7f);
+	fuzz_fill(s->p, s->seed, s->size);
 }
 
-NOCOV static void fill(struct slot *s)
+static void check_contents(const struct slot *s, size_t n)
 {
-	for (size_t i = 0; i < s->size; i++)
-		s->p[i] = pat(s->seed, i);
+	fuzz_check(__FILE__, s->p, s->seed, n < s->size ? n : s->size);
 }
 
-NOCOV static void check_contents(const struct slot *s, size_t n)
-{
-	for (size_t i = 0; i < n && i < s->size; i++)
-		if (s->p[i] != pat(s->seed, i))
-			FAIL("block %p size %zu: byte %zu is %#x, not %#x", (void *)s->p,
-			     s->size, i, s->p[i], pat(s->seed, i));
-}
-
-NOCOV static int all_zero(const unsigned char *p, size_t n)
-{
-	for (size_t k = 0; k < n; k++)
-		if (p[k])
-			return 0;
-	return 1;
-}
+#define all_zero fuzz_all_zero
 
 static int in_regions(struct fuzz *f, const unsigned char *p, size_t n)
 {
@@ -330,6 +309,7 @@ static void op(struct fuzz *f, unsigned code)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	fuzz_pat_init();
 	static struct fuzz f;
 	memset(&f, 0, sizeof(f));
 	f.in = data;

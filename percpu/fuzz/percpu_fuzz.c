@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "percpu/tests/misuse_recorder.h"
+#include "tools/fuzz/fuzz_pattern.h"
 
 #define SLOTS 64
 #define HARTS 4
@@ -70,39 +71,17 @@ static size_t pick_size(void)
 	}
 }
 
-/*
- * The byte loops over payloads (fill, check, zero check) are the bulk of
- * the work: uninstrumented for coverage, whose per-iteration compare hooks
- * made them most of the run time for no new paths (ASan still checks them).
- */
-#define NOCOV __attribute__((no_sanitize("coverage")))
-
-NOCOV static unsigned char pat(uint8_t seed, size_t i)
+static void fill(struct slot *b)
 {
-	return (unsigned char)((seed + i * 13 + (i >> 8)) & 0x7f);
+	fuzz_fill(b->p, b->seed, b->size);
 }
 
-NOCOV static void fill(struct slot *b)
+static void check_contents(const struct slot *b, size_t n)
 {
-	for (size_t i = 0; i < b->size; i++)
-		b->p[i] = pat(b->seed, i);
+	fuzz_check(__FILE__, b->p, b->seed, n < b->size ? n : b->size);
 }
 
-NOCOV static void check_contents(const struct slot *b, size_t n)
-{
-	for (size_t i = 0; i < n && i < b->size; i++)
-		if (b->p[i] != pat(b->seed, i))
-			FAIL("block %p size %zu: byte %zu is %#x, not %#x", (void *)b->p,
-			     b->size, i, b->p[i], pat(b->seed, i));
-}
-
-NOCOV static int all_zero(const unsigned char *p, size_t n)
-{
-	for (size_t k = 0; k < n; k++)
-		if (p[k])
-			return 0;
-	return 1;
-}
+#define all_zero fuzz_all_zero
 
 static void check_new(unsigned char *p, size_t size, size_t align, int self)
 {
@@ -233,9 +212,6 @@ static void op(unsigned code)
 			check_contents(b, b->size);
 			kfree(b->p);
 			kfree(b->p);
-			if (getenv("PERCPU_FUZZ_VERBOSE"))
-				fprintf(stderr, "double free of %p size %zu align %zu usable %zu\n",
-					(void *)b->p, b->size, b->align, heap_block_size(b->p));
 			expect_misuse(HEAP_ERR_DOUBLE_FREE, before);
 			b->p = NULL;
 		} else if (what == 1 && b->p && b->align <= 16) {
@@ -260,6 +236,7 @@ static void op(unsigned code)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	fuzz_pat_init();
 	static bool inited;
 	if (!inited) {
 		void *mem = aligned_alloc(4096, HEAP_BYTES);

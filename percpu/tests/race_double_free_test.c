@@ -76,9 +76,7 @@ static pthread_barrier_t bar;
 
 static void count_misuse(enum heap_error e, void *p, size_t size, const char *where)
 {
-	(void)p;
 	(void)size;
-	(void)where;
 	if (e == HEAP_ERR_DOUBLE_FREE)
 		atomic_fetch_add(&double_frees, 1);
 	else if (atomic_fetch_add(&other_misuses, 1) < 8)

@@ -7,7 +7,7 @@ FUZZ_FAST=1 drops ASan/UBSan for speed, FUZZ_CORPUS=dir keeps the corpus).
 """
 
 def fuzz_target(name, srcs, copts, corpus, runs = 20000):
-    data = srcs + corpus
+    data = srcs + corpus + ["//tools/fuzz:coverage_ignore.txt"]
     args = ["--"] + copts + ["--"] + ["$(locations %s)" % s for s in srcs] + \
            ["$(locations %s)" % c for c in corpus]
     native.sh_test(

@@ -43,7 +43,11 @@ command -v clang-14 >/dev/null || { echo "fuzz: clang-14 not found (tools/instal
 out=$(mktemp -d "${TEST_TMPDIR:-/tmp}/fuzz.XXXXXX")
 sanitize=-fsanitize=fuzzer,address,undefined
 [ "$mode" = run ] && [ "${FUZZ_FAST:-0}" = 1 ] && sanitize=-fsanitize=fuzzer
-clang-14 -g -O1 -w $sanitize -fno-sanitize-recover=all "${cflags[@]}" "${c[@]}" -o "$out/$name"
+# tools/fuzz/coverage_ignore.txt (data of every fuzz_target) names the
+# sources left out of coverage; the path is relative to the runfiles root.
+clang-14 -g -O1 -w $sanitize -fno-sanitize-recover=all \
+	-fsanitize-coverage-ignorelist="$PWD/tools/fuzz/coverage_ignore.txt" \
+	"${cflags[@]}" "${c[@]}" -o "$out/$name"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 if [ "$mode" = test ]; then
 	# The seeds, then RUNS mutated inputs; any crash or assertion fails.
