@@ -10,11 +10,14 @@
  * Aligned blocks from the classes. A request (size, align), 16 < align <=
  * PERCPU_MAX_ALIGN, size + align - 16 <= PERCPU_MAX_SMALL, takes a block b
  * of the class for size + align - 16. If b is aligned it is returned as it
- * is. Otherwise the caller gets q = b rounded up to align (q - b is 16 ..
- * align - 16, so the block holds size bytes from q), and the word below q,
- * inside b's payload, becomes an offset tag. The heap owns that encoding
- * (<heap/kheap.h>: kheap_offset_tag_write, kheap_offset_block), so kheap_free
- * and kheap_realloc of q work too (a thread without a hart id in the shim).
+ * is. Otherwise the caller gets q, the first aligned address at least
+ * KHEAP_OFFSET_MIN above b (kheap_offset_place: a tag lower down would sit
+ * where the heap's free-list links go once b is free), and the word below
+ * q, inside b's payload, becomes an offset tag. When b + 16 is aligned and
+ * b has not 32 bytes to spare, b goes back for one of size + align + 16,
+ * where q always fits. The heap owns that encoding (<heap/kheap.h>:
+ * kheap_offset_tag_write, kheap_offset_block), so kheap_free and
+ * kheap_realloc of q work too (a thread without a hart id in the shim).
  * percpu_offset_block() follows a tag back to b only if the check matches,
  * the offset is in range and b is a plausible live block that holds q + 1
  * byte; then kfree, ksize, krealloc and kfree_sized act on b. kfree of q
@@ -22,7 +25,9 @@
  * q is named: b cached -> the heap's "double free" of b. Anything else that
  * fails goes to the heap as q itself, which names it (interior, foreign, ...).
  */
-#define PERCPU_MAX_ALIGN KHEAP_OFFSET_MAX
+#define PERCPU_MAX_ALIGN 4096
+_Static_assert(PERCPU_MAX_ALIGN + KHEAP_OFFSET_MIN - HEAP_MIN_ALIGN < KHEAP_OFFSET_MAX,
+	       "every offset kheap_offset_place picks has a tag");
 
 _Static_assert(PERCPU_STATE_OFFSET == KHEAP_STATE_OFFSET &&
 	       PERCPU_STATE_OFFSET_FREED == KHEAP_STATE_OFFSET_FREED,
@@ -53,9 +58,16 @@ static PERCPU_SLOW void *kmalloc_aligned_slow(size_t size, size_t align, bool mu
 	if (percpu_mode_ == PERCPU_MAGAZINES && !(align & (align - 1)) &&
 	    align <= PERCPU_MAX_ALIGN && size <= PERCPU_MAX_SMALL + HEAP_MIN_ALIGN - align &&
 	    (align - HEAP_MIN_ALIGN) * PERCPU_ALIGN_PAD_DIV <= size) {
-		char *b = kmalloc_try(size + align - HEAP_MIN_ALIGN);
-		if (b) {
-			char *q = (char *)(((uintptr_t)b + align - 1) & ~(uintptr_t)(align - 1));
+		char *b = kmalloc_try(size + align - HEAP_MIN_ALIGN), *q = NULL;
+		if (b && !(q = kheap_offset_place(b, heap_block_size(b), size, align))) {
+			/* b + 16 aligned, no room above: a block where q fits. */
+			char *roomy = kmalloc_try(size + align + KHEAP_OFFSET_MIN - HEAP_MIN_ALIGN);
+			kfree(b);
+			b = roomy;
+			if (b)
+				q = kheap_offset_place(b, heap_block_size(b), size, align);
+		}
+		if (q) {
 			if (q != b)
 				offset_tag_write(q, (size_t)(q - b));
 			return q;
@@ -86,8 +98,11 @@ void *kmalloc_aligned_try(size_t size, size_t align)
 
 PERCPU_FAST void kfree(void *p);
 
-/* kfree of a pointer whose tag has an offset-tag state (see the top of this file). */
-PERCPU_SLOW void percpu_free_offset(void *q)
+/*
+ * kfree of a pointer whose tag had the offset-tag state `seen` when kfree
+ * looked (see the top of this file).
+ */
+PERCPU_SLOW void percpu_free_offset(void *q, unsigned seen)
 {
 	void *b;
 	if (is_offset(q) && (b = percpu_offset_block(q)) != NULL) {
@@ -105,6 +120,17 @@ PERCPU_SLOW void percpu_free_offset(void *q)
 		heap_tag_set_state(q, PERCPU_STATE_OFFSET_FREED);
 #endif
 		kfree(b);
+		return;
+	}
+	/*
+	 * Live when kfree looked, not now: a racing free or realloc of q
+	 * turned the tag freed, and b may be free, merged or another's by
+	 * now, so nothing found through q can be trusted. This free is the
+	 * double one (//percpu:race_double_free_uncached_test, where b goes
+	 * straight to the heap).
+	 */
+	if (seen == PERCPU_STATE_OFFSET && heap_tag_state(q) != PERCPU_STATE_OFFSET) {
+		percpu_free_lost(q);
 		return;
 	}
 #if PERCPU_HARDEN >= 2

@@ -379,7 +379,7 @@ static PERCPU_SLOW void free_slow_path(void *p)
 #endif
 	unsigned st = heap_tag_state(p);
 	if (st == PERCPU_STATE_OFFSET || st == PERCPU_STATE_OFFSET_FREED) {
-		percpu_free_offset(p);
+		percpu_free_offset(p, st);
 		return;
 	}
 	/*

@@ -520,7 +520,7 @@ static inline void slow_exit(struct percpu_cpu *c)
 PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must);
 
 /* aligned.c */
-PERCPU_SLOW void percpu_free_offset(void *q);
+PERCPU_SLOW void percpu_free_offset(void *q, unsigned seen);
 void *percpu_offset_block(const void *q);
 
 /* stats.c: lines for the heap's OOM report. */

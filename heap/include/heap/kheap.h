@@ -118,7 +118,8 @@ void kheap_fork_child(void);
 /*
  * Offset tags: an aligned pointer q carved out of a bigger block b (percpu's
  * kmalloc_aligned, which pads a class block), q - b a multiple of 16 in
- * [16, KHEAP_OFFSET_MAX). The word below q, inside b's payload, becomes an
+ * [KHEAP_OFFSET_MIN, KHEAP_OFFSET_MAX) (kheap_offset_place picks q). The
+ * word below q, inside b's payload, becomes an
  * offset tag laid out in the heap tag's lanes (as mimalloc's
  * _mi_page_ptr_unalign finds a block's start from an aligned pointer):
  *
@@ -135,10 +136,18 @@ void kheap_fork_child(void);
  * the heap: the shim's threads without a hart id); kheap_free turns the tag
  * into KHEAP_STATE_OFFSET_FREED, so a second free of q is named. The heap's
  * validator does not look inside payloads, so it never sees offset tags.
+ *
+ * Why q - b >= 32: once b is free in the heap, its first two payload words
+ * hold the free list's links. A tag at b + 8 (q - b = 16) would be
+ * overwritten by a link, whose state byte is whatever the address holds: a
+ * second free of q would then be misnamed, or, where that byte reads as a
+ * live class, cached as a block (found by //percpu/fuzz:percpu_fuzz). From
+ * b + 24 up the freed tag stays until b is handed out again.
  */
 #define KHEAP_STATE_OFFSET 0x0bu
 #define KHEAP_STATE_OFFSET_FREED 0x0du
-#define KHEAP_OFFSET_MAX 4096
+#define KHEAP_OFFSET_MIN 32
+#define KHEAP_OFFSET_MAX 8192 /* an alignment of 4096 plus KHEAP_OFFSET_MIN */
 
 static inline uint16_t kheap_offset_check(const void *q, size_t off)
 {
@@ -160,10 +169,28 @@ static inline size_t kheap_offset_of(const void *q)
 {
 	const heap_lane8_t *t = (const heap_lane8_t *)q - 8;
 	size_t off = (size_t)*(const heap_lane32_t *)(t + HEAP_LANE_SIZE) << 4;
-	if (((uintptr_t)q & 15) || off < 16 || off >= KHEAP_OFFSET_MAX ||
+	if (((uintptr_t)q & 15) || off < KHEAP_OFFSET_MIN || off >= KHEAP_OFFSET_MAX ||
 	    *(const heap_lane16_t *)(t + HEAP_LANE_CHECK) != kheap_offset_check(q, off))
 		return 0;
 	return off;
+}
+
+/*
+ * Where an aligned pointer for (size, align) goes in b, a 16-aligned block
+ * with `usable` bytes (align a power of two, 16 < align <= KHEAP_OFFSET_MAX
+ * - KHEAP_OFFSET_MIN): b itself if it is aligned, else the first aligned
+ * address at least KHEAP_OFFSET_MIN above b; NULL if size bytes from there
+ * do not fit. A block of size + align + KHEAP_OFFSET_MIN - 16 bytes always
+ * fits; one of size + align - 16 fits unless b + 16 is the aligned address
+ * and the block has less than 32 bytes to spare.
+ */
+static inline void *kheap_offset_place(void *b, size_t usable, size_t size, size_t align)
+{
+	uintptr_t lo = (uintptr_t)b;
+	if (!(lo & (align - 1)))
+		return b;
+	uintptr_t q = (lo + KHEAP_OFFSET_MIN + align - 1) & ~(uintptr_t)(align - 1);
+	return q - lo <= usable && size <= usable - (q - lo) ? (void *)q : NULL;
 }
 
 /*
