@@ -13,22 +13,12 @@
 	.globl mmode_trap_vector
 mmode_trap_vector:
 	addi	sp, sp, -FRAME_SIZE
-	sd	ra, 0*8(sp)
-	sd	t0, 1*8(sp)
-	sd	t1, 2*8(sp)
-	sd	t2, 3*8(sp)
-	sd	a0, 4*8(sp)
-	sd	a1, 5*8(sp)
-	sd	a2, 6*8(sp)
-	sd	a3, 7*8(sp)
-	sd	a4, 8*8(sp)
-	sd	a5, 9*8(sp)
-	sd	a6, 10*8(sp)
-	sd	a7, 11*8(sp)
-	sd	t3, 12*8(sp)
-	sd	t4, 13*8(sp)
-	sd	t5, 14*8(sp)
-	sd	t6, 15*8(sp)
+	/* The caller-saved registers, in this order, at slots 0..15. */
+	.set	slot, 0
+	.irp	r, ra,t0,t1,t2,a0,a1,a2,a3,a4,a5,a6,a7,t3,t4,t5,t6
+	sd	\r, slot*8(sp)
+	.set	slot, slot + 1
+	.endr
 	csrr	a1, mepc
 	sd	a1, 16*8(sp)
 	csrr	a0, mcause
@@ -36,21 +26,10 @@ mmode_trap_vector:
 	call	mmode_trap
 	ld	t0, 16*8(sp)
 	csrw	mepc, t0
-	ld	ra, 0*8(sp)
-	ld	t0, 1*8(sp)
-	ld	t1, 2*8(sp)
-	ld	t2, 3*8(sp)
-	ld	a0, 4*8(sp)
-	ld	a1, 5*8(sp)
-	ld	a2, 6*8(sp)
-	ld	a3, 7*8(sp)
-	ld	a4, 8*8(sp)
-	ld	a5, 9*8(sp)
-	ld	a6, 10*8(sp)
-	ld	a7, 11*8(sp)
-	ld	t3, 12*8(sp)
-	ld	t4, 13*8(sp)
-	ld	t5, 14*8(sp)
-	ld	t6, 15*8(sp)
+	.set	slot, 0
+	.irp	r, ra,t0,t1,t2,a0,a1,a2,a3,a4,a5,a6,a7,t3,t4,t5,t6
+	ld	\r, slot*8(sp)
+	.set	slot, slot + 1
+	.endr
 	addi	sp, sp, FRAME_SIZE
 	mret
