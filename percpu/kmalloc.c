@@ -188,6 +188,21 @@ out:
 	return r;
 }
 
+/*
+ * Counts an allocation (alloc) or a free that goes to the heap as it is, on
+ * this hart's cold stats, which only the hart writes, inside slow_enter.
+ */
+static PERCPU_SLOW void count_large(bool alloc)
+{
+	port_irqflags_t f = port_irq_save();
+	struct percpu_cpu *c = this_cpu();
+	slow_enter(c);
+	uint64_t *n = alloc ? &cold(c)->large_allocs : &cold(c)->large_frees;
+	STAT_ADD(n, 1);
+	slow_exit(c);
+	port_irq_restore(f);
+}
+
 /* kmalloc's path past the fast path: every size, every mode. */
 PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must)
 {
@@ -204,12 +219,7 @@ PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must)
 		 * class its usable size holds (percpu_usable_class).
 		 */
 	} else {
-		port_irqflags_t f = port_irq_save();
-		struct percpu_cpu *c = this_cpu();
-		slow_enter(c);
-		STAT_ADD(&cold(c)->large_allocs, 1);
-		slow_exit(c);
-		port_irq_restore(f);
+		count_large(true);
 	}
 	p = must ? kheap_alloc(size, align) : kheap_try_alloc(size, align);
 	return p;
@@ -400,12 +410,7 @@ static PERCPU_SLOW void free_slow_path(void *p)
 				return;
 		}
 	} else {
-		port_irqflags_t f = port_irq_save();
-		struct percpu_cpu *c = this_cpu();
-		slow_enter(c);
-		STAT_ADD(&cold(c)->large_frees, 1);
-		slow_exit(c);
-		port_irq_restore(f);
+		count_large(false);
 	}
 	/* Large, bypass, or not a plausible live block: the heap decides. */
 	free_to_heap(p);

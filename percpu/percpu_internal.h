@@ -736,24 +736,34 @@ static inline __attribute__((always_inline)) void *kmalloc_hit(size_t size)
 	return p;
 }
 
+/*
+ * The hit frees' last step: p, a live block in state st, into this hart's
+ * loaded magazine of the slot at byte offset off, interrupts masked. True
+ * if pushed, or if another free won the claim and this one is named (the
+ * caller must not look at p again); false leaves p to the full path.
+ */
+static inline __attribute__((always_inline)) bool hit_push(void *p, unsigned off, unsigned st)
+{
+	port_irqflags_t f = port_irq_save_brief();
+	struct percpu_cpu *c = port_hart_data();
+	bool lost = false;
+	bool hit = likely(hart_data_ok(c)) && magazine_push_as(c, p, off, st, &lost);
+	port_irq_restore_brief(f);
+	if (unlikely(lost)) {
+		percpu_free_lost(p); /* named; p is another's now */
+		return true;
+	}
+	return hit;
+}
+
 static inline __attribute__((always_inline)) bool
 kfree_hit(void *p, uintptr_t lo, uintptr_t span)
 {
 	if (unlikely((uintptr_t)p - lo >= span))
 		return false; /* before any load through p */
 	unsigned st = heap_tag_state(p);
-	if (likely((st & 7) == 0) && likely(heap_tag_check_top(p))) {
-		port_irqflags_t f = port_irq_save_brief();
-		struct percpu_cpu *c = port_hart_data();
-		bool lost = false;
-		bool hit = likely(hart_data_ok(c)) && magazine_push(c, p, st, &lost);
-		port_irq_restore_brief(f);
-		if (unlikely(lost)) {
-			percpu_free_lost(p); /* named; p is another's now */
-			return true;
-		}
-		return hit;
-	}
+	if (likely((st & 7) == 0) && likely(heap_tag_check_top(p)))
+		return hit_push(p, st, st);
 	return false;
 }
 
@@ -802,17 +812,7 @@ kfree_big_hit(void *p, uintptr_t lo, uintptr_t span)
 	unsigned cls = percpu_usable_class(usable);
 	if (cls >= PERCPU_NCLASSES)
 		return false;
-	port_irqflags_t f = port_irq_save_brief();
-	struct percpu_cpu *c = port_hart_data();
-	bool lost = false;
-	bool hit = likely(hart_data_ok(c)) &&
-		   magazine_push_as(c, p, PERCPU_SLOT(cls) << 3, PERCPU_STATE_BIG, &lost);
-	port_irq_restore_brief(f);
-	if (unlikely(lost)) {
-		percpu_free_lost(p); /* named; p is another's now */
-		return true;
-	}
-	return hit;
+	return hit_push(p, PERCPU_SLOT(cls) << 3, PERCPU_STATE_BIG);
 }
 
 #endif /* PERCPU_PERCPU_INTERNAL_H */

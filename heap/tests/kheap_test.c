@@ -420,55 +420,7 @@ static void test_harts(void)
 	       after.lock_spins - before.lock_spins);
 }
 
-/*
- * The P/state race: hart 1 marks its blocks cached and live (the state lane,
- * no lock, as a magazine does) while hart 2 frees and reallocates their
- * lower neighbours (the heap flips P in the flags lane of hart 1's tags
- * under its lock). No update may be lost either way.
- */
-#define RACE_BLOCKS 64
-static void *race_mine[RACE_BLOCKS], *race_theirs[RACE_BLOCKS];
-static int race_stop; /* relaxed atomics: only a flag */
-
-static void *race_marker(void *arg)
-{
-	(void)arg;
-	port_host_become_hart(1);
-	while (!__atomic_load_n(&race_stop, __ATOMIC_RELAXED))
-		for (int i = 0; i < RACE_BLOCKS; i++) {
-			heap_tag_mark_cached(race_mine[i]);
-			CHECK(heap_tag_is_cached(race_mine[i]));
-			heap_tag_mark_live(race_mine[i]);
-			CHECK(!heap_tag_is_cached(race_mine[i]));
-		}
-	return NULL;
-}
-
-static void test_tag_race(void)
-{
-	pthread_t t;
-	/* Interleave: theirs[i] sits just below mine[i]. */
-	for (int i = 0; i < RACE_BLOCKS; i++) {
-		race_theirs[i] = kheap_alloc(32, 0);
-		race_mine[i] = kheap_alloc(32, 0);
-	}
-	CHECK(pthread_create(&t, NULL, race_marker, NULL) == 0);
-	port_host_become_hart(2);
-	for (int round = 0; round < 2000; round++)
-		for (int i = 0; i < RACE_BLOCKS; i++) {
-			kheap_free(race_theirs[i]); /* sets P in mine[i] */
-			race_theirs[i] = kheap_alloc(32, 0); /* clears it */
-		}
-	__atomic_store_n(&race_stop, 1, __ATOMIC_RELAXED);
-	pthread_join(t, NULL);
-	port_host_become_hart(0);
-	CHECK_EQ(kheap_validate(NULL, NULL), 0);
-	for (int i = 0; i < RACE_BLOCKS; i++) {
-		kheap_free(race_mine[i]);
-		kheap_free(race_theirs[i]);
-	}
-	CHECK_EQ(kheap_validate(NULL, NULL), 0);
-}
+/* The P/state race between the lanes: //heap:tag_lane_test (also under TSan). */
 
 int main(void)
 {
@@ -480,7 +432,6 @@ int main(void)
 	test_report();
 	test_oom_panic();
 	test_harts();
-	test_tag_race();
 	printf("kheap_test: PASS\n");
 	return 0;
 }
