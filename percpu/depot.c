@@ -110,7 +110,7 @@ struct percpu_magazine *percpu_mag_create(struct percpu_cpu *c, unsigned cls)
 	bool crowded;
 	unsigned cap = charge_cap(c, cls, &crowded);
 	/* Crowded out: make room from the classes this hart used least lately. */
-	for (unsigned i = 0; !cap && crowded && i < PERCPU_EVICT_TRIES; i++) {
+	for (int i = 0; !cap && crowded && i < (int)PERCPU_EVICT_TRIES; i++) {
 		if (!evict_lru(c, cls))
 			break;
 		cap = charge_cap(c, cls, &crowded);
