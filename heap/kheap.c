@@ -62,6 +62,11 @@ size_t kheap_capacity(void)
 	return __atomic_load_n(&capacity, __ATOMIC_RELAXED);
 }
 
+const void *kheap_lock_id(void)
+{
+	return &g.lock;
+}
+
 static port_irqflags_t lock(void)
 {
 	port_irqflags_t f = ticket_lock_irqsave(&g.lock, &g.spins);

@@ -84,6 +84,35 @@ static inline void ticket_wait(ticket_lock_t *l, uint32_t ticket, uint32_t ahead
 #endif
 }
 
+/*
+ * What each hart waits for (ticket_lock_waiting), written by the hart
+ * itself around its wait. Relaxed: read only by hang reports; it orders
+ * nothing. The lock is written last on entry and cleared first on exit, so
+ * a reader that sees a lock sees at worst the ticket of an older wait.
+ */
+static struct {
+	const ticket_lock_t *lock;
+	uint32_t ticket;
+} waits[PORT_MAX_HARTS];
+
+static void note_wait(unsigned h, const ticket_lock_t *l, uint32_t ticket)
+{
+	if (h >= PORT_MAX_HARTS)
+		return;
+	if (l)
+		__atomic_store_n(&waits[h].ticket, ticket, __ATOMIC_RELAXED);
+	__atomic_store_n(&waits[h].lock, l, __ATOMIC_RELAXED);
+}
+
+const ticket_lock_t *ticket_lock_waiting(unsigned hart, uint32_t *ticket)
+{
+	if (hart >= PORT_MAX_HARTS)
+		return NULL;
+	const ticket_lock_t *l = __atomic_load_n(&waits[hart].lock, __ATOMIC_RELAXED);
+	*ticket = __atomic_load_n(&waits[hart].ticket, __ATOMIC_RELAXED);
+	return l;
+}
+
 /* ticket_lock() found `owner` serving, not our ticket: wait for our turn. */
 unsigned long ticket_lock_wait(ticket_lock_t *l, uint32_t ticket, uint32_t owner)
 {
@@ -91,14 +120,24 @@ unsigned long ticket_lock_wait(ticket_lock_t *l, uint32_t ticket, uint32_t owner
 
 	if (!WAIT_FOR_TICKET)
 		return 0;
+	/*
+	 * An interrupt handler may wait for another lock inside this wait (a
+	 * lock not taken with irqsave): it puts back the wait it interrupted.
+	 */
+	unsigned h = port_hart_id();
+	uint32_t outer_ticket = 0;
+	const ticket_lock_t *outer = ticket_lock_waiting(h, &outer_ticket);
+	note_wait(h, l, ticket);
 	for (;;) {
 		spins++;
 		ticket_wait(l, ticket, ticket - owner, spins);
 		/* Acquire: pairs with the release in ticket_unlock(), as there. */
 		owner = __atomic_load_n(&l->owner, __ATOMIC_ACQUIRE);
 		if (owner == ticket)
-			return spins;
+			break;
 	}
+	note_wait(h, outer, outer_ticket);
+	return spins;
 }
 
 bool ticket_trylock(ticket_lock_t *l)

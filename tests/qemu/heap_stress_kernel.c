@@ -9,7 +9,8 @@
  * (hart 0's ops between validations), tick_us (timer period; 0 = none;
  * default 2 ms, 0.5 ms x harts above 4: 2000 ticks a second in all),
  * baseline=1 (bypass the magazines: every request goes to the locked global
- * heap).
+ * heap), stall_s (fail with a report of every hart's state when no
+ * operation finishes for this long; default 60, 0 = never).
  * Last line: `qemu_smp: PASS harts=.. ops=.. ... leaked=0 lockless_pct=..
  * fill_max_pct=.. cached_max_pct=.. budget_pct=.. high_water_kib=..`.
  */
@@ -20,12 +21,38 @@
 #include "tests/stress/heap_stress.h"
 
 static uint64_t start_time, last_progress;
+/*
+ * The stall watch (hart 0, in progress()): if no hart finishes an operation
+ * for stall_s seconds (bootarg; 0: never), the run fails with a report of
+ * what every hart was doing and which lock it waits for, instead of
+ * running into the runner's timeout with nothing said.
+ */
+#define STALL_DEFAULT_S 60
+static uint64_t stall_ticks, stall_ops, stall_since;
 static size_t initial_free, heap_bytes;
 static uint64_t ops_per_hart;
 
 static unsigned pct(size_t part, size_t whole)
 {
 	return whole ? (unsigned)(part * 100 / whole) : 0;
+}
+
+static void check_stall(uint64_t now)
+{
+	uint64_t ops = stress_total_ops();
+
+	if (ops != stall_ops || !stall_ticks) {
+		stall_ops = ops;
+		stall_since = now;
+		return;
+	}
+	if (now - stall_since < stall_ticks)
+		return;
+	stress_report_stall();
+	port_panic(PORT_EXIT_FAIL, "qemu_smp: FAIL stalled: no hart finished an operation "
+		   "for %llu s (%llu ops so far; the stall lines above say where they are)",
+		   (unsigned long long)(ticks_to_us(now - stall_since) / 1000000),
+		   (unsigned long long)ops);
 }
 
 static void progress(void)
@@ -35,6 +62,7 @@ static void progress(void)
 	if (now - last_progress < platform_timebase_hz())
 		return;
 	last_progress = now;
+	check_stall(now);
 	struct percpu_cache_stats cs;
 	percpu_get_cache_stats(&cs);
 	size_t live = stress_live_bytes();
@@ -65,6 +93,7 @@ static void start(void)
 	 */
 	uint64_t tick_us = kernel_arg_u64("tick_us", cfg.nharts > 4 ? 500 * cfg.nharts : 2000);
 	bool baseline = kernel_arg_u64("baseline", 0) != 0;
+	stall_ticks = kernel_arg_u64("stall_s", STALL_DEFAULT_S) * platform_timebase_hz();
 
 	kheap_init(sheap, eheap);
 	percpu_init(baseline ? PERCPU_BYPASS : PERCPU_MAGAZINES);
@@ -78,7 +107,7 @@ static void start(void)
 		(unsigned long long)cfg.seed,
 		baseline ? "baseline (no magazines)" : "magazines");
 	stress_setup(&cfg);
-	start_time = last_progress = platform_time();
+	start_time = last_progress = stall_since = platform_time();
 	if (tick_us)
 		platform_set_tick_hook(stress_irq_tick,
 				       tick_us * platform_timebase_hz() / 1000000);

@@ -4,6 +4,7 @@
 
 #include <heap/kheap.h>
 #include <percpu/kmalloc.h>
+#include <platform/fault.h>
 #include <platform/ticket_lock.h>
 
 #define INBOX_CAP 32
@@ -29,7 +30,22 @@ struct hart_state {
 	size_t target;      /* live bytes this hart may hold: its share */
 	struct block irq_block; /* owned by the timer interrupt on this hart */
 	uint64_t irq_rng, irq_seq; /* the tick's own, so it never races seq */
+	unsigned phase; /* enum phase: written by the hart, read by reports */
 } __attribute__((aligned(PORT_CACHE_LINE)));
+
+/* What a hart is doing, for the stall report (stress_report_stall). */
+enum phase { PHASE_START, PHASE_ALLOC, PHASE_FREE, PHASE_REALLOC, PHASE_SEND,
+	     PHASE_INBOX, PHASE_VALIDATE, PHASE_PROGRESS, PHASE_DONE, PHASE_FINISH };
+static const char *const phase_names[] = {
+	"not started", "alloc", "free", "realloc", "send to an inbox",
+	"drain its inbox", "validate", "progress", "done", "finish",
+};
+
+static void set_phase(struct hart_state *h, enum phase ph)
+{
+	/* Relaxed: read only by the stall report; it orders nothing. */
+	__atomic_store_n(&h->phase, (unsigned)ph, __ATOMIC_RELAXED);
+}
 
 static struct stress_config cfg;
 static struct hart_state harts[PORT_MAX_HARTS];
@@ -281,6 +297,71 @@ static void drain_inbox(unsigned hart)
 		do_free(hart, &got[i], (unsigned)(got[i].tag >> 56) != hart);
 }
 
+#if FAULT == FAULT_STUCK_LOCK
+/*
+ * Test-only fault FAULT_STUCK_LOCK (<platform/fault.h>): the hart takes its
+ * own inbox's lock and never lets go, so every hart that sends to it waits
+ * for good. Hart 0 sends to nobody in this build: it stays free to notice
+ * the stall, as it did in the hang this report was made for.
+ */
+static _Noreturn void hold_inbox_forever(unsigned hart)
+{
+	ticket_lock_irqsave(&inboxes[hart].lock, NULL);
+	for (;;)
+		port_cpu_relax();
+}
+
+static bool may_send(unsigned hart)
+{
+	return hart != 0;
+}
+#else
+static bool may_send(unsigned hart)
+{
+	(void)hart;
+	return true;
+}
+#endif
+
+/* What the report calls lock l: the heap's, an inbox's, or another one. */
+static void name_lock(const ticket_lock_t *l, char *buf, size_t len)
+{
+	if ((const void *)l == kheap_lock_id()) {
+		port_snprintf(buf, len, "the heap lock");
+		return;
+	}
+	for (unsigned i = 0; i < cfg.nharts; i++)
+		if (l == &inboxes[i].lock) {
+			port_snprintf(buf, len, "the lock of hart %u's inbox", i);
+			return;
+		}
+	port_snprintf(buf, len, "lock %p", (const void *)l);
+}
+
+void stress_report_stall(void)
+{
+	for (unsigned i = 0; i < cfg.nharts; i++) {
+		/* Relaxed: a snapshot of other harts' words, for a report. */
+		unsigned ph = __atomic_load_n(&harts[i].phase, __ATOMIC_RELAXED);
+		uint64_t ops = __atomic_load_n(&stats[i].ops, __ATOMIC_RELAXED);
+		uint32_t ticket, owner, next;
+		const ticket_lock_t *l = ticket_lock_waiting(i, &ticket);
+		char name[48];
+
+		if (!l) {
+			port_printf("stall: hart %u: %llu ops, in %s\n", i,
+				    (unsigned long long)ops, phase_names[ph]);
+			continue;
+		}
+		name_lock(l, name, sizeof(name));
+		ticket_lock_peek(l, &owner, &next);
+		port_printf("stall: hart %u: %llu ops, in %s, waits for %s: ticket %u, "
+			    "serving %u, %u taken%s\n", i, (unsigned long long)ops,
+			    phase_names[ph], name, ticket, owner, next,
+			    ticket == owner ? " (its turn: it has not noticed)" : "");
+	}
+}
+
 static void validate_report(void *ctx, const char *msg, void *addr)
 {
 	(void)ctx;
@@ -338,34 +419,49 @@ void stress_hart_run(unsigned hart)
 		struct block *b = &h->slot[next_rand(&h->rng) % h->nslots];
 		unsigned r = next_rand(&h->rng) % 100;
 
-		if (!b->p)
+#if FAULT == FAULT_STUCK_LOCK
+		if (hart == 1 && op == FAULT_STUCK_LOCK_AT)
+			hold_inbox_forever(hart);
+#endif
+		if (!b->p) {
+			set_phase(h, PHASE_ALLOC);
 			do_alloc(hart, b);
-		else if (r < 40)
+		} else if (r < 40) {
+			set_phase(h, PHASE_FREE);
 			do_free(hart, b, false);
-		else if (r < 60)
+		} else if (r < 60) {
+			set_phase(h, PHASE_REALLOC);
 			do_realloc(hart, b);
-		else if (r < 85 && cfg.nharts > 1) {
+		} else if (r < 85 && cfg.nharts > 1 && may_send(hart)) {
 			unsigned to = (hart + 1 + next_rand(&h->rng) % (cfg.nharts - 1)) % cfg.nharts;
+			set_phase(h, PHASE_SEND);
 			if (send_block(to, b)) {
 				b->p = NULL;
 				st->sent++;
 			}
 		}
-		if (op % 16 == 0)
+		if (op % 16 == 0) {
+			set_phase(h, PHASE_INBOX);
 			drain_inbox(hart);
+		}
 		/* Relaxed store: hart 0 reads it for progress, nothing else. */
 		__atomic_store_n(&st->ops, st->ops + 1, __ATOMIC_RELAXED);
-		if (hart == 0 && cfg.validate_every && op % cfg.validate_every == 0 && op)
+		if (hart == 0 && cfg.validate_every && op % cfg.validate_every == 0 && op) {
+			set_phase(h, PHASE_VALIDATE);
 			validate_now(hart);
+		}
 		if (hart == 0 && op % 64 == 0) {
 			size_t now = stress_live_bytes();
 			if (now > __atomic_load_n(&live_max, __ATOMIC_RELAXED))
 				__atomic_store_n(&live_max, now, __ATOMIC_RELAXED);
 		}
-		if (hart == 0 && cfg.progress && op % 256 == 0)
+		if (hart == 0 && cfg.progress && op % 256 == 0) {
+			set_phase(h, PHASE_PROGRESS);
 			cfg.progress();
+		}
 		percpu_poll();
 	}
+	set_phase(h, PHASE_DONE);
 }
 
 void stress_hart_finish(unsigned hart)
@@ -373,6 +469,7 @@ void stress_hart_finish(unsigned hart)
 	struct hart_state *h = &harts[hart];
 	port_irqflags_t f;
 
+	set_phase(h, PHASE_FINISH);
 	for (unsigned i = 0; i < h->nslots; i++)
 		if (h->slot[i].p)
 			do_free(hart, &h->slot[i], false);

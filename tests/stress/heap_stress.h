@@ -78,6 +78,12 @@ uint64_t stress_total_ops(void);
 size_t stress_live_bytes(void);
 /* Validation errors counted so far (periodic runs and the final one). */
 uint64_t stress_validation_errors(void);
+/*
+ * For a driver that saw no operation finish for a long time: prints a
+ * `stall: hart H: ...` line per hart with its operation count, what it was
+ * doing, and the lock it waits for (which, its ticket, the ticket served).
+ */
+void stress_report_stall(void);
 
 /* Fills and checks the owner/sequence pattern; exposed for the tests. */
 void stress_fill(void *p, size_t size, uint64_t tag);

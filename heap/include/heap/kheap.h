@@ -90,6 +90,11 @@ void kheap_get_stats(struct kheap_stats *st);
  */
 size_t kheap_capacity(void);
 /*
+ * The heap lock's address, so a hang report can name it when a hart waits
+ * for it (<platform/ticket_lock.h>, ticket_lock_waiting). Never take it.
+ */
+const void *kheap_lock_id(void);
+/*
  * Runs heap_validate under the lock and returns the number of errors; the
  * first KHEAP_VALIDATE_MAX_REPORTS are then passed to report (if not NULL)
  * with the lock released, so report may print, allocate or free.

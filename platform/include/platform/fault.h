@@ -28,6 +28,12 @@
  * OpenSBI has been seen to do under load, so entry.S's adoption path runs. */
 #define FAULT_LATE_START 3
 
+/* tests/stress/heap_stress.c: at its FAULT_STUCK_LOCK_AT-th operation hart 1
+ * takes its inbox's lock and never lets go, so the harts that send to it
+ * stop: the stall report must name that lock. */
+#define FAULT_STUCK_LOCK 4
+#define FAULT_STUCK_LOCK_AT 1000
+
 #ifndef FAULT
 #define FAULT FAULT_NONE
 #endif

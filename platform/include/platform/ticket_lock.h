@@ -145,6 +145,24 @@ static inline unsigned long ticket_lock(ticket_lock_t *l)
 /* Takes the lock only if it is free now; true on success. */
 bool ticket_trylock(ticket_lock_t *l);
 
+/*
+ * For hang reports: the lock hart `hart` is waiting for now (NULL if none)
+ * and, through *ticket, the ticket it waits with. Each hart records this
+ * itself on the contended path only (ticket_lock_wait), so an uncontended
+ * lock costs nothing more. A racy snapshot; host threads that share a hart
+ * index share the record.
+ */
+const ticket_lock_t *ticket_lock_waiting(unsigned hart, uint32_t *ticket);
+
+/* The ticket served now and the tickets handed out (racy, for reports). */
+static inline void ticket_lock_peek(const ticket_lock_t *l, uint32_t *owner,
+				    uint32_t *next)
+{
+	/* Relaxed: a report's snapshot; nothing is read on its strength. */
+	*owner = __atomic_load_n(&l->owner, __ATOMIC_RELAXED);
+	*next = (uint32_t)__atomic_load_n(&l->next, __ATOMIC_RELAXED);
+}
+
 /* Inline: a load and a release store, then a load of `next` on the host. */
 static inline void ticket_unlock(ticket_lock_t *l)
 {
