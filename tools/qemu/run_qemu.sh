@@ -19,7 +19,10 @@
 # grows with --smp; a --timeout given after it wins), or by the silence
 # watchdog (--silence S: no console output for S seconds; 0, the default,
 # is off), which lets a long run that keeps reporting progress go on while
-# a hang still ends soon. With --expect-* the
+# a hang still ends soon. Before either watchdog kills QEMU, it asks QEMU's
+# monitor where every hart is: one `run_qemu: cpu N: pc ... FUNCTION <- ra
+# ... FUNCTION` line per hart (symbols from the kernel ELF), then how many
+# harts are in each function. With --expect-* the
 # script is a test: it exits 0 only if every expectation holds; --expect-last
 # matches the kernel's last console line.
 set -u
@@ -84,16 +87,86 @@ fi
 mem=256M
 [ "$smp" -gt 32 ] && mem=1G
 
-# -name makes this QEMU findable by the silence watchdog, and by it only.
+# -name makes this QEMU findable by the watchdogs, and by them only. The
+# monitor socket (a short path: sun_path holds 108 bytes) lets them ask
+# where the harts are before they kill it.
 name="run_qemu-$$-$RANDOM"
+monitor=$(mktemp -u /tmp/run_qemu.XXXXXX.mon)
 cmd=("$qemu" -name "$name" -machine virt -cpu rv64 -smp "$smp" -m "$mem" -nographic
-	-bios "$bios" -kernel "$kernel" -append "$bootargs" "${accel[@]}")
+	-bios "$bios" -kernel "$kernel" -append "$bootargs" "${accel[@]}"
+	-monitor "unix:$monitor,server,nowait")
 echo "run_qemu: ${cmd[*]}"
 echo "run_qemu: console log: $log"
 start=$(date +%s.%N)
-silent="$log.silent"
-rm -f "$silent"
+silent="$log.silent" timedout="$log.timedout" harts="$log.harts"
+rm -f "$silent" "$timedout" "$harts"
 : >"$log"
+
+# Where every hart is, from the monitor's `info registers -a`: pc and ra,
+# named from the kernel's symbols; then the harts per function.
+dump_harts() {
+	python3 - "$monitor" "$kernel" <<'PY' >"$harts" 2>&1 || true
+import re, socket, subprocess, sys, time
+mon, elf = sys.argv[1:3]
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(1)
+s.connect(mon)
+
+def ask(cmd, until):
+    """The monitor's answer to cmd: what arrives until `until` shows, then a quiet second."""
+    s.sendall(cmd.encode() + b"\n")
+    text, deadline = b"", time.time() + 30
+    while time.time() < deadline:
+        try:
+            chunk = s.recv(1 << 16)
+        except socket.timeout:
+            if until in text:
+                break
+            continue
+        if not chunk:
+            break
+        text += chunk
+    return text.decode(errors="replace")
+
+ask("", b"(qemu)")
+cpus = re.findall(r"CPU#(\d+)\s.*?\bpc\s+([0-9a-f]+).*?x1/ra\s+([0-9a-f]+)\s.*?x2/sp\s+([0-9a-f]+)",
+                  ask("info registers -a", b"CPU#"), re.S)
+
+def symbols(addrs):
+    if not addrs:
+        return []
+    out = subprocess.run(["riscv64-unknown-elf-addr2line", "-f", "-e", elf] +
+                         ["0x%x" % a for a in addrs], capture_output=True, text=True).stdout
+    return out.split("\n")[0:2 * len(addrs):2]
+
+# Only code symbols name callers: a stack also holds data addresses.
+nm = subprocess.run(["riscv64-unknown-elf-nm", elf], capture_output=True, text=True).stdout
+code = {f[2] for f in (l.split() for l in nm.splitlines()) if len(f) == 3 and f[1] in "tTwW"}
+count = {}
+for cpu, pc, ra, sp in cpus:
+    # Code addresses among the top 48 stack words: the callers, roughly
+    # (the kernel runs with paging off, so sp is a physical address).
+    words = re.findall(r":\s+((?:0x[0-9a-f]+\s*)+)", ask("xp /48gx 0x" + sp, b"(qemu)"))
+    stack = [int(w, 16) for line in words for w in line.split()]
+    pc, ra = int(pc, 16), int(ra, 16)
+    names = symbols([pc, ra] + stack)
+    callers = []
+    for n in names[2:]:
+        if n in code and (not callers or callers[-1] != n) and n != names[0]:
+            callers.append(n)
+    print("run_qemu: cpu %s: pc 0x%x %s <- ra 0x%x %s; on its stack: %s" % (
+        cpu, pc, names[0], ra, names[1], " < ".join(callers[:8]) or "-"))
+    count[names[0]] = count.get(names[0], 0) + 1
+print("run_qemu: %d harts by function: %s" % (len(cpus), ", ".join(
+    "%d in %s" % (n, f) for f, n in sorted(count.items(), key=lambda kv: -kv[1]))))
+PY
+}
+# Marks why QEMU is being killed, asks where the harts are, kills it.
+kill_qemu() {
+	: >"$1"
+	dump_harts
+	pkill -TERM -f -- "-name $name " || true
+}
 # The silence watchdog: once a second, has the console log grown?
 watch_silence() {
 	local last=-1 quiet=0 size
@@ -101,36 +174,45 @@ watch_silence() {
 		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
 		if [ "$size" = "$last" ]; then quiet=$((quiet + 1)); else quiet=0 last=$size; fi
 		if [ "$quiet" -ge "$silence_s" ]; then
-			: >"$silent"
-			pkill -TERM -f -- "-name $name " || true
+			kill_qemu "$silent"
 			return
 		fi
 	done
 }
-watcher=""
+watchers=()
 if [ "$silence_s" -gt 0 ]; then
 	watch_silence &
-	watcher=$!
+	watchers+=($!)
 fi
+(sleep "$timeout_s" && kill_qemu "$timedout") &
+watchers+=($!)
 # The console goes to the terminal and the log; stdin is closed so QEMU's
-# monitor never waits for input.
-timeout --foreground -k 5 "$timeout_s" "${cmd[@]}" </dev/null 2>&1 | tee "$log"
+# monitor never waits for input. `timeout` is the last resort, should the
+# monitor not answer.
+timeout --foreground -k 5 $((timeout_s + 60)) "${cmd[@]}" </dev/null 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
-[ -n "$watcher" ] && { kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null; }
+for w in "${watchers[@]}"; do
+	pkill -P "$w" 2>/dev/null # its sleep
+	kill "$w" 2>/dev/null
+	wait "$w" 2>/dev/null
+done
+rm -f "$monitor"
 end=$(date +%s.%N)
 wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
 # The kernel's last line, before the runner adds its own below.
 last=$(tr -d '\r' <"$log" | grep -v '^[[:space:]]*$' | tail -n 1)
 # The runner's verdict goes to the log as well, so expectations can match it.
 say() { echo "run_qemu: $*" | tee -a "$log"; }
+[ -s "$harts" ] && tee -a "$log" <"$harts"
+rm -f "$harts"
 if [ -e "$silent" ]; then
-	rm -f "$silent"
 	say "WATCHDOG: no console output for ${silence_s}s, killed"
 	rc=6
-elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+elif [ -e "$timedout" ] || [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 	say "WATCHDOG: kernel still running after ${timeout_s}s, killed"
 	rc=6
 fi
+rm -f "$silent" "$timedout"
 say "exit=$rc wall=${wall}s smp=$smp"
 
 [ -n "$expect_exit$expect_last" ] || [ ${#expects[@]} -gt 0 ] || exit "$rc"
