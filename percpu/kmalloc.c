@@ -432,18 +432,8 @@ PERCPU_FAST void kfree(void *p)
 #ifdef PERCPU_TEST_FREE_WINDOW
 			percpu_test_free_window(p);
 #endif
-			port_irqflags_t f = port_irq_save_brief();
-			struct percpu_cpu *c = port_hart_data();
-			bool lost = false; /* constant false below PERCPU_HARDEN 2 */
-			if (likely(hart_data_ok(c)) && likely(magazine_push(c, p, st, &lost))) {
-				port_irq_restore_brief(f);
-				return;
-			}
-			port_irq_restore_brief(f);
-			if (unlikely(lost)) {
-				percpu_free_lost(p);
-				return;
-			}
+			if (likely(hit_push(p, st, st)))
+				return; /* cached, or a lost race named */
 		}
 	}
 	free_slow_path(p);

@@ -590,9 +590,10 @@ static inline __attribute__((always_inline)) bool cache_canary_ok(const void *p)
  * the hit-only forms below.
  *
  * magazine_pop: the round, marked live, or NULL when the magazine is empty.
- * magazine_push: false when the magazine is full or (ports that cannot kick
- * a hart) a flush is pending, or (HEAP_HARDENING >= 2) p's canary is not
- * intact: the slow path then hands p to the heap, which names it.
+ * magazine_push_as (below): false when the magazine is full or (ports that
+ * cannot kick a hart) a flush is pending, or (HEAP_HARDENING >= 2) p's
+ * canary is not intact: the slow path then hands p to the heap, which
+ * names it.
  */
 static inline __attribute__((always_inline)) void *
 magazine_pop(struct percpu_cpu *c, unsigned st)
@@ -680,12 +681,6 @@ magazine_push_as(struct percpu_cpu *c, void *p, unsigned off, unsigned st, bool 
 	return false;
 }
 
-static inline __attribute__((always_inline)) bool
-magazine_push(struct percpu_cpu *c, void *p, unsigned st, bool *lost)
-{
-	return magazine_push_as(c, p, st, st, lost);
-}
-
 /*
  * A big block (above PERCPU_MAX_FAST) is cached only if the tag behind it
  * still has its check lane's top bit, as the heap's own free would insist:
@@ -737,10 +732,11 @@ static inline __attribute__((always_inline)) void *kmalloc_hit(size_t size)
 }
 
 /*
- * The hit frees' last step: p, a live block in state st, into this hart's
- * loaded magazine of the slot at byte offset off, interrupts masked. True
- * if pushed, or if another free won the claim and this one is named (the
- * caller must not look at p again); false leaves p to the full path.
+ * The last step of every hit free, kfree's included: p, a live block in
+ * state st, into this hart's loaded magazine of the slot at byte offset
+ * off, interrupts masked. True if pushed, or if another free won the claim
+ * and this one is named (the caller must not look at p again); false
+ * leaves p to the full path.
  */
 static inline __attribute__((always_inline)) bool hit_push(void *p, unsigned off, unsigned st)
 {
