@@ -4,7 +4,7 @@
  * together, and the capacity of each new magazine.
  *
  * Every magazine is charged cap * max(class size + one pointer, the round
- * floor) plus its header
+ * floor) plus its header and spare word (mag_overhead)
  * from the moment it is made until it is destroyed, whether it sits in a
  * slot, in a depot or on the orphan list, full or empty. The charge is taken
  * only if it fits (percpu_charge), so the bytes the caches can hold never
@@ -69,6 +69,9 @@ void percpu_budget_init(void)
 	round_floor = f < PERCPU_ROUND_CHARGE_MIN ? f : PERCPU_ROUND_CHARGE_MIN;
 }
 
+/* What a magazine costs the budget besides its rounds: header, spare word. */
+static const size_t mag_overhead = sizeof(struct percpu_magazine) + sizeof(void *);
+
 /* What one round of class cls costs the budget. */
 static size_t round_charge(unsigned cls)
 {
@@ -78,7 +81,7 @@ static size_t round_charge(unsigned cls)
 
 size_t percpu_mag_charge(unsigned cls, unsigned cap)
 {
-	return sizeof(struct percpu_magazine) + cap * round_charge(cls);
+	return mag_overhead + cap * round_charge(cls);
 }
 
 /* What the magazines in c's slots are charged (the owner's view). */
@@ -99,9 +102,9 @@ static size_t slots_charge(const struct percpu_cpu *c)
 /* Rounds of class cls that `bytes` of charge pay for (table-capped). */
 static unsigned rounds_for(unsigned cls, size_t bytes)
 {
-	if (bytes <= sizeof(struct percpu_magazine))
+	if (bytes <= mag_overhead)
 		return 0;
-	size_t cap = (bytes - sizeof(struct percpu_magazine)) / round_charge(cls);
+	size_t cap = (bytes - mag_overhead) / round_charge(cls);
 	return cap < percpu_class_rounds[cls] ? (unsigned)cap : percpu_class_rounds[cls];
 }
 

@@ -9,9 +9,14 @@
 
 #include <platform/fault.h>
 
+/*
+ * A magazine's bytes: the header, cap rounds and one spare word, where
+ * percpu_mag_destroy puts the magazine itself so that it goes back to the
+ * heap in the same batch (one lock) as its rounds.
+ */
 static size_t mag_bytes(unsigned cap)
 {
-	return sizeof(struct percpu_magazine) + cap * sizeof(void *);
+	return sizeof(struct percpu_magazine) + (cap + 1u) * sizeof(void *);
 }
 
 /* ---- the heap side ------------------------------------------------------ */
@@ -32,16 +37,19 @@ static void fault_drop_block(void **blocks, size_t n)
 }
 #endif
 
-void percpu_heap_return(struct percpu_cpu *c, void **blocks, size_t n)
+void percpu_heap_return(struct percpu_cpu *c, void **blocks, size_t n, void *also)
 {
-	if (!n)
+	if (!n && !also)
 		return;
 #if FAULT == FAULT_DROP_BLOCK
 	fault_drop_block(blocks, n);
 #endif
-	kheap_free_batch(blocks, n); /* takes cached blocks as they are */
-	STAT_ADD(&cold(c)->returns, 1);
-	STAT_ADD(&cold(c)->return_blocks, n);
+	blocks[n] = also; /* NULL: the batch skips it */
+	kheap_free_batch(blocks, n + 1); /* takes cached blocks as they are */
+	if (n) {
+		STAT_ADD(&cold(c)->returns, 1);
+		STAT_ADD(&cold(c)->return_blocks, n);
+	}
 }
 
 size_t percpu_mag_destroy(struct percpu_cpu *c, struct percpu_magazine *m,
@@ -50,9 +58,9 @@ size_t percpu_mag_destroy(struct percpu_cpu *c, struct percpu_magazine *m,
 	if (!m)
 		return 0;
 	unsigned cls = m->cls;
-	percpu_heap_return(c, m->rounds, rounds);
 	percpu_uncharge(percpu_mag_charge(cls, m->cap));
-	kheap_free(m);
+	/* rounds <= cap: the spare word after them holds m (mag_bytes). */
+	percpu_heap_return(c, m->rounds, rounds, m);
 	return rounds * percpu_class_size[cls];
 }
 
@@ -319,7 +327,7 @@ struct percpu_magazine *percpu_depot_put_full(struct percpu_cpu *c, unsigned cls
 	unlock_and_destroy(c, d, f, NULL, NULL);
 	if (excess) {
 		/* Its rounds go back; the magazine itself is the empty one we need. */
-		percpu_heap_return(c, excess->rounds, excess->cap);
+		percpu_heap_return(c, excess->rounds, excess->cap, NULL);
 		if (!empty)
 			empty = excess;
 		else
@@ -482,7 +490,7 @@ enum percpu_free_result percpu_depot_free(struct percpu_cpu *c, unsigned cls, vo
 			put_full(d, take_loose(d, &n));
 		} else {
 			size_t half = d->loose_n / 2;
-			percpu_heap_return(c, &d->loose->rounds[half], d->loose_n - half);
+			percpu_heap_return(c, &d->loose->rounds[half], d->loose_n - half, NULL);
 			loose_sub(d, d->loose_n - half);
 		}
 	}

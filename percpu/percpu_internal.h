@@ -82,7 +82,7 @@ struct percpu_magazine {
 	 * word below rounds[0], so an empty magazine pops NULL.
 	 */
 	struct percpu_magazine *next;
-	void *rounds[];               /* cap of them */
+	void *rounds[];               /* cap of them, and a spare word */
 };
 
 
@@ -431,7 +431,13 @@ void percpu_hart_deactivated(void);
 void percpu_budget_fork_child(void);
 
 /* depot.c: magazines (made, destroyed) and the depots. */
-void percpu_heap_return(struct percpu_cpu *c, void **blocks, size_t n);
+/*
+ * n cached blocks of a magazine's round array back to the heap, then `also`
+ * (a live block, or NULL) in the same batch, under one lock: blocks[n] must
+ * be a word of the array (every magazine has a spare one after its rounds).
+ * The heap frees them in order, so `also` may be the array's own block.
+ */
+void percpu_heap_return(struct percpu_cpu *c, void **blocks, size_t n, void *also);
 struct percpu_magazine *percpu_mag_create(struct percpu_cpu *c, unsigned cls);
 /* Returns m's first `rounds` rounds and m itself to the heap; their bytes. */
 size_t percpu_mag_destroy(struct percpu_cpu *c, struct percpu_magazine *m,
