@@ -99,6 +99,17 @@ static void timer_interrupt(struct hart_local *hl)
 	hook = __atomic_load_n(&tick_hook, __ATOMIC_RELAXED);
 	if (hook)
 		hook();
+	/*
+	 * A hook that overran its period (it waited for a lock behind dozens
+	 * of harts on a loaded host) must not run again the moment we return:
+	 * the interrupted code gets one period of its own first. Without this,
+	 * ticks alone ran and the 64-hart stress made no progress for minutes.
+	 */
+	now = platform_time();
+	if (hl->next_tick <= now) {
+		hl->next_tick = now + hl->tick_period;
+		timer_program(hl->next_tick);
+	}
 }
 
 static void soft_interrupt(struct hart_local *hl)

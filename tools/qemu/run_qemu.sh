@@ -108,29 +108,31 @@ dump_harts() {
 	python3 - "$monitor" "$kernel" <<'PY' >"$harts" 2>&1 || true
 import re, socket, subprocess, sys, time
 mon, elf = sys.argv[1:3]
+# QEMU may exit mid-dump (the kernel ended, or the last-resort timeout).
+sys.excepthook = lambda kind, err, tb: print("run_qemu: hart dump cut short: %s: %s" % (
+    kind.__name__, err))
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(1)
 s.connect(mon)
 
-def ask(cmd, until):
-    """The monitor's answer to cmd: what arrives until `until` shows, then a quiet second."""
-    s.sendall(cmd.encode() + b"\n")
-    text, deadline = b"", time.time() + 30
-    while time.time() < deadline:
+def ask(cmd):
+    """The monitor's answer to cmd (None: its greeting), up to the next prompt."""
+    if cmd is not None:
+        s.sendall(cmd.encode() + b"\n")
+    text, deadline = b"", time.time() + 20
+    while time.time() < deadline and not text.endswith(b"(qemu) "):
         try:
             chunk = s.recv(1 << 16)
         except socket.timeout:
-            if until in text:
-                break
             continue
         if not chunk:
             break
         text += chunk
     return text.decode(errors="replace")
 
-ask("", b"(qemu)")
+ask(None)
 cpus = re.findall(r"CPU#(\d+)\s.*?\bpc\s+([0-9a-f]+).*?x1/ra\s+([0-9a-f]+)\s.*?x2/sp\s+([0-9a-f]+)",
-                  ask("info registers -a", b"CPU#"), re.S)
+                  ask("info registers -a"), re.S)
 
 def symbols(addrs):
     if not addrs:
@@ -146,7 +148,7 @@ count = {}
 for cpu, pc, ra, sp in cpus:
     # Code addresses among the top 48 stack words: the callers, roughly
     # (the kernel runs with paging off, so sp is a physical address).
-    words = re.findall(r":\s+((?:0x[0-9a-f]+\s*)+)", ask("xp /48gx 0x" + sp, b"(qemu)"))
+    words = re.findall(r":\s+((?:0x[0-9a-f]+\s*)+)", ask("xp /48gx 0x" + sp))
     stack = [int(w, 16) for line in words for w in line.split()]
     pc, ra = int(pc, 16), int(ra, 16)
     names = symbols([pc, ra] + stack)
