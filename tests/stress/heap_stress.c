@@ -31,6 +31,7 @@ struct hart_state {
 	struct block irq_block; /* owned by the timer interrupt on this hart */
 	uint64_t irq_rng, irq_seq; /* the tick's own, so it never races seq */
 	unsigned phase; /* enum phase: written by the hart, read by reports */
+	unsigned in_tick; /* 1 inside stress_irq_tick: the same */
 } __attribute__((aligned(PORT_CACHE_LINE)));
 
 /* What a hart is doing, for the stall report (stress_report_stall). */
@@ -345,19 +346,21 @@ void stress_report_stall(void)
 		unsigned ph = __atomic_load_n(&harts[i].phase, __ATOMIC_RELAXED);
 		uint64_t ops = __atomic_load_n(&stats[i].ops, __ATOMIC_RELAXED);
 		uint32_t ticket, owner, next;
+		const char *tick = __atomic_load_n(&harts[i].in_tick, __ATOMIC_RELAXED) ?
+				   " (inside its timer tick)" : "";
 		const ticket_lock_t *l = ticket_lock_waiting(i, &ticket);
 		char name[48];
 
 		if (!l) {
-			port_printf("stall: hart %u: %llu ops, in %s\n", i,
-				    (unsigned long long)ops, phase_names[ph]);
+			port_printf("stall: hart %u: %llu ops, in %s%s\n", i,
+				    (unsigned long long)ops, phase_names[ph], tick);
 			continue;
 		}
 		name_lock(l, name, sizeof(name));
 		ticket_lock_peek(l, &owner, &next);
-		port_printf("stall: hart %u: %llu ops, in %s, waits for %s: ticket %u, "
+		port_printf("stall: hart %u: %llu ops, in %s%s, waits for %s: ticket %u, "
 			    "serving %u, %u taken%s\n", i, (unsigned long long)ops,
-			    phase_names[ph], name, ticket, owner, next,
+			    phase_names[ph], tick, name, ticket, owner, next,
 			    ticket == owner ? " (its turn: it has not noticed)" : "");
 	}
 }
@@ -492,8 +495,9 @@ void stress_irq_tick(void)
 
 	/*
 	 * Counts only irq_ops: the interrupted code may be halfway through an
-	 * increment of the other counters.
+	 * increment of the other counters. Relaxed: in_tick is for reports.
 	 */
+	__atomic_store_n(&h->in_tick, 1u, __ATOMIC_RELAXED);
 	if (b->p) {
 		check_or_die(b, b->size, "free in interrupt");
 		kfree(b->p);
@@ -503,6 +507,7 @@ void stress_irq_tick(void)
 	b->tag = (uint64_t)hart << 56 | (1ULL << 55) | ++h->irq_seq;
 	stress_fill(b->p, b->size, b->tag);
 	stats[hart].irq_ops++;
+	__atomic_store_n(&h->in_tick, 0u, __ATOMIC_RELAXED);
 }
 
 void stress_result(size_t initial_free, struct stress_result *r)

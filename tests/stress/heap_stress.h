@@ -81,7 +81,8 @@ uint64_t stress_validation_errors(void);
 /*
  * For a driver that saw no operation finish for a long time: prints a
  * `stall: hart H: ...` line per hart with its operation count, what it was
- * doing, and the lock it waits for (which, its ticket, the ticket served).
+ * doing (and whether inside its timer tick), and the lock it waits for
+ * (which, its ticket, the ticket served).
  */
 void stress_report_stall(void);
 
