@@ -112,7 +112,9 @@ void platform_irq_enable(void);
  * Calls fn() on every hart every period_ticks timebase ticks, from the
  * timer interrupt (so with interrupts masked; fn must only take irqsave
  * locks). period_ticks 0 stops ticks. Other harts pick the new period up
- * through an IPI, once they next take interrupts.
+ * through an IPI, once they next take interrupts. A call of fn that takes
+ * longer than the period is followed by a full period of the interrupted
+ * code before the next one (missed ticks are skipped, never made up).
  */
 void platform_set_tick_hook(void (*fn)(void), uint64_t period_ticks);
 /* Called on the target hart for every IPI (after the stop check). */

@@ -63,7 +63,8 @@ static inline uint64_t mmode_time(void)
  * The kernel's timer hook, every period_ticks on every hart, in interrupt
  * context (interrupts masked); period 0 or fn NULL stops it. Takes effect on
  * each hart at its next timer or software interrupt: this call sends an IPI
- * to every released hart.
+ * to every released hart. A call of fn that overruns the period is followed
+ * by a full period of the interrupted code (missed ticks are skipped).
  */
 void mmode_set_tick_hook(void (*fn)(void), uint64_t period_ticks);
 /* The kernel's IPI hook, called after the heap's kick handler. */
