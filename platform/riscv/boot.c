@@ -73,15 +73,15 @@ static void hart_init(struct hart_local *hl)
 {
 	csr_write(stvec, (unsigned long)trap_vector);
 	csr_clear(sip, SIP_SSIP);
-	hl->next_tick = UINT64_MAX;
-	timer_program(UINT64_MAX);
+	riscv_tick_init(&hl->tick);
+	riscv_tick_program(UINT64_MAX);
 	/*
 	 * Both sources stay enabled in sie for good: wfi in port_wait_long()
 	 * wakes on them even while sstatus.SIE masks the trap itself.
 	 */
 	csr_write(sie, SIE_STIE | SIE_SSIE);
 	/* Ticks may have been set up before this hart started. */
-	tick_resync(hl);
+	riscv_tick_resync(&hl->tick);
 }
 
 void platform_boot(unsigned long hartid, const void *dtb)

@@ -10,10 +10,10 @@
 extern bool riscv_has_sstc;
 extern uint64_t riscv_timebase_hz;
 
-/* Arms this hart's timer for an absolute deadline (Sstc or SBI). */
-void timer_program(uint64_t deadline);
-/* Re-arms this hart if the global tick period changed. */
-void tick_resync(struct hart_local *hl);
+/*
+ * The tick (riscv_tick.h) runs on riscv_tick_program(), which arms this
+ * hart's timer for an absolute deadline through Sstc or SBI.
+ */
 
 /* Copies /chosen/bootargs and /cpus/timebase-frequency out of the DTB. */
 void fdt_scan(const void *dtb);

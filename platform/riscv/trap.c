@@ -14,8 +14,6 @@
 #define EXC_ILLEGAL_INSTRUCTION 2
 
 /* Written by setters, read by every hart's handlers: see the orderings. */
-static void (*tick_hook)(void);
-static uint64_t tick_period;
 static void (*ipi_hook)(void);
 /* 0, or 1 + index of the hart that asked everyone else to park. */
 static unsigned stop_owner;
@@ -58,58 +56,17 @@ static const char *scause_name(unsigned long scause)
 	return name ? name : "unknown";
 }
 
-void timer_program(uint64_t deadline)
+uint64_t riscv_tick_now(void)
+{
+	return platform_time();
+}
+
+void riscv_tick_program(uint64_t deadline)
 {
 	if (riscv_has_sstc)
-		csr_write(0x14d, deadline);
+		csr_write(0x14d, deadline); /* stimecmp */
 	else
 		sbi_set_timer(deadline);
-}
-
-void tick_resync(struct hart_local *hl)
-{
-	/* Acquire: pairs with the release in platform_set_tick_hook(). */
-	uint64_t period = __atomic_load_n(&tick_period, __ATOMIC_ACQUIRE);
-
-	if (period == hl->tick_period)
-		return;
-	hl->tick_period = period;
-	hl->next_tick = period ? platform_time() + period : UINT64_MAX;
-	timer_program(hl->next_tick);
-}
-
-static void timer_interrupt(struct hart_local *hl)
-{
-	uint64_t now = platform_time();
-	void (*hook)(void);
-
-	tick_resync(hl);
-	if (now < hl->next_tick) {
-		/* A port_wait_long() wakeup, or a stale one: just re-arm. */
-		timer_program(hl->next_tick);
-		return;
-	}
-	/* Keep the phase; after a long masked stretch, skip missed ticks. */
-	hl->next_tick += hl->tick_period;
-	if (hl->next_tick <= now)
-		hl->next_tick = hl->tick_period ? now + hl->tick_period : UINT64_MAX;
-	timer_program(hl->next_tick);
-	hl->ticks++;
-	/* Relaxed: the acquire on tick_period above already ordered it. */
-	hook = __atomic_load_n(&tick_hook, __ATOMIC_RELAXED);
-	if (hook)
-		hook();
-	/*
-	 * A hook that overran its period (it waited for a lock behind dozens
-	 * of harts on a loaded host) must not run again the moment we return:
-	 * the interrupted code gets one period of its own first. Without this,
-	 * ticks alone ran and the 64-hart stress made no progress for minutes.
-	 */
-	now = platform_time();
-	if (hl->next_tick <= now) {
-		hl->next_tick = now + hl->tick_period;
-		timer_program(hl->next_tick);
-	}
 }
 
 static void soft_interrupt(struct hart_local *hl)
@@ -119,7 +76,7 @@ static void soft_interrupt(struct hart_local *hl)
 	hl->ipis++;
 	if (platform_stop_requested())
 		platform_park();
-	tick_resync(hl);
+	riscv_tick_resync(&hl->tick);
 	platform_run_ipi_hook();
 }
 
@@ -129,7 +86,7 @@ void trap_handler(struct trap_frame *tf)
 	unsigned long scause = tf->scause;
 
 	if (scause == (SCAUSE_INTERRUPT | IRQ_S_TIMER)) {
-		timer_interrupt(hl);
+		riscv_tick_interrupt(&hl->tick);
 		return;
 	}
 	if (scause == (SCAUSE_INTERRUPT | IRQ_S_SOFT)) {
@@ -153,12 +110,9 @@ void platform_set_tick_hook(void (*fn)(void), uint64_t period_ticks)
 	unsigned me = port_hart_id();
 	unsigned long flags;
 
-	/* Relaxed: published by the release store of the period below. */
-	__atomic_store_n(&tick_hook, fn, __ATOMIC_RELAXED);
-	/* Release: a hart that sees the new period also sees the hook. */
-	__atomic_store_n(&tick_period, period_ticks, __ATOMIC_RELEASE);
+	riscv_tick_set_hook(fn, period_ticks);
 	flags = port_irq_save();
-	tick_resync(this_hart_local());
+	riscv_tick_resync(&this_hart_local()->tick);
 	port_irq_restore(flags);
 	for (unsigned i = 0; i < platform_nharts(); i++)
 		if (i != me && platform_hart_local(i)->started)

@@ -35,7 +35,6 @@ void port_wait_long(void)
 {
 	struct hart_local *hl = this_hart_local();
 	unsigned long flags;
-	uint64_t now, deadline;
 
 	/* A panicking hart wants us parked, even if we wait with SIE clear. */
 	if (platform_stop_requested())
@@ -47,19 +46,10 @@ void port_wait_long(void)
 	 * interrupt that sie enables, whatever sstatus.SIE says.
 	 */
 	flags = port_irq_save();
-	now = platform_time();
-	deadline = now + platform_wait_long_ticks;
-	/*
-	 * Wake for a tick that is due soon. One already overdue (we wait with
-	 * SIE clear, so its handler cannot run) must not cut the sleep short,
-	 * or every wfi would return at once and we would spin after all.
-	 */
-	if (hl->next_tick > now && hl->next_tick < deadline)
-		deadline = hl->next_tick;
-	timer_program(deadline);
+	riscv_tick_program(riscv_tick_sleep_deadline(&hl->tick, platform_time(),
+						     platform_wait_long_ticks));
 	__asm__ volatile("wfi" ::: "memory");
-	/* A future deadline also clears the STIP our short timer raised. */
-	timer_program(hl->next_tick);
+	riscv_tick_rearm(&hl->tick);
 	/*
 	 * Answer what a kick asks even if we wait with interrupts masked (a
 	 * lock wait): the hook must be safe here, and percpu's is (it only

@@ -27,7 +27,7 @@ unsigned mmode_boot_hart(void)
 /* No deadline yet; then the timer interrupt may be enabled. */
 static void hart_timer_init(void)
 {
-	mmode_harts[port_hart_id()].next_tick = UINT64_MAX;
+	riscv_tick_init(&mmode_harts[port_hart_id()].tick);
 	mmode_timer_program(UINT64_MAX);
 	__asm__ volatile("csrs mie, %0" : : "r"((unsigned long)MIE_MTIE));
 }

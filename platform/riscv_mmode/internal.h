@@ -4,6 +4,7 @@
 #define PLATFORM_RISCV_MMODE_INTERNAL_H
 
 #include <platform/mmode.h>
+#include <platform/riscv_tick.h>
 
 #include "layout.h"
 
@@ -15,8 +16,7 @@ _Noreturn void mmode_park(void);
 
 /* Per-hart timer state, touched only by its hart with interrupts masked. */
 struct mmode_hart {
-	uint64_t next_tick;   /* the kernel's deadline; UINT64_MAX: none */
-	uint64_t tick_period; /* the period this hart last armed */
+	struct riscv_tick tick; /* the kernel's tick (riscv_tick.h) */
 } __attribute__((aligned(PORT_CACHE_LINE)));
 extern struct mmode_hart mmode_harts[PORT_MAX_HARTS];
 

@@ -12,8 +12,6 @@
 #define IRQ_M_TIMER 7
 
 /* Written by mmode_set_*_hook, read by every hart's handlers. */
-static void (*tick_hook)(void);
-static uint64_t tick_period;
 static void (*ipi_hook)(void);
 static void (*kick_handler)(void);
 
@@ -36,50 +34,14 @@ uint64_t port_entropy(void)
 	return v ^ (v >> 31);
 }
 
-/* Re-arms this hart if the kernel changed the tick period. Masked. */
-static void tick_resync(struct mmode_hart *mh)
+uint64_t riscv_tick_now(void)
 {
-	/* Acquire: pairs with the release in mmode_set_tick_hook(). */
-	uint64_t period = __atomic_load_n(&tick_period, __ATOMIC_ACQUIRE);
-
-	if (period == mh->tick_period)
-		return;
-	mh->tick_period = period;
-	mh->next_tick = period ? mmode_time() + period : UINT64_MAX;
-	mmode_timer_program(mh->next_tick);
+	return mmode_time();
 }
 
-static void timer_interrupt(struct mmode_hart *mh)
+void riscv_tick_program(uint64_t deadline)
 {
-	uint64_t now = mmode_time();
-	void (*hook)(void);
-
-	tick_resync(mh);
-	if (now < mh->next_tick) {
-		/* port_wait_long's wake-up, or stale: the kernel's deadline back. */
-		mmode_timer_program(mh->next_tick);
-		return;
-	}
-	/* Keep the phase; after a long masked stretch, skip missed ticks. */
-	mh->next_tick += mh->tick_period;
-	if (mh->next_tick <= now)
-		mh->next_tick = mh->tick_period ? now + mh->tick_period : UINT64_MAX;
-	mmode_timer_program(mh->next_tick);
-	/* Relaxed: the acquire of tick_period in tick_resync ordered it. */
-	hook = __atomic_load_n(&tick_hook, __ATOMIC_RELAXED);
-	if (hook)
-		hook();
-	/*
-	 * A hook that overran its period (it waited for a lock behind dozens
-	 * of harts on a loaded host) must not run again the moment we return:
-	 * the interrupted code gets one period of its own first. Without this,
-	 * ticks alone ran and the 64-hart stress made no progress for minutes.
-	 */
-	now = mmode_time();
-	if (mh->next_tick <= now) {
-		mh->next_tick = now + mh->tick_period;
-		mmode_timer_program(mh->next_tick);
-	}
+	mmode_timer_program(deadline);
 }
 
 static void soft_interrupt(struct mmode_hart *mh)
@@ -90,7 +52,7 @@ static void soft_interrupt(struct mmode_hart *mh)
 	/* Relaxed: a plain flag; port_panic's IPI is what makes us look. */
 	if (__atomic_load_n(&mmode_stopping, __ATOMIC_RELAXED))
 		mmode_park();
-	tick_resync(mh);
+	riscv_tick_resync(&mh->tick);
 	/* Acquire: pairs with the release in the setters (hook's data). */
 	fn = __atomic_load_n(&kick_handler, __ATOMIC_ACQUIRE);
 	if (fn)
@@ -120,7 +82,7 @@ void mmode_trap(unsigned long mcause, unsigned long mepc, unsigned long mtval)
 	unsigned long code = mcause & ~MCAUSE_INTERRUPT;
 
 	if ((mcause & MCAUSE_INTERRUPT) && code == IRQ_M_TIMER) {
-		timer_interrupt(mh);
+		riscv_tick_interrupt(&mh->tick);
 		return;
 	}
 	if ((mcause & MCAUSE_INTERRUPT) && code == IRQ_M_SOFT) {
@@ -162,10 +124,7 @@ void mmode_set_ipi_hook(void (*fn)(void))
 
 void mmode_set_tick_hook(void (*fn)(void), uint64_t period_ticks)
 {
-	/* Relaxed: published by the release of the period below. */
-	__atomic_store_n(&tick_hook, fn, __ATOMIC_RELAXED);
-	/* Release: pairs with the acquire in tick_resync. */
-	__atomic_store_n(&tick_period, fn ? period_ticks : 0, __ATOMIC_RELEASE);
+	riscv_tick_set_hook(fn, fn ? period_ticks : 0);
 	/*
 	 * Every hart re-arms at its next software interrupt; harts still
 	 * parked in _start arm when they start (relaxed: only a hint).
@@ -187,19 +146,13 @@ void port_wait_long(void)
 	/*
 	 * Masked, so no handler re-arms mtimecmp between our arming and wfi.
 	 * wfi wakes on any interrupt mie enables, whatever mstatus.MIE says.
-	 * The kernel's tick, if due sooner, wakes us; one already overdue
-	 * (its handler cannot run while we are masked) must not cut the sleep
-	 * short, or every wfi would return at once.
 	 */
 	flags = port_irq_save();
 	mh = &mmode_harts[port_hart_id()];
-	uint64_t now = mmode_time(), deadline = now + WAIT_LONG_TICKS;
-	if (mh->next_tick > now && mh->next_tick < deadline)
-		deadline = mh->next_tick;
-	mmode_timer_program(deadline);
+	mmode_timer_program(riscv_tick_sleep_deadline(&mh->tick, mmode_time(), WAIT_LONG_TICKS));
 	__asm__ volatile("wfi" ::: "memory");
 	/* The kernel's deadline back: chained, not replaced. */
-	mmode_timer_program(mh->next_tick);
+	riscv_tick_rearm(&mh->tick);
 	/*
 	 * Answer a kick even when waiting masked (a lock wait), as the
 	 * contract asks: the heap's kick handler only, which is safe here; the

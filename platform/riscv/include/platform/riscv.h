@@ -19,6 +19,7 @@
 
 #ifndef __ASSEMBLER__
 #include <platform/port.h>
+#include <platform/riscv_tick.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,9 +40,7 @@ struct hart_local {
 	unsigned long hartid;     /* the SBI/mhartid number */
 	unsigned long stack_top;  /* entry.S loads sp from here */
 	void *percpu;             /* port_hart_data(): the percpu layer's */
-	uint64_t next_tick;       /* absolute deadline of the next tick; ~0 = none */
-	uint64_t tick_period;     /* period this hart is armed with */
-	uint64_t ticks;           /* tick interrupts taken */
+	struct riscv_tick tick;   /* this hart's kernel tick (riscv_tick.h) */
 	uint64_t ipis;            /* software interrupts taken */
 	struct trap_frame *trap_frame; /* set before a trap panics, for the report */
 	unsigned long trap_scratch[4];
