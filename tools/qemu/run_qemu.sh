@@ -169,10 +169,20 @@ kill_qemu() {
 	dump_harts
 	pkill -TERM -f -- "-name $name " || true
 }
+# A watchdog's sleep, in the background so that the TERM the runner sends
+# when QEMU is done ends it at once and quietly (a killed foreground sleep
+# makes bash print "Terminated" on the console).
+nap() {
+	sleep "$1" &
+	napping=$!
+	wait "$napping"
+}
+stop_quietly() { trap 'kill "$napping" 2>/dev/null; exit 0' TERM; }
 # The silence watchdog: once a second, has the console log grown?
 watch_silence() {
 	local last=-1 quiet=0 size
-	while sleep 1; do
+	stop_quietly
+	while nap 1; do
 		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
 		if [ "$size" = "$last" ]; then quiet=$((quiet + 1)); else quiet=0 last=$size; fi
 		if [ "$quiet" -ge "$silence_s" ]; then
@@ -186,7 +196,7 @@ if [ "$silence_s" -gt 0 ]; then
 	watch_silence &
 	watchers+=($!)
 fi
-(sleep "$timeout_s" && kill_qemu "$timedout") &
+(stop_quietly && nap "$timeout_s" && kill_qemu "$timedout") &
 watchers+=($!)
 # The console goes to the terminal and the log; stdin is closed so QEMU's
 # monitor never waits for input. `timeout` is the last resort, should the
@@ -194,8 +204,7 @@ watchers+=($!)
 timeout --foreground -k 5 $((timeout_s + 60)) "${cmd[@]}" </dev/null 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 for w in "${watchers[@]}"; do
-	pkill -P "$w" 2>/dev/null # its sleep
-	kill "$w" 2>/dev/null
+	kill "$w" 2>/dev/null # stop_quietly: it takes its sleep with it
 	wait "$w" 2>/dev/null
 done
 rm -f "$monitor"
