@@ -10,6 +10,89 @@
  */
 #define WAIT_FOR_TICKET (FAULT != FAULT_BROKEN_LOCK)
 
+
+/*
+ * What each hart waits for (ticket_lock_waiting), written by the hart
+ * itself around its wait. Relaxed: read only by hang reports; it orders
+ * nothing. The lock is written last on entry and cleared first on exit, so
+ * a reader that sees a lock sees at worst the ticket of an older wait.
+ */
+static struct {
+	const ticket_lock_t *lock;
+	uint32_t ticket;
+} waits[PORT_MAX_HARTS];
+
+static void note_wait(unsigned h, const ticket_lock_t *l, uint32_t ticket)
+{
+	if (h >= PORT_MAX_HARTS)
+		return;
+	if (l)
+		__atomic_store_n(&waits[h].ticket, ticket, __ATOMIC_RELAXED);
+	__atomic_store_n(&waits[h].lock, l, __ATOMIC_RELAXED);
+}
+
+const ticket_lock_t *ticket_lock_waiting(unsigned hart, uint32_t *ticket)
+{
+	if (hart >= PORT_MAX_HARTS)
+		return NULL;
+	const ticket_lock_t *l = __atomic_load_n(&waits[hart].lock, __ATOMIC_RELAXED);
+	*ticket = __atomic_load_n(&waits[hart].ticket, __ATOMIC_RELAXED);
+	return l;
+}
+
+#if TICKET_LOCK_BARGES
+/*
+ * The barging lock's contended half (the layout and why: ticket_lock.h):
+ * spin a while for a free lock, then mark it contended (2) and sleep on the
+ * word until an exchange finds it free. Whoever takes it with 2 may wake one
+ * sleeper too many at its unlock; that costs a system call, never a lost
+ * wake: a sleeper always left 2 behind, and only an unlock that exchanges
+ * 2 for 0 wakes.
+ */
+unsigned long ticket_lock_contended(ticket_lock_t *l)
+{
+	unsigned long spins = 0;
+	uint32_t unlocked = 0;
+
+	if (!WAIT_FOR_TICKET)
+		return 0;
+	unsigned h = port_hart_id();
+	uint32_t outer_ticket = 0;
+	const ticket_lock_t *outer = ticket_lock_waiting(h, &outer_ticket);
+	note_wait(h, l, 0);
+	for (; spins < TICKET_LOCK_SPINS; spins++) {
+		port_cpu_relax();
+		unlocked = 0;
+		/* Relaxed look first (no locked instruction while it is held). */
+		if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 &&
+		    /* Acquire: as in ticket_lock(). */
+		    __atomic_compare_exchange_n(&l->state, &unlocked, 1, false,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			goto taken;
+	}
+	/* Acquire: returning 0 means we hold it, as in ticket_lock(). */
+	while (__atomic_exchange_n(&l->state, 2, __ATOMIC_ACQUIRE) != 0) {
+		port_wait_on(&l->state, 2, 0);
+		spins++;
+	}
+taken:
+	note_wait(h, outer, outer_ticket);
+	return spins;
+}
+
+void ticket_unlock_wake(ticket_lock_t *l)
+{
+	port_wake_one(&l->state);
+}
+
+bool ticket_trylock(ticket_lock_t *l)
+{
+	uint32_t unlocked = 0;
+	/* Acquire on success: the critical section starts after it. */
+	return __atomic_compare_exchange_n(&l->state, &unlocked, 1, false, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+#else /* the FIFO ticket lock */
 #if PORT_WAIT_ON_WAKES
 /* The futex word ticket t sleeps on; its key is t % 32. */
 static inline uint32_t *wake_word(ticket_lock_t *l, uint32_t t)
@@ -84,35 +167,6 @@ static inline void ticket_wait(ticket_lock_t *l, uint32_t ticket, uint32_t ahead
 #endif
 }
 
-/*
- * What each hart waits for (ticket_lock_waiting), written by the hart
- * itself around its wait. Relaxed: read only by hang reports; it orders
- * nothing. The lock is written last on entry and cleared first on exit, so
- * a reader that sees a lock sees at worst the ticket of an older wait.
- */
-static struct {
-	const ticket_lock_t *lock;
-	uint32_t ticket;
-} waits[PORT_MAX_HARTS];
-
-static void note_wait(unsigned h, const ticket_lock_t *l, uint32_t ticket)
-{
-	if (h >= PORT_MAX_HARTS)
-		return;
-	if (l)
-		__atomic_store_n(&waits[h].ticket, ticket, __ATOMIC_RELAXED);
-	__atomic_store_n(&waits[h].lock, l, __ATOMIC_RELAXED);
-}
-
-const ticket_lock_t *ticket_lock_waiting(unsigned hart, uint32_t *ticket)
-{
-	if (hart >= PORT_MAX_HARTS)
-		return NULL;
-	const ticket_lock_t *l = __atomic_load_n(&waits[hart].lock, __ATOMIC_RELAXED);
-	*ticket = __atomic_load_n(&waits[hart].ticket, __ATOMIC_RELAXED);
-	return l;
-}
-
 /* ticket_lock() found `owner` serving, not our ticket: wait for our turn. */
 unsigned long ticket_lock_wait(ticket_lock_t *l, uint32_t ticket, uint32_t owner)
 {
@@ -178,3 +232,4 @@ void ticket_unlock_wake(ticket_lock_t *l, uint32_t owner)
 	(void)owner;
 #endif
 }
+#endif /* TICKET_LOCK_BARGES */

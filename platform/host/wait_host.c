@@ -33,3 +33,9 @@ void port_wake(const uint32_t *word, uint32_t keys)
 		syscall(SYS_futex, word, FUTEX_WAKE_BITSET | FUTEX_PRIVATE_FLAG,
 			INT_MAX, NULL, NULL, keys);
 }
+
+void port_wake_one(const uint32_t *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_BITSET | FUTEX_PRIVATE_FLAG, 1, NULL, NULL,
+		FUTEX_BITSET_MATCH_ANY);
+}

@@ -129,6 +129,11 @@ typedef unsigned long port_irqflags_t;
  *     (only those: a lock wakes its next holder, not the crowd). Cheap to
  *     call when nobody sleeps, but a system call on the host: callers keep
  *     their own count of sleepers and skip it when there are none.
+ *
+ *   void port_wake_one(const uint32_t *word);
+ *     Wakes at most one port_wait_on() sleeper on word, whatever its key:
+ *     for a lock that any running waiter may take (TICKET_LOCK_BARGES),
+ *     where one woken waiter is enough and a crowd would only fight.
  */
 #include <platform/port_impl.h>
 
@@ -137,7 +142,8 @@ typedef unsigned long port_irqflags_t;
  * return by themselves (both RISC-V ports): port_wait_on is port_wait_long's
  * short wait, so no hart sleeps for good and port_wake has nothing to do. A
  * port that parks waiters (the host's futex) defines PORT_WAIT_ON_WAKES 1
- * and both functions in its port_impl.h.
+ * and the three functions in its port_impl.h (its locks then barge:
+ * TICKET_LOCK_BARGES, <platform/ticket_lock.h>).
  */
 #ifndef PORT_WAIT_ON_WAKES
 #define PORT_WAIT_ON_WAKES 0
@@ -154,6 +160,11 @@ static inline void port_wake(const uint32_t *word, uint32_t keys)
 {
 	(void)word;
 	(void)keys;
+}
+
+static inline void port_wake_one(const uint32_t *word)
+{
+	(void)word;
 }
 #endif
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Ticket spinlock: FIFO and fair, portable C11 atomics over the port contract.
+ * Ticket spinlock: FIFO and fair, portable C11 atomics over the port contract
+ * (the RISC-V ports'; on the host the same API is a barging futex lock:
+ * TICKET_LOCK_BARGES below).
  *
  * Two counters in one cache line: `next` (64 bits, the tickets handed out,
  * taken with an atomic add) and `owner` (32 bits, the ticket now served,
@@ -94,6 +96,101 @@
 #define TICKET_WAKE_WORDS 32
 #endif
 
+/*
+ * TICKET_LOCK_BARGES: 1 on ports whose waiters sleep in an OS scheduler
+ * (PORT_WAIT_ON_WAKES: the host), 0 (the FIFO ticket lock above) on the
+ * RISC-V ports. With more threads than cores, FIFO order is what collapses:
+ * each handover goes to one particular waiter, which is usually not running,
+ * so every acquisition waits for the scheduler to wake and run it.
+ * Measured with thread_bench (tools/bench), 8 threads on 2 cores: every call
+ * through the lock (the shim's SMPHEAP_MODE=bypass) 0.06-0.07 Mops FIFO with
+ * futex sleepers against 3.2-3.6 barging; a 2 MiB cache budget (most classes
+ * uncached) 0.11 against 4.5-6.9; the default shim 25-56 against 72-76; and
+ * 1,000 threads x 100 acquisitions (//platform:ticket_crowd_test) 1.29 s
+ * against 0.10 s. So on such ports the lock is a futex mutex that lets a
+ * running waiter take it first (Drepper's "Futexes are tricky", mutex 3):
+ *
+ *   state:   0 free, 1 held, 2 held and a waiter may be asleep
+ *   lock:    CAS(state, 0 -> 1); else spin TICKET_LOCK_SPINS looks for 0,
+ *            then exchange(state, 2) until it returns 0, sleeping on the
+ *            word (port_wait_on, value 2) between tries
+ *   unlock:  exchange(state, 0); if it was 2, port_wake_one
+ *
+ * Fair it is not: a waiter can be overtaken many times (a thread that
+ * unlocks and locks again keeps winning while the woken one is scheduled).
+ * The host runs tests, benchmarks and the malloc shim, where throughput with
+ * any number of threads is what matters; the kernel's harts keep the FIFO
+ * lock. The uncontended cost is a CAS and an exchange (two locked
+ * instructions on x86, against one for the ticket lock and its release
+ * store): `bazel run -c opt //platform:lock_bench`, an empty lock+unlock
+ * p50 11-12 rdtsc ticks against 6, and what the lock adds to an alloc+free
+ * pair 2-4 ticks against 3 (noise). //platform:ticket_lock_test and the
+ * crowd test also run the FIFO lock on the host (:ticket_lock_fifo,
+ * TICKET_LOCK_BARGES=0).
+ */
+#ifndef TICKET_LOCK_BARGES
+#define TICKET_LOCK_BARGES PORT_WAIT_ON_WAKES
+#endif
+
+#if TICKET_LOCK_BARGES
+typedef struct ticket_lock {
+	uint32_t state; /* 0 free, 1 held, 2 held and maybe a sleeper */
+} ticket_lock_t;
+
+#define TICKET_LOCK_INIT { 0 }
+
+static inline void ticket_lock_init(ticket_lock_t *l)
+{
+	/* Relaxed: the lock is published to other threads by whatever publishes l. */
+	__atomic_store_n(&l->state, 0, __ATOMIC_RELAXED);
+}
+
+/* Out of line: the contended half of ticket_lock, and the unlock's wake. */
+unsigned long ticket_lock_contended(ticket_lock_t *l);
+void ticket_unlock_wake(ticket_lock_t *l);
+
+/* Takes the lock; returns how many times it had to spin (0 uncontended). */
+static inline unsigned long ticket_lock(ticket_lock_t *l)
+{
+	uint32_t unlocked = 0;
+	/*
+	 * Acquire on success: pairs with the release in ticket_unlock(), so
+	 * the previous holder's writes are seen. Relaxed on failure.
+	 */
+	if (__builtin_expect(__atomic_compare_exchange_n(&l->state, &unlocked, 1, false,
+							 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED), 1))
+		return 0;
+	return ticket_lock_contended(l);
+}
+
+static inline void ticket_unlock(ticket_lock_t *l)
+{
+	/*
+	 * Release: the critical section's writes reach the next holder. An
+	 * exchange, not a store: a waiter that set 2 before sleeping must be
+	 * seen, or it could sleep for good.
+	 */
+	if (__builtin_expect(__atomic_exchange_n(&l->state, 0, __ATOMIC_RELEASE) == 2, 0))
+		ticket_unlock_wake(l);
+}
+
+/* True if some thread holds the lock (a racy snapshot, for assertions). */
+static inline bool ticket_is_locked(ticket_lock_t *l)
+{
+	/* Relaxed: only a hint; no data is read on its strength. */
+	return __atomic_load_n(&l->state, __ATOMIC_RELAXED) != 0;
+}
+
+/* For reports: no tickets here; owner 0, next 1 while held. */
+static inline void ticket_lock_peek(const ticket_lock_t *l, uint32_t *owner,
+				    uint32_t *next)
+{
+	*owner = 0;
+	/* Relaxed: a report's snapshot; nothing is read on its strength. */
+	*next = __atomic_load_n(&l->state, __ATOMIC_RELAXED) != 0;
+}
+#else /* the FIFO ticket lock */
+
 typedef struct ticket_lock {
 	/* Accessed only through __atomic builtins, each at its own size. */
 	uint64_t next;     /* tickets handed out; a ticket is its low half */
@@ -142,17 +239,7 @@ static inline unsigned long ticket_lock(ticket_lock_t *l)
 	return ticket_lock_wait(l, ticket, owner);
 }
 
-/* Takes the lock only if it is free now; true on success. */
-bool ticket_trylock(ticket_lock_t *l);
 
-/*
- * For hang reports: the lock hart `hart` is waiting for now (NULL if none)
- * and, through *ticket, the ticket it waits with. Each hart records this
- * itself on the contended path only (ticket_lock_wait), so an uncontended
- * lock costs nothing more. A racy snapshot; host threads that share a hart
- * index share the record.
- */
-const ticket_lock_t *ticket_lock_waiting(unsigned hart, uint32_t *ticket);
 
 /* The ticket served now and the tickets handed out (racy, for reports). */
 static inline void ticket_lock_peek(const ticket_lock_t *l, uint32_t *owner,
@@ -189,6 +276,20 @@ static inline bool ticket_is_locked(ticket_lock_t *l)
 	uint32_t owner = __atomic_load_n(&l->owner, __ATOMIC_RELAXED);
 	return (uint32_t)__atomic_load_n(&l->next, __ATOMIC_RELAXED) != owner;
 }
+
+#endif /* TICKET_LOCK_BARGES */
+
+/* Takes the lock only if it is free now; true on success. */
+bool ticket_trylock(ticket_lock_t *l);
+
+/*
+ * For hang reports: the lock hart `hart` is waiting for now (NULL if none)
+ * and, through *ticket, the ticket it waits with. Each hart records this
+ * itself on the contended path only (ticket_lock_wait), so an uncontended
+ * lock costs nothing more. A racy snapshot; host threads that share a hart
+ * index share the record.
+ */
+const ticket_lock_t *ticket_lock_waiting(unsigned hart, uint32_t *ticket);
 
 /* The same with local interrupts masked first and restored after. */
 static inline port_irqflags_t ticket_lock_irqsave(ticket_lock_t *l,

@@ -64,6 +64,7 @@ void port_wait_long(void);
 #define PORT_WAIT_ON_WAKES 1
 void port_wait_on(const uint32_t *word, uint32_t value, unsigned key);
 void port_wake(const uint32_t *word, uint32_t keys);
+void port_wake_one(const uint32_t *word);
 
 /* Makes the calling thread hart `hart` (< PORT_MAX_HARTS). */
 void port_host_become_hart(unsigned hart);
