@@ -358,10 +358,18 @@ void stress_report_stall(void)
 		}
 		name_lock(l, name, sizeof(name));
 		ticket_lock_peek(l, &owner, &next);
+#if TICKET_LOCK_BARGES
+		/* No tickets in a barging lock (the host's): held or not. */
+		(void)ticket;
+		port_printf("stall: hart %u: %llu ops, in %s%s, waits for %s: %s\n", i,
+			    (unsigned long long)ops, phase_names[ph], tick, name,
+			    next != owner ? "held" : "free now (it has not noticed)");
+#else
 		port_printf("stall: hart %u: %llu ops, in %s%s, waits for %s: ticket %u, "
 			    "serving %u, %u taken%s\n", i, (unsigned long long)ops,
 			    phase_names[ph], tick, name, ticket, owner, next,
 			    ticket == owner ? " (its turn: it has not noticed)" : "");
+#endif
 	}
 }
 
