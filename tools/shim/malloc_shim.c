@@ -12,8 +12,8 @@
  * Threads are harts. percpu/ indexes its magazines by port_hart_id(), so two
  * threads must never use one id at the same time. The PORT_MAX_HARTS ids
  * are split in two:
- *  - EXCLUSIVE_IDS (64): the first threads to call in, up to 4 per CPU
- *    (at least 8; SMPHEAP_EXCLUSIVE=N overrides), each get an id of their
+ *  - EXCLUSIVE_IDS (64): the first 64 threads to call in (SMPHEAP_EXCLUSIVE=N
+ *    sets fewer, at least 8), each get an id of their
  *    own (one CAS on a bitmap word) and become that hart, with percpu's
  *    lock-free hit paths. A pthread key's destructor gives the hart's
  *    magazines back (percpu_hart_exit) and returns the id.
@@ -315,7 +315,15 @@ _Static_assert(EXCLUSIVE_IDS >= 8, "PORT_MAX_HARTS leaves too few exclusive ids"
 
 #define ID_WORDS ((EXCLUSIVE_IDS + 63) / 64)
 static atomic_uint_fast64_t id_free[ID_WORDS]; /* bit set: id taken */
-/* Exclusive ids handed out at most (set at init): 4 per CPU, 8..64. */
+/*
+ * Exclusive ids handed out at most (set at init): all of them, 8..64 with
+ * SMPHEAP_EXCLUSIVE. It was 4 per CPU while the host lock handed over in
+ * FIFO order and more harts with slow paths meant more convoys; with the
+ * barging lock, thread_bench on 2 CPUs ran 80-105 Mops at 8 threads with
+ * 16+ ids against 59 with 8 (the bench's main thread takes one too), 59-61
+ * at 64 threads with 64 against 23-35 with 8, and 1,000 threads 25-27
+ * against 20-24, peak RSS within 15% either way.
+ */
 static unsigned exclusive_limit = 8;
 /*
  * Shared ids (set at init): shared_per_cpu (2) for each of shared_cpus
@@ -416,7 +424,7 @@ static void shared_locks_init(void)
 	for (unsigned i = 0; i < SHARED_IDS; i++)
 		pthread_mutex_init(&shared_lock[i].m, NULL);
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t excl = env_size_mb("SMPHEAP_EXCLUSIVE", cpus > 0 ? 4 * (size_t)cpus : 8);
+	size_t excl = env_size_mb("SMPHEAP_EXCLUSIVE", EXCLUSIVE_IDS);
 	exclusive_limit = excl < 8 ? 8 : excl > EXCLUSIVE_IDS ? EXCLUSIVE_IDS : (unsigned)excl;
 	size_t ncpu = cpus > 0 ? (size_t)cpus : 1;
 	shared_cpus = ncpu > SHARED_IDS ? SHARED_IDS : (unsigned)ncpu;
