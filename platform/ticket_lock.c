@@ -10,7 +10,6 @@
  */
 #define WAIT_FOR_TICKET (FAULT != FAULT_BROKEN_LOCK)
 
-
 /*
  * What each hart waits for (ticket_lock_waiting), written by the hart
  * itself around its wait. Relaxed: read only by hang reports; it orders
@@ -52,7 +51,6 @@ const ticket_lock_t *ticket_lock_waiting(unsigned hart, uint32_t *ticket)
 unsigned long ticket_lock_contended(ticket_lock_t *l)
 {
 	unsigned long spins = 0;
-	uint32_t unlocked = 0;
 
 	if (!WAIT_FOR_TICKET)
 		return 0;
@@ -62,12 +60,8 @@ unsigned long ticket_lock_contended(ticket_lock_t *l)
 	note_wait(h, l, 0);
 	for (; spins < TICKET_LOCK_SPINS; spins++) {
 		port_cpu_relax();
-		unlocked = 0;
 		/* Relaxed look first (no locked instruction while it is held). */
-		if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 &&
-		    /* Acquire: as in ticket_lock(). */
-		    __atomic_compare_exchange_n(&l->state, &unlocked, 1, false,
-						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 && ticket_lock_take(l))
 			goto taken;
 	}
 	/* Acquire: returning 0 means we hold it, as in ticket_lock(). */
@@ -87,10 +81,7 @@ void ticket_unlock_wake(ticket_lock_t *l)
 
 bool ticket_trylock(ticket_lock_t *l)
 {
-	uint32_t unlocked = 0;
-	/* Acquire on success: the critical section starts after it. */
-	return __atomic_compare_exchange_n(&l->state, &unlocked, 1, false, __ATOMIC_ACQUIRE,
-					   __ATOMIC_RELAXED);
+	return ticket_lock_take(l);
 }
 #else /* the FIFO ticket lock */
 #if PORT_WAIT_ON_WAKES

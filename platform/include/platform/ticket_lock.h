@@ -149,16 +149,22 @@ static inline void ticket_lock_init(ticket_lock_t *l)
 unsigned long ticket_lock_contended(ticket_lock_t *l);
 void ticket_unlock_wake(ticket_lock_t *l);
 
-/* Takes the lock; returns how many times it had to spin (0 uncontended). */
-static inline unsigned long ticket_lock(ticket_lock_t *l)
+/* Free -> held in one step; true if this call took the lock. */
+static inline bool ticket_lock_take(ticket_lock_t *l)
 {
 	uint32_t unlocked = 0;
 	/*
 	 * Acquire on success: pairs with the release in ticket_unlock(), so
 	 * the previous holder's writes are seen. Relaxed on failure.
 	 */
-	if (__builtin_expect(__atomic_compare_exchange_n(&l->state, &unlocked, 1, false,
-							 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED), 1))
+	return __atomic_compare_exchange_n(&l->state, &unlocked, 1, false, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+
+/* Takes the lock; returns how many times it had to spin (0 uncontended). */
+static inline unsigned long ticket_lock(ticket_lock_t *l)
+{
+	if (__builtin_expect(ticket_lock_take(l), 1))
 		return 0;
 	return ticket_lock_contended(l);
 }
@@ -239,8 +245,6 @@ static inline unsigned long ticket_lock(ticket_lock_t *l)
 	return ticket_lock_wait(l, ticket, owner);
 }
 
-
-
 /* The ticket served now and the tickets handed out (racy, for reports). */
 static inline void ticket_lock_peek(const ticket_lock_t *l, uint32_t *owner,
 				    uint32_t *next)
@@ -284,8 +288,8 @@ bool ticket_trylock(ticket_lock_t *l);
 
 /*
  * For hang reports: the lock hart `hart` is waiting for now (NULL if none)
- * and, through *ticket, the ticket it waits with. Each hart records this
- * itself on the contended path only (ticket_lock_wait), so an uncontended
+ * and, through *ticket, the ticket it waits with (0 on a barging lock).
+ * Each hart records this itself on the contended path only, so an uncontended
  * lock costs nothing more. A racy snapshot; host threads that share a hart
  * index share the record.
  */
