@@ -49,8 +49,23 @@
  * an atomic read-modify-write the fast path must not have; under TSan it is
  * the atomic store, so the sanitizer knows the race is intended.
  */
+/*
+ * Built with ThreadSanitizer: gcc says so with __SANITIZE_THREAD__, clang 14
+ * (`--config=tsan`) only through __has_feature.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define PERCPU_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PERCPU_TSAN 1
+#endif
+#endif
+#ifndef PERCPU_TSAN
+#define PERCPU_TSAN 0
+#endif
+
 #define LOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
-#if defined(__SANITIZE_THREAD__) || defined(HOST_SANITIZED)
+#if PERCPU_TSAN || defined(HOST_SANITIZED)
 #define STORE_RELAXED(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #else
 #define STORE_RELAXED(p, v) (*(volatile __typeof__(*(p)) *)(p) = (v))
@@ -698,7 +713,7 @@ magazine_push_as(struct percpu_cpu *c, void *p, unsigned off, unsigned st, bool 
  */
 static inline bool next_tag_plausible(const void *p)
 {
-#if defined(__SANITIZE_THREAD__)
+#if PERCPU_TSAN
 	(void)p;
 	return true;
 #else
