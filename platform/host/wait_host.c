@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -34,8 +35,34 @@ void port_wake(const uint32_t *word, uint32_t keys)
 			INT_MAX, NULL, NULL, keys);
 }
 
-void port_wake_one(const uint32_t *word)
+int port_wake_one(const uint32_t *word)
 {
-	syscall(SYS_futex, word, FUTEX_WAKE_BITSET | FUTEX_PRIVATE_FLAG, 1, NULL, NULL,
+	return (int)syscall(SYS_futex, word, FUTEX_WAKE_BITSET | FUTEX_PRIVATE_FLAG, 1, NULL, NULL,
 		FUTEX_BITSET_MATCH_ANY);
+}
+
+/*
+ * membarrier's private expedited command IPIs every CPU that runs one of our
+ * threads and fences it (a descheduled thread's switch fenced it already);
+ * it needs a registration once per process, done here on first use.
+ * Registered: 1; unsupported (kernel before 4.14, a seccomp filter): -1.
+ * Relaxed: a flag that two threads may both set to the same value; the
+ * membarrier calls order what needs ordering.
+ */
+static int fence_heavy_registered;
+
+bool port_fence_heavy(void)
+{
+	int reg = __atomic_load_n(&fence_heavy_registered, __ATOMIC_RELAXED);
+	if (reg == 0) {
+		reg = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0,
+			      0) == 0 ? 1 : -1;
+		__atomic_store_n(&fence_heavy_registered, reg, __ATOMIC_RELAXED);
+	}
+	return reg > 0 && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+bool port_fence_heavy_works(void)
+{
+	return __atomic_load_n(&fence_heavy_registered, __ATOMIC_RELAXED) > 0;
 }

@@ -22,6 +22,7 @@
 #define PLATFORM_PORT_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -130,10 +131,24 @@ typedef unsigned long port_irqflags_t;
  *     call when nobody sleeps, but a system call on the host: callers keep
  *     their own count of sleepers and skip it when there are none.
  *
- *   void port_wake_one(const uint32_t *word);
- *     Wakes at most one port_wait_on() sleeper on word, whatever its key:
- *     for a lock that any running waiter may take (TICKET_LOCK_BARGES),
- *     where one woken waiter is enough and a crowd would only fight.
+ *   int port_wake_one(const uint32_t *word);
+ *     Wakes at most one port_wait_on() sleeper on word, whatever its key,
+ *     and returns how many it woke (0 or 1): for a lock that any running
+ *     waiter may take (TICKET_LOCK_BARGES), where one woken waiter is
+ *     enough and a crowd would only fight. Like port_wake, it fences
+ *     before it looks for sleepers.
+ *
+ *   bool port_fence_heavy(void);
+ *     A full memory fence on every hart (CPU) that runs a hart of this
+ *     program, the caller's included, before it returns (Linux: membarrier,
+ *     private expedited): the heavy half of an asymmetric Dekker pair whose
+ *     light half is a compiler barrier, so a hot path pays for no fence
+ *     (the barging lock's unlock, <platform/ticket_lock.h>). Returns false,
+ *     having fenced nothing, if the port cannot.
+ *
+ *   bool port_fence_heavy_works(void);
+ *     True once a port_fence_heavy() has returned true in this program:
+ *     no fence, just whether the port has one.
  */
 #include <platform/port_impl.h>
 
@@ -162,9 +177,20 @@ static inline void port_wake(const uint32_t *word, uint32_t keys)
 	(void)keys;
 }
 
-static inline void port_wake_one(const uint32_t *word)
+static inline int port_wake_one(const uint32_t *word)
 {
 	(void)word;
+	return 0;
+}
+
+static inline bool port_fence_heavy(void)
+{
+	return false; /* no hart fenced: the caller must not sleep unbounded */
+}
+
+static inline bool port_fence_heavy_works(void)
+{
+	return false;
 }
 #endif
 

@@ -64,7 +64,9 @@ void port_wait_long(void);
 #define PORT_WAIT_ON_WAKES 1
 void port_wait_on(const uint32_t *word, uint32_t value, unsigned key);
 void port_wake(const uint32_t *word, uint32_t keys);
-void port_wake_one(const uint32_t *word);
+int port_wake_one(const uint32_t *word);
+bool port_fence_heavy(void);
+bool port_fence_heavy_works(void);
 
 /* Makes the calling thread hart `hart` (< PORT_MAX_HARTS). */
 void port_host_become_hart(unsigned hart);
