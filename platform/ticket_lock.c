@@ -41,12 +41,10 @@ const ticket_lock_t *ticket_lock_waiting(unsigned hart, uint32_t *ticket)
 
 #if TICKET_LOCK_BARGES
 /*
- * The barging lock's contended half (the layout and why: ticket_lock.h):
- * spin a while for a free lock, then mark it contended (2) and sleep on the
- * word until an exchange finds it free. Whoever takes it with 2 may wake one
- * sleeper too many at its unlock; that costs a system call, never a lost
- * wake: a sleeper always left 2 behind, and only an unlock that exchanges
- * 2 for 0 wakes.
+ * The barging lock's contended half (the protocol and why: ticket_lock.h;
+ * models/barging_lock.pml checks it): spin a while for a free lock, then
+ * count ourselves in `sleepers` (the first sleeper fences every CPU) and
+ * sleep on the word until a CAS takes it.
  */
 unsigned long ticket_lock_contended(ticket_lock_t *l)
 {
@@ -64,19 +62,79 @@ unsigned long ticket_lock_contended(ticket_lock_t *l)
 		if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 && ticket_lock_take(l))
 			goto taken;
 	}
-	/* Acquire: returning 0 means we hold it, as in ticket_lock(). */
-	while (__atomic_exchange_n(&l->state, 2, __ATOMIC_ACQUIRE) != 0) {
-		port_wait_on(&l->state, 2, 0);
-		spins++;
+	/*
+	 * seq_cst: orders the count before our looks at `state`. Unlocks read
+	 * `sleepers` after a compiler barrier only, so the first sleeper of a
+	 * busy spell also fences every CPU; the later ones ride on its fence
+	 * (it does not take the lock before its fence has returned).
+	 */
+	bool may_sleep = __atomic_fetch_add(&l->sleepers, 1, __ATOMIC_SEQ_CST) == 0
+				 ? port_fence_heavy()
+				 : port_fence_heavy_works();
+	if (!may_sleep) {
+		/*
+		 * No heavy fence on this port: poll, yielding the CPU, and do
+		 * not count as a sleeper (unlocks need not wake a poller).
+		 */
+		__atomic_fetch_sub(&l->sleepers, 1, __ATOMIC_SEQ_CST);
+		while (!ticket_lock_take(l)) {
+			spins++;
+			port_wait_long();
+		}
+		goto taken;
 	}
+	while (!ticket_lock_take(l)) {
+		spins++;
+		port_wait_on(&l->state, 1, 0);
+		/*
+		 * Woken or not, let the next unlock wake again. seq_cst: the
+		 * clear comes before our next look at `state`; an unlock that
+		 * skipped its wake read `waking` with a locked RMW after its
+		 * store, so either we see its store or it saw our clear.
+		 */
+		if (__atomic_load_n(&l->waking, __ATOMIC_RELAXED))
+			__atomic_exchange_n(&l->waking, 0, __ATOMIC_SEQ_CST);
+	}
+	/* seq_cst: as the count; an unlock that still sees us makes a spare wake. */
+	__atomic_fetch_sub(&l->sleepers, 1, __ATOMIC_SEQ_CST);
 taken:
 	note_wait(h, outer, outer_ticket);
 	return spins;
 }
 
+/*
+ * An unlock that saw sleepers: wake one, unless a wake is already in flight
+ * (`waking`: its sleeper has not looked yet, and its look covers this
+ * unlock too). The first read of `waking` is a locked RMW (seq_cst), so our
+ * store of 0 has reached memory before we may skip. A wake that found
+ * nobody asleep (they are between their count and their sleep) clears
+ * `waking` and tries again if a sleeper may have slept on an unlock that
+ * skipped meanwhile (sleepers, and the lock free). seq_cst throughout.
+ * Only a port with a heavy fence has sleepers (pollers do not count).
+ */
 void ticket_unlock_wake(ticket_lock_t *l)
 {
-	port_wake_one(&l->state);
+	for (;;) {
+		if (__atomic_fetch_or(&l->waking, 0, __ATOMIC_SEQ_CST) ||
+		    __atomic_exchange_n(&l->waking, 1, __ATOMIC_SEQ_CST))
+			return;
+		if (port_wake_one(&l->state))
+			return;
+		__atomic_exchange_n(&l->waking, 0, __ATOMIC_SEQ_CST);
+		/*
+		 * The counted sleepers are between their count and their
+		 * sleep: wait a while for one to take the lock (or for all to
+		 * leave) before waking again, in case one slept meanwhile.
+		 */
+		for (unsigned spins = 0;; spins++) {
+			if (__atomic_load_n(&l->sleepers, __ATOMIC_SEQ_CST) == 0 ||
+			    __atomic_load_n(&l->state, __ATOMIC_SEQ_CST) != 0)
+				return;
+			if (spins == TICKET_LOCK_SPINS)
+				break;
+			port_cpu_relax();
+		}
+	}
 }
 
 bool ticket_trylock(ticket_lock_t *l)

@@ -108,23 +108,65 @@
  * uncached) 0.11 against 4.5-6.9; the default shim 25-56 against 72-76; and
  * 1,000 threads x 100 acquisitions (//platform:ticket_crowd_test) 1.29 s
  * against 0.10 s. So on such ports the lock is a futex mutex that lets a
- * running waiter take it first (Drepper's "Futexes are tricky", mutex 3):
+ * running waiter take it first (Drepper's "Futexes are tricky", with the
+ * waiters counted apart from the lock word):
  *
- *   state:   0 free, 1 held, 2 held and a waiter may be asleep
- *   lock:    CAS(state, 0 -> 1); else spin TICKET_LOCK_SPINS looks for 0,
- *            then exchange(state, 2) until it returns 0, sleeping on the
- *            word (port_wait_on, value 2) between tries
- *   unlock:  exchange(state, 0); if it was 2, port_wake_one
+ *   state:    0 free, 1 held
+ *   sleepers: waiters that may be asleep on `state` (or about to be)
+ *   waking:   1 while a woken sleeper has not yet looked at the lock
+ *   lock:     CAS(state, 0 -> 1); else spin TICKET_LOCK_SPINS looks for 0,
+ *             then sleepers += 1 (the first sleeper of a busy spell, from
+ *             0, also calls port_fence_heavy()), and CAS(state, 0 -> 1)
+ *             until it succeeds, sleeping on the word (port_wait_on, value
+ *             1) between tries and clearing `waking` after each sleep;
+ *             then sleepers -= 1
+ *   unlock:   store_release(state, 0); compiler barrier; if sleepers != 0:
+ *             read `waking` with a locked RMW; if 0, set it and
+ *             port_wake_one(state); if that found nobody asleep, clear it
+ *             and again while sleepers != 0 and state == 0
+ *
+ * The release is a plain store, as in the FIFO lock (see above for what a
+ * locked RMW costs on x86). With Drepper's exchange(state, 0) the core's
+ * microbenchmark measured p50 441 ticks behind the lock against 210 without
+ * it; with this store 252-273 (`bazel run -c opt //heap:bench`; the CAS
+ * that acquires still waits for the store buffer). A store then a load of another word needs a StoreLoad
+ * fence to be a Dekker half, and that fence costs what the RMW did; so the
+ * sleepers pay for both sides (an asymmetric Dekker pair, as liburcu and
+ * folly's asymmetric fences do): port_fence_heavy() (Linux membarrier,
+ * private expedited) runs a full fence on every CPU that runs one of our
+ * threads. Either an unlocker's store of 0 preceded that fence on its CPU,
+ * and is seen by the sleeper's CAS or by the kernel's check in port_wait_on
+ * (which then refuses the sleep), or its load of `sleepers` follows the
+ * fence, and sees the sleeper and wakes one (port_wake_one fences before it
+ * looks for sleepers, as the contract's port_wake does). Each sleep reads a
+ * 1 that some holder wrote and had not yet released at the fence, so that
+ * holder's unlock is of the second kind. Only the first sleeper of a spell
+ * in which `sleepers` stays above 0 fences: an unlock that read 0 did so
+ * before that sleeper's count, so its store is seen after that sleeper's
+ * fence, which returns before that sleeper takes the lock; until then the
+ * later sleepers' wakes come from that sleeper's own unlock, or from a
+ * holder whose load follows its fence.
+ *
+ * One wake in flight at a time (`waking`): without it every unlock while
+ * anyone slept made a system call and woke another thread, which halved
+ * thread_bench at 64 to 1,000 threads (26 Mops against 50 at 64). An unlock
+ * that skips its wake for a wake in flight has its store in memory first
+ * (the locked read of `waking`), so the sleeper that clears `waking` and
+ * then looks at `state` sees it. A wake that found nobody asleep clears
+ * `waking` and looks again itself. models/barging_lock.pml checks all of
+ * this on x86-TSO store buffers, and finds the lost wakeup without the first
+ * sleeper's fence, without the locked read, or without the look again.
+ * A port without the heavy fence (it returns false: an old kernel, a
+ * seccomp filter) keeps the waiters awake instead: they yield the CPU
+ * (port_wait_long) between looks and are not counted as sleepers.
  *
  * Fair it is not: a waiter can be overtaken many times (a thread that
  * unlocks and locks again keeps winning while the woken one is scheduled).
  * The host runs tests, benchmarks and the malloc shim, where throughput with
  * any number of threads is what matters; the kernel's harts keep the FIFO
- * lock. The uncontended cost is a CAS and an exchange (two locked
- * instructions on x86, against one for the ticket lock and its release
- * store): `bazel run -c opt //platform:lock_bench`, an empty lock+unlock
- * p50 11-12 rdtsc ticks against 6, and what the lock adds to an alloc+free
- * pair 2-4 ticks against 3 (noise). //platform:ticket_lock_test and the
+ * lock. The uncontended cost is a CAS, a store and a load, as the ticket
+ * lock's (`bazel run -c opt //platform:lock_bench`, and the h+lock rows of
+ * `bazel run -c opt //heap:bench`). //platform:ticket_lock_test and the
  * crowd test also run the FIFO lock on the host (:ticket_lock_fifo,
  * TICKET_LOCK_BARGES=0).
  */
@@ -134,7 +176,9 @@
 
 #if TICKET_LOCK_BARGES
 typedef struct ticket_lock {
-	uint32_t state; /* 0 free, 1 held, 2 held and maybe a sleeper */
+	uint32_t state;    /* 0 free, 1 held */
+	uint32_t sleepers; /* waiters that may sleep on `state` */
+	uint32_t waking;   /* 1: a woken sleeper has not looked yet */
 } ticket_lock_t;
 
 #define TICKET_LOCK_INIT { 0 }
@@ -143,6 +187,8 @@ static inline void ticket_lock_init(ticket_lock_t *l)
 {
 	/* Relaxed: the lock is published to other threads by whatever publishes l. */
 	__atomic_store_n(&l->state, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->sleepers, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->waking, 0, __ATOMIC_RELAXED);
 }
 
 /* Out of line: the contended half of ticket_lock, and the unlock's wake. */
@@ -171,12 +217,15 @@ static inline unsigned long ticket_lock(ticket_lock_t *l)
 
 static inline void ticket_unlock(ticket_lock_t *l)
 {
+	/* Release: the critical section's writes reach the next holder. */
+	__atomic_store_n(&l->state, 0, __ATOMIC_RELEASE);
 	/*
-	 * Release: the critical section's writes reach the next holder. An
-	 * exchange, not a store: a waiter that set 2 before sleeping must be
-	 * seen, or it could sleep for good.
+	 * Relaxed, kept after the store by a compiler barrier only: the CPU may
+	 * still read `sleepers` before the store leaves its store buffer; the
+	 * first sleeper's port_fence_heavy() orders the pair (above).
 	 */
-	if (__builtin_expect(__atomic_exchange_n(&l->state, 0, __ATOMIC_RELEASE) == 2, 0))
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (__builtin_expect(__atomic_load_n(&l->sleepers, __ATOMIC_RELAXED) != 0, 0))
 		ticket_unlock_wake(l);
 }
 
