@@ -39,6 +39,30 @@ const ticket_lock_t *ticket_lock_waiting(unsigned hart, uint32_t *ticket)
 	return l;
 }
 
+/*
+ * The wait this hart was in when it began this one: an interrupt handler
+ * may wait for another lock inside a wait (a lock not taken with irqsave),
+ * and puts back the wait it interrupted when it is done.
+ */
+struct outer_wait {
+	unsigned hart;
+	const ticket_lock_t *lock;
+	uint32_t ticket;
+};
+
+static struct outer_wait wait_begin(const ticket_lock_t *l, uint32_t ticket)
+{
+	struct outer_wait o = { port_hart_id(), NULL, 0 };
+	o.lock = ticket_lock_waiting(o.hart, &o.ticket);
+	note_wait(o.hart, l, ticket);
+	return o;
+}
+
+static void wait_end(const struct outer_wait *o)
+{
+	note_wait(o->hart, o->lock, o->ticket);
+}
+
 #if TICKET_LOCK_BARGES
 /*
  * The barging lock's contended half (the protocol and why: ticket_lock.h;
@@ -52,10 +76,7 @@ unsigned long ticket_lock_contended(ticket_lock_t *l)
 
 	if (!WAIT_FOR_TICKET)
 		return 0;
-	unsigned h = port_hart_id();
-	uint32_t outer_ticket = 0;
-	const ticket_lock_t *outer = ticket_lock_waiting(h, &outer_ticket);
-	note_wait(h, l, 0);
+	struct outer_wait outer = wait_begin(l, 0);
 	for (; spins < TICKET_LOCK_SPINS; spins++) {
 		port_cpu_relax();
 		/* Relaxed look first (no locked instruction while it is held). */
@@ -98,7 +119,7 @@ unsigned long ticket_lock_contended(ticket_lock_t *l)
 	/* seq_cst: as the count; an unlock that still sees us makes a spare wake. */
 	__atomic_fetch_sub(&l->sleepers, 1, __ATOMIC_SEQ_CST);
 taken:
-	note_wait(h, outer, outer_ticket);
+	wait_end(&outer);
 	return spins;
 }
 
@@ -223,14 +244,7 @@ unsigned long ticket_lock_wait(ticket_lock_t *l, uint32_t ticket, uint32_t owner
 
 	if (!WAIT_FOR_TICKET)
 		return 0;
-	/*
-	 * An interrupt handler may wait for another lock inside this wait (a
-	 * lock not taken with irqsave): it puts back the wait it interrupted.
-	 */
-	unsigned h = port_hart_id();
-	uint32_t outer_ticket = 0;
-	const ticket_lock_t *outer = ticket_lock_waiting(h, &outer_ticket);
-	note_wait(h, l, ticket);
+	struct outer_wait outer = wait_begin(l, ticket);
 	for (;;) {
 		spins++;
 		ticket_wait(l, ticket, ticket - owner, spins);
@@ -239,7 +253,7 @@ unsigned long ticket_lock_wait(ticket_lock_t *l, uint32_t ticket, uint32_t owner
 		if (owner == ticket)
 			break;
 	}
-	note_wait(h, outer, outer_ticket);
+	wait_end(&outer);
 	return spins;
 }
 

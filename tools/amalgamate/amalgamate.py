@@ -25,8 +25,9 @@ The kernel supplies <platform/port_impl.h> (or names another header with
 PORTING.md. -DSMPHEAP_NO_FORMATTER leaves port_vsnprintf/port_snprintf to
 the kernel. Needs a host C compiler (cc, or $CC) for --prefix: the symbol
 list is what `nm` finds defined in the unprefixed amalgamation, compiled
-against the host port (or $SMPHEAP_PORT_INCLUDE with $CC and $NM, e.g. a
-cross compiler and the kernel's own port_impl.h).
+against the host port (or $SMPHEAP_PORT_INCLUDE, include directories
+separated by ':', with $CC and $NM, e.g. a cross compiler and the kernel's
+own port_impl.h).
 """
 
 import argparse
@@ -184,11 +185,12 @@ def defined_symbols(out_dir, root):
     """Global symbols the unprefixed amalgamation defines (host compile + nm)."""
     cc = os.environ.get("CC", "cc")
     nm_tool = os.environ.get("NM", "nm")
-    port = os.environ.get("SMPHEAP_PORT_INCLUDE", os.path.join(root, "platform", "host", "include"))
+    ports = os.environ.get("SMPHEAP_PORT_INCLUDE", os.path.join(root, "platform", "host", "include"))
+    port_flags = ["-I" + d for d in ports.split(os.pathsep) if d]
     with tempfile.TemporaryDirectory() as tmp:
         obj = os.path.join(tmp, "smpheap.o")
-        subprocess.run([cc, "-std=gnu11", "-ffreestanding", "-c", "-O0", "-w", "-I", out_dir, "-I", port,
-                        os.path.join(out_dir, "smpheap.c"), "-o", obj], check=True)
+        subprocess.run([cc, "-std=gnu11", "-ffreestanding", "-c", "-O0", "-w", "-I", out_dir] + port_flags +
+                       [os.path.join(out_dir, "smpheap.c"), "-o", obj], check=True)
         nm = subprocess.run([nm_tool, "-g", "--defined-only", obj], check=True,
                             capture_output=True, text=True).stdout
     names = set()

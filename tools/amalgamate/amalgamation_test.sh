@@ -16,13 +16,13 @@ gen=$tmp/gen out=$tmp/out compat=$tmp/compat
 mkdir -p "$gen" "$out" "$out/noipi" "$compat/platform" "$compat/heap" "$compat/percpu"
 
 # The symbol list comes from the cross compiler and this port: no host port needed.
-CC=riscv64-unknown-elf-gcc NM=riscv64-unknown-elf-nm SMPHEAP_PORT_INCLUDE="$root/platform/riscv_mmode/include" \
+CC=riscv64-unknown-elf-gcc NM=riscv64-unknown-elf-nm SMPHEAP_PORT_INCLUDE="$root/platform/riscv_mmode/include:$root/platform/riscv_common/include" \
 	python3 "$root/tools/amalgamate/amalgamate.py" --root "$root" --out "$gen" --prefix smpheap_
 
 # The unprefixed names must be gone from the library's symbols.
 riscv64-unknown-elf-gcc -march=rv64gc -mabi=lp64d -mcmodel=medany -DPORT_MAX_HARTS=8 \
 	-std=gnu11 -ffreestanding -O2 -Wall -Wextra -Werror \
-	-I"$gen" -I"$root/platform/riscv_mmode/include" -c "$gen/smpheap.c" -o "$tmp/check.o"
+	-I"$gen" -I"$root/platform/riscv_mmode/include" -I"$root/platform/riscv_common/include" -c "$gen/smpheap.c" -o "$tmp/check.o"
 if riscv64-unknown-elf-nm -g --defined-only "$tmp/check.o" | awk '{print $3}' |
 	grep -Ev '^(smpheap_|port_v?snprintf$)'; then
 	echo "amalgamation_test: FAIL: global symbols above lack the prefix"; exit 1

@@ -9,6 +9,11 @@
 
 #define PORT_RISCV_SSTATUS_SIE 0x2UL
 
+/* port_irq_save / port_irq_restore / port_cpu_relax on sstatus.SIE. */
+#define PORT_RISCV_STATUS_CSR "sstatus"
+#define PORT_RISCV_STATUS_IE PORT_RISCV_SSTATUS_SIE
+#include <platform/riscv_irq.h>
+
 static inline unsigned port_hart_id(void)
 {
 	unsigned id;
@@ -47,21 +52,6 @@ static inline void port_set_hart_data(void *data)
 			 : : "r"(data), "i"(PORT_RISCV_HART_DATA_OFFSET) : "memory");
 }
 
-static inline unsigned long port_irq_save(void)
-{
-	unsigned long old;
-	/* "memory": the critical section must not be hoisted above. */
-	__asm__ volatile("csrrci %0, sstatus, 2" : "=r"(old) : : "memory");
-	return old & PORT_RISCV_SSTATUS_SIE;
-}
-
-static inline void port_irq_restore(unsigned long flags)
-{
-	/* Sets SIE only if it was set: nested saves restore nothing early. */
-	__asm__ volatile("csrs sstatus, %0"
-			 : : "r"(flags & PORT_RISCV_SSTATUS_SIE) : "memory");
-}
-
 /*
  * The brief pair (<platform/port.h>): csrrci returns the whole sstatus and
  * csrs sets back every bit that was set. In a brief section nothing else
@@ -81,15 +71,6 @@ static inline unsigned long port_irq_save_brief(void)
 static inline void port_irq_restore_brief(unsigned long old)
 {
 	__asm__ volatile("csrs sstatus, %0" : : "r"(old) : "memory");
-}
-
-static inline void port_cpu_relax(void)
-{
-	/*
-	 * Zihintpause `pause` (fence w,0), spelled as .insn so rv64gc
-	 * assembles it; cores without Zihintpause run it as a harmless fence.
-	 */
-	__asm__ volatile(".insn i 0x0f, 0, x0, x0, 0x010");
 }
 
 /* Sleeps in wfi for ~20 us (or until an interrupt); see wait.c. */

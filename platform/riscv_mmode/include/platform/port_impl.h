@@ -13,6 +13,11 @@
 
 #define PORT_MMODE_MSTATUS_MIE 0x8UL
 
+/* port_irq_save / port_irq_restore / port_cpu_relax on mstatus.MIE. */
+#define PORT_RISCV_STATUS_CSR "mstatus"
+#define PORT_RISCV_STATUS_IE PORT_MMODE_MSTATUS_MIE
+#include <platform/riscv_irq.h>
+
 static inline unsigned port_hart_id(void)
 {
 	unsigned long id;
@@ -52,27 +57,6 @@ static inline void port_set_hart_data(void *data)
 	port_mmode_slots[port_hart_id()].data = data;
 	/* Later port_hart_data() loads must not move above the store. */
 	__asm__ volatile("" ::: "memory");
-}
-
-static inline unsigned long port_irq_save(void)
-{
-	unsigned long old;
-	/* "memory": the critical section must not be hoisted above. */
-	__asm__ volatile("csrrci %0, mstatus, 8" : "=r"(old) : : "memory");
-	return old & PORT_MMODE_MSTATUS_MIE;
-}
-
-static inline void port_irq_restore(unsigned long flags)
-{
-	/* Sets MIE only if it was set: nested saves restore nothing early. */
-	__asm__ volatile("csrs mstatus, %0"
-			 : : "r"(flags & PORT_MMODE_MSTATUS_MIE) : "memory");
-}
-
-static inline void port_cpu_relax(void)
-{
-	/* Zihintpause `pause`, as .insn so rv64gc assembles it. */
-	__asm__ volatile(".insn i 0x0f, 0, x0, x0, 0x010");
 }
 
 /* wfi with a CLINT timer ~20 us ahead (or until an interrupt); trap.c. */
