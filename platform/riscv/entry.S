@@ -17,6 +17,7 @@
  * its hart_local, then goes on as if HSM had started it.
  */
 #include <platform/riscv.h>
+#include <platform/riscv_entry.h>
 
 	.section .text.entry, "ax", @progbits
 	.globl _start
@@ -26,20 +27,8 @@ _start:
 	.option norelax
 	la	gp, __global_pointer$
 	.option pop
-	/* Acquire: nothing of the boot below may start before the claim. */
-	la	t0, boot_claim
-	li	t1, 1
-	amoswap.w.aq t1, t1, (t0)
-	bnez	t1, _start_late
-
-	/* Zero .bss (8-byte aligned by kernel.ld); no stack needed. */
-	la	t0, __bss_start
-	la	t1, __bss_end
-1:	bgeu	t0, t1, 2f
-	sd	zero, 0(t0)
-	addi	t0, t0, 8
-	j	1b
-2:
+	RISCV_CLAIM_BOOT boot_claim, _start_late, t0, t1
+	RISCV_ZERO_BSS t0, t1
 	la	sp, __stacks_end
 	la	tp, platform_early_hart_local
 	call	platform_boot		/* (hartid, dtb); does not return */

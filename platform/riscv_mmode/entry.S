@@ -7,6 +7,7 @@
  * the boot hart publishes `mmode_released` and raises their msip.
  */
 #include "layout.h"
+#include <platform/riscv_entry.h>
 
 	.section .text.entry
 	.globl _start
@@ -39,18 +40,9 @@ _start:
 	li	t1, MIE_MSIE
 	csrw	mie, t1
 	/* The lottery word is in .data (loaded as 0), not in .bss. */
-	la	t1, mmode_boot_lottery
-	li	t2, 1
-	amoswap.w.aq t2, t2, (t1)
-	bnez	t2, secondary
-
-	la	t1, __bss_start
-	la	t2, __bss_end
-1:	bgeu	t1, t2, 2f
-	sd	zero, 0(t1)
-	addi	t1, t1, 8
-	j	1b
-2:	mv	a0, a1
+	RISCV_CLAIM_BOOT mmode_boot_lottery, secondary, t1, t2
+	RISCV_ZERO_BSS t1, t2
+	mv	a0, a1
 	call	mmode_boot_entry
 	j	park
 
