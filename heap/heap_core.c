@@ -899,22 +899,26 @@ static inline __attribute__((always_inline)) enum heap_error free_one(struct hea
 	return free_slow(h, p, cached_ok);
 }
 
-enum heap_error heap_free(struct heap *h, void *p)
+/* heap_free and heap_free_claimed: an uninitialised heap, NULL, then p. */
+static inline __attribute__((always_inline)) enum heap_error free_entry(struct heap *h,
+									void *p,
+									bool cached_ok)
 {
 	if (h->magic != HEAP_MAGIC)
 		return HEAP_ERR_UNINIT;
 	if (!p)
 		return HEAP_OK;
-	return free_one(h, p, false);
+	return free_one(h, p, cached_ok);
+}
+
+enum heap_error heap_free(struct heap *h, void *p)
+{
+	return free_entry(h, p, false);
 }
 
 enum heap_error heap_free_claimed(struct heap *h, void *p)
 {
-	if (h->magic != HEAP_MAGIC)
-		return HEAP_ERR_UNINIT;
-	if (!p)
-		return HEAP_OK;
-	return free_one(h, p, true);
+	return free_entry(h, p, true);
 }
 
 static enum heap_error free_sized(struct heap *h, void *p, size_t size, bool claimed)
@@ -994,6 +998,23 @@ size_t heap_usable_size(struct heap *h, void *p)
 	return heap_usable_size_err(h, p, NULL);
 }
 
+/*
+ * A block grown in place to b's `total` bytes (it had s) keeps need of them
+ * (all, when the rest could not stand alone as a free block) and frees the
+ * rest; pf is its P bit.
+ */
+static void keep_grown(struct heap *h, uintptr_t b, uintptr_t s, uintptr_t need,
+		       uintptr_t total, uintptr_t pf)
+{
+	uintptr_t keep = total - need >= MIN_BLOCK ? need : total;
+	tag_write(b, keep, HEAP_TAG_ALLOC | pf);
+	note_alloc(h, keep - s, 0);
+	if (keep < total)
+		free_span(h, b + keep, total - keep, false);
+	else
+		tag_set_prev_free(b + total, false);
+}
+
 /* ---- realloc --------------------------------------------------------- */
 
 static void *realloc_block(struct heap *h, void *p, size_t size, enum heap_error *err,
@@ -1030,15 +1051,7 @@ static void *realloc_block(struct heap *h, void *p, size_t size, enum heap_error
 		uintptr_t total = s + tag_size(nt);
 		bin_remove(h, n, tag_size(nt));
 		tag_store(n, 0);
-		uintptr_t keep = total - need >= MIN_BLOCK ? need : total;
-		tag_write(b, keep, HEAP_TAG_ALLOC | pf);
-		h->st.bytes_in_use += keep - s;
-		if (h->st.bytes_in_use > h->st.high_water)
-			h->st.high_water = h->st.bytes_in_use;
-		if (keep < total)
-			free_span(h, b + keep, total - keep, false);
-		else
-			tag_set_prev_free(b + total, false);
+		keep_grown(h, b, s, need, total, pf);
 		return p;
 	}
 	if (pf) {
@@ -1058,15 +1071,7 @@ static void *realloc_block(struct heap *h, void *p, size_t size, enum heap_error
 			}
 			tag_store(b, 0); /* no stale tag inside the new block */
 			heap_memmove((void *)(pb + W), p, s - W);
-			uintptr_t keep = total - need >= MIN_BLOCK ? need : total;
-			tag_write(pb, keep, HEAP_TAG_ALLOC); /* below pb: allocated */
-			h->st.bytes_in_use += keep - s;
-			if (h->st.bytes_in_use > h->st.high_water)
-				h->st.high_water = h->st.bytes_in_use;
-			if (keep < total)
-				free_span(h, pb + keep, total - keep, false);
-			else
-				tag_set_prev_free(pb + total, false);
+			keep_grown(h, pb, s, need, total, 0); /* below pb: allocated */
 			return (void *)(pb + W);
 		}
 	}
