@@ -1,0 +1,15 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""heap_library: a library of heap/ built with the package's options and
+include root (both of them, the core and the locked heap, say these once)."""
+
+# The model and efficiency tests run millions of operations: optimise even in
+# the default fastbuild mode (and under the sanitizer configs).
+HEAP_COPTS = ["-O2"]
+
+def heap_library(name, **kwargs):
+    native.cc_library(
+        name = name,
+        copts = HEAP_COPTS,
+        includes = ["include"],
+        **kwargs
+    )
