@@ -332,12 +332,7 @@ static inline __attribute__((always_inline)) bool kfree_range(const void *p)
  */
 static inline __attribute__((always_inline)) bool kfree_filter(const void *p)
 {
-#if PERCPU_HARDEN >= 2
-	return heap_tag_check_top(p);
-#else
-	(void)p;
-	return true;
-#endif
+	return PERCPU_HARDEN < 2 || heap_tag_check_top(p);
 }
 
 /*

@@ -596,12 +596,7 @@ static inline void poison_check(void *p)
  */
 static inline __attribute__((always_inline)) bool cache_canary_ok(const void *p)
 {
-#if PERCPU_HARDEN >= 2
-	return heap_canary_ok(p);
-#else
-	(void)p;
-	return true;
-#endif
+	return PERCPU_HARDEN < 2 || heap_canary_ok(p);
 }
 
 /*

@@ -8,6 +8,12 @@
 
 static size_t percpu_cached_rounds(unsigned hart);
 
+/* The fields of struct percpu_stats that are a hart's counters as they are. */
+#define COPIED_COUNTERS(X)                                                      \
+	X(swaps) X(depot_exchanges) X(refills) X(refill_blocks) X(returns)     \
+	X(return_blocks) X(large_allocs) X(large_frees) X(flushes)             \
+	X(flush_requests) X(lock_acquisitions) X(lock_spins) X(evictions)
+
 void percpu_get_stats(unsigned hart, struct percpu_stats *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -31,19 +37,9 @@ void percpu_get_stats(unsigned hart, struct percpu_stats *o)
 	o->frees = ff + LOAD_RELAXED(&n->slow_frees) + LOAD_RELAXED(&n->large_frees);
 	o->alloc_hits = fa;
 	o->free_hits = ff;
-	o->swaps = LOAD_RELAXED(&n->swaps);
-	o->depot_exchanges = LOAD_RELAXED(&n->depot_exchanges);
-	o->refills = LOAD_RELAXED(&n->refills);
-	o->refill_blocks = LOAD_RELAXED(&n->refill_blocks);
-	o->returns = LOAD_RELAXED(&n->returns);
-	o->return_blocks = LOAD_RELAXED(&n->return_blocks);
-	o->large_allocs = LOAD_RELAXED(&n->large_allocs);
-	o->large_frees = LOAD_RELAXED(&n->large_frees);
-	o->flushes = LOAD_RELAXED(&n->flushes);
-	o->flush_requests = LOAD_RELAXED(&n->flush_requests);
-	o->lock_acquisitions = LOAD_RELAXED(&n->lock_acquisitions);
-	o->lock_spins = LOAD_RELAXED(&n->lock_spins);
-	o->evictions = LOAD_RELAXED(&n->evictions);
+#define COPY_COUNTER(field) o->field = LOAD_RELAXED(&n->field);
+	COPIED_COUNTERS(COPY_COUNTER)
+#undef COPY_COUNTER
 }
 
 void percpu_sum_stats(struct percpu_stats *sum)
