@@ -155,6 +155,8 @@ void ticket_unlock_wake(ticket_lock_t *l)
 				break;
 			port_cpu_relax();
 		}
+		/* Still counted and not asleep: perhaps preempted; let it run. */
+		port_wait_long();
 	}
 }
 

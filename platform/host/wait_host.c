@@ -37,8 +37,10 @@ void port_wake(const uint32_t *word, uint32_t keys)
 
 int port_wake_one(const uint32_t *word)
 {
-	return (int)syscall(SYS_futex, word, FUTEX_WAKE_BITSET | FUTEX_PRIVATE_FLAG, 1, NULL, NULL,
-		FUTEX_BITSET_MATCH_ANY);
+	long woken = syscall(SYS_futex, word, FUTEX_WAKE_BITSET | FUTEX_PRIVATE_FLAG, 1, NULL,
+			     NULL, FUTEX_BITSET_MATCH_ANY);
+	/* An error woke nobody: the caller must not count on a sleeper. */
+	return woken > 0;
 }
 
 /*

@@ -147,8 +147,8 @@ typedef unsigned long port_irqflags_t;
  *     having fenced nothing, if the port cannot.
  *
  *   bool port_fence_heavy_works(void);
- *     True once a port_fence_heavy() has returned true in this program:
- *     no fence, just whether the port has one.
+ *     True once a port_fence_heavy() in this program has found the fence
+ *     available: no fence, just whether the port has one.
  */
 #include <platform/port_impl.h>
 
