@@ -30,6 +30,10 @@
  *               allocator hands a thread a block in another thread's cache
  *               line, the writes ping-pong the line. op = one malloc+writes+free.
  *
+ * The loops of random, hitpair, prodcons and larson are <bench/workloads.h>'s
+ * (bench_kernel runs the same ones on QEMU); this file keeps the threads,
+ * the clock and the report.
+ *
  * Output, one line on stdout:
  *   alloc_bench: workload=W threads=N ops=... secs=... mops=... maxrss_kb=...
  * Exit 0 on success, 1 when an allocation failed or data was corrupted.
@@ -39,6 +43,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <bench/talc.h>
+#include <bench/workloads.h>
 
 #define MAX_THREADS 256
 #define CACHE_LINE 64
@@ -90,16 +95,36 @@ struct worker {
 	char pad[CACHE_LINE];
 };
 
-/* ---------------- random actions (talc) ---------------- */
+/* ---------------- the allocator: libc's calls ---------------- */
 
-struct live {
-	unsigned char *p;
-	size_t size;
-};
-
-static unsigned char *ra_alloc(uint64_t *r, size_t size)
+static void *plain_alloc(void *ctx, size_t size, size_t align)
 {
-	size_t align = talc_align(r);
+	(void)ctx, (void)align; /* align 0: malloc's own */
+	return malloc(size);
+}
+
+static void plain_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+static void *plain_realloc(void *ctx, void *p, size_t old, size_t size, size_t align)
+{
+	(void)ctx, (void)old, (void)align;
+	return realloc(p, size);
+}
+
+/* hitpair, prodcons, larson: malloc, free. */
+static const struct bench_allocator plain = { plain_alloc, plain_free, plain_realloc, NULL };
+
+/*
+ * Random actions: malloc when 8 is enough, else aligned_alloc or
+ * posix_memalign by a coin drawn after the alignment (ctx: the worker's RNG).
+ */
+static void *talc_alloc(void *ctx, size_t size, size_t align)
+{
+	uint64_t *r = ctx;
 	void *p;
 	if (align == 8) {
 		/* malloc promises only what the size needs: 8 for tiny blocks. */
@@ -110,29 +135,46 @@ static unsigned char *ra_alloc(uint64_t *r, size_t size)
 	} else if (posix_memalign(&p, align, size) != 0) {
 		p = NULL;
 	}
-	if (!p) {
-		fail("alloc returned NULL", size);
-		return NULL;
-	}
-	if ((uintptr_t)p & (align - 1)) {
+	if (p && ((uintptr_t)p & (align - 1))) {
 		/* Counted, not fatal: Debian's mimalloc 2.0.9 gets 256..1024 wrong. */
 		if (atomic_fetch_add(&g_misaligned, 1) == 0)
 			fprintf(stderr, "alloc_bench: misaligned block %p for align %zu size %zu\n",
 				p, align, size);
 	}
-	((unsigned char *)p)[0] = (unsigned char)size;
-	((unsigned char *)p)[size - 1] = (unsigned char)size;
 	return p;
 }
+
+/* ---------------- random actions (talc) ---------------- */
+
+/* The live array doubles when full. */
+static bool ra_grow(struct talc_live *l)
+{
+	struct bench_block *v = realloc(l->v, 2 * l->cap * sizeof(*v));
+	if (!v)
+		return false;
+	l->v = v;
+	l->cap *= 2;
+	return true;
+}
+
+/* What each failed step says (alloc_bench's messages before the loop moved). */
+static const char *const ra_why[] = {
+	[BENCH_ALLOC_NULL] = "alloc returned NULL",
+	[BENCH_REALLOC_NULL] = "realloc returned NULL",
+	[BENCH_REALLOC_LOST] = "realloc lost data",
+	[BENCH_CORRUPT] = "block corrupted",
+	[BENCH_NO_ROOM] = "realloc of the live array",
+};
 
 static void *w_random(void *arg)
 {
 	struct worker *w = arg;
-	struct live *live = calloc(4096, sizeof(*live));
-	size_t n = 0, cap = 4096;
+	const struct bench_allocator a = { talc_alloc, plain_free, plain_realloc, &w->rng };
+	struct talc_live l = { .cap = 4096, .budget = SIZE_MAX, .grow = ra_grow };
 	uint64_t ops = 0;
-	if (!live) {
-		fail("calloc", 4096 * sizeof(*live));
+	l.v = calloc(l.cap, sizeof(*l.v));
+	if (!l.v) {
+		fail("calloc", l.cap * sizeof(*l.v));
 		return NULL;
 	}
 	pthread_barrier_wait(&g_start);
@@ -141,53 +183,11 @@ static void *w_random(void *arg)
 		size_t max = talc_maxes[ph];
 		double end = t0 + g_duration * (ph + 1) / TALC_NMAX;
 		while (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
-			for (int a = 0; a < TALC_BATCH; a++) {
-				enum talc_action x = talc_action(&w->rng, n);
-				if (x == TALC_REALLOC) {
-					if (!n)
-						continue;
-					size_t i = bench_below(&w->rng, 0, n);
-					size_t ns = talc_size(&w->rng, max);
-					unsigned char *p = realloc(live[i].p, ns);
-					if (!p) {
-						fail("realloc returned NULL", ns);
-						goto out;
-					}
-					if (p[0] != (unsigned char)live[i].size) {
-						fail("realloc lost data", ns);
-						goto out;
-					}
-					p[0] = (unsigned char)ns;
-					p[ns - 1] = (unsigned char)ns;
-					live[i].p = p;
-					live[i].size = ns;
-				} else if (x == TALC_ALLOC) {
-					if (n == cap) {
-						struct live *nl = realloc(live, 2 * cap * sizeof(*live));
-						if (!nl) {
-							fail("realloc of the live array", cap);
-							goto out;
-						}
-						live = nl;
-						cap *= 2;
-					}
-					size_t s = talc_size(&w->rng, max);
-					unsigned char *p = ra_alloc(&w->rng, s);
-					if (!p)
-						goto out;
-					live[n].p = p;
-					live[n].size = s;
-					n++;
-				} else {
-					size_t i = bench_below(&w->rng, 0, n);
-					struct live l = live[i];
-					if (l.p[0] != (unsigned char)l.size ||
-					    l.p[l.size - 1] != (unsigned char)l.size) {
-						fail("block corrupted", l.size);
-						goto out;
-					}
-					free(l.p);
-					live[i] = live[--n];
+			for (int i = 0; i < TALC_BATCH; i++) {
+				enum bench_result r = talc_step(&a, &l, &w->rng, max, BENCH_CHECK);
+				if (r > BENCH_SKIPPED) {
+					fail(ra_why[r], r == BENCH_NO_ROOM ? l.cap : l.size);
+					goto out;
 				}
 			}
 			ops += TALC_BATCH;
@@ -195,13 +195,11 @@ static void *w_random(void *arg)
 				break;
 		}
 		/* Each phase starts from an empty live set. */
-		while (n)
-			free(live[--n].p);
+		talc_free_all(&a, &l);
 	}
 out:
-	while (n)
-		free(live[--n].p);
-	free(live);
+	talc_free_all(&a, &l);
+	free(l.v);
 	w->ops = ops;
 	return NULL;
 }
@@ -214,14 +212,9 @@ static void *w_hitpair(void *arg)
 	uint64_t ops = 0;
 	pthread_barrier_wait(&g_start);
 	while (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
-		for (int i = 0; i < 1024; i++) {
-			void *p = malloc(64);
-			if (!p) {
-				fail("malloc(64)", 64);
-				break;
-			}
-			*(volatile char *)p = 1;
-			free(p);
+		if (bench_hitpair(&plain, 1024, 64, BENCH_TOUCH) < 1024) {
+			fail("malloc(64)", 64);
+			break;
 		}
 		ops += 1024;
 	}
@@ -233,54 +226,31 @@ static void *w_hitpair(void *arg)
 
 #define PC_BATCH 64
 #define PC_QLEN 64 /* power of two */
+#define PC_TAG 0x5a
 
+/* What a ring slot carries: one malloc'd batch of blocks. */
 struct batch {
 	void *blk[PC_BATCH];
 };
 
-/* Single-producer single-consumer ring: thread i-1 pushes, thread i pops. */
-struct spsc {
-	_Alignas(CACHE_LINE) atomic_size_t head; /* consumer */
-	_Alignas(CACHE_LINE) atomic_size_t tail; /* producer */
-	_Alignas(CACHE_LINE) struct batch *slot[PC_QLEN];
+/* Thread i-1 pushes into queue i, thread i pops from it. */
+struct pc_queue {
+	struct bench_ring ring;
+	void *slot[PC_QLEN];
 };
 
-static struct spsc *g_q;
+static struct pc_queue *g_q;
 
-static int spsc_push(struct spsc *q, struct batch *b)
-{
-	size_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
-	size_t h = atomic_load_explicit(&q->head, memory_order_acquire);
-	if (t - h == PC_QLEN)
-		return 0;
-	q->slot[t & (PC_QLEN - 1)] = b;
-	atomic_store_explicit(&q->tail, t + 1, memory_order_release);
-	return 1;
-}
-
-static struct batch *spsc_pop(struct spsc *q)
-{
-	size_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
-	size_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
-	if (h == t)
-		return NULL;
-	struct batch *b = q->slot[h & (PC_QLEN - 1)];
-	atomic_store_explicit(&q->head, h + 1, memory_order_release);
-	return b;
-}
-
-static uint64_t pc_consume(struct spsc *in)
+static uint64_t pc_consume(struct bench_ring *in)
 {
 	struct batch *b;
 	uint64_t freed = 0;
-	while ((b = spsc_pop(in))) {
+	while ((b = bench_ring_pop(in))) {
 		for (int i = 0; i < PC_BATCH; i++) {
-			unsigned char *p = b->blk[i];
-			if (p[0] != 0x5a) {
+			if (bench_pc_free(&plain, b->blk[i], PC_TAG, BENCH_CHECK) != BENCH_DONE) {
 				fail("block corrupted in transit", 0);
 				return freed;
 			}
-			free(p);
 		}
 		free(b);
 		freed += PC_BATCH;
@@ -291,8 +261,8 @@ static uint64_t pc_consume(struct spsc *in)
 static void *w_prodcons(void *arg)
 {
 	struct worker *w = arg;
-	struct spsc *in = &g_q[w->idx];
-	struct spsc *out = &g_q[(w->idx + 1) % g_threads];
+	struct bench_ring *in = &g_q[w->idx].ring;
+	struct bench_ring *out = &g_q[(w->idx + 1) % g_threads].ring;
 	uint64_t ops = 0;
 	pthread_barrier_wait(&g_start);
 	while (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
@@ -302,14 +272,11 @@ static void *w_prodcons(void *arg)
 			break;
 		}
 		for (int i = 0; i < PC_BATCH; i++) {
-			size_t s = bench_below(&w->rng, 16, 513);
-			unsigned char *p = malloc(s);
-			if (!p) {
-				fail("malloc", s);
+			b->blk[i] = bench_pc_new(&plain, &w->rng, 0, PC_TAG, BENCH_CHECK);
+			if (!b->blk[i]) {
+				fail("malloc", 0);
 				break;
 			}
-			p[0] = 0x5a;
-			b->blk[i] = p;
 		}
 		/*
 		 * A full queue: free our own input meanwhile, so the ring moves;
@@ -317,7 +284,7 @@ static void *w_prodcons(void *arg)
 		 * yield instead of burning its CPU.
 		 */
 		unsigned idle = 0;
-		while (!spsc_push(out, b)) {
+		while (!bench_ring_push(out, b)) {
 			if (++idle % 64 == 0)
 				sched_yield();
 			if (atomic_load(&g_stop)) {
@@ -372,24 +339,15 @@ static void *w_larson(void *arg)
 	if (a.has_prev)
 		pthread_join(a.prev, NULL);
 	uint64_t ops = 0;
-	for (int r = 0; r < LA_ROUNDS; r++) {
-		size_t i = bench_below(&c->rng, 0, LA_SLOTS);
-		unsigned char *old = c->slot[i];
-		if (old[0] != (unsigned char)(i & 0xff)) {
-			fail("larson block corrupted", 0);
-			break;
-		}
-		free(old);
-		size_t s = bench_below(&c->rng, 16, 513);
-		unsigned char *p = malloc(s);
-		if (!p) {
-			fail("malloc", s);
-			c->slot[i] = NULL;
-			break;
-		}
-		p[0] = (unsigned char)(i & 0xff);
-		c->slot[i] = p;
-		ops++;
+	switch (bench_larson_round(&plain, c->slot, LA_SLOTS, &c->rng, LA_ROUNDS, 0, BENCH_CHECK,
+				   &ops)) {
+	case BENCH_DONE:
+		break;
+	case BENCH_ALLOC_NULL:
+		fail("malloc", 0);
+		break;
+	default:
+		fail("larson block corrupted", 0);
 	}
 	c->ops += ops;
 	atomic_fetch_add(&c->generations, 1);
@@ -420,14 +378,9 @@ static int run_larson(uint64_t *ops_out, double *secs_out)
 	for (unsigned t = 0; t < g_threads; t++) {
 		ch[t].slot = malloc(LA_SLOTS * sizeof(void *));
 		rng_seed(&ch[t].rng, g_seed, t);
-		for (size_t i = 0; i < LA_SLOTS; i++) {
-			size_t s = bench_below(&ch[t].rng, 16, 513);
-			unsigned char *p = malloc(s);
-			if (!p)
-				return 1;
-			p[0] = (unsigned char)(i & 0xff);
-			ch[t].slot[i] = p;
-		}
+		if (bench_larson_fill(&plain, ch[t].slot, LA_SLOTS, &ch[t].rng, 0, BENCH_CHECK) !=
+		    BENCH_DONE)
+			return 1;
 	}
 	double t0 = now_sec();
 	for (unsigned t = 0; t < g_threads; t++) {
@@ -539,7 +492,8 @@ int main(int argc, char **argv)
 			if (posix_memalign((void **)&g_q, CACHE_LINE,
 					   g_threads * sizeof(*g_q)))
 				return 1;
-			memset(g_q, 0, g_threads * sizeof(*g_q));
+			for (unsigned t = 0; t < g_threads; t++)
+				bench_ring_init(&g_q[t].ring, g_q[t].slot, PC_QLEN);
 		}
 		if (fn == w_cachescratch) {
 			g_cs_obj = malloc(g_threads * sizeof(void *));
