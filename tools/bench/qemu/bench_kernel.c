@@ -34,8 +34,11 @@
  *   bench: wl=W max=M harts=H mode=X ops=N insns=I ipo_milli=.. lock_acq=..
  *          lock_spins=.. ipis=.. wall_us=..
  * and last: `bench_kernel: DONE harts=H mode=X results=K`.
+ *
+ * The workloads' loops are <bench/workloads.h>'s (alloc_bench runs the same
+ * ones on the host); this file keeps the harts, the waits and the counting.
  */
-#include <bench/talc.h>
+#include <bench/workloads.h>
 #include <heap/kheap.h>
 #include <kernel/kernel.h>
 #include <percpu/kmalloc.h>
@@ -87,20 +90,14 @@ static const char *counter_name(void)
 #define LARSON_ROUND 1000 /* replacements between hand-overs */
 #define RING_SIZE 1024    /* prodcons SPSC ring (power of two) */
 
-struct live {
-	void *p;
-	size_t size;
-};
-
 struct hart_state {
 	uint64_t rng;
-	size_t nlive, live_bytes;
-	struct live live[RANDOM_CAP];
+	struct talc_live live;
+	struct bench_block blocks[RANDOM_CAP];
 	uint64_t ipis_sent;
 	/* prodcons: this hart's outgoing ring, consumed by hart + 1. */
-	void *ring[RING_SIZE];
-	unsigned head __attribute__((aligned(PORT_CACHE_LINE))); /* producer */
-	unsigned tail __attribute__((aligned(PORT_CACHE_LINE))); /* consumer */
+	void *ring_slot[RING_SIZE];
+	struct bench_ring ring;
 	unsigned waiting __attribute__((aligned(PORT_CACHE_LINE)));
 } __attribute__((aligned(PORT_CACHE_LINE)));
 
@@ -109,13 +106,6 @@ static struct hart_state *hs[PORT_MAX_HARTS];
 
 /* Larson live sets: hart h works on set (h + round) % nharts. */
 static void *larson_sets[PORT_MAX_HARTS][LARSON_SLOTS];
-
-static inline void touch(void *p, size_t size)
-{
-	volatile unsigned char *b = p;
-	b[0] = (unsigned char)size;
-	b[size - 1] = (unsigned char)size;
-}
 
 /* The null allocator: hart h bumps through its 1/16 of the upper half. */
 static char *bump_base[PORT_MAX_HARTS], *bump_cur[PORT_MAX_HARTS];
@@ -131,21 +121,67 @@ static void *bump(size_t size, size_t align)
 	return (void *)p;
 }
 
-static inline void *b_alloc(size_t size, size_t align)
+/*
+ * The allocator the workloads call: kmalloc_aligned, kfree, krealloc, or in
+ * mode=null the bump pointer. The mode is looked up at each call, as the
+ * loops did before they moved to <bench/workloads.h>, and the calls inline
+ * there, so the loops compile much as they did when written out here.
+ */
+static inline void *b_alloc(void *ctx, size_t size, size_t align)
 {
+	(void)ctx;
 	return null_mode ? bump(size, align) : kmalloc_aligned(size, align);
 }
 
-static inline void b_free(void *p)
+static inline void b_free(void *ctx, void *p)
 {
+	(void)ctx;
 	if (!null_mode)
 		kfree(p);
 }
 
-static inline void *b_realloc(void *p, size_t size)
+static inline void *b_realloc(void *ctx, void *p, size_t old, size_t size, size_t align)
 {
+	(void)ctx, (void)old, (void)align;
 	return null_mode ? bump(size, 16) : krealloc(p, size);
 }
+
+static const struct bench_allocator bench_ops = { b_alloc, b_free, b_realloc, NULL };
+
+/* The hit pair's: kmalloc and kfree themselves (never in mode=null). */
+static inline void *hit_alloc(void *ctx, size_t size, size_t align)
+{
+	(void)ctx, (void)align;
+	return kmalloc(size);
+}
+
+static inline void hit_free(void *ctx, void *p)
+{
+	(void)ctx;
+	kfree(p);
+}
+
+static const struct bench_allocator hit_ops = { hit_alloc, hit_free, b_realloc, NULL };
+
+/*
+ * mode=null's hit pair: the same loop with an allocator that does nothing (a
+ * block that is always ctx, no free), so the pair's allocator-only figure
+ * (magazines minus null) subtracts exactly the loop.
+ */
+static inline void *null_hit_alloc(void *ctx, size_t size, size_t align)
+{
+	(void)size, (void)align;
+	return ctx;
+}
+
+static inline void null_free(void *ctx, void *p)
+{
+	(void)ctx, (void)p;
+}
+
+static char null_block[64];
+static const struct bench_allocator null_hit_ops = { null_hit_alloc, null_free, b_realloc,
+						     null_block };
 
 /* ---- waiting without idling every hart at once ---------------------------- */
 
@@ -182,19 +218,10 @@ struct workload {
 /* (1) The magazine hit pair: kmalloc(64) + kfree, warmed up. */
 static void hitpair_loop(uint64_t n)
 {
-	if (null_mode) {
-		for (uint64_t i = 0; i < n; i++) {
-			void *p = &n;
-			__asm__ volatile("" : : "r"(p) : "memory");
-		}
-		return;
-	}
-	for (uint64_t i = 0; i < n; i++) {
-		void *p = kmalloc(64);
-		/* The block escapes, so the pair is not optimised away. */
-		__asm__ volatile("" : : "r"(p) : "memory");
-		kfree(p);
-	}
+	if (null_mode)
+		bench_hitpair(&null_hit_ops, n, 64, 0);
+	else
+		bench_hitpair(&hit_ops, n, 64, 0);
 }
 
 static void hitpair_prepare(unsigned hart, size_t max)
@@ -222,46 +249,16 @@ static size_t random_budget(void)
 	return heap_bytes / (2 * n);
 }
 
-static void random_free_one(struct hart_state *s)
-{
-	size_t i = bench_below(&s->rng, 0, s->nlive);
-	b_free(s->live[i].p);
-	s->live_bytes -= s->live[i].size;
-	s->live[i] = s->live[--s->nlive];
-}
-
 static void random_actions(unsigned hart, size_t max, uint64_t n)
 {
 	struct hart_state *s = hs[hart];
-	size_t budget = random_budget();
 
+	s->live.budget = random_budget();
 	for (uint64_t done = 0; done < n; done += TALC_BATCH) {
 		for (unsigned a = 0; a < TALC_BATCH; a++) {
-			enum talc_action action = talc_action(&s->rng, s->nlive);
-			size_t size = talc_size(&s->rng, max);
-			size_t align = talc_align(&s->rng);
-			bool full = s->nlive == RANDOM_CAP || s->live_bytes + size > budget;
-
-			if (action == TALC_REALLOC && s->nlive) {
-				size_t i = bench_below(&s->rng, 0, s->nlive);
-				if (size > s->live[i].size && full)
-					size = s->live[i].size;
-				void *q = b_realloc(s->live[i].p, size);
-				kassert(q);
-				touch(q, size);
-				s->live_bytes += size - s->live[i].size;
-				s->live[i].p = q;
-				s->live[i].size = size;
-			} else if (!full && action != TALC_FREE) {
-				void *p = b_alloc(size, align);
-				touch(p, size);
-				s->live[s->nlive].p = p;
-				s->live[s->nlive].size = size;
-				s->nlive++;
-				s->live_bytes += size;
-			} else if (s->nlive) {
-				random_free_one(s);
-			}
+			enum bench_result r = talc_step(&bench_ops, &s->live, &s->rng, max,
+							TALC_BOUNDED | BENCH_TOUCH);
+			kassert(r <= BENCH_SKIPPED);
 		}
 	}
 }
@@ -280,8 +277,9 @@ static void random_cleanup(unsigned hart, size_t max)
 {
 	struct hart_state *s = hs[hart];
 	(void)max;
-	while (s->nlive)
-		random_free_one(s);
+	/* Random blocks, drawn: the next measurement's RNG goes on from here. */
+	while (s->live.n)
+		talc_free_one(&bench_ops, &s->live, &s->rng, BENCH_TOUCH);
 }
 
 /*
@@ -301,30 +299,29 @@ static void prodcons_run(unsigned hart, size_t max)
 	while (produced < ops_per_hart || consumed < ops_per_hart) {
 		bool progress = false;
 		/* Produce a batch of up to 64 into our ring. */
-		unsigned head = me->head;
-		unsigned tail = __atomic_load_n(&me->tail, __ATOMIC_ACQUIRE);
+		size_t at = bench_ring_put_at(&me->ring);
+		size_t room = bench_ring_room(&me->ring, at);
 		unsigned k = 0;
-		while (k < 64 && produced < ops_per_hart && head - tail < RING_SIZE) {
-			size_t size = bench_below(&me->rng, 16, 513);
-			void *p = b_alloc(size, 16);
-			touch(p, size);
-			me->ring[head % RING_SIZE] = p;
-			head++, produced++, k++;
+		while (k < 64 && produced < ops_per_hart && k < room) {
+			bench_ring_fill(&me->ring, at + k,
+					bench_pc_new(&bench_ops, &me->rng, 16, 0x5a, BENCH_TOUCH));
+			produced++, k++;
 		}
 		if (k) {
-			__atomic_store_n(&me->head, head, __ATOMIC_RELEASE);
+			bench_ring_put_to(&me->ring, at + k);
 			wake(me, next);
 			progress = true;
 		}
 		/* Free everything the previous hart has passed us. */
-		unsigned ihead = __atomic_load_n(&in->head, __ATOMIC_ACQUIRE);
-		unsigned itail = in->tail;
-		if (ihead != itail) {
-			while (itail != ihead) {
-				b_free(in->ring[itail % RING_SIZE]);
-				itail++, consumed++;
+		size_t end = bench_ring_ready(&in->ring);
+		size_t take = bench_ring_take_at(&in->ring);
+		if (end != take) {
+			while (take != end) {
+				bench_pc_free(&bench_ops, bench_ring_get(&in->ring, take), 0x5a,
+					      BENCH_TOUCH);
+				take++, consumed++;
 			}
-			__atomic_store_n(&in->tail, itail, __ATOMIC_RELEASE);
+			bench_ring_taken(&in->ring, take);
 			wake(me, prev);
 			progress = true;
 		}
@@ -341,12 +338,11 @@ static void prodcons_run(unsigned hart, size_t max)
 static void larson_prepare(unsigned hart, size_t max)
 {
 	struct hart_state *s = hs[hart];
+	enum bench_result r;
 	(void)max;
-	for (unsigned i = 0; i < LARSON_SLOTS; i++) {
-		size_t size = bench_below(&s->rng, 16, 513);
-		larson_sets[hart][i] = b_alloc(size, 16);
-		touch(larson_sets[hart][i], size);
-	}
+	r = bench_larson_fill(&bench_ops, larson_sets[hart], LARSON_SLOTS, &s->rng, 16,
+			      BENCH_TOUCH);
+	kassert(r == BENCH_DONE);
 }
 
 static void larson_run(unsigned hart, size_t max)
@@ -358,13 +354,10 @@ static void larson_run(unsigned hart, size_t max)
 
 	for (uint64_t r = 0; r < rounds; r++) {
 		void **set = larson_sets[(hart + r) % n];
-		for (unsigned i = 0; i < LARSON_ROUND; i++) {
-			size_t j = bench_below(&s->rng, 0, LARSON_SLOTS);
-			size_t size = bench_below(&s->rng, 16, 513);
-			b_free(set[j]);
-			set[j] = b_alloc(size, 16);
-			touch(set[j], size);
-		}
+		uint64_t done;
+		enum bench_result res = bench_larson_round(&bench_ops, set, LARSON_SLOTS, &s->rng,
+							   LARSON_ROUND, 16, BENCH_TOUCH, &done);
+		kassert(res == BENCH_DONE);
 		/* Hand this set to the next hart. */
 		barrier();
 	}
@@ -374,7 +367,7 @@ static void larson_cleanup(unsigned hart, size_t max)
 {
 	(void)max;
 	for (unsigned i = 0; i < LARSON_SLOTS; i++)
-		b_free(larson_sets[hart][i]);
+		b_free(NULL, larson_sets[hart][i]);
 }
 
 static const struct workload workloads[] = {
@@ -513,6 +506,8 @@ static void run(unsigned hart)
 	}
 	barrier();
 	s = hs[hart];
+	s->live = (struct talc_live){ .v = s->blocks, .cap = RANDOM_CAP };
+	bench_ring_init(&s->ring, s->ring_slot, RING_SIZE);
 	s->rng = (seed + 1) * 0x9e3779b97f4a7c15ULL + hart * 0x632be59bd9b4e019ULL;
 
 	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++) {
