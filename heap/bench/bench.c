@@ -25,7 +25,7 @@
  */
 #include "../tests/efficiency.h"
 
-#include <bench/talc.h>
+#include <bench/workloads.h>
 #include <platform/ticket_lock.h>
 
 #include <malloc.h>
@@ -61,15 +61,14 @@ static inline uint64_t ticks(void)
 #define MB_ROUNDS 5
 #define MB_SECS 1.0 /* per allocator, as talc */
 
-/* One allocator under test; align is always a power of two. */
+/*
+ * One allocator under test; align is always a power of two. realloc keeps
+ * align: what Rust's GlobalAlloc::realloc promises.
+ */
 struct ops {
 	const char *name;
-	void *(*alloc)(void *ctx, size_t size, size_t align);
-	void (*free)(void *ctx, void *p);
-	/* Keeps align: what Rust's GlobalAlloc::realloc promises. */
-	void *(*realloc)(void *ctx, void *p, size_t old, size_t size, size_t align);
+	struct bench_allocator a;
 	void (*reset)(void *ctx); /* a fresh heap (or nothing) */
-	void *ctx;
 };
 
 struct core_ctx {
@@ -163,46 +162,26 @@ struct live {
 	size_t size, align;
 };
 
-/* Actions done in `secs`: talc's random_actions() for one max size. */
+/*
+ * Actions done in `secs`: talc's random_actions() for one max size, the
+ * step from <bench/workloads.h> (a realloc to rand(1..3 max), each block's
+ * alignment kept for it). A NULL counts for nothing and changes nothing.
+ */
 static uint64_t random_actions(const struct ops *o, size_t max, double secs, uint64_t seed)
 {
-	static struct live v[RA_LIVE_MAX];
-	size_t n = 0;
+	static struct bench_block v[RA_LIVE_MAX];
+	static size_t align[RA_LIVE_MAX];
+	struct talc_live l = { .v = v, .align = align, .cap = RA_LIVE_MAX };
 	uint64_t rng = seed, score = 0;
 
-	o->reset(o->ctx);
+	o->reset(o->a.ctx);
 	double t0 = now();
 	while (now() - t0 < secs) {
-		for (int i = 0; i < TALC_BATCH; i++) {
-			enum talc_action act = talc_action(&rng, n);
-			if (act == TALC_REALLOC) {
-				if (!n)
-					continue;
-				struct live *l = &v[bench_below(&rng, 0, n)];
-				size_t s = bench_below(&rng, 1, max * RA_REALLOC_MULTI);
-				void *p = o->realloc(o->ctx, l->p, l->size, s, l->align);
-				if (p) {
-					l->p = p;
-					l->size = s;
-					score++;
-				}
-			} else if (act == TALC_ALLOC && n < RA_LIVE_MAX) {
-				size_t s = talc_size(&rng, max), a = talc_align(&rng);
-				void *p = o->alloc(o->ctx, s, a);
-				if (p) {
-					v[n++] = (struct live){ p, s, a };
-					score++;
-				}
-			} else if (n) {
-				size_t k = bench_below(&rng, 0, n);
-				o->free(o->ctx, v[k].p);
-				v[k] = v[--n];
-				score++;
-			}
-		}
+		for (int i = 0; i < TALC_BATCH; i++)
+			score += talc_step(&o->a, &l, &rng, max,
+					   TALC_REALLOC_WIDE | TALC_KEEP_ALIGN) == BENCH_DONE;
 	}
-	while (n)
-		o->free(o->ctx, v[--n].p);
+	talc_free_all(&o->a, &l);
 	return score;
 }
 
@@ -243,12 +222,12 @@ static void microbench_round(const struct ops *o, double secs, struct mb_samples
 	size_t n = 0;
 	uint64_t rng = 42 + m->na;
 
-	o->reset(o->ctx);
+	o->reset(o->a.ctx);
 	for (size_t i = 1; i < 10000; i++) { /* warm up */
-		volatile char *p = o->alloc(o->ctx, i * 8, 8);
+		volatile char *p = o->a.alloc(o->a.ctx, i * 8, 8);
 		CHECK(p != NULL);
 		(void)*p;
-		o->free(o->ctx, (void *)p);
+		o->a.free(o->a.ctx, (void *)p);
 	}
 	double t0 = now();
 	for (size_t i = 0;; i++) {
@@ -257,11 +236,11 @@ static void microbench_round(const struct ops *o, double secs, struct mb_samples
 			break;
 		size_t s = talc_size(&rng, 0x10000), a = talc_align(&rng);
 		uint64_t c0 = ticks();
-		void *p = o->alloc(o->ctx, s, a);
+		void *p = o->a.alloc(o->a.ctx, s, a);
 		uint64_t c1 = ticks();
 		if (!p) {
 			while (n > 50)
-				o->free(o->ctx, act[--n].p);
+				o->a.free(o->a.ctx, act[--n].p);
 			continue;
 		}
 		m->at[m->na++] = c1 - c0;
@@ -272,13 +251,13 @@ static void microbench_round(const struct ops *o, double secs, struct mb_samples
 				void *f = act[j].p;
 				act[j] = act[--n];
 				c0 = ticks();
-				o->free(o->ctx, f);
+				o->a.free(o->a.ctx, f);
 				m->ft[m->nf++] = ticks() - c0;
 			}
 		}
 	}
 	while (n)
-		o->free(o->ctx, act[--n].p);
+		o->a.free(o->a.ctx, act[--n].p);
 }
 
 /* talc's figure: per-quartile alloc ticks + free ticks in q. */
@@ -298,20 +277,20 @@ static void latency(const struct ops *o, uint64_t pct[5])
 	static uint64_t t[LAT_N];
 	static void *bg[2000];
 	uint64_t rng = 7;
-	o->reset(o->ctx);
+	o->reset(o->a.ctx);
 	for (int i = 0; i < 2000; i++)
-		bg[i] = o->alloc(o->ctx, (size_t)test_range(&rng, 16, 2000), 16);
+		bg[i] = o->a.alloc(o->a.ctx, (size_t)test_range(&rng, 16, 2000), 16);
 	for (int i = 0; i < 2000; i += 2)
-		o->free(o->ctx, bg[i]);
+		o->a.free(o->a.ctx, bg[i]);
 	for (int i = 0; i < LAT_N; i++) {
 		size_t s = (size_t)test_range(&rng, 8, 512);
 		uint64_t c0 = ticks();
-		void *p = o->alloc(o->ctx, s, 16);
-		o->free(o->ctx, p);
+		void *p = o->a.alloc(o->a.ctx, s, 16);
+		o->a.free(o->a.ctx, p);
 		t[i] = ticks() - c0;
 	}
 	for (int i = 1; i < 2000; i += 2)
-		o->free(o->ctx, bg[i]);
+		o->a.free(o->a.ctx, bg[i]);
 	quartiles(t, LAT_N, pct);
 }
 
@@ -349,9 +328,9 @@ int main(int argc, char **argv)
 		((volatile char *)mem)[i] = (char)0xab;
 	core.mem = mem;
 	core.bytes = TALC_HEAP_BYTES;
-	struct ops mine = { "heap", h_alloc, h_free, h_realloc, h_reset, &core };
-	struct ops locked = { "heap+lock", l_alloc, l_free, l_realloc, h_reset, &core };
-	struct ops glibc = { "glibc", g_alloc, g_free, g_realloc, g_reset, NULL };
+	struct ops mine = { "heap", { h_alloc, h_free, h_realloc, &core }, h_reset };
+	struct ops locked = { "heap+lock", { l_alloc, l_free, l_realloc, &core }, h_reset };
+	struct ops glibc = { "glibc", { g_alloc, g_free, g_realloc, NULL }, g_reset };
 	const size_t *maxes = talc_maxes;
 	enum { NMAX = TALC_NMAX };
 	uint64_t ra[NMAX], ral[NMAX], rag[NMAX];
