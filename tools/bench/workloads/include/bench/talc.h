@@ -2,10 +2,10 @@
 /*
  * talc's random-actions workload, the part every benchmark shares: the
  * random numbers, the size and alignment generators, the choice of action
- * and the max sizes (talc benches/src/random_actions.rs). //heap:bench,
- * alloc_bench (host, LD_PRELOAD) and bench_kernel (QEMU) each run the loop
- * around it with their own allocator calls and bookkeeping, so one draw
- * here means the same action in all three.
+ * and the max sizes (talc benches/src/random_actions.rs). The loop that
+ * uses them is talc_step() in <bench/workloads.h>, which //heap:bench,
+ * alloc_bench (host, LD_PRELOAD) and bench_kernel (QEMU) all run, so one
+ * draw here means the same action in all three.
  *
  * Freestanding and header-only (static inline): <stddef.h> and <stdint.h>,
  * nothing of libc, so the riscv kernel build (-ffreestanding) takes it as
