@@ -6,6 +6,7 @@
  * else is a bug: port_panic() with the cause named, exit code PORT_EXIT_TRAP.
  */
 #include "internal.h"
+#include <platform/riscv_cause.h>
 #include "sbi.h"
 
 #define SCAUSE_INTERRUPT (1UL << 63)
@@ -19,42 +20,6 @@ static void (*ipi_hook)(void);
 static unsigned stop_owner;
 
 void trap_handler(struct trap_frame *tf);
-
-static const char *const exception_names[] = {
-	[0] = "instruction address misaligned",
-	[1] = "instruction access fault",
-	[2] = "illegal instruction",
-	[3] = "breakpoint",
-	[4] = "load address misaligned",
-	[5] = "load access fault",
-	[6] = "store/AMO address misaligned",
-	[7] = "store/AMO access fault",
-	[8] = "environment call from U-mode",
-	[9] = "environment call from S-mode",
-	[12] = "instruction page fault",
-	[13] = "load page fault",
-	[15] = "store/AMO page fault",
-};
-
-static const char *const interrupt_names[] = {
-	[1] = "supervisor software interrupt",
-	[5] = "supervisor timer interrupt",
-	[9] = "supervisor external interrupt",
-};
-
-static const char *scause_name(unsigned long scause)
-{
-	unsigned long code = scause & ~SCAUSE_INTERRUPT;
-	const char *name = 0;
-
-	if (scause & SCAUSE_INTERRUPT) {
-		if (code < sizeof(interrupt_names) / sizeof(interrupt_names[0]))
-			name = interrupt_names[code];
-	} else if (code < sizeof(exception_names) / sizeof(exception_names[0])) {
-		name = exception_names[code];
-	}
-	return name ? name : "unknown";
-}
 
 uint64_t riscv_tick_now(void)
 {
@@ -102,7 +67,8 @@ void trap_handler(struct trap_frame *tf)
 	hl->trap_frame = tf;
 	port_panic(PORT_EXIT_TRAP,
 		   "unexpected trap: scause=0x%lx (%s) sepc=0x%lx stval=0x%lx",
-		   scause, scause_name(scause), tf->sepc, tf->stval);
+		   scause, riscv_cause_name(scause & ~SCAUSE_INTERRUPT, scause & SCAUSE_INTERRUPT),
+		   tf->sepc, tf->stval);
 }
 
 void platform_set_tick_hook(void (*fn)(void), uint64_t period_ticks)

@@ -105,6 +105,21 @@ static void progress(void)
 		    (unsigned long long)((now - start_us) / 1000));
 }
 
+/*
+ * Ends a phase on every hart: once all are done, the ticks stop allocating
+ * (without IPIs they go on polling), then each hart runs finish, and all
+ * wait for the last.
+ */
+static void phase_finish(unsigned me, void (*finish)(unsigned hart))
+{
+	barrier();
+	if (me == mmode_boot_hart())
+		mmode_set_tick_hook(PORT_KICK_INTERRUPTS ? 0 : poll_tick, tick_ticks);
+	barrier();
+	finish(me);
+	barrier();
+}
+
 static _Noreturn void hart_run(void)
 {
 	unsigned me = port_hart_id();
@@ -112,13 +127,7 @@ static _Noreturn void hart_run(void)
 	mmode_irq_enable();
 	barrier();
 	stress_hart_run(me);
-	barrier();
-	/* No more allocating ticks; without IPIs the tick goes on polling. */
-	if (me == mmode_boot_hart())
-		mmode_set_tick_hook(PORT_KICK_INTERRUPTS ? 0 : poll_tick, tick_ticks);
-	barrier();
-	stress_hart_finish(me);
-	barrier();
+	phase_finish(me, stress_hart_finish);
 	/* Every hart empties its own magazines; the depots go with them. */
 	percpu_drain();
 	barrier();
@@ -133,12 +142,7 @@ static _Noreturn void hart_run(void)
 	}
 	barrier();
 	pages_phase_run(me, nharts, page_ops);
-	barrier();
-	if (me == mmode_boot_hart())
-		mmode_set_tick_hook(PORT_KICK_INTERRUPTS ? 0 : poll_tick, tick_ticks);
-	barrier();
-	pages_phase_finish(me);
-	barrier();
+	phase_finish(me, pages_phase_finish);
 	if (me == mmode_boot_hart()) {
 		struct stress_result r = result;
 		struct percpu_stats p;

@@ -6,6 +6,7 @@
  * kernel's. Everything else is an unexpected trap: a panic.
  */
 #include "internal.h"
+#include <platform/riscv_cause.h>
 
 #define MCAUSE_INTERRUPT (1UL << 63)
 #define IRQ_M_SOFT 3
@@ -62,19 +63,6 @@ static void soft_interrupt(struct mmode_hart *mh)
 		fn();
 }
 
-static const char *exception_name(unsigned long code)
-{
-	static const char *const names[] = {
-		"instruction misaligned", "instruction access fault",
-		"illegal instruction", "breakpoint", "load misaligned",
-		"load access fault", "store misaligned", "store access fault",
-		"ecall from U", "ecall from S", "reserved", "ecall from M",
-		"instruction page fault", "load page fault", "reserved",
-		"store page fault",
-	};
-	return code < sizeof(names) / sizeof(names[0]) ? names[code] : "unknown";
-}
-
 void mmode_trap(unsigned long mcause, unsigned long mepc, unsigned long mtval);
 void mmode_trap(unsigned long mcause, unsigned long mepc, unsigned long mtval)
 {
@@ -90,7 +78,7 @@ void mmode_trap(unsigned long mcause, unsigned long mepc, unsigned long mtval)
 		return;
 	}
 	port_panic(PORT_EXIT_TRAP, "unexpected trap: mcause=0x%lx (%s) mepc=0x%lx mtval=0x%lx",
-		   mcause, (mcause & MCAUSE_INTERRUPT) ? "interrupt" : exception_name(code),
+		   mcause, riscv_cause_name(code, mcause & MCAUSE_INTERRUPT),
 		   mepc, mtval);
 }
 
