@@ -65,11 +65,107 @@ size_t percpu_mag_destroy(struct percpu_cpu *c, struct percpu_magazine *m,
 }
 
 /*
- * A new empty magazine for class cls on hart c, sized by the budget; NULL
- * when the budget has no room (the class goes uncached for now) or the heap
- * has no memory. Calls no heap hooks (a batch of one), so it never reclaims
- * under a slow path.
+ * A new magazine array of `room` rounds from the heap, or NULL. Calls no
+ * heap hooks (a batch of one), so it never reclaims under a slow path.
  */
+static struct percpu_magazine *shell_new(struct percpu_cpu *c, unsigned room)
+{
+	void *p = NULL;
+	if (!kheap_alloc_batch(mag_bytes(room), 0, &p, 1))
+		return NULL;
+	STAT_ADD(&cold(c)->shells_made, 1);
+	struct percpu_magazine *m = p;
+	m->room = (uint8_t)room;
+	return m;
+}
+
+/* An empty magazine of class cls with cap rounds in shell m. */
+static void mag_init(struct percpu_magazine *m, unsigned cls, unsigned cap)
+{
+	m->cls = (uint16_t)cls;
+	m->cap = (uint8_t)cap;
+	m->orphan_rounds = 0;
+	m->orphan_from = 0;
+	m->next = NULL;
+}
+
+/* ---- spare shells (percpu_cpu.spares) --------------------------------- */
+
+/* Unlinks the spare *pp and gives back its charge. */
+static struct percpu_magazine *spare_unlink(struct percpu_cpu *c,
+					    struct percpu_magazine **pp)
+{
+	struct percpu_magazine *m = *pp;
+	*pp = m->next;
+	c->nspares--;
+	c->spare_charge -= mag_bytes(m->room);
+	percpu_uncharge(mag_bytes(m->room));
+	return m;
+}
+
+/* Takes a spare shell with room for cap rounds, or NULL. */
+static struct percpu_magazine *spare_take(struct percpu_cpu *c, unsigned cap)
+{
+	for (struct percpu_magazine **pp = &c->spares; *pp; pp = &(*pp)->next)
+		if ((*pp)->room >= cap)
+			return spare_unlink(c, pp);
+	return NULL;
+}
+
+/*
+ * Keeps shell m as a spare if the list has room (and the budget its bytes),
+ * or in place of a spare with a smaller array. Returns the shell that goes
+ * back to the heap instead: NULL, that smaller spare, or m.
+ */
+static struct percpu_magazine *spare_keep(struct percpu_cpu *c, struct percpu_magazine *m)
+{
+	size_t bytes = mag_bytes(m->room);
+	struct percpu_magazine *out = NULL;
+	if (!percpu_charge(bytes))
+		return m;
+	if (c->nspares >= PERCPU_SPARE_SHELLS) {
+		struct percpu_magazine **smallest = &c->spares;
+		for (struct percpu_magazine **pp = &c->spares; *pp; pp = &(*pp)->next)
+			if ((*pp)->room < (*smallest)->room)
+				smallest = pp;
+		if (!*smallest /* PERCPU_SPARE_SHELLS 0 */ || (*smallest)->room >= m->room) {
+			percpu_uncharge(bytes);
+			return m;
+		}
+		out = spare_unlink(c, smallest);
+	}
+	m->next = c->spares;
+	c->spares = m;
+	c->nspares++;
+	c->spare_charge += bytes;
+	return out;
+}
+
+size_t percpu_mag_retire(struct percpu_cpu *c, struct percpu_magazine *m,
+			 size_t rounds)
+{
+	if (!m)
+		return 0;
+	size_t bytes = rounds * percpu_class_size[m->cls];
+	percpu_uncharge(percpu_mag_charge(m->cls, m->cap));
+	/* The word after the rounds is free even in a kept shell: its array. */
+	percpu_heap_return(c, m->rounds, rounds, spare_keep(c, m)); /* m may be gone */
+	return bytes;
+}
+
+void percpu_spares_free(struct percpu_cpu *c)
+{
+	while (c->spares) {
+		/* The head's array lists the others it has room for. */
+		struct percpu_magazine *head = spare_unlink(c, &c->spares);
+		size_t n = 0;
+		while (c->spares && n < head->room)
+			head->rounds[n++] = spare_unlink(c, &c->spares);
+		head->rounds[n] = head;
+		kheap_free_batch(head->rounds, n + 1); /* in order: head last */
+	}
+}
+
 /*
  * Gives up the magazines of this hart's least recently used class other
  * than `keep` (which may be in the caller's locals); false if it has none.
@@ -113,6 +209,12 @@ static unsigned charge_cap(struct percpu_cpu *c, unsigned cls, bool *crowded)
 	return cap;
 }
 
+/*
+ * A new empty magazine for class cls on hart c, sized by the budget, in a
+ * spare shell if one has room; NULL when the budget has no room (the class
+ * goes uncached for now) or the heap has no memory. Calls no heap hooks,
+ * so it never reclaims under a slow path.
+ */
 struct percpu_magazine *percpu_mag_create(struct percpu_cpu *c, unsigned cls)
 {
 	bool crowded;
@@ -125,17 +227,16 @@ struct percpu_magazine *percpu_mag_create(struct percpu_cpu *c, unsigned cls)
 	}
 	if (!cap)
 		return NULL;
-	void *p = NULL;
-	if (!kheap_alloc_batch(mag_bytes(cap), 0, &p, 1)) {
+	struct percpu_magazine *m = spare_take(c, cap);
+	if (m)
+		STAT_ADD(&cold(c)->shells_reused, 1);
+	else
+		m = shell_new(c, cap);
+	if (!m) {
 		percpu_uncharge(percpu_mag_charge(cls, cap));
 		return NULL;
 	}
-	struct percpu_magazine *m = p;
-	m->cls = (uint16_t)cls;
-	m->cap = (uint8_t)cap;
-	m->orphan_rounds = 0;
-	m->orphan_from = 0;
-	m->next = NULL;
+	mag_init(m, cls, cap);
 	return m;
 }
 
@@ -386,7 +487,7 @@ size_t percpu_depot_drain(struct percpu_cpu *c, unsigned cls)
  * false if neither. Under the depot lock: the heap call nests the heap lock
  * inside the class's (no path takes them the other way round).
  */
-static bool loose_make(struct percpu_depot *d, unsigned cls)
+static bool loose_make(struct percpu_cpu *c, struct percpu_depot *d, unsigned cls)
 {
 	struct percpu_magazine *m = get_empty(d);
 	if (!m) {
@@ -396,16 +497,12 @@ static bool loose_make(struct percpu_depot *d, unsigned cls)
 			cap /= 2;
 		if (cap < PERCPU_LOOSE_MIN_ROUNDS)
 			return false;
-		void *p = NULL;
-		if (!kheap_alloc_batch(mag_bytes(cap), 0, &p, 1)) {
+		m = shell_new(c, cap);
+		if (!m) {
 			percpu_uncharge(percpu_mag_charge(cls, cap));
 			return false;
 		}
-		m = p;
-		m->cls = (uint16_t)cls;
-		m->cap = (uint8_t)cap;
-		m->orphan_rounds = 0;
-		m->orphan_from = 0;
+		mag_init(m, cls, cap);
 	}
 	m->next = NULL;
 	d->loose = m;
@@ -440,7 +537,7 @@ void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls)
 			spent = take_loose(d, &n); /* empty, or NULL */
 			d->loose = full;
 			loose_add(d, full->cap);
-		} else if (d->loose || loose_make(d, cls)) {
+		} else if (d->loose || loose_make(c, d, cls)) {
 			/*
 			 * Half a magazine from the heap in one batch, so the
 			 * frees that follow find room too.
@@ -502,7 +599,7 @@ enum percpu_free_result percpu_depot_free(struct percpu_cpu *c, unsigned cls, vo
 	 * caller without touching p again (it may be handed out or back in the
 	 * heap by then).
 	 */
-	if (d->loose || loose_make(d, cls)) {
+	if (d->loose || loose_make(c, d, cls)) {
 		if (state_claim(p, HEAP_CLAIM_ANY_LIVE)) {
 			d->loose->rounds[d->loose_n] = p;
 			loose_add(d, 1);

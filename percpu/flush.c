@@ -103,10 +103,12 @@ size_t percpu_free_orphans(struct percpu_cpu *c)
  * Empties this hart's slots (interrupts masked, the slots not in any
  * locals). HEAP: rounds and magazines go back to the heap; DEPOT (hart
  * exit): full magazines to the depot, the rest to the heap; ORPHAN (a flush
- * answer): everything onto the orphan list, no heap call. Returns the bytes
- * of the cached blocks it let go.
+ * answer): everything onto the orphan list, no heap call; SPARES (an
+ * eviction): the rounds to the heap in one batch where they fit in one
+ * array, the arrays to the spare shells. Returns the bytes of the cached
+ * blocks it let go.
  */
-enum flush_to { FLUSH_TO_HEAP, FLUSH_TO_DEPOT, FLUSH_TO_ORPHANS };
+enum flush_to { FLUSH_TO_HEAP, FLUSH_TO_DEPOT, FLUSH_TO_ORPHANS, FLUSH_TO_SPARES };
 
 static size_t flush_slot(struct percpu_cpu *c, unsigned cls, enum flush_to to)
 {
@@ -119,12 +121,20 @@ static size_t flush_slot(struct percpu_cpu *c, unsigned cls, enum flush_to to)
 	slot_load(c, cls, NULL, 0);
 	slot_set_prev(c, cls, NULL, 0);
 	STAT_ADD(&cold(c)->mag_out, r[0] + r[1]);
+	if (to == FLUSH_TO_SPARES && m[0] && m[1] && r[0] + r[1] <= m[0]->room) {
+		/* One heap batch: the previous one's rounds after the loaded's. */
+		memcpy(&m[0]->rounds[r[0]], m[1]->rounds, r[1] * sizeof(void *));
+		r[0] += r[1];
+		r[1] = 0;
+	}
 	for (int i = 0; i < 2; i++) {
 		if (!m[i])
 			continue;
 		bytes += rounds_bytes(cls, r[i]);
 		if (to == FLUSH_TO_ORPHANS)
 			orphan_push(c, m[i], r[i]);
+		else if (to == FLUSH_TO_SPARES)
+			percpu_mag_retire(c, m[i], r[i]);
 		else if (to == FLUSH_TO_DEPOT && r[i] == m[i]->cap &&
 			 percpu_depot_park_full(c, cls, m[i]))
 			;
@@ -139,13 +149,15 @@ static size_t flush_local(struct percpu_cpu *c, enum flush_to to)
 	size_t bytes = 0;
 	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++)
 		bytes += flush_slot(c, cls, to);
+	if (to != FLUSH_TO_ORPHANS)
+		percpu_spares_free(c);
 	STAT_ADD(&cold(c)->flushes, 1);
 	return bytes;
 }
 
 size_t percpu_flush_class(struct percpu_cpu *c, unsigned cls)
 {
-	return flush_slot(c, cls, FLUSH_TO_HEAP);
+	return flush_slot(c, cls, FLUSH_TO_SPARES);
 }
 
 /*

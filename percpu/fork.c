@@ -49,6 +49,11 @@ static void forget_slots(struct percpu_cpu *c)
 		slot_load(c, cls, NULL, 0);
 		slot_set_prev(c, cls, NULL, 0);
 	}
+	/* The spare shells too: their charge is one word, whatever the list. */
+	percpu_uncharge(c->spare_charge);
+	c->spares = NULL;
+	c->nspares = 0;
+	c->spare_charge = 0;
 	memset(c->seen, 0, sizeof(c->seen));
 	STORE_RELAXED(&c->flush_pending, 0ul);
 	STORE_RELAXED(&c->active, 0u);

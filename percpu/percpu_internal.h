@@ -92,6 +92,7 @@ struct percpu_magazine {
 	uint8_t cap;                  /* rounds when full, 1..percpu_class_rounds[cls] */
 	uint8_t orphan_rounds;        /* rounds held while on the orphan list */
 	uint16_t orphan_from;         /* the hart that put it on the orphan list */
+	uint8_t room;                 /* rounds its array holds: >= cap (a spare shell reused) */
 	/*
 	 * Depot or orphan list link; NULL while loaded in a slot: it is the
 	 * word below rounds[0], so an empty magazine pops NULL.
@@ -149,6 +150,7 @@ struct percpu_counters {
 	 */
 	uint64_t slow_pops, slow_pushes, mag_in, mag_out;
 	uint64_t evictions; /* classes given up for room in the budget */
+	uint64_t shells_made, shells_reused; /* magazine arrays: new, spares taken */
 	/*
 	 * This hart's last flush request of other harts: harts that had not
 	 * answered when its wait ended (bit h % 64 of word h / 64), for the
@@ -214,6 +216,18 @@ struct percpu_cpu {
 	 */
 	uint32_t slot_clock;
 	uint32_t slot_used[PERCPU_NSLOTS];
+	/*
+	 * Spare magazine shells (arrays without rounds) that evictions left,
+	 * for this hart's next new magazines, so that a class taking another's
+	 * room costs no heap call for its array (depot.c): linked through
+	 * `next`, at most PERCPU_SPARE_SHELLS, each charged to the budget as
+	 * the bytes of its array (spare_charge: their sum). Owner only,
+	 * interrupts masked; a flush to the heap or the depot (drain, reclaim,
+	 * hart exit) frees them, a flush answer leaves them (no heap call).
+	 */
+	struct percpu_magazine *spares;
+	unsigned nspares;
+	size_t spare_charge;
 	/*
 	 * Nonzero while a slow path has this hart's slots in locals (from
 	 * slow_enter to slow_exit): the kick handler, which port_wait_long
@@ -458,6 +472,15 @@ struct percpu_magazine *percpu_mag_create(struct percpu_cpu *c, unsigned cls);
 size_t percpu_mag_destroy(struct percpu_cpu *c, struct percpu_magazine *m,
 			  size_t rounds);
 /*
+ * Returns m's first `rounds` rounds to the heap and keeps m as one of c's
+ * spare shells if it may (else it goes back with them); their bytes. c is
+ * this hart, in its slow path.
+ */
+size_t percpu_mag_retire(struct percpu_cpu *c, struct percpu_magazine *m,
+			 size_t rounds);
+/* Frees c's spare shells (one heap call); c is this hart, in its slow path. */
+void percpu_spares_free(struct percpu_cpu *c);
+/*
  * The depot exchanges (Bonwick; SLUB's barn_replace_*_sheaf), each in one
  * lock acquisition:
  *   get_full: a full magazine, or NULL. If it has one and `empty` is not
@@ -504,8 +527,9 @@ bool percpu_reclaim(void *ctx, size_t size, size_t align,
 		    enum kheap_reclaim_level level);
 void percpu_kick_handler(void);
 /*
- * Returns class cls's magazines in this hart's slots (and their rounds) to
- * the heap; their bytes. The slot must not be in a slow path's locals.
+ * Returns class cls's magazines in this hart's slots (their rounds to the
+ * heap, their arrays to the spare shells while there is room; an eviction);
+ * their bytes. The slot must not be in a slow path's locals.
  */
 size_t percpu_flush_class(struct percpu_cpu *c, unsigned cls);
 /* Returns the orphan list's magazines to the heap; their bytes. */

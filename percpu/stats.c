@@ -12,7 +12,8 @@ static size_t percpu_cached_rounds(unsigned hart);
 #define COPIED_COUNTERS(X)                                                      \
 	X(swaps) X(depot_exchanges) X(refills) X(refill_blocks) X(returns)     \
 	X(return_blocks) X(large_allocs) X(large_frees) X(flushes)             \
-	X(flush_requests) X(lock_acquisitions) X(lock_spins) X(evictions)
+	X(flush_requests) X(lock_acquisitions) X(lock_spins) X(evictions)      \
+	X(shells_made) X(shells_reused)
 
 void percpu_get_stats(unsigned hart, struct percpu_stats *o)
 {

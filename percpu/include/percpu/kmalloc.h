@@ -155,6 +155,8 @@ struct percpu_stats {
 	uint64_t lock_acquisitions; /* depot locks taken */
 	uint64_t lock_spins;        /* spins waiting for them */
 	uint64_t evictions;         /* classes given up for room in the budget */
+	uint64_t shells_made;       /* magazine arrays from the heap */
+	uint64_t shells_reused;     /* spare arrays that evictions left, taken */
 };
 
 /* A racy but consistent-enough snapshot of one hart's counters. */
