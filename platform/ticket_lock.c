@@ -65,6 +65,78 @@ static void wait_end(const struct outer_wait *o)
 
 #if TICKET_LOCK_BARGES
 /*
+ * The heir's wait: it reserves the next release (TICKET_LOCK_HEIR), which
+ * only it may take, and watches the lock as the FIFO lock's next in line
+ * does (spin, then port_wait_long, so it still answers kicks); then it
+ * gives up being the heir.
+ */
+static unsigned long inherit(ticket_lock_t *l)
+{
+	unsigned long spins = 0;
+	for (;;) {
+		/* Relaxed: the CAS that takes the lock is the acquire. */
+		uint32_t v = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+		if (!(v & TICKET_LOCK_HELD)) {
+			/*
+			 * Free, reserved for us or not: take it, clearing the
+			 * reservation. Acquire: pairs with the unlock's release.
+			 */
+			if (__atomic_compare_exchange_n(&l->state, &v, TICKET_LOCK_HELD, false,
+							__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+				break;
+			continue;
+		}
+		/* Relaxed: the bit only keeps bargers out; it publishes nothing. */
+		if (!(v & TICKET_LOCK_HEIR) &&
+		    __atomic_compare_exchange_n(&l->state, &v, v | TICKET_LOCK_HEIR, false,
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			continue;
+		spins++;
+		if (spins % TICKET_LOCK_SPINS == 0)
+			port_wait_long();
+		else
+			port_cpu_relax();
+	}
+	/* Relaxed: lets the next starved poller be the heir; orders nothing. */
+	__atomic_store_n(&l->heir, 0, __ATOMIC_RELAXED);
+	return spins;
+}
+
+/*
+ * Waiting without sleeping (a port without port_fence_heavy: the RISC-V
+ * ports, a host without membarrier): look, take the lock if it is free,
+ * else give the CPU back (port_wait_long) and look again. A released lock
+ * goes to whoever is running, not to a waiter that is not (FIFO handover to
+ * a waiter in wfi made the default 4-hart QEMU stress take 28 s against 3 s
+ * on 2 host cores, `--smp 8` 146 s against 3 s). So that no waiter is
+ * overtaken for ever, one that has polled TICKET_LOCK_HEIR_POLLS times
+ * becomes the lock's heir if there is none (`heir`, a CAS) and reserves the
+ * next release for itself.
+ */
+static unsigned long poll_for_lock(ticket_lock_t *l)
+{
+	unsigned long spins = 0;
+	for (unsigned polls = 0;; polls++) {
+		/* Relaxed look first: no locked instruction while it is held. */
+		if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 && ticket_lock_take(l))
+			return spins;
+		uint32_t none = 0;
+		/*
+		 * Only where every waiter polls: sleepers wait for a state of
+		 * exactly HELD, and a waiter polls on a port that can fence
+		 * only until the first sleeper's fence has found it works.
+		 * Relaxed: `heir` names no data; the state CASes order the lock.
+		 */
+		if (polls >= TICKET_LOCK_HEIR_POLLS && !port_fence_heavy_works() &&
+		    __atomic_compare_exchange_n(&l->heir, &none, 1, false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			return spins + inherit(l);
+		spins++;
+		port_wait_long();
+	}
+}
+
+/*
  * The barging lock's contended half (the protocol and why: ticket_lock.h;
  * models/barging_lock.pml checks it): spin a while for a free lock, then
  * count ourselves in `sleepers` (the first sleeper fences every CPU) and
@@ -98,10 +170,7 @@ unsigned long ticket_lock_contended(ticket_lock_t *l)
 		 * not count as a sleeper (unlocks need not wake a poller).
 		 */
 		__atomic_fetch_sub(&l->sleepers, 1, __ATOMIC_SEQ_CST);
-		while (!ticket_lock_take(l)) {
-			spins++;
-			port_wait_long();
-		}
+		spins += poll_for_lock(l);
 		goto taken;
 	}
 	while (!ticket_lock_take(l)) {

@@ -157,8 +157,8 @@ typedef unsigned long port_irqflags_t;
  * return by themselves (both RISC-V ports): port_wait_on is port_wait_long's
  * short wait, so no hart sleeps for good and port_wake has nothing to do. A
  * port that parks waiters (the host's futex) defines PORT_WAIT_ON_WAKES 1
- * and the three functions in its port_impl.h (its locks then barge:
- * TICKET_LOCK_BARGES, <platform/ticket_lock.h>).
+ * and the three functions in its port_impl.h (the barging lock's waiters
+ * then sleep instead of polling: TICKET_LOCK_BARGES, <platform/ticket_lock.h>).
  */
 #ifndef PORT_WAIT_ON_WAKES
 #define PORT_WAIT_ON_WAKES 0
