@@ -52,16 +52,37 @@ void percpu_heap_return(struct percpu_cpu *c, void **blocks, size_t n, void *als
 	}
 }
 
-size_t percpu_mag_destroy(struct percpu_cpu *c, struct percpu_magazine *m,
-			  size_t rounds)
+static struct percpu_magazine *spare_keep(struct percpu_cpu *c, struct percpu_magazine *m);
+
+/*
+ * Gives back m's charge and its first `rounds` rounds, and m itself unless
+ * `keep` and it becomes a spare shell; their bytes.
+ */
+static size_t mag_release(struct percpu_cpu *c, struct percpu_magazine *m,
+			  size_t rounds, bool keep)
 {
 	if (!m)
 		return 0;
-	unsigned cls = m->cls;
-	percpu_uncharge(percpu_mag_charge(cls, m->cap));
-	/* rounds <= cap: the spare word after them holds m (mag_bytes). */
-	percpu_heap_return(c, m->rounds, rounds, m);
-	return rounds * percpu_class_size[cls];
+	size_t bytes = rounds * percpu_class_size[m->cls];
+	percpu_uncharge(percpu_mag_charge(m->cls, m->cap));
+	/*
+	 * rounds <= cap <= room: the spare word after them holds what goes
+	 * back with them (mag_bytes), even in a kept shell. m may be gone after.
+	 */
+	percpu_heap_return(c, m->rounds, rounds, keep ? spare_keep(c, m) : m);
+	return bytes;
+}
+
+size_t percpu_mag_destroy(struct percpu_cpu *c, struct percpu_magazine *m,
+			  size_t rounds)
+{
+	return mag_release(c, m, rounds, false);
+}
+
+size_t percpu_mag_retire(struct percpu_cpu *c, struct percpu_magazine *m,
+			 size_t rounds)
+{
+	return mag_release(c, m, rounds, true);
 }
 
 /*
@@ -97,7 +118,6 @@ static struct percpu_magazine *spare_unlink(struct percpu_cpu *c,
 {
 	struct percpu_magazine *m = *pp;
 	*pp = m->next;
-	c->nspares--;
 	c->spare_charge -= mag_bytes(m->room);
 	percpu_uncharge(mag_bytes(m->room));
 	return m;
@@ -120,37 +140,21 @@ static struct percpu_magazine *spare_take(struct percpu_cpu *c, unsigned cap)
 static struct percpu_magazine *spare_keep(struct percpu_cpu *c, struct percpu_magazine *m)
 {
 	size_t bytes = mag_bytes(m->room);
-	struct percpu_magazine *out = NULL;
+	struct percpu_magazine *out = NULL, **smallest = NULL;
+	unsigned n = 0;
+	for (struct percpu_magazine **pp = &c->spares; *pp; pp = &(*pp)->next, n++)
+		if (!smallest || (*pp)->room < (*smallest)->room)
+			smallest = pp;
+	if (n >= PERCPU_SPARE_SHELLS && (!smallest || (*smallest)->room >= m->room))
+		return m; /* full of arrays at least as big (or no spares at all) */
 	if (!percpu_charge(bytes))
 		return m;
-	if (c->nspares >= PERCPU_SPARE_SHELLS) {
-		struct percpu_magazine **smallest = &c->spares;
-		for (struct percpu_magazine **pp = &c->spares; *pp; pp = &(*pp)->next)
-			if ((*pp)->room < (*smallest)->room)
-				smallest = pp;
-		if (!*smallest /* PERCPU_SPARE_SHELLS 0 */ || (*smallest)->room >= m->room) {
-			percpu_uncharge(bytes);
-			return m;
-		}
+	if (n >= PERCPU_SPARE_SHELLS)
 		out = spare_unlink(c, smallest);
-	}
 	m->next = c->spares;
 	c->spares = m;
-	c->nspares++;
 	c->spare_charge += bytes;
 	return out;
-}
-
-size_t percpu_mag_retire(struct percpu_cpu *c, struct percpu_magazine *m,
-			 size_t rounds)
-{
-	if (!m)
-		return 0;
-	size_t bytes = rounds * percpu_class_size[m->cls];
-	percpu_uncharge(percpu_mag_charge(m->cls, m->cap));
-	/* The word after the rounds is free even in a kept shell: its array. */
-	percpu_heap_return(c, m->rounds, rounds, spare_keep(c, m)); /* m may be gone */
-	return bytes;
 }
 
 void percpu_spares_free(struct percpu_cpu *c)

@@ -52,7 +52,6 @@ static void forget_slots(struct percpu_cpu *c)
 	/* The spare shells too: their charge is one word, whatever the list. */
 	percpu_uncharge(c->spare_charge);
 	c->spares = NULL;
-	c->nspares = 0;
 	c->spare_charge = 0;
 	memset(c->seen, 0, sizeof(c->seen));
 	STORE_RELAXED(&c->flush_pending, 0ul);

@@ -226,7 +226,6 @@ struct percpu_cpu {
 	 * hart exit) frees them, a flush answer leaves them (no heap call).
 	 */
 	struct percpu_magazine *spares;
-	unsigned nspares;
 	size_t spare_charge;
 	/*
 	 * Nonzero while a slow path has this hart's slots in locals (from

@@ -63,6 +63,19 @@ static void wait_end(const struct outer_wait *o)
 	note_wait(o->hart, o->lock, o->ticket);
 }
 
+/*
+ * One look's wait for a waiter that must keep looking (the FIFO lock's next
+ * in line, the barging lock's heir): spin, and give the CPU back now and
+ * then (port_wait_long, which also answers kicks).
+ */
+static inline void spin_or_wait_long(unsigned long spins)
+{
+	if (spins % TICKET_LOCK_SPINS == 0)
+		port_wait_long();
+	else
+		port_cpu_relax();
+}
+
 #if TICKET_LOCK_BARGES
 /*
  * The heir's wait: it reserves the next release (TICKET_LOCK_HEIR), which
@@ -91,11 +104,7 @@ static unsigned long inherit(ticket_lock_t *l)
 		    __atomic_compare_exchange_n(&l->state, &v, v | TICKET_LOCK_HEIR, false,
 						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			continue;
-		spins++;
-		if (spins % TICKET_LOCK_SPINS == 0)
-			port_wait_long();
-		else
-			port_cpu_relax();
+		spin_or_wait_long(++spins);
 	}
 	/* Relaxed: lets the next starved poller be the heir; orders nothing. */
 	__atomic_store_n(&l->heir, 0, __ATOMIC_RELAXED);
@@ -296,10 +305,8 @@ static inline void ticket_wait(ticket_lock_t *l, uint32_t ticket, uint32_t ahead
 #if PORT_WAIT_ON_WAKES
 	if (ahead > 1)
 		ticket_sleep(l, ticket);
-	else if (spins % TICKET_LOCK_SPINS == 0)
-		port_wait_long();
 	else
-		port_cpu_relax();
+		spin_or_wait_long(spins);
 #else
 	if (ahead > 1 || spins % TICKET_LOCK_SPINS == 0)
 		ticket_sleep(l, ticket);
