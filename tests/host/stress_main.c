@@ -10,7 +10,7 @@
  * --ops is per hart (default: the kernel's job, 1.6 million operations
  * spread over the harts). Last line, like the kernel's:
  *   host_stress: PASS harts=.. ops=.. corrupt=0 leaked=0 ... fill_max_pct=..
- *   cached_max_pct=.. budget_pct=.. high_water_kib=.. lockless_pct=..
+ *   cached_max_pct=.. budget_pct=.. high_water_kib=.. largest_free_min_kib=..
  * Exit 0 on PASS, 1 on FAIL (the stress panics with its own exit code on
  * corruption or OOM).
  */
@@ -135,14 +135,15 @@ int main(int argc, char **argv)
 	printf("host_stress: %s harts=%u ops=%llu allocs=%llu frees=%llu cross_pct=%u "
 	       "corrupt=%llu leaked=%zu free_bytes=%zu/%zu validate_errors=%llu "
 	       "lockless_pct=%llu heap_lock_acquisitions=%lu fill_max_pct=%u "
-	       "cached_max_pct=%u budget_pct=%u high_water_kib=%zu\n",
+	       "cached_max_pct=%u budget_pct=%u high_water_kib=%zu largest_free_min_kib=%zu\n",
 	       pass ? "PASS" : "FAIL", harts, (unsigned long long)r.sum.ops,
 	       (unsigned long long)r.sum.allocs, (unsigned long long)r.sum.frees,
 	       r.cross_pct, (unsigned long long)r.sum.corrupt, r.live_allocs,
 	       r.bytes_free, r.initial_free, (unsigned long long)r.validate_errors,
 	       (unsigned long long)(calls ? (p.alloc_hits + p.free_hits) * 100 / calls : 0),
 	       end.lock_acquisitions, r.fill_max_pct, pct(r.cached_max, bytes),
-	       pct(r.cache_budget, bytes), end.heap.high_water / 1024);
+	       pct(r.cache_budget, bytes), end.heap.high_water / 1024,
+	       r.largest_free_min / 1024);
 	printf("host_stress: heap calls: refills=%llu returns=%llu large_allocs=%llu "
 	       "large_frees=%llu evictions=%llu depot_exchanges=%llu\n",
 	       (unsigned long long)p.refills, (unsigned long long)p.returns,

@@ -12,7 +12,8 @@
  * heap), stall_s (fail with a report of every hart's state when no
  * operation finishes for this long; default 60, 0 = never).
  * Last line: `qemu_smp: PASS harts=.. ops=.. ... leaked=0 lockless_pct=..
- * fill_max_pct=.. cached_max_pct=.. budget_pct=.. high_water_kib=..`.
+ * fill_max_pct=.. cached_max_pct=.. budget_pct=.. high_water_kib=..
+ * largest_free_min_kib=.. wall_ms=..`.
  */
 #include <heap/kheap.h>
 #include <kernel/kernel.h>
@@ -67,11 +68,11 @@ static void progress(void)
 	percpu_get_cache_stats(&cs);
 	size_t live = stress_live_bytes();
 	kprintf("progress: %llu ops so far, %llu ms, live %zu KiB (fill %u%%), "
-		"cached %zu KiB (%u%% of the heap)\n",
+		"cached %zu KiB (%u%% of the heap), largest free block at least %zu KiB\n",
 		(unsigned long long)stress_total_ops(),
 		(unsigned long long)(ticks_to_us(now - start_time) / 1000),
 		live / 1024, pct(live, heap_bytes), cs.cached_bytes / 1024,
-		pct(cs.cached_bytes, heap_bytes));
+		pct(cs.cached_bytes, heap_bytes), stress_largest_free_min() / 1024);
 }
 
 /* Boot hart, once every hart is up (setup() runs before they are). */
@@ -178,7 +179,7 @@ static int finish(void)
 		"cross_hart_frees=%llu cross_pct=%u corrupt=%llu leaked=%zu "
 		"free_bytes=%zu/%zu validate_errors=%llu validations=%llu "
 		"irq_ops=%llu lockless_pct=%llu fill_max_pct=%u cached_max_pct=%u "
-		"budget_pct=%u high_water_kib=%zu wall_ms=%llu\n",
+		"budget_pct=%u high_water_kib=%zu largest_free_min_kib=%zu wall_ms=%llu\n",
 		r.pass ? "PASS" : "FAIL", smp_nharts(),
 		(unsigned long long)r.sum.ops, (unsigned long long)r.sum.allocs,
 		(unsigned long long)r.sum.frees, (unsigned long long)r.sum.cross_frees,
@@ -187,7 +188,7 @@ static int finish(void)
 		(unsigned long long)r.sum.validations, (unsigned long long)r.sum.irq_ops,
 		(unsigned long long)(calls ? (p.alloc_hits + p.free_hits) * 100 / calls : 0),
 		r.fill_max_pct, pct(r.cached_max, heap_bytes), pct(r.cache_budget, heap_bytes),
-		hs_high_water_kib(), (unsigned long long)wall_ms);
+		hs_high_water_kib(), r.largest_free_min / 1024, (unsigned long long)wall_ms);
 	return r.pass ? PORT_EXIT_PASS : PORT_EXIT_FAIL;
 }
 

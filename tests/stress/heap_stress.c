@@ -60,6 +60,13 @@ static struct {
 	size_t bytes;
 } __attribute__((aligned(PORT_CACHE_LINE))) live[PORT_MAX_HARTS];
 static size_t live_max; /* the most live bytes hart 0 saw: relaxed */
+/*
+ * The smallest "largest free block" hart 0 saw, sampled every
+ * LARGEST_FREE_SAMPLE_OPS of its operations: how close fragmentation came
+ * to failing the stress's largest requests. Relaxed, like live_max.
+ */
+static size_t largest_free_min;
+#define LARGEST_FREE_SAMPLE_OPS 256
 static struct inbox inboxes[PORT_MAX_HARTS];
 static struct stress_hart_stats stats[PORT_MAX_HARTS];
 static uint64_t validation_errors; /* atomic: any hart may validate */
@@ -405,6 +412,7 @@ void stress_setup(const struct stress_config *c)
 		port_panic(PORT_EXIT_FAIL, "stress: %u harts, at most %u", n,
 			   (unsigned)PORT_MAX_HARTS);
 	__atomic_store_n(&live_max, (size_t)0, __ATOMIC_RELAXED);
+	__atomic_store_n(&largest_free_min, SIZE_MAX, __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < STRESS_TOTAL_SLOTS; i++)
 		slot_pool[i].p = NULL;
 	for (unsigned i = 0; i < cfg.nharts; i++) {
@@ -419,6 +427,14 @@ void stress_setup(const struct stress_config *c)
 		harts[i].irq_rng = harts[i].rng ^ 0xA5A5A5A5A5A5A5A5ULL;
 		ticket_lock_init(&inboxes[i].lock);
 	}
+}
+
+static void sample_largest_free(void)
+{
+	struct kheap_stats hs;
+	kheap_get_stats(&hs);
+	if (hs.heap.largest_free < __atomic_load_n(&largest_free_min, __ATOMIC_RELAXED))
+		__atomic_store_n(&largest_free_min, hs.heap.largest_free, __ATOMIC_RELAXED);
 }
 
 void stress_hart_run(unsigned hart)
@@ -466,6 +482,8 @@ void stress_hart_run(unsigned hart)
 			if (now > __atomic_load_n(&live_max, __ATOMIC_RELAXED))
 				__atomic_store_n(&live_max, now, __ATOMIC_RELAXED);
 		}
+		if (hart == 0 && op % LARGEST_FREE_SAMPLE_OPS == 0)
+			sample_largest_free();
 		if (hart == 0 && cfg.progress && op % 256 == 0) {
 			set_phase(h, PHASE_PROGRESS);
 			cfg.progress();
@@ -537,6 +555,7 @@ void stress_result(size_t initial_free, struct stress_result *r)
 	r->cross_pct = r->sum.frees ? (unsigned)(r->sum.cross_frees * 100 / r->sum.frees) : 0;
 	r->live_max = __atomic_load_n(&live_max, __ATOMIC_RELAXED);
 	r->fill_max_pct = cfg.heap_bytes ? (unsigned)(r->live_max * 100 / cfg.heap_bytes) : 0;
+	r->largest_free_min = stress_largest_free_min();
 	struct percpu_cache_stats cs;
 	percpu_get_cache_stats(&cs);
 	r->cache_budget = cs.budget;
@@ -567,6 +586,12 @@ size_t stress_live_bytes(void)
 	for (unsigned i = 0; i < cfg.nharts; i++)
 		n += __atomic_load_n(&live[i].bytes, __ATOMIC_RELAXED);
 	return n;
+}
+
+size_t stress_largest_free_min(void)
+{
+	size_t n = __atomic_load_n(&largest_free_min, __ATOMIC_RELAXED);
+	return n == SIZE_MAX ? 0 : n;
 }
 
 uint64_t stress_validation_errors(void)

@@ -67,6 +67,7 @@ struct stress_result {
 	unsigned cross_pct;       /* cross-hart frees, % of frees */
 	size_t live_max;          /* most live bytes the harts held at once */
 	unsigned fill_max_pct;    /* live_max, % of the heap */
+	size_t largest_free_min;  /* stress_largest_free_min() */
 	size_t cache_budget, cached_max; /* percpu's budget and most charged */
 	bool pass;
 };
@@ -76,6 +77,11 @@ const struct stress_hart_stats *stress_stats(unsigned hart);
 uint64_t stress_total_ops(void);
 /* Live bytes the harts hold now (and the most so far: stress_result). */
 size_t stress_live_bytes(void);
+/*
+ * The smallest largest free block hart 0 has sampled so far (0 before the
+ * first sample): the fragmentation margin for the largest requests.
+ */
+size_t stress_largest_free_min(void);
 /* Validation errors counted so far (periodic runs and the final one). */
 uint64_t stress_validation_errors(void);
 /*
