@@ -24,9 +24,9 @@
  * the new share.
  *
  * A class that is not cached on a hart is not sent to the heap lock for
- * every block: each depot keeps one loose magazine, at most
- * PERCPU_LOOSE_DIV-th of the depots' slice, that hands out and takes back
- * single rounds under the class's own lock (percpu_loose_cap).
+ * every allocation: each depot keeps one loose magazine, at most
+ * PERCPU_LOOSE_DIV-th of the depots' slice, that hands out single rounds
+ * under the class's own lock (percpu_loose_cap); the frees go to the heap.
  */
 #include "percpu/percpu_internal.h"
 

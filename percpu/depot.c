@@ -542,13 +542,9 @@ void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls)
 			d->loose = full;
 			loose_add(d, full->cap);
 		} else if (d->loose || loose_make(c, d, cls)) {
-			/*
-			 * Half a magazine from the heap in one batch, so the
-			 * frees that follow find room too.
-			 */
+			/* A run from the heap in one batch (frees never refill it). */
 			struct percpu_magazine *m = d->loose;
-			size_t n = kheap_alloc_batch(percpu_class_size[cls], 0, m->rounds,
-						     (m->cap + 1u) / 2);
+			size_t n = kheap_alloc_batch(percpu_class_size[cls], 0, m->rounds, m->cap);
 			for (size_t i = 0; i < n; i++)
 				heap_tag_mark_cached(m->rounds[i]);
 			loose_add(d, n);
@@ -572,48 +568,4 @@ void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls)
 		STAT_ADD(&cold(c)->depot_exchanges, 1);
 	}
 	return p;
-}
-
-enum percpu_free_result percpu_depot_free(struct percpu_cpu *c, unsigned cls, void *p)
-{
-	struct percpu_depot *d = &percpu_depots[cls];
-	enum percpu_free_result r = PERCPU_FREE_HEAP;
-	port_irqflags_t f = depot_lock(c, d);
-	d->loose_used = true;
-	if (d->loose && d->loose_n == d->loose->cap) {
-		/*
-		 * Full: the depot keeps it as a full magazine if its slice has
-		 * room (the rounds are counted already) and starts another;
-		 * else half of it goes back to the heap in one batch.
-		 */
-		if (d->nfull < PERCPU_DEPOT_MAX_FULL && depots_have_room(cls, 0)) {
-			size_t n;
-			put_full(d, take_loose(d, &n));
-		} else {
-			size_t half = d->loose_n / 2;
-			percpu_heap_return(c, &d->loose->rounds[half], d->loose_n - half, NULL);
-			loose_sub(d, d->loose_n - half);
-		}
-	}
-	/*
-	 * Claimed (marked cached) before the unlock: once in, another hart may
-	 * pop it. At PERCPU_HARDEN >= 2 the claim is the atomic one a magazine
-	 * push makes, so of two harts freeing p at once, one through a
-	 * magazine and one here, only one caches it; the loser is named by its
-	 * caller without touching p again (it may be handed out or back in the
-	 * heap by then).
-	 */
-	if (d->loose || loose_make(c, d, cls)) {
-		if (state_claim(p, HEAP_CLAIM_ANY_LIVE)) {
-			d->loose->rounds[d->loose_n] = p;
-			loose_add(d, 1);
-			r = PERCPU_FREE_CACHED;
-		} else {
-			r = PERCPU_FREE_LOST;
-		}
-	}
-	unlock_and_destroy(c, d, f, NULL, NULL);
-	if (r == PERCPU_FREE_CACHED)
-		STAT_ADD(&cold(c)->depot_exchanges, 1);
-	return r;
 }

@@ -142,8 +142,14 @@ static PERCPU_SLOW enum percpu_free_result free_slow(void *p, unsigned cls)
 	}
 	percpu_honour_flush(c);
 	if (!c->base[si] && !c->prev[si] && percpu_class_uncached(cls)) {
-		/* Not cached at this share: the depot's loose magazine. */
-		r = percpu_depot_free(c, cls, p);
+		/*
+		 * Not cached at this share: the heap, where the block merges
+		 * with its free neighbours at once. The depot's loose magazine
+		 * serves allocations only: rounds that frees put back there
+		 * were handed out again where they lay, and those islands cost
+		 * the 16-hart stress its 128 KiB holes (see PERCPU_LOOSE_DIV).
+		 */
+		r = PERCPU_FREE_HEAP;
 		goto out;
 	}
 	if (c->base[si] && c->top[si] != c->limit[si])

@@ -248,9 +248,10 @@ struct percpu_depot {
 	size_t full_rounds; /* rounds in the full ones and loose; under lock, read relaxed */
 	/*
 	 * The loose magazine (depot.c): rounds the depot hands out one at a
-	 * time to harts that cache no magazine of the class at their share
-	 * (a central free list, as tcmalloc's), so their requests take this
-	 * class's lock instead of the heap's. loose_n rounds; under lock.
+	 * time to harts that cache no magazine of the class at their share,
+	 * refilled from the heap in runs, so their allocations take this
+	 * class's lock instead of the heap's (their frees go to the heap).
+	 * loose_n rounds; under lock.
 	 */
 	struct percpu_magazine *loose;
 	size_t loose_n;
@@ -513,12 +514,10 @@ enum percpu_free_result {
 
 /*
  * The loose magazine: one block of class cls from the depot (marked live),
- * refilled from the heap when it runs dry, or NULL; and a block the depot
- * takes (or not: see enum percpu_free_result). For harts that cache no
- * magazine of cls.
+ * refilled from the heap when it runs dry, or NULL. For harts that cache no
+ * magazine of cls; their frees of cls go to the heap (kmalloc.c free_slow).
  */
 void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls);
-enum percpu_free_result percpu_depot_free(struct percpu_cpu *c, unsigned cls, void *p);
 
 /* flush.c */
 size_t percpu_honour_flush(struct percpu_cpu *c);

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The depot's loose magazine serves allocations only: a hart that caches
+ * no magazine of a class (here: a budget too small for any) allocates its
+ * blocks a round at a time from the loose magazine, refilled from the heap
+ * in runs, and frees them straight to the heap, where they merge with
+ * their free neighbours. Rounds freed back into the loose magazine were
+ * handed out again wherever they lay and fragmented the 16-hart stress
+ * (see PERCPU_LOOSE_DIV in <percpu/config.h>).
+ */
+#include "test_util.h"
+
+#include <percpu/config.h>
+
+#define HEAP (16u << 20)
+/* Share 12 KiB a hart: no class cached; the loose magazines hold 3 rounds. */
+#define BUDGET (64u << 10)
+#define SIZE 48
+#define BLOCKS 3 /* the loose magazine's rounds */
+#define ROUNDS 100
+
+int main(void)
+{
+	test_heap_init(HEAP);
+	percpu_init(PERCPU_MAGAZINES);
+	percpu_set_cache_budget(BUDGET);
+	port_host_become_hart(0);
+
+	/* The hart's first free of a class goes to the heap in any case. */
+	kfree(kmalloc(SIZE));
+
+	void *b[BLOCKS];
+	for (int i = 0; i < BLOCKS; i++)
+		CHECK((b[i] = kmalloc(SIZE)) != NULL);
+	for (int i = 0; i < BLOCKS; i++) {
+		size_t live = test_heap_live();
+		kfree(b[i]);
+		/* Back in the heap at once, not parked in a cache. */
+		CHECK_EQ(test_heap_live(), live - 1);
+	}
+
+	struct kheap_stats h0, h1;
+	struct percpu_stats s0, s1;
+	kheap_get_stats(&h0);
+	percpu_get_stats(0, &s0);
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int i = 0; i < BLOCKS; i++)
+			CHECK((b[i] = kmalloc(SIZE)) != NULL);
+		for (int i = 0; i < BLOCKS; i++)
+			kfree(b[i]);
+	}
+	kheap_get_stats(&h1);
+	percpu_get_stats(0, &s1);
+	/* Less the trip of the second kheap_get_stats itself. */
+	unsigned long trips = h1.lock_acquisitions - h0.lock_acquisitions - 1;
+	uint64_t loose = s1.depot_exchanges - s0.depot_exchanges;
+	uint64_t refills = s1.refills - s0.refills;
+	printf("%d allocations and frees: %llu from the loose magazine, %llu refills, "
+	       "%lu heap-lock trips\n", ROUNDS * BLOCKS, (unsigned long long)loose,
+	       (unsigned long long)refills, trips);
+
+	/* Every allocation came from the loose magazine, a run per refill. */
+	CHECK_EQ(loose, (uint64_t)ROUNDS * BLOCKS);
+	CHECK(refills <= (uint64_t)ROUNDS);
+	/* One heap-lock trip per free and per run, none per allocation. */
+	CHECK(trips <= (unsigned long)(ROUNDS * BLOCKS + refills));
+
+	/* Nothing cached at the end but the loose magazine's rounds. */
+	CHECK(percpu_check_drained(0));
+	struct percpu_cache_stats cs;
+	percpu_get_cache_stats(&cs);
+	CHECK_EQ(cs.charged, 0);
+	CHECK_EQ(test_heap_live(), 0);
+	CHECK(test_heap_validate() == 0);
+	printf("loose_test: PASS\n");
+	return 0;
+}
