@@ -50,4 +50,18 @@ static inline size_t test_heap_validate(void)
 	return kheap_validate(test_validate_report, NULL);
 }
 
+/*
+ * The calling hart drains its caches, holding no block: then nothing may be
+ * charged to the budget, no block live and the heap valid.
+ */
+static inline void test_drain_leaves_nothing(void)
+{
+	CHECK(percpu_check_drained(0));
+	struct percpu_cache_stats cs;
+	percpu_get_cache_stats(&cs);
+	CHECK_EQ(cs.charged, 0);
+	CHECK_EQ(test_heap_live(), 0);
+	CHECK(test_heap_validate() == 0);
+}
+
 #endif
