@@ -19,9 +19,9 @@
  * (race_double_free_test), where each hart's budget share caches the
  * 48-byte class in magazines, and 16 MiB (race_double_free_uncached_test),
  * where it is left to the depot's loose magazine (budget.c's per-round
- * charge floor) and frees go to the heap. Before
- * the heap claimed blocks too and losers named themselves, the 16 MiB build
- * handed a block out twice or crashed in 39 runs of 60.
+ * charge floor) and frees go to the heap. Before the heap claimed blocks
+ * too and losers named themselves, the 16 MiB build handed a block out
+ * twice or crashed in 39 runs of 60.
  *
  * Then the single-hart case a timer interrupt makes: the block is freed
  * again between kfree's state load and its interrupt mask. The host port
