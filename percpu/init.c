@@ -36,25 +36,28 @@ void *port_hart_data_initial(void)
 }
 #endif
 
+/*
+ * A hart's slots start without magazines and with its own copy of the size
+ * table (so the fast path reads no shared line). Until then the record is
+ * all zeros, which other harts read as "no magazines" (base[] NULL). Top is
+ * stored relaxed: they read it for statistics.
+ */
+void percpu_cpu_init(struct percpu_cpu *c)
+{
+	for (unsigned i = 0; i < PERCPU_NSLOTS; i++) {
+		STORE_RELAXED(&c->top[i], (void **)PERCPU_NO_ROUNDS);
+		c->limit[i] = PERCPU_NO_ROUNDS;
+	}
+	for (unsigned i = 0; i < (PERCPU_MAX_FAST >> 4); i++)
+		c->size_state[i] = (uint8_t)PERCPU_STATE(percpu_size_class_table[i + 1]);
+	c->ready = 1;
+}
+
 void percpu_init(enum percpu_mode mode)
 {
 	if (percpu_ready)
 		port_panic(PORT_EXIT_MISUSE, "percpu: double init");
 	percpu_mode_ = mode;
-	/*
-	 * Every hart's slots start without magazines and with its own copy of
-	 * the size table (so the fast path reads no shared line). Before other
-	 * harts run: their first slow path then only stores the pointer.
-	 */
-	for (unsigned h = 0; h < PORT_MAX_HARTS; h++) {
-		struct percpu_cpu *c = &percpu_cpus[h];
-		for (unsigned i = 0; i < PERCPU_NSLOTS; i++) {
-			c->top[i] = c->limit[i] = PERCPU_NO_ROUNDS;
-			c->base[i] = NULL;
-		}
-		for (unsigned i = 0; i < (PERCPU_MAX_FAST >> 4); i++)
-			c->size_state[i] = (uint8_t)PERCPU_STATE(percpu_size_class_table[i + 1]);
-	}
 	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++)
 		ticket_lock_init(&percpu_depots[cls].lock);
 	percpu_budget_init();

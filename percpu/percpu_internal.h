@@ -234,6 +234,13 @@ struct percpu_cpu {
 	 * then. Owner only, interrupts masked.
 	 */
 	unsigned busy;
+	/*
+	 * 1 once the record is set up (percpu_cpu_init: no magazines, the
+	 * size table copied), which its first user does, not percpu_init: a
+	 * process that runs 2 of 128 harts then touches 2 records, not 128.
+	 * Written once, by the record's first user, before it is used.
+	 */
+	unsigned ready;
 	/* Flush protocol and liveness, touched by other harts. */
 	unsigned active;     /* 1 from first use to percpu_hart_exit */
 	uint64_t flush_req;  /* requests made (requesters add 1) */
@@ -316,11 +323,22 @@ static inline __attribute__((always_inline)) bool hart_data_ok(const struct perc
  * until its first slow path stores it here (the fast paths fall through on NULL). Interrupts
  * masked, or no migration: see the port contract.
  */
+void percpu_cpu_init(struct percpu_cpu *c);
+
+/* Hart h's record, set up at its first use. */
+static inline struct percpu_cpu *percpu_cpu_of(unsigned h)
+{
+	struct percpu_cpu *c = &percpu_cpus[h];
+	if (unlikely(!c->ready))
+		percpu_cpu_init(c);
+	return c;
+}
+
 static inline struct percpu_cpu *this_cpu(void)
 {
 	struct percpu_cpu *c = port_hart_data();
 	if (unlikely(!c || c == &percpu_idle)) {
-		c = &percpu_cpus[port_hart_id()];
+		c = percpu_cpu_of(port_hart_id());
 		/*
 		 * Bypass mode never stores it: its fast paths then always fall
 		 * through to the slow path, which sends everything to the heap.

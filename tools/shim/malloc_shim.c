@@ -465,7 +465,7 @@ static inline void shared_begin(void)
 	my_shared = EXCLUSIVE_IDS + k;
 	port_host_become_hart(my_shared);
 	if (!bypass)
-		port_set_hart_data(&percpu_cpus[my_shared]);
+		port_set_hart_data(percpu_cpu_of(my_shared));
 }
 
 static inline void shared_end(void)
