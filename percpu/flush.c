@@ -116,6 +116,7 @@ static size_t flush_slot(struct percpu_cpu *c, unsigned cls, enum flush_to to)
 	struct percpu_magazine *m[2] = { slot_loaded(c, si), c->prev[si] };
 	size_t r[2] = { m[0] ? slot_loaded_rounds(c, si) : 0, c->prev_rounds[si] };
 	size_t bytes = 0;
+	c->refill_rounds[si] = 0; /* the class starts small again */
 	if (!m[0] && !m[1])
 		return 0;
 	slot_load(c, cls, NULL, 0);

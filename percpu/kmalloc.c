@@ -32,12 +32,20 @@ static void *slot_pop(struct percpu_cpu *c, unsigned cls)
 }
 
 /*
- * Refills magazine m (empty, detached) from the heap and loads it; false if
- * the heap had nothing (m is then given back).
+ * Refills magazine m (empty, detached) from the heap with the slot's refill
+ * count (PERCPU_REFILL_FIRST_ROUNDS, doubling) and loads it; false if the
+ * heap had nothing (m is then given back).
  */
 static bool refill(struct percpu_cpu *c, unsigned cls, struct percpu_magazine *m)
 {
-	size_t n = kheap_alloc_batch(percpu_class_size[cls], 0, m->rounds, m->cap);
+	unsigned si = PERCPU_SLOT(cls);
+	size_t cap = m->cap, want = c->refill_rounds[si];
+	if (!want)
+		want = PERCPU_REFILL_FIRST_ROUNDS;
+	if (want > cap)
+		want = cap;
+	c->refill_rounds[si] = (uint8_t)(2 * want < cap ? 2 * want : cap);
+	size_t n = kheap_alloc_batch(percpu_class_size[cls], 0, m->rounds, want);
 	STAT_ADD(&cold(c)->refills, 1);
 	STAT_ADD(&cold(c)->refill_blocks, n);
 	if (!n) {

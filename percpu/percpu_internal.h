@@ -210,6 +210,12 @@ struct percpu_cpu {
 	 */
 	uint8_t seen[PERCPU_NSLOTS];
 	/*
+	 * Rounds the next refill of slot i asks the heap for, 0 before its
+	 * first (PERCPU_REFILL_FIRST_ROUNDS, doubling per refill). Owner only,
+	 * interrupts masked; flush_slot clears it with the slot.
+	 */
+	uint8_t refill_rounds[PERCPU_NSLOTS];
+	/*
 	 * Recency of each slot's last slow path (slot_used[i] = ++slot_clock),
 	 * so a hart with no room left in its share of the budget gives up the
 	 * magazines of its least recently used class (budget.c). Owner only.

@@ -193,6 +193,24 @@
 #define PERCPU_MAG_MAX_ROUNDS 255
 #endif
 
+/*
+ * A hart's first refill of a class takes this many rounds from the heap (or
+ * the magazine's capacity, if smaller), and each refill of the class after
+ * it twice the last, up to the capacity; emptying the class's slot (a flush
+ * or an eviction) starts it again. A class a hart uses a little so carves
+ * a few blocks, not a whole magazine of memory nobody touches, while one it
+ * keeps missing reaches whole magazines after a few refills (jemalloc's
+ * thread caches grow their fill counts with misses in the same way). Only
+ * classes whose magazines hold more than this start smaller (the shim's up
+ * to 4 KiB, the kernel's up to 1 KiB). Measured with the thread benchmark
+ * (tools/shim/README.md): 16 cut the shim's peak RSS at 1 to 8 threads by a
+ * fifth to a half at the same speed; 4 and 8 cut a little more but cost
+ * 2-6% (more loaded/previous swaps in the classes of 8 rounds).
+ */
+#ifndef PERCPU_REFILL_FIRST_ROUNDS
+#define PERCPU_REFILL_FIRST_ROUNDS 16
+#endif
+
 /* The big classes (above PERCPU_MAX_FAST): about this many bytes a
  * magazine, PERCPU_BIG_MAG_MIN_ROUNDS..PERCPU_BIG_MAG_MAX_ROUNDS rounds. */
 #ifndef PERCPU_BIG_MAG_BYTES
