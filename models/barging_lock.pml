@@ -10,9 +10,11 @@
  *            port_fence_heavy(); until CAS(state, 0 -> 1): futex-wait on
  *            state while it is 1, then clear `waking`; sleepers -= 1
  *   unlock:  store(state, 0) into the store buffer; load sleepers; if not
- *            0: read waking with a locked RMW; if 0, set it and wake one
- *            futex sleeper; if that found none: waking = 0, and again
- *            while sleepers != 0 and state == 0
+ *            0: read waking with a locked RMW; if 2, done; if 1, CAS it to
+ *            2 (a wake is in flight; note that this unlock skipped its
+ *            own) and done; if 0, CAS it to 1 and wake one futex sleeper;
+ *            if that found none: exchange waking with 0, and if it was 2
+ *            (an unlock skipped meanwhile), all again
  *
  * The CAS and the increment are locked instructions: each waits until its
  * own thread's store buffer is empty, then is one atomic step on memory.
@@ -36,8 +38,9 @@
  *                       itself: an unlock's load of `sleepers` passes its
  *                       buffered store, the sleeper reads the old 1 and
  *                       sleeps, and nobody wakes it;
- *  BUG_WAKE_NO_RETRY    a wake that found nobody only clears `waking`: an
- *                       unlock that skipped its wake meanwhile is lost;
+ *  BUG_WAKE_NO_RETRY    a wake that found nobody only clears `waking`,
+ *                       without looking for a noted skip: an unlock that
+ *                       skipped its wake meanwhile is lost;
  *  BUG_WAKE_PLAIN_LOAD  the wake reads `waking` with a plain load, so an
  *                       unlock may skip while its store of 0 is buffered.
  * (4 threads x 1 round also passes: 33 M states, 45 s, -DCOLLAPSE -m3000000.)
@@ -47,7 +50,8 @@
 
 byte state = 0;     /* memory: 0 free, 1 held */
 byte sleepers = 0;
-bool waking = false; /* a wake is in flight: its sleeper has not looked yet */
+byte waking = 0; /* 1: a wake is in flight (its sleeper has not looked yet);
+                    2: and an unlock skipped its own wake meanwhile */
 bool buffered[NPROC]; /* a store of 0 to state waits in thread i's buffer */
 bool asleep[NPROC];   /* thread i sleeps on the futex */
 byte in_cs = 0;
@@ -89,53 +93,63 @@ inline futex_wake_one(n) {
 }
 
 /*
- * ticket_unlock_wake: one wake in flight at a time (`waking`). It reads
+ * ticket_unlock_wake: one wake in flight at a time (`waking` 1). It reads
  * `waking` with a locked instruction, so the unlock's store has reached
- * memory before it may skip. A wake that found nobody asleep gives the duty
- * back: clears `waking` and, if a sleeper may have slept on an unlock that
- * skipped its wake meanwhile (sleepers and a free lock), tries again.
+ * memory before it may skip; a skip while a wake is in flight is noted
+ * (`waking` 2). A wake that found nobody asleep (they are between their
+ * count and their sleep, and will look at the lock themselves) gives the
+ * duty back: exchanges `waking` with 0, and wakes again if a skip was
+ * noted, since a sleeper may have slept on that unlock.
  */
 inline unlock_wake(me) {
 	do
 	::
 #ifndef BUG_WAKE_PLAIN_LOAD
-		atomic { (!buffered[me]); got = waking }
+		atomic { (!buffered[me]); w = waking }
 #else
-		got = waking;
+		w = waking;
 #endif
 		if
-		:: got -> break
-		:: else -> skip
-		fi;
-		atomic {
-			(!buffered[me]);
+		:: w == 2 -> break
+		:: w == 1 ->
+			atomic {
+				(!buffered[me]);
+				if
+				:: waking == 1 -> waking = 2; got = true
+				:: else -> got = false
+				fi
+			}
 			if
-			:: waking == 0 -> waking = 1; got = true
-			:: else -> got = false
+			:: got -> break
+			:: else -> skip
 			fi
-		}
-		if
-		:: !got -> break
-		:: else -> skip
-		fi;
-		futex_wake_one(n);
-		if
-		:: n == 1 -> break
-		:: else ->
-			waking = 0;
+		:: w == 0 ->
+			atomic {
+				(!buffered[me]);
+				if
+				:: waking == 0 -> waking = 1; got = true
+				:: else -> got = false
+				fi
+			}
+			if
+			:: got ->
+				futex_wake_one(n);
+				if
+				:: n == 1 -> break
+				:: else ->
 #ifndef BUG_WAKE_NO_RETRY
-			/* Two loads, as in C; any wait between them is allowed. */
-			if
-			:: sleepers == 0 -> break
-			:: else -> skip
-			fi;
-			if
-			:: state != 0 -> break
+					atomic { w = waking; waking = 0 };
+					if
+					:: w == 2 -> skip
+					:: else -> break
+					fi
+#else
+					waking = 0;
+					break
+#endif
+				fi
 			:: else -> skip
 			fi
-#else
-			break
-#endif
 		fi
 	od
 }
@@ -143,7 +157,7 @@ inline unlock_wake(me) {
 proctype thread(byte me) {
 	byte r = 0;
 	bool ok, got;
-	byte n, old;
+	byte n, old, w;
 	do
 	:: r < ROUNDS ->
 		cas_take(me, ok);

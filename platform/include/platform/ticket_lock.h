@@ -119,7 +119,8 @@
  *
  *   state:    0 free, 1 held
  *   sleepers: waiters that may be asleep on `state` (or about to be)
- *   waking:   1 while a woken sleeper has not yet looked at the lock
+ *   waking:   1 while a woken sleeper has not yet looked at the lock,
+ *             2 if an unlock skipped its wake meanwhile
  *   lock:     CAS(state, 0 -> 1); else spin TICKET_LOCK_SPINS looks for 0,
  *             then sleepers += 1 (the first sleeper of a busy spell, from
  *             0, also calls port_fence_heavy()), and CAS(state, 0 -> 1)
@@ -127,9 +128,10 @@
  *             1) between tries and clearing `waking` after each sleep;
  *             then sleepers -= 1
  *   unlock:   store_release(state, 0); compiler barrier; if sleepers != 0:
- *             read `waking` with a locked RMW; if 0, set it and
- *             port_wake_one(state); if that found nobody asleep, clear it
- *             and again while sleepers != 0 and state == 0
+ *             read `waking` with a locked RMW; if 0, CAS it to 1 and
+ *             port_wake_one(state); if that found nobody asleep, exchange
+ *             it with 0 and, if it was 2, all again; if 1, CAS it to 2
+ *             (this unlock skipped); if 2, nothing
  *
  * The release is a plain store, as in the FIFO lock (see above for what a
  * locked RMW costs on x86). With Drepper's exchange(state, 0) the core's
@@ -158,10 +160,13 @@
  * thread_bench at 64 to 1,000 threads (26 Mops against 50 at 64). An unlock
  * that skips its wake for a wake in flight has its store in memory first
  * (the locked read of `waking`), so the sleeper that clears `waking` and
- * then looks at `state` sees it. A wake that found nobody asleep clears
- * `waking` and looks again itself. models/barging_lock.pml checks all of
- * this on x86-TSO store buffers, and finds the lost wakeup without the first
- * sleeper's fence, without the locked read, or without the look again.
+ * then looks at `state` sees it; a skip while the wake has found nobody
+ * yet is noted (`waking` 2), and that wake, finding nobody, clears
+ * `waking` and wakes again for it. (It used to spin instead until a
+ * counted sleeper took the lock or left: 17% of thread_bench's CPU time at
+ * 2 threads.) models/barging_lock.pml checks all of this on x86-TSO store
+ * buffers, and finds the lost wakeup without the first sleeper's fence,
+ * without the locked read, or without the wake again for a noted skip.
  * A port without the heavy fence (the RISC-V ports, whose port_fence_heavy
  * returns false; a host with an old kernel or a seccomp filter) keeps the
  * waiters awake instead: they give the CPU back (port_wait_long: wfi for
@@ -206,11 +211,15 @@
 typedef struct ticket_lock {
 	uint32_t state;    /* TICKET_LOCK_HELD | TICKET_LOCK_HEIR */
 	uint32_t sleepers; /* waiters that may sleep on `state` */
-	uint32_t waking;   /* 1: a woken sleeper has not looked yet */
+	uint32_t waking;   /* TICKET_WAKE_IN_FLIGHT or _SKIPPED, else 0 */
 	uint32_t heir;     /* 1 while a poller is the heir */
 } ticket_lock_t;
 
 #define TICKET_LOCK_INIT { 0 }
+
+/* `waking`: a woken sleeper has not looked yet; and an unlock skipped its wake. */
+#define TICKET_WAKE_IN_FLIGHT 1u
+#define TICKET_WAKE_SKIPPED 2u
 
 static inline void ticket_lock_init(ticket_lock_t *l)
 {
