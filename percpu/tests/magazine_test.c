@@ -12,13 +12,6 @@
 #define SZ 2048
 #define CLS 23 /* the 2 KiB class */
 
-static struct percpu_stats st(void)
-{
-	struct percpu_stats s;
-	percpu_get_stats(0, &s);
-	return s;
-}
-
 
 int main(void)
 {
@@ -31,7 +24,7 @@ int main(void)
 
 	/* First allocation: a refill of one magazine from the heap. */
 	b[0] = kmalloc(SZ);
-	struct percpu_stats s = st();
+	struct percpu_stats s = test_hart0_stats();
 	CHECK(s.refills == 1 && s.refill_blocks == cap && s.alloc_hits == 0);
 	CHECK(percpu_cached_bytes(0) == (cap - 1) * SZ);
 	CHECK(!heap_tag_is_cached(b[0]));
@@ -40,13 +33,13 @@ int main(void)
 	/* The rest of the magazine: fast-path hits, no refill. */
 	for (size_t i = 1; i < cap; i++)
 		b[i] = kmalloc(SZ);
-	s = st();
+	s = test_hart0_stats();
 	CHECK(s.refills == 1 && s.alloc_hits == cap - 1);
 	CHECK(percpu_cached_bytes(0) == 0);
 
 	/* Empty loaded, no previous, empty depot: a second refill. */
 	b[cap] = kmalloc(SZ);
-	CHECK(st().refills == 2);
+	CHECK(test_hart0_stats().refills == 2);
 
 	/* Free 2*cap+1 ... fill loaded, then a fresh one; previous = full. */
 	size_t held = cap + 1;
@@ -61,12 +54,12 @@ int main(void)
 	CHECK(percpu_depot_bytes() == 0);
 
 	/* Take 2*cap back: cap hits, one swap, cap - 1 more hits. */
-	s = st();
+	s = test_hart0_stats();
 	for (size_t i = 0; i < held; i++) {
 		b[i] = kmalloc(SZ);
 		CHECK(!heap_tag_is_cached(b[i]));
 	}
-	struct percpu_stats t = st();
+	struct percpu_stats t = test_hart0_stats();
 	CHECK(t.swaps == s.swaps + 1);
 	CHECK(t.refills == s.refills);
 	CHECK(t.alloc_hits == s.alloc_hits + 2 * cap - 1);
@@ -76,10 +69,10 @@ int main(void)
 	for (size_t i = held; i < 64; i++)
 		b[i] = kmalloc(SZ);
 	held = 64;
-	s = st();
+	s = test_hart0_stats();
 	for (size_t i = 0; i < held; i++)
 		kfree(b[i]);
-	t = st();
+	t = test_hart0_stats();
 	/*
 	 * 16 stay in the hart's magazines, 48 = 6 full magazines leave it: the
 	 * depot takes PERCPU_DEPOT_MAX_FULL, the rest go back to the heap.
@@ -92,10 +85,10 @@ int main(void)
 	CHECK(t.lock_acquisitions > s.lock_acquisitions);
 
 	/* Allocate from the depot: full magazines come back by exchange. */
-	s = st();
+	s = test_hart0_stats();
 	for (size_t i = 0; i < 3 * cap; i++)
 		b[i] = kmalloc(SZ);
-	t = st();
+	t = test_hart0_stats();
 	CHECK(t.refills == s.refills);
 	CHECK(t.depot_exchanges - s.depot_exchanges == 1);
 	CHECK(percpu_depot_bytes() == (PERCPU_DEPOT_MAX_FULL - 1) * cap * SZ);
@@ -166,7 +159,7 @@ int main(void)
 	CHECK(kmalloc_try((size_t)1 << 35) == NULL); /* fits the tag, not the heap */
 	struct percpu_stats sum;
 	percpu_sum_stats(&sum);
-	t = st();
+	t = test_hart0_stats();
 	CHECK(memcmp(&sum, &t, sizeof(sum)) == 0);
 	CHECK(t.allocs >= t.alloc_hits && t.large_allocs >= 2);
 	CHECK(percpu_check_drained(0));

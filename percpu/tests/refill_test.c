@@ -13,13 +13,6 @@
 #define SIZE 64
 #define REFILLS 6 /* enough to reach the capacity and stay there */
 
-static struct percpu_stats st(void)
-{
-	struct percpu_stats s;
-	percpu_get_stats(0, &s);
-	return s;
-}
-
 int main(void)
 {
 	test_heap_init(4u << 20);
@@ -33,15 +26,15 @@ int main(void)
 		size_t want = PERCPU_REFILL_FIRST_ROUNDS, held = 0;
 		for (int r = 0; r < REFILLS; r++) {
 			/* The cache is empty: this allocation refills it. */
-			struct percpu_stats s = st();
+			struct percpu_stats s = test_hart0_stats();
 			b[held++] = kmalloc(SIZE);
-			struct percpu_stats t = st();
+			struct percpu_stats t = test_hart0_stats();
 			CHECK_EQ(t.refills, s.refills + 1);
 			CHECK_EQ(t.refill_blocks - s.refill_blocks, want);
 			/* The rest of the refill: hits, and the cache is empty again. */
 			for (size_t i = 1; i < want; i++)
 				b[held++] = kmalloc(SIZE);
-			CHECK_EQ(st().refills, t.refills);
+			CHECK_EQ(test_hart0_stats().refills, t.refills);
 			CHECK_EQ(percpu_cached_bytes(0), 0);
 			want = 2 * want < cap ? 2 * want : cap;
 		}

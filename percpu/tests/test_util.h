@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Host test helpers: CHECK, a heap region, the live-count check. */
+/* Host test helpers: CHECK, a heap region, hart 0's statistics, the live-count check. */
 #ifndef PERCPU_TEST_UTIL_H
 #define PERCPU_TEST_UTIL_H
 
@@ -30,6 +30,14 @@ static inline void test_unbounded_caches(void)
 {
 	percpu_set_cache_budget((size_t)1 << 40);
 	percpu_set_depot_reap_us(0);
+}
+
+/* Hart 0's percpu statistics, now. */
+static inline struct percpu_stats test_hart0_stats(void)
+{
+	struct percpu_stats s;
+	percpu_get_stats(0, &s);
+	return s;
 }
 
 static inline size_t test_heap_live(void)
