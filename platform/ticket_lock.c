@@ -158,7 +158,7 @@ unsigned long ticket_lock_contended(ticket_lock_t *l)
 	if (!WAIT_FOR_TICKET)
 		return 0;
 	struct outer_wait outer = wait_begin(l, 0);
-	for (; spins < TICKET_LOCK_SPINS; spins++) {
+	for (; spins < TICKET_LOCK_SLEEP_SPINS; spins++) {
 		port_cpu_relax();
 		/* Relaxed look first (no locked instruction while it is held). */
 		if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 && ticket_lock_take(l))

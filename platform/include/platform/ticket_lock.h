@@ -94,6 +94,23 @@
 #define TICKET_LOCK_SPINS 128
 #endif
 
+/*
+ * Looks the barging lock's waiter makes for a free lock before it counts
+ * itself a sleeper, on ports whose waits sleep (PORT_WAIT_ON_WAKES: the
+ * host's futex). Sleeping costs a membarrier (the first sleeper's fence)
+ * and two futex calls, more than most critical sections (a refill's batch
+ * from the heap). thread_bench, medians of 11 alternating runs on 2 cores,
+ * 128 looks against 512: 1 to 8 threads the same, 64 threads 101.6 against
+ * 118.8 Mops, 256 threads 55.1 against 77.2, 1,000 threads 39.5 against
+ * 43.0. 2048 gained more at 2 to 256 threads but lost 12% at 1,000, where
+ * the spinners hold the cores that descheduled holders need. Ports that
+ * poll keep TICKET_LOCK_SPINS: a RISC-V hart that spins holds the host
+ * core its lock's holder may need under QEMU.
+ */
+#ifndef TICKET_LOCK_SLEEP_SPINS
+#define TICKET_LOCK_SLEEP_SPINS (PORT_WAIT_ON_WAKES ? 512 : TICKET_LOCK_SPINS)
+#endif
+
 /* Futex words per lock on ports whose waits sleep: 32 tickets share one. */
 #ifndef TICKET_WAKE_WORDS
 #define TICKET_WAKE_WORDS 32
@@ -121,7 +138,7 @@
  *   sleepers: waiters that may be asleep on `state` (or about to be)
  *   waking:   1 while a woken sleeper has not yet looked at the lock,
  *             2 if an unlock skipped its wake meanwhile
- *   lock:     CAS(state, 0 -> 1); else spin TICKET_LOCK_SPINS looks for 0,
+ *   lock:     CAS(state, 0 -> 1); else spin TICKET_LOCK_SLEEP_SPINS looks for 0,
  *             then sleepers += 1 (the first sleeper of a busy spell, from
  *             0, also calls port_fence_heavy()), and CAS(state, 0 -> 1)
  *             until it succeeds, sleeping on the word (port_wait_on, value
