@@ -50,7 +50,6 @@ void percpu_cpu_init(struct percpu_cpu *c)
 	}
 	for (unsigned i = 0; i < (PERCPU_MAX_FAST >> 4); i++)
 		c->size_state[i] = (uint8_t)PERCPU_STATE(percpu_size_class_table[i + 1]);
-	c->ready = 1;
 }
 
 void percpu_init(enum percpu_mode mode)

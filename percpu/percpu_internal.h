@@ -240,13 +240,6 @@ struct percpu_cpu {
 	 * then. Owner only, interrupts masked.
 	 */
 	unsigned busy;
-	/*
-	 * 1 once the record is set up (percpu_cpu_init: no magazines, the
-	 * size table copied), which its first user does, not percpu_init: a
-	 * process that runs 2 of 128 harts then touches 2 records, not 128.
-	 * Written once, by the record's first user, before it is used.
-	 */
-	unsigned ready;
 	/* Flush protocol and liveness, touched by other harts. */
 	unsigned active;     /* 1 from first use to percpu_hart_exit */
 	uint64_t flush_req;  /* requests made (requesters add 1) */
@@ -331,11 +324,15 @@ static inline __attribute__((always_inline)) bool hart_data_ok(const struct perc
  */
 void percpu_cpu_init(struct percpu_cpu *c);
 
-/* Hart h's record, set up at its first use. */
+/*
+ * Hart h's record, set up by its first user (percpu_cpu_init), not by
+ * percpu_init: a process that runs 2 of 128 harts touches 2 records, not
+ * 128. A record is set up once its size table is: no PERCPU_STATE is 0.
+ */
 static inline struct percpu_cpu *percpu_cpu_of(unsigned h)
 {
 	struct percpu_cpu *c = &percpu_cpus[h];
-	if (unlikely(!c->ready))
+	if (unlikely(!c->size_state[0]))
 		percpu_cpu_init(c);
 	return c;
 }
