@@ -147,8 +147,9 @@ typedef unsigned long port_irqflags_t;
  *     having fenced nothing, if the port cannot.
  *
  *   bool port_fence_heavy_works(void);
- *     True once a port_fence_heavy() in this program has found the fence
- *     available: no fence, just whether the port has one.
+ *     True once the port has found the fence available (the host looks
+ *     when the program loads, else at the first port_fence_heavy()): no
+ *     fence, just whether the port has one.
  */
 #include <platform/port_impl.h>
 
