@@ -147,8 +147,8 @@ static unsigned long poll_for_lock(ticket_lock_t *l)
 
 /*
  * The barging lock's contended half (the protocol and why: ticket_lock.h;
- * models/barging_lock.pml checks it): spin a while for a free lock, then
- * count ourselves in `sleepers` (the first sleeper fences every CPU) and
+ * models/barging_lock.pml checks it): spin a while for a free lock, yield a
+ * while between looks, then count ourselves in `sleepers` (the first sleeper fences every CPU) and
  * sleep on the word until a CAS takes it.
  */
 unsigned long ticket_lock_contended(ticket_lock_t *l)
@@ -161,6 +161,13 @@ unsigned long ticket_lock_contended(ticket_lock_t *l)
 	for (; spins < TICKET_LOCK_SLEEP_SPINS; spins++) {
 		port_cpu_relax();
 		/* Relaxed look first (no locked instruction while it is held). */
+		if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 && ticket_lock_take(l))
+			goto taken;
+	}
+	/* int: with 0 yields, an unsigned count would be "always false" to gcc. */
+	for (int yields = 0; yields < TICKET_LOCK_SLEEP_YIELDS; yields++) {
+		spins++;
+		port_wait_long();
 		if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 && ticket_lock_take(l))
 			goto taken;
 	}

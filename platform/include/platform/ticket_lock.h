@@ -111,6 +111,27 @@
 #define TICKET_LOCK_SLEEP_SPINS (PORT_WAIT_ON_WAKES ? 512 : TICKET_LOCK_SPINS)
 #endif
 
+/*
+ * Then, on the same ports, looks with the CPU given back between them
+ * (port_wait_long: sched_yield) before the waiter counts itself a sleeper.
+ * A sleeper that starts a busy spell fences every CPU that runs one of our
+ * threads (port_fence_heavy: membarrier's IPIs; 30-40 us each in this VM,
+ * and it interrupts the threads that were working); with more threads than
+ * cores a holder is often descheduled for a while, and spells came and
+ * went 45-54 times in a 35 ms run at 8 threads. A yield lets the holder
+ * run without that. thread_bench, medians of 21 alternating runs on 2
+ * cores in one run, none / 128 / 512 / 2048 yields (sleepers registered at
+ * load in all, <platform/host/wait_host.c>): 2 threads 112.8 / 115.4 /
+ * 116.3 / 118.1 Mops, 8 threads 98.8 / 105.7 / 110.2 / 110.1, 64 threads
+ * 75.3 / 77.3 / 85.7 / 86.3, 256 threads 29.7 / 46.4 / 39.6 / 36.7, 1,000
+ * threads 22.0 / 27.3 / 28.2 / 29.7. The machine is shared: across such
+ * runs 128 and 2048 each lost somewhere, 512 nowhere.
+ * Ports that poll (no sleepers) poll in poll_for_lock instead.
+ */
+#ifndef TICKET_LOCK_SLEEP_YIELDS
+#define TICKET_LOCK_SLEEP_YIELDS (PORT_WAIT_ON_WAKES ? 512 : 0)
+#endif
+
 /* Futex words per lock on ports whose waits sleep: 32 tickets share one. */
 #ifndef TICKET_WAKE_WORDS
 #define TICKET_WAKE_WORDS 32
@@ -139,6 +160,7 @@
  *   waking:   1 while a woken sleeper has not yet looked at the lock,
  *             2 if an unlock skipped its wake meanwhile
  *   lock:     CAS(state, 0 -> 1); else spin TICKET_LOCK_SLEEP_SPINS looks for 0,
+ *             then TICKET_LOCK_SLEEP_YIELDS looks with a yield before each,
  *             then sleepers += 1 (the first sleeper of a busy spell, from
  *             0, also calls port_fence_heavy()), and CAS(state, 0 -> 1)
  *             until it succeeds, sleeping on the word (port_wait_on, value
