@@ -131,6 +131,18 @@ int main(void)
 	for (int i = 0; i < 50; i++)
 		CHECK(c[i] == (unsigned)i);
 	CHECK(ksize(c) >= 10000);
+	/*
+	 * Past the classes the heap resizes a class block: no new block from
+	 * percpu, and the old one is not cached (it would pin a hole).
+	 */
+	struct percpu_stats s0 = test_hart0_stats();
+	c = krealloc(c, PERCPU_MAX_SMALL + 1);
+	struct percpu_stats s1 = test_hart0_stats();
+	CHECK(c && ksize(c) > PERCPU_MAX_SMALL);
+	CHECK_EQ(s1.allocs, s0.allocs);
+	CHECK_EQ(s1.frees, s0.frees);
+	for (int i = 0; i < 50; i++)
+		CHECK(c[i] == (unsigned)i);
 	CHECK(krealloc(c, 0) == NULL);
 	void *a = kmalloc_aligned(100, 256);
 	CHECK(((uintptr_t)a & 255) == 0);
