@@ -25,8 +25,8 @@
  * step (the kernel does both under the futex bucket lock); a wake drains
  * its thread's buffer first (the kernel fences before it looks for
  * sleepers), then takes any one sleeper and says whether it found one. A
- * `memory` process drains buffers at any time. The spin phase before
- * sleeping only adds CAS tries and is left out; so do spurious returns
+ * `memory` process drains buffers at any time. The spin and yield phases
+ * before sleeping only add CAS tries and are left out; so do spurious returns
  * from the futex wait, which act as the refused sleep does.
  *
  * Each thread takes the lock ROUNDS times and ends. Checked:
