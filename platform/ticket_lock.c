@@ -164,8 +164,14 @@ unsigned long ticket_lock_contended(ticket_lock_t *l)
 		if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 && ticket_lock_take(l))
 			goto taken;
 	}
-	/* int: with 0 yields, an unsigned count would be "always false" to gcc. */
-	for (int yields = 0; yields < TICKET_LOCK_SLEEP_YIELDS; yields++) {
+	/*
+	 * Only where we may sleep next: a waiter that polls (no heavy fence)
+	 * yields between its looks anyway, and must reach its heir's turn
+	 * (TICKET_LOCK_HEIR_POLLS) without 512 yields first. int: with 0
+	 * yields, an unsigned count would be "always false" to gcc.
+	 */
+	for (int yields = 0; port_fence_heavy_works() && yields < TICKET_LOCK_SLEEP_YIELDS;
+	     yields++) {
 		spins++;
 		port_wait_long();
 		if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 && ticket_lock_take(l))
