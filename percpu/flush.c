@@ -59,7 +59,7 @@ static size_t rounds_bytes(unsigned cls, size_t rounds)
 static void orphan_push(struct percpu_cpu *c, struct percpu_magazine *m, size_t rounds)
 {
 	m->orphan_rounds = (uint8_t)rounds;
-	m->orphan_from = (uint16_t)(c - percpu_cpus);
+	m->orphan_from = (uint16_t)(c->index1 - 1);
 	__atomic_fetch_add(&orphan_bytes, rounds_bytes(m->cls, rounds), __ATOMIC_RELAXED);
 	struct percpu_magazine *head = __atomic_load_n(&percpu_orphans.head, __ATOMIC_RELAXED);
 	do
@@ -196,9 +196,9 @@ static bool flush_answered(struct percpu_cpu *h)
 
 static void flush_ask(struct percpu_cpu *self)
 {
-	unsigned me = (unsigned)(self - percpu_cpus);
+	unsigned me = self->index1 - 1;
 	for (unsigned h = 0; h < PORT_MAX_HARTS; h++) {
-		struct percpu_cpu *c = &percpu_cpus[h];
+		struct percpu_cpu *c = percpu_record(h);
 		if (h == me || !LOAD_RELAXED(&c->active) || !flush_answered(c))
 			continue; /* an unanswered request stands: no second kick */
 		/* seq_cst: see honour_flush for the pairing. */
@@ -213,7 +213,7 @@ static void flush_ask(struct percpu_cpu *self)
 static bool all_answered(unsigned me)
 {
 	for (unsigned h = 0; h < PORT_MAX_HARTS; h++)
-		if (h != me && !flush_answered(&percpu_cpus[h]))
+		if (h != me && !flush_answered(percpu_record(h)))
 			return false;
 	return true;
 }
@@ -227,7 +227,7 @@ static bool all_answered(unsigned me)
  */
 static size_t flush_wait(struct percpu_cpu *self)
 {
-	unsigned me = (unsigned)(self - percpu_cpus);
+	unsigned me = self->index1 - 1;
 	uint64_t deadline = port_time_us() + __atomic_load_n(&flush_wait_us, __ATOMIC_RELAXED);
 	size_t bytes = 0;
 	bool all;
@@ -239,7 +239,7 @@ static size_t flush_wait(struct percpu_cpu *self)
 	for (unsigned w = 0; w < (PORT_MAX_HARTS + 63) / 64; w++) {
 		uint64_t bits = 0;
 		for (unsigned h = w * 64; !all && h < PORT_MAX_HARTS && h < w * 64 + 64; h++)
-			if (h != me && !flush_answered(&percpu_cpus[h]))
+			if (h != me && !flush_answered(percpu_record(h)))
 				bits |= (uint64_t)1 << (h % 64);
 		STORE_RELAXED(&cold(self)->unanswered[w], bits);
 	}

@@ -66,7 +66,7 @@ void percpu_fork_child(void)
 		ticket_lock_init(&percpu_depots[cls].lock);
 	for (unsigned h = 0; h < PORT_MAX_HARTS; h++)
 		if (h != me)
-			forget_slots(&percpu_cpus[h]);
+			forget_slots(percpu_record(h));
 	percpu_budget_fork_child();
 	port_irq_restore(percpu_fork_flags);
 }

@@ -6,7 +6,9 @@
  */
 #include "percpu/percpu_internal.h"
 
+#if !PORT_HART_DATA_AT_TP
 struct percpu_cpu percpu_cpus[PORT_MAX_HARTS];
+#endif
 void *percpu_no_mag[2];
 struct percpu_counters percpu_cold[PORT_MAX_HARTS];
 struct percpu_depot percpu_depots[PERCPU_NCLASSES];
@@ -28,6 +30,11 @@ const struct percpu_cpu percpu_idle = {
 	.size_state = { [0 ... (PERCPU_MAX_FAST >> 4) - 1] = PERCPU_STATE_IDLE },
 };
 
+#if PORT_HART_DATA_AT_TP
+_Static_assert(sizeof(struct percpu_cpu) == PORT_HART_DATA_BYTES,
+	       "the port copies PORT_HART_DATA_BYTES of percpu_idle into each area");
+#endif
+
 #if PORT_HART_DATA_INITIAL
 /* Overrides the port's weak one: every hart starts at percpu_idle. */
 void *port_hart_data_initial(void)
@@ -39,17 +46,23 @@ void *port_hart_data_initial(void)
 /*
  * A hart's slots start without magazines and with its own copy of the size
  * table (so the fast path reads no shared line). Until then the record is
- * all zeros, which other harts read as "no magazines" (base[] NULL). Top is
- * stored relaxed: they read it for statistics.
+ * all zeros or percpu_idle's copy, which other harts read as "no
+ * magazines" (base[] NULL). Top is stored relaxed: they read it for
+ * statistics. Where the record is the hart's port_hart_data() (a
+ * PORT_HART_DATA_AT_TP port), bypass mode keeps percpu_idle's table, so
+ * the fast paths still send every request to the slow path.
  */
-void percpu_cpu_init(struct percpu_cpu *c)
+void percpu_cpu_init(struct percpu_cpu *c, unsigned h)
 {
 	for (unsigned i = 0; i < PERCPU_NSLOTS; i++) {
 		STORE_RELAXED(&c->top[i], (void **)PERCPU_NO_ROUNDS);
 		c->limit[i] = PERCPU_NO_ROUNDS;
 	}
-	for (unsigned i = 0; i < (PERCPU_MAX_FAST >> 4); i++)
-		c->size_state[i] = (uint8_t)PERCPU_STATE(percpu_size_class_table[i + 1]);
+	if (!PORT_HART_DATA_AT_TP || percpu_mode_ == PERCPU_MAGAZINES)
+		for (unsigned i = 0; i < (PERCPU_MAX_FAST >> 4); i++)
+			c->size_state[i] =
+				(uint8_t)PERCPU_STATE(percpu_size_class_table[i + 1]);
+	STORE_RELAXED(&c->index1, h + 1);
 }
 
 void percpu_init(enum percpu_mode mode)

@@ -242,6 +242,12 @@ struct percpu_cpu {
 	unsigned busy;
 	/* Flush protocol and liveness, touched by other harts. */
 	unsigned active;     /* 1 from first use to percpu_hart_exit */
+	/*
+	 * 1 + the record's hart index once set up (percpu_cpu_init), 0
+	 * before: the record's own index where it is not an element of
+	 * percpu_cpus (PORT_HART_DATA_AT_TP ports keep it in the port's area).
+	 */
+	unsigned index1;
 	uint64_t flush_req;  /* requests made (requesters add 1) */
 	uint64_t flush_done; /* the flush_req value the last flush honoured */
 } __attribute__((aligned(PORT_CACHE_LINE)));
@@ -287,7 +293,9 @@ struct percpu_orphans {
  */
 #pragma GCC visibility push(hidden)
 
+#if !PORT_HART_DATA_AT_TP
 extern struct percpu_cpu percpu_cpus[PORT_MAX_HARTS];
+#endif
 
 /*
  * What top and limit point at when a slot has no magazine: the NULL word
@@ -319,27 +327,44 @@ static inline __attribute__((always_inline)) bool hart_data_ok(const struct perc
 
 /*
  * This hart's data. A hart's port_hart_data() is NULL (or percpu_idle)
- * until its first slow path stores it here (the fast paths fall through on NULL). Interrupts
- * masked, or no migration: see the port contract.
+ * until its first slow path stores its record there (the fast paths fall
+ * through on either); on a PORT_HART_DATA_AT_TP port it is the record,
+ * percpu_idle's copy until that slow path sets it up. Interrupts masked,
+ * or no migration: see the port contract.
  */
-void percpu_cpu_init(struct percpu_cpu *c);
+void percpu_cpu_init(struct percpu_cpu *c, unsigned h);
+
+/* Hart h's record, set up or not: in percpu_cpus, or in the port's area. */
+static inline struct percpu_cpu *percpu_record(unsigned h)
+{
+#if PORT_HART_DATA_AT_TP
+	return port_hart_data_of(h);
+#else
+	return &percpu_cpus[h];
+#endif
+}
 
 /*
  * Hart h's record, set up by its first user (percpu_cpu_init), not by
  * percpu_init: a process that runs 2 of 128 harts touches 2 records, not
- * 128. A record is set up once its size table is: no PERCPU_STATE is 0.
+ * 128.
  */
 static inline struct percpu_cpu *percpu_cpu_of(unsigned h)
 {
-	struct percpu_cpu *c = &percpu_cpus[h];
-	if (unlikely(!c->size_state[0]))
-		percpu_cpu_init(c);
+	struct percpu_cpu *c = percpu_record(h);
+	if (unlikely(!c->index1))
+		percpu_cpu_init(c, h);
 	return c;
 }
 
 static inline struct percpu_cpu *this_cpu(void)
 {
 	struct percpu_cpu *c = port_hart_data();
+#if PORT_HART_DATA_AT_TP
+	/* The record is the port's area at tp: set up in place (bypass too). */
+	if (unlikely(!c->index1))
+		percpu_cpu_init(c, port_hart_id());
+#else
 	if (unlikely(!c || c == &percpu_idle)) {
 		c = percpu_cpu_of(port_hart_id());
 		/*
@@ -349,6 +374,7 @@ static inline struct percpu_cpu *this_cpu(void)
 		if (percpu_mode_ == PERCPU_MAGAZINES)
 			port_set_hart_data(c);
 	}
+#endif
 	return c;
 }
 
@@ -455,7 +481,7 @@ static inline bool slot_prev_empty(const struct percpu_cpu *c, unsigned si)
 /* This hart's cold counters (for STAT_ADD). */
 static inline struct percpu_counters *cold(const struct percpu_cpu *c)
 {
-	return &percpu_cold[c - percpu_cpus];
+	return &percpu_cold[c->index1 - 1];
 }
 
 /* budget.c: the caches' budget and what each magazine is charged. */

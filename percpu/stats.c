@@ -21,7 +21,7 @@ void percpu_get_stats(unsigned hart, struct percpu_stats *o)
 	if (hart >= PORT_MAX_HARTS)
 		return;
 	const struct percpu_counters *n = &percpu_cold[hart];
-	const struct percpu_cpu *c = &percpu_cpus[hart];
+	const struct percpu_cpu *c = percpu_record(hart);
 	uint64_t fa = LOAD_RELAXED(&c->alloc_hits);
 	/*
 	 * Fast frees are derived: blocks in the magazines now = loaded from
@@ -70,9 +70,10 @@ static size_t slot_rounds_snapshot(const struct percpu_cpu *c, unsigned cls)
 
 static size_t percpu_cached_rounds(unsigned hart)
 {
+	const struct percpu_cpu *c = percpu_record(hart);
 	size_t n = 0;
 	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++)
-		n += slot_rounds_snapshot(&percpu_cpus[hart], cls);
+		n += slot_rounds_snapshot(c, cls);
 	return n;
 }
 
@@ -80,10 +81,10 @@ size_t percpu_cached_bytes(unsigned hart)
 {
 	if (hart >= PORT_MAX_HARTS)
 		return 0;
+	const struct percpu_cpu *c = percpu_record(hart);
 	size_t bytes = 0;
 	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++)
-		bytes += slot_rounds_snapshot(&percpu_cpus[hart], cls) *
-			 percpu_class_size[cls];
+		bytes += slot_rounds_snapshot(c, cls) * percpu_class_size[cls];
 	return bytes;
 }
 
@@ -126,7 +127,7 @@ void percpu_report_extra(kheap_print_fn print)
 	struct percpu_cache_stats cs;
 	for (unsigned h = 0; h < PORT_MAX_HARTS; h++) {
 		size_t b = percpu_cached_bytes(h);
-		if (b || LOAD_RELAXED(&percpu_cpus[h].active))
+		if (b || LOAD_RELAXED(&percpu_record(h)->active))
 			print("  percpu: hart %u caches %zu bytes\n", h, b);
 	}
 	percpu_get_cache_stats(&cs);

@@ -3,7 +3,7 @@
  * Platform bring-up: the boot hart probes which hart ids exist (SBI HSM
  * hart_get_status, so no DTB walk of /cpus is needed), numbers them densely,
  * and hands over to kernel_main(). Secondary harts arrive through
- * _secondary_entry with tp already at their hart_local.
+ * _secondary_entry with tp already at their data area.
  */
 #include "internal.h"
 #include "sbi.h"
@@ -13,12 +13,15 @@
 _Static_assert(__builtin_offsetof(struct hart_local, index) == HART_LOCAL_INDEX,
 	       "entry.S and port_hart_id() expect the index first");
 _Static_assert(__builtin_offsetof(struct hart_local, stack_top) == HART_LOCAL_STACK_TOP,
-	       "entry.S loads sp from HART_LOCAL_STACK_TOP(tp)");
+	       "entry.S loads sp from HART_LOCAL_STACK_TOP below tp");
 
-/* tp points here between _start and the hart probe: port_hart_id() reads 0. */
-struct hart_local platform_early_hart_local;
+/*
+ * tp points at this block's data between _start and the hart probe:
+ * port_hart_id() reads 0.
+ */
+struct hart_block platform_early_block;
 
-static struct hart_local hart_locals[PORT_MAX_HARTS];
+static struct hart_block hart_blocks[PORT_MAX_HARTS];
 static unsigned nharts;
 static unsigned boot_index;
 
@@ -31,7 +34,7 @@ extern void _start(void);
 extern void _secondary_entry(void);
 /* entry.S: harts OpenSBI let into _start after the boot hart (see there). */
 extern uint64_t late_arrived[RISCV_MAX_HARTS];
-extern struct hart_local *late_hart_local[RISCV_MAX_HARTS];
+extern void *late_hart_tp[RISCV_MAX_HARTS];
 _Static_assert(RISCV_MAX_HARTS == PORT_MAX_HARTS, "entry.S sizes its arrays by RISCV_MAX_HARTS");
 extern void trap_vector(void);
 
@@ -52,10 +55,15 @@ static _Noreturn void early_fatal(const char *msg)
 	platform_exit(PORT_EXIT_PANIC);
 }
 
-static void set_tp(struct hart_local *hl)
+static void set_tp(struct hart_block *b)
 {
 	/* "memory": nothing may read port_hart_id() across the switch. */
-	__asm__ volatile("mv tp, %0" : : "r"(hl) : "memory");
+	__asm__ volatile("mv tp, %0" : : "r"(b->data) : "memory");
+}
+
+void *port_hart_data_of(unsigned hart)
+{
+	return hart_blocks[hart].data;
 }
 
 /* Reads stimecmp once; if OpenSBI left menvcfg.STCE clear, that traps. */
@@ -91,10 +99,6 @@ void platform_boot(unsigned long hartid, const void *dtb)
 		early_fatal("kernel.ld MAX_HARTS != PORT_MAX_HARTS");
 	fdt_scan(dtb);
 
-	/* Before any hart runs kernel code: every slot's first value. */
-	void *initial = port_hart_data_initial();
-	for (unsigned i = 0; i < PORT_MAX_HARTS; i++)
-		hart_locals[i].percpu = initial;
 	boot_index = PORT_MAX_HARTS;
 	for (unsigned long id = 0; id < PORT_MAX_HARTS; id++) {
 		struct sbiret r = sbi_hart_get_status(id);
@@ -102,7 +106,7 @@ void platform_boot(unsigned long hartid, const void *dtb)
 
 		if (r.error != SBI_SUCCESS)
 			continue;
-		hl = &hart_locals[nharts];
+		hl = &hart_blocks[nharts].local;
 		hl->index = nharts;
 		hl->hartid = id;
 		hl->stack_top = (unsigned long)__stacks_start +
@@ -113,9 +117,17 @@ void platform_boot(unsigned long hartid, const void *dtb)
 	}
 	if (boot_index == PORT_MAX_HARTS)
 		early_fatal("boot hart id not found by hart_get_status (>= PORT_MAX_HARTS?)");
-	hart_locals[boot_index].stack_top = (unsigned long)__stacks_end;
-	hart_locals[boot_index].started = 1;
-	set_tp(&hart_locals[boot_index]);
+	/*
+	 * Before any hart runs kernel code: the data areas' first contents
+	 * (PORT_HART_DATA_AT_TP, <platform/port.h>), for the harts there are;
+	 * .bss zeros without an image.
+	 */
+	const void *initial = port_hart_data_initial();
+	for (unsigned i = 0; initial && i < nharts; i++)
+		memcpy(hart_blocks[i].data, initial, PORT_HART_DATA_BYTES);
+	hart_blocks[boot_index].local.stack_top = (unsigned long)__stacks_end;
+	hart_blocks[boot_index].local.started = 1;
+	set_tp(&hart_blocks[boot_index]);
 
 	riscv_has_sstc = probe_sstc();
 	hart_init(this_hart_local());
@@ -145,7 +157,8 @@ static unsigned long start_address(unsigned index)
 
 long platform_start_hart(unsigned index)
 {
-	struct hart_local *hl = &hart_locals[index];
+	struct hart_local *hl = &hart_blocks[index].local;
+	void *tp = hart_blocks[index].data;
 	struct sbiret r;
 
 	if (index >= nharts || index == boot_index)
@@ -155,7 +168,7 @@ long platform_start_hart(unsigned index)
 	 * there for this; one that comes in at _secondary_entry never reads
 	 * it. Release: its hart_local is complete before it sees the pointer.
 	 */
-	__atomic_store_n(&late_hart_local[hl->hartid], hl, __ATOMIC_RELEASE);
+	__atomic_store_n(&late_hart_tp[hl->hartid], tp, __ATOMIC_RELEASE);
 	/*
 	 * "Already available": OpenSBI let this hart into _start already
 	 * (seen under heavy host load), or it is still on its way there, so
@@ -163,7 +176,7 @@ long platform_start_hart(unsigned index)
 	 */
 	for (uint64_t deadline = platform_time() + 2 * riscv_timebase_hz;;) {
 		r = sbi_hart_start(hl->hartid, start_address(index),
-				   (unsigned long)hl);
+				   (unsigned long)tp);
 		if (r.error != SBI_ERR_ALREADY_AVAILABLE)
 			break;
 		/* Acquire: pairs with the release fence in _start_late. */
@@ -192,12 +205,12 @@ unsigned platform_boot_hart(void)
 
 struct hart_local *platform_hart_local(unsigned index)
 {
-	return &hart_locals[index];
+	return &hart_blocks[index].local;
 }
 
 unsigned long platform_hartid(unsigned index)
 {
-	return hart_locals[index].hartid;
+	return hart_blocks[index].local.hartid;
 }
 
 bool platform_has_sstc(void)

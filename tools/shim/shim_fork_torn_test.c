@@ -37,7 +37,7 @@ static void *hart1(void *arg)
 		p[i] = kmalloc(64);
 	for (int i = 0; i < 8; i++)
 		kfree(p[i]);
-	struct percpu_cpu *c = &percpu_cpus[1];
+	struct percpu_cpu *c = percpu_record(1);
 	unsigned si = PERCPU_SLOT(percpu_size_class(64));
 	CHECK(c->base[si] != NULL);
 	/* Torn: top into another array, as if slot_load stopped halfway. */

@@ -6,8 +6,8 @@
  * for all of them, then every hart runs kernel_scenario.run() between two
  * barrier()s; the boot hart then calls kernel_scenario.finish() and exits
  * QEMU with its return value. Local interrupts are enabled on every hart
- * before run(). Per-hart data: this_hart_local()->percpu (<platform/riscv.h>)
- * is a free pointer slot; or index arrays with smp_this_hart().
+ * before run(). Per-hart data: index arrays with smp_this_hart() (tp's area,
+ * port_hart_data(), is percpu's).
  *
  * Also available from <platform/riscv.h>: platform_set_tick_hook(),
  * platform_set_ipi_hook(), platform_send_ipi(), platform_time(),

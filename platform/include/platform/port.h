@@ -209,6 +209,22 @@ static inline bool port_fence_heavy_works(void)
 void *port_hart_data_initial(void);
 
 /*
+ * PORT_HART_DATA_AT_TP: 1 if port_hart_data() is not a stored pointer but
+ * this hart's own area of PORT_HART_DATA_BYTES bytes at the thread pointer
+ * (the RISC-V port), so the layer above keeps its per-hart record there and
+ * reaches its fields with tp-relative loads. port_set_hart_data() then does
+ * nothing; `void *port_hart_data_of(unsigned hart)` is hart's area (for
+ * other harts' statistics and flush requests; all zeros for a hart that
+ * is not there); and before any hart runs kernel code the port fills each
+ * present hart's area with the PORT_HART_DATA_BYTES bytes at
+ * port_hart_data_initial() (zeros if that is NULL), which the layer above
+ * must make that long. Default 0: a pointer slot.
+ */
+#ifndef PORT_HART_DATA_AT_TP
+#define PORT_HART_DATA_AT_TP 0
+#endif
+
+/*
  * port_irq_save_brief / port_irq_restore_brief: port_irq_save/restore for a
  * short straight-line section that calls nothing, takes no trap and writes
  * no other interrupt or status state (percpu's magazine hit paths). The

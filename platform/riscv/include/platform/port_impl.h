@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * RISC-V port (QEMU virt, S-mode under OpenSBI): the inline half of the port
- * contract. `tp` always points at the running hart's struct hart_local
- * (see <platform/riscv.h>), whose first field is the hart index.
+ * contract. `tp` always points at the running hart's data area, just above
+ * its struct hart_local, whose first field is the hart index
+ * (<platform/riscv_layout.h>).
  */
 #ifndef PLATFORM_RISCV_PORT_IMPL_H
 #define PLATFORM_RISCV_PORT_IMPL_H
+
+#include <platform/riscv_layout.h>
 
 #define PORT_RISCV_SSTATUS_SIE 0x2UL
 
@@ -18,39 +21,36 @@ static inline unsigned port_hart_id(void)
 {
 	unsigned id;
 	/*
-	 * One load through tp. Not volatile: the value is constant per hart,
-	 * so the compiler may reuse it.
+	 * One load through tp (the hart_local sits below it). Not volatile:
+	 * the value is constant per hart, so the compiler may reuse it.
 	 */
-	__asm__("lw %0, 0(tp)" : "=r"(id));
+	__asm__("lw %0, %1(tp)" : "=r"(id) : "i"(HART_LOCAL_INDEX - HART_LOCAL_BYTES));
 	return id;
 }
 
-/* Offset of struct hart_local's `percpu` slot (checked in <platform/riscv.h>). */
-#define PORT_RISCV_HART_DATA_OFFSET 24
-
 /*
- * Every hart_local's slot starts as port_hart_data_initial() (boot.c), not
- * NULL: see <platform/port.h>.
+ * tp points at this hart's data area (<platform/riscv_layout.h>), which
+ * boot.c fills with port_hart_data_initial()'s image before any hart runs
+ * kernel code: see PORT_HART_DATA_AT_TP in <platform/port.h>.
  */
+#define PORT_HART_DATA_AT_TP 1
 #define PORT_HART_DATA_INITIAL 1
-
-/* A kick is an IPI: its handler runs once the hart unmasks interrupts. */
-#define PORT_KICK_INTERRUPTS 1
 
 static inline void *port_hart_data(void)
 {
-	void *p;
-	/* One load through tp; not volatile (constant until set again). */
-	__asm__("ld %0, %1(tp)" : "=r"(p) : "i"(PORT_RISCV_HART_DATA_OFFSET));
-	return p;
+	/* No instruction of its own: the loads through it are tp-relative. */
+	return __builtin_thread_pointer();
 }
 
 static inline void port_set_hart_data(void *data)
 {
-	/* "memory": later port_hart_data() loads must not move above it. */
-	__asm__ volatile("sd %0, %1(tp)"
-			 : : "r"(data), "i"(PORT_RISCV_HART_DATA_OFFSET) : "memory");
+	(void)data; /* the area is fixed: see PORT_HART_DATA_AT_TP */
 }
+
+void *port_hart_data_of(unsigned hart);
+
+/* A kick is an IPI: its handler runs once the hart unmasks interrupts. */
+#define PORT_KICK_INTERRUPTS 1
 
 /*
  * The brief pair (<platform/port.h>): csrrci returns the whole sstatus and

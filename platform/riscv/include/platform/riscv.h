@@ -11,9 +11,7 @@
 #ifndef PLATFORM_RISCV_H
 #define PLATFORM_RISCV_H
 
-/* Field offsets that entry.S relies on; checked by _Static_assert. */
-#define HART_LOCAL_INDEX 0
-#define HART_LOCAL_STACK_TOP 16
+#include <platform/riscv_layout.h>
 /* PORT_MAX_HARTS for entry.S (port.h is C); boot.c checks they agree. */
 #define RISCV_MAX_HARTS 128
 
@@ -33,13 +31,12 @@ struct trap_frame {
 	unsigned long stval;
 };
 
-/* One per hart, reached through tp; a cache line of its own (or more). */
+/* One per hart, just below tp (<platform/riscv_layout.h>); cache-line sized. */
 struct hart_local {
 	unsigned index;           /* port_hart_id(): must stay first */
 	unsigned reserved;
 	unsigned long hartid;     /* the SBI/mhartid number */
 	unsigned long stack_top;  /* entry.S loads sp from here */
-	void *percpu;             /* port_hart_data(): the percpu layer's */
 	struct riscv_tick tick;   /* this hart's kernel tick (riscv_tick.h) */
 	uint64_t ipis;            /* software interrupts taken */
 	struct trap_frame *trap_frame; /* set before a trap panics, for the report */
@@ -48,15 +45,20 @@ struct hart_local {
 	int started;              /* boot hart, or hart_start succeeded */
 } __attribute__((aligned(PORT_CACHE_LINE)));
 
-_Static_assert(__builtin_offsetof(struct hart_local, percpu) ==
-		       PORT_RISCV_HART_DATA_OFFSET,
-	       "port_hart_data() loads hart_local.percpu at this offset");
+/* A hart's block: tp points at `data`, port_hart_data(). */
+struct hart_block {
+	struct hart_local local;
+	unsigned char data[PORT_HART_DATA_BYTES] __attribute__((aligned(PORT_CACHE_LINE)));
+};
+
+_Static_assert(sizeof(struct hart_local) == HART_LOCAL_BYTES,
+	       "HART_LOCAL_BYTES is the distance from a hart_local to tp");
+_Static_assert(__builtin_offsetof(struct hart_block, data) == HART_LOCAL_BYTES,
+	       "the data area follows the hart_local directly");
 
 static inline struct hart_local *this_hart_local(void)
 {
-	struct hart_local *hl;
-	__asm__("mv %0, tp" : "=r"(hl));
-	return hl;
+	return (struct hart_local *)((char *)__builtin_thread_pointer() - HART_LOCAL_BYTES);
 }
 
 /* CSR access; the names are the assembler's. */
