@@ -505,6 +505,13 @@ void *krealloc(void *p, size_t size)
 		return kheap_try_realloc(p, size); /* misuse or in-place resize */
 	}
 	/*
+	 * Stay only when a move would land in the same class: keeping a block
+	 * up to twice the request cost the heap-efficiency workload (40%
+	 * reallocs) most of a point over the core alone (issue 14).
+	 */
+	if (size <= old && percpu_size_class(size) >= percpu_usable_class(old))
+		return p;
+	/*
 	 * Past the classes the new block is the heap's, and so is the old one
 	 * once copied: it goes back to the heap, where it merges, not to a
 	 * magazine, where it was a hole pinned among live blocks. talc's
@@ -514,25 +521,14 @@ void *krealloc(void *p, size_t size)
 	 * //tools/bench:heap_efficiency`); kheap_try_realloc, which can also
 	 * grow in place, gave 96.77% but copies under the heap lock.
 	 */
-	if (size > PERCPU_MAX_SMALL && !is_offset(p)) {
-		void *q = kheap_try_alloc(size, 0);
-		if (!q)
-			return NULL; /* p untouched */
-		memcpy(q, p, old);
-		free_to_heap(p);
-		return q;
-	}
-	/*
-	 * Stay only when a move would land in the same class: keeping a block
-	 * up to twice the request cost the heap-efficiency workload (40%
-	 * reallocs) most of a point over the core alone (issue 14).
-	 */
-	if (size <= old && percpu_size_class(size) >= percpu_usable_class(old))
-		return p;
-	void *q = kmalloc_try(size);
+	bool to_heap = size > PERCPU_MAX_SMALL && !is_offset(p);
+	void *q = to_heap ? kheap_try_alloc(size, 0) : kmalloc_try(size);
 	if (!q)
-		return NULL;
+		return NULL; /* p untouched */
 	memcpy(q, p, size < old ? size : old);
-	kfree(p);
+	if (to_heap)
+		free_to_heap(p);
+	else
+		kfree(p);
 	return q;
 }
