@@ -112,6 +112,16 @@ static unsigned long inherit(ticket_lock_t *l)
 }
 
 /*
+ * One look at a barging lock, and the CAS only if it looked free. Relaxed
+ * look first: no locked instruction while the lock is held; the CAS
+ * acquires.
+ */
+static inline bool look_and_take(ticket_lock_t *l)
+{
+	return __atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 && ticket_lock_take(l);
+}
+
+/*
  * Waiting without sleeping (a port without port_fence_heavy: the RISC-V
  * ports, a host without membarrier): look, take the lock if it is free,
  * else give the CPU back (port_wait_long) and look again. A released lock
@@ -126,8 +136,7 @@ static unsigned long poll_for_lock(ticket_lock_t *l)
 {
 	unsigned long spins = 0;
 	for (unsigned polls = 0;; polls++) {
-		/* Relaxed look first: no locked instruction while it is held. */
-		if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 && ticket_lock_take(l))
+		if (look_and_take(l))
 			return spins;
 		uint32_t none = 0;
 		/*
@@ -160,8 +169,7 @@ unsigned long ticket_lock_contended(ticket_lock_t *l)
 	struct outer_wait outer = wait_begin(l, 0);
 	for (; spins < TICKET_LOCK_SLEEP_SPINS; spins++) {
 		port_cpu_relax();
-		/* Relaxed look first (no locked instruction while it is held). */
-		if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 && ticket_lock_take(l))
+		if (look_and_take(l))
 			goto taken;
 	}
 	/*
@@ -174,7 +182,7 @@ unsigned long ticket_lock_contended(ticket_lock_t *l)
 	     yields++) {
 		spins++;
 		port_wait_long();
-		if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 && ticket_lock_take(l))
+		if (look_and_take(l))
 			goto taken;
 	}
 	/*
