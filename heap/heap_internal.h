@@ -53,9 +53,14 @@ static inline uint8_t flags_load(uintptr_t b)
 	return *lane8(b, HEAP_LANE_FLAGS);
 }
 
+/*
+ * Relaxed atomic: P in an allocated block's flags is read by its owner
+ * without the lock (heap_tag_low_lanes: percpu caches a freed block only
+ * if P is clear) and by a claim's CAS; neither needs more than the bit.
+ */
 static inline void flags_store(uintptr_t b, uint8_t f)
 {
-	*lane8(b, HEAP_LANE_FLAGS) = f;
+	__atomic_store_n(lane8(b, HEAP_LANE_FLAGS), f, __ATOMIC_RELAXED);
 }
 
 /* Only for blocks the heap owns (being freed or handed over) or free ones. */
@@ -156,8 +161,9 @@ static inline bool canary_ok(uintptr_t b, uintptr_t s)
 
 /*
  * Sets or clears P in the tag of b, usually an allocated block whose owner
- * may be writing its state lane at this moment: a byte store to the flags
- * lane (heap-owned, under the heap lock), which no other party writes.
+ * may be reading or writing its state lane at this moment: a byte store to
+ * the flags lane (heap-owned, under the heap lock), which no other party
+ * writes.
  */
 static inline void tag_set_prev_free(uintptr_t b, bool prev_free)
 {

@@ -24,7 +24,9 @@
  *          this tag, so freeing this block can find it and coalesce (no
  *          footer needed in allocated blocks). Heap-owned: written only
  *          under the heap lock, also in allocated blocks (when a neighbour
- *          is freed or allocated).
+ *          is freed or allocated), with a relaxed atomic byte store there,
+ *          for the block's owner reads P without the lock
+ *          (heap_tag_low_lanes).
  *   state  the owner's lane: HEAP_STATE_CACHED (0): allocated but parked in
  *          a per-hart magazine, heap_free() of it is a double free,
  *          heap_free_batch() accepts it; a nonzero multiple of 8: live (the
@@ -116,6 +118,20 @@ static inline unsigned heap_tag_state(const void *p)
 static inline void heap_tag_set_state(void *p, unsigned state)
 {
 	*((heap_lane8_t *)p - 8 + HEAP_LANE_STATE) = (uint8_t)state;
+}
+
+/*
+ * The flags and state lanes of p's tag in one relaxed 16-bit load: flags in
+ * bits 0..7, state in bits HEAP_TAG_STATE_SHIFT..15. For the owner of an
+ * allocated block, who reads its own state and the heap's P bit with one
+ * load: the heap may store P at the same moment (a relaxed byte store under
+ * its lock, when the block below is freed or allocated), so P may be a
+ * moment old; the state is the owner's own.
+ */
+#define HEAP_TAG_STATE_SHIFT (8 * HEAP_LANE_STATE)
+static inline unsigned heap_tag_low_lanes(const void *p)
+{
+	return __atomic_load_n((const heap_lane16_t *)((const heap_lane8_t *)p - 8), __ATOMIC_RELAXED);
 }
 
 /* Block bytes / 16 (the size lane). */
