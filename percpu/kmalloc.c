@@ -149,9 +149,10 @@ static PERCPU_SLOW enum percpu_free_result free_slow(void *p, unsigned cls)
 		}
 	}
 	percpu_honour_flush(c);
-	if (!c->base[si] && !c->prev[si] && percpu_class_uncached(cls)) {
+	if (prev_block_free(p) || (!c->base[si] && !c->prev[si] && percpu_class_uncached(cls))) {
 		/*
-		 * Not cached at this share: the heap, where the block merges
+		 * Next to a free block (see PERCPU_FREE_MISS_BITS), or not
+		 * cached at this share: the heap, where the block merges
 		 * with its free neighbours at once. The depot's loose magazine
 		 * serves allocations only: rounds that frees put back there
 		 * were handed out again where they lay, and those islands cost
@@ -439,8 +440,9 @@ void percpu_test_free_window(void *p);
 PERCPU_FAST void kfree(void *p)
 {
 	if (likely(kfree_range(p))) {
-		unsigned st = heap_tag_state(p);
-		if (likely((st & 7) == 0) && likely(kfree_filter(p))) {
+		unsigned low = heap_tag_low_lanes(p);
+		if (likely((low & PERCPU_FREE_MISS_BITS) == 0) && likely(kfree_filter(p))) {
+			unsigned st = low >> HEAP_TAG_STATE_SHIFT;
 #ifdef PERCPU_TEST_FREE_WINDOW
 			percpu_test_free_window(p);
 #endif

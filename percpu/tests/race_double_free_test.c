@@ -23,6 +23,13 @@
  * too and losers named themselves, the 16 MiB build handed a block out
  * twice or crashed in 39 runs of 60.
  *
+ * One other name is a double free's too: an aligned q whose winner's free
+ * of b went on to the heap (where b's class is not cached, or b lies next
+ * to a free block) and whose memory was handed out again (a refill's run,
+ * a magazine array), all before the loser's kfree looked at q. The loser
+ * finds q inside that block, and the heap names it "free of interior
+ * pointer" (and frees nothing): counted as q's report (reused_names).
+ *
  * Then the single-hart case a timer interrupt makes: the block is freed
  * again between kfree's state load and its interrupt mask. The host port
  * has no interrupts, so the test build's PERCPU_TEST_FREE_WINDOW hook runs
@@ -68,8 +75,24 @@ static void *alloc_kind(enum kind k)
 	}
 }
 
-static atomic_int double_frees, other_misuses, go;
+/* What round r races. */
+static enum kind kind_of(int r)
+{
+	return r < SMALL_ROUNDS ? SMALL : (enum kind)(1 + r % (NKINDS - 1));
+}
+
 static void *blocks[NBLK];
+
+/* p is one of this round's blocks. */
+static bool block_of_round(const void *p)
+{
+	for (int i = 0; i < NBLK; i++)
+		if (blocks[i] == p)
+			return true;
+	return false;
+}
+
+static atomic_int double_frees, reused_names, other_misuses, go;
 static void *resized[NBLK]; /* REALLOC: hart 0's krealloc results */
 static void *after[HARTS][AFTER];
 static pthread_barrier_t bar;
@@ -77,11 +100,15 @@ static pthread_barrier_t bar;
 static void count_misuse(enum heap_error e, void *p, size_t size, const char *where)
 {
 	(void)size;
+	int r = atomic_load(&go) / HARTS - 1;
 	if (e == HEAP_ERR_DOUBLE_FREE)
 		atomic_fetch_add(&double_frees, 1);
+	else if (e == HEAP_ERR_INTERIOR_PTR && r >= SMALL_ROUNDS && kind_of(r) == ALIGNED &&
+		 block_of_round(p))
+		atomic_fetch_add(&reused_names, 1);
 	else if (atomic_fetch_add(&other_misuses, 1) < 8)
 		fprintf(stderr, "race_double_free_test: other report: %s, %p (%s), round %d\n",
-			heap_error_name(e), p, where, atomic_load(&go) / HARTS - 1);
+			heap_error_name(e), p, where, r);
 }
 
 static int cmp_ptr(const void *a, const void *b)
@@ -97,8 +124,7 @@ static void *hart(void *arg)
 	unsigned h = (unsigned)(uintptr_t)arg;
 	port_host_become_hart(h);
 	for (int r = 0; r < ROUNDS; r++) {
-		enum kind k = r < SMALL_ROUNDS ? SMALL
-					       : (enum kind)(1 + r % (NKINDS - 1));
+		enum kind k = kind_of(r);
 		if (h == 0)
 			for (int i = 0; i < NBLK; i++)
 				blocks[i] = alloc_kind(k);
@@ -173,17 +199,29 @@ int main(void)
 		pthread_join(t[h], NULL);
 	int want = (HARTS - 1) * NBLK * ROUNDS;
 	printf("race_double_free_test: level %d, %zu MiB heap: %d racing frees, %d reported "
-	       "double free (want %d), %d other reports, %u blocks handed out twice\n",
-	       PERCPU_HARDEN, (size_t)RACE_HEAP_BYTES >> 20, HARTS * NBLK * ROUNDS, atomic_load(&double_frees), want,
+	       "double free and %d an interior pointer of a reused block (want %d), "
+	       "%d other reports, %u blocks handed out twice\n",
+	       PERCPU_HARDEN, (size_t)RACE_HEAP_BYTES >> 20, HARTS * NBLK * ROUNDS,
+	       atomic_load(&double_frees), atomic_load(&reused_names), want,
 	       atomic_load(&other_misuses), twice);
 	CHECK(twice == 0);
-	CHECK(atomic_load(&double_frees) == want);
+	CHECK(atomic_load(&double_frees) + atomic_load(&reused_names) == want);
 	CHECK(atomic_load(&other_misuses) == 0);
 
 #ifdef PERCPU_TEST_FREE_WINDOW
 	port_host_become_hart(0);
 	atomic_store(&double_frees, 0);
-	window_block = kmalloc(48);
+	/*
+	 * A block the fast free caches: one whose lower neighbour is
+	 * allocated (percpu sends a block next to a free one to the heap).
+	 */
+	void *held[64];
+	int nheld = 0;
+	for (window_block = kmalloc(48); heap_tag_low_lanes(window_block) & HEAP_TAG_PREV_FREE;
+	     window_block = kmalloc(48)) {
+		CHECK(nheld < 64);
+		held[nheld++] = window_block;
+	}
 	window_armed = 1;
 	kfree(window_block); /* the "interrupt" frees it inside this kfree */
 	CHECK(window_armed == 0);
@@ -192,6 +230,8 @@ int main(void)
 	CHECK(atomic_load(&double_frees) == 1);
 	void *a = kmalloc(48), *b = kmalloc(48);
 	CHECK(a != b); /* cached once, handed out once */
+	while (nheld)
+		kfree(held[--nheld]);
 #endif
 	printf("race_double_free_test: PASS\n");
 	return 0;
