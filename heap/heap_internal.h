@@ -55,8 +55,9 @@ static inline uint8_t flags_load(uintptr_t b)
 
 /*
  * Relaxed atomic: P in an allocated block's flags is read by its owner
- * without the lock (heap_tag_low_lanes: percpu caches a freed block only
- * if P is clear) and by a claim's CAS; neither needs more than the bit.
+ * without the lock (heap_tag_low_lanes: percpu's slow free sends a block
+ * with P set to the heap) and by a claim's CAS; neither needs more than
+ * the bit.
  */
 static inline void flags_store(uintptr_t b, uint8_t f)
 {

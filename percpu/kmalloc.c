@@ -151,7 +151,7 @@ static PERCPU_SLOW enum percpu_free_result free_slow(void *p, unsigned cls)
 	percpu_honour_flush(c);
 	if (prev_block_free(p) || (!c->base[si] && !c->prev[si] && percpu_class_uncached(cls))) {
 		/*
-		 * Next to a free block (see PERCPU_FREE_MISS_BITS), or not
+		 * Next to a free block (see prev_block_free), or not
 		 * cached at this share: the heap, where the block merges
 		 * with its free neighbours at once. The depot's loose magazine
 		 * serves allocations only: rounds that frees put back there
@@ -440,9 +440,8 @@ void percpu_test_free_window(void *p);
 PERCPU_FAST void kfree(void *p)
 {
 	if (likely(kfree_range(p))) {
-		unsigned low = heap_tag_low_lanes(p);
-		if (likely((low & PERCPU_FREE_MISS_BITS) == 0) && likely(kfree_filter(p))) {
-			unsigned st = low >> HEAP_TAG_STATE_SHIFT;
+		unsigned st = heap_tag_state(p);
+		if (likely((st & 7) == 0) && likely(kfree_filter(p))) {
 #ifdef PERCPU_TEST_FREE_WINDOW
 			percpu_test_free_window(p);
 #endif

@@ -131,25 +131,21 @@ _Static_assert(PERCPU_SLOT(PERCPU_NFAST - 1) < 30 &&
 	       "every fast class has a slot whose state is a live state");
 
 /*
- * Which freed blocks a magazine takes: only one whose lower neighbour is
+ * Which freed blocks a magazine takes past the hit path (free_slow: the
+ * loaded magazine full or absent): only one whose lower neighbour is
  * allocated (P clear in its tag). A block freed next to a free one goes to
  * the heap, which merges the two at once. Cached there, it would be handed
  * out again where it lies: a small live island in a hole that could have
  * merged, pinned for the new block's whole life, however small the cache.
  * Such islands piled up in the live set: the 4-hart stress at fill 60% ran
- * out of 104-119 KB blocks in 3 seeds of 44 (7 MB free in 1,295 holes);
- * with this rule its smallest largest free block is 0.9-2.1 MB over the
- * same seeds, near no magazines at all (1.5-2.2 MB), against 0.1-0.7 MB
- * before (//tests:qemu_smp_4_fill60_test). It costs the default 4-hart job
- * 3 points of lock-free calls (62% -> 59%) and 12% more heap-lock
- * acquisitions; talc's efficiency test through kmalloc gains (32 MiB:
- * 96.75% -> 96.86%, tools/bench/README.md). The fast free
- * tests it with the state's own load (heap_tag_low_lanes): the lanes' bits
- * in PERCPU_FREE_MISS_BITS must all be clear, P and state bits 0..2 (a
- * class state is a multiple of 8).
+ * out of 104-119 KB blocks in 3 seeds of 44 (7 MB free in 1,295 holes; the
+ * smallest largest free block 85-690 KiB). With this rule: 0.52-1.47 MB
+ * over the same seeds (//tests:qemu_smp_4_fill60_test), lock-free calls
+ * and heap-lock acquisitions as before. The same test on the hit path too
+ * gave 0.9-2.1 MB (no magazines at all: 1.5-2.2 MB), but cost one
+ * instruction per hit pair (a 16-bit load of flags and state, then a
+ * shift) and 3 points of lock-free calls (62% -> 59%) at the default job.
  */
-#define PERCPU_FREE_MISS_BITS (HEAP_TAG_PREV_FREE | (7u << HEAP_TAG_STATE_SHIFT))
-
 static inline bool prev_block_free(const void *p)
 {
 	return heap_tag_low_lanes(p) & HEAP_TAG_PREV_FREE;
@@ -867,11 +863,9 @@ kfree_hit(void *p, uintptr_t lo, uintptr_t span)
 {
 	if (unlikely((uintptr_t)p - lo >= span))
 		return false; /* before any load through p */
-	unsigned low = heap_tag_low_lanes(p);
-	if (likely((low & PERCPU_FREE_MISS_BITS) == 0) && likely(heap_tag_check_top(p))) {
-		unsigned st = low >> HEAP_TAG_STATE_SHIFT;
+	unsigned st = heap_tag_state(p);
+	if (likely((st & 7) == 0) && likely(heap_tag_check_top(p)))
 		return hit_push(p, st, st);
-	}
 	return false;
 }
 
@@ -912,8 +906,7 @@ kfree_big_hit(void *p, uintptr_t lo, uintptr_t span)
 {
 	if (unlikely((uintptr_t)p - lo >= span))
 		return false; /* before any load through p */
-	if (heap_tag_state(p) != PERCPU_STATE_BIG || !heap_tag_plausible_live(p) ||
-	    prev_block_free(p))
+	if (heap_tag_state(p) != PERCPU_STATE_BIG || !heap_tag_plausible_live(p))
 		return false;
 	size_t usable = heap_block_size(p);
 	if ((usable >> 4) >= PERCPU_TABLE_ENTRIES || !next_tag_plausible(p))
