@@ -55,7 +55,7 @@ static inline uint8_t flags_load(uintptr_t b)
 
 /*
  * Relaxed atomic: P in an allocated block's flags is read by its owner
- * without the lock (heap_tag_low_lanes: percpu's slow free sends a block
+ * without the lock (heap_tag_prev_free: percpu's slow free sends a block
  * with P set to the heap) and by a claim's CAS; neither needs more than
  * the bit.
  */

@@ -148,7 +148,7 @@ _Static_assert(PERCPU_SLOT(PERCPU_NFAST - 1) < 30 &&
  */
 static inline bool prev_block_free(const void *p)
 {
-	return heap_tag_low_lanes(p) & HEAP_TAG_PREV_FREE;
+	return heap_tag_prev_free(p);
 }
 
 /* The state a live block of class cls carries. */

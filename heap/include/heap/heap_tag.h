@@ -26,7 +26,7 @@
  *          under the heap lock, also in allocated blocks (when a neighbour
  *          is freed or allocated), with a relaxed atomic byte store there,
  *          for the block's owner reads P without the lock
- *          (heap_tag_low_lanes).
+ *          (heap_tag_prev_free).
  *   state  the owner's lane: HEAP_STATE_CACHED (0): allocated but parked in
  *          a per-hart magazine, heap_free() of it is a double free,
  *          heap_free_batch() accepts it; a nonzero multiple of 8: live (the
@@ -121,17 +121,15 @@ static inline void heap_tag_set_state(void *p, unsigned state)
 }
 
 /*
- * The flags and state lanes of p's tag in one relaxed 16-bit load: flags in
- * bits 0..7, state in bits HEAP_TAG_STATE_SHIFT..15. For the owner of an
- * allocated block, who reads its own state and the heap's P bit with one
- * load: the heap may store P at the same moment (a relaxed byte store under
- * its lock, when the block below is freed or allocated), so P may be a
- * moment old; the state is the owner's own.
+ * P in the tag of p, an allocated block the caller owns: the block below it
+ * is free. One relaxed byte load of the flags lane, which the heap may be
+ * storing at the same moment (under its lock, when the block below is
+ * freed or allocated): the answer may be a moment old.
  */
-#define HEAP_TAG_STATE_SHIFT (8 * HEAP_LANE_STATE)
-static inline unsigned heap_tag_low_lanes(const void *p)
+static inline bool heap_tag_prev_free(const void *p)
 {
-	return __atomic_load_n((const heap_lane16_t *)((const heap_lane8_t *)p - 8), __ATOMIC_RELAXED);
+	return __atomic_load_n((const heap_lane8_t *)p - 8 + HEAP_LANE_FLAGS, __ATOMIC_RELAXED) &
+	       HEAP_TAG_PREV_FREE;
 }
 
 /* Block bytes / 16 (the size lane). */
