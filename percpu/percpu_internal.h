@@ -130,27 +130,6 @@ _Static_assert(PERCPU_SLOT(PERCPU_NFAST - 1) < 30 &&
 	       PERCPU_SLOT(PERCPU_NFAST) == 32,
 	       "every fast class has a slot whose state is a live state");
 
-/*
- * Which freed blocks a magazine takes past the hit path (free_slow: the
- * loaded magazine full or absent): only one whose lower neighbour is
- * allocated (P clear in its tag). A block freed next to a free one goes to
- * the heap, which merges the two at once. Cached there, it would be handed
- * out again where it lies: a small live island in a hole that could have
- * merged, pinned for the new block's whole life, however small the cache.
- * Such islands piled up in the live set: the 4-hart stress at fill 60% ran
- * out of 104-119 KB blocks in 3 seeds of 44 (7 MB free in 1,295 holes; the
- * smallest largest free block 85-690 KiB). With this rule: 0.52-1.47 MB
- * over the same seeds (//tests:qemu_smp_4_fill60_test), lock-free calls
- * and heap-lock acquisitions as before. The same test on the hit path too
- * gave 0.9-2.1 MB (no magazines at all: 1.5-2.2 MB), but cost one
- * instruction per hit pair (a 16-bit load of flags and state, then a
- * shift) and 3 points of lock-free calls (62% -> 59%) at the default job.
- */
-static inline bool prev_block_free(const void *p)
-{
-	return heap_tag_prev_free(p);
-}
-
 /* The state a live block of class cls carries. */
 static inline unsigned class_state(unsigned cls)
 {

@@ -47,8 +47,10 @@
  *   Every access goes through a lane accessor (u8/u16/u32 at the lane's own
  *   offset, through may_alias types). A whole-word store is used only for a
  *   block nobody else can see (new, being freed, or free). So no two parties
- *   ever access overlapping bytes concurrently: no atomic read-modify-write
- *   is needed and there is no C11 data race. The lanes assume lp64 and
+ *   ever store to overlapping bytes concurrently: no atomic read-modify-write
+ *   is needed. The one lane read while another party may store it, an
+ *   allocated block's flags (P), is loaded and stored relaxed-atomically,
+ *   so there is no C11 data race. The lanes assume lp64 and
  *   little-endian byte order (static_assert below).
  */
 #ifndef HEAP_HEAP_TAG_H
