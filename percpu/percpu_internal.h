@@ -108,9 +108,9 @@ struct percpu_magazine {
  * lives in slot PERCPU_SLOT(cls) and its blocks carry PERCPU_STATE(cls) =
  * slot * 8 = the slot's byte offset in the top[] and limit[] arrays. So the
  * fast free turns one byte load into the slot's address with one add. The
- * other slots (0: cached, 1: live as the heap hands it out, 30, 31) never
- * have a magazine: their top == limit == the empty sentinel, so a block in
- * any other state falls through to the slow path.
+ * other slots (0: cached, 1: live as the heap hands it out, 31) never have
+ * a magazine: their top == limit == the empty sentinel, so a block in any
+ * other state falls through to the slow path.
  */
 /*
  * The big classes (PERCPU_NFAST and up) do not fit in the state byte: their
@@ -118,15 +118,19 @@ struct percpu_magazine {
  * PERCPU_STATE_BIG, slot 31's offset, a slot that never has a magazine, so
  * their kfree takes the slow path, which finds the class from the size.
  */
-#define PERCPU_NSLOTS (PERCPU_NCLASSES + 4)
+#define PERCPU_NSLOTS (PERCPU_NCLASSES + 3)
 #define PERCPU_SLOT(cls) ((unsigned)(cls) < PERCPU_NFAST ? (unsigned)(cls) + 2 \
-							   : (unsigned)(cls) + 4)
+							   : (unsigned)(cls) + 3)
 #define PERCPU_STATE(cls) (PERCPU_SLOT(cls) << 3)
 #define PERCPU_STATE_BIG (31u << 3)
-/* percpu_idle's size_state: slot 30, which never has a magazine either. */
-#define PERCPU_STATE_IDLE (30u << 3)
-_Static_assert(PERCPU_SLOT(PERCPU_NFAST - 1) < 30 &&
-	       PERCPU_STATE(PERCPU_NFAST - 1) != HEAP_STATE_LIVE &&
+/*
+ * percpu_idle's size_state: slot 1, HEAP_STATE_LIVE's, which never has a
+ * magazine either (no live block carries it in a size table, so it can
+ * mean "no record yet" there).
+ */
+#define PERCPU_STATE_IDLE HEAP_STATE_LIVE
+_Static_assert(PERCPU_SLOT(PERCPU_NFAST - 1) < 31 &&
+	       PERCPU_STATE(0) != HEAP_STATE_LIVE &&
 	       PERCPU_SLOT(PERCPU_NFAST) == 32,
 	       "every fast class has a slot whose state is a live state");
 
@@ -193,7 +197,7 @@ struct percpu_cpu {
 	 * cannot interrupt the hart (PORT_KICK_INTERRUPTS == 0).
 	 */
 	unsigned long flush_pending;
-	/* (size - 1) >> 4 -> PERCPU_STATE(class), for sizes 1..4096. */
+	/* (size - 1) >> 4 -> PERCPU_STATE(class), for sizes 1..PERCPU_MAX_FAST. */
 	uint8_t size_state[PERCPU_MAX_FAST >> 4];
 	/* Slow-path data. base[i] NULL: no magazine loaded in slot i. */
 	void **base[PERCPU_NSLOTS];

@@ -11,7 +11,7 @@
  *
  * The rounds go over the ways a free can go: a 48-byte class block (a
  * magazine, or on a small heap the depot's loose magazine and the heap) in
- * the first SMALL_ROUNDS, then in turn a page-sized one (4096, the last fast class), one too big for any class
+ * the first SMALL_ROUNDS, then in turn a page-sized one (4096, a fast class), one too big for any class
  * (straight to the heap, claimed by kheap_free), an aligned one (an offset
  * tag, claimed first), and a krealloc racing the kfrees (hart 0 shrinks the
  * heap-sized block in place while the others free it: the realloc claims

@@ -31,8 +31,8 @@
  *   blocked     a thread blocked in read(); 4 heap growths (8 MiB regions)
  *               must take well under 1 s (before: 1 s each, the reclaim
  *               waited for the blocked thread).
- *   bigclass    one thread, 200,000 random malloc/free of 4,097..32,768
- *               bytes over 64 slots (the classes above 4 KiB); the script
+ *   bigclass    one thread, 200,000 random malloc/free of 5,121..32,768
+ *               bytes over 64 slots (the big classes); the script
  *               reads the shim's stats line: the magazines must serve them
  *               (under 1 depot lock per 5 operations), not the locked heap.
  * Exit 0 and "shim_cases: <case> PASS ..." on success.
@@ -442,7 +442,8 @@ static void case_blocked(void)
 
 static void case_bigclass(void)
 {
-	enum { SLOTS = 64, OPS = 200000, LO = 4097, HI = 32768 };
+	/* The big classes: PERCPU_MAX_FAST + 1 .. PERCPU_MAX_SMALL (<percpu/size_class.h>). */
+	enum { SLOTS = 64, OPS = 200000, LO = 5121, HI = 32768 };
 	unsigned char *live[SLOTS] = { 0 };
 	size_t sz[SLOTS] = { 0 };
 	uint64_t s = 0x2545f4914f6cdd1dull;

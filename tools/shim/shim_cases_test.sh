@@ -44,7 +44,7 @@ fi
 run_case crowd
 run_case fork
 run_case blocked SMPHEAP_REGION_MB=8
-# The classes above 4 KiB are cached (//tools/shim:percpu_for_shim's magazine
+# The big classes (above 5 KiB) are cached (//tools/shim:percpu_for_shim's magazine
 # size): about 1 depot lock per 20 operations (magazines of 2..8 rounds);
 # fewer than 1 per 5 passes. Uncached, each operation took 1.5 on average,
 # and the heap lock.
@@ -53,9 +53,9 @@ if awk '/^smpheap: allocs/ { for (i = 1; i < NF; i++) { if ($i == "allocs") a = 
 	if ($i == "frees") f = $(i + 1); if ($i == "locks") l = $(i + 1) } }
 	END { printf "bigclass: %d depot locks for %d operations\n", l, a + f > "/dev/stderr";
 	      exit !(a + f > 0 && l * 5 < a + f) }' "$tmp/bigclass.shim"; then
-	ok "bigclass: the magazines serve the classes above 4 KiB"
+	ok "bigclass: the magazines serve the big classes"
 else
-	bad "bigclass: the classes above 4 KiB go to the locks" "$tmp/bigclass.shim"
+	bad "bigclass: the big classes go to the locks" "$tmp/bigclass.shim"
 fi
 
 echo "shim_cases_test: $pass passed, $fail failed"

@@ -13,7 +13,7 @@
  *      with kheap_alloc_batch (one heap lock acquisition).
  *   5. size > PERCPU_MAX_SMALL (32 KiB), or an alignment the classes do not
  *      serve (kmalloc_aligned): straight to the global heap. Sizes above
- *      4 KiB use classes and magazines too, but through the slow paths.
+ *      5 KiB use classes and magazines too, but through the slow paths.
  *   6. Heap exhausted: its reclaim hook (ours) returns every cached block to
  *      it (this hart's at once, the depots', other harts' on request), and
  *      only then does the heap report OOM.

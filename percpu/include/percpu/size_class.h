@@ -15,10 +15,16 @@
  *   class 32..35: 10240 12288 14336 16384                   (step 2 KiB)
  *   class 36..39: 20480 24576 28672 32768                   (step 4 KiB)
  *
- * Classes 0..27 (up to PERCPU_MAX_FAST) are the fast classes: kmalloc's and
- * kfree's hit paths serve them. The big classes 28..39 are served by the
- * slow paths from the same magazines and depots (no heap lock on a hit),
- * and their magazines hold about PERCPU_BIG_MAG_BYTES (64 KiB, 2..8 rounds).
+ * Classes 0..28 (up to PERCPU_MAX_FAST, 5 KiB) are the fast classes:
+ * kmalloc's and kfree's hit paths serve them. The big classes 29..39 are
+ * served by the slow paths from the same magazines and depots (no heap lock
+ * on a hit), and their magazines hold about PERCPU_BIG_MAG_BYTES (64 KiB,
+ * 2..8 rounds). 29 is as many as the state byte can name (percpu_internal.h,
+ * "Slots"); the 29th takes the classes 4097..5120, which a workload of 1..5,000
+ * bytes (issue 10's thread benchmark) asks for once in 5 calls: in the big
+ * classes' path, whose test on the state byte and on the size the branch
+ * predictor cannot learn in such a mix, thread_bench at 1 thread ran 1.5x as
+ * long as with every size in a fast class (tools/bench/README.md).
  *
  * Worst-case internal waste (class size minus request):
  *   size <= 128: at most 15 bytes, which the heap's 16-byte granule wastes
@@ -49,8 +55,8 @@
 #define PERCPU_NCLASSES 40
 #define PERCPU_MAX_SMALL 32768
 /* The fast classes: sizes up to PERCPU_MAX_FAST, classes below PERCPU_NFAST. */
-#define PERCPU_MAX_FAST 4096
-#define PERCPU_NFAST 28
+#define PERCPU_MAX_FAST 5120
+#define PERCPU_NFAST 29
 #define PERCPU_TABLE_ENTRIES ((PERCPU_MAX_SMALL >> 4) + 1)
 
 /* The magazines' sizes and the depots' bounds: <percpu/config.h>. */

@@ -17,6 +17,6 @@
 /* sizeof(struct hart_local): the distance from it to tp. */
 #define HART_LOCAL_BYTES 128
 /* The layer above's area per hart: percpu's struct percpu_cpu. */
-#define PORT_HART_DATA_BYTES 2048
+#define PORT_HART_DATA_BYTES 2112
 
 #endif /* PLATFORM_RISCV_LAYOUT_H */
