@@ -20,11 +20,12 @@
  * served by the slow paths from the same magazines and depots (no heap lock
  * on a hit), and their magazines hold about PERCPU_BIG_MAG_BYTES (64 KiB,
  * 2..8 rounds). 29 is as many as the state byte can name (percpu_internal.h,
- * "Slots"); the 29th takes the classes 4097..5120, which a workload of 1..5,000
- * bytes (issue 10's thread benchmark) asks for once in 5 calls: in the big
- * classes' path, whose test on the state byte and on the size the branch
- * predictor cannot learn in such a mix, thread_bench at 1 thread ran 1.5x as
- * long as with every size in a fast class (tools/bench/README.md).
+ * "Slots"). The 29th, 5120, takes the sizes 4097..5120, one request in five
+ * of issue 10's thread benchmark (1..5,000 bytes): as a big class, whose
+ * path the hit paths choose by a test on the size and on the state byte
+ * that the branch predictor cannot learn in such a mix, thread_bench at 1
+ * thread ran 1.5x as long as with every size in a fast class
+ * (tools/bench/README.md, "Thread scaling").
  *
  * Worst-case internal waste (class size minus request):
  *   size <= 128: at most 15 bytes, which the heap's 16-byte granule wastes
