@@ -19,7 +19,8 @@
  * Each workload also runs on the core behind the project's ticket lock
  * (ticket_lock_irqsave around every call, as kheap takes it), so what the
  * lock adds is measured in the same run (issue 14: at most 40 ticks on the
- * microbenchmark's p50).
+ * microbenchmark's p50); the microbenchmark also behind a pthread spinlock
+ * (`h+spin`), a yardstick for what any lock with a locked RMW adds here.
  * The last line is machine-readable: the ratio to glibc of every max size,
  * random_actions_max200_ops=, microbench_p50= and the lock's figures.
  */
@@ -29,6 +30,7 @@
 #include <platform/ticket_lock.h>
 
 #include <malloc.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -148,6 +150,23 @@ static void *l_realloc(void *c, void *p, size_t old, size_t s, size_t a)
 	void *q = heap_realloc(c, p, s, NULL);
 	ticket_unlock_irqrestore(&bench_lock, f);
 	return q;
+}
+
+/* The core behind a pthread spinlock (the microbenchmark only). */
+static pthread_spinlock_t bench_spin;
+
+static void *s_alloc(void *c, size_t s, size_t a)
+{
+	pthread_spin_lock(&bench_spin);
+	void *p = heap_alloc(c, s, a, NULL);
+	pthread_spin_unlock(&bench_spin);
+	return p;
+}
+static void s_free(void *c, void *p)
+{
+	pthread_spin_lock(&bench_spin);
+	heap_free(c, p);
+	pthread_spin_unlock(&bench_spin);
 }
 
 static double now(void)
@@ -331,6 +350,8 @@ int main(int argc, char **argv)
 	struct ops mine = { "heap", { h_alloc, h_free, h_realloc, &core }, h_reset };
 	struct ops locked = { "heap+lock", { l_alloc, l_free, l_realloc, &core }, h_reset };
 	struct ops glibc = { "glibc", { g_alloc, g_free, g_realloc, NULL }, g_reset };
+	struct ops spin = { "heap+spin", { s_alloc, s_free, NULL, &core }, h_reset };
+	CHECK_EQ(pthread_spin_init(&bench_spin, PTHREAD_PROCESS_PRIVATE), 0);
 	const size_t *maxes = talc_maxes;
 	enum { NMAX = TALC_NMAX };
 	uint64_t ra[NMAX], ral[NMAX], rag[NMAX];
@@ -363,19 +384,23 @@ int main(int argc, char **argv)
 	double ratio = __builtin_exp(log_ratio / NMAX);
 
 	/* Alternating rounds, so a change in the machine's load hits all three. */
-	static struct mb_samples sh, sl, sg;
-	uint64_t mh[5], ml[5], mg[5];
+	static struct mb_samples sh, sl, sg, ss;
+	uint64_t mh[5], ml[5], mg[5], ms[5];
 	for (int r = 0; r < MB_ROUNDS; r++) {
 		microbench_round(&mine, MB_SECS / MB_ROUNDS, &sh);
 		CHECK_EQ(heap_validate(&core.h, NULL, NULL), 0);
 		microbench_round(&glibc, MB_SECS / MB_ROUNDS, &sg);
 		microbench_round(&locked, MB_SECS / MB_ROUNDS, &sl);
 		CHECK_EQ(heap_validate(&core.h, NULL, NULL), 0);
+		microbench_round(&spin, MB_SECS / MB_ROUNDS, &ss);
+		CHECK_EQ(heap_validate(&core.h, NULL, NULL), 0);
 	}
 	microbench_quartiles(&sh, mh);
 	microbench_quartiles(&sl, ml);
 	microbench_quartiles(&sg, mg);
+	microbench_quartiles(&ss, ms);
 	print_q3("talc microbench, alloc + free rdtscp ticks", mh, ml, mg);
+	print_q("h+spin", ms);
 
 	uint64_t lh[5], ll[5], lg[5];
 	latency(&mine, lh);
@@ -393,9 +418,11 @@ int main(int argc, char **argv)
 	print_ratios("lock_ratio", ral, rag);
 	printf(" p50_cycles=%llu glibc_p50_cycles=%llu random_actions_max200_ops=%llu "
 	       "glibc_random_actions_max200_ops=%llu microbench_p50=%llu "
-	       "glibc_microbench_p50=%llu lock_microbench_p50=%llu lock_adds_p50=%lld\n",
+	       "glibc_microbench_p50=%llu lock_microbench_p50=%llu lock_adds_p50=%lld "
+	       "spin_adds_p50=%lld\n",
 	       (unsigned long long)lh[2], (unsigned long long)lg[2], (unsigned long long)ra[0],
 	       (unsigned long long)rag[0], (unsigned long long)mh[2], (unsigned long long)mg[2],
-	       (unsigned long long)ml[2], (long long)ml[2] - (long long)mh[2]);
+	       (unsigned long long)ml[2], (long long)ml[2] - (long long)mh[2],
+	       (long long)ms[2] - (long long)mh[2]);
 	return 0;
 }
