@@ -35,8 +35,20 @@
 #ifndef HEAP_HARDENING_H
 #define HEAP_HARDENING_H
 
+/*
+ * -DHEAP_HARDENING=N on the compiler's command line wins (a test fixed at a
+ * level for its whole build: host_test's defines); else `--define
+ * hardening=N`, which //heap:hardening's select passes as
+ * HEAP_HARDENING_FROM_DEFINE; else 1. Two macros, so that a test fixed at
+ * one level still builds under `bazel test --define hardening=M //...`
+ * (one macro would be defined twice, differently).
+ */
 #ifndef HEAP_HARDENING
+#ifdef HEAP_HARDENING_FROM_DEFINE
+#define HEAP_HARDENING HEAP_HARDENING_FROM_DEFINE
+#else
 #define HEAP_HARDENING 1
+#endif
 #endif
 #if HEAP_HARDENING < 0 || HEAP_HARDENING > 3
 #error "HEAP_HARDENING must be 0, 1, 2 or 3"
