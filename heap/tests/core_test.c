@@ -227,10 +227,17 @@ static void test_misuse(void)
 	CHECK_EQ(heap_free(&h, p), HEAP_ERR_CORRUPT_TAG); /* its neighbour is bad */
 	CHECK_EQ(heap_validate(&h, NULL, NULL), 1);
 	((uintptr_t *)q)[-1] = saved;
+	/* p's canary (HEAP_HARDENING >= 2) is overwritten on the way. */
+	uintptr_t *canary = (uintptr_t *)(p + heap_usable_size(&h, p));
+	uintptr_t csaved = HEAP_CANARY_BYTES ? *canary : 0;
 	memset(p, 'A', heap_usable_size(&h, p) + HEAP_CANARY_BYTES + 4); /* into q's tag */
 	CHECK_EQ(heap_free(&h, p), HEAP_ERR_CORRUPT_TAG);
 	CHECK_EQ(heap_free(&h, q), HEAP_ERR_CORRUPT_TAG);
 	((uintptr_t *)q)[-1] = saved;
+	if (HEAP_CANARY_BYTES) {
+		CHECK_EQ(heap_free(&h, p), HEAP_ERR_CANARY);
+		*canary = csaved;
+	}
 	CHECK_EQ(heap_free(&h, p), HEAP_OK);
 	CHECK_EQ(heap_free(&h, q), HEAP_OK);
 	/* A free block's footer, seen when the block above is freed. */
@@ -369,7 +376,7 @@ static void test_batch_contiguous(void)
 	/* Holes of 2 blocks of 64 bytes between live blocks, then the top. */
 	void *hold[256], *holes[256];
 	for (int i = 0; i < 256; i++) {
-		holes[i] = heap_alloc(&h, 2 * 64 - 8, 0, NULL);
+		holes[i] = heap_alloc(&h, 2 * 64 - 8 - HEAP_CANARY_BYTES, 0, NULL);
 		hold[i] = heap_alloc(&h, 40, 0, NULL);
 		CHECK(holes[i] && hold[i]);
 	}

@@ -177,10 +177,17 @@ static void test_misuse_recorded(void)
 
 	char *c = kheap_alloc(40, 0), *d = kheap_alloc(40, 0);
 	uintptr_t saved = ((uintptr_t *)d)[-1];
+	/* c's canary (HEAP_HARDENING >= 2) is overwritten on the way. */
+	uintptr_t *canary = (uintptr_t *)(c + kheap_usable_size(c));
+	uintptr_t csaved = HEAP_CANARY_BYTES ? *canary : 0;
 	memset(c, 'x', 48 + 3 + 2 * HEAP_CANARY_BYTES); /* overflows into d's tag */
 	EXPECT_MISUSE(kheap_free(d), HEAP_ERR_CORRUPT_TAG);
 	EXPECT_MISUSE(kheap_free(c), HEAP_ERR_CORRUPT_TAG);
 	((uintptr_t *)d)[-1] = saved;
+	if (HEAP_CANARY_BYTES) {
+		EXPECT_MISUSE(kheap_free(c), HEAP_ERR_CANARY);
+		*canary = csaved;
+	}
 	kheap_free(c);
 	kheap_free(d);
 	CHECK_EQ(kheap_validate(NULL, NULL), 0);
