@@ -36,7 +36,8 @@ static bool adjacent_pair(void **blk, unsigned n, void **a, void **b)
 {
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned j = 0; j < n; j++)
-			if ((char *)blk[j] == (char *)blk[i] + ksize(blk[i]) + sizeof(uintptr_t)) {
+			if ((char *)blk[j] ==
+			    (char *)blk[i] + ksize(blk[i]) + HEAP_CANARY_BYTES + sizeof(uintptr_t)) {
 				*a = blk[i];
 				*b = blk[j];
 				return true;
@@ -167,8 +168,8 @@ static void overflow_free_victim(void)
 	void *p, *q;
 
 	/*
-	 * Write 8 bytes past the end of a small block: that is the tag of
-	 * the block behind it. kfree(a) (the overflowing block) is not
+	 * Write 8 bytes past the end of a small block (and its canary, at
+	 * HEAP_HARDENING >= 2): that is the tag of the block behind it. kfree(a) (the overflowing block) is not
 	 * checked against its neighbour on the magazine path, so it goes
 	 * unseen; kfree(b) (the victim) finds its tag damaged.
 	 */
@@ -178,12 +179,23 @@ static void overflow_free_victim(void)
 	if (!adjacent_pair(blk, 16, &p, &q))
 		panic("qemu_misuse: no two adjacent 64-byte blocks");
 	kprintf("qemu_misuse: a=%p (usable %zu) b=%p: writing %zu bytes into a\n",
-		p, ksize(p), q, ksize(p) + 8);
-	memset(p, 0x41, ksize(p) + 8);
+		p, ksize(p), q, ksize(p) + HEAP_CANARY_BYTES + 8);
+	memset(p, 0x41, ksize(p) + HEAP_CANARY_BYTES + 8);
 	kfree(p);
 	kprintf("qemu_misuse: kfree(a) passed unseen (magazine path)\n");
 	kfree(q);
 }
+
+/*
+ * Who names overflow_drain's damage: the drain, or at HEAP_HARDENING >= 2
+ * the culprit's own kfree, which finds its canary broken and hands the
+ * block to the heap instead of the magazine.
+ */
+#if HEAP_HARDENING >= 2
+#define OVERFLOW_DRAIN_FINDER "kheap_free"
+#else
+#define OVERFLOW_DRAIN_FINDER "kheap_free_batch"
+#endif
 
 static void overflow_drain(void)
 {
@@ -199,7 +211,7 @@ static void overflow_drain(void)
 		blk[i] = kmalloc(64);
 	if (!adjacent_pair(blk, 16, &p, &q))
 		panic("qemu_misuse: no two adjacent 64-byte blocks");
-	memset(p, 0x41, ksize(p) + 8);
+	memset(p, 0x41, ksize(p) + HEAP_CANARY_BYTES + 8);
 	kfree(p);
 	kprintf("qemu_misuse: kfree(a) passed unseen; draining the caches\n");
 	percpu_drain();
@@ -220,8 +232,8 @@ static void overflow_free_culprit(void)
 	if (!adjacent_pair(blk, 4, &p, &q))
 		panic("qemu_misuse: no two adjacent 1000-byte blocks");
 	kprintf("qemu_misuse: a=%p (usable %zu) b=%p: writing %zu bytes into a\n",
-		p, ksize(p), q, ksize(p) + 8);
-	memset(p, 0x41, ksize(p) + 8);
+		p, ksize(p), q, ksize(p) + HEAP_CANARY_BYTES + 8);
+	memset(p, 0x41, ksize(p) + HEAP_CANARY_BYTES + 8);
 	kheap_free(p);
 }
 
@@ -236,8 +248,8 @@ static void overflow_free_large(void)
 	if (!adjacent_pair(blk, 4, &p, &q))
 		panic("qemu_misuse: no two adjacent 8 KiB blocks");
 	kprintf("qemu_misuse: a=%p (usable %zu) b=%p: writing %zu bytes into a\n",
-		p, ksize(p), q, ksize(p) + 8);
-	memset(p, 0, ksize(p) + 8); /* zeros: a "tag" of 0 */
+		p, ksize(p), q, ksize(p) + HEAP_CANARY_BYTES + 8);
+	memset(p, 0, ksize(p) + HEAP_CANARY_BYTES + 8); /* zeros: a "tag" of 0 */
 	kfree(p);
 }
 
@@ -379,7 +391,7 @@ const struct misuse_case misuse_cases[] = {
 	{ "free_interior", HEAP(0, "free of interior pointer", "0", "kheap_free"), .on_hart0 = free_interior },
 	{ "free_interior_large", HEAP(0, "free of interior pointer", "0", "kheap_free"), .on_hart0 = free_interior_large },
 	{ "overflow_free_victim", HEAP(0, "corrupted tag", "0", "kheap_free"), .on_hart0 = overflow_free_victim },
-	{ "overflow_drain", HEAP(0, "corrupted tag", "0", "kheap_free_batch"), .on_hart0 = overflow_drain },
+	{ "overflow_drain", HEAP(0, "corrupted tag", "0", OVERFLOW_DRAIN_FINDER), .on_hart0 = overflow_drain },
 	{ "overflow_free_culprit", HEAP(0, "corrupted tag", "0", "kheap_free"), .on_hart0 = overflow_free_culprit },
 	{ "overflow_free_large", HEAP(0, "corrupted tag", "0", "kheap_free"), .on_hart0 = overflow_free_large },
 	{ "kcalloc_overflow", HEAP(0, "size overflow", "8", "kheap_calloc"), .on_hart0 = kcalloc_overflow },
