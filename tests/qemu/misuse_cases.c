@@ -169,9 +169,11 @@ static void overflow_free_victim(void)
 
 	/*
 	 * Write 8 bytes past the end of a small block (and its canary, at
-	 * HEAP_HARDENING >= 2): that is the tag of the block behind it. kfree(a) (the overflowing block) is not
-	 * checked against its neighbour on the magazine path, so it goes
-	 * unseen; kfree(b) (the victim) finds its tag damaged.
+	 * HEAP_HARDENING >= 2): that is the tag of the block behind it.
+	 * kfree(a) (the overflowing block) is not checked against its
+	 * neighbour on the magazine path, so it goes unseen (at level 2 its
+	 * canary sends it to the heap, which names the same damage);
+	 * kfree(b) (the victim) finds its tag damaged.
 	 */
 	void *blk[16];
 	for (unsigned i = 0; i < 16; i++)
