@@ -48,9 +48,25 @@ static inline heap_lane8_t *lane8(uintptr_t b, unsigned off)
 	return (heap_lane8_t *)(b + off);
 }
 
+/*
+ * At HEAP_HARDENING >= 2 an owner claims its block's state lane without the
+ * lock (heap_tag_claim: a compare-and-swap of the four bytes that hold
+ * flags, state and check) while the heap, under its lock, reads a
+ * neighbour's flags and check: those loads are relaxed atomics there (the
+ * CAS writes back the bytes it read, so either value is right; they order
+ * nothing). Below level 2 nothing stores those bytes concurrently but the
+ * relaxed P store, whose readers are atomic, and plain loads let the
+ * compiler merge a tag's lanes.
+ */
+#if HEAP_HARDENING >= 2
+#define LANE_LOAD(ptr) __atomic_load_n((ptr), __ATOMIC_RELAXED)
+#else
+#define LANE_LOAD(ptr) (*(ptr))
+#endif
+
 static inline uint8_t flags_load(uintptr_t b)
 {
-	return *lane8(b, HEAP_LANE_FLAGS);
+	return LANE_LOAD(lane8(b, HEAP_LANE_FLAGS));
 }
 
 /*
@@ -72,7 +88,7 @@ static inline uint8_t state_load(uintptr_t b)
 
 static inline uint16_t check_load(uintptr_t b)
 {
-	return *(heap_lane16_t *)lane8(b, HEAP_LANE_CHECK);
+	return LANE_LOAD((heap_lane16_t *)lane8(b, HEAP_LANE_CHECK));
 }
 
 static inline uint32_t size16_load(uintptr_t b)

@@ -415,7 +415,9 @@ static PERCPU_SLOW void free_slow_path(void *p)
 		return;
 	}
 #if PERCPU_HARDEN >= 2
-	if (((uintptr_t)p & 7) == 0 && *((const percpu_pword_t *)p - 1) == PERCPU_POISON) {
+	/* Relaxed: the word may be a live tag another hart claims by CAS. */
+	if (((uintptr_t)p & 7) == 0 &&
+	    __atomic_load_n((const percpu_pword_t *)p - 1, __ATOMIC_RELAXED) == PERCPU_POISON) {
 		/* p points into a poisoned (freed, cached) block. */
 		kheap_report_misuse(HEAP_ERR_DOUBLE_FREE, p, 0, "kfree");
 		return;
