@@ -383,7 +383,7 @@ int main(int argc, char **argv)
 	}
 	double ratio = __builtin_exp(log_ratio / NMAX);
 
-	/* Alternating rounds, so a change in the machine's load hits all three. */
+	/* Alternating rounds, so a change in the machine's load hits all four. */
 	static struct mb_samples sh, sl, sg, ss;
 	uint64_t mh[5], ml[5], mg[5], ms[5];
 	for (int r = 0; r < MB_ROUNDS; r++) {

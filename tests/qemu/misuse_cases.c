@@ -32,12 +32,21 @@ static void *opaque(void *p)
 static _Alignas(16) char global_buf[256];
 
 /* Two blocks a and b with b's tag right behind a's last usable byte. */
+/*
+ * Bytes from p to the next block's payload: p's usable bytes, its canary
+ * (HEAP_HARDENING >= 2) and the next block's tag. Writing that many from p
+ * overwrites the tag.
+ */
+static size_t to_next_payload(void *p)
+{
+	return ksize(p) + HEAP_CANARY_BYTES + sizeof(uintptr_t);
+}
+
 static bool adjacent_pair(void **blk, unsigned n, void **a, void **b)
 {
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned j = 0; j < n; j++)
-			if ((char *)blk[j] ==
-			    (char *)blk[i] + ksize(blk[i]) + HEAP_CANARY_BYTES + sizeof(uintptr_t)) {
+			if ((char *)blk[j] == (char *)blk[i] + to_next_payload(blk[i])) {
 				*a = blk[i];
 				*b = blk[j];
 				return true;
@@ -181,8 +190,8 @@ static void overflow_free_victim(void)
 	if (!adjacent_pair(blk, 16, &p, &q))
 		panic("qemu_misuse: no two adjacent 64-byte blocks");
 	kprintf("qemu_misuse: a=%p (usable %zu) b=%p: writing %zu bytes into a\n",
-		p, ksize(p), q, ksize(p) + HEAP_CANARY_BYTES + 8);
-	memset(p, 0x41, ksize(p) + HEAP_CANARY_BYTES + 8);
+		p, ksize(p), q, to_next_payload(p));
+	memset(p, 0x41, to_next_payload(p));
 	kfree(p);
 	kprintf("qemu_misuse: kfree(a) passed unseen (magazine path)\n");
 	kfree(q);
@@ -213,7 +222,7 @@ static void overflow_drain(void)
 		blk[i] = kmalloc(64);
 	if (!adjacent_pair(blk, 16, &p, &q))
 		panic("qemu_misuse: no two adjacent 64-byte blocks");
-	memset(p, 0x41, ksize(p) + HEAP_CANARY_BYTES + 8);
+	memset(p, 0x41, to_next_payload(p));
 	kfree(p);
 	kprintf("qemu_misuse: kfree(a) passed unseen; draining the caches\n");
 	percpu_drain();
@@ -234,8 +243,8 @@ static void overflow_free_culprit(void)
 	if (!adjacent_pair(blk, 4, &p, &q))
 		panic("qemu_misuse: no two adjacent 1000-byte blocks");
 	kprintf("qemu_misuse: a=%p (usable %zu) b=%p: writing %zu bytes into a\n",
-		p, ksize(p), q, ksize(p) + HEAP_CANARY_BYTES + 8);
-	memset(p, 0x41, ksize(p) + HEAP_CANARY_BYTES + 8);
+		p, ksize(p), q, to_next_payload(p));
+	memset(p, 0x41, to_next_payload(p));
 	kheap_free(p);
 }
 
@@ -250,8 +259,8 @@ static void overflow_free_large(void)
 	if (!adjacent_pair(blk, 4, &p, &q))
 		panic("qemu_misuse: no two adjacent 8 KiB blocks");
 	kprintf("qemu_misuse: a=%p (usable %zu) b=%p: writing %zu bytes into a\n",
-		p, ksize(p), q, ksize(p) + HEAP_CANARY_BYTES + 8);
-	memset(p, 0, ksize(p) + HEAP_CANARY_BYTES + 8); /* zeros: a "tag" of 0 */
+		p, ksize(p), q, to_next_payload(p));
+	memset(p, 0, to_next_payload(p)); /* zeros: a "tag" of 0 */
 	kfree(p);
 }
 

@@ -50,7 +50,10 @@
  *   ever store to overlapping bytes concurrently: no atomic read-modify-write
  *   is needed. The one lane read while another party may store it, an
  *   allocated block's flags (P), is loaded and stored relaxed-atomically,
- *   so there is no C11 data race. The lanes assume lp64 and
+ *   so there is no C11 data race. At HEAP_HARDENING >= 2 the claim's
+ *   compare-and-swap (heap_tag_claim) also rewrites flags and check, as it
+ *   read them, while the heap may load them: relaxed there too
+ *   (heap_internal.h, LANE_LOAD). The lanes assume lp64 and
  *   little-endian byte order (static_assert below).
  */
 #ifndef HEAP_HEAP_TAG_H
