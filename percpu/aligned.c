@@ -57,7 +57,8 @@ static PERCPU_SLOW void *kmalloc_aligned_slow(size_t size, size_t align, bool mu
 {
 	if (percpu_mode_ == PERCPU_MAGAZINES && !(align & (align - 1)) &&
 	    align <= PERCPU_MAX_ALIGN && size <= PERCPU_MAX_SMALL + HEAP_MIN_ALIGN - align &&
-	    (align - HEAP_MIN_ALIGN) * PERCPU_ALIGN_PAD_DIV <= size) {
+	    (align - HEAP_MIN_ALIGN <= PERCPU_ALIGN_PAD_ANY ||
+	     (align - HEAP_MIN_ALIGN) * PERCPU_ALIGN_PAD_DIV <= size)) {
 		char *b = kmalloc_try(size + align - HEAP_MIN_ALIGN), *q = NULL;
 		if (b && !(q = kheap_offset_place(b, heap_block_size(b), size, align))) {
 			/* b + 16 aligned, no room above: a block where q fits. */

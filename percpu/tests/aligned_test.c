@@ -62,7 +62,8 @@ int main(void)
 	percpu_sum_stats(&st);
 	/*
 	 * Both ways were taken: a padded class block while the pad is at most
-	 * a quarter of the request (PERCPU_ALIGN_PAD_DIV), else the heap's.
+	 * a quarter of the request (PERCPU_ALIGN_PAD_DIV) or PERCPU_ALIGN_PAD_ANY
+	 * bytes, else the heap's.
 	 */
 	CHECK(st.large_allocs > 0 && st.large_allocs < st.allocs);
 	CHECK(st.allocs == st.frees + n);
@@ -77,15 +78,25 @@ int main(void)
 	percpu_sum_stats(&st);
 	CHECK(st.large_allocs == large_before + 1);
 
-	/* A pad of at most a quarter: the class; more: the heap, exactly. */
+	/*
+	 * A pad of at most a quarter, or of at most PERCPU_ALIGN_PAD_ANY bytes
+	 * (8 bytes at 128: a pad of 112, 14 times the request): the class;
+	 * more: the heap, exactly.
+	 */
 	void *padded = kmalloc_aligned(1000, 64);
+	void *line = kmalloc_aligned(8, 128);
 	percpu_sum_stats(&st);
-	CHECK(((uintptr_t)padded & 63) == 0 && st.large_allocs == large_before + 1);
+	CHECK(((uintptr_t)padded & 63) == 0 && ((uintptr_t)line & 127) == 0);
+	CHECK(st.large_allocs == large_before + 1);
 	void *exact = kmalloc_aligned(100, 4096);
+	void *exact_line = kmalloc_aligned(8, 256);
 	percpu_sum_stats(&st);
-	CHECK(((uintptr_t)exact & 4095) == 0 && st.large_allocs == large_before + 2);
+	CHECK(((uintptr_t)exact_line & 255) == 0);
+	CHECK(((uintptr_t)exact & 4095) == 0 && st.large_allocs == large_before + 3);
 	kfree(padded);
+	kfree(line);
 	kfree(exact);
+	kfree(exact_line);
 
 	/* Misuse, with a recording handler: each is named, nothing is freed. */
 	kheap_set_misuse_handler(record_misuse);
