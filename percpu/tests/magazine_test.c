@@ -120,11 +120,13 @@ int main(void)
 	c = krealloc(c, 4000);
 	for (int i = 0; i < 50; i++)
 		CHECK(c[i] == (unsigned)i);
-	/* A shrink stays in place only within its class (issue 14). */
+	/* A shrink stays in its class, or in a block it fills half of. */
 	unsigned *same = krealloc(c, 3900);
 	CHECK(same == c);
-	c = krealloc(c, 2100); /* class 2560: a move, not half a 4 KiB block */
-	CHECK(ksize(c) >= 2100 && ksize(c) < 4096);
+	same = krealloc(c, 2100); /* class 2560, but half of the 4 KiB block */
+	CHECK(same == c);
+	c = krealloc(c, 1900); /* class 2048, under half: a move */
+	CHECK(ksize(c) >= 1900 && ksize(c) < 4096);
 	for (int i = 0; i < 50; i++)
 		CHECK(c[i] == (unsigned)i);
 	c = krealloc(c, 10000); /* large: the heap */
