@@ -510,6 +510,30 @@ size_t ksize(const void *p)
 	return heap_block_size(p);
 }
 
+/*
+ * krealloc's moves between classes: the big classes' hit paths first (the
+ * shim's malloc and free take them; kmalloc_try and kfree send every block
+ * above PERCPU_MAX_FAST to their slow paths), so a move to or from a block
+ * of 5..32 KiB takes no slow path while the magazine has a round or room.
+ * On talc's random actions at max 30000 (alloc_bench's loop, under the
+ * shim) the hit rates went from 74% / 82% (allocs / frees) to 84% / 91%
+ * and the throughput up 2%; //tools/shim:shim_cases_test's bigrealloc
+ * case, reallocs alone, from none to 78%.
+ */
+static inline void *class_alloc_try(size_t size)
+{
+	void *q = size > PERCPU_MAX_FAST ? kmalloc_big_hit(size) : NULL;
+	return q ? q : kmalloc_try(size);
+}
+
+/* p: a class block inside the heap's hull (krealloc checked both). */
+static inline void class_free(void *p)
+{
+	uintptr_t lo = LOAD_RELAXED(&kheap_bounds_.lo), span = LOAD_RELAXED(&kheap_bounds_.span);
+	if (!kfree_big_hit(p, lo, span))
+		kfree(p);
+}
+
 void *krealloc(void *p, size_t size)
 {
 	if (!p)
@@ -551,13 +575,13 @@ void *krealloc(void *p, size_t size)
 	 * grow in place, gave 96.77% but copies under the heap lock.
 	 */
 	bool to_heap = size > PERCPU_MAX_SMALL && !is_offset(p);
-	void *q = to_heap ? kheap_try_alloc(size, 0) : kmalloc_try(size);
+	void *q = to_heap ? kheap_try_alloc(size, 0) : class_alloc_try(size);
 	if (!q)
 		return NULL; /* p untouched */
 	memcpy(q, p, size < old ? size : old);
 	if (to_heap)
 		free_to_heap(p);
 	else
-		kfree(p);
+		class_free(p);
 	return q;
 }

@@ -35,6 +35,10 @@
  *               bytes over 64 slots (the big classes); the script
  *               reads the shim's stats line: the magazines must serve them
  *               (under 1 depot lock per 5 operations), not the locked heap.
+ *   bigrealloc  one thread, 64 blocks of the big classes, then 200,000
+ *               reallocs of a random one to 5,121..32,768 bytes; the script
+ *               reads the stats line: most new blocks must be magazine hits
+ *               (krealloc's moves take the big classes' hit paths).
  * Exit 0 and "shim_cases: <case> PASS ..." on success.
  */
 #define _GNU_SOURCE
@@ -468,6 +472,44 @@ static void case_bigclass(void)
 	printf("bigclass: %u operations of %u..%u bytes\n", OPS, (unsigned)LO, (unsigned)HI);
 }
 
+static void case_bigrealloc(void)
+{
+	/* The big classes, as case_bigclass. */
+	enum { SLOTS = 64, OPS = 200000, LO = 5121, HI = 32768 };
+	unsigned char *live[SLOTS];
+	size_t sz[SLOTS];
+	uint64_t s = 0x9e3779b97f4a7c15ull;
+	for (unsigned k = 0; k < SLOTS; k++) {
+		sz[k] = LO + (size_t)k * ((HI - LO) / SLOTS);
+		live[k] = malloc(sz[k]);
+		CHECK(live[k] != NULL);
+		if (!live[k])
+			return;
+		live[k][0] = live[k][sz[k] - 1] = (unsigned char)k;
+	}
+	for (unsigned i = 0; i < OPS; i++) {
+		s ^= s << 13;
+		s ^= s >> 7;
+		s ^= s << 17;
+		unsigned k = (unsigned)(s % SLOTS);
+		size_t n = LO + (size_t)((s >> 20) % (HI - LO + 1));
+		unsigned char *q = realloc_fn(live[k], n);
+		CHECK(q != NULL);
+		if (!q)
+			return;
+		/* The first byte moved with the block; the last is rewritten. */
+		CHECK(q[0] == (unsigned char)k);
+		live[k] = q;
+		sz[k] = n;
+		q[n - 1] = (unsigned char)k;
+	}
+	for (unsigned k = 0; k < SLOTS; k++) {
+		CHECK(live[k][sz[k] - 1] == (unsigned char)k);
+		free(live[k]);
+	}
+	printf("bigrealloc: %u reallocs to %u..%u bytes\n", OPS, (unsigned)LO, (unsigned)HI);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -478,6 +520,7 @@ int main(int argc, char **argv)
 		{ "alignfree", case_alignfree }, { "exitleak", case_exitleak },
 		{ "crowd", case_crowd }, { "fork", case_fork },
 		{ "blocked", case_blocked }, { "bigclass", case_bigclass },
+		{ "bigrealloc", case_bigrealloc },
 	};
 	if (argc != 2) {
 		fprintf(stderr, "usage: shim_cases CASE\n");

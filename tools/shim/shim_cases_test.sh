@@ -57,6 +57,16 @@ if awk '/^smpheap: allocs/ { for (i = 1; i < NF; i++) { if ($i == "allocs") a = 
 else
 	bad "bigclass: the big classes go to the locks" "$tmp/bigclass.shim"
 fi
+# krealloc's moves between big classes take their hit paths: about 8 in 10
+# new blocks are magazine hits; through kmalloc_try's slow path, none were.
+run_case bigrealloc SMPHEAP_STATS=1
+if awk '/^smpheap: allocs/ { for (i = 1; i < NF; i++) if ($i == "hits") { split($(i + 1), h, "/"); r = h[1] } }
+	END { printf "bigrealloc: alloc hit rate %s\n", r > "/dev/stderr"; exit !(r > 0.5) }' \
+	"$tmp/bigrealloc.shim"; then
+	ok "bigrealloc: krealloc's moves hit the big classes' magazines"
+else
+	bad "bigrealloc: krealloc's moves miss the magazines" "$tmp/bigrealloc.shim"
+fi
 
 echo "shim_cases_test: $pass passed, $fail failed"
 echo "$pass passed, $fail failed"
