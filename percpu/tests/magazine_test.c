@@ -129,7 +129,7 @@ int main(void)
 	CHECK(ksize(c) >= 1900 && ksize(c) < 4096);
 	for (int i = 0; i < 50; i++)
 		CHECK(c[i] == (unsigned)i);
-	c = krealloc(c, 10000); /* large: the heap */
+	c = krealloc(c, 10000); /* a big class */
 	for (int i = 0; i < 50; i++)
 		CHECK(c[i] == (unsigned)i);
 	CHECK(ksize(c) >= 10000);

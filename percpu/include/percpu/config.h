@@ -242,8 +242,8 @@
  * (its lock, no waste). Padding every request cost the 8-hart stress about
  * 0.5 MB of a 16 MiB heap (15% of its requests aligned to 16..4096) and,
  * with it, the large free blocks. Small requests at small alignments sent
- * to the heap took its lock on 3% of the host's random actions (talc's mix:
- * 6% of requests aligned to 32..2048, most of them small), which at 2
+ * to the heap took its lock for 3% of the allocations of the host's random
+ * actions (talc's mix: 6% of them aligned to 32..2048, most small), which at 2
  * threads cost a third of the throughput whenever a lock holder lost its
  * core: `alloc_bench -w random -t 2`, 43 against 66 Mops in one such run.
  */
