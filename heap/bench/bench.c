@@ -8,7 +8,9 @@
  *     alloc of rand(4..rand(16..max)) bytes at alignment 8 << ctz(u16) / 2
  *     when fewer than 300 are live or 3 in 7, else a free of a random live
  *     block. The median of 3 alternating repetitions, a fresh 128 MiB heap
- *     (talc's HEAP_SIZE) each time.
+ *     (talc's HEAP_SIZE) each time. The loop also runs with no allocator
+ *     (`loop`), so each allocator's time per action past the loop's is
+ *     shown too (`net`): at max 200 the loop is about half of the core's.
  *  2. talc's microbenchmark (benches/src/microbench.rs): rdtscp ticks of each
  *     alloc (rand(4..rand(16..64 KiB)), the same alignments) and of each
  *     free (8 random live blocks when more than 50 are live 1 in 10 times,
@@ -21,8 +23,9 @@
  * lock adds is measured in the same run (issue 14: at most 40 ticks on the
  * microbenchmark's p50); the microbenchmark also behind a pthread spinlock
  * (`h+spin`), a yardstick for what any lock with a locked RMW adds here.
- * The last line is machine-readable: the ratio to glibc of every max size,
- * random_actions_max200_ops=, microbench_p50= and the lock's figures.
+ * The last line is machine-readable: the ratio to glibc of every max size
+ * (and net_ratio_max*=, the same past the loop's time), random_actions_max200_ops=,
+ * microbench_p50= and the lock's figures.
  */
 #include "../tests/efficiency.h"
 
@@ -118,6 +121,25 @@ static void *g_realloc(void *c, void *p, size_t old, size_t s, size_t a)
 	return q;
 }
 static void g_reset(void *c) { (void)c; }
+
+/*
+ * No allocator: one buffer for every request, nothing freed. The random
+ * actions never touch their blocks, so this times talc's loop alone (its
+ * random numbers, its live set, the indirect calls); subtracted from each
+ * allocator's time per action, it leaves what the allocator took.
+ */
+static char null_block[64];
+static void *n_alloc(void *c, size_t s, size_t a)
+{
+	(void)c, (void)s, (void)a;
+	return null_block;
+}
+static void n_free(void *c, void *p) { (void)c, (void)p; }
+static void *n_realloc(void *c, void *p, size_t old, size_t s, size_t a)
+{
+	(void)c, (void)old, (void)s, (void)a;
+	return p;
+}
 
 /* The core behind the ticket lock, with local interrupts "masked". */
 static ticket_lock_t bench_lock = TICKET_LOCK_INIT;
@@ -351,18 +373,21 @@ int main(int argc, char **argv)
 	struct ops locked = { "heap+lock", { l_alloc, l_free, l_realloc, &core }, h_reset };
 	struct ops glibc = { "glibc", { g_alloc, g_free, g_realloc, NULL }, g_reset };
 	struct ops spin = { "heap+spin", { s_alloc, s_free, NULL, &core }, h_reset };
+	struct ops loop = { "loop", { n_alloc, n_free, n_realloc, NULL }, g_reset };
 	CHECK_EQ(pthread_spin_init(&bench_spin, PTHREAD_PROCESS_PRIVATE), 0);
 	const size_t *maxes = talc_maxes;
 	enum { NMAX = TALC_NMAX };
-	uint64_t ra[NMAX], ral[NMAX], rag[NMAX];
+	uint64_t ra[NMAX], ral[NMAX], rag[NMAX], ran[NMAX];
+	double net[NMAX];
 	double log_ratio = 0;
 
-	printf("talc random actions (ops in %.0f ms, median of %d alternating runs):\n",
+	printf("talc random actions (ops in %.0f ms, median of %d alternating runs; loop: no\n"
+	       "allocator, talc's loop alone; net: ns per action past the loop's):\n",
 	       secs * 1000, RA_REPS);
-	printf("  %-8s %12s %12s %12s %8s %10s\n", "max", "heap", "heap+lock", "glibc", "ratio",
-	       "lock ratio");
+	printf("  %-6s %11s %11s %11s %11s %6s %6s %9s %9s %6s\n", "max", "heap", "heap+lock",
+	       "glibc", "loop", "ratio", "lock", "heap net", "glibc net", "net");
 	for (unsigned i = 0; i < NMAX; i++) {
-		uint64_t a[RA_REPS], l[RA_REPS], g[RA_REPS];
+		uint64_t a[RA_REPS], l[RA_REPS], g[RA_REPS], n[RA_REPS];
 		for (int r = 0; r < RA_REPS; r++) {
 			uint64_t seed = 100 + i * 10 + (uint64_t)r;
 			(void)random_actions(&mine, maxes[i], 0.002, seed); /* talc's warm-up */
@@ -371,14 +396,21 @@ int main(int argc, char **argv)
 			g[r] = random_actions(&glibc, maxes[i], secs, seed);
 			(void)random_actions(&locked, maxes[i], 0.002, seed);
 			l[r] = random_actions(&locked, maxes[i], secs, seed);
+			n[r] = random_actions(&loop, maxes[i], secs, seed);
 		}
 		ra[i] = median3(a[0], a[1], a[2]);
 		ral[i] = median3(l[0], l[1], l[2]);
 		rag[i] = median3(g[0], g[1], g[2]);
-		printf("  %-8zu %12llu %12llu %12llu %8.2f %10.2f\n", maxes[i],
+		ran[i] = median3(n[0], n[1], n[2]);
+		double loop_ns = secs * 1e9 / (double)ran[i];
+		double heap_ns = secs * 1e9 / (double)ra[i] - loop_ns;
+		double glibc_ns = secs * 1e9 / (double)rag[i] - loop_ns;
+		net[i] = glibc_ns / heap_ns;
+		printf("  %-6zu %11llu %11llu %11llu %11llu %6.2f %6.2f %9.1f %9.1f %6.2f\n", maxes[i],
 		       (unsigned long long)ra[i], (unsigned long long)ral[i],
-		       (unsigned long long)rag[i], (double)ra[i] / (double)rag[i],
-		       (double)ral[i] / (double)rag[i]);
+		       (unsigned long long)rag[i], (unsigned long long)ran[i],
+		       (double)ra[i] / (double)rag[i], (double)ral[i] / (double)rag[i], heap_ns,
+		       glibc_ns, net[i]);
 		log_ratio += __builtin_log((double)ra[i] / (double)rag[i]);
 	}
 	double ratio = __builtin_exp(log_ratio / NMAX);
@@ -416,6 +448,8 @@ int main(int argc, char **argv)
 	printf("heap_bench: efficiency_pct=%.2f random_actions_vs_glibc=%.2f", eff * 100, ratio);
 	print_ratios("ratio", ra, rag);
 	print_ratios("lock_ratio", ral, rag);
+	for (unsigned i = 0; i < NMAX; i++)
+		printf(" net_ratio_max%zu=%.2f", talc_maxes[i], net[i]);
 	printf(" p50_cycles=%llu glibc_p50_cycles=%llu random_actions_max200_ops=%llu "
 	       "glibc_random_actions_max200_ops=%llu microbench_p50=%llu "
 	       "glibc_microbench_p50=%llu lock_microbench_p50=%llu lock_adds_p50=%lld "
