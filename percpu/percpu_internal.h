@@ -778,14 +778,16 @@ magazine_push_as(struct percpu_cpu *c, void *p, unsigned off, unsigned st, bool 
  * stays where it is and any tag the heap writes there has the bit, so one
  * racy byte load suffices (a miss only means the heap decides, under its
  * lock). Not under TSan, for which the heap's plain store is a race.
+ * usable: heap_block_size(p), as the caller read it once (a racing free
+ * can zero the tag between two reads).
  */
-static inline bool next_tag_plausible(const void *p)
+static inline bool next_tag_plausible(const void *p, size_t usable)
 {
 #if PERCPU_TSAN
 	(void)p;
+	(void)usable;
 	return true;
 #else
-	size_t usable = heap_block_size(p);
 	if (usable <= PERCPU_MAX_FAST)
 		return true;
 	return heap_tag_check_top((const char *)p + usable + sizeof(uintptr_t) + HEAP_CANARY_BYTES);
@@ -892,7 +894,7 @@ kfree_big_hit(void *p, uintptr_t lo, uintptr_t span)
 	if (heap_tag_state(p) != PERCPU_STATE_BIG || !heap_tag_plausible_live(p))
 		return false;
 	size_t usable = heap_block_size(p);
-	if ((usable >> 4) >= PERCPU_TABLE_ENTRIES || !next_tag_plausible(p))
+	if ((usable >> 4) >= PERCPU_TABLE_ENTRIES || !next_tag_plausible(p, usable))
 		return false;
 	unsigned cls = percpu_usable_class(usable);
 	if (cls >= PERCPU_NCLASSES)
