@@ -431,16 +431,10 @@ static PERCPU_SLOW void free_slow_path(void *p)
 	/*
 	 * Aligned, live and a matching check first: then the size is real.
 	 * (p is inside the heap's hull: a forged tag outside it, even one with
-	 * a matching check, went to the heap above.) The size is read once: a
-	 * racing free of p (a double free) can merge the block and zero its
-	 * tag between two reads, and a second read then indexed the class
-	 * table with 2^60 - 1 (UBSan, //percpu:race_double_free_uncached_test,
-	 * once small aligned requests came from the classes).
+	 * a matching check, went to the heap above.)
 	 */
-	size_t usable = 0;
-	if (percpu_mode_ == PERCPU_MAGAZINES && heap_tag_plausible_live(p) &&
-	    ((usable = heap_block_size(p)) >> 4) < PERCPU_TABLE_ENTRIES &&
-	    next_tag_plausible(p, usable)) {
+	size_t usable;
+	if (percpu_mode_ == PERCPU_MAGAZINES && cacheable_size(p, &usable)) {
 		unsigned cls = percpu_usable_class(usable);
 		/* A block whose canary is overwritten is not cached: the heap names it. */
 		if (cls < PERCPU_NCLASSES && cache_canary_ok(p)) {

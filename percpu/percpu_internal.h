@@ -778,8 +778,7 @@ magazine_push_as(struct percpu_cpu *c, void *p, unsigned off, unsigned st, bool 
  * stays where it is and any tag the heap writes there has the bit, so one
  * racy byte load suffices (a miss only means the heap decides, under its
  * lock). Not under TSan, for which the heap's plain store is a race.
- * usable: heap_block_size(p), as the caller read it once (a racing free
- * can zero the tag between two reads).
+ * usable: heap_block_size(p), as the caller read it (cacheable_size).
  */
 static inline bool next_tag_plausible(const void *p, size_t usable)
 {
@@ -792,6 +791,22 @@ static inline bool next_tag_plausible(const void *p, size_t usable)
 		return true;
 	return heap_tag_check_top((const char *)p + usable + sizeof(uintptr_t) + HEAP_CANARY_BYTES);
 #endif
+}
+
+/*
+ * The checks kfree's slow path makes before it caches p, and kfree_big_hit
+ * too: a live tag with a matching check, a size the class table covers, the
+ * next tag's check bit. The size is read once, into *usable: a racing free
+ * of p (a double free) can merge the block and zero its tag between two
+ * reads, and a second read then indexed the class table with 2^60 - 1
+ * (UBSan, //percpu:race_double_free_uncached_test).
+ */
+static inline __attribute__((always_inline)) bool cacheable_size(const void *p, size_t *usable)
+{
+	if (!heap_tag_plausible_live(p))
+		return false;
+	*usable = heap_block_size(p);
+	return (*usable >> 4) < PERCPU_TABLE_ENTRIES && next_tag_plausible(p, *usable);
 }
 
 /*
@@ -891,10 +906,8 @@ kfree_big_hit(void *p, uintptr_t lo, uintptr_t span)
 {
 	if (unlikely((uintptr_t)p - lo >= span))
 		return false; /* before any load through p */
-	if (heap_tag_state(p) != PERCPU_STATE_BIG || !heap_tag_plausible_live(p))
-		return false;
-	size_t usable = heap_block_size(p);
-	if ((usable >> 4) >= PERCPU_TABLE_ENTRIES || !next_tag_plausible(p, usable))
+	size_t usable;
+	if (heap_tag_state(p) != PERCPU_STATE_BIG || !cacheable_size(p, &usable))
 		return false;
 	unsigned cls = percpu_usable_class(usable);
 	if (cls >= PERCPU_NCLASSES)

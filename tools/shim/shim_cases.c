@@ -69,6 +69,15 @@ static void *(*volatile realloc_fn)(void *, size_t) = realloc;
 		}                                                           \
 	} while (0)
 
+/* Marsaglia's xorshift64: the cases' random sequences (s never 0). */
+static uint64_t xorshift64(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
 /* malloc + write + free that the compiler cannot elide (it drops free(malloc(n))). */
 static void churn_one(size_t n)
 {
@@ -298,9 +307,7 @@ static void *crowd_thread(void *arg)
 	void *live[64] = { 0 };
 	size_t sz[64] = { 0 };
 	for (int i = 0; i < 2000; i++) {
-		s ^= s << 13;
-		s ^= s >> 7;
-		s ^= s << 17;
+		xorshift64(&s);
 		unsigned k = (unsigned)(s % 64);
 		if (live[k]) {
 			if (((unsigned char *)live[k])[sz[k] - 1] != (unsigned char)sz[k])
@@ -347,9 +354,7 @@ static void *churner(void *arg)
 	uint64_t s = 0x2545f4914f6cdd1dull * ((uintptr_t)arg + 1);
 	void *set[128] = { 0 };
 	while (!__atomic_load_n(&churn_stop, __ATOMIC_RELAXED)) {
-		s ^= s << 13;
-		s ^= s >> 7;
-		s ^= s << 17;
+		xorshift64(&s);
 		unsigned i = (unsigned)(s % 128);
 		free(set[i]);
 		size_t size = (s >> 8) % 8 ? 1 + (s >> 16) % 4096 : 1 + (s >> 16) % 65536;
@@ -444,55 +449,53 @@ static void case_blocked(void)
 	CHECK(dt < 0.5);
 }
 
+/*
+ * bigclass and bigrealloc: the big classes, PERCPU_MAX_FAST + 1 ..
+ * PERCPU_MAX_SMALL (<percpu/size_class.h>), over BIG_SLOTS live blocks.
+ */
+enum { BIG_SLOTS = 64, BIG_OPS = 200000, BIG_LO = 5121, BIG_HI = 32768 };
+
 static void case_bigclass(void)
 {
-	/* The big classes: PERCPU_MAX_FAST + 1 .. PERCPU_MAX_SMALL (<percpu/size_class.h>). */
-	enum { SLOTS = 64, OPS = 200000, LO = 5121, HI = 32768 };
-	unsigned char *live[SLOTS] = { 0 };
-	size_t sz[SLOTS] = { 0 };
+	unsigned char *live[BIG_SLOTS] = { 0 };
+	size_t sz[BIG_SLOTS] = { 0 };
 	uint64_t s = 0x2545f4914f6cdd1dull;
-	for (unsigned i = 0; i < OPS; i++) {
-		s ^= s << 13;
-		s ^= s >> 7;
-		s ^= s << 17;
-		unsigned k = (unsigned)(s % SLOTS);
+	for (unsigned i = 0; i < BIG_OPS; i++) {
+		xorshift64(&s);
+		unsigned k = (unsigned)(s % BIG_SLOTS);
 		if (live[k]) {
 			CHECK(live[k][sz[k] - 1] == (unsigned char)sz[k]);
 			free(live[k]);
 		}
-		sz[k] = LO + (size_t)((s >> 20) % (HI - LO + 1));
+		sz[k] = BIG_LO + (size_t)((s >> 20) % (BIG_HI - BIG_LO + 1));
 		live[k] = malloc(sz[k]);
 		CHECK(live[k] != NULL);
 		if (!live[k])
 			return;
 		live[k][sz[k] - 1] = (unsigned char)sz[k];
 	}
-	for (unsigned k = 0; k < SLOTS; k++)
+	for (unsigned k = 0; k < BIG_SLOTS; k++)
 		free(live[k]);
-	printf("bigclass: %u operations of %u..%u bytes\n", OPS, (unsigned)LO, (unsigned)HI);
+	printf("bigclass: %u operations of %u..%u bytes\n", BIG_OPS, (unsigned)BIG_LO, (unsigned)BIG_HI);
 }
 
 static void case_bigrealloc(void)
 {
-	/* The big classes, as case_bigclass. */
-	enum { SLOTS = 64, OPS = 200000, LO = 5121, HI = 32768 };
-	unsigned char *live[SLOTS];
-	size_t sz[SLOTS];
+	unsigned char *live[BIG_SLOTS];
+	size_t sz[BIG_SLOTS];
 	uint64_t s = 0x9e3779b97f4a7c15ull;
-	for (unsigned k = 0; k < SLOTS; k++) {
-		sz[k] = LO + (size_t)k * ((HI - LO) / SLOTS);
+	for (unsigned k = 0; k < BIG_SLOTS; k++) {
+		sz[k] = BIG_LO + (size_t)k * ((BIG_HI - BIG_LO) / BIG_SLOTS);
 		live[k] = malloc(sz[k]);
 		CHECK(live[k] != NULL);
 		if (!live[k])
 			return;
 		live[k][0] = live[k][sz[k] - 1] = (unsigned char)k;
 	}
-	for (unsigned i = 0; i < OPS; i++) {
-		s ^= s << 13;
-		s ^= s >> 7;
-		s ^= s << 17;
-		unsigned k = (unsigned)(s % SLOTS);
-		size_t n = LO + (size_t)((s >> 20) % (HI - LO + 1));
+	for (unsigned i = 0; i < BIG_OPS; i++) {
+		xorshift64(&s);
+		unsigned k = (unsigned)(s % BIG_SLOTS);
+		size_t n = BIG_LO + (size_t)((s >> 20) % (BIG_HI - BIG_LO + 1));
 		unsigned char *q = realloc_fn(live[k], n);
 		CHECK(q != NULL);
 		if (!q)
@@ -503,11 +506,11 @@ static void case_bigrealloc(void)
 		sz[k] = n;
 		q[n - 1] = (unsigned char)k;
 	}
-	for (unsigned k = 0; k < SLOTS; k++) {
+	for (unsigned k = 0; k < BIG_SLOTS; k++) {
 		CHECK(live[k][sz[k] - 1] == (unsigned char)k);
 		free(live[k]);
 	}
-	printf("bigrealloc: %u reallocs to %u..%u bytes\n", OPS, (unsigned)LO, (unsigned)HI);
+	printf("bigrealloc: %u reallocs to %u..%u bytes\n", BIG_OPS, (unsigned)BIG_LO, (unsigned)BIG_HI);
 }
 
 int main(int argc, char **argv)
