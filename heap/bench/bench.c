@@ -22,10 +22,11 @@
  * (ticket_lock_irqsave around every call, as kheap takes it), so what the
  * lock adds is measured in the same run (issue 14: at most 40 ticks on the
  * microbenchmark's p50); the microbenchmark also behind a pthread spinlock
- * (`h+spin`), a yardstick for what any lock with a locked RMW adds here.
+ * (`h+spin`), a yardstick for what any lock with a locked RMW adds here,
+ * and both locks' uncontended acquire + release is timed alone.
  * The last line is machine-readable: the ratio to glibc of every max size
  * (and net_ratio_max*=, the same past the loop's time), random_actions_max200_ops=,
- * microbench_p50= and the lock's figures.
+ * microbench_p50= and the locks' figures.
  */
 #include "../tests/efficiency.h"
 
@@ -189,6 +190,35 @@ static void s_free(void *c, void *p)
 	pthread_spin_lock(&bench_spin);
 	heap_free(c, p);
 	pthread_spin_unlock(&bench_spin);
+}
+
+/*
+ * Mean ticks of one uncontended acquire + release, timed over a tight loop
+ * (no rdtscp step in it): what the lock itself costs, beside what it adds
+ * to the microbenchmark, where its locked RMW also waits for the previous
+ * call's stores to drain.
+ */
+#define LOCK_PAIRS 10000000
+static double ticket_pair_ticks(void)
+{
+	uint64_t t0 = ticks();
+	for (int i = 0; i < LOCK_PAIRS; i++) {
+		port_irqflags_t f = ticket_lock_irqsave(&bench_lock, NULL);
+		__asm__ __volatile__("" ::: "memory");
+		ticket_unlock_irqrestore(&bench_lock, f);
+	}
+	return (double)(ticks() - t0) / LOCK_PAIRS;
+}
+
+static double spin_pair_ticks(void)
+{
+	uint64_t t0 = ticks();
+	for (int i = 0; i < LOCK_PAIRS; i++) {
+		pthread_spin_lock(&bench_spin);
+		__asm__ __volatile__("" ::: "memory");
+		pthread_spin_unlock(&bench_spin);
+	}
+	return (double)(ticks() - t0) / LOCK_PAIRS;
 }
 
 static double now(void)
@@ -434,6 +464,10 @@ int main(int argc, char **argv)
 	print_q3("talc microbench, alloc + free rdtscp ticks", mh, ml, mg);
 	print_q("h+spin", ms);
 
+	double lock_pair = ticket_pair_ticks(), spin_pair = spin_pair_ticks();
+	printf("uncontended acquire + release, mean ticks: ticket lock %.1f, pthread spinlock %.1f\n",
+	       lock_pair, spin_pair);
+
 	uint64_t lh[5], ll[5], lg[5];
 	latency(&mine, lh);
 	latency(&glibc, lg);
@@ -453,10 +487,10 @@ int main(int argc, char **argv)
 	printf(" p50_cycles=%llu glibc_p50_cycles=%llu random_actions_max200_ops=%llu "
 	       "glibc_random_actions_max200_ops=%llu microbench_p50=%llu "
 	       "glibc_microbench_p50=%llu lock_microbench_p50=%llu lock_adds_p50=%lld "
-	       "spin_adds_p50=%lld\n",
+	       "spin_adds_p50=%lld lock_pair_ticks=%.1f spin_pair_ticks=%.1f\n",
 	       (unsigned long long)lh[2], (unsigned long long)lg[2], (unsigned long long)ra[0],
 	       (unsigned long long)rag[0], (unsigned long long)mh[2], (unsigned long long)mg[2],
 	       (unsigned long long)ml[2], (long long)ml[2] - (long long)mh[2],
-	       (long long)ms[2] - (long long)mh[2]);
+	       (long long)ms[2] - (long long)mh[2], lock_pair, spin_pair);
 	return 0;
 }
