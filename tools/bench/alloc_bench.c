@@ -6,14 +6,15 @@
  * allocator under test is whatever the dynamic linker resolves them to: glibc
  * by default, or a library given with LD_PRELOAD (our shim, jemalloc, ...).
  *
- *   alloc_bench -w WORKLOAD [-t THREADS] [-d SECONDS] [-s SEED]
+ *   alloc_bench -w WORKLOAD [-t THREADS] [-d SECONDS] [-s SEED] [-m MAX]
  *
  * Workloads (each thread runs its own loop until the time is up):
  *   random      talc's "random actions": batches of 100 actions, realloc 1 in
  *               7, else alloc while fewer than 300 blocks live or 3 in 7,
  *               else free a random block; size rand(4..rand(16..max)),
  *               alignment 8 << (ctz(rand16) / 2); the time is split evenly
- *               over max = 200, 1000, 3000, 10000, 30000. op = one action.
+ *               over max = 200, 1000, 3000, 10000, 30000 (-m MAX: that max
+ *               alone, for one phase's figure). op = one action.
  *   hitpair     malloc(64) + free in a loop: the fast path. op = one pair.
  *   prodcons    xmalloc-test's shape: thread i mallocs batches of 64 blocks
  *               (16..512 bytes) and passes them to thread i+1 (a ring of
@@ -63,6 +64,8 @@ static atomic_ulong g_misaligned;
 static double g_duration = 1.0;
 static unsigned g_threads = 1;
 static unsigned long g_seed = 12345;
+/* -m: random runs only this max for the whole time (0: talc's five phases). */
+static size_t g_max;
 
 static double now_sec(void)
 {
@@ -179,9 +182,10 @@ static void *w_random(void *arg)
 	}
 	pthread_barrier_wait(&g_start);
 	double t0 = now_sec();
-	for (unsigned ph = 0; ph < TALC_NMAX && !atomic_load(&g_stop); ph++) {
-		size_t max = talc_maxes[ph];
-		double end = t0 + g_duration * (ph + 1) / TALC_NMAX;
+	unsigned phases = g_max ? 1 : TALC_NMAX;
+	for (unsigned ph = 0; ph < phases && !atomic_load(&g_stop); ph++) {
+		size_t max = g_max ? g_max : talc_maxes[ph];
+		double end = t0 + g_duration * (ph + 1) / phases;
 		while (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
 			for (int i = 0; i < TALC_BATCH; i++) {
 				enum bench_result r = talc_step(&a, &l, &w->rng, max, BENCH_CHECK);
@@ -449,7 +453,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: alloc_bench -w random|hitpair|prodcons|larson|cachescratch\n"
-		"                   [-t threads] [-d seconds] [-s seed]\n");
+		"                   [-t threads] [-d seconds] [-s seed] [-m max]\n");
 	exit(2);
 }
 
@@ -457,12 +461,13 @@ int main(int argc, char **argv)
 {
 	const char *wl = NULL;
 	int c;
-	while ((c = getopt(argc, argv, "w:t:d:s:h")) != -1) {
+	while ((c = getopt(argc, argv, "w:t:d:s:m:h")) != -1) {
 		switch (c) {
 		case 'w': wl = optarg; break;
 		case 't': g_threads = (unsigned)atoi(optarg); break;
 		case 'd': g_duration = atof(optarg); break;
 		case 's': g_seed = strtoul(optarg, NULL, 0); break;
+		case 'm': g_max = strtoul(optarg, NULL, 0); break;
 		default: usage();
 		}
 	}
