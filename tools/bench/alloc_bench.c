@@ -471,7 +471,9 @@ int main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (!wl || g_threads < 1 || g_threads > MAX_THREADS || g_duration <= 0)
+	/* talc's sizes are rand(4..rand(16..max)): a max of 16 or less has none. */
+	if (!wl || g_threads < 1 || g_threads > MAX_THREADS || g_duration <= 0 ||
+	    (g_max && g_max <= 16))
 		usage();
 
 	void *(*fn)(void *) = NULL;
