@@ -6,10 +6,16 @@
 emits the cc_binary :shim_cases (from shim_cases.c) and the sh_test
 :shim_cases_test (from shim_cases_test.sh), which gets the program and
 libsmpheap_malloc.so as data: the script runs the program on glibc and
-under LD_PRELOAD.
+under LD_PRELOAD. Tagged PRELOAD_TAGS (below).
 """
 
 _LINUX = ["@platforms//os:linux"]
+
+# Tests that preload the shim into other programs (sort, python3, a test
+# program): under a sanitizer config the shim needs that sanitizer's runtime
+# in every such process, which they do not load, so .bazelrc's asan, ubsan
+# and tsan configs filter them out.
+PRELOAD_TAGS = ["preload"]
 
 def preload_test(name, program, size, copts = []):
     native.cc_binary(
@@ -22,6 +28,7 @@ def preload_test(name, program, size, copts = []):
     native.sh_test(
         name = name,
         size = size,
+        tags = PRELOAD_TAGS,
         srcs = [name + ".sh"],
         data = [
             ":libsmpheap_malloc.so",
