@@ -31,7 +31,6 @@ static void *opaque(void *p)
 
 static _Alignas(16) char global_buf[256];
 
-/* Two blocks a and b with b's tag right behind a's last usable byte. */
 /*
  * Bytes from p to the next block's payload: p's usable bytes, its canary
  * (HEAP_HARDENING >= 2) and the next block's tag. Writing that many from p
@@ -42,6 +41,7 @@ static size_t to_next_payload(void *p)
 	return ksize(p) + HEAP_CANARY_BYTES + sizeof(uintptr_t);
 }
 
+/* Two blocks a and b with b's tag right behind a's last usable byte (and canary). */
 static bool adjacent_pair(void **blk, unsigned n, void **a, void **b)
 {
 	for (unsigned i = 0; i < n; i++)
