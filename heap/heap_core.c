@@ -1017,14 +1017,50 @@ static void keep_grown(struct heap *h, uintptr_t b, uintptr_t s, uintptr_t need,
 
 /* ---- realloc --------------------------------------------------------- */
 
-static void *realloc_block(struct heap *h, void *p, size_t size, enum heap_error *err,
-			   bool claimed)
+/*
+ * p's block (b, s bytes) grows down into the free block at pb (and up to
+ * `end`): the new block is the top `need` bytes of [pb, end), or all of it
+ * when what is left below could not stand as a free block; what is left
+ * stays free, in place. Leaves p's payload (s - BLOCK_OVERHEAD bytes at
+ * b + W) as it was, for the caller to move. Returns the new payload.
+ */
+static void *grow_down(struct heap *h, uintptr_t b, uintptr_t s, uintptr_t need,
+		       uintptr_t pb, uintptr_t end)
+{
+	uintptr_t nb = end - need, f = b - pb;
+
+	if (nb - pb < MIN_BLOCK) {
+		nb = pb; /* too little below to stand alone: it joins the block */
+		bin_remove(h, pb, f);
+	} else {
+		/* The free block below shrinks (nb < b): same place, new footer. */
+		unsigned i = bin_of(f);
+		tag_write(pb, nb - pb, 0);
+		footer_set(pb, nb - pb);
+		if (nb - pb < bin_lo[i]) {
+			bin_unlink(h, i, pb);
+			bin_push(h, bin_of(nb - pb), pb);
+		}
+	}
+	tag_store(b, 0); /* no stale tag inside the new block */
+	tag_write(nb, end - nb, HEAP_TAG_ALLOC | (nb == pb ? 0 : HEAP_TAG_PREV_FREE));
+	tag_set_prev_free(end, false);
+	note_alloc(h, end - nb - s, 0);
+	return (void *)(nb + W);
+}
+
+/*
+ * realloc's work but the copy (see heap_resize in heap_core.h): in place,
+ * else down into the free block below (with the one above, if that is
+ * needed too), else HEAP_ERR_OOM with p as it was and *move its bytes.
+ */
+static void *resize_block(struct heap *h, void *p, size_t size, bool claimed, size_t *move,
+			  enum heap_error *err)
 {
 	struct blk k;
 	enum heap_error e;
 
-	if (!p)
-		return heap_alloc(h, size, 0, err);
+	*move = 0;
 	e = h->magic != HEAP_MAGIC ? HEAP_ERR_UNINIT : check_block(h, p, claimed, &k);
 	if (e == HEAP_OK && size > MAX_BLOCK - BLOCK_OVERHEAD)
 		e = HEAP_ERR_SIZE_OVERFLOW;
@@ -1045,45 +1081,77 @@ static void *realloc_block(struct heap *h, void *p, size_t size, enum heap_error
 		}
 		return p;
 	}
-	uintptr_t n = b + s, nt = tag_load(n);
-	if (!(nt & HEAP_TAG_ALLOC) && s + tag_size(nt) >= need) {
+	uintptr_t n = b + s;
+	if (k.nsz && s + k.nsz >= need) {
 		/* Grow in place into the free block above. */
-		uintptr_t total = s + tag_size(nt);
-		bin_remove(h, n, tag_size(nt));
+		uintptr_t total = s + k.nsz;
+		bin_remove(h, n, k.nsz);
 		tag_store(n, 0);
 		keep_grown(h, b, s, need, total, pf);
 		return p;
 	}
-	if (pf) {
+	if (k.psz && k.psz + s + k.nsz >= need) {
 		/*
-		 * Grow downwards: the free block below (and the one above, if
-		 * free) together with this one. The data moves down, so the
-		 * word-by-word ascending copy is safe though the ranges overlap.
+		 * Grow down: the new block ends where p's block (or, if that
+		 * is needed too, the free block above) does, so the free block
+		 * below keeps what is left of it, in place. The payload moves
+		 * down, which the caller's memmove does.
 		 */
-		uintptr_t f = footer_get(b), pb = b - f;
-		uintptr_t nsz = (nt & HEAP_TAG_ALLOC) ? 0 : tag_size(nt);
-		uintptr_t total = f + s + nsz;
-		if (total >= need) {
-			bin_remove(h, pb, f);
-			if (nsz) {
-				bin_remove(h, n, nsz);
-				tag_store(n, 0);
-			}
-			tag_store(b, 0); /* no stale tag inside the new block */
-			heap_memmove((void *)(pb + W), p, s - W);
-			keep_grown(h, pb, s, need, total, 0); /* below pb: allocated */
-			return (void *)(pb + W);
+		uintptr_t end = n;
+		if (k.psz + s < need) {
+			bin_remove(h, n, k.nsz);
+			tag_store(n, 0);
+			end = n + k.nsz;
 		}
+		*move = s - BLOCK_OVERHEAD;
+		return grow_down(h, b, s, need, b - k.psz, end);
+	}
+	*move = s - BLOCK_OVERHEAD;
+	if (err)
+		*err = HEAP_ERR_OOM;
+	return NULL;
+}
+
+void *heap_resize(struct heap *h, void *p, size_t size, size_t *move, enum heap_error *err)
+{
+	return resize_block(h, p, size, false, move, err);
+}
+
+void *heap_resize_claimed(struct heap *h, void *p, size_t size, size_t *move,
+			  enum heap_error *err)
+{
+	return resize_block(h, p, size, true, move, err);
+}
+
+static void *realloc_block(struct heap *h, void *p, size_t size, enum heap_error *err,
+			   bool claimed)
+{
+	enum heap_error e = HEAP_OK;
+	size_t move;
+
+	if (!p)
+		return heap_alloc(h, size, 0, err);
+	void *q = resize_block(h, p, size, claimed, &move, &e);
+	if (q) {
+		if (move)
+			heap_memmove(q, p, move);
+		return q;
+	}
+	if (e != HEAP_ERR_OOM) {
+		if (err)
+			*err = e;
+		return NULL;
 	}
 	/* Move: the new block is bigger, so all of the old payload fits. */
-	void *q = alloc(h, size, 0, err);
+	q = alloc(h, size, 0, err);
 	if (!q)
 		return NULL;
-	heap_memcpy(q, p, s - W);
+	heap_memcpy(q, p, move);
 	h->st.total_allocs--; /* a move is not a new allocation ... */
 	h->st.total_frees--;  /* ... nor a free, for the counters */
 	/* The allocation may have changed the neighbours: read them again. */
-	blk_fill(&k, b);
+	struct blk k;
+	blk_fill(&k, (uintptr_t)p - W);
 	release(h, &k);
 	return q;
 }

@@ -573,10 +573,30 @@ static void *realloc_offset(void *p, void *b, size_t off, size_t size, bool may_
 	return q;
 }
 
+/* Frees p, which realloc_common has moved (and at level 2 claimed). */
+static void free_moved(void *p)
+{
+	port_irqflags_t f = lock();
+#if HEAP_HARDENING >= 2
+	enum heap_error e = heap_free_claimed(&g.heap, p);
+#else
+	enum heap_error e = heap_free(&g.heap, p);
+#endif
+	unlock(f);
+	if (e != HEAP_OK)
+		misuse(e, p, 0, "kheap_realloc");
+}
+
+/*
+ * The heap resizes p under the lock, in place or down into the free block
+ * below (heap_resize); every copy, that one's or a move's to a new block,
+ * is made outside the lock: a copy of a large block under it would keep
+ * every other hart waiting for the heap, interrupts masked, all along.
+ */
 static void *realloc_common(void *p, size_t size, bool may_fail)
 {
 	enum heap_error e = HEAP_OK;
-	size_t off;
+	size_t off, move = 0;
 
 	if (!ready("kheap_realloc"))
 		return NULL;
@@ -599,41 +619,41 @@ static void *realloc_common(void *p, size_t size, bool may_fail)
 		return NULL;
 	}
 #endif
-	for (;;) {
-		port_irqflags_t f = lock();
+	port_irqflags_t f = lock();
 #if HEAP_HARDENING >= 2
-		void *q = heap_realloc_claimed(&g.heap, p, size, &e);
+	void *q = heap_resize_claimed(&g.heap, p, size, &move, &e);
 #else
-		void *q = heap_realloc(&g.heap, p, size, &e);
+	void *q = heap_resize(&g.heap, p, size, &move, &e);
 #endif
-		unlock(f);
-#if HEAP_HARDENING >= 2
-		/* Resized in place with its tag kept: still claimed, give it back. */
-		if (q == p && heap_tag_state(p) == HEAP_STATE_CACHED)
-			unclaim(p, was);
-		if (!q && e != HEAP_ERR_OOM)
-			unclaim(p, was);
-#endif
-		if (q)
-			return q;
-		if (e != HEAP_ERR_OOM) {
-			misuse(e, p, size, "kheap_realloc");
-			return NULL;
-		}
-		/* Make room the way kheap_alloc does, then retry the resize. */
-		void *spare = alloc_retry(size, 0, &e);
-		if (!spare) {
-#if HEAP_HARDENING >= 2
-			unclaim(p, was);
-#endif
-			if (may_fail)
-				return NULL; /* p untouched */
-			oom_panic(size, 0, "kheap_realloc");
-		}
-		f = lock();
-		heap_free(&g.heap, spare);
-		unlock(f);
+	unlock(f);
+	if (q && move) {
+		memmove(q, p, move); /* the block is ours: no lock */
+		return q;
 	}
+#if HEAP_HARDENING >= 2
+	/* Resized in place with its tag kept: still claimed, give it back. */
+	if (q == p && heap_tag_state(p) == HEAP_STATE_CACHED)
+		unclaim(p, was);
+#endif
+	if (q)
+		return q;
+	if (e == HEAP_ERR_OOM) {
+		/* No room around p: a new block, made room for as kheap_alloc does. */
+		q = alloc_retry(size, 0, &e);
+		if (q) {
+			memcpy(q, p, move); /* q is bigger: all of p's bytes fit */
+			free_moved(p);
+			return q;
+		}
+	}
+#if HEAP_HARDENING >= 2
+	unclaim(p, was); /* p untouched */
+#endif
+	if (e != HEAP_ERR_OOM)
+		misuse(e, p, size, "kheap_realloc");
+	else if (!may_fail)
+		oom_panic(size, 0, "kheap_realloc");
+	return NULL;
 }
 
 void *kheap_realloc(void *p, size_t size)

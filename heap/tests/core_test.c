@@ -254,6 +254,92 @@ static void test_misuse(void)
 	test_unmap(m, ARENA);
 }
 
+/* p holds bytes i + seed at i, for n bytes. */
+static void fill(char *p, size_t n, int seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (char)(i + (size_t)seed);
+}
+
+static bool filled(const char *p, size_t n, int seed)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != (char)(i + (size_t)seed))
+			return false;
+	return true;
+}
+
+/*
+ * heap_resize: in place with nothing to copy; down into the free block below
+ * (and the one above) with the payload untouched until the caller moves it;
+ * no room with p untouched and its size to copy; misuse named.
+ */
+static void test_resize(void)
+{
+	struct heap h;
+	char *m = test_map(ARENA);
+	enum heap_error e = HEAP_OK;
+	size_t move = 99;
+	CHECK_EQ(heap_init(&h, m, m + ARENA), HEAP_OK);
+
+	char *below = heap_alloc(&h, 3000, 0, NULL);
+	char *p = heap_alloc(&h, 1000, 0, NULL);
+	char *above = heap_alloc(&h, 500, 0, NULL);
+	char *top = heap_alloc(&h, 16, 0, NULL);
+	fill(p, 1000, 1);
+	/* Shrink and grow back in place: nothing to copy. */
+	CHECK(heap_resize(&h, p, 200, &move, &e) == p);
+	CHECK_EQ(move, 0);
+	CHECK(heap_resize(&h, p, 1000, &move, &e) == p);
+	CHECK_EQ(move, 0);
+	CHECK(filled(p, 200, 1));
+	fill(p, 1000, 1);
+	/* Allocated on both sides: no room, p as it was, its size to copy. */
+	CHECK(heap_resize(&h, p, 1100, &move, &e) == NULL);
+	CHECK_EQ(e, HEAP_ERR_OOM);
+	CHECK_EQ(move, heap_usable_size(&h, p));
+	CHECK(filled(p, 1000, 1));
+	no_errors(&h);
+
+	/* Down: the new block ends where p's did; what is left below stays free. */
+	CHECK_EQ(heap_free(&h, below), HEAP_OK);
+	size_t had = heap_usable_size(&h, p);
+	char *q = heap_resize(&h, p, 2000, &move, &e);
+	CHECK(q && q < p && q >= below);
+	CHECK_EQ(move, had);
+	CHECK(filled(p, 1000, 1)); /* not copied yet */
+	no_errors(&h);             /* and the heap is whole meanwhile */
+	memmove(q, p, move);
+	CHECK(filled(q, 1000, 1));
+	CHECK(heap_usable_size(&h, q) >= 2000);
+	CHECK(q + heap_usable_size(&h, q) + HEAP_CANARY_BYTES + 8 == above);
+	/* The rest of the block below is still a block of its own. */
+	char *rest = heap_alloc(&h, 500, 0, NULL);
+	CHECK(rest == below);
+
+	/* Down, with the free block above too: no room below alone. */
+	CHECK_EQ(heap_free(&h, rest), HEAP_OK);
+	CHECK_EQ(heap_free(&h, above), HEAP_OK);
+	fill(q, 2000, 2);
+	q = heap_resize(&h, p = q, 4200, &move, &e);
+	CHECK(q && q < p && q >= below);
+	no_errors(&h);
+	memmove(q, p, move);
+	CHECK(filled(q, 2000, 2));
+	CHECK(heap_usable_size(&h, q) >= 4200);
+	CHECK(q + heap_usable_size(&h, q) + HEAP_CANARY_BYTES + 8 == top);
+
+	/* Misuse: named, nothing to copy. */
+	CHECK(heap_resize(&h, q + 16, 10, &move, &e) == NULL);
+	CHECK(e != HEAP_OK && e != HEAP_ERR_OOM);
+	CHECK(heap_resize(&h, q, SIZE_MAX, &move, &e) == NULL);
+	CHECK_EQ(e, HEAP_ERR_SIZE_OVERFLOW);
+	CHECK_EQ(heap_free(&h, q), HEAP_OK);
+	CHECK_EQ(heap_free(&h, top), HEAP_OK);
+	expect_empty(&h);
+	test_unmap(m, ARENA);
+}
+
 static void test_realloc_calloc(void)
 {
 	struct heap h;
@@ -506,6 +592,7 @@ int main(void)
 	test_gib_alignment();
 	test_misuse();
 	test_realloc_calloc();
+	test_resize();
 	test_batch_and_stats();
 	test_batch_contiguous();
 	test_regions();

@@ -181,6 +181,21 @@ enum heap_error heap_free_sized(struct heap *h, void *p, size_t size);
 enum heap_error heap_free_claimed(struct heap *h, void *p);
 enum heap_error heap_free_sized_claimed(struct heap *h, void *p, size_t size);
 void *heap_realloc_claimed(struct heap *h, void *p, size_t size, enum heap_error *err);
+/*
+ * heap_realloc without its copy, for a caller that copies outside the lock
+ * it holds around the heap (kheap: a move of a large block would keep every
+ * other hart waiting, interrupts masked, for the whole copy). Returns p
+ * when p was resized in place (*move = 0). Else, when the free block below
+ * p (and the one above, if needed too) makes room, a new payload q below p
+ * whose block covers p's: p's *move bytes are still at p, and the caller
+ * memmove()s them to q before anyone else may see q (no lock needed: the
+ * block is the caller's). Else NULL: *err HEAP_ERR_OOM means no room around
+ * p, which is left as it was, and *move is its usable size (what a move to
+ * a new block must copy); any other *err is a misuse, as heap_realloc's.
+ */
+void *heap_resize(struct heap *h, void *p, size_t size, size_t *move, enum heap_error *err);
+void *heap_resize_claimed(struct heap *h, void *p, size_t size, size_t *move,
+			  enum heap_error *err);
 /* Usable bytes of a live block; 0 (and *err set) for a bad pointer. */
 size_t heap_usable_size(struct heap *h, void *p);
 size_t heap_usable_size_err(struct heap *h, void *p, enum heap_error *err);
