@@ -208,6 +208,19 @@ static void overflow_free_victim(void)
 #define OVERFLOW_DRAIN_FINDER "kheap_free_batch"
 #endif
 
+/*
+ * The report of an overflow into the next block's tag, found by `where`.
+ * At the paranoid level (HEAP_HARDENING >= 3) the release of the heap lock
+ * validates the whole heap before the operation reports anything: the
+ * validator names the damage first, with the errors it counted (the
+ * broken tag, and the block it no longer finds where that tag said).
+ */
+#if HEAP_HARDENING >= 3
+#define OVERFLOW_REPORT(where) HEAP(0, "corrupted tag", "2", "kheap (paranoid validation)")
+#else
+#define OVERFLOW_REPORT(where) HEAP(0, "corrupted tag", "0", where)
+#endif
+
 static void overflow_drain(void)
 {
 	void *p, *q;
@@ -401,10 +414,10 @@ const struct misuse_case misuse_cases[] = {
 	{ "free_global_kheap", HEAP(0, "free of foreign pointer", "0", "kheap_free"), .on_hart0 = free_global_kheap },
 	{ "free_interior", HEAP(0, "free of interior pointer", "0", "kheap_free"), .on_hart0 = free_interior },
 	{ "free_interior_large", HEAP(0, "free of interior pointer", "0", "kheap_free"), .on_hart0 = free_interior_large },
-	{ "overflow_free_victim", HEAP(0, "corrupted tag", "0", "kheap_free"), .on_hart0 = overflow_free_victim },
-	{ "overflow_drain", HEAP(0, "corrupted tag", "0", OVERFLOW_DRAIN_FINDER), .on_hart0 = overflow_drain },
-	{ "overflow_free_culprit", HEAP(0, "corrupted tag", "0", "kheap_free"), .on_hart0 = overflow_free_culprit },
-	{ "overflow_free_large", HEAP(0, "corrupted tag", "0", "kheap_free"), .on_hart0 = overflow_free_large },
+	{ "overflow_free_victim", OVERFLOW_REPORT("kheap_free"), .on_hart0 = overflow_free_victim },
+	{ "overflow_drain", OVERFLOW_REPORT(OVERFLOW_DRAIN_FINDER), .on_hart0 = overflow_drain },
+	{ "overflow_free_culprit", OVERFLOW_REPORT("kheap_free"), .on_hart0 = overflow_free_culprit },
+	{ "overflow_free_large", OVERFLOW_REPORT("kheap_free"), .on_hart0 = overflow_free_large },
 	{ "kcalloc_overflow", HEAP(0, "size overflow", "8", "kheap_calloc"), .on_hart0 = kcalloc_overflow },
 	{ "kmalloc_max", HEAP(0, "size overflow", "18446744073709551615", "kheap_alloc"), .on_hart0 = kmalloc_max },
 	{ "kmalloc_try_max", HEAP(0, "size overflow", "18446744073709551607", "kheap_try_alloc"), .on_hart0 = kmalloc_try_max },

@@ -401,7 +401,11 @@ static void validate_now(unsigned hart)
 
 uint64_t stress_default_ops(unsigned nharts)
 {
-	return STRESS_DEFAULT_TOTAL_OPS / (nharts ? nharts : 1);
+	uint64_t total = STRESS_DEFAULT_TOTAL_OPS;
+#if HEAP_HARDENING >= 3
+	total /= STRESS_PARANOID_OPS_DIV;
+#endif
+	return total / (nharts ? nharts : 1);
 }
 
 void stress_setup(const struct stress_config *c)
