@@ -33,8 +33,10 @@ static void *slot_pop(struct percpu_cpu *c, unsigned cls)
 
 /*
  * Refills magazine m (empty, detached) from the heap with the slot's refill
- * count (PERCPU_REFILL_FIRST_ROUNDS, doubling) and loads it; false if the
- * heap had nothing (m is then given back).
+ * count (PERCPU_REFILL_FIRST_ROUNDS, then twice what the last refill got)
+ * and loads it; false if the heap had nothing (m is then given back). A
+ * refill the heap could not fill (it is nearly out) does not grow the next
+ * one: a cache should not grow fastest when the heap has least.
  */
 static bool refill(struct percpu_cpu *c, unsigned cls, struct percpu_magazine *m)
 {
@@ -44,8 +46,8 @@ static bool refill(struct percpu_cpu *c, unsigned cls, struct percpu_magazine *m
 		want = PERCPU_REFILL_FIRST_ROUNDS;
 	if (want > cap)
 		want = cap;
-	c->refill_rounds[si] = (uint8_t)(2 * want < cap ? 2 * want : cap);
 	size_t n = kheap_alloc_batch(percpu_class_size[cls], 0, m->rounds, want);
+	c->refill_rounds[si] = (uint8_t)(2 * n < cap ? 2 * n : cap);
 	STAT_ADD(&cold(c)->refills, 1);
 	STAT_ADD(&cold(c)->refill_blocks, n);
 	if (!n) {

@@ -4,7 +4,8 @@
  * PERCPU_REFILL_FIRST_ROUNDS rounds from the heap, each after it twice the
  * last, up to the magazine's capacity; emptying the class's slot (here a
  * drain) starts the class small again. So a class a hart uses a little
- * carves a few blocks, not a whole magazine of memory nobody touches.
+ * carves a few blocks, not a whole magazine of memory nobody touches. A
+ * refill the heap could not fill counts what it got, not what it asked.
  */
 #include "test_util.h"
 
@@ -12,6 +13,65 @@
 
 #define SIZE 64
 #define REFILLS 6 /* enough to reach the capacity and stay there */
+
+/* Heap blocks of SIZE bytes, as many as the heap holds. */
+static void *fill[(4u << 20) / 64];
+
+/*
+ * A refill the heap cannot fill (it is nearly out of memory): the next one
+ * asks for twice what came, not twice what was asked. Frees `n` of the
+ * filling blocks, each between two live ones (so they cannot merge): the
+ * only room left, one block of the class each.
+ */
+static size_t free_isolated(size_t from, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		kheap_free(fill[from + 2 * i]);
+		fill[from + 2 * i] = NULL;
+	}
+	return from + 2 * n;
+}
+
+static void short_refill(size_t cap)
+{
+	static void *got[64];
+	size_t nfill = 0, ngot = 0;
+
+	/*
+	 * The slot's first refill while the heap has room, so its magazine
+	 * exists before the heap fills; then its rounds, all hits.
+	 */
+	for (size_t i = 0; i < PERCPU_REFILL_FIRST_ROUNDS; i++)
+		got[ngot++] = kmalloc(SIZE);
+	CHECK_EQ(percpu_cached_bytes(0), 0);
+
+	while (nfill < sizeof(fill) / sizeof(fill[0]) && (fill[nfill] = kheap_try_alloc(SIZE, 0)))
+		nfill++;
+	CHECK(nfill > 100 && nfill < sizeof(fill) / sizeof(fill[0]));
+
+	/* The next refill asks twice the first, gets 3. */
+	size_t next = free_isolated(1, 3);
+	struct percpu_stats s = test_hart0_stats();
+	for (int i = 0; i < 3; i++)
+		got[ngot++] = kmalloc(SIZE);
+	struct percpu_stats t = test_hart0_stats();
+	CHECK_EQ(t.refills, s.refills + 1);
+	CHECK_EQ(t.refill_blocks - s.refill_blocks, 3);
+
+	/* Room for 20 now: the next refill asks twice what came, 6. */
+	free_isolated(next, 20);
+	got[ngot++] = kmalloc(SIZE);
+	s = test_hart0_stats();
+	CHECK_EQ(s.refills, t.refills + 1);
+	CHECK_EQ(s.refill_blocks - t.refill_blocks, 2 * 3);
+	CHECK(2 * 3 < cap);
+
+	for (size_t i = 0; i < ngot; i++)
+		kfree(got[i]);
+	for (size_t i = 0; i < nfill; i++)
+		kheap_free(fill[i]);
+	CHECK(percpu_check_drained(0));
+}
 
 int main(void)
 {
@@ -45,6 +105,7 @@ int main(void)
 		CHECK(percpu_check_drained(0));
 		CHECK_EQ(percpu_depot_bytes(), 0);
 	}
+	short_refill(cap);
 	test_drain_leaves_nothing();
 	printf("refill_test: PASS\n");
 	return 0;
