@@ -215,8 +215,9 @@ struct percpu_cpu {
 	uint8_t seen[PERCPU_NSLOTS];
 	/*
 	 * Rounds the next refill of slot i asks the heap for, 0 before its
-	 * first (PERCPU_REFILL_FIRST_ROUNDS, then twice what the last refill
-	 * got: see refill() in kmalloc.c). Owner only,
+	 * first or after one that got nothing (then PERCPU_REFILL_FIRST_ROUNDS;
+	 * else twice what the last refill got: see refill() in kmalloc.c).
+	 * Owner only,
 	 * interrupts masked; flush_slot clears it with the slot.
 	 */
 	uint8_t refill_rounds[PERCPU_NSLOTS];

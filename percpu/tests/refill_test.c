@@ -13,15 +13,15 @@
 
 #define SIZE 64
 #define REFILLS 6 /* enough to reach the capacity and stay there */
+#define HEAP_BYTES (4u << 20)
 
 /* Heap blocks of SIZE bytes, as many as the heap holds. */
-static void *fill[(4u << 20) / 64];
+static void *fill[HEAP_BYTES / SIZE];
 
 /*
- * A refill the heap cannot fill (it is nearly out of memory): the next one
- * asks for twice what came, not twice what was asked. Frees `n` of the
- * filling blocks, each between two live ones (so they cannot merge): the
- * only room left, one block of the class each.
+ * Frees n of the filling blocks from index `from`, every other one: each
+ * between two live ones, so they cannot merge, and each room for one block
+ * of the class. Returns the index after the last.
  */
 static size_t free_isolated(size_t from, size_t n)
 {
@@ -32,6 +32,10 @@ static size_t free_isolated(size_t from, size_t n)
 	return from + 2 * n;
 }
 
+/*
+ * A refill the heap cannot fill (it is nearly out of memory): the next one
+ * asks for twice what came, not twice what was asked.
+ */
 static void short_refill(size_t cap)
 {
 	static void *got[64];
@@ -75,7 +79,7 @@ static void short_refill(size_t cap)
 
 int main(void)
 {
-	test_heap_init(4u << 20);
+	test_heap_init(HEAP_BYTES);
 	percpu_init(PERCPU_MAGAZINES);
 	test_unbounded_caches();
 	const size_t cap = percpu_class_rounds[percpu_size_class(SIZE)];
