@@ -1001,7 +1001,8 @@ size_t heap_usable_size(struct heap *h, void *p)
 /*
  * A block grown in place to b's `total` bytes (it had s) keeps need of them
  * (all, when the rest could not stand alone as a free block) and frees the
- * rest; pf is its P bit.
+ * rest; pf is its P bit. The block above sat above a free block, so it is
+ * allocated: the rest has no free neighbour to merge with.
  */
 static void keep_grown(struct heap *h, uintptr_t b, uintptr_t s, uintptr_t need,
 		       uintptr_t total, uintptr_t pf)
@@ -1010,7 +1011,7 @@ static void keep_grown(struct heap *h, uintptr_t b, uintptr_t s, uintptr_t need,
 	tag_write(b, keep, HEAP_TAG_ALLOC | pf);
 	note_alloc(h, keep - s, 0);
 	if (keep < total)
-		free_span(h, b + keep, total - keep, false);
+		coalesce(h, b + keep, total - keep, 0, 0);
 	else
 		tag_set_prev_free(b + total, false);
 }
@@ -1077,7 +1078,7 @@ static void *resize_block(struct heap *h, void *p, size_t size, bool claimed, si
 		if (s - need >= MIN_BLOCK) {
 			tag_write(b, need, HEAP_TAG_ALLOC | pf);
 			h->st.bytes_in_use -= s - need;
-			free_span(h, b + need, s - need, false);
+			coalesce(h, b + need, s - need, 0, k.nsz); /* k read the block above */
 		}
 		return p;
 	}

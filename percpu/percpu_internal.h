@@ -217,8 +217,7 @@ struct percpu_cpu {
 	 * Rounds the next refill of slot i asks the heap for, 0 before its
 	 * first or after one that got nothing (then PERCPU_REFILL_FIRST_ROUNDS;
 	 * else twice what the last refill got: see refill() in kmalloc.c).
-	 * Owner only,
-	 * interrupts masked; flush_slot clears it with the slot.
+	 * Owner only, interrupts masked; flush_slot clears it with the slot.
 	 */
 	uint8_t refill_rounds[PERCPU_NSLOTS];
 	/*
