@@ -116,7 +116,7 @@ static void mag_init(struct percpu_magazine *m, unsigned cls, unsigned cap)
 {
 	m->cls = (uint16_t)cls;
 	m->cap = (uint8_t)cap;
-	m->orphan_rounds = 0;
+	m->held = 0;
 	m->orphan_from = 0;
 	m->next = NULL;
 }
@@ -293,17 +293,19 @@ static struct percpu_magazine *pop(struct percpu_magazine **list)
  * counts: a bound that may be a moment stale, which only moves one
  * magazine's decision).
  */
-static bool depots_have_room(unsigned cls, unsigned cap)
+static bool depots_have_room(unsigned cls, size_t rounds)
 {
-	size_t bytes = percpu_depot_bytes() + (size_t)cap * percpu_class_size[cls];
+	size_t bytes = percpu_depot_bytes() + rounds * percpu_class_size[cls];
 	return bytes <= percpu_depot_budget();
 }
 
-static void put_full(struct percpu_depot *d, struct percpu_magazine *m)
+/* m with its first `rounds` rounds (cap, or fewer from an exiting hart). */
+static void put_full(struct percpu_depot *d, struct percpu_magazine *m, size_t rounds)
 {
+	m->held = (uint8_t)rounds;
 	push(&d->full, m);
 	STORE_RELAXED(&d->nfull, d->nfull + 1);
-	STORE_RELAXED(&d->full_rounds, d->full_rounds + m->cap);
+	STORE_RELAXED(&d->full_rounds, d->full_rounds + rounds);
 }
 
 static struct percpu_magazine *get_full(struct percpu_depot *d)
@@ -311,7 +313,7 @@ static struct percpu_magazine *get_full(struct percpu_depot *d)
 	struct percpu_magazine *m = pop(&d->full);
 	if (m) {
 		STORE_RELAXED(&d->nfull, d->nfull - 1);
-		STORE_RELAXED(&d->full_rounds, d->full_rounds - m->cap);
+		STORE_RELAXED(&d->full_rounds, d->full_rounds - m->held);
 		if (d->nfull < d->low_full)
 			d->low_full = d->nfull;
 	}
@@ -343,9 +345,9 @@ static struct percpu_magazine *take_loose(struct percpu_depot *d, size_t *rounds
 /*
  * Releases the depot lock. Once per PERCPU_DEPOT_REAP_US it first detaches
  * what the depot did not need during the interval (its low-water marks,
- * and a loose magazine nobody used): *full_out and *empty_out, and a loose
- * one among the full ones with its rounds in orphan_rounds, for the caller
- * to destroy after the unlock.
+ * and a loose magazine nobody used): *full_out and *empty_out (a loose one
+ * among the full ones), each with its rounds in `held`, for the caller to
+ * destroy after the unlock.
  */
 static void depot_unlock(struct percpu_depot *d, port_irqflags_t f,
 			 struct percpu_magazine **full_out,
@@ -362,7 +364,7 @@ static void depot_unlock(struct percpu_depot *d, port_irqflags_t f,
 		if (d->loose && !d->loose_used) {
 			size_t n;
 			struct percpu_magazine *m = take_loose(d, &n);
-			m->orphan_rounds = (uint8_t)n;
+			m->held = (uint8_t)n;
 			push(n ? full_out : empty_out, m);
 		}
 		d->loose_used = false;
@@ -375,17 +377,14 @@ static void depot_unlock(struct percpu_depot *d, port_irqflags_t f,
 
 /*
  * Destroys what depot_unlock reaped (or any list of full / empty
- * magazines; a full one on the list has cap rounds, or orphan_rounds if
- * that is not 0: a partly filled loose one).
+ * magazines), each with the rounds it holds.
  */
 static size_t destroy_lists(struct percpu_cpu *c, struct percpu_magazine *full,
 			    struct percpu_magazine *empty)
 {
 	size_t bytes = 0;
 	for (struct percpu_magazine *m; (m = pop(&full)) != NULL;) {
-		size_t n = m->orphan_rounds ? m->orphan_rounds : m->cap;
-		m->orphan_rounds = 0;
-		bytes += percpu_mag_destroy(c, m, n);
+		bytes += percpu_mag_destroy(c, m, m->held);
 	}
 	for (struct percpu_magazine *m; (m = pop(&empty)) != NULL;)
 		percpu_mag_destroy(c, m, 0);
@@ -436,7 +435,7 @@ struct percpu_magazine *percpu_depot_put_full(struct percpu_cpu *c, unsigned cls
 	if (full && (d->nfull >= PERCPU_DEPOT_MAX_FULL || !depots_have_room(cls, full->cap))) {
 		excess = full; /* past the depot's count or the depots' slice */
 	} else if (full) {
-		put_full(d, full);
+		put_full(d, full, full->cap);
 		STAT_ADD(&cold(c)->depot_exchanges, 1);
 	}
 	struct percpu_magazine *empty = get_empty(d);
@@ -467,14 +466,14 @@ void percpu_depot_put_empty(struct percpu_cpu *c, unsigned cls,
 	unlock_and_destroy(c, d, f, NULL, m);
 }
 
-bool percpu_depot_park_full(struct percpu_cpu *c, unsigned cls,
-			    struct percpu_magazine *full)
+bool percpu_depot_park(struct percpu_cpu *c, unsigned cls, struct percpu_magazine *m,
+		       size_t rounds)
 {
 	struct percpu_depot *d = &percpu_depots[cls];
 	port_irqflags_t f = depot_lock(c, d);
-	bool taken = d->nfull < PERCPU_DEPOT_MAX_FULL && depots_have_room(cls, full->cap);
+	bool taken = d->nfull < PERCPU_DEPOT_MAX_FULL && depots_have_room(cls, rounds);
 	if (taken)
-		put_full(d, full);
+		put_full(d, m, rounds);
 	unlock_and_destroy(c, d, f, NULL, NULL);
 	return taken;
 }
@@ -551,7 +550,7 @@ void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls)
 			size_t n;
 			spent = take_loose(d, &n); /* empty, or NULL */
 			d->loose = full;
-			loose_add(d, full->cap);
+			loose_add(d, full->held);
 		} else if (d->loose || loose_make(c, d, cls)) {
 			/* A run from the heap in one batch (frees never refill it). */
 			struct percpu_magazine *m = d->loose;

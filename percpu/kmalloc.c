@@ -104,8 +104,8 @@ static PERCPU_SLOW void *alloc_slow(unsigned cls)
 		if (got) {
 			if (loaded)
 				slot_set_prev(c, cls, loaded, 0);
-			slot_load(c, cls, got, got->cap);
-			STAT_ADD(&cold(c)->mag_in, got->cap);
+			slot_load(c, cls, got, got->held);
+			STAT_ADD(&cold(c)->mag_in, got->held);
 			p = slot_pop(c, cls);
 		} else {
 			/* No full magazine anywhere: refill one from the heap. */

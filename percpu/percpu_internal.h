@@ -90,7 +90,11 @@
 struct percpu_magazine {
 	uint16_t cls;                 /* its class */
 	uint8_t cap;                  /* rounds when full, 1..percpu_class_rounds[cls] */
-	uint8_t orphan_rounds;        /* rounds held while on the orphan list */
+	/*
+	 * Rounds it holds while in no slot: on a depot's full list (cap, or
+	 * fewer from an exiting hart), on the orphan list, or reaped.
+	 */
+	uint8_t held;
 	uint16_t orphan_from;         /* the hart that put it on the orphan list */
 	uint8_t room;                 /* rounds its array holds: >= cap (a spare shell reused) */
 	/*
@@ -259,10 +263,14 @@ struct percpu_cpu {
 
 struct percpu_depot {
 	ticket_lock_t lock;
-	struct percpu_magazine *full, *empty; /* under lock */
+	struct percpu_magazine *full, *empty; /* under lock; see full_rounds */
 	size_t nfull;  /* under lock; read relaxed for statistics */
 	size_t nempty; /* under lock */
-	size_t full_rounds; /* rounds in the full ones and loose; under lock, read relaxed */
+	/*
+	 * Magazines with rounds (full ones; an exiting hart's partly full
+	 * ones too) and empty ones.
+	 */
+	size_t full_rounds; /* rounds in `full` and loose; under lock, read relaxed */
 	/*
 	 * The loose magazine (depot.c): rounds the depot hands out one at a
 	 * time to harts that cache no magazine of the class at their share,
@@ -548,9 +556,12 @@ struct percpu_magazine *percpu_depot_put_full(struct percpu_cpu *c, unsigned cls
 					      struct percpu_magazine *full);
 void percpu_depot_put_empty(struct percpu_cpu *c, unsigned cls,
 			    struct percpu_magazine *m);
-/* Takes a full magazine if the depot has room (hart exit); else false. */
-bool percpu_depot_park_full(struct percpu_cpu *c, unsigned cls,
-			    struct percpu_magazine *full);
+/*
+ * Takes m with its first `rounds` rounds (hart exit: full or partly full)
+ * if the depot has room; else false.
+ */
+bool percpu_depot_park(struct percpu_cpu *c, unsigned cls, struct percpu_magazine *m,
+		       size_t rounds);
 /* Returns every magazine the depot holds (and their rounds); their bytes. */
 size_t percpu_depot_drain(struct percpu_cpu *c, unsigned cls);
 /* What became of a block a free tried to cache. */

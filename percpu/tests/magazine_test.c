@@ -2,7 +2,8 @@
 /*
  * Magazine transitions on one hart, observed through the statistics and the
  * heap's live count: refill, hits, loaded/previous swap, depot exchange,
- * return of the depot's excess, drain; plus tags and the kmalloc family.
+ * return of the depot's excess, drain; plus tags and the kmalloc family,
+ * and a hart's exit handing a partly full magazine to the next hart.
  * Uses the 2 KiB class (8 rounds per magazine) so the counts are small.
  */
 #include "test_util.h"
@@ -176,6 +177,38 @@ int main(void)
 	t = test_hart0_stats();
 	CHECK(memcmp(&sum, &t, sizeof(sum)) == 0);
 	CHECK(t.allocs >= t.alloc_hits && t.large_allocs >= 2);
+	CHECK(percpu_check_drained(0));
+
+	/*
+	 * Hart exit parks a partly full magazine in the depot, and the next
+	 * hart to use the class takes it there instead of refilling from the
+	 * heap: a thread that ends hands its cache on (larson's successors).
+	 */
+	for (size_t i = 0; i < cap; i++)
+		b[i] = kmalloc(SZ);
+	for (size_t i = 0; i < cap - 2; i++)
+		kfree(b[i]); /* the loaded magazine: cap - 2 of cap rounds */
+	s = test_hart0_stats();
+	percpu_hart_exit();
+	t = test_hart0_stats();
+	CHECK_EQ(t.return_blocks, s.return_blocks);
+	CHECK_EQ(percpu_cached_bytes(0), (size_t)0);
+	CHECK_EQ(percpu_depot_bytes(), (cap - 2) * SZ);
+	port_host_become_hart(1);
+	for (size_t i = 0; i < cap - 2; i++) {
+		void *q = kmalloc(SZ);
+		size_t j = 0;
+		while (j < cap - 2 && b[j] != q)
+			j++;
+		CHECK(j < cap - 2); /* one that hart 0 cached */
+	}
+	struct percpu_stats h1;
+	percpu_get_stats(1, &h1);
+	CHECK_EQ(h1.refills, (uint64_t)0);
+	CHECK_EQ(h1.depot_exchanges, (uint64_t)1);
+	CHECK_EQ(percpu_depot_bytes(), (size_t)0);
+	for (size_t i = 0; i < cap; i++)
+		kfree(b[i]);
 	CHECK(percpu_check_drained(0));
 	CHECK(test_heap_validate() == 0);
 	printf("magazine_test: PASS\n");

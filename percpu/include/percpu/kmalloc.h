@@ -103,8 +103,10 @@ bool percpu_check_drained(size_t caller_live);
 /* Honours a pending flush request for this hart. Cheap when none is. */
 void percpu_poll(void);
 /*
- * This hart stops using kmalloc (host thread exit): its full magazines go to
- * the depot, partial ones back to the heap, and no other hart waits for it.
+ * This hart stops using kmalloc (host thread exit): its magazines that hold
+ * rounds go to the depot while it has room (the next hart to use the class
+ * takes them there), the rest back to the heap, and no other hart waits
+ * for it.
  * It may call kmalloc again later.
  */
 void percpu_hart_exit(void);
