@@ -103,12 +103,12 @@ size_t percpu_free_orphans(struct percpu_cpu *c)
  * Empties this hart's slots (interrupts masked, the slots not in any
  * locals). HEAP: rounds and magazines go back to the heap; DEPOT (hart
  * exit): magazines with rounds, full or not, to the depot while it has
- * room (the next thread takes them there; through the heap, larson's 2
- * threads ran at 52 Mops where this gives 75), the rest to the heap;
- * ORPHAN (a flush answer): everything onto the orphan list, no heap call;
- * SPARES (an eviction): the rounds to the heap in one batch where they fit
- * in one array, the arrays to the spare shells. Returns the bytes of the
- * cached blocks it let go.
+ * room, for the next thread to take there rather than refill from the
+ * heap (larson: tools/bench/README.md, "Thread exit"), the rest to the
+ * heap; ORPHAN (a flush answer): everything onto the orphan list, no heap
+ * call; SPARES (an eviction): the rounds to the heap in one batch where
+ * they fit in one array, the arrays to the spare shells. Returns the bytes
+ * of the cached blocks it let go.
  */
 enum flush_to { FLUSH_TO_HEAP, FLUSH_TO_DEPOT, FLUSH_TO_ORPHANS, FLUSH_TO_SPARES };
 

@@ -263,13 +263,13 @@ struct percpu_cpu {
 
 struct percpu_depot {
 	ticket_lock_t lock;
-	struct percpu_magazine *full, *empty; /* under lock; see full_rounds */
-	size_t nfull;  /* under lock; read relaxed for statistics */
-	size_t nempty; /* under lock */
 	/*
 	 * Magazines with rounds (full ones; an exiting hart's partly full
-	 * ones too) and empty ones.
+	 * ones too) and empty ones; under lock.
 	 */
+	struct percpu_magazine *full, *empty;
+	size_t nfull;  /* under lock; read relaxed for statistics */
+	size_t nempty; /* under lock */
 	size_t full_rounds; /* rounds in `full` and loose; under lock, read relaxed */
 	/*
 	 * The loose magazine (depot.c): rounds the depot hands out one at a
