@@ -289,14 +289,16 @@ static struct percpu_magazine *pop(struct percpu_magazine **list)
 }
 
 /*
- * Bytes in all depots' full magazines (relaxed reads of the other depots'
- * counts: a bound that may be a moment stale, which only moves one
- * magazine's decision).
+ * Depot d of class cls takes a magazine of `rounds` rounds: it holds fewer
+ * than PERCPU_DEPOT_MAX_FULL, and all depots' full magazines stay within
+ * their slice of the budget (relaxed reads of the other depots' counts: a
+ * bound that may be a moment stale, which only moves one magazine's
+ * decision). Under d's lock.
  */
-static bool depots_have_room(unsigned cls, size_t rounds)
+static bool depot_takes(const struct percpu_depot *d, unsigned cls, size_t rounds)
 {
 	size_t bytes = percpu_depot_bytes() + rounds * percpu_class_size[cls];
-	return bytes <= percpu_depot_budget();
+	return d->nfull < PERCPU_DEPOT_MAX_FULL && bytes <= percpu_depot_budget();
 }
 
 /* m with its first `rounds` rounds (cap, or fewer from an exiting hart). */
@@ -383,9 +385,8 @@ static size_t destroy_lists(struct percpu_cpu *c, struct percpu_magazine *full,
 			    struct percpu_magazine *empty)
 {
 	size_t bytes = 0;
-	for (struct percpu_magazine *m; (m = pop(&full)) != NULL;) {
+	for (struct percpu_magazine *m; (m = pop(&full)) != NULL;)
 		bytes += percpu_mag_destroy(c, m, m->held);
-	}
 	for (struct percpu_magazine *m; (m = pop(&empty)) != NULL;)
 		percpu_mag_destroy(c, m, 0);
 	return bytes;
@@ -432,7 +433,7 @@ struct percpu_magazine *percpu_depot_put_full(struct percpu_cpu *c, unsigned cls
 	struct percpu_depot *d = &percpu_depots[cls];
 	struct percpu_magazine *excess = NULL;
 	port_irqflags_t f = depot_lock(c, d);
-	if (full && (d->nfull >= PERCPU_DEPOT_MAX_FULL || !depots_have_room(cls, full->cap))) {
+	if (full && !depot_takes(d, cls, full->cap)) {
 		excess = full; /* past the depot's count or the depots' slice */
 	} else if (full) {
 		put_full(d, full, full->cap);
@@ -471,7 +472,7 @@ bool percpu_depot_park(struct percpu_cpu *c, unsigned cls, struct percpu_magazin
 {
 	struct percpu_depot *d = &percpu_depots[cls];
 	port_irqflags_t f = depot_lock(c, d);
-	bool taken = d->nfull < PERCPU_DEPOT_MAX_FULL && depots_have_room(cls, rounds);
+	bool taken = depot_takes(d, cls, rounds);
 	if (taken)
 		put_full(d, m, rounds);
 	unlock_and_destroy(c, d, f, NULL, NULL);
