@@ -21,6 +21,8 @@ static struct {
 	void *oom_ctx;
 	kheap_reclaim_hook_t reclaim;
 	void *reclaim_ctx;
+	kheap_batch_hook_t batch;
+	void *batch_ctx;
 	kheap_report_extra_fn extra;
 } g = { .lock = TICKET_LOCK_INIT };
 
@@ -200,6 +202,14 @@ void kheap_set_reclaim_hook(kheap_reclaim_hook_t fn, void *ctx)
 	port_irqflags_t f = lock();
 	g.reclaim = fn;
 	g.reclaim_ctx = ctx;
+	unlock(f);
+}
+
+void kheap_set_batch_hook(kheap_batch_hook_t fn, void *ctx)
+{
+	port_irqflags_t f = lock();
+	g.batch = fn;
+	g.batch_ctx = ctx;
 	unlock(f);
 }
 
@@ -757,7 +767,16 @@ size_t kheap_alloc_batch(size_t size, size_t align, void **out, size_t n)
 	}
 	port_irqflags_t f = lock();
 	size_t got = heap_alloc_batch(&g.heap, size, align, out, n);
+	kheap_batch_hook_t hook = g.batch;
+	void *ctx = g.batch_ctx;
 	unlock(f);
+	if (hook && got) {
+		void *lowest = out[0];
+		for (size_t i = 1; i < got; i++)
+			if ((uintptr_t)out[i] < (uintptr_t)lowest)
+				lowest = out[i];
+		hook(ctx, lowest);
+	}
 	return got;
 }
 

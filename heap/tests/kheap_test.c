@@ -2,8 +2,8 @@
 /*
  * The locked global heap: use before init, every misuse through a recording
  * handler, the default handler and the OOM panic in child processes (exit
- * code and text), the reclaim and OOM hooks (called unlocked, in order), and
- * harts (threads) hammering it concurrently.
+ * code and text), the reclaim and OOM hooks (called unlocked, in order), the
+ * batch hook, and harts (threads) hammering it concurrently.
  */
 #include "test_util.h"
 
@@ -157,6 +157,41 @@ static void test_basic(void)
 	CHECK_EQ(st.heap.live_allocs, 1);
 	CHECK(st.lock_acquisitions >= 10);
 	CHECK_EQ(misuses, 12);
+}
+
+/*
+ * The batch hook: after the lock (it allocates, which would deadlock under
+ * it), with the lowest block of the batch, only when the batch gave some.
+ */
+static void *hook_lowest;
+static int hook_calls;
+
+static void batch_hook(void *ctx, void *lowest)
+{
+	CHECK(ctx == &hook_calls);
+	hook_calls++;
+	hook_lowest = lowest;
+	kheap_free(kheap_alloc(16, 0)); /* takes the lock */
+}
+
+static void test_batch_hook(void)
+{
+	void *v[16];
+	kheap_set_batch_hook(batch_hook, &hook_calls);
+	CHECK_EQ(kheap_alloc_batch(200, 0, v, 16), 16);
+	CHECK_EQ(hook_calls, 1);
+	void *lowest = v[0];
+	for (int i = 1; i < 16; i++)
+		lowest = (uintptr_t)v[i] < (uintptr_t)lowest ? v[i] : lowest;
+	CHECK(hook_lowest == lowest);
+	kheap_free_batch(v, 16);
+	CHECK_EQ(kheap_alloc_batch(ARENA, 0, v, 1), 0); /* nothing to tell */
+	CHECK_EQ(hook_calls, 1);
+	kheap_set_batch_hook(NULL, NULL);
+	CHECK_EQ(kheap_alloc_batch(200, 0, v, 1), 1);
+	CHECK_EQ(hook_calls, 1);
+	kheap_free(v[0]);
+	CHECK_EQ(kheap_validate(NULL, NULL), 0);
 }
 
 static void test_misuse_recorded(void)
@@ -445,6 +480,7 @@ int main(void)
 {
 	test_before_init();
 	test_basic();
+	test_batch_hook();
 	test_misuse_recorded();
 	test_default_handler();
 	test_oom_hooks();

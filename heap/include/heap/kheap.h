@@ -24,8 +24,10 @@
  *    kheap_alloc panics with PORT_EXIT_OOM and the whole report (kheap_report
  *    plus the report-extra lines) as one unbroken block; kheap_try_alloc
  *    returns NULL.
- *  - The batches take the lock once and call no hooks: they return what the
- *    heap could give, and the caller falls back to kheap_alloc.
+ *  - The batches take the lock once and call no hook under it: they return
+ *    what the heap could give, and the caller falls back to kheap_alloc.
+ *    After the lock, kheap_alloc_batch tells the batch hook (if one is set)
+ *    the lowest block it handed out.
  */
 #ifndef HEAP_KHEAP_H
 #define HEAP_KHEAP_H
@@ -230,8 +232,18 @@ typedef void (*kheap_report_extra_fn)(kheap_print_fn print);
 typedef void (*kheap_misuse_fn)(enum heap_error err, void *ptr, size_t size,
 				const char *where);
 
+/*
+ * Called after each kheap_alloc_batch that handed out blocks, without the
+ * heap lock, with the lowest of them. Batch runs are carved from the top of
+ * a free block, so on memory never used before the carving moves down: the
+ * shim faults in the pages below `lowest` here, so that the next carves do
+ * not take their page faults with the heap lock held (tools/shim/prefault.c).
+ */
+typedef void (*kheap_batch_hook_t)(void *ctx, void *lowest);
+
 void kheap_set_oom_hook(kheap_oom_hook_t fn, void *ctx);
 void kheap_set_reclaim_hook(kheap_reclaim_hook_t fn, void *ctx);
+void kheap_set_batch_hook(kheap_batch_hook_t fn, void *ctx);
 void kheap_set_report_extra(kheap_report_extra_fn fn);
 /* NULL restores the default (panicking) handler; returns the previous one. */
 kheap_misuse_fn kheap_set_misuse_handler(kheap_misuse_fn fn);
