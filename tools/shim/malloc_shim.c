@@ -7,7 +7,9 @@
  * Memory. The heap starts on one big anonymous mapping (1 GiB reserved,
  * PROT_READ|PROT_WRITE, MAP_NORESERVE: pages cost nothing until touched).
  * When it runs out, the heap's OOM hook maps another region (at least
- * 1 GiB, or twice the request) and claims it, and the heap retries.
+ * 1 GiB, or twice the request) and claims it, and the heap retries. Fresh
+ * pages of the first region are faulted in ahead of the refills that carve
+ * them, outside the heap lock (prefault.c).
  *
  * Threads are harts. percpu/ indexes its magazines by port_hart_id(), so two
  * threads must never use one id at the same time. The PORT_MAX_HARTS ids
@@ -44,11 +46,12 @@
  *   SMPHEAP_REGION_MB=N   size of the first region and of each later one
  *                         (default 1024; small values exercise the OOM hook).
  *   SMPHEAP_CACHE_KB=N    the caches' budget (percpu_set_cache_budget), in
- *                         KiB; by default 6% of the heap's claimed bytes,
+ *                         KiB; by default 5% of the heap's claimed bytes,
  *                         which on the 1 GiB reservation never binds.
  *   SMPHEAP_STATS=1       at exit, print percpu's summed counters to stderr
  *                         (slow-path rates: swaps, depot trades, refills),
- *                         the heap's high water and the caches' most.
+ *                         the heap's high water, the caches' most and the
+ *                         bytes faulted in ahead (prefault.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -75,6 +78,7 @@
  * or ours() on a hit. Its likely/unlikely are the same as ours below.
  */
 #include "percpu/percpu_internal.h"
+#include "tools/shim/prefault.h"
 #undef likely
 #undef unlikely
 
@@ -261,9 +265,9 @@ static void print_stats(void)
 	percpu_get_cache_stats(&cs);
 	fprintf(stderr,
 		"smpheap: heap_high_water_kb %zu cache_budget_kb %zu cache_charged_max_kb %zu "
-		"active_harts %u regions %zu\n",
+		"active_harts %u regions %zu prefaulted_kb %zu\n",
 		hs.heap.high_water >> 10, cs.budget >> 10, cs.charged_max >> 10,
-		cs.active_harts, hs.heap.regions);
+		cs.active_harts, hs.heap.regions, prefault_bytes() >> 10);
 	/* Exclusive hart ids held at exit: 1 (this thread's) unless some leaked. */
 	fprintf(stderr, "smpheap: ids_in_use=%u\n", ids_in_use());
 }
@@ -292,6 +296,7 @@ static void __attribute__((noinline)) shim_init_slow(void)
 	fast_lo = (uintptr_t)p;
 	fast_span = region_bytes;
 	kheap_set_oom_hook(shim_oom_hook, NULL);
+	prefault_init(fast_lo, fast_lo + fast_span);
 	percpu_init(bypass ? PERCPU_BYPASS : PERCPU_MAGAZINES);
 	size_t cache_kb = env_size_mb("SMPHEAP_CACHE_KB", 0);
 	if (cache_kb)
