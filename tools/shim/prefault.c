@@ -51,7 +51,7 @@ static uintptr_t region_lo, region_hi, page_mask;
  * pages' contents are not touched, so it orders nothing.
  */
 static _Atomic uintptr_t populated_lo;
-static _Atomic size_t populated_bytes; /* a statistic: relaxed */
+static _Atomic size_t populated_bytes; /* prefault_bytes(): relaxed, a statistic */
 
 /* The page at a is in memory (mincore: one system call). */
 static bool resident(uintptr_t a)

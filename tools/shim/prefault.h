@@ -16,7 +16,10 @@
  */
 void prefault_init(uintptr_t lo, uintptr_t hi);
 
-/* Bytes faulted in ahead so far (the SMPHEAP_STATS line). */
+/*
+ * Bytes asked to be faulted in ahead so far (the SMPHEAP_STATS line); a
+ * window the carving had already reached in part counts whole.
+ */
 size_t prefault_bytes(void);
 
 #endif /* SHIM_PREFAULT_H */
