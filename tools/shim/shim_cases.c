@@ -471,7 +471,8 @@ enum { BIG_SLOTS = 64, BIG_OPS = 200000, BIG_LO = 5121, BIG_HI = 32768 };
  * Fresh memory faulted in ahead of the carving (tools/shim/prefault.c):
  * 4,000 blocks of 1,000 bytes, then how many of the 16 pages below the
  * lowest of them are in memory (mincore). The script asks the shim for at
- * least 8 (half the first window); without the prefaulting none were.
+ * least 8 (half the first window); without the prefaulting 4 were (other
+ * carves below the lowest block).
  */
 #define FRESH_BLOCKS 4000
 #define FRESH_PAGES 16
