@@ -635,6 +635,13 @@ static void *realloc_common(void *p, size_t size, bool may_fail)
 #else
 	void *q = heap_resize(&g.heap, p, size, &move, &e);
 #endif
+	/*
+	 * No room around p: a new block in the same acquisition, so a move
+	 * takes the lock twice (this, and free_moved), not three times.
+	 */
+	void *fresh = NULL;
+	if (!q && e == HEAP_ERR_OOM)
+		fresh = heap_alloc(&g.heap, size, 0, NULL);
 	unlock(f);
 	if (q && move) {
 		memmove(q, p, move); /* the block is ours: no lock */
@@ -648,8 +655,8 @@ static void *realloc_common(void *p, size_t size, bool may_fail)
 	if (q)
 		return q;
 	if (e == HEAP_ERR_OOM) {
-		/* No room around p: a new block, made room for as kheap_alloc does. */
-		q = alloc_retry(size, 0, &e);
+		/* Else made room for as kheap_alloc does (reclaim, the OOM hook). */
+		q = fresh ? fresh : alloc_retry(size, 0, &e);
 		if (q) {
 			memcpy(q, p, move); /* q is bigger: all of p's bytes fit */
 			free_moved(p);

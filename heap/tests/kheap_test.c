@@ -194,6 +194,41 @@ static void test_batch_hook(void)
 	CHECK_EQ(kheap_validate(NULL, NULL), 0);
 }
 
+/*
+ * The lock acquisitions so far, this call's own included (kheap_get_stats
+ * takes the lock): between two of them, the calls made took n2 - n1 - 1.
+ */
+static unsigned long acquisitions(void)
+{
+	struct kheap_stats st;
+	kheap_get_stats(&st);
+	return st.lock_acquisitions;
+}
+
+/*
+ * kheap_realloc's lock acquisitions: one when the heap resizes in place, two
+ * when it moves the block (the resize that finds no room also takes the new
+ * block; then the free of the old one). The copy is made between them.
+ */
+static void test_realloc_locks(void)
+{
+	char *a = kheap_alloc(200, 0), *fence = kheap_alloc(200, 0);
+	CHECK(a && fence && fence > a);
+	memset(a, 5, 200);
+	unsigned long n0 = acquisitions();
+	char *b = kheap_realloc(a, 100); /* shrinks in place */
+	unsigned long n1 = acquisitions();
+	CHECK(b == a);
+	CHECK_EQ(n1 - n0 - 1, 1);
+	b = kheap_realloc(a, 4000); /* the fence above: moves */
+	unsigned long n2 = acquisitions();
+	CHECK(b && b != a && b[0] == 5 && b[99] == 5);
+	CHECK_EQ(n2 - n1 - 1, 2);
+	kheap_free(b);
+	kheap_free(fence);
+	CHECK_EQ(kheap_validate(NULL, NULL), 0);
+}
+
 static void test_misuse_recorded(void)
 {
 	static char other[64] __attribute__((aligned(16)));
@@ -481,6 +516,7 @@ int main(void)
 	test_before_init();
 	test_basic();
 	test_batch_hook();
+	test_realloc_locks();
 	test_misuse_recorded();
 	test_default_handler();
 	test_oom_hooks();
