@@ -214,7 +214,8 @@ static bool evict_lru(struct percpu_cpu *c, unsigned keep)
 static unsigned charge_cap(struct percpu_cpu *c, unsigned cls, bool *crowded)
 {
 	unsigned cap = percpu_mag_cap(c, cls, crowded);
-	unsigned useful = cap < PERCPU_MAG_USEFUL_ROUNDS ? cap : PERCPU_MAG_USEFUL_ROUNDS;
+	unsigned useful = percpu_useful_rounds(cls);
+	useful = cap < useful ? cap : useful;
 	while (cap >= useful && cap && !percpu_charge(percpu_mag_charge(cls, cap)))
 		cap /= 2;
 	if (cap < useful) {

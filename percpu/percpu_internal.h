@@ -509,6 +509,8 @@ void percpu_budget_init(void);
  * *crowded says whether the hart's other classes are what leaves no room.
  */
 unsigned percpu_mag_cap(const struct percpu_cpu *c, unsigned cls, bool *crowded);
+/* The fewest rounds worth a magazine of class cls (<percpu/config.h>). */
+unsigned percpu_useful_rounds(unsigned cls);
 /* True if class cls is too big for a magazine at the harts' current share. */
 bool percpu_class_uncached(unsigned cls);
 /* The capacity of a depot's loose magazine of class cls, or 0 (none). */

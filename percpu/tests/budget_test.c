@@ -109,11 +109,27 @@ int main(void)
 	CHECK(cs.cached_bytes <= cs.charged);
 
 	/*
+	 * A share as tight as 16 harts get on this heap (a quarter of the
+	 * budget, over the 4 harts a share is divided by at least): a
+	 * magazine may be charged a sixteenth of 38 KiB, two rounds at the
+	 * 1 KiB floor. That caches the small classes (their useful minimum is
+	 * PERCPU_MAG_USEFUL_ROUNDS_SMALL); at 4 none was cached from about 12
+	 * harts up. A 2 KiB class, charged above the floor, needs
+	 * PERCPU_MAG_USEFUL_ROUNDS and stays uncached.
+	 */
+	port_host_become_hart(0);
+	percpu_set_cache_budget(cs.budget / 4);
+	kfree(kmalloc(64));
+	CHECK(percpu_cached_bytes(0) >= 64);
+	kfree(kmalloc(2048));
+	CHECK(percpu_cached_bytes(0) < 2048);
+	percpu_set_cache_budget(0);
+
+	/*
 	 * One active hart gets a quarter of 75% of the budget (192 KiB, see
 	 * PERCPU_SHARE_MIN_HARTS), 12 KiB a magazine: one 8 KiB round, under
 	 * the PERCPU_MAG_USEFUL_ROUNDS worth caching, so no refill.
 	 */
-	port_host_become_hart(0);
 	struct percpu_stats before, after;
 	percpu_get_stats(0, &before);
 	void *big = kmalloc(8192);
