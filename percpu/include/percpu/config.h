@@ -104,10 +104,12 @@
  * 1-2% -> 45%, heap-lock acquisitions 921 k -> 690 k, depot exchanges
  * 498 k -> 52 k; every N from 9 to 18 harts 43-53% (fill 50 and 60
  * passed); 1 to 8 harts unchanged (their fair magazines hold 4 or more),
- * 20 harts and up too (a sixteenth of their share is under 2 rounds). Every class at 2 cost heap efficiency through the magazines
+ * 20 harts and up too (a sixteenth of their share is under 2 rounds).
+ * Every class at 2 cost heap efficiency through the magazines
  * (tools/bench:heap_efficiency, mag32 96.60% -> 96.17%; issue 14 asks for
  * 96.5%): a big class's rounds pin more of the heap each. Every class at
- * 1: a depot exchange every other miss.
+ * 1: a depot exchange every other miss. Figures: tools/bench/README.md,
+ * "Caching at 9-18 harts".
  */
 #ifndef PERCPU_MAG_USEFUL_ROUNDS
 #define PERCPU_MAG_USEFUL_ROUNDS 4
