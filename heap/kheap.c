@@ -655,7 +655,11 @@ static void *realloc_common(void *p, size_t size, bool may_fail)
 	if (q)
 		return q;
 	if (e == HEAP_ERR_OOM) {
-		/* Else made room for as kheap_alloc does (reclaim, the OOM hook). */
+		/*
+		 * No room around p: the block taken above in the same
+		 * acquisition, else one made room for as kheap_alloc does
+		 * (reclaim, then the OOM hook).
+		 */
 		q = fresh ? fresh : alloc_retry(size, 0, &e);
 		if (q) {
 			memcpy(q, p, move); /* q is bigger: all of p's bytes fit */
