@@ -36,10 +36,6 @@
 
 #include <heap/kheap.h>
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23 /* Linux 5.14; older headers lack it */
-#endif
-
 #define PREFAULT_MIN ((uintptr_t)64 << 10)
 #define PREFAULT_MAX ((uintptr_t)4 << 20)
 #define PREFAULT_SHARE 16 /* the window: 1/16 of what the carving has used */

@@ -3,7 +3,7 @@
 
     preload_test(name = "shim_cases_test", program = "shim_cases", size = "large")
 
-emits the cc_binary :shim_cases (from shim_cases.c) and the sh_test
+emits the cc_binary :shim_cases (from shim_cases.c and any `hdrs`) and the sh_test
 :shim_cases_test (from shim_cases_test.sh), which gets the program and
 libsmpheap_malloc.so as data: the script runs the program on glibc and
 under LD_PRELOAD. Tagged PRELOAD_TAGS (below).
@@ -17,10 +17,10 @@ _LINUX = ["@platforms//os:linux"]
 # and tsan configs filter them out.
 PRELOAD_TAGS = ["preload"]
 
-def preload_test(name, program, size, copts = []):
+def preload_test(name, program, size, copts = [], hdrs = []):
     native.cc_binary(
         name = program,
-        srcs = [program + ".c"],
+        srcs = [program + ".c"] + hdrs,
         copts = copts,
         linkopts = ["-lpthread"],
         target_compatible_with = _LINUX,

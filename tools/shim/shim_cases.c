@@ -60,6 +60,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tools/shim/prefault.h" /* MADV_POPULATE_WRITE */
+
 static int failures;
 /* Opaque to the compiler, which would fold or reject the constants. */
 static volatile size_t GiB = (size_t)1 << 30;
@@ -476,10 +478,6 @@ enum { BIG_SLOTS = 64, BIG_OPS = 200000, BIG_LO = 5121, BIG_HI = 32768 };
  */
 #define FRESH_BLOCKS 4000
 #define FRESH_PAGES 16
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23 /* Linux 5.14; older headers lack it */
-#endif
 
 static void case_prefault(void)
 {
