@@ -4,8 +4,11 @@
 Each allocator is switched in with LD_PRELOAD (glibc: none). Runs alternate
 allocators (the order rotates every round), repeat, and report the median
 throughput per (workload, threads, allocator) with the ratio of ours to each.
-Writes results/bench_host/<timestamp>.csv (every run), <timestamp>_summary.csv
-(the medians) and PNG charts; the last line on stdout is machine-readable:
+A ratio is paired: the median over rounds of ours / theirs within a round,
+where the two runs are seconds apart (see paired_ratio); the ratio of the
+medians is printed too. Writes results/bench_host/<timestamp>.csv (every
+run), <timestamp>_summary.csv (the medians) and PNG charts; the last line on
+stdout is machine-readable:
 
   bench_host: vs_glibc_min=R (w@t) vs_best_min=R (w@t) ... efficiency=E
 """
@@ -72,7 +75,18 @@ def loadavg():
 LINE = re.compile(r"alloc_bench: (.*)$", re.M)
 
 
-def run_one(bench, preload, env_extra, workload, threads, duration, seed):
+def pinned_cpus(threads, allowed):
+    """The CPUs a run of `threads` threads is pinned to: the first `threads`
+    of those allowed (all of them when there are fewer). On this VM one
+    vCPU has run 1.7x faster than the other for minutes on end (alloc_bench
+    -w prodcons -t 1 under `taskset -c 0` and `-c 1`: 100-105 against
+    174-182 Mops, every allocator alike), so an unpinned 1-thread run
+    measured whichever vCPU the scheduler gave it; pinned, every
+    allocator's run of a (workload, threads) gets the same ones."""
+    return set(sorted(allowed)[:threads]) if allowed else None
+
+
+def run_one(bench, preload, env_extra, workload, threads, duration, seed, cpus=None):
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     if preload:
@@ -83,7 +97,8 @@ def run_one(bench, preload, env_extra, workload, threads, duration, seed):
     timeout = duration * 20 + 30
     try:
         p = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                           timeout=timeout)
+                           timeout=timeout,
+                           preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
     except subprocess.TimeoutExpired:
         return {"ok": False, "err": "timeout after %ds" % timeout}
     m = LINE.search(p.stdout)
@@ -95,6 +110,21 @@ def run_one(bench, preload, env_extra, workload, threads, duration, seed):
             "mops": float(kv["mops"]), "cpu_secs": float(kv["cpu_secs"]),
             "maxrss_kb": int(kv["maxrss_kb"]),
             "misaligned": int(kv.get("misaligned", 0))}
+
+
+def paired_ratio(res, key, a):
+    """Ours / allocator a on one (workload, threads): the median over rounds
+    of the two runs' ratio within a round. A round runs every allocator on a
+    configuration back to back, a few seconds in all, while this VM's speed
+    moves in streaks that last minutes (tools/bench/README.md, "On the host
+    against other allocators"): a ratio of two medians can set one
+    allocator's fast runs against the other's slow ones; a pair within a
+    round sees the same streak. None if no round has both runs."""
+    w, t = key
+    ours = {x["round"]: x["mops"] for x in res.get((w, t, OURS), [])}
+    theirs = {x["round"]: x["mops"] for x in res.get((w, t, a), [])}
+    pairs = [ours[r] / theirs[r] for r in ours if theirs.get(r)]
+    return statistics.median(pairs) if pairs else None
 
 
 def fmt_secs(s):
@@ -193,9 +223,12 @@ def main():
     ap.add_argument("--out", help="results folder (default "
                     "$BUILD_WORKSPACE_DIRECTORY/results/bench_host)")
     ap.add_argument("--no-plot", action="store_true")
+    ap.add_argument("--no-pin", action="store_true",
+                    help="leave each run's CPUs to the scheduler (see pinned_cpus)")
     args = ap.parse_args()
 
     reps = args.reps or (2 if args.quick else 5)
+    allowed = None if args.no_pin else os.sched_getaffinity(0)
     duration = args.duration or (0.2 if args.quick else 0.5)
     threads = [int(x) for x in args.threads.split(",") if x]
     workloads = [w for w in args.workloads.split(",") if w]
@@ -240,6 +273,9 @@ def main():
           "of %.2fs runs; load average %.2f on %d CPUs" % (
               len(allocs), ", ".join(allocs), ",".join(workloads),
               ",".join(map(str, threads)), reps, duration, la0, ncpu))
+    print("bench_host: " + ("runs not pinned" if allowed is None else "each run pinned: " + ", ".join(
+        "%d thread(s) to CPU %s" % (t, ",".join(map(str, sorted(pinned_cpus(t, allowed)))))
+        for t in threads)))
     for a in allocs:
         print("  %-15s %s%s" % (a, table[a][0] or "(no LD_PRELOAD)",
                                "".join(" %s=%s" % kv for kv in table[a][1].items())))
@@ -269,10 +305,11 @@ def main():
                         prog.show("round %d/%d %s t=%d %s" % (r + 1, reps, w, t, a))
                         pre, extra = table[a]
                         x = run_one(args.bench, pre, extra, w, t, duration,
-                                    args.seed + r)
+                                    args.seed + r, pinned_cpus(t, allowed))
                         prog.step()
                         la = loadavg()
                         if x["ok"]:
+                            x["round"] = r
                             res.setdefault((w, t, a), []).append(x)
                             wr.writerow([r, w, t, a, 1, x["ops"], x["secs"],
                                          x["mops"], x["cpu_secs"], x["maxrss_kb"],
@@ -291,11 +328,13 @@ def main():
     print()
     hdr = "%-13s %2s " % ("workload", "t") + "".join("%15s" % a for a in allocs)
     if OURS in allocs:
-        hdr += "  %9s %9s" % ("ours/glibc", "ours/best")
-    print("median throughput, Mops/s (op: see README); ratios >1 mean ours is faster")
+        hdr += "  %10s %9s %9s" % ("ours/glibc", "ours/best", "(medians)")
+    print("median throughput, Mops/s (op: see README); ratios >1 mean ours is faster;")
+    print("ours/glibc and ours/best are paired within rounds, (medians) is ours/best's")
+    print("median over the best rival's median")
     print(hdr)
     print("-" * len(hdr))
-    ratios_g, ratios_b = [], []
+    ratios_g, ratios_b, ratios_bm = [], [], []
     summary_rows = []
     for w in workloads:
         for t in threads:
@@ -303,19 +342,26 @@ def main():
             for a in allocs:
                 v = med.get((w, t, a))
                 line += "%15s" % ("%.2f" % v if v is not None else "FAIL")
-            rg = rb = None
+            rg = rb = rbm = None
             if OURS in allocs and med.get((w, t, OURS)) is not None:
                 o = med[(w, t, OURS)]
-                if med.get((w, t, "glibc")):
-                    rg = o / med[(w, t, "glibc")]
+                rg = paired_ratio(res, (w, t), "glibc")
+                if rg:
                     ratios_g.append((rg, w, t))
+                # The best rival is the one ours compares worst against.
+                paired = [(paired_ratio(res, (w, t), a), a) for a in OTHERS]
+                paired = [x for x in paired if x[0]]
+                if paired:
+                    rb, ba = min(paired)
+                    ratios_b.append((rb, w, t, ba))
                 best = [(med[(w, t, a)], a) for a in OTHERS if med.get((w, t, a))]
                 if best:
-                    bv, ba = max(best)
-                    rb = o / bv
-                    ratios_b.append((rb, w, t, ba))
-                line += "  %9s %9s" % ("%.2f" % rg if rg else "-",
-                                       "%.2f" % rb if rb else "-")
+                    bv, bma = max(best)
+                    rbm = o / bv
+                    ratios_bm.append((rbm, w, t, bma))
+                line += "  %10s %9s %9s" % ("%.2f" % rg if rg else "-",
+                                            "%.2f" % rb if rb else "-",
+                                            "%.2f" % rbm if rbm else "-")
             print(line)
             for a in allocs:
                 v = res.get((w, t, a), [])
@@ -380,6 +426,9 @@ def main():
             if x[0] > 1.0) or "none"))
     else:
         kv.append("vs_best_min=NA")
+    if ratios_bm:
+        rbm, w, t, ba = min(ratios_bm)
+        kv.append("vs_best_min_medians=%.3f vs_best_min_medians_at=%s@%d(%s)" % (rbm, w, t, ba))
     kv.append("efficiency=%s" % ("%.4f" % eff if eff is not None else "NA"))
     kv.append("failed_runs=%d" % sum(len(v) for v in fails.values()))
     kv.append("loadavg=%.2f" % la0)
