@@ -77,12 +77,11 @@ LINE = re.compile(r"alloc_bench: (.*)$", re.M)
 
 def pinned_cpus(threads, allowed):
     """The CPUs a run of `threads` threads is pinned to: the first `threads`
-    of those allowed (all of them when there are fewer). On this VM one
-    vCPU has run 1.7x faster than the other for minutes on end (alloc_bench
-    -w prodcons -t 1 under `taskset -c 0` and `-c 1`: 100-105 against
-    174-182 Mops, every allocator alike), so an unpinned 1-thread run
-    measured whichever vCPU the scheduler gave it; pinned, every
-    allocator's run of a (workload, threads) gets the same ones."""
+    of those allowed (all of them when there are fewer), so every
+    allocator's run of a (workload, threads) gets the same ones. Unpinned, a
+    1-thread run measured whichever vCPU the scheduler gave it, and this
+    VM's two have run 1.7x apart in speed (tools/bench/README.md, "Reading
+    the output")."""
     return set(sorted(allowed)[:threads]) if allowed else None
 
 
@@ -116,10 +115,10 @@ def paired_ratio(res, key, a):
     """Ours / allocator a on one (workload, threads): the median over rounds
     of the two runs' ratio within a round. A round runs every allocator on a
     configuration back to back, a few seconds in all, while this VM's speed
-    moves in streaks that last minutes (tools/bench/README.md, "On the host
-    against other allocators"): a ratio of two medians can set one
-    allocator's fast runs against the other's slow ones; a pair within a
-    round sees the same streak. None if no round has both runs."""
+    moves in streaks that last minutes (tools/bench/README.md, "Reading the
+    output"): a ratio of two medians can set one allocator's fast runs
+    against the other's slow ones; a pair within a round sees the same
+    streak. None if no round has both runs."""
     w, t = key
     ours = {x["round"]: x["mops"] for x in res.get((w, t, OURS), [])}
     theirs = {x["round"]: x["mops"] for x in res.get((w, t, a), [])}
@@ -330,8 +329,8 @@ def main():
     if OURS in allocs:
         hdr += "  %10s %9s %9s" % ("ours/glibc", "ours/best", "(medians)")
     print("median throughput, Mops/s (op: see README); ratios >1 mean ours is faster;")
-    print("ours/glibc and ours/best are paired within rounds, (medians) is ours/best's")
-    print("median over the best rival's median")
+    print("ours/glibc and ours/best are paired within rounds; (medians) is our median")
+    print("over the best rival's median")
     print(hdr)
     print("-" * len(hdr))
     ratios_g, ratios_b, ratios_bm = [], [], []
