@@ -60,8 +60,14 @@ _Noreturn void port_panic(int exit_code, const char *fmt, ...)
 		platform_park();
 	}
 	platform_request_stop();
-	/* Bounded: a hart spinning with interrupts masked never answers. */
-	parked = platform_wait_parked(platform_timebase_hz() / 10);
+	/*
+	 * Bounded: a hart spinning with interrupts masked never answers. A
+	 * second, as long as Linux's smp_send_stop() waits on x86: a tenth of
+	 * one was too short for QEMU on 2 host cores under `bazel test //...`,
+	 * where the other vCPU of a 2-hart misuse test had not run yet when
+	 * the report went out (`parked=0`).
+	 */
+	parked = platform_wait_parked(platform_timebase_hz());
 
 	n = port_snprintf(report, sizeof(report), "\nPANIC hart=%u: ", me);
 	va_start(ap, fmt);
