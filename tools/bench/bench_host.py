@@ -111,18 +111,18 @@ def run_one(bench, preload, env_extra, workload, threads, duration, seed, cpus=N
             "misaligned": int(kv.get("misaligned", 0))}
 
 
-def paired_ratio(res, key, a):
-    """Ours / allocator a on one (workload, threads): the median over rounds
-    of the two runs' ratio within a round. A round runs every allocator on a
-    configuration back to back, a few seconds in all, while this VM's speed
-    moves in streaks that last minutes (tools/bench/README.md, "Reading the
-    output"): a ratio of two medians can set one allocator's fast runs
-    against the other's slow ones; a pair within a round sees the same
-    streak. None if no round has both runs."""
+def paired_ratio(res, key, a, ours=OURS):
+    """Ours (or the allocator named `ours`) / allocator a on one (workload,
+    threads): the median over rounds of the two runs' ratio within a round.
+    A round runs every allocator on a configuration back to back, a few
+    seconds in all, while this VM's speed moves in streaks that last minutes
+    (tools/bench/README.md, "Reading the output"): a ratio of two medians can
+    set one allocator's fast runs against the other's slow ones; a pair
+    within a round sees the same streak. None if no round has both runs."""
     w, t = key
-    ours = {x["round"]: x["mops"] for x in res.get((w, t, OURS), [])}
+    mine = {x["round"]: x["mops"] for x in res.get((w, t, ours), [])}
     theirs = {x["round"]: x["mops"] for x in res.get((w, t, a), [])}
-    pairs = [ours[r] / theirs[r] for r in ours if theirs.get(r)]
+    pairs = [mine[r] / theirs[r] for r in mine if theirs.get(r)]
     return statistics.median(pairs) if pairs else None
 
 

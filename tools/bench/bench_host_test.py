@@ -42,6 +42,13 @@ class PairedRatio(unittest.TestCase):
         self.assertIsNone(bench_host.paired_ratio(res, ("w", 1), "mimalloc"))
         self.assertIsNone(bench_host.paired_ratio(res, ("w", 1), "glibc"))
 
+    def test_other_numerator(self):
+        # bench_threads' --also builds: another build of ours over a rival.
+        res = {("w", 1, "before"): runs({0: 50, 1: 90}),
+               ("w", 1, "glibc"): runs({0: 100, 1: 180})}
+        self.assertAlmostEqual(
+            bench_host.paired_ratio(res, ("w", 1), "glibc", "before"), 0.5)
+
 
 class PinnedCpus(unittest.TestCase):
     def test_first_cpus_allowed(self):

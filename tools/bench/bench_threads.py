@@ -2,13 +2,16 @@
 """Thread scaling (issue 10): thread_bench at 1, 2, 8, 64, 256 and 1,000
 threads under glibc, jemalloc, mimalloc, tcmalloc and ours (LD_PRELOAD),
 alternating allocators, repeated; the median throughput and peak RSS per
-(threads, allocator). Writes results/bench_threads/<stamp>.csv (every run),
-<stamp>_summary.csv and <stamp>.png; the last line on stdout is
+(threads, allocator). Each run is pinned to the first CPUs allowed and the
+throughput ratios are paired within rounds, as bench_host.py's are (its
+pinned_cpus and paired_ratio). Writes results/bench_threads/<stamp>.csv
+(every run), <stamp>_summary.csv and <stamp>.png; the last line on stdout is
 
   bench_threads: vs_glibc_min=R (@N) vs_best_min=R (@N) rss_vs_glibc_max=R (@N)
 
-(ours / glibc throughput, ours / the best of jemalloc, mimalloc, tcmalloc,
-our peak RSS / glibc's; the worst thread count in brackets).
+(ours / glibc throughput, ours / the best of jemalloc, mimalloc, tcmalloc
+(the rival whose paired ratio is lowest), our peak RSS / glibc's (of the
+medians); the worst thread count in brackets).
 """
 
 import argparse
@@ -19,7 +22,11 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_host import find_lib  # noqa: E402  (the rivals' shared objects)
+# The rivals' shared objects, and bench_host's answers to this VM's vCPUs
+# running at different speeds (tools/bench/README.md, "Reading the output"):
+# each run pinned to the same CPUs for every allocator, ratios paired within
+# a round.
+from bench_host import find_lib, paired_ratio, pinned_cpus  # noqa: E402
 import results  # noqa: E402  (folders, CSV, charts)
 
 THREADS = [1, 2, 8, 64, 256, 1000]
@@ -28,14 +35,15 @@ RIVALS = ["jemalloc", "mimalloc", "tcmalloc"]
 LINE = re.compile(r"thread_bench: (.*)$", re.M)
 
 
-def run_one(bench, preload, threads, ops):
+def run_one(bench, preload, threads, ops, cpus=None):
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     if preload:
         env["LD_PRELOAD"] = preload
     try:
         p = subprocess.run([bench, str(threads), str(ops)], env=env,
-                           capture_output=True, text=True, timeout=300)
+                           capture_output=True, text=True, timeout=300,
+                           preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
     except subprocess.TimeoutExpired:
         return None, "timeout"
     m = LINE.search(p.stdout)
@@ -44,6 +52,10 @@ def run_one(bench, preload, threads, ops):
     kv = dict(x.split("=", 1) for x in m.group(1).split())
     return {"mops": float(kv["mops"]), "rss": int(kv["maxrss_kb"]),
             "secs": float(kv["secs"])}, None
+
+
+def fmt(ratio):
+    return "%.2f" % ratio if ratio else "-"
 
 
 def main():
@@ -57,8 +69,16 @@ def main():
     ap.add_argument("--also", action="append", default=[], metavar="NAME=SO",
                     help="another build of the shim (e.g. before a change), "
                     "run in the same rounds; not counted as a rival")
+    ap.add_argument("--no-pin", action="store_true",
+                    help="leave each run's CPUs to the scheduler (see "
+                    "bench_host.pinned_cpus)")
     a = ap.parse_args()
     threads = [int(x) for x in a.threads.split(",")]
+    allowed = None if a.no_pin else os.sched_getaffinity(0)
+    print("bench_threads: " + ("runs not pinned" if allowed is None else
+                               "each run pinned: " + ", ".join(
+        "%d thread(s) to CPU %s" % (t, ",".join(map(str, sorted(pinned_cpus(t, allowed)))))
+        for t in threads)), flush=True)
     table = {"glibc": None, OURS: os.path.abspath(a.shim)}
     for r in RIVALS:
         lib = find_lib(r)
@@ -77,10 +97,11 @@ def main():
         for t in threads:
             order = allocs[rep % len(allocs):] + allocs[:rep % len(allocs)]
             for al in order:
-                r, err = run_one(a.bench, table[al], t, a.ops)
+                r, err = run_one(a.bench, table[al], t, a.ops, pinned_cpus(t, allowed))
                 if err:
                     print("bench_threads: %s at %d threads: %s" % (al, t, err))
                     continue
+                r["round"] = rep
                 runs.setdefault((t, al), []).append(r)
                 rows.append([rep, t, al, r["mops"], r["rss"], r["secs"]])
         print("bench_threads: round %d of %d done" % (rep + 1, a.reps), flush=True)
@@ -88,6 +109,16 @@ def main():
                        ["rep", "threads", "allocator", "mops", "maxrss_kb", "secs"], rows)
     med = {k: (statistics.median(x["mops"] for x in v),
                statistics.median(x["rss"] for x in v)) for k, v in runs.items()}
+    # paired_ratio's (workload, threads, allocator) keys; no workload here.
+    res = {(None, t, al): v for (t, al), v in runs.items()}
+
+    def paired(t, num):  # num / glibc, num / the rival it compares worst against
+        vs = [paired_ratio(res, (None, t), r, num) for r in RIVALS]
+        vs = [v for v in vs if v]
+        return paired_ratio(res, (None, t), "glibc", num), min(vs, default=None)
+
+    print("ours/glibc and ours/best are paired within rounds (bench_host.py's "
+          "paired_ratio); rss is of the medians")
     print("%7s " % "threads" + "".join("%22s" % al for al in allocs) +
           "   ours/glibc  ours/best  rss ours/glibc")
     summary, worst = [], {"g": (9e9, 0), "b": (9e9, 0), "r": (0, 0)}
@@ -102,19 +133,20 @@ def main():
         if OURS not in m or "glibc" not in m:
             print("%7d " % t + "".join(cells))
             continue
-        best = max((m[r][0] for r in RIVALS if r in m), default=float("nan"))
-        vg, vb = m[OURS][0] / m["glibc"][0], m[OURS][0] / best
+        vg, vb = paired(t, OURS)
         rg = m[OURS][1] / m["glibc"][1]
-        worst["g"] = min(worst["g"], (vg, t))
-        worst["b"] = min(worst["b"], (vb, t))
+        if vg:
+            worst["g"] = min(worst["g"], (vg, t))
+        if vb:
+            worst["b"] = min(worst["b"], (vb, t))
         worst["r"] = max(worst["r"], (rg, t))
-        print("%7d " % t + "".join(cells) + "   %10.2f %10.2f %14.2f" % (vg, vb, rg))
+        print("%7d " % t + "".join(cells) + "   %10s %10s %14.2f" % (fmt(vg), fmt(vb), rg))
         for extra in a.also:
             name = extra.split("=", 1)[0]
             if name in m:
-                print("%7d   %s: ours/glibc %.2f ours/best %.2f rss/glibc %.2f" % (
-                    t, name, m[name][0] / m["glibc"][0], m[name][0] / best,
-                    m[name][1] / m["glibc"][1]))
+                eg, eb = paired(t, name)
+                print("%7d   %s: ours/glibc %s ours/best %s rss/glibc %.2f" % (
+                    t, name, fmt(eg), fmt(eb), m[name][1] / m["glibc"][1]))
         summary.append([t] + [m.get(al, (None, None))[0] for al in allocs] +
                        [m.get(al, (None, None))[1] for al in allocs] + [vg, vb, rg])
     results.write_rows(os.path.join(outdir, stamp + "_summary.csv"),
