@@ -86,7 +86,7 @@ void mmode_fdt_scan(const void *dtb)
 
 unsigned mmode_nharts(void)
 {
-	return nharts < PORT_MAX_HARTS ? nharts : PORT_MAX_HARTS;
+	return nharts;
 }
 
 const char *mmode_bootargs(void)

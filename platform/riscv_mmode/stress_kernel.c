@@ -194,8 +194,11 @@ _Noreturn void mmode_boot_main(const void *dtb)
 	port_printf("boot: M-mode, no SBI: hart %u of %u, dtb %p, kicks %s, bootargs \"%s\"\n",
 		    port_hart_id(), nharts, dtb,
 		    PORT_KICK_INTERRUPTS ? "by IPI" : "polled (no IPI)", mmode_bootargs());
-	if (nharts > PORT_MAX_HARTS || port_hart_id() >= nharts)
-		port_panic(PORT_EXIT_PANIC, "boot: hart ids must be 0..%u", PORT_MAX_HARTS - 1);
+	if (nharts > PORT_MAX_HARTS)
+		port_panic(PORT_EXIT_PANIC, "boot: the DTB lists %u harts; this build runs at most %u (PORT_MAX_HARTS)",
+			   nharts, (unsigned)PORT_MAX_HARTS);
+	if (port_hart_id() >= nharts)
+		port_panic(PORT_EXIT_PANIC, "boot: hart ids must be 0..%u", nharts - 1);
 	kheap_init(sheap, eheap);
 	percpu_init(PERCPU_MAGAZINES);
 	kheap_get_stats(&hs);

@@ -42,6 +42,8 @@ def _qemu_impl(ctx):
     runner = ctx.executable._runner
     args = ["--kernel", kernel.short_path, "--smp", str(ctx.attr.smp),
             "--timeout", str(ctx.attr.watchdog_seconds)]
+    if ctx.attr.max_smp:
+        args += ["--max-smp", str(ctx.attr.max_smp)]
     if ctx.attr.watchdog_seconds_per_hart:
         args += ["--timeout-per-hart", str(ctx.attr.watchdog_seconds_per_hart)]
     if ctx.attr.watchdog_silence_seconds:
@@ -84,6 +86,10 @@ _ATTRS = {
     ),
     "fault": attr.string(doc = "a test-only fault of <platform/fault.h> built into the kernel, lower case without FAULT_"),
     "smp": attr.int(default = 4, doc = "harts (-smp); the command line may override"),
+    "max_smp": attr.int(
+        default = 0,
+        doc = "the most harts the kernel runs (its PORT_MAX_HARTS), if fewer than the firmware boots; the runner refuses more",
+    ),
     "icount": attr.bool(default = False, doc = "-icount shift=0: exact rdinstret"),
     "watchdog_seconds": attr.int(default = 240),
     "watchdog_seconds_per_hart": attr.int(

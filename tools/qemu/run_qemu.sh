@@ -2,14 +2,20 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Boots a kernel ELF on QEMU virt under OpenSBI and reports how it ended.
 #
-#   run_qemu.sh --kernel ELF [--smp N] [--timeout S] [--timeout-per-hart S]
-#               [--silence S] [--icount] [--log FILE] [--bios opensbi|none]
+#   run_qemu.sh --kernel ELF [--smp N] [--max-smp N] [--timeout S]
+#               [--timeout-per-hart S] [--silence S] [--icount] [--log FILE]
+#               [--bios opensbi|none]
 #               [--expect-exit N] [--expect REGEX]... [--expect-last REGEX]
 #               [--KEY VALUE]...
 #
 # --bios none boots without firmware: every hart starts in M-mode at
 # 0x80000000 (the M-mode port, platform/riscv_mmode). The default boots the
 # S-mode kernel under OpenSBI.
+#
+# --smp above what the firmware boots (OpenSBI 1.1: 128 harts; QEMU virt
+# alone: 512) or above --max-smp (the kernel's own limit, PORT_MAX_HARTS) is
+# refused with exit code 2 before QEMU starts: past it the harts beyond the
+# limit would sit parked while the kernel reported a pass for fewer.
 #
 # Unknown `--KEY VALUE` pairs become kernel bootargs `KEY=VALUE` (for example
 # `--ops 100000 --seed 7`). Without expectations the script exits with QEMU's
@@ -27,13 +33,14 @@
 # matches the kernel's last console line.
 set -u
 
-kernel="" smp=4 timeout_s=300 per_hart_s=0 silence_s=0 icount=0 log="" bootargs="" firmware=opensbi
+kernel="" smp=4 max_smp=0 timeout_s=300 per_hart_s=0 silence_s=0 icount=0 log="" bootargs="" firmware=opensbi
 expect_exit="" expect_last=""
 expects=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
+	--max-smp) max_smp=$2; shift 2 ;;
 	--timeout) timeout_s=$2; per_hart_s=0; shift 2 ;;
 	--timeout-per-hart) per_hart_s=$2; shift 2 ;;
 	--silence) silence_s=$2; shift 2 ;;
@@ -43,7 +50,7 @@ while [ $# -gt 0 ]; do
 	--expect-exit) expect_exit=$2; shift 2 ;;
 	--expect) expects+=("$2"); shift 2 ;;
 	--expect-last) expect_last=$2; shift 2 ;;
-	--help|-h) sed -n '3,24p' "$0"; exit 0 ;;
+	--help|-h) sed -n '3,/^set -u$/{/^set -u$/!p}' "$0"; exit 0 ;;
 	--*=*) kv=${1#--}; bootargs="$bootargs $kv"; shift ;;
 	--*)
 		[ $# -ge 2 ] || { echo "run_qemu: $1 needs a value" >&2; exit 2; }
@@ -53,6 +60,18 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$kernel" ] && [ -f "$kernel" ] || { echo "run_qemu: no kernel ELF '$kernel'" >&2; exit 2; }
 case "$smp" in ''|*[!0-9]*) echo "run_qemu: --smp wants a number" >&2; exit 2 ;; esac
+case "$max_smp" in ''|*[!0-9]*) echo "run_qemu: --max-smp wants a number" >&2; exit 2 ;; esac
+case "$firmware" in
+opensbi) limit=128 why="OpenSBI 1.1 boots at most 128 harts" ;;
+*) limit=512 why="QEMU virt has at most 512 harts" ;;
+esac
+if [ "$max_smp" -gt 0 ] && [ "$max_smp" -lt "$limit" ]; then
+	limit=$max_smp why="the kernel's PORT_MAX_HARTS is $max_smp"
+fi
+if [ "$smp" -lt 1 ] || [ "$smp" -gt "$limit" ]; then
+	echo "run_qemu: --smp $smp: wants 1..$limit ($why)" >&2
+	exit 2
+fi
 case "$silence_s" in ''|*[!0-9]*) echo "run_qemu: --silence wants a number" >&2; exit 2 ;; esac
 bootargs="smp=$smp$bootargs"
 [ $((per_hart_s * smp)) -gt "$timeout_s" ] && timeout_s=$((per_hart_s * smp))

@@ -41,7 +41,11 @@ _Noreturn void mmode_secondary_main(void);
 
 /* Boot hart, once: reads the DTB (hart count, bootargs), zeroes nothing. */
 void mmode_fdt_scan(const void *dtb);
-/* Harts in the DTB's /cpus (at most PORT_MAX_HARTS are used). */
+/*
+ * Harts in the DTB's /cpus, all of them: the port runs at most
+ * PORT_MAX_HARTS (entry.S parks the others), and a kernel booted with more
+ * must say so rather than run fewer than it was given.
+ */
 unsigned mmode_nharts(void);
 /* /chosen/bootargs, "" if none. */
 const char *mmode_bootargs(void);
