@@ -5,6 +5,7 @@
  * the boot hart reports and exits. Also: barrier() and the bootargs.
  */
 #include <kernel/kernel.h>
+#include <platform/bootarg_number.h>
 
 /*
  * How long the boot hart waits for the others: as long as harts keep
@@ -253,29 +254,11 @@ uint64_t kernel_arg_u64(const char *key, uint64_t def)
 {
 	size_t len;
 	const char *v = find_arg(key, &len);
-	uint64_t val = 0;
-	unsigned base = 10;
+	uint64_t val;
 
 	if (!v || !len)
 		return def;
-	if (len > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
-		base = 16;
-		v += 2;
-		len -= 2;
-	}
-	for (size_t i = 0; i < len; i++) {
-		char c = v[i];
-		unsigned d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (base == 16 && c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (base == 16 && c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			panic("bootarg %s: bad number", key);
-		val = val * base + d;
-	}
+	if (!bootarg_number(v, len, &val))
+		panic("bootarg %s: bad number (decimal, or hex after 0x, below 2^64)", key);
 	return val;
 }

@@ -6,6 +6,8 @@
  */
 #include "internal.h"
 
+#include <platform/bootarg_number.h>
+
 #define FDT_MAGIC 0xd00dfeedU
 #define TOK_BEGIN_NODE 1U
 #define TOK_END_NODE 2U
@@ -114,22 +116,16 @@ static const char *arg_value(const char *key)
 uint64_t mmode_arg_u64(const char *key, uint64_t def)
 {
 	const char *v = arg_value(key);
-	uint64_t val = 0;
-	unsigned base = 10;
+	size_t len = 0;
+	uint64_t val;
 
-	if (!v || !*v || *v == ' ')
+	if (!v)
 		return def;
-	if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X'))
-		base = 16, v += 2;
-	for (; *v && *v != ' '; v++) {
-		unsigned d;
-		if (*v >= '0' && *v <= '9')
-			d = (unsigned)(*v - '0');
-		else if (base == 16 && (*v | 0x20) >= 'a' && (*v | 0x20) <= 'f')
-			d = (unsigned)((*v | 0x20) - 'a' + 10);
-		else
-			port_panic(PORT_EXIT_PANIC, "bootarg %s: bad number", key);
-		val = val * base + d;
-	}
+	while (v[len] && v[len] != ' ')
+		len++;
+	if (!len)
+		return def;
+	if (!bootarg_number(v, len, &val))
+		port_panic(PORT_EXIT_PANIC, "bootarg %s: bad number (decimal, or hex after 0x, below 2^64)", key);
 	return val;
 }

@@ -180,7 +180,7 @@ _Noreturn void mmode_boot_main(const void *dtb)
 	struct kheap_stats hs;
 	struct stress_config cfg = {
 		.ops_per_hart = mmode_arg_u64("ops", stress_default_ops(mmode_nharts())),
-		.fill_pct = (unsigned)mmode_arg_u64("fill", STRESS_DEFAULT_FILL_PCT),
+		.fill_pct = mmode_arg_u64("fill", STRESS_DEFAULT_FILL_PCT),
 		.seed = mmode_arg_u64("seed", 1),
 		.validate_every = mmode_arg_u64("validate_every", 4096),
 		.progress = progress,

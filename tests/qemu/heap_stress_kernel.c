@@ -82,7 +82,7 @@ static void start(void)
 	struct stress_config cfg = {
 		.nharts = smp_nharts(),
 		.ops_per_hart = kernel_arg_u64("ops", stress_default_ops(smp_nharts())),
-		.fill_pct = (unsigned)kernel_arg_u64("fill", STRESS_DEFAULT_FILL_PCT),
+		.fill_pct = kernel_arg_u64("fill", STRESS_DEFAULT_FILL_PCT),
 		.seed = kernel_arg_u64("seed", 1),
 		.validate_every = kernel_arg_u64("validate_every", 4096),
 		.progress = progress,
@@ -102,9 +102,9 @@ static void start(void)
 	initial_free = hs.heap.bytes_free;
 	heap_bytes = cfg.heap_bytes = hs.heap.heap_bytes;
 	ops_per_hart = cfg.ops_per_hart;
-	kprintf("qemu_smp: heap %zu KiB at %p, %u harts, %llu ops per hart, fill %u%%, "
+	kprintf("qemu_smp: heap %zu KiB at %p, %u harts, %llu ops per hart, fill %llu%%, "
 		"seed %llu, %s\n", hs.heap.heap_bytes / 1024, (void *)sheap, cfg.nharts,
-		(unsigned long long)cfg.ops_per_hart, cfg.fill_pct,
+		(unsigned long long)cfg.ops_per_hart, (unsigned long long)cfg.fill_pct,
 		(unsigned long long)cfg.seed,
 		baseline ? "baseline (no magazines)" : "magazines");
 	stress_setup(&cfg);

@@ -415,6 +415,9 @@ void stress_setup(const struct stress_config *c)
 	if (n > PORT_MAX_HARTS)
 		port_panic(PORT_EXIT_FAIL, "stress: %u harts, at most %u", n,
 			   (unsigned)PORT_MAX_HARTS);
+	if (cfg.fill_pct > 100)
+		port_panic(PORT_EXIT_PANIC, "stress: fill %llu%%: the live set is a share of the heap, 0..100",
+			   (unsigned long long)cfg.fill_pct);
 	__atomic_store_n(&live_max, (size_t)0, __ATOMIC_RELAXED);
 	__atomic_store_n(&largest_free_min, SIZE_MAX, __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < STRESS_TOTAL_SLOTS; i++)

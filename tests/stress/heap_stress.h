@@ -41,7 +41,7 @@ struct stress_config {
 	unsigned nharts;
 	uint64_t ops_per_hart;
 	uint64_t seed;
-	unsigned fill_pct;  /* live-set target, % of heap_bytes */
+	uint64_t fill_pct;  /* live-set target, % of heap_bytes: 0..100 */
 	size_t heap_bytes;  /* what fill_pct is a share of */
 	/* Hart 0 validates the whole heap every this many of its ops (0: never). */
 	uint64_t validate_every;
