@@ -68,7 +68,10 @@ esac
 if [ "$max_smp" -gt 0 ] && [ "$max_smp" -lt "$limit" ]; then
 	limit=$max_smp why="the kernel's PORT_MAX_HARTS is $max_smp"
 fi
-if [ "$smp" -lt 1 ] || [ "$smp" -gt "$limit" ]; then
+# Without leading zeros (008 is 8, not a bad octal number to $(( ))); four
+# digits or more are past every limit, and past what [ ] can compare.
+smp=${smp#"${smp%%[!0]*}"} smp=${smp:-0}
+if [ "${#smp}" -gt 3 ] || [ "$smp" -lt 1 ] || [ "$smp" -gt "$limit" ]; then
 	echo "run_qemu: --smp $smp: wants 1..$limit ($why)" >&2
 	exit 2
 fi

@@ -21,6 +21,8 @@ expect() {
 
 expect 2 'run_qemu: --smp 3: wants 1..2 (the kernel.s PORT_MAX_HARTS is 2)' "$1" --smp 3
 expect 2 'run_qemu: --smp 0: wants 1..2' "$1" --smp 0
+# Past what the shell's [ ] compares: refused, not let through.
+expect 2 'run_qemu: --smp 99999999999999999999: wants 1..2' "$1" --smp 99999999999999999999
 expect 2 'run_qemu: --smp 129: wants 1..128 (OpenSBI 1.1 boots at most 128 harts)' "$2" --smp 129
 # Within the limit the kernel boots as before.
 expect 0 'tiny kernel: hello' "$1" --smp 2
