@@ -85,6 +85,21 @@ def pinned_cpus(threads, allowed):
     return set(sorted(allowed)[:threads]) if allowed else None
 
 
+def pin_to(cpus):
+    """subprocess.run's preexec_fn that pins the child to `cpus` (None:
+    leave it to the scheduler)."""
+    return (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+
+
+def pinning_line(threads, allowed):
+    """What a driver prints about its runs' CPUs, for each thread count."""
+    if allowed is None:
+        return "runs not pinned"
+    return "each run pinned: " + ", ".join(
+        "%d thread(s) to CPU %s" % (t, ",".join(map(str, sorted(pinned_cpus(t, allowed)))))
+        for t in threads)
+
+
 def run_one(bench, preload, env_extra, workload, threads, duration, seed, cpus=None):
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
@@ -96,8 +111,7 @@ def run_one(bench, preload, env_extra, workload, threads, duration, seed, cpus=N
     timeout = duration * 20 + 30
     try:
         p = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                           timeout=timeout,
-                           preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
+                           timeout=timeout, preexec_fn=pin_to(cpus))
     except subprocess.TimeoutExpired:
         return {"ok": False, "err": "timeout after %ds" % timeout}
     m = LINE.search(p.stdout)
@@ -124,6 +138,14 @@ def paired_ratio(res, key, a, ours=OURS):
     theirs = {x["round"]: x["mops"] for x in res.get((w, t, a), [])}
     pairs = [mine[r] / theirs[r] for r in mine if theirs.get(r)]
     return statistics.median(pairs) if pairs else None
+
+
+def worst_paired(res, key, rivals, ours=OURS):
+    """(ratio, rival): the rival `ours` compares worst against by
+    paired_ratio, the "best" allocator of a row; None if no rival ran."""
+    paired = [(paired_ratio(res, key, a, ours), a) for a in rivals]
+    paired = [x for x in paired if x[0]]
+    return min(paired) if paired else None
 
 
 def fmt_secs(s):
@@ -272,9 +294,7 @@ def main():
           "of %.2fs runs; load average %.2f on %d CPUs" % (
               len(allocs), ", ".join(allocs), ",".join(workloads),
               ",".join(map(str, threads)), reps, duration, la0, ncpu))
-    print("bench_host: " + ("runs not pinned" if allowed is None else "each run pinned: " + ", ".join(
-        "%d thread(s) to CPU %s" % (t, ",".join(map(str, sorted(pinned_cpus(t, allowed)))))
-        for t in threads)))
+    print("bench_host: " + pinning_line(threads, allowed))
     for a in allocs:
         print("  %-15s %s%s" % (a, table[a][0] or "(no LD_PRELOAD)",
                                "".join(" %s=%s" % kv for kv in table[a][1].items())))
@@ -348,10 +368,9 @@ def main():
                 if rg:
                     ratios_g.append((rg, w, t))
                 # The best rival is the one ours compares worst against.
-                paired = [(paired_ratio(res, (w, t), a), a) for a in OTHERS]
-                paired = [x for x in paired if x[0]]
-                if paired:
-                    rb, ba = min(paired)
+                worst = worst_paired(res, (w, t), OTHERS)
+                if worst:
+                    rb, ba = worst
                     ratios_b.append((rb, w, t, ba))
                 best = [(med[(w, t, a)], a) for a in OTHERS if med.get((w, t, a))]
                 if best:

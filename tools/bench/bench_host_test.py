@@ -50,6 +50,22 @@ class PairedRatio(unittest.TestCase):
             bench_host.paired_ratio(res, ("w", 1), "glibc", "before"), 0.5)
 
 
+class WorstPaired(unittest.TestCase):
+    def test_rival_ours_trails_most(self):
+        # tcmalloc has the lower median, but ours trails mimalloc more within rounds.
+        res = {("w", 1, "smpheap"): runs({0: 100, 1: 100}),
+               ("w", 1, "mimalloc"): runs({0: 125, 1: 125}),
+               ("w", 1, "tcmalloc"): runs({0: 110, 1: 120}),
+               ("w", 1, "jemalloc"): runs({})}
+        ratio, rival = bench_host.worst_paired(res, ("w", 1), ["jemalloc", "mimalloc", "tcmalloc"])
+        self.assertEqual(rival, "mimalloc")
+        self.assertAlmostEqual(ratio, 0.8)
+
+    def test_no_rival_ran(self):
+        res = {("w", 1, "smpheap"): runs({0: 100})}
+        self.assertIsNone(bench_host.worst_paired(res, ("w", 1), ["mimalloc"]))
+
+
 class PinnedCpus(unittest.TestCase):
     def test_first_cpus_allowed(self):
         self.assertEqual(bench_host.pinned_cpus(1, {3, 1, 2}), {1})

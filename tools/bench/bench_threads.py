@@ -26,7 +26,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # running at different speeds (tools/bench/README.md, "Reading the output"):
 # each run pinned to the same CPUs for every allocator, ratios paired within
 # a round.
-from bench_host import find_lib, paired_ratio, pinned_cpus  # noqa: E402
+from bench_host import (find_lib, paired_ratio, pin_to, pinned_cpus,  # noqa: E402
+                        pinning_line, worst_paired)
 import results  # noqa: E402  (folders, CSV, charts)
 
 THREADS = [1, 2, 8, 64, 256, 1000]
@@ -43,7 +44,7 @@ def run_one(bench, preload, threads, ops, cpus=None):
     try:
         p = subprocess.run([bench, str(threads), str(ops)], env=env,
                            capture_output=True, text=True, timeout=300,
-                           preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
+                           preexec_fn=pin_to(cpus))
     except subprocess.TimeoutExpired:
         return None, "timeout"
     m = LINE.search(p.stdout)
@@ -75,10 +76,7 @@ def main():
     a = ap.parse_args()
     threads = [int(x) for x in a.threads.split(",")]
     allowed = None if a.no_pin else os.sched_getaffinity(0)
-    print("bench_threads: " + ("runs not pinned" if allowed is None else
-                               "each run pinned: " + ", ".join(
-        "%d thread(s) to CPU %s" % (t, ",".join(map(str, sorted(pinned_cpus(t, allowed)))))
-        for t in threads)), flush=True)
+    print("bench_threads: " + pinning_line(threads, allowed), flush=True)
     table = {"glibc": None, OURS: os.path.abspath(a.shim)}
     for r in RIVALS:
         lib = find_lib(r)
@@ -113,9 +111,8 @@ def main():
     res = {(None, t, al): v for (t, al), v in runs.items()}
 
     def paired(t, num):  # num / glibc, num / the rival it compares worst against
-        vs = [paired_ratio(res, (None, t), r, num) for r in RIVALS]
-        vs = [v for v in vs if v]
-        return paired_ratio(res, (None, t), "glibc", num), min(vs, default=None)
+        worst = worst_paired(res, (None, t), RIVALS, num)
+        return paired_ratio(res, (None, t), "glibc", num), worst[0] if worst else None
 
     print("ours/glibc and ours/best are paired within rounds (bench_host.py's "
           "paired_ratio); rss is of the medians")
