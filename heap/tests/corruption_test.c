@@ -94,6 +94,29 @@ int main(void)
 	a[-6] ^= 0x01; /* repaired: the heap is whole again */
 	CHECK(validate(&s) == 0);
 
+	/*
+	 * 1b. An off-by-one NUL: at levels 0 and 1 the byte past a's usable
+	 * size is b's flags byte (at 2 and 3 a's canary comes first; the byte
+	 * is written directly there). A cleared makes b look free; the check
+	 * covers A, so nothing believes it: a's free names the damage instead
+	 * of merging with b, and frees nothing.
+	 */
+	if (HEAP_HARDENING < 2)
+		CHECK(a + kheap_usable_size(a) == b - 8);
+	unsigned char flags_b = b[-8];
+	CHECK(flags_b == 1); /* A set, P clear */
+	b[-8] = 0;
+	CHECK(validate(&s) == 1 && strcmp(s.first, "tag check mismatch") == 0);
+	struct kheap_stats st0, st1;
+	kheap_get_stats(&st0);
+	reports = 0;
+	kheap_free(a);
+	CHECK(reports == (HEAP_HARDENING >= 3 ? 2 : 1) && last_err == HEAP_ERR_CORRUPT_TAG);
+	b[-8] = flags_b;
+	kheap_get_stats(&st1);
+	CHECK(st1.heap.bytes_free == st0.heap.bytes_free && st1.heap.free_blocks == st0.heap.free_blocks);
+	CHECK(validate(&s) == 0);
+
 	/* 2. A free block's list link overwritten (a use after free). */
 	unsigned char *x = kheap_alloc(500, 0);
 	kheap_free(b); /* between live a and c: its own free block */
