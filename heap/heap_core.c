@@ -116,10 +116,12 @@ static void bin_remove(struct heap *h, uintptr_t b, uintptr_t size)
  * bytes below it (0: the block below is allocated; its footer sits at b - W)
  * and with the free block of nsz bytes above it (0: allocated). Tags
  * swallowed by the merge are zeroed so they never look valid. A merge
- * reuses a neighbour's list node when the bin stays the same.
+ * reuses a neighbour's list node when the bin stays the same. chk is b's
+ * check lane as an allocated block of `size` bytes, or 0 if the caller has
+ * none: when nothing merges, the free tag's check is then a flip of it.
  */
 static inline __attribute__((always_inline)) void coalesce(struct heap *h, uintptr_t b, uintptr_t size, uintptr_t psz,
-			    uintptr_t nsz)
+			    uintptr_t nsz, uint16_t chk)
 {
 	uintptr_t n = b + size, node = 0;
 	unsigned ni = 0;
@@ -147,7 +149,10 @@ static inline __attribute__((always_inline)) void coalesce(struct heap *h, uintp
 		flags_store(n, (uint8_t)(flags_load(n) | HEAP_TAG_PREV_FREE));
 	}
 	/* No free block can sit below a free block, so P is clear. */
-	tag_write(b, size, 0);
+	if (!node && chk)
+		tag_write_flipped(b, size, 0, chk); /* b kept its address and size */
+	else
+		tag_write(b, size, 0);
 	footer_set(b, size);
 	if (!node) {
 		h->st.free_blocks++;
@@ -167,7 +172,7 @@ static void free_span(struct heap *h, uintptr_t b, uintptr_t size, bool prev_fre
 	uintptr_t n = b + size;
 	uintptr_t nsz = (flags_load(n) & HEAP_TAG_ALLOC) ? 0 : (uintptr_t)size16_load(n) << 4;
 
-	coalesce(h, b, size, prev_free ? footer_get(b) : 0, nsz);
+	coalesce(h, b, size, prev_free ? footer_get(b) : 0, nsz, 0);
 }
 
 /* ---- regions --------------------------------------------------------- */
@@ -427,7 +432,9 @@ static inline __attribute__((always_inline)) void *take(struct heap *h, uintptr_
 
 /*
  * The head b of exact bin i, which holds blocks of need bytes only: no size
- * to read, no remainder; the block above loses its P bit.
+ * to read, no remainder, and a check that only flips with A (a free tag
+ * damaged meanwhile stays damaged, for the block's free to name); the block
+ * above loses its P bit.
  */
 static inline __attribute__((always_inline)) void *take_exact(struct heap *h, uintptr_t b,
 							     unsigned i, uintptr_t need)
@@ -437,7 +444,7 @@ static inline __attribute__((always_inline)) void *take_exact(struct heap *h, ui
 	h->st.free_blocks--;
 	flags_store(b + need, (uint8_t)(flags_load(b + need) & ~HEAP_TAG_PREV_FREE));
 	/* b was free, so the block below it is allocated: P is clear. */
-	tag_write(b, need, HEAP_TAG_ALLOC);
+	tag_write_flipped(b, need, HEAP_TAG_ALLOC, check_load(b));
 	note_alloc(h, need, 1);
 	return (void *)(b + W);
 }
@@ -453,7 +460,7 @@ static __attribute__((noinline)) void *carve_aligned(struct heap *h, uintptr_t b
 	bin_unlink(h, i, b);
 	h->st.free_blocks--;
 	tag_write(a, size, HEAP_TAG_ALLOC | HEAP_TAG_PREV_FREE);
-	coalesce(h, b, gap, 0, 0);
+	coalesce(h, b, gap, 0, 0, 0);
 	if (size < avail)
 		free_span(h, a + size, avail - size, false);
 	else
@@ -731,6 +738,7 @@ size_t heap_alloc_batch(struct heap *h, size_t size, size_t align, void **out, s
 /* A live block handed to the heap, and its free neighbours' sizes (or 0). */
 struct blk {
 	uintptr_t b, size, psz, nsz;
+	uint16_t chk; /* b's check lane, validated */
 };
 
 /*
@@ -797,8 +805,8 @@ static inline __attribute__((always_inline)) bool quick_lookup(const struct heap
 		return false;
 	unsigned f = flags_load(b);
 	uint32_t s16 = size16_load(b);
-	if ((f & ~(unsigned)HEAP_TAG_PREV_FREE) != HEAP_TAG_ALLOC ||
-	    check_load(b) != heap_tag_check_of(b, s16, 1))
+	uint16_t chk = heap_tag_check_of(b, s16, 1);
+	if ((f & ~(unsigned)HEAP_TAG_PREV_FREE) != HEAP_TAG_ALLOC || check_load(b) != chk)
 		return false;
 	uintptr_t s = (uintptr_t)s16 << 4;
 	if (s < MIN_BLOCK || s > sent - b)
@@ -830,6 +838,7 @@ static inline __attribute__((always_inline)) bool quick_lookup(const struct heap
 	k->size = s;
 	k->psz = psz;
 	k->nsz = (nf & HEAP_TAG_ALLOC) ? 0 : (uintptr_t)n16 << 4;
+	k->chk = chk;
 	return true;
 }
 
@@ -842,6 +851,7 @@ static void blk_fill(struct blk *k, uintptr_t b)
 	k->size = s;
 	k->psz = (t & HEAP_TAG_PREV_FREE) ? footer_get(b) : 0;
 	k->nsz = (flags_load(n) & HEAP_TAG_ALLOC) ? 0 : block_size(n);
+	k->chk = check_load(b);
 }
 
 /* lookup, then *k: the error path, and blocks of other regions. */
@@ -870,7 +880,7 @@ static inline __attribute__((always_inline)) void release(struct heap *h,
 {
 	h->st.bytes_in_use -= k->size;
 	h->st.total_frees++;
-	coalesce(h, k->b, k->size, k->psz, k->nsz);
+	coalesce(h, k->b, k->size, k->psz, k->nsz, k->chk);
 }
 
 /* heap_free's error path, and frees into regions other than the current one. */
@@ -1011,7 +1021,7 @@ static void keep_grown(struct heap *h, uintptr_t b, uintptr_t s, uintptr_t need,
 	tag_write(b, keep, HEAP_TAG_ALLOC | pf);
 	note_alloc(h, keep - s, 0);
 	if (keep < total)
-		coalesce(h, b + keep, total - keep, 0, 0);
+		coalesce(h, b + keep, total - keep, 0, 0, 0);
 	else
 		tag_set_prev_free(b + total, false);
 }
@@ -1078,7 +1088,7 @@ static void *resize_block(struct heap *h, void *p, size_t size, bool claimed, si
 		if (s - need >= MIN_BLOCK) {
 			tag_write(b, need, HEAP_TAG_ALLOC | pf);
 			h->st.bytes_in_use -= s - need;
-			coalesce(h, b + need, s - need, 0, k.nsz); /* k read the block above */
+			coalesce(h, b + need, s - need, 0, k.nsz, 0); /* k read the block above */
 		}
 		return p;
 	}

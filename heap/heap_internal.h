@@ -123,23 +123,22 @@ static inline uintptr_t tag_size(uintptr_t t)
 	return (t >> HEAP_TAG_SIZE_SHIFT) << 4;
 }
 
-/* The check lane (as word bits) for a block at b with size and A `bits`. */
-static inline uintptr_t tag_check(uintptr_t b, uintptr_t bits)
-{
-	return (uintptr_t)heap_tag_check_of(b, (uint32_t)(bits >> 4), (unsigned)(bits & 1))
-	       << HEAP_TAG_CHECK_SHIFT;
-}
-
 /*
  * A whole tag: size (a multiple of 16, <= MAX_BLOCK), A and P from flags,
- * the state the heap writes (live or free), the check.
+ * the state the heap writes (live or free), and the check lane `check`.
  */
+static inline uintptr_t tag_compose(uintptr_t size, uintptr_t flags, uint16_t check)
+{
+	uintptr_t state = (flags & HEAP_TAG_ALLOC) ? HEAP_STATE_LIVE : HEAP_STATE_FREE;
+	return ((size >> 4) << HEAP_TAG_SIZE_SHIFT) | ((uintptr_t)check << HEAP_TAG_CHECK_SHIFT) |
+	       (state << 8) | (flags & (HEAP_TAG_ALLOC | HEAP_TAG_PREV_FREE));
+}
+
+/* tag_compose with the check of b, its size and A. */
 static inline uintptr_t tag_make(uintptr_t b, uintptr_t size, uintptr_t flags)
 {
-	uintptr_t a = flags & HEAP_TAG_ALLOC;
-	uintptr_t state = a ? HEAP_STATE_LIVE : HEAP_STATE_FREE;
-	return ((size >> 4) << HEAP_TAG_SIZE_SHIFT) | tag_check(b, size | a) |
-	       (state << 8) | (flags & (HEAP_TAG_ALLOC | HEAP_TAG_PREV_FREE));
+	return tag_compose(size, flags,
+			   heap_tag_check_of(b, (uint32_t)(size >> 4), (unsigned)(flags & HEAP_TAG_ALLOC)));
 }
 
 /* Check and flags agree with b and the size (state and P are not covered). */
@@ -160,6 +159,20 @@ static inline void tag_write(uintptr_t b, uintptr_t size, uintptr_t flags)
 	tag_store(b, tag_make(b, size, flags));
 #if HEAP_HARDENING >= 2
 	if ((flags & HEAP_TAG_ALLOC) && size)
+		tag_store(b + size - W, heap_canary_of(b));
+#endif
+}
+
+/*
+ * tag_write for a block that keeps its size while A flips to flags' A: its
+ * check is `was`, the check it had (validated, or written by the heap),
+ * flipped (HEAP_TAG_CHECK_ALLOC_FLIP): no hash.
+ */
+static inline void tag_write_flipped(uintptr_t b, uintptr_t size, uintptr_t flags, uint16_t was)
+{
+	tag_store(b, tag_compose(size, flags, (uint16_t)(was ^ HEAP_TAG_CHECK_ALLOC_FLIP)));
+#if HEAP_HARDENING >= 2
+	if (flags & HEAP_TAG_ALLOC)
 		tag_store(b + size - W, heap_canary_of(b));
 #endif
 }

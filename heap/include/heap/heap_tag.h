@@ -36,8 +36,9 @@
  *          byte store); the heap writes it only while it owns the block
  *          (allocating, freeing, resizing it under the lock) and reads it
  *          only in blocks handed to it (free, usable_size) or free ones.
- *   check  15 bits of a hash of (block address, size, A) with the top bit
- *          forced to 1 (never of P or state). Footers, small integers and
+ *   check  15 bits of a hash of (block address, size) with the top bit
+ *          forced to 1, XORed with HEAP_TAG_CHECK_ALLOC_FLIP when A is set
+ *          (never of P or state). Footers, small integers and
  *          user-space pointers rarely have it, so a free of an interior
  *          pointer almost never finds a plausible tag below it.
  *   size   block bytes / 16: blocks up to 64 GiB - 16; a request beyond that
@@ -210,14 +211,23 @@ static inline bool heap_tag_is_cached(const void *p)
 }
 
 /*
+ * What A does to the check: an allocated block's check is its free check
+ * XORed with this (15 bits, the top bit clear). So a block that keeps its
+ * size while A flips (freed with no free neighbour, or allocated whole
+ * from an exact bin) gets its new check with one XOR, not a hash; and a
+ * flags byte whose A was cleared behind the heap's back (an off-by-one NUL
+ * lands on the next tag's flags) still fails the check.
+ */
+#define HEAP_TAG_CHECK_ALLOC_FLIP 0x5b2du
+
+/*
  * The check of a tag at block address b (the payload minus 8) for block
  * size16 * 16 and the A bit `alloc`: 15 hash bits, the top bit set.
  */
 static inline uint16_t heap_tag_check_of(uintptr_t b, uint32_t size16, unsigned alloc)
 {
-	uint64_t bits = ((uint64_t)size16 << 4) | (alloc & 1u);
-	uint64_t x = ((uint64_t)b ^ (bits << 17) ^ (bits >> 47)) * 0x9e3779b97f4a7c15u;
-	return (uint16_t)((x >> 49) | 0x8000u);
+	uint64_t x = ((uint64_t)b ^ ((uint64_t)size16 << 21)) * 0x9e3779b97f4a7c15u;
+	return (uint16_t)(((x >> 49) | 0x8000u) ^ ((alloc & 1u) * HEAP_TAG_CHECK_ALLOC_FLIP));
 }
 
 /*
