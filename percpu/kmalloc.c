@@ -392,14 +392,14 @@ static void free_to_heap(void *p)
 }
 
 /* A free that lost the claim race: the winner has p, this one is named. */
-PERCPU_SLOW void percpu_free_lost(void *p)
+PERCPU_COLD void percpu_free_lost(void *p)
 {
 	kheap_report_misuse(HEAP_ERR_DOUBLE_FREE, p, 0, "kfree");
 }
 
 #if PERCPU_HARDEN >= 2
 /* A block handed out of a magazine had a word that is not the poison. */
-PERCPU_SLOW void percpu_poison_damaged(void *p)
+PERCPU_COLD void percpu_poison_damaged(void *p)
 {
 	size_t usable = heap_block_size(p);
 	kheap_report_misuse(HEAP_ERR_WRITE_AFTER_FREE, p, usable, "kmalloc");
