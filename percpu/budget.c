@@ -4,7 +4,7 @@
  * together, and the capacity of each new magazine.
  *
  * Every magazine is charged cap * max(class size + one pointer, the round
- * floor) plus its header and spare word (mag_overhead)
+ * floor) plus its header and spare word (PERCPU_MAG_OVERHEAD)
  * from the moment it is made until it is destroyed, whether it sits in a
  * slot, in a depot or on the orphan list, full or empty. The charge is taken
  * only if it fits (percpu_charge), so the bytes the caches can hold never
@@ -63,48 +63,24 @@ size_t percpu_depot_budget(void)
  */
 static size_t round_floor;
 
+size_t percpu_round_charge[PERCPU_NCLASSES];
+
 void percpu_budget_init(void)
 {
 	size_t f = kheap_capacity() >> PERCPU_ROUND_CHARGE_HEAP_SHIFT;
 	round_floor = f < PERCPU_ROUND_CHARGE_MIN ? f : PERCPU_ROUND_CHARGE_MIN;
-}
-
-/* What a magazine costs the budget besides its rounds: header, spare word. */
-static const size_t mag_overhead = sizeof(struct percpu_magazine) + sizeof(void *);
-
-/* What one round of class cls costs the budget. */
-static size_t round_charge(unsigned cls)
-{
-	size_t c = sizeof(void *) + percpu_class_size[cls];
-	return c < round_floor ? round_floor : c;
-}
-
-size_t percpu_mag_charge(unsigned cls, unsigned cap)
-{
-	return mag_overhead + cap * round_charge(cls);
-}
-
-/* What the magazines in c's slots are charged (the owner's view). */
-static size_t slots_charge(const struct percpu_cpu *c)
-{
-	size_t sum = 0;
 	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++) {
-		unsigned si = PERCPU_SLOT(cls);
-		const struct percpu_magazine *m = slot_loaded(c, si);
-		if (m)
-			sum += percpu_mag_charge(cls, m->cap);
-		if (c->prev[si])
-			sum += percpu_mag_charge(cls, c->prev[si]->cap);
+		size_t c = sizeof(void *) + percpu_class_size[cls];
+		percpu_round_charge[cls] = c < round_floor ? round_floor : c;
 	}
-	return sum;
 }
 
 /* Rounds of class cls that `bytes` of charge pay for (table-capped). */
 static unsigned rounds_for(unsigned cls, size_t bytes)
 {
-	if (bytes <= mag_overhead)
+	if (bytes <= PERCPU_MAG_OVERHEAD)
 		return 0;
-	size_t cap = (bytes - mag_overhead) / round_charge(cls);
+	size_t cap = (bytes - PERCPU_MAG_OVERHEAD) / percpu_round_charge[cls];
 	return cap < percpu_class_rounds[cls] ? (unsigned)cap : percpu_class_rounds[cls];
 }
 
@@ -120,7 +96,7 @@ static size_t hart_share(void)
 unsigned percpu_useful_rounds(unsigned cls)
 {
 	/* A round charged the floor costs the same in every class. */
-	unsigned useful = round_charge(cls) <= round_floor ? PERCPU_MAG_USEFUL_ROUNDS_SMALL :
+	unsigned useful = percpu_round_charge[cls] <= round_floor ? PERCPU_MAG_USEFUL_ROUNDS_SMALL :
 							     PERCPU_MAG_USEFUL_ROUNDS;
 	return percpu_class_rounds[cls] < useful ? percpu_class_rounds[cls] : useful;
 }
@@ -163,7 +139,7 @@ unsigned percpu_mag_cap(const struct percpu_cpu *c, unsigned cls, bool *crowded)
 	 * trips per eviction against 2.83, more arrays made than reused.
 	 */
 	unsigned want = fair < PERCPU_MAG_USEFUL_ROUNDS ? fair : PERCPU_MAG_USEFUL_ROUNDS;
-	size_t used = slots_charge(c);
+	size_t used = c->slots_charge;
 	unsigned room = used < share ? rounds_for(cls, (share - used) / 2) : 0;
 	if (room < want) {
 		*crowded = true; /* the hart's other classes fill its share */

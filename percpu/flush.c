@@ -159,6 +159,10 @@ static size_t flush_local(struct percpu_cpu *c, enum flush_to to)
 	STAT_ADD(&cold(c)->flushes, 1);
 	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++)
 		bytes += flush_slot(c, cls, to);
+	/* Every slot is empty now: slot_load and slot_set_prev kept the sum. */
+	if (unlikely(c->slots_charge))
+		port_panic(PORT_EXIT_PANIC, "percpu: hart %u: empty slots charged %zu bytes",
+			   c->index1 - 1, c->slots_charge);
 	if (to != FLUSH_TO_ORPHANS)
 		percpu_spares_free(c);
 	return bytes;

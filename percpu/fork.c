@@ -53,6 +53,8 @@ static void forget_slots(struct percpu_cpu *c)
 	percpu_uncharge(c->spare_charge);
 	c->spares = NULL;
 	c->spare_charge = 0;
+	/* Torn with the slots too, perhaps: they are empty now. */
+	c->slots_charge = 0;
 	memset(c->seen, 0, sizeof(c->seen));
 	STORE_RELAXED(&c->flush_pending, 0ul);
 	STORE_RELAXED(&c->active, 0u);

@@ -100,7 +100,17 @@ static PERCPU_SLOW void *alloc_slow(unsigned cls)
 			p = percpu_depot_alloc(c, cls);
 			goto out;
 		}
-		got = percpu_depot_get_full(c, cls, loaded ? c->prev[si] : NULL);
+		/*
+		 * The empty previous leaves its slot before the depot may take
+		 * it (and another hart free it): the slot's charge is read from
+		 * the magazine going out. It comes back if the depot has none.
+		 */
+		struct percpu_magazine *empty = loaded ? c->prev[si] : NULL;
+		if (empty)
+			slot_set_prev(c, cls, NULL, 0);
+		got = percpu_depot_get_full(c, cls, empty);
+		if (!got && empty)
+			slot_set_prev(c, cls, empty, 0);
 		if (got) {
 			if (loaded)
 				slot_set_prev(c, cls, loaded, 0);

@@ -252,6 +252,13 @@ struct percpu_cpu {
 	struct percpu_magazine *spares;
 	size_t spare_charge;
 	/*
+	 * What the magazines in its slots (loaded and previous) are charged:
+	 * slot_load and slot_set_prev keep it, so a new magazine's capacity
+	 * (percpu_mag_cap) needs no walk over the classes. Owner only,
+	 * interrupts masked.
+	 */
+	size_t slots_charge;
+	/*
 	 * Nonzero while a slow path has this hart's slots in locals (from
 	 * slow_enter to slow_exit): the kick handler, which port_wait_long
 	 * also calls while this hart waits for a lock, must not flush them
@@ -409,6 +416,31 @@ static inline void percpu_check_ready(void)
 
 /* ---- slot manipulation (owner only, interrupts masked) ------------------ */
 
+/*
+ * What one round of class cls costs the budget: max(class size + one
+ * pointer, the round floor), fixed by percpu_budget_init (budget.c) before
+ * any other hart runs.
+ */
+extern size_t percpu_round_charge[PERCPU_NCLASSES];
+/* What a magazine costs the budget besides its rounds: header, spare word. */
+#define PERCPU_MAG_OVERHEAD (sizeof(struct percpu_magazine) + sizeof(void *))
+
+/* What a magazine of class cls with room for cap rounds is charged. */
+static inline size_t percpu_mag_charge(unsigned cls, unsigned cap)
+{
+	return PERCPU_MAG_OVERHEAD + cap * percpu_round_charge[cls];
+}
+
+/*
+ * m's charge, or 0 for no magazine. slot_load and slot_set_prev read it
+ * from the magazine leaving the slot too: it must still be the caller's
+ * (not yet handed to a depot, which another hart may empty and free).
+ */
+static inline size_t slot_charge_of(const struct percpu_magazine *m)
+{
+	return m ? percpu_mag_charge(m->cls, m->cap) : 0;
+}
+
 static inline size_t slot_loaded_rounds(const struct percpu_cpu *c, unsigned si)
 {
 	return (size_t)(c->top[si] - c->base[si]);
@@ -426,6 +458,7 @@ static inline void slot_load(struct percpu_cpu *c, unsigned cls,
 			     struct percpu_magazine *m, size_t rounds)
 {
 	unsigned si = PERCPU_SLOT(cls);
+	c->slots_charge += slot_charge_of(m) - slot_charge_of(slot_loaded(c, si));
 	if (!m) {
 		STORE_RELAXED(&c->base[si], (void **)NULL);
 		STORE_RELAXED(&c->top[si], (void **)PERCPU_NO_ROUNDS);
@@ -442,6 +475,7 @@ static inline void slot_load(struct percpu_cpu *c, unsigned cls,
 static inline void slot_set_prev(struct percpu_cpu *c, unsigned cls,
 				 struct percpu_magazine *m, size_t rounds)
 {
+	c->slots_charge += slot_charge_of(m) - slot_charge_of(c->prev[PERCPU_SLOT(cls)]);
 	c->prev[PERCPU_SLOT(cls)] = m;
 	STORE_RELAXED(&c->prev_rounds[PERCPU_SLOT(cls)], (uint8_t)(m ? rounds : 0));
 }
@@ -510,7 +544,6 @@ static inline struct percpu_counters *cold(const struct percpu_cpu *c)
 size_t percpu_budget(void);
 /* The depots' slice of it (PERCPU_DEPOT_BUDGET_PCT). */
 size_t percpu_depot_budget(void);
-size_t percpu_mag_charge(unsigned cls, unsigned cap);
 /* Fixes the least charge of a round from the heap's size (percpu_init). */
 void percpu_budget_init(void);
 /*
