@@ -134,11 +134,16 @@ static inline uintptr_t tag_compose(uintptr_t size, uintptr_t flags, uint16_t ch
 	       (state << 8) | (flags & (HEAP_TAG_ALLOC | HEAP_TAG_PREV_FREE));
 }
 
+/* The check lane of block b with this size and flags' A. */
+static inline uint16_t tag_check_for(uintptr_t b, uintptr_t size, uintptr_t flags)
+{
+	return heap_tag_check_of(b, (uint32_t)(size >> 4), (unsigned)(flags & HEAP_TAG_ALLOC));
+}
+
 /* tag_compose with the check of b, its size and A. */
 static inline uintptr_t tag_make(uintptr_t b, uintptr_t size, uintptr_t flags)
 {
-	return tag_compose(size, flags,
-			   heap_tag_check_of(b, (uint32_t)(size >> 4), (unsigned)(flags & HEAP_TAG_ALLOC)));
+	return tag_compose(size, flags, tag_check_for(b, size, flags));
 }
 
 /* Check and flags agree with b and the size (state and P are not covered). */
@@ -151,16 +156,23 @@ static inline bool tag_ok(uintptr_t b, uintptr_t t)
 }
 
 /*
- * Only for blocks nobody else can see: new, just freed, or free. An
- * allocated block (not the sentinel, size 0) gets its canary at level 2.
+ * Only for blocks nobody else can see: new, just freed, or free. Writes b's
+ * tag with the check lane `check`; an allocated block (not the sentinel,
+ * size 0) gets its canary at level 2.
  */
-static inline void tag_write(uintptr_t b, uintptr_t size, uintptr_t flags)
+static inline void tag_write_check(uintptr_t b, uintptr_t size, uintptr_t flags, uint16_t check)
 {
-	tag_store(b, tag_make(b, size, flags));
+	tag_store(b, tag_compose(size, flags, check));
 #if HEAP_HARDENING >= 2
 	if ((flags & HEAP_TAG_ALLOC) && size)
 		tag_store(b + size - W, heap_canary_of(b));
 #endif
+}
+
+/* tag_write_check with the check of b, its size and A. */
+static inline void tag_write(uintptr_t b, uintptr_t size, uintptr_t flags)
+{
+	tag_write_check(b, size, flags, tag_check_for(b, size, flags));
 }
 
 /*
@@ -170,11 +182,7 @@ static inline void tag_write(uintptr_t b, uintptr_t size, uintptr_t flags)
  */
 static inline void tag_write_flipped(uintptr_t b, uintptr_t size, uintptr_t flags, uint16_t was)
 {
-	tag_store(b, tag_compose(size, flags, (uint16_t)(was ^ HEAP_TAG_CHECK_ALLOC_FLIP)));
-#if HEAP_HARDENING >= 2
-	if (flags & HEAP_TAG_ALLOC)
-		tag_store(b + size - W, heap_canary_of(b));
-#endif
+	tag_write_check(b, size, flags, (uint16_t)(was ^ HEAP_TAG_CHECK_ALLOC_FLIP));
 }
 
 /* The canary of the allocated block b of size s is intact (level >= 2). */
