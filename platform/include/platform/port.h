@@ -248,6 +248,27 @@ static inline void port_irq_restore_brief(port_irqflags_t flags)
 #endif
 
 /*
+ * port_alone(): true only while no other hart (thread) of this program can
+ * touch memory the caller shares, so a lock may be taken with a plain load
+ * and store instead of an atomic RMW (<platform/ticket_lock.h>). Another
+ * hart may start later, but only through a call that orders everything the
+ * caller wrote before it (the host: pthread_create), and the port then
+ * answers false before that hart runs. The host reads glibc's
+ * __libc_single_threaded (which pthread_create clears first; glibc's own
+ * malloc skips its atomics on it, SINGLE_THREAD_P). A port that can say
+ * defines PORT_KNOWS_ALONE 1 and port_alone() in its port_impl.h; the
+ * default is false: the RISC-V ports run every hart from boot.
+ */
+#ifndef PORT_KNOWS_ALONE
+#define PORT_KNOWS_ALONE 0
+
+static inline bool port_alone(void)
+{
+	return false;
+}
+#endif
+
+/*
  * Out-of-line hooks, linked from the port (the RISC-V kernel implements them
  * in kernel/, the M-mode port in platform/riscv_mmode, the host port in
  * platform/host):

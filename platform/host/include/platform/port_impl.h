@@ -7,6 +7,8 @@
 #ifndef PLATFORM_HOST_PORT_IMPL_H
 #define PLATFORM_HOST_PORT_IMPL_H
 
+#include <sys/single_threaded.h>
+
 /*
  * initial-exec: one %fs-relative load, no __tls_get_addr call, even when the
  * allocator is built into a shared object (the LD_PRELOAD shim, loaded at
@@ -67,6 +69,18 @@ void port_wake(const uint32_t *word, uint32_t keys);
 int port_wake_one(const uint32_t *word);
 bool port_fence_heavy(void);
 bool port_fence_heavy_works(void);
+
+/*
+ * One thread in the process (port_alone, <platform/port.h>): glibc clears
+ * __libc_single_threaded in pthread_create before the new thread runs, and
+ * documents it as readable without synchronisation (a plain char).
+ */
+#define PORT_KNOWS_ALONE 1
+
+static inline bool port_alone(void)
+{
+	return __libc_single_threaded;
+}
 
 /* Makes the calling thread hart `hart` (< PORT_MAX_HARTS). */
 void port_host_become_hart(unsigned hart);
