@@ -6,6 +6,8 @@
 struct misuse_case {
 	const char *name;   /* the bootarg case=NAME */
 	const char *expect; /* the report, "<ptr>"/"<function>" for any value */
+	/* The run's exit code; 0 in the table stands for PORT_EXIT_MISUSE. */
+	int exit_code;
 	/* The mistake: made on hart 0 while the others idle, or ... */
 	void (*on_hart0)(void);
 	/* ... made by every hart together (the cross-hart cases). */

@@ -4,9 +4,10 @@
  * suite does), picked with the bootarg case=NAME from misuse_cases[]
  * (misuse_cases.c). Each case commits one mistake a kernel could make and
  * must end in the heap's (or percpu's) named misuse report,
- * `PANIC hart=H: heap: <error name>: ...`, exit code 5. Before the mistake
+ * `PANIC hart=H: heap: <error name>: ...`, exit code 5 (a case may name
+ * another: a wild free at hardening level 0 is a trap). Before the mistake
  * the kernel prints the report the case expects (`qemu_misuse: expect: ...`)
- * for tests/qemu/misuse_test.sh. If the mistake comes back instead, the
+ * and the exit code (`qemu_misuse: exit: N`) for tests/qemu/misuse_test.sh. If the mistake comes back instead, the
  * kernel prints `qemu_misuse: FAIL case=NAME: not detected` and exits 1.
  * case=list prints every case's name and exits 0.
  *
@@ -56,6 +57,8 @@ static void setup(void)
 		panic("qemu_misuse: unknown case '%s'", which);
 	kprintf("qemu_misuse: case=%s\n", which);
 	kprintf("qemu_misuse: expect: %s\n", the_case->expect);
+	kprintf("qemu_misuse: exit: %d\n",
+		the_case->exit_code ? the_case->exit_code : PORT_EXIT_MISUSE);
 	/* The use-before-init cases make their mistake before (some) init. */
 	if (starts_with(which, "uninit"))
 		return;
