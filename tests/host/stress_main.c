@@ -8,12 +8,11 @@
  *               [--validate_every N]
  *
  * --ops is per hart (default: the kernel's job, 1.6 million operations
- * spread over the harts). Last line, like the kernel's:
+ * spread over the harts). The summary line, like the kernel's:
  *   host_stress: PASS harts=.. ops=.. corrupt=0 leaked=0 ... fill_max_pct=..
  *   cached_max_pct=.. budget_pct=.. high_water_kib=.. largest_free_min_kib=..
  * Exit 0 on PASS, 1 on FAIL (then a line `host_stress: FAIL because: ...`;
- * the stress panics with its own exit code on
- * corruption or OOM).
+ * the stress panics with its own exit code on corruption or OOM).
  */
 #include <heap/kheap.h>
 #include <percpu/kmalloc.h>
