@@ -198,12 +198,13 @@ static bool evict_lru(struct percpu_cpu *c, unsigned keep)
 {
 	unsigned victim = PERCPU_NCLASSES;
 	uint32_t oldest = 0;
-	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++) {
-		unsigned si = PERCPU_SLOT(cls);
-		if (cls == keep || (!c->base[si] && !c->prev[si]))
+	/* Only the classes with a magazine in a slot (a shift, no ctz: no Zbb). */
+	uint64_t held = c->classes_held & ~(1ull << keep);
+	for (unsigned cls = 0; held; cls++, held >>= 1) {
+		if (!(held & 1))
 			continue;
 		/* Unsigned distance from now: correct across clock wrap. */
-		uint32_t age = c->slot_clock - c->slot_used[si];
+		uint32_t age = c->slot_clock - c->slot_used[PERCPU_SLOT(cls)];
 		if (victim == PERCPU_NCLASSES || age > oldest) {
 			victim = cls;
 			oldest = age;

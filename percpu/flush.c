@@ -159,10 +159,11 @@ static size_t flush_local(struct percpu_cpu *c, enum flush_to to)
 	STAT_ADD(&cold(c)->flushes, 1);
 	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++)
 		bytes += flush_slot(c, cls, to);
-	/* Every slot is empty now: slot_load and slot_set_prev kept the sum. */
-	if (unlikely(c->slots_charge))
-		port_panic(PORT_EXIT_PANIC, "percpu: hart %u: empty slots charged %zu bytes",
-			   c->index1 - 1, c->slots_charge);
+	/* Every slot is empty now: slot_load and slot_set_prev kept the sum and the bits. */
+	if (unlikely(c->slots_charge || c->classes_held))
+		port_panic(PORT_EXIT_PANIC,
+			   "percpu: hart %u: empty slots charged %zu bytes, classes held 0x%llx",
+			   c->index1 - 1, c->slots_charge, (unsigned long long)c->classes_held);
 	if (to != FLUSH_TO_ORPHANS)
 		percpu_spares_free(c);
 	return bytes;

@@ -259,6 +259,14 @@ struct percpu_cpu {
 	 */
 	size_t slots_charge;
 	/*
+	 * Bit cls set while class cls has a magazine in a slot (loaded or
+	 * previous), kept by slot_load and slot_set_prev with the charge, so
+	 * the eviction's least-recently-used scan (depot.c) looks only at the
+	 * classes this hart holds, not at all PERCPU_NCLASSES of them. Owner
+	 * only, interrupts masked.
+	 */
+	uint64_t classes_held;
+	/*
 	 * Nonzero while a slow path has this hart's slots in locals (from
 	 * slow_enter to slow_exit): the kick handler, which port_wait_long
 	 * also calls while this hart waits for a lock, must not flush them
@@ -454,6 +462,18 @@ static inline struct percpu_magazine *slot_loaded(const struct percpu_cpu *c, un
 					  __builtin_offsetof(struct percpu_magazine, rounds));
 }
 
+_Static_assert(PERCPU_NCLASSES <= 64, "classes_held is one 64-bit word");
+
+/* Sets or clears class cls's bit in classes_held after its slot changed. */
+static inline void slot_note_held(struct percpu_cpu *c, unsigned cls, unsigned si)
+{
+	uint64_t bit = 1ull << cls;
+	if (c->base[si] || c->prev[si])
+		c->classes_held |= bit;
+	else
+		c->classes_held &= ~bit;
+}
+
 static inline void slot_load(struct percpu_cpu *c, unsigned cls,
 			     struct percpu_magazine *m, size_t rounds)
 {
@@ -463,21 +483,24 @@ static inline void slot_load(struct percpu_cpu *c, unsigned cls,
 		STORE_RELAXED(&c->base[si], (void **)NULL);
 		STORE_RELAXED(&c->top[si], (void **)PERCPU_NO_ROUNDS);
 		c->limit[si] = PERCPU_NO_ROUNDS;
-		return;
+	} else {
+		m->next = NULL; /* the word below the rounds: an empty pop reads NULL */
+		/* base first, then top: a reader that sees the new top sees rounds <= cap. */
+		STORE_RELAXED(&c->base[si], m->rounds);
+		STORE_RELAXED(&c->top[si], m->rounds + rounds);
+		c->limit[si] = m->rounds + m->cap;
 	}
-	m->next = NULL; /* the word below the rounds: an empty pop reads NULL */
-	/* base first, then top: a reader that sees the new top sees rounds <= cap. */
-	STORE_RELAXED(&c->base[si], m->rounds);
-	STORE_RELAXED(&c->top[si], m->rounds + rounds);
-	c->limit[si] = m->rounds + m->cap;
+	slot_note_held(c, cls, si);
 }
 
 static inline void slot_set_prev(struct percpu_cpu *c, unsigned cls,
 				 struct percpu_magazine *m, size_t rounds)
 {
-	c->slots_charge += slot_charge_of(m) - slot_charge_of(c->prev[PERCPU_SLOT(cls)]);
-	c->prev[PERCPU_SLOT(cls)] = m;
-	STORE_RELAXED(&c->prev_rounds[PERCPU_SLOT(cls)], (uint8_t)(m ? rounds : 0));
+	unsigned si = PERCPU_SLOT(cls);
+	c->slots_charge += slot_charge_of(m) - slot_charge_of(c->prev[si]);
+	c->prev[si] = m;
+	STORE_RELAXED(&c->prev_rounds[si], (uint8_t)(m ? rounds : 0));
+	slot_note_held(c, cls, si);
 }
 
 /* Loaded <-> previous. */
