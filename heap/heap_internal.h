@@ -273,6 +273,42 @@ static inline unsigned heap_log2(uint64_t x)
  */
 #define EXACT_BINS 62u
 #define LAST_BIN_U ((uintptr_t)9 << 11) /* size / 16 of the last bin: 288 KiB */
+
+/*
+ * log2(u) for the range bins' 64 <= u < LAST_BIN_U. Without Zbb, heap_log2's
+ * or-shift cascade and de Bruijn multiply are about 20 instructions; a
+ * byte of log2(u >> 6) per 1 KiB step of size is one load (288 bytes).
+ * Where clz is one instruction the table is not used (only by
+ * //heap:bin_of_test, which checks it against heap_log2 on the host).
+ */
+#define L2_(i) (((i) >= 2) + ((i) >= 4) + ((i) >= 8) + ((i) >= 16) + ((i) >= 32) + \
+		((i) >= 64) + ((i) >= 128) + ((i) >= 256))
+#define L2_4_(i) L2_(i), L2_((i) + 1), L2_((i) + 2), L2_((i) + 3)
+#define L2_16_(i) L2_4_(i), L2_4_((i) + 4), L2_4_((i) + 8), L2_4_((i) + 12)
+#define L2_64_(i) L2_16_(i), L2_16_((i) + 16), L2_16_((i) + 32), L2_16_((i) + 48)
+static const unsigned char range_log2_above6[LAST_BIN_U >> 6] = {
+	L2_64_(0), L2_64_(64), L2_64_(128), L2_64_(192), L2_16_(256), L2_16_(272),
+};
+#undef L2_64_
+#undef L2_16_
+#undef L2_4_
+#undef L2_
+_Static_assert((LAST_BIN_U >> 6) == 288, "range_log2_above6 lists 288 entries");
+
+static inline unsigned range_log2_by_table(uintptr_t u)
+{
+	return 6u + range_log2_above6[u >> 6];
+}
+
+static inline unsigned range_log2(uintptr_t u)
+{
+#if defined(__riscv) && !defined(__riscv_zbb)
+	return range_log2_by_table(u);
+#else
+	return heap_log2(u);
+#endif
+}
+
 static inline unsigned bin_of(uintptr_t size)
 {
 	uintptr_t u = size >> 4;
@@ -280,7 +316,7 @@ static inline unsigned bin_of(uintptr_t size)
 		return (unsigned)u - 2;
 	if (u >= LAST_BIN_U)
 		return HEAP_NUM_BINS - 1;
-	unsigned l = heap_log2(u);
+	unsigned l = range_log2(u);
 	return EXACT_BINS + (l - 6) * 8 + (unsigned)((u >> (l - 3)) & 7);
 }
 
