@@ -64,6 +64,7 @@ size_t percpu_depot_budget(void)
 static size_t round_floor;
 
 size_t percpu_round_charge[PERCPU_NCLASSES];
+uint8_t percpu_useful_rounds_of[PERCPU_NCLASSES];
 
 void percpu_budget_init(void)
 {
@@ -72,6 +73,13 @@ void percpu_budget_init(void)
 	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++) {
 		size_t c = sizeof(void *) + percpu_class_size[cls];
 		percpu_round_charge[cls] = c < round_floor ? round_floor : c;
+		/* A round charged the floor costs the same in every class. */
+		unsigned useful = percpu_round_charge[cls] <= round_floor
+					  ? PERCPU_MAG_USEFUL_ROUNDS_SMALL
+					  : PERCPU_MAG_USEFUL_ROUNDS;
+		percpu_useful_rounds_of[cls] = (uint8_t)(percpu_class_rounds[cls] < useful
+								 ? percpu_class_rounds[cls]
+								 : useful);
 	}
 }
 
@@ -91,14 +99,6 @@ static size_t hart_share(void)
 	unsigned harts = __atomic_load_n(&budget.active, __ATOMIC_RELAXED);
 	return percpu_budget() / 100 * (100 - PERCPU_DEPOT_BUDGET_PCT) /
 	       (harts > PERCPU_SHARE_MIN_HARTS ? harts : PERCPU_SHARE_MIN_HARTS);
-}
-
-unsigned percpu_useful_rounds(unsigned cls)
-{
-	/* A round charged the floor costs the same in every class. */
-	unsigned useful = percpu_round_charge[cls] <= round_floor ? PERCPU_MAG_USEFUL_ROUNDS_SMALL :
-							     PERCPU_MAG_USEFUL_ROUNDS;
-	return percpu_class_rounds[cls] < useful ? percpu_class_rounds[cls] : useful;
 }
 
 /* One magazine's fair capacity of class cls at `share`. */

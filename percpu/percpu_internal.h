@@ -574,8 +574,16 @@ void percpu_budget_init(void);
  * *crowded says whether the hart's other classes are what leaves no room.
  */
 unsigned percpu_mag_cap(const struct percpu_cpu *c, unsigned cls, bool *crowded);
-/* The fewest rounds worth a magazine of class cls (<percpu/config.h>). */
-unsigned percpu_useful_rounds(unsigned cls);
+/*
+ * The fewest rounds worth a magazine of class cls (<percpu/config.h>): a
+ * table, since it depends only on the round floor, fixed by
+ * percpu_budget_init before any other hart runs.
+ */
+extern uint8_t percpu_useful_rounds_of[PERCPU_NCLASSES];
+static inline unsigned percpu_useful_rounds(unsigned cls)
+{
+	return percpu_useful_rounds_of[cls];
+}
 /* True if class cls is too big for a magazine at the harts' current share. */
 bool percpu_class_uncached(unsigned cls);
 /* The capacity of a depot's loose magazine of class cls, or 0 (none). */
