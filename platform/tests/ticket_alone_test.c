@@ -10,8 +10,9 @@
  *     port says not alone from pthread_create on, so from then both
  *     threads take the lock with the CAS;
  *  3. two threads then hammer the lock: exclusion and a non-atomic count.
- * Were port_alone still true with two threads, step 2's check fails and
- * step 3 loses counts (seen with port_alone() returning true always).
+ * Were port_alone still true with two threads, step 2's check fails (seen
+ * with port_alone() returning true always, when //platform:ticket_crowd_test
+ * also found threads inside the lock together).
  */
 #include <platform/ticket_lock.h>
 #include <testing/check.h>
