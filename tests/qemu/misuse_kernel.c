@@ -7,8 +7,9 @@
  * `PANIC hart=H: heap: <error name>: ...`, exit code 5 (a case may name
  * another: a wild free at hardening level 0 is a trap). Before the mistake
  * the kernel prints the report the case expects (`qemu_misuse: expect: ...`)
- * and the exit code (`qemu_misuse: exit: N`) for tests/qemu/misuse_test.sh. If the mistake comes back instead, the
- * kernel prints `qemu_misuse: FAIL case=NAME: not detected` and exits 1.
+ * and the exit code (`qemu_misuse: exit: N`) for tests/qemu/misuse_test.sh.
+ * If the mistake comes back instead, the kernel prints
+ * `qemu_misuse: FAIL case=NAME: not detected` and exits 1.
  * case=list prints every case's name and exits 0.
  *
  * The mistakes happen on hart 0 (hart 1 too for the cross-hart cases), so the
