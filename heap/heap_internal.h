@@ -229,6 +229,12 @@ static inline void footer_set(uintptr_t b, uintptr_t size)
  * multiplication there (one multiply and one table load).
  */
 #if defined(__riscv) && !defined(__riscv_zbb)
+#define HEAP_SOFT_BITSCAN 1 /* no clz/ctz instruction: bin_of uses a table too */
+#else
+#define HEAP_SOFT_BITSCAN 0
+#endif
+
+#if HEAP_SOFT_BITSCAN
 static const unsigned char heap_debruijn64[64] = {
 	0,  1,  2,  53, 3,  7,  54, 27, 4,  38, 41, 8,  34, 55, 48, 28,
 	62, 5,  39, 46, 44, 42, 22, 9,  24, 35, 59, 56, 49, 18, 29, 11,
@@ -302,7 +308,7 @@ static inline unsigned range_log2_by_table(uintptr_t u)
 
 static inline unsigned range_log2(uintptr_t u)
 {
-#if defined(__riscv) && !defined(__riscv_zbb)
+#if HEAP_SOFT_BITSCAN
 	return range_log2_by_table(u);
 #else
 	return heap_log2(u);
