@@ -101,8 +101,13 @@ fi
 
 # Without icount the harts run as parallel host threads (MTTCG): real
 # concurrency. With -icount shift=0 they run in turn and rdinstret is exact.
+# sleep=off: when every hart waits in wfi, the virtual clock jumps to the
+# next timer at once instead of following the host's clock while QEMU
+# sleeps, so those waits count the same in every run whatever the host's
+# load (with sleep=on, three 4-hart runs of bench_qemu's hit pair gave 42.3,
+# 52.3 and 42.5 instructions per pair; with sleep=off 42.6 three times).
 if [ "$icount" = 1 ]; then
-	accel=(-icount shift=0)
+	accel=(-icount shift=0,sleep=off)
 else
 	accel=(-accel tcg,thread=multi)
 fi

@@ -117,8 +117,12 @@ def label(wl, mx):
 
 
 def selftest(args):
-    """One tiny boot at -smp 2 under icount: every result line, sane numbers."""
-    rows, dt = boot(args, 2, "magazines", True, 200)
+    """Two tiny boots at -smp 4 under icount: every result line, sane
+    numbers, and the same instruction counts in both (run_qemu.sh's
+    sleep=off: with sleep=on the 4-hart counts differed in every pair)."""
+    rows, dt = boot(args, 4, "magazines", True, 200)
+    again, dt2 = boot(args, 4, "magazines", True, 200)
+    dt += dt2
     rows = [enrich(r) for r in rows]
     want = {("hitpair", 0), ("prodcons", 0), ("larson", 0)} | {
         ("random", m) for m in RANDOM_MAXES}
@@ -127,10 +131,16 @@ def selftest(args):
     if got != want:
         bad.append("workloads %s, expected %s" % (sorted(got), sorted(want)))
     for r in rows:
-        if r["harts"] != 2 or not (5 <= r["insns_per_op"] < 1e6):
+        if r["harts"] != 4 or not (5 <= r["insns_per_op"] < 1e6):
             bad.append("insane: %r" % r)
         if r["wl"] == "hitpair" and not r["insns_per_op"] < 1000:
             bad.append("hit pair %.1f insns" % r["insns_per_op"])
+    first = {(r["wl"], r["max"]): r["insns"] for r in rows}
+    second = {(r["wl"], r["max"]): r["insns"] for r in map(enrich, again)}
+    for k in sorted(first):
+        if second.get(k) != first[k]:
+            bad.append("%s: %s instructions, then %s in an identical boot" %
+                       (label(*k), first[k], second.get(k)))
     for r in rows:
         log("selftest: %-14s insns/op %9.1f  acq/kop %7.1f" %
             (label(r["wl"], r["max"]), r["insns_per_op"], r["acq_per_kop"]))
