@@ -6,6 +6,10 @@ include root (both of them, the core and the locked heap, say these once)."""
 # the default fastbuild mode (and under the sanitizer configs).
 HEAP_COPTS = ["-O2"]
 
+# The hardening levels (<heap/hardening.h>): //heap:hardening_is_N for each,
+# and what `--define hardening=N` may say.
+HARDENING_LEVELS = [0, 1, 2, 3]
+
 def heap_library(name, **kwargs):
     native.cc_library(
         name = name,

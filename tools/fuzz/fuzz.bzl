@@ -14,13 +14,15 @@ which wins over the define), so the default `bazel test //...` fuzzes the
 claims, encoded links, canaries and poison too.
 """
 
+load("//heap:heap_library.bzl", "HARDENING_LEVELS")
+
 HARDENED_LEVEL = 2
 
 def _hardening_flags(name):
     """A response file holding the --define's level, or nothing (level 1)."""
     cmds = {
         "//heap:hardening_is_%d" % n: "echo -DHEAP_HARDENING_FROM_DEFINE=%d > $@" % n
-        for n in range(4)
+        for n in HARDENING_LEVELS
     }
     cmds["//conditions:default"] = "echo > $@"
     native.genrule(name = name, outs = [name + ".rsp"], cmd = select(cmds))
