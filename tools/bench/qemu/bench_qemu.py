@@ -63,10 +63,16 @@ def boot(args, harts, mode, icount, ops, workload="all", extra=()):
            "--log", logfile, "--mode", mode, "--ops", str(ops),
            "--workload", workload, "--seed", str(args.seed)]
     if icount:
-        # Under icount a wfi while every other hart also sleeps warps the
-        # clock, and idle time would count as instructions: make every
-        # port_wait_long() short (20 ticks, 2 us = 2000 instructions), long
-        # enough for a preempted lock holder to leave its critical section.
+        # Under icount the counter is global: every wakeup of a waiting
+        # hart (a timer interrupt through OpenSBI, the wait loop) counts,
+        # and a wfi while every other hart also sleeps jumps the clock to
+        # the next timer, which counts too (run_qemu.sh's sleep=off makes
+        # that the same in every run). The kernel's own wait at up to 4
+        # harts, 200 ticks (20 us = 20,000 instructions), keeps both small:
+        # at 20 ticks the 4-hart rows carried 30-80 instructions per
+        # operation of wakeups (the mode=null harness 162.6 per random
+        # action at 4 harts against 140.8 at 1; 135.0 at 200 ticks), and
+        # the 2-hart baseline boot took 4 minutes of QEMU timer work.
         cmd += ["--icount", "--wait_ticks", str(args.wait_ticks)]
     cmd += list(extra)
     t0 = time.time()
@@ -277,7 +283,7 @@ def main():
     ap.add_argument("--no-mttcg", action="store_true")
     ap.add_argument("--no-plot", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--wait-ticks", type=int, default=20,
+    ap.add_argument("--wait-ticks", type=int, default=200,
                     help="icount: port_wait_long() timeout in 100 ns ticks")
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--out", default="results/bench_qemu",
