@@ -9,19 +9,19 @@ fuzz.sh compiles with clang, outside Bazel's cc rules, so the hardening
 level (<heap/hardening.h>) reaches it as a clang response file that a
 genrule writes from `--define hardening=N` (//heap:hardening's select, the
 same settings): `bazel test --define hardening=2 //...` fuzzes level 2.
-fuzz_targets() also makes a twin fixed at level 2 (`-DHEAP_HARDENING=2`,
+fuzz_targets() also makes a twin fixed at HARDENED_LEVEL (`-DHEAP_HARDENING=`,
 which wins over the define), so the default `bazel test //...` fuzzes the
 claims, encoded links, canaries and poison too.
 """
 
-load("//heap:heap_library.bzl", "HARDENING_LEVELS")
+load("//heap:heap_library.bzl", "HARDENING_FROM_DEFINE", "HARDENING_LEVELS")
 
 HARDENED_LEVEL = 2
 
 def _hardening_flags(name):
     """A response file holding the --define's level, or nothing (level 1)."""
     cmds = {
-        "//heap:hardening_is_%d" % n: "echo -DHEAP_HARDENING_FROM_DEFINE=%d > $@" % n
+        "//heap:hardening_is_%d" % n: "echo -D%s=%d > $@" % (HARDENING_FROM_DEFINE, n)
         for n in HARDENING_LEVELS
     }
     cmds["//conditions:default"] = "echo > $@"
