@@ -54,6 +54,30 @@ static bool adjacent_pair(void **blk, unsigned n, void **a, void **b)
 	return false;
 }
 
+#define OVERFLOW_BLOCKS_MAX 16
+
+/*
+ * The overflow cases' setup: n blocks of `size` (from kheap_alloc if
+ * from_heap, else kmalloc), two adjacent ones a and b among them, and a
+ * filled with `fill` up to b's payload, so b's tag is overwritten. Returns a
+ * (*b_out: b); the other blocks stay allocated.
+ */
+static void *overflow_into_next(size_t size, unsigned n, bool from_heap, int fill, void **b_out)
+{
+	void *blk[OVERFLOW_BLOCKS_MAX], *a;
+
+	if (n > OVERFLOW_BLOCKS_MAX)
+		panic("qemu_misuse: at most %u blocks", OVERFLOW_BLOCKS_MAX);
+	for (unsigned i = 0; i < n; i++)
+		blk[i] = from_heap ? kheap_alloc(size, 0) : kmalloc(size);
+	if (!adjacent_pair(blk, n, &a, b_out))
+		panic("qemu_misuse: no two adjacent %zu-byte blocks", size);
+	kprintf("qemu_misuse: a=%p (usable %zu) b=%p: writing %zu bytes into a\n",
+		a, ksize(a), *b_out, to_next_payload(a));
+	memset(a, fill, to_next_payload(a));
+	return a;
+}
+
 /* ---- the mistakes made on hart 0 alone ---------------------------------- */
 
 static void uninit_kmalloc(void)
@@ -184,14 +208,7 @@ static void overflow_free_victim(void)
 	 * canary sends it to the heap, which names the same damage);
 	 * kfree(b) (the victim) finds its tag damaged.
 	 */
-	void *blk[16];
-	for (unsigned i = 0; i < 16; i++)
-		blk[i] = kmalloc(64);
-	if (!adjacent_pair(blk, 16, &p, &q))
-		panic("qemu_misuse: no two adjacent 64-byte blocks");
-	kprintf("qemu_misuse: a=%p (usable %zu) b=%p: writing %zu bytes into a\n",
-		p, ksize(p), q, to_next_payload(p));
-	memset(p, 0x41, to_next_payload(p));
+	p = overflow_into_next(64, 16, false, 0x41, &q);
 	kfree(p);
 	kprintf("qemu_misuse: kfree(a) passed unseen (magazine path)\n");
 	kfree(q);
@@ -230,12 +247,7 @@ static void overflow_drain(void)
 	 * damage is found when the culprit's magazine goes back to the
 	 * heap (percpu_drain -> kheap_free_batch checks every block).
 	 */
-	void *blk[16];
-	for (unsigned i = 0; i < 16; i++)
-		blk[i] = kmalloc(64);
-	if (!adjacent_pair(blk, 16, &p, &q))
-		panic("qemu_misuse: no two adjacent 64-byte blocks");
-	memset(p, 0x41, to_next_payload(p));
+	p = overflow_into_next(64, 16, false, 0x41, &q);
 	kfree(p);
 	kprintf("qemu_misuse: kfree(a) passed unseen; draining the caches\n");
 	percpu_drain();
@@ -250,14 +262,7 @@ static void overflow_free_culprit(void)
 	 * overflowing block checks that its size lands on a valid tag,
 	 * so the overflow is caught at the culprit's own free.
 	 */
-	void *blk[4];
-	for (unsigned i = 0; i < 4; i++)
-		blk[i] = kheap_alloc(1000, 0);
-	if (!adjacent_pair(blk, 4, &p, &q))
-		panic("qemu_misuse: no two adjacent 1000-byte blocks");
-	kprintf("qemu_misuse: a=%p (usable %zu) b=%p: writing %zu bytes into a\n",
-		p, ksize(p), q, to_next_payload(p));
-	memset(p, 0x41, to_next_payload(p));
+	p = overflow_into_next(1000, 4, true, 0x41, &q);
 	kheap_free(p);
 }
 
@@ -266,14 +271,7 @@ static void overflow_free_large(void)
 	void *p, *q;
 
 	/* Large blocks through kfree: the heap's free of the culprit. */
-	void *blk[4];
-	for (unsigned i = 0; i < 4; i++)
-		blk[i] = kmalloc(8192);
-	if (!adjacent_pair(blk, 4, &p, &q))
-		panic("qemu_misuse: no two adjacent 8 KiB blocks");
-	kprintf("qemu_misuse: a=%p (usable %zu) b=%p: writing %zu bytes into a\n",
-		p, ksize(p), q, to_next_payload(p));
-	memset(p, 0, to_next_payload(p)); /* zeros: a "tag" of 0 */
+	p = overflow_into_next(8192, 4, false, 0, &q); /* zeros: a "tag" of 0 */
 	kfree(p);
 }
 
