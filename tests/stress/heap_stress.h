@@ -19,10 +19,10 @@
 
 /*
  * The live set is a share of the heap, not a number of blocks per hart:
- * fill_pct of heap_bytes, divided evenly among the harts, so the same job
+ * at most fill_pct of heap_bytes, one cap all harts share, so the same job
  * spreads over however many harts run it. A hart allocates (or grows a
- * block) only while its live bytes, blocks it sent to other harts' inboxes
- * included, stay within its share.
+ * block) only while all live bytes, blocks in transit between harts
+ * included, stay within the cap (heap_stress.c, live_reserve).
  */
 #define STRESS_DEFAULT_FILL_PCT 50
 /* Slots (blocks a hart may hold), shared out among the harts. */
