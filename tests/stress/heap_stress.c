@@ -182,13 +182,21 @@ static void live_sub(size_t n)
 	__atomic_fetch_sub(&live_bytes, n, __ATOMIC_RELAXED);
 }
 
-/* Counts `more` live bytes, unless that would pass the cap: then false. */
+/*
+ * Counts `more` live bytes, unless that would pass the cap: then false. A
+ * compare-and-swap, not an add undone on failure: the count never passes
+ * the cap, even for a moment hart 0 might sample (fill_max_pct).
+ */
 static bool live_reserve(size_t more)
 {
-	if (__atomic_add_fetch(&live_bytes, more, __ATOMIC_RELAXED) <= live_cap)
-		return true;
-	live_sub(more);
-	return false;
+	size_t now = __atomic_load_n(&live_bytes, __ATOMIC_RELAXED);
+
+	do {
+		if (now + more > live_cap)
+			return false;
+	} while (!__atomic_compare_exchange_n(&live_bytes, &now, now + more, true,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return true;
 }
 
 static void do_alloc(unsigned hart, struct block *b)
