@@ -28,7 +28,7 @@
  * (and net_ratio_max*=, the same past the loop's time), random_actions_max200_ops=,
  * microbench_p50= and the locks' figures.
  */
-#include "../tests/efficiency.h"
+#include "efficiency.h"
 
 #include <bench/workloads.h>
 #include <platform/ticket_lock.h>
