@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include <platform/mix64.h>
 #include <testing/check.h>
 
 /* Page-aligned anonymous memory, so a stray access outside it faults. */
@@ -30,10 +31,7 @@ static inline void test_unmap(void *p, size_t bytes)
 /* splitmix64: small, fast, good enough for tests. */
 static inline uint64_t test_rand(uint64_t *s)
 {
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return port_splitmix64(s);
 }
 
 /* Uniform in [lo, hi]. */

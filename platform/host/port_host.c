@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* Host port: the out-of-line half of the port contract for Linux. */
+#include <platform/mix64.h>
 #include <platform/port.h>
 
 #include <sched.h>
@@ -38,10 +39,7 @@ uint64_t port_entropy(void)
 	clock_gettime(CLOCK_REALTIME, &t);
 	v = (uint64_t)t.tv_nsec ^ ((uint64_t)t.tv_sec << 30) ^ (uint64_t)(uintptr_t)&v ^
 	    ((uint64_t)(uintptr_t)&port_entropy << 17);
-	/* splitmix64's finaliser: every input bit reaches every output bit. */
-	v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9u;
-	v = (v ^ (v >> 27)) * 0x94d049bb133111ebu;
-	return v ^ (v >> 31);
+	return port_mix64(v);
 }
 
 void port_wait_long(void)

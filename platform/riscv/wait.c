@@ -8,6 +8,7 @@
  * halt the vCPU thread until an interrupt, so arm a short timer first.
  */
 #include "internal.h"
+#include <platform/mix64.h>
 
 /* ~20 us of a 10 MHz timebase; the kernel may tune it (bootarg). */
 uint64_t platform_wait_long_ticks = 200;
@@ -26,9 +27,7 @@ uint64_t port_time_us(void)
 uint64_t port_entropy(void)
 {
 	uint64_t v = platform_time() ^ ((uint64_t)(uintptr_t)&v << 21);
-	v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9u;
-	v = (v ^ (v >> 27)) * 0x94d049bb133111ebu;
-	return v ^ (v >> 31);
+	return port_mix64(v);
 }
 
 void port_wait_long(void)

@@ -6,6 +6,7 @@
  * kernel's. Everything else is an unexpected trap: a panic.
  */
 #include "internal.h"
+#include <platform/mix64.h>
 #include <platform/riscv_cause.h>
 
 #define MCAUSE_INTERRUPT (1UL << 63)
@@ -29,10 +30,7 @@ uint64_t port_entropy(void)
 {
 	uint64_t c;
 	__asm__ volatile("csrr %0, mcycle" : "=r"(c));
-	uint64_t v = mmode_time() ^ (c << 23) ^ (c >> 41);
-	v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9u;
-	v = (v ^ (v >> 27)) * 0x94d049bb133111ebu;
-	return v ^ (v >> 31);
+	return port_mix64(mmode_time() ^ (c << 23) ^ (c >> 41));
 }
 
 uint64_t riscv_tick_now(void)
