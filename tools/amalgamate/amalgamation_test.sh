@@ -32,8 +32,10 @@ fi
 for h in platform/port.h platform/ticket_lock.h heap/kheap.h percpu/kmalloc.h percpu/pages.h; do
 	echo '#include "smpheap_names.h"' >"$compat/$h"
 done
-# The test-only fault names are macros alone (no symbols): the tree's own.
+# The test-only fault names (macros) and the M-mode port's splitmix64
+# finaliser (static inline) define no symbols: the tree's own.
 cp "$root/platform/include/platform/fault.h" "$compat/platform/fault.h"
+cp "$root/platform/include/platform/mix64.h" "$compat/platform/mix64.h"
 
 make -s -C "$root/tools/amalgamate/example" GEN="$gen" ROOT="$root" OUT="$out" COMPAT="$compat"
 make -s -C "$root/tools/amalgamate/example" GEN="$gen" ROOT="$root" OUT="$out/noipi" \
