@@ -24,6 +24,10 @@ static struct {
 	kheap_batch_hook_t batch;
 	void *batch_ctx;
 	kheap_report_extra_fn extra;
+	unsigned long deferred_frees; /* under lock: frees left to a holder */
+	enum heap_error deferred_err; /* under lock: a drain's first failure, */
+	void *deferred_err_ptr;       /* its block, */
+	size_t deferred_errs;         /* and how many failed: for unlock() */
 } g = { .lock = TICKET_LOCK_INIT };
 
 /*
@@ -69,10 +73,71 @@ const void *kheap_lock_id(void)
 	return &g.lock;
 }
 
+/*
+ * Deferred frees. A kheap_free that finds the heap lock taken does not wait
+ * for it: it claims its block (state HEAP_STATE_CACHED, so a second free of
+ * it is named a double free, as for a block in a magazine), pushes it on
+ * this lock-free stack, linked through the block's first payload word, and
+ * returns. Whoever takes the lock next frees them all first (lock()), so
+ * every heap operation, stats and reports included, sees them freed; the
+ * frees cost the holder a list walk instead of a lock handover each.
+ * The block's second payload word keeps the state the claim replaced, for
+ * a free that fails (a tag or canary damaged meanwhile): the block then
+ * stays allocated, with that state back, and unlock() names it.
+ */
+static void *deferred; /* atomic: the stack's top */
+
+/* A claimed block p goes on the stack. */
+static void defer_push(void *p)
+{
+	void **link = p;
+	/* Relaxed load; the CAS below publishes the link (release). */
+	void *top = __atomic_load_n(&deferred, __ATOMIC_RELAXED);
+	do
+		*link = top;
+	while (!__atomic_compare_exchange_n(&deferred, &top, p, true, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED));
+}
+
+/*
+ * Under the lock: frees every deferred block. Takes the whole stack at once
+ * (acquire: pairs with the pushes' release, so their links and claims are
+ * seen); no pop of single nodes, so no ABA. The first failure and the
+ * number of them are kept for unlock() to report.
+ */
+static void drain_deferred(void)
+{
+	void *p = __atomic_exchange_n(&deferred, NULL, __ATOMIC_ACQUIRE);
+	while (p) {
+		void **words = p;
+		void *next = words[0];
+		unsigned was = (unsigned)(uintptr_t)words[1];
+		enum heap_error e = heap_free_claimed(&g.heap, p);
+		if (e != HEAP_OK) {
+			heap_tag_set_state(p, was); /* not freed: its state back */
+			if (!g.deferred_errs++) {
+				g.deferred_err = e;
+				g.deferred_err_ptr = p;
+			}
+		}
+		g.deferred_frees++;
+		p = next;
+	}
+}
+
+/* Just after taking the lock: counted, and the deferred frees done. */
+static void acquired(void)
+{
+	g.acquisitions++;
+	/* Relaxed: a hint; drain_deferred's exchange is what orders. */
+	if (__atomic_load_n(&deferred, __ATOMIC_RELAXED))
+		drain_deferred();
+}
+
 static port_irqflags_t lock(void)
 {
 	port_irqflags_t f = ticket_lock_irqsave(&g.lock, &g.spins);
-	g.acquisitions++;
+	acquired();
 	return f;
 }
 
@@ -95,7 +160,14 @@ static void unlock(port_irqflags_t f)
 	/* A free-list link the operation found corrupted (and did not follow). */
 	uintptr_t bad_link = heap_take_link_error(&g.heap);
 #endif
+	/* A deferred free that failed: the first, with how many did as the size. */
+	size_t deferred_errs = g.deferred_errs;
+	enum heap_error deferred_err = g.deferred_err;
+	void *deferred_err_ptr = g.deferred_err_ptr;
+	g.deferred_errs = 0;
 	ticket_unlock_irqrestore(&g.lock, f);
+	if (deferred_errs)
+		misuse(deferred_err, deferred_err_ptr, deferred_errs, "kheap_free (deferred)");
 #if HEAP_HARDENING >= 3
 	if (errors)
 		misuse(HEAP_ERR_CORRUPT_TAG, NULL, errors, "kheap (paranoid validation)");
@@ -226,6 +298,7 @@ void kheap_get_stats(struct kheap_stats *st)
 	heap_get_stats(&g.heap, &st->heap);
 	st->lock_acquisitions = g.acquisitions;
 	st->lock_spins = g.spins;
+	st->deferred_frees = g.deferred_frees;
 	unlock(f);
 }
 
@@ -484,15 +557,24 @@ void *kheap_calloc(size_t n, size_t size)
 }
 
 /*
+ * p lies in the heap's hull, past its first word: the test before any load
+ * through p (a foreign pointer is never read through; NULL is outside).
+ */
+static bool in_hull(const void *p)
+{
+	uintptr_t lo = __atomic_load_n(&kheap_bounds_.lo, __ATOMIC_RELAXED);
+	uintptr_t span = __atomic_load_n(&kheap_bounds_.span, __ATOMIC_RELAXED);
+	return (uintptr_t)p - lo < span && (uintptr_t)p - lo >= W;
+}
+
+/*
  * p inside the heap's hull with a live offset tag (see <heap/kheap.h>): its
  * block, with *off = p - block; else NULL. The hull test comes first, so a
  * foreign pointer is never read through.
  */
 static void *offset_block(const void *p, size_t *off)
 {
-	uintptr_t lo = __atomic_load_n(&kheap_bounds_.lo, __ATOMIC_RELAXED);
-	uintptr_t span = __atomic_load_n(&kheap_bounds_.span, __ATOMIC_RELAXED);
-	if (!p || (uintptr_t)p - lo >= span || (uintptr_t)p - lo < 8)
+	if (!in_hull(p))
 		return NULL;
 	char *b = kheap_offset_block(p);
 	if (b)
@@ -522,9 +604,7 @@ enum claim {
 
 static enum claim claim(void *p, unsigned *was)
 {
-	uintptr_t lo = __atomic_load_n(&kheap_bounds_.lo, __ATOMIC_RELAXED);
-	uintptr_t span = __atomic_load_n(&kheap_bounds_.span, __ATOMIC_RELAXED);
-	if (!p || (uintptr_t)p - lo >= span || (uintptr_t)p - lo < W)
+	if (!in_hull(p))
 		return CLAIM_OTHER; /* no load through p */
 	if (heap_tag_plausible_live(p))
 		return heap_tag_claim(p, HEAP_CLAIM_ANY_LIVE, HEAP_STATE_CACHED, was) ? CLAIM_WON
@@ -687,6 +767,64 @@ void *kheap_try_realloc(void *p, size_t size)
 	return realloc_common(p, size, true);
 }
 
+/* The claimed block p (its state was `was`) waits for the lock's holder. */
+static void defer(void *p, unsigned was)
+{
+	((void **)p)[1] = (void *)(uintptr_t)was;
+	defer_push(p);
+}
+
+#if HEAP_HARDENING >= 2
+/*
+ * Frees the claimed block p (its state was `was`) under the lock, or, if
+ * the lock is taken, leaves it on the deferred stack for the holder.
+ */
+static void free_claimed(void *p, unsigned was, const char *where)
+{
+	port_irqflags_t f = port_irq_save();
+	if (!ticket_trylock(&g.lock)) {
+		defer(p, was);
+		port_irq_restore(f);
+		return;
+	}
+	acquired();
+	enum heap_error e = heap_free_claimed(&g.heap, p);
+	unlock(f);
+	if (e != HEAP_OK) {
+		unclaim(p, was); /* not freed (a broken canary or tag) */
+		misuse(e, p, 0, where);
+	}
+}
+#else
+/*
+ * Below level 2 nothing claims a block before its free. Frees p under the
+ * lock if it is free; else claims a plausible live p (a plain store: its
+ * owner alone frees it; a second free of it while it waits is then named)
+ * and leaves it for the lock's holder. False: p is not plausible, and the
+ * locked way must name it.
+ */
+static bool free_unclaimed(void *p, const char *where)
+{
+	port_irqflags_t f = port_irq_save();
+	if (ticket_trylock(&g.lock)) {
+		acquired();
+		enum heap_error e = heap_free(&g.heap, p);
+		unlock(f);
+		if (e != HEAP_OK)
+			misuse(e, p, 0, where);
+		return true;
+	}
+	bool plausible = in_hull(p) && heap_tag_plausible_live(p);
+	if (plausible) {
+		unsigned was = heap_tag_state(p);
+		heap_tag_set_state(p, HEAP_STATE_CACHED);
+		defer(p, was);
+	}
+	port_irq_restore(f);
+	return plausible;
+}
+#endif
+
 static void free_common(void *p, size_t size, bool sized, const char *where)
 {
 	size_t off;
@@ -716,8 +854,13 @@ static void free_common(void *p, size_t size, bool sized, const char *where)
 	unsigned was = 0;
 	switch (claim(p, &was)) {
 	case CLAIM_WON: {
+		if (!sized) {
+			free_claimed(p, was, where);
+			return;
+		}
+		/* Not deferred: the size is checked (and named) at the free. */
 		port_irqflags_t f = lock();
-		e = sized ? heap_free_sized_claimed(&g.heap, p, size) : heap_free_claimed(&g.heap, p);
+		e = heap_free_sized_claimed(&g.heap, p, size);
 		unlock(f);
 		if (e != HEAP_OK)
 			unclaim(p, was); /* not freed (a wrong size, a broken canary) */
@@ -731,6 +874,8 @@ static void free_common(void *p, size_t size, bool sized, const char *where)
 		break;
 	}
 #else
+	if (!sized && free_unclaimed(p, where))
+		return;
 	port_irqflags_t f = lock();
 	enum heap_error e = sized ? heap_free_sized(&g.heap, p, size) : heap_free(&g.heap, p);
 	unlock(f);

@@ -9,6 +9,7 @@
 
 #include <heap/kheap.h>
 #include <platform/port.h>
+#include <platform/ticket_lock.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
@@ -25,9 +26,12 @@ static const char *last_where;
 static int misuses;
 static unsigned errs_seen; /* bit e: error e reported since EXPECT_MISUSE began */
 
+static int deferred_reports; /* reports from a deferred free's drain */
+
 static void record(enum heap_error err, void *ptr, size_t size, const char *where)
 {
 	(void)size;
+	deferred_reports += strcmp(where, "kheap_free (deferred)") == 0;
 	last_err = err;
 	last_ptr = ptr;
 	last_where = where;
@@ -467,6 +471,74 @@ static void test_oom_panic(void)
 
 /* ---- harts ----------------------------------------------------------- */
 
+/* ---- deferred frees: kheap_free while another holds the lock ---------- */
+
+static ticket_lock_t *heap_lock(void)
+{
+	return (ticket_lock_t *)kheap_lock_id(); /* this test alone takes it */
+}
+
+#if HEAP_HARDENING < 2
+static void *free_on_other_hart(void *p)
+{
+	port_host_become_hart(2);
+	kheap_free(p);
+	return NULL;
+}
+#endif
+
+static void test_deferred_frees(void)
+{
+	enum { N = 8 };
+	struct kheap_stats before, after;
+	char *v[N];
+	kheap_get_stats(&before);
+	for (int i = 0; i < N; i++)
+		v[i] = kheap_alloc(64 + 48 * (size_t)i, 0);
+
+	/* Held: every free returns at once (waiting would deadlock here). */
+	port_irqflags_t f = ticket_lock_irqsave(heap_lock(), NULL);
+	for (int i = 0; i < N; i++)
+		kheap_free(v[i]);
+	/* A second free of a block that waits on the deferred stack. */
+#if HEAP_HARDENING >= 2
+	EXPECT_MISUSE(kheap_free(v[3]), HEAP_ERR_DOUBLE_FREE); /* the claim: no wait */
+	ticket_unlock_irqrestore(heap_lock(), f);
+#else
+	/* Not plausible live any more: it waits for the lock, then is named. */
+	pthread_t t;
+	int before_misuses = misuses;
+	CHECK(pthread_create(&t, NULL, free_on_other_hart, v[3]) == 0);
+	usleep(20000);
+	CHECK_EQ(misuses, before_misuses);
+	ticket_unlock_irqrestore(heap_lock(), f);
+	pthread_join(t, NULL);
+	CHECK_EQ(misuses, before_misuses + 1);
+	CHECK_EQ(last_err, HEAP_ERR_DOUBLE_FREE);
+#endif
+	kheap_get_stats(&after); /* the lock: the deferred frees are done */
+	CHECK_EQ(after.deferred_frees - before.deferred_frees, N);
+	CHECK_EQ(after.heap.live_allocs, before.heap.live_allocs);
+	CHECK_EQ(kheap_validate(NULL, NULL), 0);
+
+	/* Damaged while it waits: the next holder names it, and keeps it. */
+	char *bad = kheap_alloc(100, 0);
+	uintptr_t saved = ((uintptr_t *)bad)[-1];
+	f = ticket_lock_irqsave(heap_lock(), NULL);
+	kheap_free(bad);
+	((unsigned char *)bad - 8 + HEAP_LANE_CHECK)[0] ^= 1;
+	ticket_unlock_irqrestore(heap_lock(), f);
+	deferred_reports = 0;
+	EXPECT_MISUSE(kheap_get_stats(&after), HEAP_ERR_CORRUPT_TAG);
+	CHECK_EQ(deferred_reports, 1);
+	CHECK_EQ(after.heap.live_allocs, before.heap.live_allocs + 1);
+	((uintptr_t *)bad)[-1] = saved; /* repaired: an ordinary free again */
+	kheap_free(bad);
+	kheap_get_stats(&after);
+	CHECK_EQ(after.heap.live_allocs, before.heap.live_allocs);
+	CHECK_EQ(kheap_validate(NULL, NULL), 0);
+}
+
 #define HARTS 4
 #define HART_OPS 20000
 
@@ -502,11 +574,15 @@ static void test_harts(void)
 	for (unsigned i = 0; i < HARTS; i++)
 		pthread_join(t[i], NULL);
 	kheap_get_stats(&after);
-	CHECK(after.lock_acquisitions - before.lock_acquisitions >= (unsigned long)HARTS * HART_OPS);
+	/* Every operation took the lock, but frees that found it taken. */
+	CHECK(after.lock_acquisitions - before.lock_acquisitions +
+		      (after.deferred_frees - before.deferred_frees) >=
+	      (unsigned long)HARTS * HART_OPS);
 	CHECK_EQ(after.heap.live_allocs, before.heap.live_allocs);
 	CHECK_EQ(kheap_validate(NULL, NULL), 0);
-	printf("kheap_test: %d harts x %d ops, %lu lock spins\n", HARTS, HART_OPS,
-	       after.lock_spins - before.lock_spins);
+	printf("kheap_test: %d harts x %d ops, %lu lock spins, %lu frees deferred\n", HARTS,
+	       HART_OPS, after.lock_spins - before.lock_spins,
+	       after.deferred_frees - before.deferred_frees);
 }
 
 /* The P/state race between the lanes: //heap:tag_lane_test (also under TSan). */
@@ -518,6 +594,7 @@ int main(void)
 	test_batch_hook();
 	test_realloc_locks();
 	test_misuse_recorded();
+	test_deferred_frees();
 	test_default_handler();
 	test_oom_hooks();
 	test_report();

@@ -24,6 +24,16 @@
  *    kheap_alloc panics with PORT_EXIT_OOM and the whole report (kheap_report
  *    plus the report-extra lines) as one unbroken block; kheap_try_alloc
  *    returns NULL.
+ *  - kheap_free does not wait for a lock another hart holds: it claims the
+ *    block (its state lane, so a second free of it is named a double free)
+ *    and leaves it on a lock-free stack that whoever takes the lock next
+ *    frees first, before its own operation (deferred frees: their count is
+ *    kheap_stats.deferred_frees). Every operation, stats and reports
+ *    included, so sees them freed. A block damaged while it waits is named
+ *    by that holder (where: "kheap_free (deferred)"; the size is how many
+ *    of its deferred frees failed, the pointer the first) and stays
+ *    allocated.
+ *    kheap_free_sized and the batches take the lock.
  *  - The batches take the lock once and call no hook under it: they return
  *    what the heap could give, and the caller falls back to kheap_alloc.
  *    After the lock, kheap_alloc_batch tells the batch hook (if one is set)
@@ -83,6 +93,8 @@ struct kheap_stats {
 	struct heap_stats heap;
 	unsigned long lock_acquisitions;
 	unsigned long lock_spins; /* summed over acquisitions */
+	/* Frees that found the lock taken and left the block to its holder. */
+	unsigned long deferred_frees;
 };
 void kheap_get_stats(struct kheap_stats *st);
 /*
