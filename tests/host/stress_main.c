@@ -139,14 +139,14 @@ int main(int argc, char **argv)
 	bool pass = r.pass && p.allocs == p.frees && cached;
 	printf("host_stress: %s harts=%u ops=%llu allocs=%llu frees=%llu cross_pct=%u "
 	       "corrupt=%llu leaked=%zu free_bytes=%zu/%zu validate_errors=%llu "
-	       "lockless_pct=%llu heap_lock_acquisitions=%lu fill_max_pct=%u "
+	       "lockless_pct=%llu heap_lock_acquisitions=%lu heap_frees_deferred=%lu fill_max_pct=%u "
 	       "cached_max_pct=%u budget_pct=%u high_water_kib=%zu largest_free_min_kib=%zu\n",
 	       pass ? "PASS" : "FAIL", harts, (unsigned long long)r.sum.ops,
 	       (unsigned long long)r.sum.allocs, (unsigned long long)r.sum.frees,
 	       r.cross_pct, (unsigned long long)r.sum.corrupt, r.live_allocs,
 	       r.bytes_free, r.initial_free, (unsigned long long)r.validate_errors,
 	       (unsigned long long)(calls ? (p.alloc_hits + p.free_hits) * 100 / calls : 0),
-	       end.lock_acquisitions, r.fill_max_pct, pct(r.cached_max, bytes),
+	       end.lock_acquisitions, end.deferred_frees, r.fill_max_pct, pct(r.cached_max, bytes),
 	       pct(r.cache_budget, bytes), end.heap.high_water / 1024,
 	       r.largest_free_min / 1024);
 	printf("host_stress: heap calls: refills=%llu returns=%llu large_allocs=%llu "

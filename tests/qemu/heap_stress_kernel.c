@@ -153,8 +153,8 @@ static void print_table(void)
 			(unsigned long long)p.lock_spins, (unsigned long long)s->irq_ops);
 	}
 	kheap_get_stats(&ks);
-	kprintf("global heap: %lu lock acquisitions, %lu spins, high water %zu KiB\n",
-		ks.lock_acquisitions, ks.lock_spins, ks.heap.high_water / 1024);
+	kprintf("global heap: %lu lock acquisitions, %lu spins, %lu frees deferred, high water %zu KiB\n",
+		ks.lock_acquisitions, ks.lock_spins, ks.deferred_frees, ks.heap.high_water / 1024);
 }
 
 static size_t hs_high_water_kib(void)
