@@ -3,7 +3,8 @@
  * The locked global heap: use before init, every misuse through a recording
  * handler, the default handler and the OOM panic in child processes (exit
  * code and text), the reclaim and OOM hooks (called unlocked, in order), the
- * batch hook, and harts (threads) hammering it concurrently.
+ * batch hook, frees while the lock is held elsewhere (deferred to its
+ * holder), and harts (threads) hammering it concurrently.
  */
 #include "test_util.h"
 
@@ -469,8 +470,6 @@ static void test_oom_panic(void)
 	CHECK(strstr(out, "caches 12345 bytes\n") != NULL);
 }
 
-/* ---- harts ----------------------------------------------------------- */
-
 /* ---- deferred frees: kheap_free while another holds the lock ---------- */
 
 static ticket_lock_t *heap_lock(void)
@@ -538,6 +537,8 @@ static void test_deferred_frees(void)
 	CHECK_EQ(after.heap.live_allocs, before.heap.live_allocs);
 	CHECK_EQ(kheap_validate(NULL, NULL), 0);
 }
+
+/* ---- harts ----------------------------------------------------------- */
 
 #define HARTS 4
 #define HART_OPS 20000
