@@ -87,14 +87,15 @@ const void *kheap_lock_id(void)
  */
 static void *deferred; /* atomic: the stack's top */
 
-/* A claimed block p goes on the stack. */
-static void defer_push(void *p)
+/* The claimed block p (its state was `was`) goes on the stack. */
+static void defer(void *p, unsigned was)
 {
-	void **link = p;
-	/* Relaxed load; the CAS below publishes the link (release). */
+	void **words = p;
+	words[1] = (void *)(uintptr_t)was;
+	/* Relaxed load; the CAS below publishes both words (release). */
 	void *top = __atomic_load_n(&deferred, __ATOMIC_RELAXED);
 	do
-		*link = top;
+		words[0] = top;
 	while (!__atomic_compare_exchange_n(&deferred, &top, p, true, __ATOMIC_RELEASE,
 					    __ATOMIC_RELAXED));
 }
@@ -162,9 +163,13 @@ static void unlock(port_irqflags_t f)
 #endif
 	/* A deferred free that failed: the first, with how many did as the size. */
 	size_t deferred_errs = g.deferred_errs;
-	enum heap_error deferred_err = g.deferred_err;
-	void *deferred_err_ptr = g.deferred_err_ptr;
-	g.deferred_errs = 0;
+	enum heap_error deferred_err = HEAP_OK;
+	void *deferred_err_ptr = NULL;
+	if (__builtin_expect(deferred_errs != 0, 0)) {
+		deferred_err = g.deferred_err;
+		deferred_err_ptr = g.deferred_err_ptr;
+		g.deferred_errs = 0;
+	}
 	ticket_unlock_irqrestore(&g.lock, f);
 	if (deferred_errs)
 		misuse(deferred_err, deferred_err_ptr, deferred_errs, "kheap_free (deferred)");
@@ -765,13 +770,6 @@ void *kheap_realloc(void *p, size_t size)
 void *kheap_try_realloc(void *p, size_t size)
 {
 	return realloc_common(p, size, true);
-}
-
-/* The claimed block p (its state was `was`) waits for the lock's holder. */
-static void defer(void *p, unsigned was)
-{
-	((void **)p)[1] = (void *)(uintptr_t)was;
-	defer_push(p);
 }
 
 #if HEAP_HARDENING >= 2
