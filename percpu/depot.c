@@ -282,6 +282,8 @@ static port_irqflags_t depot_lock(struct percpu_cpu *c, struct percpu_depot *d)
 	port_irqflags_t f = ticket_lock_irqsave(&d->lock, &spins);
 	STAT_ADD(&cold(c)->lock_acquisitions, 1);
 	STAT_ADD(&cold(c)->lock_spins, spins);
+	STAT_ADD(&d->acquisitions, 1); /* under d's lock: one writer at a time */
+	STAT_ADD(&d->spins, spins);
 	return f;
 }
 

@@ -312,6 +312,12 @@ struct percpu_depot {
 	 */
 	size_t low_full, low_empty;
 	uint64_t reap_at; /* port_time_us() */
+	/*
+	 * The lock's traffic, by every hart together (percpu_get_depot_stats):
+	 * written by the holder, under lock; read relaxed. A hart's own
+	 * lock_acquisitions and lock_spins count the same acquisitions.
+	 */
+	uint64_t acquisitions, spins;
 } __attribute__((aligned(PORT_CACHE_LINE)));
 
 /*

@@ -97,6 +97,52 @@ size_t percpu_depot_bytes(void)
 	return bytes;
 }
 
+bool percpu_get_depot_stats(unsigned cls, struct percpu_depot_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (cls >= PERCPU_NCLASSES)
+		return false;
+	const struct percpu_depot *d = &percpu_depots[cls];
+	out->class_size = percpu_class_size[cls];
+	out->acquisitions = LOAD_RELAXED(&d->acquisitions);
+	out->spins = LOAD_RELAXED(&d->spins);
+	out->full = LOAD_RELAXED(&d->nfull);
+	return true;
+}
+
+bool percpu_report_depots(kheap_print_fn print)
+{
+	enum { BUSIEST = 3 };
+	struct percpu_depot_stats top[BUSIEST] = { { 0 } }, d;
+	struct percpu_stats harts;
+	uint64_t acquisitions = 0, spins = 0;
+
+	for (unsigned cls = 0; percpu_get_depot_stats(cls, &d); cls++) {
+		acquisitions += d.acquisitions;
+		spins += d.spins;
+		for (unsigned i = 0; i < BUSIEST; i++) {
+			if (d.acquisitions > top[i].acquisitions) {
+				struct percpu_depot_stats out = top[i];
+				top[i] = d;
+				d = out; /* the one it displaced moves down */
+			}
+		}
+	}
+	percpu_sum_stats(&harts);
+	char busiest[BUSIEST * 64]; /* " 32768 B <20 digits> (<20 digits> spins)" each */
+	size_t len = 0;
+	busiest[0] = '\0';
+	for (unsigned i = 0; i < BUSIEST && top[i].acquisitions && len < sizeof(busiest); i++)
+		len += (size_t)port_snprintf(busiest + len, sizeof(busiest) - len,
+					     " %zu B %llu (%llu spins)", top[i].class_size,
+					     (unsigned long long)top[i].acquisitions,
+					     (unsigned long long)top[i].spins);
+	print("depots: %llu lock acquisitions (harts: %llu), %llu spins (harts: %llu); busiest:%s\n",
+	      (unsigned long long)acquisitions, (unsigned long long)harts.lock_acquisitions,
+	      (unsigned long long)spins, (unsigned long long)harts.lock_spins, busiest);
+	return acquisitions == harts.lock_acquisitions && spins == harts.lock_spins;
+}
+
 /*
  * " 3 17 42": the harts whose bit is set in bits[], into list (cut short if
  * it does not fit, never past size). Returns how many.

@@ -2,8 +2,9 @@
 /*
  * Magazine transitions on one hart, observed through the statistics and the
  * heap's live count: refill, hits, loaded/previous swap, depot exchange,
- * return of the depot's excess, drain; plus tags and the kmalloc family,
- * and a hart's exit handing a partly full magazine to the next hart.
+ * return of the depot's excess (and the depot's own count of its lock),
+ * drain; plus tags and the kmalloc family, and a hart's exit handing a
+ * partly full magazine to the next hart.
  * Uses the 2 KiB class (8 rounds per magazine) so the counts are small.
  */
 #include "test_util.h"
@@ -93,6 +94,26 @@ int main(void)
 	CHECK(t.refills == s.refills);
 	CHECK(t.depot_exchanges - s.depot_exchanges == 1);
 	CHECK(percpu_depot_bytes() == (PERCPU_DEPOT_MAX_FULL - 1) * cap * SZ);
+
+	/*
+	 * The depots' own count of their locks: so far every acquisition was
+	 * hart 0's and in this class, so the class's depot counted them all
+	 * and the others none.
+	 */
+	struct percpu_depot_stats d;
+	CHECK(percpu_get_depot_stats(CLS, &d));
+	CHECK_EQ(d.class_size, (size_t)SZ);
+	CHECK(d.acquisitions > 0);
+	CHECK_EQ(d.acquisitions, t.lock_acquisitions);
+	CHECK_EQ(d.spins, t.lock_spins);
+	CHECK_EQ(d.full, (size_t)PERCPU_DEPOT_MAX_FULL - 1);
+	for (unsigned k = 0; k < PERCPU_NCLASSES; k++) {
+		CHECK(percpu_get_depot_stats(k, &d));
+		if (k != CLS)
+			CHECK_EQ(d.acquisitions, (uint64_t)0);
+	}
+	CHECK(!percpu_get_depot_stats(PERCPU_NCLASSES, &d));
+	CHECK(d.class_size == 0 && d.acquisitions == 0);
 	for (size_t i = 0; i < 3 * cap; i++)
 		kfree(b[i]);
 

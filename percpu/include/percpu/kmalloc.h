@@ -41,6 +41,7 @@
 #ifndef PERCPU_KMALLOC_H
 #define PERCPU_KMALLOC_H
 
+#include <heap/kheap.h>
 #include <percpu/size_class.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -169,6 +170,29 @@ void percpu_sum_stats(struct percpu_stats *out);
 size_t percpu_cached_bytes(unsigned hart);
 /* Bytes sitting in full magazines in the depots. */
 size_t percpu_depot_bytes(void);
+
+/*
+ * One class's depot, a racy snapshot: how often every hart together took
+ * its lock and spun for it (a contended class is one whose magazines are
+ * too small for its traffic: Bonwick grows them by this figure), and the
+ * full magazines it holds. Summed over the classes, acquisitions and spins
+ * are the harts' lock_acquisitions and lock_spins (struct percpu_stats).
+ */
+struct percpu_depot_stats {
+	size_t class_size;
+	uint64_t acquisitions;
+	uint64_t spins;
+	size_t full; /* full magazines held now (not the loose one) */
+};
+/* False, and *out zeroed, if cls >= PERCPU_NCLASSES. */
+bool percpu_get_depot_stats(unsigned cls, struct percpu_depot_stats *out);
+/*
+ * One line through print: the depots' acquisitions and spins summed over
+ * the classes, beside the harts' count of the same, and the three classes
+ * whose depots were taken most. True if the two counts agree, as they must
+ * while no hart is in percpu.
+ */
+bool percpu_report_depots(kheap_print_fn print);
 
 /*
  * The caches' budget (<percpu/config.h>, budget.c): every magazine is
