@@ -19,6 +19,7 @@
 #include <platform/port.h>
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,16 @@
 #include "tests/stress/heap_stress.h"
 
 static pthread_barrier_t barrier;
+
+/* percpu's report lines, on stdout after this program's prefix. */
+static void print_line(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("host_stress: ", stdout);
+	vprintf(fmt, ap);
+	va_end(ap);
+}
 
 static void *hart_main(void *arg)
 {
@@ -136,7 +147,9 @@ int main(int argc, char **argv)
 			      !budget_pct && reap_us < 0;
 	bool cached = !default_caches ||
 		      (p.alloc_hits > p.allocs / 4 && p.depot_exchanges > 0);
-	bool pass = r.pass && p.allocs == p.frees && cached;
+	/* Every hart has left percpu: the depots' counts must be the harts'. */
+	bool depots_agree = percpu_report_depots(print_line);
+	bool pass = r.pass && p.allocs == p.frees && cached && depots_agree;
 	printf("host_stress: %s harts=%u ops=%llu allocs=%llu frees=%llu cross_pct=%u "
 	       "corrupt=%llu leaked=%zu free_bytes=%zu/%zu validate_errors=%llu "
 	       "lockless_pct=%llu heap_lock_acquisitions=%lu heap_frees_deferred=%lu fill_max_pct=%u "
@@ -155,9 +168,10 @@ int main(int argc, char **argv)
 	       (unsigned long long)p.large_allocs, (unsigned long long)p.large_frees,
 	       (unsigned long long)p.evictions, (unsigned long long)p.depot_exchanges);
 	if (!pass)
-		printf("host_stress: FAIL because:%s%s%s\n",
+		printf("host_stress: FAIL because:%s%s%s%s\n",
 		       r.pass ? "" : " the stress's checks (corrupt, leaked, free_bytes, validator, budget)",
 		       p.allocs == p.frees ? "" : " percpu's allocs and frees differ",
+		       depots_agree ? "" : " the depots' lock counts differ from the harts'",
 		       cached ? "" : " a quarter or fewer allocations hit a magazine, or no depot "
 				     "exchange, with the default caches");
 	return pass ? 0 : 1;

@@ -172,6 +172,7 @@ static int finish(void)
 
 	percpu_drain();
 	print_table();
+	percpu_report_depots(kprintf);
 	stress_result(initial_free, &r);
 	percpu_sum_stats(&p);
 	calls = p.allocs + p.frees;

@@ -50,13 +50,15 @@
  *                         which on the 1 GiB reservation never binds.
  *   SMPHEAP_STATS=1       at exit, print percpu's summed counters to stderr
  *                         (slow-path rates: swaps, depot trades, refills),
- *                         the heap's high water, the caches' most and the
- *                         bytes faulted in ahead (prefault.c).
+ *                         the heap's high water, the caches' most, the
+ *                         bytes faulted in ahead (prefault.c) and the
+ *                         busiest depots.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -239,6 +241,16 @@ static size_t env_size_mb(const char *name, size_t dflt)
 
 static unsigned ids_in_use(void);
 
+/* percpu's report lines, on stderr after the shim's prefix. */
+static void print_report_line(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("smpheap: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
 static void print_stats(void)
 {
 	struct percpu_stats s;
@@ -268,6 +280,8 @@ static void print_stats(void)
 		"active_harts %u regions %zu prefaulted_kb %zu\n",
 		hs.heap.high_water >> 10, cs.budget >> 10, cs.charged_max >> 10,
 		cs.active_harts, hs.heap.regions, prefault_bytes() >> 10);
+	/* Threads may still run at exit: the two counts need not agree here. */
+	(void)percpu_report_depots(print_report_line);
 	/* Exclusive hart ids held at exit: 1 (this thread's) unless some leaked. */
 	fprintf(stderr, "smpheap: ids_in_use=%u\n", ids_in_use());
 }
