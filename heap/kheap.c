@@ -106,7 +106,7 @@ static void defer(void *p, unsigned was)
  * seen); no pop of single nodes, so no ABA. The first failure and the
  * number of them are kept for unlock() to report.
  */
-static void drain_deferred(void)
+static __attribute__((noinline, cold)) void drain_deferred(void)
 {
 	void *p = __atomic_exchange_n(&deferred, NULL, __ATOMIC_ACQUIRE);
 	while (p) {
@@ -126,8 +126,14 @@ static void drain_deferred(void)
 	}
 }
 
-/* Just after taking the lock: counted, and the deferred frees done. */
-static void acquired(void)
+/*
+ * Just after taking the lock: counted, and the deferred frees done. Inline,
+ * with the drain out of line: every heap call passes here, and as one
+ * function it was not inlined and cost a frame of 7 saved registers
+ * (26 RV64 instructions) per lock (//tools/bench:qemu, baseline hit pair
+ * 690 -> 789 instructions).
+ */
+static inline void acquired(void)
 {
 	g.acquisitions++;
 	/* Relaxed: a hint; drain_deferred's exchange is what orders. */
@@ -135,7 +141,7 @@ static void acquired(void)
 		drain_deferred();
 }
 
-static port_irqflags_t lock(void)
+static inline port_irqflags_t lock(void)
 {
 	port_irqflags_t f = ticket_lock_irqsave(&g.lock, &g.spins);
 	acquired();
@@ -145,6 +151,21 @@ static port_irqflags_t lock(void)
 static void misuse(enum heap_error err, void *ptr, size_t size, const char *where);
 
 /*
+ * unlock()'s rare path, out of line for the same reason as the drain:
+ * releases the lock, then names the first deferred free that failed, with
+ * how many did as the size.
+ */
+static __attribute__((noinline, cold)) void unlock_naming_deferred(port_irqflags_t f)
+{
+	size_t failed = g.deferred_errs;
+	enum heap_error err = g.deferred_err;
+	void *ptr = g.deferred_err_ptr;
+	g.deferred_errs = 0;
+	ticket_unlock_irqrestore(&g.lock, f);
+	misuse(err, ptr, failed, "kheap_free (deferred)");
+}
+
+/*
  * HEAP_HARDENING >= 3 (paranoid, Zephyr's extreme level): the whole-heap
  * validator runs before every release of the heap lock, so a corruption is
  * named at the first heap operation after it (the per-hart caches' hits do
@@ -152,7 +173,7 @@ static void misuse(enum heap_error err, void *ptr, size_t size, const char *wher
  * size and where "kheap (paranoid validation)", instead of being followed.
  * O(heap) per operation: for finding a bug, not for shipping.
  */
-static void unlock(port_irqflags_t f)
+static inline void unlock(port_irqflags_t f)
 {
 #if HEAP_HARDENING >= 3
 	size_t errors = heap_validate(&g.heap, NULL, NULL);
@@ -161,18 +182,10 @@ static void unlock(port_irqflags_t f)
 	/* A free-list link the operation found corrupted (and did not follow). */
 	uintptr_t bad_link = heap_take_link_error(&g.heap);
 #endif
-	/* A deferred free that failed: the first, with how many did as the size. */
-	size_t deferred_errs = g.deferred_errs;
-	enum heap_error deferred_err = HEAP_OK;
-	void *deferred_err_ptr = NULL;
-	if (__builtin_expect(deferred_errs != 0, 0)) {
-		deferred_err = g.deferred_err;
-		deferred_err_ptr = g.deferred_err_ptr;
-		g.deferred_errs = 0;
-	}
-	ticket_unlock_irqrestore(&g.lock, f);
-	if (deferred_errs)
-		misuse(deferred_err, deferred_err_ptr, deferred_errs, "kheap_free (deferred)");
+	if (__builtin_expect(g.deferred_errs != 0, 0))
+		unlock_naming_deferred(f); /* a deferred free failed */
+	else
+		ticket_unlock_irqrestore(&g.lock, f);
 #if HEAP_HARDENING >= 3
 	if (errors)
 		misuse(HEAP_ERR_CORRUPT_TAG, NULL, errors, "kheap (paranoid validation)");
