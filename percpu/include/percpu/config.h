@@ -222,15 +222,24 @@
  * or an eviction) starts it again. A class a hart uses a little so carves
  * a few blocks, not a whole magazine of memory nobody touches, while one it
  * keeps missing reaches whole magazines after a few refills (jemalloc's
- * thread caches grow their fill counts with misses in the same way). Only
- * classes whose magazines hold more than this start smaller (the shim's up
- * to 4 KiB, the kernel's up to 1 KiB). Measured with the thread benchmark
- * (tools/shim/README.md): 16 cut the shim's peak RSS at 1 to 8 threads by a
+ * thread caches grow their fill counts with misses in the same way).
+ *
+ * 2 for the kernel. On the 16 MiB heap a hart that uses many classes
+ * evicts one to cache another (depot.c, evict_lru), and each class then
+ * starts again: at 16 its first refill was a whole magazine for most
+ * classes above 1 KiB, carved and soon given back. With 2, in
+ * `bazel run //tools/bench:qemu` at 1 hart, the magazines ran 29% fewer
+ * instructions per random action at max 1000, 26% at 3000, 21% on larson
+ * and 14% on producer/consumer (random at max 200 +1%, the hit pair the
+ * same); wall clock (MTTCG, 1 hart) +46% at max 1000 and +36% at 3000.
+ * 4 gave about two thirds of that, 8 little. The shim keeps 16
+ * (tools/shim/BUILD): measured with the thread benchmark
+ * (tools/shim/README.md), 16 cut its peak RSS at 1 to 8 threads by a
  * fifth to a half at the same speed; 4 and 8 cut a little more but cost
  * 2-6% (more loaded/previous swaps in the classes of 8 rounds).
  */
 #ifndef PERCPU_REFILL_FIRST_ROUNDS
-#define PERCPU_REFILL_FIRST_ROUNDS 16
+#define PERCPU_REFILL_FIRST_ROUNDS 2
 #endif
 
 /* The big classes (above PERCPU_MAX_FAST): about this many bytes a
