@@ -51,12 +51,18 @@ int main(void)
 	kheap_set_misuse_handler(record_misuse);
 
 	/*
-	 * Live blocks of the 48-byte class: its magazine is loaded, with room
-	 * for every forged pointer below (so at level 0 each is a fast hit).
+	 * Live blocks of the 48-byte class, and then whatever its refills
+	 * brought besides (they grow from PERCPU_REFILL_FIRST_ROUNDS): its
+	 * magazine is loaded and empty, with room for every forged pointer
+	 * below (so at level 0 each is a fast hit).
 	 */
-	void *hold[8];
+	void *hold[8], *extra[64];
+	size_t nextra = 0;
 	for (int i = 0; i < 8; i++)
 		hold[i] = kmalloc(48);
+	while (percpu_cached_bytes(0) && nextra < sizeof(extra) / sizeof(extra[0]))
+		extra[nextra++] = kmalloc(48);
+	CHECK_EQ(percpu_cached_bytes(0), (size_t)0);
 	void *live = hold[0];
 	const unsigned st = heap_tag_state(live);
 	CHECK(st != 0 && (st & 7) == 0);
@@ -90,6 +96,8 @@ int main(void)
 	kfree(big);
 	for (int i = 0; i < 8; i++)
 		kfree(hold[i]);
+	for (size_t i = 0; i < nextra; i++)
+		kfree(extra[i]);
 	CHECK(misuses == 1); /* from "interior" */
 	CHECK(percpu_check_drained(0));
 	CHECK(test_heap_validate() == 0);
