@@ -25,6 +25,12 @@ PERCPU_HDRS = [
 # fastbuild mode, so `bazel run` and `bazel test` measure what ships.
 PERCPU_COPTS = ["-O2"]
 
+# First refills of a whole magazine's worth (<percpu/config.h>'s
+# PERCPU_REFILL_FIRST_ROUNDS; the kernel's default is 2): what the shim was
+# tuned at (tools/shim/BUILD), and what the tests that count a magazine's
+# rounds from its first refill are written for (percpu/BUILD).
+WHOLE_REFILLS = "PERCPU_REFILL_FIRST_ROUNDS=16"
+
 PERCPU_DEPS = [
     "//heap",
     "//heap:heap_core",
