@@ -1064,9 +1064,12 @@ static void *grow_down(struct heap *h, uintptr_t b, uintptr_t s, uintptr_t need,
  * realloc's work but the copy (see heap_resize in heap_core.h): in place,
  * else down into the free block below (with the one above, if that is
  * needed too), else HEAP_ERR_OOM with p as it was and *move its bytes.
+ * An alignment above GRAIN keeps p or nothing: a p not aligned to it, or
+ * one that could only grow down, gets HEAP_ERR_OOM (the caller moves it to
+ * a block aligned anew).
  */
-static void *resize_block(struct heap *h, void *p, size_t size, bool claimed, size_t *move,
-			  enum heap_error *err)
+static void *resize_block(struct heap *h, void *p, size_t size, size_t align, bool claimed,
+			  size_t *move, enum heap_error *err)
 {
 	struct blk k;
 	enum heap_error e;
@@ -1075,9 +1078,18 @@ static void *resize_block(struct heap *h, void *p, size_t size, bool claimed, si
 	e = h->magic != HEAP_MAGIC ? HEAP_ERR_UNINIT : check_block(h, p, claimed, &k);
 	if (e == HEAP_OK && size > MAX_BLOCK - BLOCK_OVERHEAD)
 		e = HEAP_ERR_SIZE_OVERFLOW;
+	if (e == HEAP_OK && (align & (align - 1)))
+		e = HEAP_ERR_BAD_ALIGN;
 	if (e != HEAP_OK) {
 		if (err)
 			*err = e;
+		return NULL;
+	}
+	bool keep_place = align > GRAIN;
+	if (keep_place && ((uintptr_t)p & (align - 1))) {
+		*move = k.size - BLOCK_OVERHEAD;
+		if (err)
+			*err = HEAP_ERR_OOM;
 		return NULL;
 	}
 	uintptr_t b = k.b, s = k.size, need = need_of(size);
@@ -1101,7 +1113,7 @@ static void *resize_block(struct heap *h, void *p, size_t size, bool claimed, si
 		keep_grown(h, b, s, need, total, pf);
 		return p;
 	}
-	if (k.psz && k.psz + s + k.nsz >= need) {
+	if (k.psz && !keep_place && k.psz + s + k.nsz >= need) {
 		/*
 		 * Grow down: the new block ends where p's block (or, if that
 		 * is needed too, the free block above) does, so the free block
@@ -1123,26 +1135,27 @@ static void *resize_block(struct heap *h, void *p, size_t size, bool claimed, si
 	return NULL;
 }
 
-void *heap_resize(struct heap *h, void *p, size_t size, size_t *move, enum heap_error *err)
+void *heap_resize(struct heap *h, void *p, size_t size, size_t align, size_t *move,
+		  enum heap_error *err)
 {
-	return resize_block(h, p, size, false, move, err);
+	return resize_block(h, p, size, align, false, move, err);
 }
 
-void *heap_resize_claimed(struct heap *h, void *p, size_t size, size_t *move,
+void *heap_resize_claimed(struct heap *h, void *p, size_t size, size_t align, size_t *move,
 			  enum heap_error *err)
 {
-	return resize_block(h, p, size, true, move, err);
+	return resize_block(h, p, size, align, true, move, err);
 }
 
-static void *realloc_block(struct heap *h, void *p, size_t size, enum heap_error *err,
-			   bool claimed)
+static void *realloc_block(struct heap *h, void *p, size_t size, size_t align,
+			   enum heap_error *err, bool claimed)
 {
 	enum heap_error e = HEAP_OK;
 	size_t move;
 
 	if (!p)
-		return heap_alloc(h, size, 0, err);
-	void *q = resize_block(h, p, size, claimed, &move, &e);
+		return heap_alloc(h, size, align, err);
+	void *q = resize_block(h, p, size, align, claimed, &move, &e);
 	if (q) {
 		if (move)
 			heap_memmove(q, p, move);
@@ -1153,11 +1166,14 @@ static void *realloc_block(struct heap *h, void *p, size_t size, enum heap_error
 			*err = e;
 		return NULL;
 	}
-	/* Move: the new block is bigger, so all of the old payload fits. */
-	q = alloc(h, size, 0, err);
+	/*
+	 * Move: the new block is bigger, so all of the old payload fits;
+	 * unless p was not aligned to align, and then only what size keeps.
+	 */
+	q = alloc(h, size, align, err);
 	if (!q)
 		return NULL;
-	heap_memcpy(q, p, move);
+	heap_memcpy(q, p, move < size ? move : size);
 	h->st.total_allocs--; /* a move is not a new allocation ... */
 	h->st.total_frees--;  /* ... nor a free, for the counters */
 	/* The allocation may have changed the neighbours: read them again. */
@@ -1169,12 +1185,18 @@ static void *realloc_block(struct heap *h, void *p, size_t size, enum heap_error
 
 void *heap_realloc(struct heap *h, void *p, size_t size, enum heap_error *err)
 {
-	return realloc_block(h, p, size, err, false);
+	return realloc_block(h, p, size, 0, err, false);
+}
+
+void *heap_realloc_aligned(struct heap *h, void *p, size_t size, size_t align,
+			   enum heap_error *err)
+{
+	return realloc_block(h, p, size, align, err, false);
 }
 
 void *heap_realloc_claimed(struct heap *h, void *p, size_t size, enum heap_error *err)
 {
-	return realloc_block(h, p, size, err, true);
+	return realloc_block(h, p, size, 0, err, true);
 }
 
 /* ---- stats ----------------------------------------------------------- */

@@ -656,7 +656,8 @@ static void unclaim(void *p, unsigned was)
 #endif
 
 /* A new block for an offset-tagged p: copy, free the old block. */
-static void *realloc_offset(void *p, void *b, size_t off, size_t size, bool may_fail)
+static void *realloc_offset(void *p, void *b, size_t off, size_t size, size_t align,
+			    bool may_fail)
 {
 	size_t have = heap_block_size(b) - off;
 #if HEAP_HARDENING >= 2
@@ -666,7 +667,7 @@ static void *realloc_offset(void *p, void *b, size_t off, size_t size, bool may_
 		return NULL;
 	}
 #endif
-	void *q = alloc_common(size, 0, may_fail, "kheap_realloc");
+	void *q = alloc_common(size, align, may_fail, "kheap_realloc");
 	if (!q) {
 #if HEAP_HARDENING >= 2
 		heap_tag_set_state(p, KHEAP_STATE_OFFSET); /* p untouched */
@@ -701,7 +702,7 @@ static void free_moved(void *p)
  * is made outside the lock: a copy of a large block under it would keep
  * every other hart waiting for the heap, interrupts masked, all along.
  */
-static void *realloc_common(void *p, size_t size, bool may_fail)
+static void *realloc_common(void *p, size_t size, size_t align, bool may_fail)
 {
 	enum heap_error e = HEAP_OK;
 	size_t off, move = 0;
@@ -709,10 +710,10 @@ static void *realloc_common(void *p, size_t size, bool may_fail)
 	if (!ready("kheap_realloc"))
 		return NULL;
 	if (!p)
-		return alloc_common(size, 0, may_fail, "kheap_realloc");
+		return alloc_common(size, align, may_fail, "kheap_realloc");
 	void *b = offset_block(p, &off);
 	if (b)
-		return realloc_offset(p, b, off, size, may_fail);
+		return realloc_offset(p, b, off, size, align, may_fail);
 #if HEAP_HARDENING >= 2
 	/* p is claimed for the whole resize (see claim()), given back on failure. */
 	unsigned was = 0;
@@ -729,9 +730,9 @@ static void *realloc_common(void *p, size_t size, bool may_fail)
 #endif
 	port_irqflags_t f = lock();
 #if HEAP_HARDENING >= 2
-	void *q = heap_resize_claimed(&g.heap, p, size, &move, &e);
+	void *q = heap_resize_claimed(&g.heap, p, size, align, &move, &e);
 #else
-	void *q = heap_resize(&g.heap, p, size, &move, &e);
+	void *q = heap_resize(&g.heap, p, size, align, &move, &e);
 #endif
 	/*
 	 * No room around p: a new block in the same acquisition, so a move
@@ -739,7 +740,7 @@ static void *realloc_common(void *p, size_t size, bool may_fail)
 	 */
 	void *fresh = NULL;
 	if (!q && e == HEAP_ERR_OOM)
-		fresh = heap_alloc(&g.heap, size, 0, NULL);
+		fresh = heap_alloc(&g.heap, size, align, NULL);
 	unlock(f);
 	if (q && move) {
 		memmove(q, p, move); /* the block is ours: no lock */
@@ -758,9 +759,10 @@ static void *realloc_common(void *p, size_t size, bool may_fail)
 		 * acquisition, else one made room for as kheap_alloc does
 		 * (reclaim, then the OOM hook).
 		 */
-		q = fresh ? fresh : alloc_retry(size, 0, &e);
+		q = fresh ? fresh : alloc_retry(size, align, &e);
 		if (q) {
-			memcpy(q, p, move); /* q is bigger: all of p's bytes fit */
+			/* q is bigger, unless p was moved for its alignment. */
+			memcpy(q, p, move < size ? move : size);
 			free_moved(p);
 			return q;
 		}
@@ -771,18 +773,28 @@ static void *realloc_common(void *p, size_t size, bool may_fail)
 	if (e != HEAP_ERR_OOM)
 		misuse(e, p, size, "kheap_realloc");
 	else if (!may_fail)
-		oom_panic(size, 0, "kheap_realloc");
+		oom_panic(size, align, "kheap_realloc");
 	return NULL;
 }
 
 void *kheap_realloc(void *p, size_t size)
 {
-	return realloc_common(p, size, false);
+	return realloc_common(p, size, 0, false);
 }
 
 void *kheap_try_realloc(void *p, size_t size)
 {
-	return realloc_common(p, size, true);
+	return realloc_common(p, size, 0, true);
+}
+
+void *kheap_realloc_aligned(void *p, size_t size, size_t align)
+{
+	return realloc_common(p, size, align, false);
+}
+
+void *kheap_try_realloc_aligned(void *p, size_t size, size_t align)
+{
+	return realloc_common(p, size, align, true);
 }
 
 #if HEAP_HARDENING >= 2

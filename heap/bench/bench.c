@@ -85,17 +85,11 @@ struct core_ctx {
 
 static void *h_alloc(void *c, size_t s, size_t a) { return heap_alloc(c, s, a, NULL); }
 static void h_free(void *c, void *p) { heap_free(c, p); }
+/* Keeps the alignment, in place when it can, as talc's realloc does. */
 static void *h_realloc(void *c, void *p, size_t old, size_t s, size_t a)
 {
-	if (a <= HEAP_MIN_ALIGN)
-		return heap_realloc(c, p, s, NULL);
-	/* A moved block is only 16-aligned: move it by hand, as Rust does. */
-	void *q = heap_alloc(c, s, a, NULL);
-	if (q) {
-		memcpy(q, p, old < s ? old : s);
-		heap_free(c, p);
-	}
-	return q;
+	(void)old;
+	return heap_realloc_aligned(c, p, s, a, NULL);
 }
 static void h_reset(void *c)
 {
@@ -160,17 +154,9 @@ static void l_free(void *c, void *p)
 }
 static void *l_realloc(void *c, void *p, size_t old, size_t s, size_t a)
 {
-	if (a > HEAP_MIN_ALIGN) {
-		/* As h_realloc: by hand, each call under the lock. */
-		void *q = l_alloc(c, s, a);
-		if (q) {
-			memcpy(q, p, old < s ? old : s);
-			l_free(c, p);
-		}
-		return q;
-	}
+	(void)old;
 	port_irqflags_t f = ticket_lock_irqsave(&bench_lock, NULL);
-	void *q = heap_realloc(c, p, s, NULL);
+	void *q = heap_realloc_aligned(c, p, s, a, NULL);
 	ticket_unlock_irqrestore(&bench_lock, f);
 	return q;
 }

@@ -184,12 +184,16 @@ static void op(struct fuzz *f, unsigned code)
 		put(f, i, p, n * size, 0);
 		break;
 	}
-	case 4: case 5: { /* realloc */
+	case 4: case 5: { /* realloc; 5: keeping an alignment, its own or a new one */
 		if (!s->p)
 			break;
-		size_t size = pick_size(f);
+		size_t size = pick_size(f), align = 0;
+		if (code % 16 == 5) {
+			unsigned a = take(f, 1);
+			align = a & 16 ? s->align : (size_t)1 << (a % 13);
+		}
 		check_contents(s, s->size);
-		unsigned char *q = heap_realloc(&f->h, s->p, size, &e);
+		unsigned char *q = heap_realloc_aligned(&f->h, s->p, size, align, &e);
 		if (!q) {
 			ASSERT(e == HEAP_ERR_OOM);
 			check_contents(s, s->size); /* untouched */
@@ -198,10 +202,10 @@ static void op(struct fuzz *f, unsigned code)
 		size_t keep = size < s->size ? size : s->size;
 		struct slot old = *s;
 		s->p = NULL; /* not an overlap with itself */
-		check_new(f, q, size, 0);
+		check_new(f, q, size, align);
 		old.p = q;
 		check_contents(&old, keep);
-		*s = (struct slot){ q, size, 0, old.seed };
+		*s = (struct slot){ q, size, align, old.seed };
 		fill(s);
 		break;
 	}

@@ -288,14 +288,14 @@ static void test_resize(void)
 	char *top = heap_alloc(&h, 16, 0, NULL);
 	fill(p, 1000, 1);
 	/* Shrink and grow back in place: nothing to copy. */
-	CHECK(heap_resize(&h, p, 200, &move, &e) == p);
+	CHECK(heap_resize(&h, p, 200, 0, &move, &e) == p);
 	CHECK_EQ(move, 0);
-	CHECK(heap_resize(&h, p, 1000, &move, &e) == p);
+	CHECK(heap_resize(&h, p, 1000, 0, &move, &e) == p);
 	CHECK_EQ(move, 0);
 	CHECK(filled(p, 200, 1));
 	fill(p, 1000, 1);
 	/* Allocated on both sides: no room, p as it was, its size to copy. */
-	CHECK(heap_resize(&h, p, 1100, &move, &e) == NULL);
+	CHECK(heap_resize(&h, p, 1100, 0, &move, &e) == NULL);
 	CHECK_EQ(e, HEAP_ERR_OOM);
 	CHECK_EQ(move, heap_usable_size(&h, p));
 	CHECK(filled(p, 1000, 1));
@@ -304,7 +304,7 @@ static void test_resize(void)
 	/* Down: the new block ends where p's did; what is left below stays free. */
 	CHECK_EQ(heap_free(&h, below), HEAP_OK);
 	size_t had = heap_usable_size(&h, p);
-	char *q = heap_resize(&h, p, 2000, &move, &e);
+	char *q = heap_resize(&h, p, 2000, 0, &move, &e);
 	CHECK(q && q < p && q >= below);
 	CHECK_EQ(move, had);
 	CHECK(filled(p, 1000, 1)); /* not copied yet */
@@ -321,7 +321,7 @@ static void test_resize(void)
 	CHECK_EQ(heap_free(&h, rest), HEAP_OK);
 	CHECK_EQ(heap_free(&h, above), HEAP_OK);
 	fill(q, 2000, 2);
-	q = heap_resize(&h, p = q, 4200, &move, &e);
+	q = heap_resize(&h, p = q, 4200, 0, &move, &e);
 	CHECK(q && q < p && q >= below);
 	no_errors(&h);
 	memmove(q, p, move);
@@ -330,12 +330,105 @@ static void test_resize(void)
 	CHECK(q + heap_usable_size(&h, q) + HEAP_CANARY_BYTES + 8 == top);
 
 	/* Misuse: named, nothing to copy. */
-	CHECK(heap_resize(&h, q + 16, 10, &move, &e) == NULL);
+	CHECK(heap_resize(&h, q + 16, 10, 0, &move, &e) == NULL);
 	CHECK(e != HEAP_OK && e != HEAP_ERR_OOM);
-	CHECK(heap_resize(&h, q, SIZE_MAX, &move, &e) == NULL);
+	CHECK(heap_resize(&h, q, SIZE_MAX, 0, &move, &e) == NULL);
 	CHECK_EQ(e, HEAP_ERR_SIZE_OVERFLOW);
 	CHECK_EQ(heap_free(&h, q), HEAP_OK);
 	CHECK_EQ(heap_free(&h, top), HEAP_OK);
+	expect_empty(&h);
+	test_unmap(m, ARENA);
+}
+
+/*
+ * heap_realloc_aligned: an aligned block shrinks and grows in place; with
+ * its neighbour above allocated it moves to a new aligned block, never down
+ * into the free block below (which heap_realloc takes); a p that is not
+ * aligned moves; a bad alignment is named with p untouched.
+ */
+/* The payload of the block right above x's. */
+static char *next_payload(struct heap *h, char *x)
+{
+	return x + heap_usable_size(h, x) + HEAP_CANARY_BYTES + 8;
+}
+
+/*
+ * A block of size bytes right above x's: blocks that land in the gap an
+ * aligned allocation left below x go to fill[] (*nfill of them; the gap is
+ * less than 4096 bytes, and size at least 200).
+ */
+#define GAP_BLOCKS 32
+static char *alloc_above(struct heap *h, char *x, size_t size, char **fill, int *nfill)
+{
+	char *y;
+	while ((y = heap_alloc(h, size, 0, NULL)) != next_payload(h, x)) {
+		CHECK(y && y < x && *nfill < GAP_BLOCKS);
+		fill[(*nfill)++] = y;
+	}
+	return y;
+}
+
+static void test_realloc_aligned(void)
+{
+	struct heap h;
+	char *m = test_map(ARENA);
+	enum heap_error e = HEAP_OK;
+	size_t move = 0;
+	CHECK_EQ(heap_init(&h, m, m + ARENA), HEAP_OK);
+
+	for (size_t align = 32; align <= 4096; align *= 2) {
+		char *gap[GAP_BLOCKS];
+		int ngap = 0;
+		char *below = heap_alloc(&h, 3000, 0, NULL);
+		char *p = heap_alloc(&h, 300, align, NULL);
+		char *above = alloc_above(&h, p, 600, gap, &ngap);
+		char *top = alloc_above(&h, above, 200, gap, &ngap);
+		CHECK(p && ((uintptr_t)p & (align - 1)) == 0);
+		fill(p, 300, (int)align);
+		/* Shrink, then grow back into the tail and the freed block above. */
+		CHECK(heap_realloc_aligned(&h, p, 100, align, &e) == p);
+		CHECK(heap_realloc_aligned(&h, p, 300, align, &e) == p);
+		CHECK(filled(p, 100, (int)align));
+		fill(p, 300, (int)align);
+		CHECK_EQ(heap_free(&h, above), HEAP_OK);
+		CHECK(heap_realloc_aligned(&h, p, 800, align, &e) == p);
+		CHECK(filled(p, 300, (int)align));
+		no_errors(&h);
+		/* Blocked above, free below: heap_resize would go down. */
+		CHECK_EQ(heap_free(&h, below), HEAP_OK);
+		while (ngap)
+			CHECK_EQ(heap_free(&h, gap[--ngap]), HEAP_OK);
+		CHECK(heap_resize(&h, p, 3500, align, &move, &e) == NULL);
+		CHECK_EQ(e, HEAP_ERR_OOM);
+		CHECK_EQ(move, heap_usable_size(&h, p));
+		char *q = heap_realloc_aligned(&h, p, 3500, align, &e);
+		CHECK(q && q != p && ((uintptr_t)q & (align - 1)) == 0);
+		CHECK(filled(q, 300, (int)align));
+		no_errors(&h);
+		/* A p that is not aligned to what is asked moves, keeps its bytes. */
+		char *r = heap_realloc_aligned(&h, q, 200, align * 2, &e);
+		if (((uintptr_t)q & (align * 2 - 1)) == 0) {
+			CHECK(r == q);
+		} else {
+			CHECK(r && r != q);
+		}
+		CHECK(r && ((uintptr_t)r & (align * 2 - 1)) == 0 && filled(r, 200, (int)align));
+		/* Misuse: named, r untouched. */
+		CHECK(heap_realloc_aligned(&h, r, 100, 48, &e) == NULL);
+		CHECK_EQ(e, HEAP_ERR_BAD_ALIGN);
+		CHECK(filled(r, 200, (int)align));
+		CHECK(heap_realloc_aligned(&h, r + 16, 100, align, &e) == NULL);
+		CHECK(e != HEAP_OK && e != HEAP_ERR_OOM);
+		no_errors(&h);
+		CHECK_EQ(heap_free(&h, r), HEAP_OK);
+		CHECK_EQ(heap_free(&h, top), HEAP_OK);
+		expect_empty(&h);
+	}
+	/* NULL allocates aligned; up to 16 is heap_realloc. */
+	char *n = heap_realloc_aligned(&h, NULL, 40, 256, &e);
+	CHECK(n && ((uintptr_t)n & 255) == 0);
+	CHECK(heap_realloc_aligned(&h, n, 20, 16, &e) == n);
+	CHECK_EQ(heap_free(&h, n), HEAP_OK);
 	expect_empty(&h);
 	test_unmap(m, ARENA);
 }
@@ -593,6 +686,7 @@ int main(void)
 	test_misuse();
 	test_realloc_calloc();
 	test_resize();
+	test_realloc_aligned();
 	test_batch_and_stats();
 	test_batch_contiguous();
 	test_regions();

@@ -57,7 +57,9 @@
  *    else grows downwards into a free block below (and above) moving the
  *    data, else moves to a new block. It keeps p (and so its alignment) only
  *    in the first two cases; a moved block is only 16-aligned. On failure p
- *    is untouched.
+ *    is untouched. heap_realloc_aligned keeps an alignment (as Zephyr's
+ *    sys_heap_aligned_realloc, and Rust's GlobalAlloc::realloc needs): in
+ *    place when it can, else a move to a block aligned anew.
  *
  * Misuse detection and its limits: a freed pointer must be 16-aligned, inside
  * a claimed region, and have a tag whose check matches its address and whose
@@ -165,6 +167,15 @@ void *heap_alloc(struct heap *h, size_t size, size_t align, enum heap_error *err
 void *heap_calloc(struct heap *h, size_t n, size_t size, enum heap_error *err);
 /* NULL p allocates. On failure p is left as it was. */
 void *heap_realloc(struct heap *h, void *p, size_t size, enum heap_error *err);
+/*
+ * The same, the result aligned to align (a power of two; 0 or up to 16 is
+ * heap_realloc): p stays when it is so aligned and shrinks or grows in place
+ * into the free block above; else it moves to a new aligned block (never
+ * down into the free block below, which would lose the alignment). A p not
+ * aligned to align always moves, with the first size bytes it has.
+ */
+void *heap_realloc_aligned(struct heap *h, void *p, size_t size, size_t align,
+			   enum heap_error *err);
 
 /* Free. NULL is accepted and is a no-op. */
 enum heap_error heap_free(struct heap *h, void *p);
@@ -192,9 +203,12 @@ void *heap_realloc_claimed(struct heap *h, void *p, size_t size, enum heap_error
  * block is the caller's). Else NULL: *err HEAP_ERR_OOM means no room around
  * p, which is left as it was, and *move is its usable size (what a move to
  * a new block must copy); any other *err is a misuse, as heap_realloc's.
+ * align as heap_realloc_aligned's: above 16, p is kept or NULL returned
+ * (HEAP_ERR_OOM, *move its usable size) for the caller to move it.
  */
-void *heap_resize(struct heap *h, void *p, size_t size, size_t *move, enum heap_error *err);
-void *heap_resize_claimed(struct heap *h, void *p, size_t size, size_t *move,
+void *heap_resize(struct heap *h, void *p, size_t size, size_t align, size_t *move,
+		  enum heap_error *err);
+void *heap_resize_claimed(struct heap *h, void *p, size_t size, size_t align, size_t *move,
 			  enum heap_error *err);
 /* Usable bytes of a live block; 0 (and *err set) for a bad pointer. */
 size_t heap_usable_size(struct heap *h, void *p);

@@ -65,6 +65,9 @@ void *kheap_calloc(size_t n, size_t size);        /* panics when out of memory *
 void *kheap_realloc(void *p, size_t size);        /* panics when out of memory */
 /* NULL when out of memory, p untouched (still allocated, same contents). */
 void *kheap_try_realloc(void *p, size_t size);
+/* The same, the result aligned to align: heap_realloc_aligned's rules. */
+void *kheap_realloc_aligned(void *p, size_t size, size_t align);
+void *kheap_try_realloc_aligned(void *p, size_t size, size_t align);
 void kheap_free(void *p);
 void kheap_free_sized(void *p, size_t size);
 size_t kheap_usable_size(void *p);
