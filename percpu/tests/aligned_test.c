@@ -2,7 +2,8 @@
 /*
  * kmalloc_aligned from the classes (offset tags, see aligned.c): every
  * alignment 32..4096 is honoured and served without the heap (no large
- * allocs), ksize/krealloc/kfree_sized follow the tag to the block, and the
+ * allocs), ksize/krealloc/kfree_sized follow the tag to the block,
+ * krealloc_aligned keeps the alignment (also past the classes), and the
  * misuses are still named: double free, interior pointer, sized free with
  * a size the block cannot hold. Ends drained, with a clean heap.
  */
@@ -18,7 +19,7 @@ int main(void)
 	test_heap_init(8u << 20);
 	percpu_init(PERCPU_MAGAZINES);
 	static void *b[4096];
-	static size_t sz[4096];
+	static size_t sz[4096], al[4096];
 	unsigned n = 0;
 	uint64_t x = 12345;
 
@@ -33,14 +34,20 @@ int main(void)
 				CHECK(ksize(p) >= size);
 				memset(p, (int)(size & 0xff), size);
 				b[n] = p;
+				al[n] = align;
 				sz[n++] = size;
 			}
 		}
 		/* Resize a third, free a third, keep the rest for a while. */
 		for (unsigned i = round % 3; i < n; i += 3) {
-			size_t ns = sz[i] / 2 + 1 + (i % 5) * 700;
-			unsigned char *q = krealloc(b[i], ns);
-			CHECK(q && ((uintptr_t)q & 15) == 0);
+			/* Odd ones keep their alignment, some past the classes. */
+			bool aligned = i & 1;
+			size_t ns = aligned && i % 7 == 1 ? 40000 + i : sz[i] / 2 + 1 + (i % 5) * 700;
+			if (!aligned)
+				al[i] = 16;
+			unsigned char *q = aligned ? krealloc_aligned(b[i], ns, al[i]) : krealloc(b[i], ns);
+			CHECK(q && ((uintptr_t)q & (al[i] - 1)) == 0);
+			CHECK(ksize(q) >= ns);
 			size_t keep = ns < sz[i] ? ns : sz[i];
 			for (size_t j = 0; j < keep; j += 97)
 				CHECK(q[j] == (unsigned char)(sz[i] & 0xff));
@@ -55,6 +62,7 @@ int main(void)
 				kfree(b[i]);
 			b[i] = b[--n];
 			sz[i] = sz[n];
+			al[i] = al[n];
 		}
 	}
 	CHECK(test_heap_validate() == 0);
@@ -164,6 +172,13 @@ int main(void)
 	CHECK(misuses == 3 && last_misuse == HEAP_ERR_SIZE_MISMATCH);
 	kfree_sized(p, 1000);
 	CHECK(misuses == 3);
+	/* A bad alignment for krealloc_aligned: named, the block untouched. */
+	unsigned char *keep = kmalloc_aligned(300, 64);
+	memset(keep, 0x5a, 300);
+	CHECK(krealloc_aligned(keep, 600, 48) == NULL);
+	CHECK(misuses == 4 && last_misuse == HEAP_ERR_BAD_ALIGN);
+	CHECK(keep[0] == 0x5a && keep[299] == 0x5a);
+	kfree(keep);
 	kheap_set_misuse_handler(NULL);
 
 	CHECK(test_heap_validate() == 0);

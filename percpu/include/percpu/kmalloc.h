@@ -71,7 +71,8 @@ void *kmalloc_try(size_t size);
  * aligned.c), so it too hits the magazines; bigger goes to the heap. Any
  * other alignment (e.g. 12) is reported as misuse ("bad alignment").
  * Panics on OOM. krealloc of an aligned block keeps only 16-byte alignment
- * (unless it stays in place), as the heap's does.
+ * (unless it stays in place), as the heap's does; krealloc_aligned keeps
+ * align.
  */
 void *kmalloc_aligned(size_t size, size_t align);
 /* The same, but returns NULL instead of panicking. */
@@ -84,6 +85,12 @@ void *kcalloc(size_t n, size_t size);
  * returns NULL. Returns NULL (p untouched) if the memory is not there.
  */
 void *krealloc(void *p, size_t size);
+/*
+ * krealloc with the result aligned to align (kmalloc_aligned's rules; up to
+ * 16 is krealloc): p stays when it is aligned and big enough, and not more
+ * than twice what is asked; a heap block grows in place when it can.
+ */
+void *krealloc_aligned(void *p, size_t size, size_t align);
 void kfree(void *p);
 /* size: what was asked for; a size larger than the block is misuse. */
 void kfree_sized(void *p, size_t size);
