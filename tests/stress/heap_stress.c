@@ -12,6 +12,7 @@
 struct block {
 	void *p;
 	size_t size;
+	size_t align; /* kmalloc_aligned's, which krealloc_aligned keeps; 0: none */
 	uint64_t tag; /* owner hart << 56 | sequence: what the pattern names */
 };
 
@@ -223,9 +224,11 @@ static void do_alloc(unsigned hart, struct block *b)
 			port_panic(PORT_EXIT_FAIL,
 				   "kmalloc_aligned(%zu, %zu) returned %p\n"
 				   "qemu_smp: FAIL misaligned=1", size, align, b->p);
+		b->align = align;
 		st->aligned++;
 	} else {
 		b->p = kmalloc(size);
+		b->align = 0;
 	}
 	if (size >= 64 * 1024)
 		st->large++;
@@ -259,16 +262,21 @@ static void do_realloc(unsigned hart, struct block *b)
 	if (size > b->size && !live_reserve(size - b->size))
 		return; /* growing it would overfill the live set */
 	check_or_die(b, b->size, "realloc");
-	void *q = krealloc(b->p, size);
+	/* An aligned block keeps its alignment: krealloc_aligned. */
+	void *q = b->align ? krealloc_aligned(b->p, size, b->align) : krealloc(b->p, size);
 	if (!q) {
 		/*
 		 * krealloc leaves the block alone when memory is short; kmalloc
 		 * then fails the same way and panics with the full OOM report.
 		 */
-		q = kmalloc(size);
+		q = b->align ? kmalloc_aligned(size, b->align) : kmalloc(size);
 		__builtin_memcpy(q, b->p, keep);
 		kfree(b->p);
 	}
+	if (b->align && ((uintptr_t)q & (b->align - 1)))
+		port_panic(PORT_EXIT_FAIL,
+			   "krealloc_aligned(%p, %zu, %zu) returned %p\n"
+			   "qemu_smp: FAIL misaligned=1", b->p, size, b->align, q);
 	b->p = q;
 	if (size < b->size)
 		live_sub(b->size - size);
