@@ -2,11 +2,11 @@
 /*
  * libFuzzer target for percpu over the locked heap on the host port, in one
  * thread: the input is a sequence of operations (kmalloc, kzalloc,
- * kmalloc_aligned, krealloc, kfree, kfree_sized, ksize, percpu_drain, a
- * switch to another virtual hart with port_host_become_hart, a hart exit,
- * and misuse whose report is known) against a shadow model of the live
- * blocks. Blocks are freed from any virtual hart, not only the one that
- * allocated them (cross-hart frees). Checked: alignment, usable size,
+ * kmalloc_aligned, krealloc, krealloc_aligned, kfree, kfree_sized, ksize,
+ * percpu_drain, a switch to another virtual hart with port_host_become_hart,
+ * a hart exit, and misuse whose report is known) against a shadow model of
+ * the live blocks. Blocks are freed from any virtual hart, not only the one
+ * that allocated them (cross-hart frees). Checked: alignment, usable size,
  * disjointness from every live block, the byte pattern of every block before
  * it is freed or resized, the recorded misuse code (a misuse handler that
  * records instead of panicking), the validator every 64 operations; at the
@@ -158,17 +158,22 @@ static void op(unsigned code)
 			put(i, kmalloc_aligned(size, align), size, align);
 		}
 		break;
-	case 5: case 6: /* krealloc */
+	case 5: case 6: /* krealloc; 6: krealloc_aligned, its own alignment or another */
 		if (b->p) {
-			size_t size = pick_size();
+			size_t size = pick_size(), align = 0;
+			if (code % 16 == 6) {
+				unsigned a = take(1);
+				align = a & 16 ? b->align : (size_t)1 << (a % 13);
+			}
 			check_contents(b, b->size);
-			unsigned char *q = krealloc(b->p, size);
+			unsigned char *q = code % 16 == 6 ? krealloc_aligned(b->p, size, align)
+							  : krealloc(b->p, size);
 			ASSERT(q != NULL);
 			struct slot old = *b;
 			old.p = q;
-			check_new(q, size, 0, i);
+			check_new(q, size, align, i);
 			check_contents(&old, size < b->size ? size : b->size);
-			*b = (struct slot){ q, size, 0, old.seed };
+			*b = (struct slot){ q, size, align, old.seed };
 			fill(b);
 		}
 		break;
