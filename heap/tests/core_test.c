@@ -269,6 +269,12 @@ static bool filled(const char *p, size_t n, int seed)
 	return true;
 }
 
+/* The payload of the block right above x's. */
+static char *next_payload(struct heap *h, char *x)
+{
+	return x + heap_usable_size(h, x) + HEAP_CANARY_BYTES + 8;
+}
+
 /*
  * heap_resize: in place with nothing to copy; down into the free block below
  * (and the one above) with the payload untouched until the caller moves it;
@@ -312,7 +318,7 @@ static void test_resize(void)
 	memmove(q, p, move);
 	CHECK(filled(q, 1000, 1));
 	CHECK(heap_usable_size(&h, q) >= 2000);
-	CHECK(q + heap_usable_size(&h, q) + HEAP_CANARY_BYTES + 8 == above);
+	CHECK(next_payload(&h, q) == above);
 	/* The rest of the block below is still a block of its own. */
 	char *rest = heap_alloc(&h, 500, 0, NULL);
 	CHECK(rest == below);
@@ -327,7 +333,7 @@ static void test_resize(void)
 	memmove(q, p, move);
 	CHECK(filled(q, 2000, 2));
 	CHECK(heap_usable_size(&h, q) >= 4200);
-	CHECK(q + heap_usable_size(&h, q) + HEAP_CANARY_BYTES + 8 == top);
+	CHECK(next_payload(&h, q) == top);
 
 	/* Misuse: named, nothing to copy. */
 	CHECK(heap_resize(&h, q + 16, 10, 0, &move, &e) == NULL);
@@ -341,33 +347,27 @@ static void test_resize(void)
 }
 
 /*
+ * A block of size bytes right above x's: blocks that land in the gap an
+ * aligned allocation left below x go to gap[] (*ngap of them; the gap is
+ * less than 4096 bytes, and size at least 200).
+ */
+#define GAP_BLOCKS 32
+static char *alloc_above(struct heap *h, char *x, size_t size, char **gap, int *ngap)
+{
+	char *y;
+	while ((y = heap_alloc(h, size, 0, NULL)) != next_payload(h, x)) {
+		CHECK(y && y < x && *ngap < GAP_BLOCKS);
+		gap[(*ngap)++] = y;
+	}
+	return y;
+}
+
+/*
  * heap_realloc_aligned: an aligned block shrinks and grows in place; with
  * its neighbour above allocated it moves to a new aligned block, never down
  * into the free block below (which heap_realloc takes); a p that is not
  * aligned moves; a bad alignment is named with p untouched.
  */
-/* The payload of the block right above x's. */
-static char *next_payload(struct heap *h, char *x)
-{
-	return x + heap_usable_size(h, x) + HEAP_CANARY_BYTES + 8;
-}
-
-/*
- * A block of size bytes right above x's: blocks that land in the gap an
- * aligned allocation left below x go to fill[] (*nfill of them; the gap is
- * less than 4096 bytes, and size at least 200).
- */
-#define GAP_BLOCKS 32
-static char *alloc_above(struct heap *h, char *x, size_t size, char **fill, int *nfill)
-{
-	char *y;
-	while ((y = heap_alloc(h, size, 0, NULL)) != next_payload(h, x)) {
-		CHECK(y && y < x && *nfill < GAP_BLOCKS);
-		fill[(*nfill)++] = y;
-	}
-	return y;
-}
-
 static void test_realloc_aligned(void)
 {
 	struct heap h;
@@ -460,7 +460,7 @@ static void test_realloc_calloc(void)
 	/* Grow in place into a freed neighbour. */
 	char *n = heap_alloc(&h, 2000, 0, NULL);
 	char *after = heap_alloc(&h, 16, 0, NULL);
-	CHECK(n == q + heap_usable_size(&h, q) + HEAP_CANARY_BYTES + 8);
+	CHECK(n == next_payload(&h, q));
 	CHECK_EQ(heap_free(&h, n), HEAP_OK);
 	CHECK(heap_realloc(&h, q, 2500, &e) == q);
 	/* Size 0 shrinks to the minimal block. */
