@@ -333,6 +333,14 @@ static void bad_align_small(void)
 	kprintf("qemu_misuse: kmalloc_aligned(64, 12) returned %p\n", p);
 }
 
+static void bad_align_realloc(void)
+{
+	void *p = kmalloc_aligned(64, 64), *q;
+
+	q = krealloc_aligned(p, 128, 48);
+	kprintf("qemu_misuse: krealloc_aligned(p, 128, 48) returned %p\n", q);
+}
+
 static void sized_free_mismatch(void)
 {
 	void *p;
@@ -439,6 +447,7 @@ const struct misuse_case misuse_cases[] = {
 	{ "bad_align", HEAP(0, "bad alignment", "64", "kheap_alloc"), .on_hart0 = bad_align },
 	{ "bad_align_kheap", HEAP(0, "bad alignment", "64", "kheap_alloc"), .on_hart0 = bad_align_kheap },
 	{ "bad_align_small", HEAP(0, "bad alignment", "64", ANY_FUNCTION), .on_hart0 = bad_align_small },
+	{ "bad_align_realloc", HEAP(0, "bad alignment", "128", ANY_FUNCTION), .on_hart0 = bad_align_realloc },
 	{ "free_wild", WILD_FREE_REPORT, WILD_FREE_EXIT, .on_hart0 = free_wild },
 	{ "free_wild_sized", WILD_FREE_REPORT, WILD_FREE_EXIT, .on_hart0 = free_wild_sized },
 	{ "sized_free_mismatch", HEAP(0, "sized free with wrong size", "4096", "kheap_free_sized"), .on_hart0 = sized_free_mismatch },
