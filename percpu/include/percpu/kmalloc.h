@@ -88,7 +88,8 @@ void *krealloc(void *p, size_t size);
 /*
  * krealloc with the result aligned to align (kmalloc_aligned's rules; up to
  * 16 is krealloc): p stays when it is aligned and big enough, and not more
- * than twice what is asked; a heap block grows in place when it can.
+ * than twice what is asked; a heap block grows in place when it can. NULL p
+ * allocates, size 0 frees; NULL (p untouched) if the memory is not there.
  */
 void *krealloc_aligned(void *p, size_t size, size_t align);
 void kfree(void *p);
