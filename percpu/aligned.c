@@ -174,39 +174,3 @@ PERCPU_SLOW void percpu_free_offset(void *q, unsigned seen)
 	else
 		kheap_free(q);
 }
-
-/*
- * krealloc keeping an alignment, as Rust's GlobalAlloc::realloc must. A
- * block past the classes is the heap's to resize, in place when it can; a
- * class block (offset-tagged or not) stays when it is aligned and the
- * request still fills half of it (krealloc's hysteresis), else it moves to
- * a kmalloc_aligned_try block. Misuse is named where krealloc names it.
- */
-void *krealloc_aligned(void *p, size_t size, size_t align)
-{
-	if (align <= HEAP_MIN_ALIGN && !(align & (align - 1)))
-		return krealloc(p, size);
-	if (!p || (align & (align - 1)))
-		return kmalloc_aligned_try(size, align); /* names a bad alignment */
-	if (!size) {
-		kfree(p);
-		return NULL;
-	}
-	if (!percpu_in_hull(p))
-		return kheap_try_realloc_aligned(p, size, align); /* the heap names it */
-	size_t old = ksize(p);
-	if (is_offset(p)) {
-		if (!percpu_offset_block(p))
-			return kheap_try_realloc_aligned(p, size, align); /* the heap names it */
-	} else if (heap_tag_is_cached(p) || old > PERCPU_MAX_SMALL) {
-		return kheap_try_realloc_aligned(p, size, align); /* misuse or the heap's block */
-	}
-	if (!((uintptr_t)p & (align - 1)) && size <= old && size >= old / 2)
-		return p;
-	void *q = kmalloc_aligned_try(size, align);
-	if (!q)
-		return NULL; /* p untouched */
-	memcpy(q, p, size < old ? size : old);
-	kfree(p);
-	return q;
-}

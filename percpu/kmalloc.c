@@ -2,7 +2,8 @@
 /*
  * The kmalloc family: kmalloc's and kfree's fast paths (the hit paths that
  * count_fastpath.sh counts), their slow paths through the magazines, the
- * depot and the heap, and kzalloc, kcalloc, kfree_sized, ksize, krealloc.
+ * depot and the heap, and kzalloc, kcalloc, kfree_sized, ksize, krealloc,
+ * krealloc_aligned.
  *
  * Reentrancy. Slow paths run with interrupts masked and call only heap
  * functions that call no hooks (the batches, kheap_free), so nothing
@@ -545,24 +546,35 @@ static inline void class_free(void *p)
 		kfree(p);
 }
 
+/*
+ * krealloc's and krealloc_aligned's sorting of a non-NULL p: true for a
+ * class block (offset-tagged or not) that they resize here, with its usable
+ * bytes in *old; false for one the heap's try form takes, NULL on OOM with
+ * p untouched: outside the hull, a dead offset tag, a cached block (misuse
+ * the heap names) or a block past the classes (resized in place there).
+ */
+static inline bool class_realloc(void *p, size_t *old)
+{
+	if (!percpu_in_hull(p))
+		return false;
+	*old = ksize(p);
+	if (is_offset(p))
+		return percpu_offset_block(p) != NULL;
+	return !heap_tag_is_cached(p) && *old <= PERCPU_MAX_SMALL;
+}
+
 void *krealloc(void *p, size_t size)
 {
+	size_t old;
+
 	if (!p)
 		return kmalloc_try(size);
 	if (!size) {
 		kfree(p);
 		return NULL;
 	}
-	if (!percpu_in_hull(p))
-		return kheap_try_realloc(p, size); /* the heap names it */
-	size_t old = ksize(p);
-	/* The heap's try form: NULL on OOM with p untouched, at every size. */
-	if (is_offset(p)) {
-		if (!percpu_offset_block(p))
-			return kheap_try_realloc(p, size); /* the heap names it */
-	} else if (heap_tag_is_cached(p) || old > PERCPU_MAX_SMALL) {
-		return kheap_try_realloc(p, size); /* misuse or in-place resize */
-	}
+	if (!class_realloc(p, &old))
+		return kheap_try_realloc(p, size);
 	/*
 	 * A shrink stays when a move would land in the same class, or when
 	 * the request still fills half the block (tcmalloc's hysteresis): half
@@ -595,5 +607,36 @@ void *krealloc(void *p, size_t size)
 		free_to_heap(p);
 	else
 		class_free(p);
+	return q;
+}
+
+/*
+ * krealloc keeping an alignment, as Rust's GlobalAlloc::realloc must. A
+ * block past the classes is the heap's to resize, in place when it can; a
+ * class block (offset-tagged or not) stays when it is aligned and the
+ * request still fills half of it (krealloc's hysteresis), else it moves to
+ * a kmalloc_aligned_try block. Misuse is named where krealloc names it.
+ */
+void *krealloc_aligned(void *p, size_t size, size_t align)
+{
+	size_t old;
+
+	if (align <= HEAP_MIN_ALIGN && !(align & (align - 1)))
+		return krealloc(p, size);
+	if (!p || (align & (align - 1)))
+		return kmalloc_aligned_try(size, align); /* names a bad alignment */
+	if (!size) {
+		kfree(p);
+		return NULL;
+	}
+	if (!class_realloc(p, &old))
+		return kheap_try_realloc_aligned(p, size, align);
+	if (!((uintptr_t)p & (align - 1)) && size <= old && size >= old / 2)
+		return p;
+	void *q = kmalloc_aligned_try(size, align);
+	if (!q)
+		return NULL; /* p untouched */
+	memcpy(q, p, size < old ? size : old);
+	kfree(p);
 	return q;
 }
