@@ -4,7 +4,10 @@
 //! allocations, come from kmalloc_aligned_try / krealloc_aligned /
 //! kfree_sized. Vectors of 256-byte-aligned elements grow by realloc, which
 //! must keep their alignment (checked at every push, on 5 threads); 4 KiB
-//! aligned boxes; then the heap's validator. Exits non-zero on any failure.
+//! aligned boxes. Then waves of more threads at once than there are hart
+//! ids: the ids go back at thread exit, and the threads that find none use
+//! the locked heap; their blocks are freed on other threads. Then the
+//! heap's validator. Exits non-zero on any failure.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::collections::HashMap;
@@ -14,6 +17,8 @@ extern "C" {
     fn smpheap_rust_realloc(p: *mut u8, size: usize, align: usize) -> *mut u8;
     fn smpheap_rust_free(p: *mut u8, size: usize);
     fn smpheap_rust_validate() -> usize;
+    fn smpheap_rust_max_harts() -> usize;
+    fn smpheap_rust_threads_without_id() -> usize;
 }
 
 struct SmpHeap;
@@ -62,6 +67,44 @@ fn grow_aligned(seed: u8) -> usize {
     in_place
 }
 
+/// WAVES times, WAVE threads alive at once, more than there are hart ids:
+/// each allocates before a barrier (so all hold their ids, or none, at
+/// once), and hands its blocks to the main thread, which frees them.
+/// Returns how many threads found no id; exact if every exit gives its id
+/// back (the main thread holds one throughout).
+const WAVES: usize = 3;
+fn waves_past_the_ids() -> usize {
+    let wave = unsafe { smpheap_rust_max_harts() } + 32;
+    for w in 0..WAVES {
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(wave));
+        let threads: Vec<_> = (0..wave)
+            .map(|t| {
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    let mut v: Vec<Line> = Vec::new();
+                    for i in 0..20usize {
+                        v.push(Line([(t + i) as u8; 256]));
+                        assert_eq!(v.as_ptr() as usize % 256, 0, "a realloc lost the alignment");
+                    }
+                    let s = format!("wave {} thread {}", w, t);
+                    barrier.wait();
+                    (v, s, Box::new(Page([t as u8; 4096])))
+                })
+            })
+            .collect();
+        for (t, th) in threads.into_iter().enumerate() {
+            let (v, s, page) = th.join().expect("a wave thread failed");
+            assert!(v.iter().enumerate().all(|(i, l)| l.0[0] == (t + i) as u8));
+            assert_eq!(s, format!("wave {} thread {}", w, t));
+            assert_eq!(&*page as *const Page as usize % 4096, 0);
+        }
+    }
+    let without = unsafe { smpheap_rust_threads_without_id() };
+    let expected = WAVES * (wave - (unsafe { smpheap_rust_max_harts() } - 1));
+    assert_eq!(without, expected, "threads without a hart id: ids not given back at exit?");
+    without
+}
+
 fn main() {
     let mut in_place = grow_aligned(1);
     let pages: Vec<Box<Page>> = (0..64).map(|_| Box::new(Page([7; 4096]))).collect();
@@ -87,11 +130,15 @@ fn main() {
     }
     assert!(pages.iter().all(|p| p.0.iter().all(|&b| b == 7)));
     drop(pages);
+    let without_id = waves_past_the_ids();
     let errors = unsafe { smpheap_rust_validate() };
     assert_eq!(errors, 0, "the heap's validator found errors");
     assert!(in_place > 0, "no aligned realloc grew in place");
     println!(
-        "rust_global_alloc: PASS threads=5 aligned_reallocs_in_place={} validate_errors={}",
-        in_place, errors
+        "rust_global_alloc: PASS threads={} threads_on_the_locked_heap={} aligned_reallocs_in_place={} validate_errors={}",
+        5 + WAVES * (unsafe { smpheap_rust_max_harts() } + 32),
+        without_id,
+        in_place,
+        errors
     );
 }

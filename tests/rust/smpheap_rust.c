@@ -4,9 +4,14 @@
  * (global_alloc.rs): GlobalAlloc's alloc, realloc and dealloc are
  * kmalloc_aligned_try, krealloc_aligned and kfree_sized, so a layout's
  * alignment is kept through realloc (what a Rust kernel's adapter over this
- * heap does; talc's users write one). The heap is set up on first use; each
- * thread becomes a hart of its own and gives its magazines back when it
- * exits.
+ * heap does; talc's users write one). The heap is set up on first use.
+ *
+ * Threads are harts (percpu indexes its magazines by the hart id, so two
+ * live threads never share one): a thread takes a free id of the
+ * PORT_MAX_HARTS on its first call, and at exit gives its magazines back
+ * and the id with them, for the next thread. A thread that finds every id
+ * taken, or calls in after its exit (another key's destructor), uses the
+ * locked heap (kheap_*) directly, which takes any block back.
  */
 #include <heap/kheap.h>
 #include <percpu/kmalloc.h>
@@ -14,6 +19,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -22,14 +28,50 @@
 
 static pthread_once_t heap_once = PTHREAD_ONCE_INIT;
 static pthread_key_t hart_key;
-/* Relaxed: only hands out distinct numbers; the first caller gets 0. */
-static atomic_uint next_hart;
-static _Thread_local int have_hart;
+
+#define ID_WORDS ((PORT_MAX_HARTS + 63) / 64)
+/*
+ * Bit set: the id is a live thread's. Taking an id (acquire) orders after
+ * the release that gave it back, so the new thread sees the old one's
+ * percpu_hart_exit done.
+ */
+static atomic_uint_fast64_t id_taken[ID_WORDS];
+
+enum { HART_NONE = -1, HART_HEAP = -2 }; /* no id yet; the locked heap */
+static _Thread_local int my_hart = HART_NONE;
+/* A count only, read after the threads are joined: relaxed. */
+static atomic_size_t threads_without_id;
+
+static int id_take(void)
+{
+	for (unsigned w = 0; w < ID_WORDS; w++) {
+		uint_fast64_t v = atomic_load_explicit(&id_taken[w], memory_order_relaxed);
+		unsigned ids = PORT_MAX_HARTS - w * 64 < 64 ? PORT_MAX_HARTS - w * 64 : 64;
+		uint_fast64_t avail = ~v & (ids < 64 ? ((uint_fast64_t)1 << ids) - 1 : ~(uint_fast64_t)0);
+		while (avail) {
+			unsigned bit = (unsigned)__builtin_ctzll(avail);
+			if (atomic_compare_exchange_weak_explicit(&id_taken[w], &v,
+								  v | ((uint_fast64_t)1 << bit),
+								  memory_order_acquire,
+								  memory_order_relaxed))
+				return (int)(w * 64 + bit);
+			avail = ~v & (ids < 64 ? ((uint_fast64_t)1 << ids) - 1 : ~(uint_fast64_t)0);
+		}
+	}
+	return HART_HEAP;
+}
 
 static void hart_exit(void *unused)
 {
 	(void)unused;
+	int id = my_hart;
+	my_hart = HART_HEAP; /* from now on: the locked heap, never an id */
+	if (id < 0)
+		return;
 	percpu_hart_exit();
+	/* Release: the magazines are given back before the id is. */
+	atomic_fetch_and_explicit(&id_taken[id / 64], ~((uint_fast64_t)1 << (id % 64)),
+				  memory_order_release);
 }
 
 static void heap_setup(void)
@@ -45,38 +87,59 @@ static void heap_setup(void)
 	pthread_key_create(&hart_key, hart_exit);
 }
 
-/* The heap is up and the calling thread has a hart id. */
-static void enter(void)
+/* The heap is up; returns the calling thread's hart id, or HART_HEAP. */
+static int enter(void)
 {
-	if (have_hart)
-		return;
+	if (my_hart != HART_NONE)
+		return my_hart;
 	pthread_once(&heap_once, heap_setup);
-	have_hart = 1;
-	unsigned h = atomic_fetch_add_explicit(&next_hart, 1, memory_order_relaxed);
-	if (h >= PORT_MAX_HARTS) {
-		fprintf(stderr, "smpheap_rust: more than %u threads\n", PORT_MAX_HARTS);
-		abort();
-	}
-	port_host_become_hart(h);
-	pthread_setspecific(hart_key, &have_hart); /* hart_exit at thread exit */
+	my_hart = id_take();
+	if (my_hart >= 0)
+		port_host_become_hart((unsigned)my_hart);
+	else
+		atomic_fetch_add_explicit(&threads_without_id, 1, memory_order_relaxed);
+	pthread_setspecific(hart_key, &my_hart); /* hart_exit at thread exit */
+	return my_hart;
+}
+
+/* The locked heap's alignment is at least 16, as kmalloc's. */
+static size_t heap_align(size_t align)
+{
+	return align < 16 ? 16 : align;
 }
 
 void *smpheap_rust_alloc(size_t size, size_t align)
 {
-	enter();
-	return kmalloc_aligned_try(size, align);
+	if (enter() >= 0)
+		return kmalloc_aligned_try(size, align);
+	return kheap_try_alloc(size, heap_align(align));
 }
 
 void *smpheap_rust_realloc(void *p, size_t size, size_t align)
 {
-	enter();
-	return krealloc_aligned(p, size, align);
+	if (enter() >= 0)
+		return krealloc_aligned(p, size, align);
+	return kheap_try_realloc_aligned(p, size, heap_align(align));
 }
 
 void smpheap_rust_free(void *p, size_t size)
 {
-	enter();
-	kfree_sized(p, size);
+	if (enter() >= 0)
+		kfree_sized(p, size);
+	else
+		kheap_free(p); /* any block, a magazine's or an offset-tagged one */
+}
+
+/* Threads that found every hart id taken and used the locked heap. */
+size_t smpheap_rust_threads_without_id(void)
+{
+	return atomic_load_explicit(&threads_without_id, memory_order_relaxed);
+}
+
+/* How many threads can hold a hart id at once. */
+size_t smpheap_rust_max_harts(void)
+{
+	return PORT_MAX_HARTS;
 }
 
 /* The heap validator's error count. */
