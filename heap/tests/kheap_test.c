@@ -592,7 +592,8 @@ static void test_harts(void)
  * kheap_realloc_aligned: in place while it can (same pointer), else a move
  * to a block aligned anew with the contents kept, never down into the free
  * block below; the same for an offset-tagged block (percpu's aligned class
- * blocks, made here by hand); a bad alignment named with p untouched.
+ * blocks, made here by hand), which stays while its block holds the size
+ * at its place, at most twice over; a bad alignment named with p untouched.
  */
 static void test_realloc_aligned(void)
 {
@@ -626,6 +627,11 @@ static void test_realloc_aligned(void)
 	CHECK(q2 && q2 != b && (uintptr_t)q2 % 128 == 0);
 	kheap_offset_tag_write(q2, (size_t)(q2 - b));
 	memset(q2, 4, 300);
+	/* Kept: a growth into b's padding, a shrink to just over half. */
+	size_t have = kheap_usable_size(b) - (size_t)(q2 - b);
+	CHECK(kheap_realloc_aligned(q2, have, 128) == q2);
+	CHECK(kheap_realloc_aligned(q2, have / 2 + 1, 64) == q2);
+	EXPECT_MISUSE(CHECK(kheap_try_realloc_aligned(q2, 300, 48) == NULL), HEAP_ERR_BAD_ALIGN);
 	char *r = kheap_realloc_aligned(q2, 1000, 512);
 	CHECK(r && (uintptr_t)r % 512 == 0 && r[0] == 4 && r[299] == 4);
 	kheap_free(r);

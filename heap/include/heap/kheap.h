@@ -152,10 +152,12 @@ void kheap_fork_child(void);
  *
  * The state KHEAP_STATE_OFFSET has its low bits set (never a live state, so
  * percpu's fast free sends q to its slow path); check is the heap's hash of
- * (q - 8, the offset, A = 0). kheap_free, kheap_free_sized, kheap_realloc,
- * kheap_try_realloc and kheap_usable_size follow a live offset tag back to
+ * (q - 8, the offset, A = 0). kheap_free, kheap_free_sized, the four
+ * reallocs and kheap_usable_size follow a live offset tag back to
  * b (so a block kmalloc_aligned made may be freed by code that only knows
- * the heap: the shim's threads without a hart id); kheap_free turns the tag
+ * the heap: the shim's threads without a hart id). The reallocs keep q while
+ * b holds the new size at q, q has the alignment asked for and the size is
+ * at least half of what q has; else they move it. kheap_free turns the tag
  * into KHEAP_STATE_OFFSET_FREED, so a second free of q is named. The heap's
  * validator does not look inside payloads, so it never sees offset tags.
  *
