@@ -158,16 +158,23 @@ static void op(unsigned code)
 			put(i, kmalloc_aligned(size, align), size, align);
 		}
 		break;
-	case 5: case 6: /* krealloc; 6: krealloc_aligned, its own alignment or another */
+	case 5: case 6: /*
+			 * krealloc; 6: krealloc_aligned, its own alignment or
+			 * another, or the heap's kheap_try_realloc_aligned (a
+			 * thread without a hart id: offset-tagged blocks too)
+			 */
 		if (b->p) {
 			size_t size = pick_size(), align = 0;
+			bool heap = false;
 			if (code % 16 == 6) {
 				unsigned a = take(1);
 				align = a & 16 ? b->align : (size_t)1 << (a % 13);
+				heap = a & 32;
 			}
 			check_contents(b, b->size);
-			unsigned char *q = code % 16 == 6 ? krealloc_aligned(b->p, size, align)
-							  : krealloc(b->p, size);
+			unsigned char *q = heap ? kheap_try_realloc_aligned(b->p, size, align)
+					   : code % 16 == 6 ? krealloc_aligned(b->p, size, align)
+							    : krealloc(b->p, size);
 			ASSERT(q != NULL);
 			struct slot old = *b;
 			old.p = q;
