@@ -67,14 +67,17 @@ fn grow_aligned(seed: u8) -> usize {
     in_place
 }
 
-/// WAVES times, WAVE threads alive at once, more than there are hart ids:
-/// each allocates before a barrier (so all hold their ids, or none, at
+/// WAVES times, wave_size() threads alive at once, more than there are hart
+/// ids: each allocates before a barrier (so all hold their ids, or none, at
 /// once), and hands its blocks to the main thread, which frees them.
 /// Returns how many threads found no id; exact if every exit gives its id
 /// back (the main thread holds one throughout).
 const WAVES: usize = 3;
+fn wave_size() -> usize {
+    unsafe { smpheap_rust_max_harts() + 32 }
+}
 fn waves_past_the_ids() -> usize {
-    let wave = unsafe { smpheap_rust_max_harts() } + 32;
+    let wave = wave_size();
     for w in 0..WAVES {
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(wave));
         let threads: Vec<_> = (0..wave)
@@ -100,7 +103,7 @@ fn waves_past_the_ids() -> usize {
         }
     }
     let without = unsafe { smpheap_rust_threads_without_id() };
-    let expected = WAVES * (wave - (unsafe { smpheap_rust_max_harts() } - 1));
+    let expected = WAVES * (wave - unsafe { smpheap_rust_max_harts() - 1 });
     assert_eq!(without, expected, "threads without a hart id: ids not given back at exit?");
     without
 }
@@ -136,7 +139,7 @@ fn main() {
     assert!(in_place > 0, "no aligned realloc grew in place");
     println!(
         "rust_global_alloc: PASS threads={} threads_on_the_locked_heap={} aligned_reallocs_in_place={} validate_errors={}",
-        5 + WAVES * (unsafe { smpheap_rust_max_harts() } + 32),
+        5 + WAVES * wave_size(),
         without_id,
         in_place,
         errors

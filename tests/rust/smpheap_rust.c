@@ -47,15 +47,14 @@ static int id_take(void)
 	for (unsigned w = 0; w < ID_WORDS; w++) {
 		uint_fast64_t v = atomic_load_explicit(&id_taken[w], memory_order_relaxed);
 		unsigned ids = PORT_MAX_HARTS - w * 64 < 64 ? PORT_MAX_HARTS - w * 64 : 64;
-		uint_fast64_t avail = ~v & (ids < 64 ? ((uint_fast64_t)1 << ids) - 1 : ~(uint_fast64_t)0);
-		while (avail) {
+		uint_fast64_t word_ids = ids < 64 ? ((uint_fast64_t)1 << ids) - 1 : ~(uint_fast64_t)0;
+		for (uint_fast64_t avail; (avail = ~v & word_ids) != 0;) {
 			unsigned bit = (unsigned)__builtin_ctzll(avail);
 			if (atomic_compare_exchange_weak_explicit(&id_taken[w], &v,
 								  v | ((uint_fast64_t)1 << bit),
 								  memory_order_acquire,
 								  memory_order_relaxed))
 				return (int)(w * 64 + bit);
-			avail = ~v & (ids < 64 ? ((uint_fast64_t)1 << ids) - 1 : ~(uint_fast64_t)0);
 		}
 	}
 	return HART_HEAP;
@@ -102,10 +101,10 @@ static int enter(void)
 	return my_hart;
 }
 
-/* The locked heap's alignment is at least 16, as kmalloc's. */
+/* The locked heap's alignment is at least HEAP_MIN_ALIGN, as kmalloc's. */
 static size_t heap_align(size_t align)
 {
-	return align < 16 ? 16 : align;
+	return align < HEAP_MIN_ALIGN ? HEAP_MIN_ALIGN : align;
 }
 
 void *smpheap_rust_alloc(size_t size, size_t align)
