@@ -53,8 +53,16 @@ void *percpu_offset_block(const void *q)
 	return kheap_offset_block(q);
 }
 
+PERCPU_SLOW void *percpu_bad_align(void *p, size_t size, const char *where)
+{
+	kheap_report_misuse(HEAP_ERR_BAD_ALIGN, p, size, where);
+	return NULL;
+}
+
 static PERCPU_SLOW void *kmalloc_aligned_slow(size_t size, size_t align, bool must)
 {
+	if (align & (align - 1))
+		return percpu_bad_align(NULL, size, must ? "kmalloc_aligned" : "kmalloc_aligned_try");
 	if (percpu_mode_ == PERCPU_MAGAZINES && !(align & (align - 1)) &&
 	    align <= PERCPU_MAX_ALIGN && size <= PERCPU_MAX_SMALL + HEAP_MIN_ALIGN - align &&
 	    (align - HEAP_MIN_ALIGN <= PERCPU_ALIGN_PAD_ANY ||
@@ -75,7 +83,7 @@ static PERCPU_SLOW void *kmalloc_aligned_slow(size_t size, size_t align, bool mu
 		}
 		/* No memory for the padded block: the heap's own aligned one. */
 	}
-	/* Too big, bypass, or not a power of two (the heap names it). */
+	/* Too big, or bypass. */
 	return percpu_kmalloc_slow(size, align, must);
 }
 

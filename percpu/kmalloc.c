@@ -615,7 +615,8 @@ void *krealloc(void *p, size_t size)
  * block past the classes is the heap's to resize, in place when it can; a
  * class block (offset-tagged or not) stays when it is aligned and the
  * request still fills half of it (krealloc's hysteresis), else it moves to
- * a kmalloc_aligned_try block. Misuse is named where krealloc names it.
+ * a kmalloc_aligned_try block. Misuse is named where krealloc names it; a
+ * bad alignment here, for krealloc_aligned and p.
  */
 void *krealloc_aligned(void *p, size_t size, size_t align)
 {
@@ -623,8 +624,10 @@ void *krealloc_aligned(void *p, size_t size, size_t align)
 
 	if (align <= HEAP_MIN_ALIGN && !(align & (align - 1)))
 		return krealloc(p, size);
-	if (!p || (align & (align - 1)))
-		return kmalloc_aligned_try(size, align); /* names a bad alignment */
+	if (align & (align - 1))
+		return percpu_bad_align(p, size, "krealloc_aligned"); /* p untouched */
+	if (!p)
+		return kmalloc_aligned_try(size, align);
 	if (!size) {
 		kfree(p);
 		return NULL;

@@ -177,7 +177,12 @@ int main(void)
 	memset(keep, 0x5a, 300);
 	CHECK(krealloc_aligned(keep, 600, 48) == NULL);
 	CHECK(misuses == 4 && last_misuse == HEAP_ERR_BAD_ALIGN);
+	/* Named for the call made, with its pointer. */
+	CHECK(last_misuse_ptr == keep && !strcmp(last_misuse_where, "krealloc_aligned"));
 	CHECK(keep[0] == 0x5a && keep[299] == 0x5a);
+	CHECK(kmalloc_aligned_try(64, 48) == NULL);
+	CHECK(misuses == 5 && last_misuse_ptr == NULL &&
+	      !strcmp(last_misuse_where, "kmalloc_aligned_try"));
 	kfree(keep);
 	kheap_set_misuse_handler(NULL);
 

@@ -69,7 +69,8 @@ void *kmalloc_try(size_t size);
  * size is returned at its first aligned address (an "offset tag" word below
  * it leads kfree, ksize, krealloc and kfree_sized back to the block; see
  * aligned.c), so it too hits the magazines; bigger goes to the heap. Any
- * other alignment (e.g. 12) is reported as misuse ("bad alignment").
+ * other alignment (e.g. 12) is reported as misuse ("bad alignment", naming
+ * the function called).
  * Panics on OOM. krealloc of an aligned block keeps only 16-byte alignment
  * (unless it stays in place), as the heap's does; krealloc_aligned keeps
  * align.
