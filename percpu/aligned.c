@@ -63,8 +63,8 @@ static PERCPU_SLOW void *kmalloc_aligned_slow(size_t size, size_t align, bool mu
 {
 	if (align & (align - 1))
 		return percpu_bad_align(NULL, size, must ? "kmalloc_aligned" : "kmalloc_aligned_try");
-	if (percpu_mode_ == PERCPU_MAGAZINES && !(align & (align - 1)) &&
-	    align <= PERCPU_MAX_ALIGN && size <= PERCPU_MAX_SMALL + HEAP_MIN_ALIGN - align &&
+	if (percpu_mode_ == PERCPU_MAGAZINES && align <= PERCPU_MAX_ALIGN &&
+	    size <= PERCPU_MAX_SMALL + HEAP_MIN_ALIGN - align &&
 	    (align - HEAP_MIN_ALIGN <= PERCPU_ALIGN_PAD_ANY ||
 	     (align - HEAP_MIN_ALIGN) * PERCPU_ALIGN_PAD_DIV <= size)) {
 		char *b = kmalloc_try(size + align - HEAP_MIN_ALIGN), *q = NULL;

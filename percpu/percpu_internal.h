@@ -705,14 +705,14 @@ static inline void slow_exit(struct percpu_cpu *c)
 
 /* kmalloc.c: kmalloc's path past the fast path (every size, every mode). */
 PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must);
-/*
- * aligned.c: names a non-power-of-two alignment for the function called
- * (`where`) and the pointer it was given (NULL for an allocation), not for
- * the heap call below it; returns NULL, for the caller to return.
- */
-PERCPU_SLOW void *percpu_bad_align(void *p, size_t size, const char *where);
 
 /* aligned.c */
+/*
+ * Names a non-power-of-two alignment for the function called (`where`) and
+ * the pointer it was given (NULL for an allocation), not for the heap call
+ * below it; returns NULL, for the caller to return.
+ */
+PERCPU_SLOW void *percpu_bad_align(void *p, size_t size, const char *where);
 PERCPU_SLOW void percpu_free_offset(void *q, unsigned seen);
 void *percpu_offset_block(const void *q);
 
