@@ -656,19 +656,16 @@ static void unclaim(void *p, unsigned was)
 #endif
 
 /*
- * An offset-tagged p: kept where it is while b holds size bytes at p, p has
- * the alignment asked for and size uses at least half of what it has (as
- * krealloc_aligned keeps a class block: no copy for a shrink or a growth
- * into the padding); else a new block, the copy, and b freed.
+ * An offset-tagged p: kept while kheap_realloc_keeps, as krealloc_aligned
+ * keeps a class block; else a new block, the copy, and b freed.
  */
 static void *realloc_offset(void *p, void *b, size_t off, size_t size, size_t align,
 			    bool may_fail)
 {
 	size_t have = heap_block_size(b) - off;
-	bool aligned = !(align & (align - 1)) &&
-		       (align <= HEAP_MIN_ALIGN || !((uintptr_t)p & (align - 1)));
-	if (aligned && size <= have && size >= have / 2)
-		return p; /* a bad alignment goes on, to be named */
+	/* A bad alignment goes on, to be named. */
+	if (!(align & (align - 1)) && kheap_realloc_keeps(p, have, size, align))
+		return p;
 #if HEAP_HARDENING >= 2
 	/* Of racing reallocs / frees of p, one turns its offset tag freed. */
 	if (!heap_tag_claim(p, KHEAP_STATE_OFFSET, KHEAP_STATE_OFFSET_FREED, NULL)) {

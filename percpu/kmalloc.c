@@ -585,7 +585,8 @@ void *krealloc(void *p, size_t size)
 	 * //tools/bench:heap_efficiency`) and gave 3% on random actions at
 	 * max 3000 and 30000 (alloc_bench's loop, one max at a time).
 	 */
-	if (size <= old && (size >= old / 2 || percpu_size_class(size) >= percpu_usable_class(old)))
+	if (kheap_realloc_keeps(p, old, size, 0) ||
+	    (size <= old && percpu_size_class(size) >= percpu_usable_class(old)))
 		return p;
 	/*
 	 * Past the classes the new block is the heap's, and so is the old one
@@ -634,7 +635,7 @@ void *krealloc_aligned(void *p, size_t size, size_t align)
 	}
 	if (!class_realloc(p, &old))
 		return kheap_try_realloc_aligned(p, size, align);
-	if (!((uintptr_t)p & (align - 1)) && size <= old && size >= old / 2)
+	if (kheap_realloc_keeps(p, old, size, align))
 		return p;
 	void *q = kmalloc_aligned_try(size, align);
 	if (!q)

@@ -138,6 +138,19 @@ void kheap_fork_parent(void);
 void kheap_fork_child(void);
 
 /*
+ * The reallocs' hysteresis (krealloc, krealloc_aligned, and kheap's for an
+ * offset-tagged p): p, with `have` usable bytes, stays for size bytes
+ * aligned to align (a power of two; up to 16: any) while it is so aligned,
+ * holds size and size fills at least half of it, as tcmalloc keeps a block.
+ * A shrink, or a growth into the block's padding, then copies nothing.
+ */
+static inline bool kheap_realloc_keeps(const void *p, size_t have, size_t size, size_t align)
+{
+	return size <= have && size >= have / 2 &&
+	       (align <= HEAP_MIN_ALIGN || !((uintptr_t)p & (align - 1)));
+}
+
+/*
  * Offset tags: an aligned pointer q carved out of a bigger block b (percpu's
  * kmalloc_aligned, which pads a class block), q - b a multiple of 16 in
  * [KHEAP_OFFSET_MIN, KHEAP_OFFSET_MAX) (kheap_offset_place picks q). The
