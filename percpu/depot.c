@@ -302,11 +302,36 @@ static struct percpu_magazine *pop(struct percpu_magazine **list)
 }
 
 /*
+ * The bytes of rounds every depot holds (full magazines and loose rounds),
+ * changed with each depot's full_rounds (full_rounds_add) under that
+ * depot's lock: what depot_takes weighs against the depots' slice. One
+ * counter, not a sum over the PERCPU_NCLASSES depots, which read 40 cache
+ * lines, each written by the harts that trade at its class, inside the
+ * depot's lock (figures: tools/bench/README.md, "The depots' byte
+ * count"). Relaxed atomic adds: a bound and a statistic
+ * (percpu_depot_bytes); it orders nothing.
+ */
+static size_t depot_bytes_all __attribute__((aligned(PORT_CACHE_LINE)));
+
+size_t percpu_depot_bytes(void)
+{
+	return __atomic_load_n(&depot_bytes_all, __ATOMIC_RELAXED);
+}
+
+/* d's full_rounds += n (n may wrap: a decrease), and the bytes of all. Under d's lock. */
+static void full_rounds_add(struct percpu_depot *d, size_t n)
+{
+	d->full_rounds += n;
+	__atomic_fetch_add(&depot_bytes_all, n * percpu_class_size[d - percpu_depots],
+			   __ATOMIC_RELAXED);
+}
+
+/*
  * Depot d of class cls takes a magazine of `rounds` rounds: it holds fewer
  * than PERCPU_DEPOT_MAX_FULL, and all depots' full magazines stay within
- * their slice of the budget (relaxed reads of the other depots' counts: a
- * bound that may be a moment stale, which only moves one magazine's
- * decision). Under d's lock.
+ * their slice of the budget (depot_bytes_all, which other depots' harts
+ * change meanwhile: a bound that may be a moment stale, which only moves
+ * one magazine's decision). Under d's lock.
  */
 static bool depot_takes(const struct percpu_depot *d, unsigned cls, size_t rounds)
 {
@@ -320,7 +345,7 @@ static void put_full(struct percpu_depot *d, struct percpu_magazine *m, size_t r
 	m->held = (uint8_t)rounds;
 	push(&d->full, m);
 	STORE_RELAXED(&d->nfull, d->nfull + 1);
-	STORE_RELAXED(&d->full_rounds, d->full_rounds + rounds);
+	full_rounds_add(d, rounds);
 }
 
 static struct percpu_magazine *get_full(struct percpu_depot *d)
@@ -328,7 +353,7 @@ static struct percpu_magazine *get_full(struct percpu_depot *d)
 	struct percpu_magazine *m = pop(&d->full);
 	if (m) {
 		STORE_RELAXED(&d->nfull, d->nfull - 1);
-		STORE_RELAXED(&d->full_rounds, d->full_rounds - m->held);
+		full_rounds_add(d, 0 - (size_t)m->held);
 		if (d->nfull < d->low_full)
 			d->low_full = d->nfull;
 	}
@@ -351,7 +376,7 @@ static struct percpu_magazine *take_loose(struct percpu_depot *d, size_t *rounds
 {
 	struct percpu_magazine *m = d->loose;
 	*rounds = d->loose_n;
-	STORE_RELAXED(&d->full_rounds, d->full_rounds - d->loose_n);
+	full_rounds_add(d, 0 - d->loose_n);
 	d->loose = NULL;
 	d->loose_n = 0;
 	return m;
@@ -501,7 +526,7 @@ size_t percpu_depot_drain(struct percpu_cpu *c, unsigned cls)
 	struct percpu_magazine *full = d->full, *empty = d->empty;
 	d->full = d->empty = NULL;
 	STORE_RELAXED(&d->nfull, (size_t)0);
-	STORE_RELAXED(&d->full_rounds, (size_t)0);
+	full_rounds_add(d, 0 - d->full_rounds);
 	d->nempty = d->low_full = d->low_empty = 0;
 	ticket_unlock_irqrestore(&d->lock, f);
 	return destroy_lists(c, full, empty) + percpu_mag_destroy(c, loose, loose_n);
@@ -541,13 +566,13 @@ static bool loose_make(struct percpu_cpu *c, struct percpu_depot *d, unsigned cl
 static void loose_add(struct percpu_depot *d, size_t n)
 {
 	d->loose_n += n;
-	STORE_RELAXED(&d->full_rounds, d->full_rounds + n);
+	full_rounds_add(d, n);
 }
 
 static void loose_sub(struct percpu_depot *d, size_t n)
 {
 	d->loose_n -= n;
-	STORE_RELAXED(&d->full_rounds, d->full_rounds - n);
+	full_rounds_add(d, 0 - n);
 }
 
 void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls)

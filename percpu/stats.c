@@ -88,15 +88,6 @@ size_t percpu_cached_bytes(unsigned hart)
 	return bytes;
 }
 
-size_t percpu_depot_bytes(void)
-{
-	size_t bytes = 0;
-	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++)
-		bytes += LOAD_RELAXED(&percpu_depots[cls].full_rounds) *
-			 percpu_class_size[cls];
-	return bytes;
-}
-
 bool percpu_get_depot_stats(unsigned cls, struct percpu_depot_stats *out)
 {
 	memset(out, 0, sizeof(*out));
