@@ -366,6 +366,12 @@ bool percpu_check_drained(size_t caller_live)
 			    "the caller holds %zu\n", st.heap.live_allocs, caller_live);
 		return false;
 	}
+	/* The depots' byte count (depot.c) agrees that they are empty. */
+	size_t depot_bytes = percpu_depot_bytes();
+	if (depot_bytes) {
+		port_printf("percpu: after drain the depots count %zu bytes\n", depot_bytes);
+		return false;
+	}
 	return true;
 }
 

@@ -582,10 +582,15 @@ void stress_result(size_t initial_free, struct stress_result *r)
 	percpu_get_cache_stats(&cs);
 	r->cache_budget = cs.budget;
 	r->cached_max = cs.charged_max;
+	/* After the drain the depots' byte count must agree they are empty. */
+	size_t depot_bytes = percpu_depot_bytes();
+	if (depot_bytes)
+		port_printf("stress: after the drain the depots count %zu bytes\n", depot_bytes);
 	/* The caches never cost more than their budget (bypass: nothing). */
 	r->pass = r->sum.corrupt == 0 && r->validate_errors == 0 &&
 		  stress_validation_errors() == 0 && r->live_allocs == 0 &&
-		  r->bytes_free == initial_free && cs.charged_max <= cs.budget;
+		  r->bytes_free == initial_free && cs.charged_max <= cs.budget &&
+		  depot_bytes == 0;
 }
 
 const struct stress_hart_stats *stress_stats(unsigned hart)

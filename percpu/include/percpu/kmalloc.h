@@ -107,7 +107,8 @@ size_t ksize(const void *p);
 void percpu_drain(void);
 /*
  * Drains, then checks that the heap's live block count equals caller_live
- * (the blocks the caller still holds). Prints both counts on mismatch.
+ * (the blocks the caller still holds) and that percpu_depot_bytes() is 0.
+ * Prints the counts on a mismatch.
  */
 bool percpu_check_drained(size_t caller_live);
 /* Honours a pending flush request for this hart. Cheap when none is. */
