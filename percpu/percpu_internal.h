@@ -294,7 +294,8 @@ struct percpu_depot {
 	struct percpu_magazine *full, *empty;
 	size_t nfull;  /* under lock; read relaxed for statistics */
 	size_t nempty; /* under lock */
-	size_t full_rounds; /* rounds in `full` and loose; under lock (all depots: depot.c) */
+	size_t full_rounds; /* rounds in `full` and loose; under lock */
+	size_t published_rounds; /* of them, what depot_bytes_all counts (depot.c); under lock */
 	/*
 	 * The loose magazine (depot.c): rounds the depot hands out one at a
 	 * time to harts that cache no magazine of the class at their share,

@@ -178,7 +178,11 @@ void percpu_get_stats(unsigned hart, struct percpu_stats *out);
 void percpu_sum_stats(struct percpu_stats *out);
 /* Bytes sitting in hart's magazines (class sizes, a racy snapshot). */
 size_t percpu_cached_bytes(unsigned hart);
-/* Bytes sitting in full magazines in the depots. */
+/*
+ * Bytes of the rounds the depots hold (full magazines, loose rounds). A
+ * depot's loose rounds handed out since its last refill may still count
+ * (depot.c, depot_bytes_all); after a drain it is exact.
+ */
 size_t percpu_depot_bytes(void);
 
 /*
