@@ -309,11 +309,12 @@ static struct percpu_magazine *pop(struct percpu_magazine **list)
  * (figures: tools/bench/README.md, "The depots' byte count"). Each depot
  * publishes its full_rounds into it (depot_publish) when a magazine comes
  * or goes and when its loose magazine is refilled, not when it hands out
- * a loose round: that path, every allocation of a small class at 32 harts
- * and up on the 16 MiB heap, then writes no line but its depot's. So a
- * depot is counted at most the loose rounds it handed out since its last
- * refill too high, never too low. Relaxed atomic adds: a bound and a
- * statistic (percpu_depot_bytes); it orders nothing.
+ * a loose round: that path, every small allocation once harts cache no
+ * magazines (from about 20 harts on the 16 MiB heap), then writes no line
+ * but its depot's. So a depot is counted at most the loose rounds it
+ * handed out since its last refill too high, never too low. Relaxed
+ * atomic adds: a bound and a statistic (percpu_depot_bytes); it orders
+ * nothing.
  */
 static size_t depot_bytes_all __attribute__((aligned(PORT_CACHE_LINE)));
 
