@@ -53,7 +53,7 @@ void *percpu_offset_block(const void *q)
 	return kheap_offset_block(q);
 }
 
-PERCPU_SLOW void *percpu_bad_align(void *p, size_t size, const char *where)
+PERCPU_COLD void *percpu_bad_align(void *p, size_t size, const char *where)
 {
 	kheap_report_misuse(HEAP_ERR_BAD_ALIGN, p, size, where);
 	return NULL;

@@ -623,10 +623,10 @@ void *krealloc_aligned(void *p, size_t size, size_t align)
 {
 	size_t old;
 
-	if (align <= HEAP_MIN_ALIGN && !(align & (align - 1)))
-		return krealloc(p, size);
 	if (align & (align - 1))
 		return percpu_bad_align(p, size, "krealloc_aligned"); /* p untouched */
+	if (align <= HEAP_MIN_ALIGN)
+		return krealloc(p, size);
 	if (!p)
 		return kmalloc_aligned_try(size, align);
 	if (!size) {

@@ -713,7 +713,7 @@ PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must);
  * the pointer it was given (NULL for an allocation), not for the heap call
  * below it; returns NULL, for the caller to return.
  */
-PERCPU_SLOW void *percpu_bad_align(void *p, size_t size, const char *where);
+PERCPU_COLD void *percpu_bad_align(void *p, size_t size, const char *where);
 PERCPU_SLOW void percpu_free_offset(void *q, unsigned seen);
 void *percpu_offset_block(const void *q);
 

@@ -101,24 +101,18 @@ static int enter(void)
 	return my_hart;
 }
 
-/* The locked heap's alignment is at least HEAP_MIN_ALIGN, as kmalloc's. */
-static size_t heap_align(size_t align)
-{
-	return align < HEAP_MIN_ALIGN ? HEAP_MIN_ALIGN : align;
-}
-
 void *smpheap_rust_alloc(size_t size, size_t align)
 {
 	if (enter() >= 0)
 		return kmalloc_aligned_try(size, align);
-	return kheap_try_alloc(size, heap_align(align));
+	return kheap_try_alloc(size, align);
 }
 
 void *smpheap_rust_realloc(void *p, size_t size, size_t align)
 {
 	if (enter() >= 0)
 		return krealloc_aligned(p, size, align);
-	return kheap_try_realloc_aligned(p, size, heap_align(align));
+	return kheap_try_realloc_aligned(p, size, align);
 }
 
 void smpheap_rust_free(void *p, size_t size)
