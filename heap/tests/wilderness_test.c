@@ -34,8 +34,9 @@ static void test_hole_before_top(void)
 	CHECK_EQ((uintptr_t)h.bins[HEAP_NUM_BINS - 1], (uintptr_t)below - W);
 	char *p = heap_alloc(&h, 100u << 10, 0, NULL);
 	CHECK_EQ((uintptr_t)p, (uintptr_t)hole);
-	char *q = heap_alloc(&h, 300u << 10, 0, NULL); /* what is left: 300 KiB */
-	CHECK_EQ((uintptr_t)q, (uintptr_t)below);       /* no hole fits: the top */
+	/* The hole keeps 300 KiB, too little for 300 KiB and a tag: the top. */
+	char *q = heap_alloc(&h, 300u << 10, 0, NULL);
+	CHECK_EQ((uintptr_t)q, (uintptr_t)below);
 	CHECK_EQ(heap_validate(&h, NULL, NULL), 0);
 	test_unmap(mem, bytes);
 }

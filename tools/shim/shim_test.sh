@@ -100,7 +100,7 @@ else
 	bad "python3 60 MiB over 4 MiB regions" "$tmp/big"
 fi
 
-# 8. gcc -O2 compiles a generated file (400 functions) to the same object
+# 8. cc -O2 compiles a generated file (400 functions) to the same object
 # code as without the shim: a compiler's many small objects and reallocs (a
 # realloc that damaged one small moved block in 5,000 made cc1 crash here)
 awk 'BEGIN {
