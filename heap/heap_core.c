@@ -364,7 +364,8 @@ static __attribute__((noinline)) uintptr_t last_bin_pick(struct heap *h)
 	struct heap_free_block *fb = h->bins[HEAP_NUM_BINS - 1];
 	uintptr_t b = (uintptr_t)fb;
 
-	if (h->regions && b + block_size(b) == h->regions->sentinel) {
+	/* The bin is not empty, so there is a region. */
+	if (b + block_size(b) == h->regions->sentinel) {
 		struct heap_free_block *next = fb_next(h, fb);
 		if (next)
 			return (uintptr_t)next;
