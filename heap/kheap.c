@@ -303,6 +303,22 @@ void kheap_set_batch_hook(kheap_batch_hook_t fn, void *ctx)
 	unlock(f);
 }
 
+/*
+ * The release hook, read without the lock on every free of a block: fn
+ * with release in the setter, acquire in offer_pages, so a hart that sees
+ * fn also sees its ctx and minimum (written before it, relaxed).
+ */
+static kheap_release_hook_t release_fn;
+static void *release_ctx;
+static size_t release_min;
+
+void kheap_set_release_hook(kheap_release_hook_t fn, void *ctx, size_t min_usable)
+{
+	__atomic_store_n(&release_ctx, ctx, __ATOMIC_RELAXED);
+	__atomic_store_n(&release_min, min_usable, __ATOMIC_RELAXED);
+	__atomic_store_n(&release_fn, fn, __ATOMIC_RELEASE);
+}
+
 void kheap_set_report_extra(kheap_report_extra_fn fn)
 {
 	port_irqflags_t f = lock();
@@ -586,6 +602,32 @@ static bool in_hull(const void *p)
 }
 
 /*
+ * Before the block p goes back to the heap (kheap_free, a realloc's move):
+ * offers it to the release hook when one is set, p's tag is plausible and
+ * the block big enough. At level 2 every caller has claimed p first (its
+ * state lane now "cached"), so a valid allocated tag will do; below, p
+ * must look live, so a block parked in a magazine or already left to the
+ * lock's holder (a double free) is not offered. No hook (the kernels): one
+ * load and a branch.
+ */
+static inline void offer_pages(void *p)
+{
+	kheap_release_hook_t fn = __atomic_load_n(&release_fn, __ATOMIC_ACQUIRE);
+	if (__builtin_expect(fn == NULL, 1))
+		return;
+#if HEAP_HARDENING >= 2
+	if (!in_hull(p) || !heap_tag_plausible_allocated(p))
+		return;
+#else
+	if (!in_hull(p) || !heap_tag_plausible_live(p))
+		return;
+#endif
+	size_t usable = heap_block_size(p);
+	if (usable >= __atomic_load_n(&release_min, __ATOMIC_RELAXED))
+		fn(__atomic_load_n(&release_ctx, __ATOMIC_RELAXED), p, usable);
+}
+
+/*
  * p inside the heap's hull with a live offset tag (see <heap/kheap.h>): its
  * block, with *off = p - block; else NULL. The hull test comes first, so a
  * foreign pointer is never read through.
@@ -691,6 +733,7 @@ static void *realloc_offset(void *p, void *b, size_t off, size_t size, size_t al
 /* Frees p, which realloc_common has moved (and at level 2 claimed). */
 static void free_moved(void *p)
 {
+	offer_pages(p);
 	port_irqflags_t f = lock();
 #if HEAP_HARDENING >= 2
 	enum heap_error e = heap_free_claimed(&g.heap, p);
@@ -884,6 +927,7 @@ static void free_common(void *p, size_t size, bool sized, const char *where)
 	switch (claim(p, &was)) {
 	case CLAIM_WON: {
 		if (!sized) {
+			offer_pages(p);
 			free_claimed(p, was, where);
 			return;
 		}
@@ -903,8 +947,11 @@ static void free_common(void *p, size_t size, bool sized, const char *where)
 		break;
 	}
 #else
-	if (!sized && free_unclaimed(p, where))
-		return;
+	if (!sized) {
+		offer_pages(p);
+		if (free_unclaimed(p, where))
+			return;
+	}
 	port_irqflags_t f = lock();
 	enum heap_error e = sized ? heap_free_sized(&g.heap, p, size) : heap_free(&g.heap, p);
 	unlock(f);

@@ -3,7 +3,8 @@
  * The locked global heap: use before init, every misuse through a recording
  * handler, the default handler and the OOM panic in child processes (exit
  * code and text), the reclaim and OOM hooks (called unlocked, in order), the
- * batch hook, frees while the lock is held elsewhere (deferred to its
+ * batch hook, the release hook (big blocks offered before their free or
+ * move, misused ones not), frees while the lock is held elsewhere (deferred to its
  * holder), and harts (threads) hammering it concurrently.
  */
 #include "test_util.h"
@@ -196,6 +197,71 @@ static void test_batch_hook(void)
 	CHECK_EQ(kheap_alloc_batch(200, 0, v, 1), 1);
 	CHECK_EQ(hook_calls, 1);
 	kheap_free(v[0]);
+	CHECK_EQ(kheap_validate(NULL, NULL), 0);
+}
+
+/* The release hook's calls: the block offered, its usable bytes, and its tag then. */
+static int release_calls;
+static void *released;
+static size_t released_usable;
+static bool released_allocated;
+
+static void release_hook(void *ctx, void *p, size_t usable)
+{
+	CHECK(ctx == &release_calls);
+	release_calls++;
+	released = p;
+	released_usable = usable;
+	/* Offered before its free: still allocated, and the lock is free. */
+	released_allocated = heap_tag_plausible_allocated(p);
+	struct kheap_stats st;
+	kheap_get_stats(&st);
+}
+
+/*
+ * The release hook sees every block of at least its minimum that goes back
+ * to the heap through kheap_free or a realloc's move, before the free (the
+ * tag still allocated), without the lock (the hook takes it); not smaller
+ * blocks, sized frees, nor a double free.
+ */
+static void test_release_hook(void)
+{
+	const size_t min = 4096;
+	kheap_set_release_hook(release_hook, &release_calls, min);
+	char *big = kheap_alloc(min, 0), *small = kheap_alloc(min - 64, 0);
+	char *fence = kheap_alloc(64, 0);
+	CHECK(big && small && fence);
+	size_t usable = kheap_usable_size(big);
+	kheap_free(small);
+	CHECK_EQ(release_calls, 0);
+	kheap_free(big);
+	CHECK_EQ(release_calls, 1);
+	CHECK(released == big && released_usable == usable && released_allocated);
+	EXPECT_MISUSE(kheap_free(big), HEAP_ERR_DOUBLE_FREE);
+	CHECK_EQ(release_calls, 1);
+
+	/* A move offers the old block after the copy; growing in place does not. */
+	char *a = kheap_alloc(min, 0), *above = kheap_alloc(64, 0);
+	CHECK(a && above);
+	memset(a, 7, min);
+	char *b = kheap_realloc(a, 2 * min);
+	CHECK(b && b != a && b[0] == 7 && b[min - 1] == 7);
+	CHECK_EQ(release_calls, 2);
+	CHECK(released == a);
+	char *c = kheap_realloc(b, 2 * min + 16); /* room above b: in place */
+	CHECK(c == b);
+	CHECK_EQ(release_calls, 2);
+
+	/* A sized free is not offered: a wrong size leaves the block as it was. */
+	kheap_free_sized(c, 2 * min + 16);
+	CHECK_EQ(release_calls, 2);
+
+	kheap_set_release_hook(NULL, NULL, 0);
+	char *d = kheap_alloc(min, 0);
+	kheap_free(d);
+	CHECK_EQ(release_calls, 2);
+	kheap_free(above);
+	kheap_free(fence);
 	CHECK_EQ(kheap_validate(NULL, NULL), 0);
 }
 
@@ -647,6 +713,7 @@ int main(void)
 	test_basic();
 	test_batch_hook();
 	test_realloc_locks();
+	test_release_hook();
 	test_realloc_aligned();
 	test_misuse_recorded();
 	test_deferred_frees();

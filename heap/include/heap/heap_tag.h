@@ -231,18 +231,24 @@ static inline uint16_t heap_tag_check_of(uintptr_t b, uint32_t size16, unsigned 
 }
 
 /*
- * True if p looks like the payload of a live (allocated, not cached) block:
- * 16-aligned, a live state, and a check that matches its address and size.
- * Reads only the owner's lanes and the ones the heap leaves alone while the
- * block is allocated (no lock needed); the heap's free still decides.
+ * True if p looks like the payload of an allocated block (live or cached):
+ * 16-aligned, and a check that matches its address and size. Reads only
+ * the owner's lanes and the ones the heap leaves alone while the block is
+ * allocated (no lock needed); the heap's free still decides.
  */
-static inline bool heap_tag_plausible_live(const void *p)
+static inline bool heap_tag_plausible_allocated(const void *p)
 {
 	uintptr_t b = (uintptr_t)p - sizeof(uintptr_t);
-	if (((uintptr_t)p & 15) || !heap_state_is_live(heap_tag_state(p)))
+	if ((uintptr_t)p & 15)
 		return false;
 	uint16_t chk = *(const heap_lane16_t *)((const heap_lane8_t *)p - 8 + HEAP_LANE_CHECK);
 	return chk == heap_tag_check_of(b, heap_tag_size16(p), 1);
+}
+
+/* As heap_tag_plausible_allocated, and live: a live state, not cached. */
+static inline bool heap_tag_plausible_live(const void *p)
+{
+	return heap_tag_plausible_allocated(p) && heap_state_is_live(heap_tag_state(p));
 }
 
 /*

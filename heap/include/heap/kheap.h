@@ -271,9 +271,26 @@ typedef void (*kheap_misuse_fn)(enum heap_error err, void *ptr, size_t size,
  */
 typedef void (*kheap_batch_hook_t)(void *ctx, void *lowest);
 
+/*
+ * Called, without the heap lock, with a block of at least `min_usable`
+ * usable bytes (set with the hook) that is about to go back to the heap:
+ * kheap_free of it, or realloc's move away from it. Its caller owns it and
+ * its contents are dead, so the port may give back the pages wholly inside
+ * [p, p + usable) (the shim: madvise(MADV_DONTNEED), tools/shim/purge.c);
+ * the bytes around them (the block's tag below p, its canary and the next
+ * block's tag at p + usable) must stay. Only a p whose tag is plausible
+ * (inside the heap, a valid allocated tag, live unless kheap claimed it) is
+ * offered; the free itself still names any misuse. Sized frees are not
+ * offered: a wrong size is named and leaves the block to its owner as it
+ * was.
+ */
+typedef void (*kheap_release_hook_t)(void *ctx, void *p, size_t usable);
+
 void kheap_set_oom_hook(kheap_oom_hook_t fn, void *ctx);
 void kheap_set_reclaim_hook(kheap_reclaim_hook_t fn, void *ctx);
 void kheap_set_batch_hook(kheap_batch_hook_t fn, void *ctx);
+/* Set it once, before the heap is shared (NULL: none, the default). */
+void kheap_set_release_hook(kheap_release_hook_t fn, void *ctx, size_t min_usable);
 void kheap_set_report_extra(kheap_report_extra_fn fn);
 /* NULL restores the default (panicking) handler; returns the previous one. */
 kheap_misuse_fn kheap_set_misuse_handler(kheap_misuse_fn fn);
