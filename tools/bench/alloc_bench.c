@@ -30,6 +30,10 @@
  *               its object, then loops malloc(8), 100 writes, free. If the
  *               allocator hands a thread a block in another thread's cache
  *               line, the writes ping-pong the line. op = one malloc+writes+free.
+ *   bigloop     malloc(1 MiB) (-m MAX: that size), memset, free, in a loop:
+ *               what giving freed pages back costs a program that reuses
+ *               one big buffer (tools/shim/README.md, "Memory given back").
+ *               op = one malloc+memset+free.
  *
  * The loops of random, hitpair, prodcons and larson are <bench/workloads.h>'s
  * (bench_kernel runs the same ones on QEMU); this file keeps the threads,
@@ -221,6 +225,30 @@ static void *w_hitpair(void *arg)
 			break;
 		}
 		ops += 1024;
+	}
+	w->ops = ops;
+	return NULL;
+}
+
+/* ---------------- big blocks reused ---------------- */
+
+#define BIG_LOOP_DEFAULT ((size_t)1 << 20)
+
+static void *w_bigloop(void *arg)
+{
+	struct worker *w = arg;
+	size_t size = g_max ? g_max : BIG_LOOP_DEFAULT;
+	uint64_t ops = 0;
+	pthread_barrier_wait(&g_start);
+	while (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
+		char *volatile p = malloc(size);
+		if (!p) {
+			fail("malloc(big)", size);
+			break;
+		}
+		memset(p, (int)ops, size);
+		free(p);
+		ops++;
 	}
 	w->ops = ops;
 	return NULL;
@@ -452,7 +480,7 @@ static void *w_cachescratch(void *arg)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: alloc_bench -w random|hitpair|prodcons|larson|cachescratch\n"
+		"usage: alloc_bench -w random|hitpair|prodcons|larson|cachescratch|bigloop\n"
 		"                   [-t threads] [-d seconds] [-s seed] [-m max]\n");
 	exit(2);
 }
@@ -485,6 +513,8 @@ int main(int argc, char **argv)
 		fn = w_prodcons;
 	else if (!strcmp(wl, "cachescratch"))
 		fn = w_cachescratch;
+	else if (!strcmp(wl, "bigloop"))
+		fn = w_bigloop;
 	else if (strcmp(wl, "larson"))
 		usage();
 

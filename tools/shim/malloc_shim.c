@@ -48,11 +48,14 @@
  *   SMPHEAP_CACHE_KB=N    the caches' budget (percpu_set_cache_budget), in
  *                         KiB; by default 5% of the heap's claimed bytes,
  *                         which on the 1 GiB reservation never binds.
+ *   SMPHEAP_PURGE_KB=N    freed blocks of N KiB and up give their pages
+ *                         back to the kernel (purge.c; default 128, rising
+ *                         as glibc's threshold does; 0 never).
  *   SMPHEAP_STATS=1       at exit, print percpu's summed counters to stderr
  *                         (slow-path rates: swaps, depot trades, refills),
  *                         the heap's high water, the caches' most, the
- *                         bytes faulted in ahead (prefault.c) and the
- *                         busiest depots.
+ *                         bytes faulted in ahead (prefault.c), the bytes
+ *                         given back (purge.c) and the busiest depots.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -81,6 +84,7 @@
  */
 #include "percpu/percpu_internal.h"
 #include "tools/shim/prefault.h"
+#include "tools/shim/purge.h"
 #undef likely
 #undef unlikely
 
@@ -91,6 +95,7 @@
 
 #define MIN_ALIGN 16 /* every heap block */
 #define DEFAULT_REGION_MB 1024
+#define DEFAULT_PURGE_KB 128 /* glibc's M_MMAP_THRESHOLD */
 /*
  * The biggest region the heap takes (one block spans at most 64 GiB - 16:
  * its size lane is 32 bits of 16-byte units), with room for its headers.
@@ -277,9 +282,11 @@ static void print_stats(void)
 	percpu_get_cache_stats(&cs);
 	fprintf(stderr,
 		"smpheap: heap_high_water_kb %zu cache_budget_kb %zu cache_charged_max_kb %zu "
-		"active_harts %u regions %zu prefaulted_kb %zu\n",
+		"active_harts %u regions %zu prefaulted_kb %zu purged_kb %zu "
+		"purge_threshold_kb %zu\n",
 		hs.heap.high_water >> 10, cs.budget >> 10, cs.charged_max >> 10,
-		cs.active_harts, hs.heap.regions, prefault_bytes() >> 10);
+		cs.active_harts, hs.heap.regions, prefault_bytes() >> 10, purge_bytes() >> 10,
+		purge_threshold() == SIZE_MAX ? 0 : purge_threshold() >> 10);
 	/* Threads may still run at exit: the two counts need not agree here. */
 	(void)percpu_report_depots(print_report_line);
 	/* Exclusive hart ids held at exit: 1 (this thread's) unless some leaked. */
@@ -311,6 +318,10 @@ static void __attribute__((noinline)) shim_init_slow(void)
 	fast_span = region_bytes;
 	kheap_set_oom_hook(shim_oom_hook, NULL);
 	prefault_init(fast_lo, fast_lo + fast_span);
+	/* SMPHEAP_PURGE_KB=0 keeps every page (env_size_mb reads 0 as unset). */
+	const char *purge = getenv("SMPHEAP_PURGE_KB");
+	purge_init(purge && !strcmp(purge, "0") ? 0
+						: env_size_mb("SMPHEAP_PURGE_KB", DEFAULT_PURGE_KB));
 	percpu_init(bypass ? PERCPU_BYPASS : PERCPU_MAGAZINES);
 	size_t cache_kb = env_size_mb("SMPHEAP_CACHE_KB", 0);
 	if (cache_kb)
@@ -565,6 +576,7 @@ static inline void *alloc_any(size_t size, size_t align)
 		errno = ENOMEM;
 		return NULL;
 	}
+	purge_note_alloc(size);
 	int h = hart_enter();
 	void *p;
 	if (likely(h >= 0)) {
@@ -684,6 +696,7 @@ SHIM_EXPORT void *realloc(void *p, size_t size)
 			free(p); /* glibc: realloc(p, 0) frees and returns NULL */
 			return NULL;
 		}
+		purge_note_alloc(size);
 		void *q;
 		if (likely(h >= 0)) {
 			q = krealloc(p, size);

@@ -44,6 +44,17 @@
  *               asks the shim for 8 or more: fresh pages are faulted in
  *               ahead of the carving, outside the heap lock), or that
  *               the kernel cannot (before Linux 5.14).
+ *   giveback    freed memory goes back to the kernel, as glibc's does:
+ *               64 blocks of 1 MiB written and freed keep less than 5% of
+ *               their pages in memory (mincore; glibc unmaps them); a
+ *               4 MiB block that realloc moves to 8 MiB (a 4 MiB block
+ *               above it stops it growing in place) keeps less than 5% of
+ *               its old pages, and its bytes moved; and 200 rounds of
+ *               malloc + write + free of 1 MiB keep the last block's pages
+ *               (the threshold rose after a few: no page faults each
+ *               round, as glibc's rises); 1.5 s later (the shim's raised
+ *               threshold decays after 1 s) 16 blocks of 1 MiB written and
+ *               freed keep less than 5% of their pages again.
  * Exit 0 and "shim_cases: <case> PASS ..." on success.
  */
 #define _GNU_SOURCE
@@ -67,6 +78,8 @@ static int failures;
 static volatile size_t GiB = (size_t)1 << 30;
 /* Through a pointer: gcc would warn about the block's use after a failed realloc. */
 static void *(*volatile realloc_fn)(void *, size_t) = realloc;
+/* The same for a look at a freed block's pages (giveback). */
+static void (*volatile free_fn)(void *) = free;
 
 #define CHECK(cond)                                                         \
 	do {                                                                \
@@ -567,6 +580,119 @@ static void case_bigrealloc(void)
 	printf("bigrealloc: %u reallocs to %u..%u bytes\n", BIG_OPS, (unsigned)BIG_LO, (unsigned)BIG_HI);
 }
 
+/*
+ * Pages of [p, p + n) in memory, of those wholly inside it; unmapped
+ * (glibc's unmapped blocks: ENOMEM) counts as none.
+ */
+#define GIVEBACK_BLOCKS 64 /* at most 64 MiB looked at in one mincore */
+#define GIVEBACK_BYTES ((size_t)1 << 20)
+#define GIVEBACK_ROUNDS 200
+#define GIVEBACK_LATER 16
+
+static size_t resident_pages(uintptr_t p, size_t n, size_t *pages)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = (p + page - 1) & ~(page - 1);
+	uintptr_t hi = (p + n) & ~(page - 1);
+	static unsigned char in[(GIVEBACK_BLOCKS * GIVEBACK_BYTES) / 4096];
+	size_t count = hi > lo ? (hi - lo) / page : 0, resident = 0;
+	*pages = count;
+	CHECK(count <= sizeof(in));
+	if (count > sizeof(in))
+		return count;
+	if (mincore((void *)lo, hi - lo, in) != 0) {
+		CHECK(errno == ENOMEM); /* unmapped */
+		return 0;
+	}
+	for (size_t i = 0; i < count; i++)
+		resident += in[i] & 1;
+	return resident;
+}
+
+/* Writes, frees and looks at n blocks of `bytes`: their pages still in memory. */
+static size_t burst_resident(unsigned n, size_t bytes, size_t *total)
+{
+	/* Addresses, not pointers: the pages of freed blocks are looked at. */
+	static uintptr_t blk[GIVEBACK_BLOCKS];
+	size_t pages = 0, resident = 0;
+	*total = 0;
+	CHECK(n <= GIVEBACK_BLOCKS);
+	for (unsigned i = 0; i < n && i < GIVEBACK_BLOCKS; i++) {
+		char *b = malloc(bytes);
+		CHECK(b != NULL);
+		if (!b)
+			return 0;
+		memset(b, (int)i + 1, bytes);
+		blk[i] = (uintptr_t)b;
+	}
+	for (unsigned i = 0; i < n && i < GIVEBACK_BLOCKS; i++)
+		free_fn((void *)blk[i]);
+	for (unsigned i = 0; i < n && i < GIVEBACK_BLOCKS; i++) {
+		resident += resident_pages(blk[i], bytes, &pages);
+		*total += pages;
+	}
+	return resident;
+}
+
+static void case_giveback(void)
+{
+	size_t pages = 0, total = 0;
+	/* 1. A burst of big blocks, written, then freed. */
+	size_t resident = burst_resident(GIVEBACK_BLOCKS, GIVEBACK_BYTES, &total);
+	printf("giveback: %zu of %zu pages of %u freed 1 MiB blocks still in memory\n",
+	       resident, total, GIVEBACK_BLOCKS);
+	CHECK(total > 0 && resident * 20 < total);
+
+	/* 2. A move: the old block's pages go too, and its bytes come along. */
+	size_t old_bytes = 4 * GIVEBACK_BYTES;
+	char *p = malloc(old_bytes), *above = malloc(old_bytes);
+	CHECK(p != NULL && above != NULL);
+	if (!p || !above)
+		return;
+	memset(p, 0x5a, old_bytes);
+	memset(above, 0x33, old_bytes);
+	uintptr_t old = (uintptr_t)p;
+	char *q = realloc_fn(p, 2 * old_bytes);
+	CHECK(q != NULL);
+	if (!q)
+		return;
+	CHECK(q[0] == 0x5a && q[old_bytes - 1] == 0x5a && above[0] == 0x33);
+	if ((uintptr_t)q != old) {
+		resident = resident_pages(old, old_bytes, &pages);
+		printf("giveback: realloc moved 4 MiB to 8 MiB: %zu of %zu old pages in memory\n",
+		       resident, pages);
+		CHECK(pages > 0 && resident * 20 < pages);
+	} else {
+		printf("giveback: realloc grew in place\n");
+	}
+	free(q);
+	free(above);
+
+	/* 3. The same size freed and allocated over and over keeps its pages. */
+	uintptr_t last = 0;
+	for (unsigned r = 0; r < GIVEBACK_ROUNDS; r++) {
+		char *b = malloc(GIVEBACK_BYTES);
+		CHECK(b != NULL);
+		if (!b)
+			return;
+		memset(b, (int)r, GIVEBACK_BYTES);
+		last = (uintptr_t)b;
+		free_fn(b);
+	}
+	resident = resident_pages(last, GIVEBACK_BYTES, &pages);
+	printf("giveback: after %u rounds of 1 MiB, %zu of %zu pages of the last in memory\n",
+	       GIVEBACK_ROUNDS, resident, pages);
+	CHECK(pages > 0 && resident * 2 > pages);
+
+	/* 4. Later, a burst gives its pages back again. */
+	struct timespec pause = { 1, 500000000 };
+	nanosleep(&pause, NULL);
+	resident = burst_resident(GIVEBACK_LATER, GIVEBACK_BYTES, &total);
+	printf("giveback: 1.5 s later, %zu of %zu pages of %u freed 1 MiB blocks in memory\n",
+	       resident, total, GIVEBACK_LATER);
+	CHECK(total > 0 && resident * 20 < total);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -578,6 +704,7 @@ int main(int argc, char **argv)
 		{ "crowd", case_crowd }, { "fork", case_fork },
 		{ "blocked", case_blocked }, { "bigclass", case_bigclass },
 		{ "bigrealloc", case_bigrealloc }, { "prefault", case_prefault },
+		{ "giveback", case_giveback },
 	};
 	if (argc != 2) {
 		fprintf(stderr, "usage: shim_cases CASE\n");
