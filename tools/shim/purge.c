@@ -118,9 +118,10 @@ void purge_init(size_t min_kb)
 	page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
 	if (!min_kb)
 		return;
-	initial = min_kb << 10;
+	/* Blocks of PURGE_MAX and up are always dropped (this also bounds the shift). */
+	initial = min_kb < PURGE_MAX >> 10 ? min_kb << 10 : PURGE_MAX;
 	atomic_store_explicit(&purge_threshold_, initial, memory_order_relaxed);
-	kheap_set_release_hook(drop_pages, NULL, min_kb << 10);
+	kheap_set_release_hook(drop_pages, NULL, initial);
 }
 
 size_t purge_bytes(void)
