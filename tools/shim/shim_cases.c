@@ -580,15 +580,15 @@ static void case_bigrealloc(void)
 	printf("bigrealloc: %u reallocs to %u..%u bytes\n", BIG_OPS, (unsigned)BIG_LO, (unsigned)BIG_HI);
 }
 
-/*
- * Pages of [p, p + n) in memory, of those wholly inside it; unmapped
- * (glibc's unmapped blocks: ENOMEM) counts as none.
- */
 #define GIVEBACK_BLOCKS 64 /* at most 64 MiB looked at in one mincore */
 #define GIVEBACK_BYTES ((size_t)1 << 20)
 #define GIVEBACK_ROUNDS 200
 #define GIVEBACK_LATER 16
 
+/*
+ * Pages of [p, p + n) in memory, of those wholly inside it; unmapped
+ * (glibc's unmapped blocks: ENOMEM) counts as none.
+ */
 static size_t resident_pages(uintptr_t p, size_t n, size_t *pages)
 {
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
