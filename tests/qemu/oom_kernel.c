@@ -146,6 +146,15 @@ static struct {
  */
 static ticket_lock_t nf_lock = TICKET_LOCK_INIT;
 static unsigned nf_b_holds, nf_a_waits;
+/*
+ * A has left the barrier and idles: set before its wfi loop, where only the
+ * IPI's trap answers (counting the IPI first). Without it, B's request could
+ * reach an A still in the barrier's wait: port_wait_long answers from the
+ * hook with interrupts masked and takes the trap only after, so B, its
+ * request served, could read A's IPI count before it rose (seen once under
+ * load at hardening level 3: a_flushed=1 a_ipis=0).
+ */
+static unsigned nf_a_idles;
 
 static void nofalse(unsigned hart)
 {
@@ -183,6 +192,8 @@ static void nofalse(unsigned hart)
 	}
 	if (hart == a) {
 		/* Idle with interrupts on: only an IPI gets A to flush. */
+		if (!lockwait)
+			__atomic_store_n(&nf_a_idles, 1u, __ATOMIC_RELEASE); /* B reads it */
 		while (!__atomic_load_n(&done, __ATOMIC_ACQUIRE))
 			__asm__ volatile("wfi");
 		return;
@@ -209,6 +220,9 @@ static void nofalse(unsigned hart)
 			nf.before.largest_free, (size_t)REQUEST);
 		port_exit(PORT_EXIT_FAIL);
 	}
+	/* Acquire: pairs with A's release; A is past the barrier's waits. */
+	while (!lockwait && !__atomic_load_n(&nf_a_idles, __ATOMIC_ACQUIRE))
+		port_cpu_relax();
 	port_irqflags_t lf = 0;
 	if (lockwait) {
 		lf = ticket_lock_irqsave(&nf_lock, NULL);
