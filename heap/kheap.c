@@ -305,8 +305,10 @@ void kheap_set_batch_hook(kheap_batch_hook_t fn, void *ctx)
 
 /*
  * The release hook, read without the lock on every free of a block: fn
- * with release in the setter, acquire in offer_pages, so a hart that sees
- * fn also sees its ctx and minimum (written before it, relaxed).
+ * with release in the setter; offer_pages reads it relaxed and, only when
+ * it is set, again with acquire, so a hart that sees fn also sees its ctx
+ * and minimum (written before it, relaxed) and a hart with no hook pays
+ * no fence (RISC-V's acquire load is a load and a fence).
  */
 static kheap_release_hook_t release_fn;
 static void *release_ctx;
@@ -612,9 +614,12 @@ static bool in_hull(const void *p)
  */
 static inline void offer_pages(void *p)
 {
-	kheap_release_hook_t fn = __atomic_load_n(&release_fn, __ATOMIC_ACQUIRE);
-	if (__builtin_expect(fn == NULL, 1))
+	if (__builtin_expect(__atomic_load_n(&release_fn, __ATOMIC_RELAXED) == NULL, 1))
 		return;
+	/* Acquire: pairs with the setter's release (ctx and minimum). */
+	kheap_release_hook_t fn = __atomic_load_n(&release_fn, __ATOMIC_ACQUIRE);
+	if (!fn)
+		return; /* unset meanwhile */
 #if HEAP_HARDENING >= 2
 	if (!in_hull(p) || !heap_tag_plausible_allocated(p))
 		return;

@@ -73,6 +73,15 @@ static uint64_t now_ms(void)
 	return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
 }
 
+/* *a becomes at least v. */
+static void raise_to(atomic_size_t *a, size_t v)
+{
+	size_t was = atomic_load_explicit(a, memory_order_relaxed);
+	while (was < v && !atomic_compare_exchange_weak_explicit(a, &was, v, memory_order_relaxed,
+								  memory_order_relaxed))
+		;
+}
+
 static void drop_pages(void *ctx, void *p, size_t usable)
 {
 	(void)ctx;
@@ -87,12 +96,7 @@ static void drop_pages(void *ctx, void *p, size_t usable)
 	uintptr_t hi = ((uintptr_t)p + usable) & ~(page_size - 1);
 	if (hi > lo && madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0) {
 		atomic_fetch_add_explicit(&dropped, hi - lo, memory_order_relaxed);
-		size_t was = atomic_load_explicit(&dropped_max, memory_order_relaxed);
-		while (was < usable &&
-		       !atomic_compare_exchange_weak_explicit(&dropped_max, &was, usable,
-							      memory_order_relaxed,
-							      memory_order_relaxed))
-			;
+		raise_to(&dropped_max, usable);
 	}
 }
 
@@ -105,11 +109,7 @@ void purge_raise(size_t size)
 		return;
 	atomic_store_explicit(&churn, 0, memory_order_relaxed);
 	size_t want = size >= PURGE_MAX / 2 ? PURGE_MAX : 2 * size;
-	size_t now = atomic_load_explicit(&purge_threshold_, memory_order_relaxed);
-	while (now < want && !atomic_compare_exchange_weak_explicit(&purge_threshold_, &now, want,
-								     memory_order_relaxed,
-								     memory_order_relaxed))
-		;
+	raise_to(&purge_threshold_, want);
 	atomic_store_explicit(&raised_ms, now_ms(), memory_order_relaxed);
 }
 
