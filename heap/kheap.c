@@ -305,7 +305,7 @@ void kheap_set_batch_hook(kheap_batch_hook_t fn, void *ctx)
 
 /*
  * The release hook, read without the lock on every free of a block: fn
- * with release in the setter; offer_pages reads it relaxed and, only when
+ * with release in the setter; hook_for reads it relaxed and, only when
  * it is set, again with acquire, so a hart that sees fn also sees its ctx
  * and minimum (written before it, relaxed) and a hart with no hook pays
  * no fence (RISC-V's acquire load is a load and a fence).
@@ -604,32 +604,51 @@ static bool in_hull(const void *p)
 }
 
 /*
- * Before the block p goes back to the heap (kheap_free, a realloc's move):
- * offers it to the release hook when one is set, p's tag is plausible and
- * the block big enough. At level 2 every caller has claimed p first (its
- * state lane now "cached"), so a valid allocated tag will do; below, p
- * must look live, so a block parked in a magazine or already left to the
- * lock's holder (a double free) is not offered. No hook (the kernels): one
- * load and a branch.
+ * The release hook when one is set and p's tag is plausible, with p's
+ * usable bytes in *usable; else NULL. At level 2 every caller has claimed
+ * p first (its state lane now "cached"), so a valid allocated tag will do;
+ * below, p must look live, so a block parked in a magazine or already left
+ * to the lock's holder (a double free) is not offered. No hook (the
+ * kernels): one load and a branch.
  */
-static inline void offer_pages(void *p)
+static inline kheap_release_hook_t hook_for(void *p, size_t *usable)
 {
 	if (__builtin_expect(__atomic_load_n(&release_fn, __ATOMIC_RELAXED) == NULL, 1))
-		return;
+		return NULL;
 	/* Acquire: pairs with the setter's release (ctx and minimum). */
 	kheap_release_hook_t fn = __atomic_load_n(&release_fn, __ATOMIC_ACQUIRE);
 	if (!fn)
-		return; /* unset meanwhile */
+		return NULL; /* unset meanwhile */
 #if HEAP_HARDENING >= 2
 	if (!in_hull(p) || !heap_tag_plausible_allocated(p))
-		return;
+		return NULL;
 #else
 	if (!in_hull(p) || !heap_tag_plausible_live(p))
-		return;
+		return NULL;
 #endif
-	size_t usable = heap_block_size(p);
-	if (usable >= __atomic_load_n(&release_min, __ATOMIC_RELAXED))
-		fn(__atomic_load_n(&release_ctx, __ATOMIC_RELAXED), p, usable);
+	*usable = heap_block_size(p);
+	return fn;
+}
+
+/*
+ * Offers [p + keep, p + usable) of the block p, its owner's, to the release
+ * hook when that is at least the hook's minimum: keep 0 before p goes back
+ * to the heap (kheap_free, a realloc's move), the bytes kept before a
+ * realloc shrinks p in place (the tail's tag is written after, under the
+ * lock).
+ */
+static inline void offer_pages_from(void *p, size_t keep)
+{
+	size_t usable = 0;
+	kheap_release_hook_t fn = hook_for(p, &usable);
+	if (fn && keep < usable &&
+	    usable - keep >= __atomic_load_n(&release_min, __ATOMIC_RELAXED))
+		fn(__atomic_load_n(&release_ctx, __ATOMIC_RELAXED), (char *)p + keep, usable - keep);
+}
+
+static inline void offer_pages(void *p)
+{
+	offer_pages_from(p, 0);
 }
 
 /*
@@ -782,6 +801,8 @@ static void *realloc_common(void *p, size_t size, size_t align, bool may_fail)
 		return NULL;
 	}
 #endif
+	/* A shrink in place gives its tail's pages back, as a free would. */
+	offer_pages_from(p, size);
 	port_irqflags_t f = lock();
 #if HEAP_HARDENING >= 2
 	void *q = heap_resize_claimed(&g.heap, p, size, align, &move, &e);

@@ -216,13 +216,17 @@ static void release_hook(void *ctx, void *p, size_t usable)
 	released_allocated = heap_tag_plausible_allocated(p);
 	struct kheap_stats st;
 	kheap_get_stats(&st);
+	/* Its bytes are dead: what madvise(MADV_DONTNEED) leaves, but not zero. */
+	memset(p, 0xdd, usable);
 }
 
 /*
  * The release hook sees every block of at least its minimum that goes back
  * to the heap through kheap_free or a realloc's move, before the free (the
- * tag still allocated), without the lock (the hook takes it); not smaller
- * blocks, sized frees, nor a double free.
+ * tag still allocated), without the lock (the hook takes it), and the tail
+ * of one that a realloc shrinks in place; not smaller blocks or tails,
+ * sized frees, nor a double free. It spoils what it is offered, as the
+ * shim's madvise does, and nothing kept may change.
  */
 static void test_release_hook(void)
 {
@@ -256,10 +260,32 @@ static void test_release_hook(void)
 	kheap_free_sized(c, 2 * min + 16);
 	CHECK_EQ(release_calls, 2);
 
+	/*
+	 * A shrink in place offers its tail past the bytes kept, before the
+	 * heap takes it back; a tail below the minimum is not offered.
+	 */
+	const size_t kept = min / 2;
+	char *s = kheap_alloc(4 * min, 0), *fence2 = kheap_alloc(64, 0);
+	CHECK(s && fence2);
+	memset(s, 9, 4 * min);
+	size_t su = kheap_usable_size(s);
+	char *t = kheap_realloc(s, kept);
+	CHECK(t == s && t[0] == 9 && t[kept - 1] == 9);
+	CHECK_EQ(release_calls, 3);
+	CHECK(released == s + kept && released_usable == su - kept);
+	CHECK(kheap_usable_size(t) < kept + 64);
+	CHECK_EQ(kheap_validate(NULL, NULL), 0);
+	t = kheap_realloc(t, kept - 64);
+	CHECK(t == s && t[kept - 65] == 9);
+	CHECK_EQ(release_calls, 3);
+	kheap_free(t); /* below the minimum */
+	CHECK_EQ(release_calls, 3);
+	kheap_free(fence2);
+
 	kheap_set_release_hook(NULL, NULL, 0);
 	char *d = kheap_alloc(min, 0);
 	kheap_free(d);
-	CHECK_EQ(release_calls, 2);
+	CHECK_EQ(release_calls, 3);
 	kheap_free(above);
 	kheap_free(fence);
 	CHECK_EQ(kheap_validate(NULL, NULL), 0);

@@ -45,8 +45,11 @@
  *               ahead of the carving, outside the heap lock), or that
  *               the kernel cannot (before Linux 5.14).
  *   giveback    freed memory goes back to the kernel, as glibc's does:
- *               64 blocks of 1 MiB written and freed keep less than 5% of
- *               their pages in memory (mincore; glibc unmaps them); a
+ *               an 8 MiB block written and shrunk by realloc to 64 KiB
+ *               keeps its first 64 KiB and less than 5% of the pages past
+ *               them (glibc shrinks its mapping); 64 blocks of 1 MiB
+ *               written and freed keep less than 5% of their pages in
+ *               memory (mincore; glibc unmaps them); a
  *               4 MiB block that realloc moves to 8 MiB (a 4 MiB block
  *               above it stops it growing in place) keeps less than 5% of
  *               its old pages, and its bytes moved; and 200 rounds of
@@ -584,6 +587,8 @@ static void case_bigrealloc(void)
 #define GIVEBACK_BYTES ((size_t)1 << 20)
 #define GIVEBACK_ROUNDS 200
 #define GIVEBACK_LATER 16
+#define GIVEBACK_SHRINK_FROM ((size_t)8 << 20)
+#define GIVEBACK_SHRINK_TO ((size_t)64 << 10)
 
 /*
  * Pages of [p, p + n) in memory, of those wholly inside it; unmapped
@@ -634,9 +639,39 @@ static size_t burst_resident(unsigned n, size_t bytes, size_t *total)
 	return resident;
 }
 
+/*
+ * A block shrunk by realloc gives back the pages past what it keeps, and
+ * keeps its bytes. First in its case: glibc maps a block this big by
+ * itself and shrinks the mapping only while its threshold is low, as it
+ * is in a fresh process (it rises to the size of each block unmapped).
+ */
+static void shrink_giveback(void)
+{
+	size_t big = GIVEBACK_SHRINK_FROM, kept = GIVEBACK_SHRINK_TO;
+	char *s = malloc(big);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	memset(s, 0x6b, big);
+	char *t = realloc_fn(s, kept);
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	CHECK(t[0] == 0x6b && t[kept - 1] == 0x6b);
+	size_t pages = 0, resident = resident_pages((uintptr_t)s + kept, big - kept, &pages);
+	printf("giveback: realloc shrank 8 MiB to 64 KiB%s: %zu of %zu pages past those kept in memory\n",
+	       t == s ? " in place" : " (moved)", resident, pages);
+	CHECK(pages > 0 && resident * 20 < pages);
+	free(t);
+}
+
 static void case_giveback(void)
 {
 	size_t pages = 0, total = 0;
+
+	/* 0. A shrink, first (see shrink_giveback). */
+	shrink_giveback();
+
 	/* 1. A burst of big blocks, written, then freed. */
 	size_t resident = burst_resident(GIVEBACK_BLOCKS, GIVEBACK_BYTES, &total);
 	printf("giveback: %zu of %zu pages of %u freed 1 MiB blocks still in memory\n",
@@ -691,6 +726,7 @@ static void case_giveback(void)
 	printf("giveback: 1.5 s later, %zu of %zu pages of %u freed 1 MiB blocks in memory\n",
 	       resident, total, GIVEBACK_LATER);
 	CHECK(total > 0 && resident * 20 < total);
+
 }
 
 int main(int argc, char **argv)

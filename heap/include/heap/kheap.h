@@ -274,15 +274,17 @@ typedef void (*kheap_batch_hook_t)(void *ctx, void *lowest);
 /*
  * Called, without the heap lock, with a block of at least `min_usable`
  * usable bytes (set with the hook) that is about to go back to the heap:
- * kheap_free of it, or realloc's move away from it. Its caller owns it and
- * its contents are dead, so the port may give back the pages wholly inside
- * [p, p + usable) (the shim: madvise(MADV_DONTNEED), tools/shim/purge.c);
- * the bytes around them (the block's tag below p, its canary and the next
- * block's tag at p + usable) must stay. Only a p whose tag is plausible
- * (inside the heap, a valid allocated tag, live unless kheap claimed it) is
- * offered; the free itself still names any misuse. Sized frees are not
- * offered: a wrong size is named and leaves the block to its owner as it
- * was.
+ * kheap_free of it, or realloc's move away from it; or with the tail of
+ * one that realloc is about to shrink in place (p the end of the bytes
+ * kept, usable what follows them), when that is at least the minimum. Its
+ * caller owns it and its contents are dead, so the port may give back the
+ * pages wholly inside [p, p + usable) (the shim: madvise(MADV_DONTNEED),
+ * tools/shim/purge.c); the bytes around them (the block's tag, its canary
+ * and the next block's tag at p + usable) must stay. Only a block whose tag
+ * is plausible (inside the heap, a valid allocated tag, live unless kheap
+ * claimed it) is offered; the free itself still names any misuse. Sized
+ * frees are not offered: a wrong size is named and leaves the block to its
+ * owner as it was.
  */
 typedef void (*kheap_release_hook_t)(void *ctx, void *p, size_t usable);
 
