@@ -350,30 +350,38 @@ static inline uintptr_t block_size(uintptr_t b)
 }
 
 /*
- * The head of the last bin (open-ended: 288 KiB up), unless that is the
- * current region's top block (the free block below its sentinel) and
- * another block is there too: the top is the last resort (dlmalloc's
- * wilderness), so a heap on a big region does not spread over memory it
- * never needed at once. Taken like any head, it put the highest address
- * of talc's random actions at max 30000 at 3.6x the heap's high water
- * after 20 M actions (//heap:wilderness_test checks 1.25x). Only requests
- * that no lower bin serves come here.
+ * The smallest of the first BIN_SCAN_LIMIT blocks of the last bin
+ * (open-ended: 288 KiB up; any of its blocks holds the requests that come
+ * here, which no lower bin serves). So the largest free block, usually
+ * the rest of a region never used yet, is the last resort (dlmalloc's
+ * wilderness), and a heap on a big region does not spread over memory it
+ * never needed at once: taken like any head, the top of a region put the
+ * highest address of talc's random actions at max 30000 at 3.6x the heap's
+ * high water after 20 M actions (//heap:wilderness_test checks 1.25x).
+ * That block is not always below the sentinel: batch runs are cut from the
+ * top of the block they take, the region's rest too, and with a test for
+ * the block below the sentinel, 8 slots cycling 256 KiB blocks among such
+ * runs spread them over 48.8x the heap's high water (wilderness_test
+ * checks 1.5x there).
  */
 static __attribute__((noinline)) uintptr_t last_bin_pick(struct heap *h)
 {
 	struct heap_free_block *fb = h->bins[HEAP_NUM_BINS - 1];
-	uintptr_t b = (uintptr_t)fb;
+	uintptr_t best = (uintptr_t)fb, bs = block_size(best);
 
-	/* The bin is not empty, so there is a region. */
-	if (b + block_size(b) == h->regions->sentinel) {
-		struct heap_free_block *next = fb_next(h, fb);
-		if (next)
-			return (uintptr_t)next;
+	/* The bin is not empty: it has a head. */
+	fb = fb_next(h, fb);
+	for (unsigned n = 1; fb && n < BIN_SCAN_LIMIT; fb = fb_next(h, fb), n++) {
+		uintptr_t fs = block_size((uintptr_t)fb);
+		if (fs < bs) {
+			best = (uintptr_t)fb;
+			bs = fs;
+		}
 	}
-	return b;
+	return best;
 }
 
-/* The head of non-empty bin j, the top block last (see last_bin_pick). */
+/* The head of non-empty bin j, the largest block last (see last_bin_pick). */
 static inline uintptr_t bin_pick(struct heap *h, unsigned j)
 {
 	if (j < HEAP_NUM_BINS - 1)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * The top block of a region (the free block below its sentinel) is the last
- * resort: a hole that fits is used first, so a heap on a big region (the
- * shim's 1 GiB) does not spread over memory it never needed at once.
+ * The largest free block (usually a region's rest, the top block below its
+ * sentinel or, once batch runs are cut from its top, below them) is the
+ * last resort: a hole that fits is used first, so a heap on a big region
+ * (the shim's 1 GiB) does not spread over memory it never needed at once.
  */
 #include "test_util.h"
 
@@ -96,10 +97,64 @@ static void test_span_random_actions(unsigned long long actions)
 	test_unmap(mem, bytes);
 }
 
+/*
+ * Batch runs (the caches' refills) cut from the top of the region's rest,
+ * among 8 slots that each take a 256 KiB block and free it, in turn, the
+ * slots in random order (what `alloc_bench -w bigloop -t 8 -m 262144`
+ * does to the shim's heap, one call at a time): the highest byte of those
+ * blocks stays within 1.5x of the heap's high water (a hole or two among
+ * the runs: 1.12-1.24x). When only the block below the sentinel was kept
+ * last, the region's rest, now below the runs, was taken like any head of
+ * its bin: 48.8x (seed 1; the shim's resident memory grew the same way,
+ * to 30 MiB and more in 20 s, against glibc's 5).
+ */
+#define SLOTS 8
+#define RUNS 20
+#define RUN_BLOCKS 8
+static void test_span_runs_and_big_blocks(unsigned long steps, uint64_t seed)
+{
+	size_t bytes = 512u << 20, big = 256u << 10;
+	char *mem = test_map(bytes);
+	static struct heap h;
+	void *slot[SLOTS] = { NULL };
+	uint64_t rng = seed;
+	uintptr_t top = (uintptr_t)mem;
+	unsigned runs = 0;
+	CHECK_EQ(heap_init(&h, mem, mem + bytes), HEAP_OK);
+	for (unsigned long i = 0; i < steps; i++) {
+		if (runs < RUNS && i % 100 == 50) {
+			void *out[RUN_BLOCKS];
+			size_t size = 64 + 32 * (runs++ % 3);
+			CHECK_EQ(heap_alloc_batch(&h, size, 0, out, RUN_BLOCKS), RUN_BLOCKS);
+		}
+		size_t k = test_range(&rng, 0, SLOTS - 1);
+		if (slot[k]) {
+			CHECK_EQ(heap_free(&h, slot[k]), HEAP_OK);
+			slot[k] = NULL;
+			continue;
+		}
+		slot[k] = heap_alloc(&h, big, 0, NULL);
+		CHECK(slot[k] != NULL);
+		if ((uintptr_t)slot[k] + big > top)
+			top = (uintptr_t)slot[k] + big;
+	}
+	struct heap_stats st;
+	heap_get_stats(&h, &st);
+	size_t span = top - (uintptr_t)mem;
+	printf("wilderness_test: seed %llu, %lu steps of %d slots of 256 KiB among batch runs: "
+	       "highest byte at %zu KiB, high water %zu KiB (%.2fx)\n",
+	       (unsigned long long)seed, steps, SLOTS, span >> 10, st.high_water >> 10, (double)span / (double)st.high_water);
+	CHECK(span <= st.high_water / 2 * 3);
+	CHECK_EQ(heap_validate(&h, NULL, NULL), 0);
+	test_unmap(mem, bytes);
+}
+
 int main(int argc, char **argv)
 {
 	test_hole_before_top();
 	test_span_random_actions(test_param(argc, argv, 1, "WILDERNESS_ACTIONS", 3000000));
+	for (uint64_t seed = 1; seed <= 6; seed++)
+		test_span_runs_and_big_blocks(300000, seed);
 	printf("wilderness_test: PASS\n");
 	return 0;
 }
