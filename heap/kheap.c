@@ -577,6 +577,11 @@ void *kheap_try_alloc(size_t size, size_t align)
 	return alloc_common(size, align, true, "kheap_try_alloc");
 }
 
+void *kheap_alloc_named(size_t size, size_t align, bool must, const char *where)
+{
+	return alloc_common(size, align, !must, where);
+}
+
 void *kheap_calloc(size_t n, size_t size)
 {
 	if (!ready("kheap_calloc"))

@@ -245,6 +245,17 @@ static PERCPU_SLOW void count_large(bool alloc)
 	port_irq_restore(f);
 }
 
+/*
+ * The call the kernel made, for the heap's OOM panic and misuse reports:
+ * only kmalloc_aligned and kmalloc_aligned_try ask for an alignment here.
+ */
+static inline const char *entry_name(size_t align, bool must)
+{
+	if (align)
+		return must ? "kmalloc_aligned" : "kmalloc_aligned_try";
+	return must ? "kmalloc" : "kmalloc_try";
+}
+
 /* kmalloc's path past the fast path: every size, every mode. */
 PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must)
 {
@@ -263,7 +274,7 @@ PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must)
 	} else {
 		count_large(true);
 	}
-	p = must ? kheap_alloc(size, align) : kheap_try_alloc(size, align);
+	p = kheap_alloc_named(size, align, must, entry_name(align, must));
 	return p;
 }
 
@@ -291,7 +302,7 @@ static PERCPU_SLOW void *kmalloc_miss(unsigned st, size_t idx, bool must)
 	 * rounded, 96.70% (mag16 95.74% -> 95.89%). The exact size would cost
 	 * the hit path an instruction.
 	 */
-	return must ? kheap_alloc(size, 0) : kheap_try_alloc(size, 0);
+	return kheap_alloc_named(size, 0, must, entry_name(0, must));
 }
 
 /* ---- the public API ------------------------------------------------------ */

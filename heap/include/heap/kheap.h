@@ -61,6 +61,12 @@ enum heap_error kheap_try_claim(void *start, void *end);
 
 void *kheap_alloc(size_t size, size_t align);     /* never NULL: panics */
 void *kheap_try_alloc(size_t size, size_t align); /* NULL when out of memory */
+/*
+ * kheap_alloc (must) or kheap_try_alloc for a layer above the heap: the
+ * OOM panic and misuse reports name `where`, the call the kernel made
+ * (percpu's "kmalloc", "kmalloc_try", ...), not the heap's.
+ */
+void *kheap_alloc_named(size_t size, size_t align, bool must, const char *where);
 void *kheap_calloc(size_t n, size_t size);        /* panics when out of memory */
 void *kheap_realloc(void *p, size_t size);        /* panics when out of memory */
 /* NULL when out of memory, p untouched (still allocated, same contents). */
