@@ -369,8 +369,10 @@ void *kzalloc(size_t size)
 
 void *kcalloc(size_t n, size_t size)
 {
-	if (size && n > (size_t)-1 / size)
-		return kheap_calloc(n, size); /* the heap names the overflow */
+	if (size && n > (size_t)-1 / size) {
+		kheap_report_misuse(HEAP_ERR_SIZE_OVERFLOW, NULL, size, "kcalloc");
+		return NULL; /* a misuse handler returned */
+	}
 	return kzalloc(n * size);
 }
 
