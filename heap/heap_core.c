@@ -1241,6 +1241,28 @@ void *heap_realloc_claimed(struct heap *h, void *p, size_t size, enum heap_error
 
 /* ---- stats ----------------------------------------------------------- */
 
+size_t heap_free_spans(struct heap *h, void (*fn)(void *ctx, void *start, size_t len),
+		       void *ctx)
+{
+	size_t offered = 0, seen = 0;
+
+	if (h->magic != HEAP_MAGIC)
+		return 0;
+	for (unsigned i = bin_next(h, 0); i < HEAP_NUM_BINS; i = bin_next(h, i + 1)) {
+		for (struct heap_free_block *fb = h->bins[i]; fb; fb = fb_next(h, fb)) {
+			if (seen++ == h->st.free_blocks)
+				return offered;
+			uintptr_t b = (uintptr_t)fb, end = b + block_size(b) - W;
+			uintptr_t start = b + sizeof(struct heap_free_block);
+			if (end > start) {
+				fn(ctx, (void *)start, end - start);
+				offered++;
+			}
+		}
+	}
+	return offered;
+}
+
 void heap_get_stats(struct heap *h, struct heap_stats *st)
 {
 	if (h->magic != HEAP_MAGIC) {

@@ -338,6 +338,16 @@ void kheap_get_stats(struct kheap_stats *st)
 	unlock(f);
 }
 
+size_t kheap_trim(void (*fn)(void *ctx, void *start, size_t len), void *ctx)
+{
+	if (!ready("kheap_trim"))
+		return 0;
+	port_irqflags_t f = lock();
+	size_t n = heap_free_spans(&g.heap, fn, ctx);
+	unlock(f);
+	return n;
+}
+
 /*
  * The validator's findings, collected under the lock and reported after it:
  * a report callback may print, allocate or free (issue 12: one that

@@ -345,15 +345,26 @@ void percpu_kick_handler(void)
 	poll_masked();
 }
 
-void percpu_drain(void)
+/* percpu_drain (wait) and percpu_trim: reclaim_all on this hart. */
+static void reclaim_here(bool wait)
 {
 	percpu_check_ready();
 	port_irqflags_t f = port_irq_save();
 	struct percpu_cpu *c = this_cpu();
 	slow_enter(c);
-	reclaim_all(c, true);
+	reclaim_all(c, wait);
 	slow_exit(c);
 	port_irq_restore(f);
+}
+
+void percpu_drain(void)
+{
+	reclaim_here(true);
+}
+
+void percpu_trim(void)
+{
+	reclaim_here(false);
 }
 
 bool percpu_check_drained(size_t caller_live)

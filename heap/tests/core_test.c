@@ -677,6 +677,58 @@ static void test_regions(void)
 	test_unmap(m, 4 * ARENA);
 }
 
+struct spans {
+	size_t n, bytes;
+};
+
+/* Spoils what it is offered, as madvise(MADV_DONTNEED) may (not zeros). */
+static void spoil_span(void *ctx, void *start, size_t len)
+{
+	struct spans *sp = ctx;
+	sp->n++;
+	sp->bytes += len;
+	memset(start, 0xdd, len);
+}
+
+/*
+ * heap_free_spans offers every free block past its tag and links and
+ * before its footer: the heap stays valid with those bytes spoiled, and
+ * every byte free is offered but each block's 32 of metadata.
+ */
+static void test_free_spans(void)
+{
+	static char arena[ARENA] __attribute__((aligned(16)));
+	static struct heap h;
+	static void *p[64];
+	CHECK_EQ(heap_init(&h, arena, arena + ARENA), HEAP_OK);
+	for (int i = 0; i < 64; i++) {
+		p[i] = heap_alloc(&h, 100 + 300 * (size_t)i, 0, NULL);
+		CHECK(p[i] != NULL);
+		memset(p[i], i, 100 + 300 * (size_t)i);
+	}
+	for (int i = 0; i < 64; i += 2)
+		CHECK_EQ(heap_free(&h, p[i]), HEAP_OK);
+	struct heap_stats st;
+	heap_get_stats(&h, &st);
+	struct spans sp = { 0, 0 };
+	CHECK_EQ(heap_free_spans(&h, spoil_span, &sp), st.free_blocks);
+	CHECK_EQ(sp.n, st.free_blocks);
+	CHECK_EQ(sp.bytes, st.bytes_free - 32 * st.free_blocks);
+	no_errors(&h);
+	for (int i = 1; i < 64; i += 2) {
+		unsigned char *b = p[i];
+		CHECK(b[0] == i && b[100 + 300 * (size_t)i - 1] == i); /* live bytes kept */
+	}
+	for (int i = 0; i < 64; i += 2) { /* the spoiled blocks serve again */
+		p[i] = heap_alloc(&h, 100 + 300 * (size_t)i, 0, NULL);
+		CHECK(p[i] != NULL);
+	}
+	no_errors(&h);
+	for (int i = 0; i < 64; i++)
+		CHECK_EQ(heap_free(&h, p[i]), HEAP_OK);
+	expect_empty(&h);
+}
+
 int main(void)
 {
 	test_uninit();
@@ -690,6 +742,7 @@ int main(void)
 	test_batch_and_stats();
 	test_batch_contiguous();
 	test_regions();
+	test_free_spans();
 	printf("core_test: PASS\n");
 	return 0;
 }

@@ -3,7 +3,7 @@
  * Magazine transitions on one hart, observed through the statistics and the
  * heap's live count: refill, hits, loaded/previous swap, depot exchange,
  * return of the depot's excess (and the depot's own count of its lock),
- * drain; plus tags and the kmalloc family, and a hart's exit handing a
+ * trim, drain; plus tags and the kmalloc family, and a hart's exit handing a
  * partly full magazine to the next hart.
  * Uses the 2 KiB class (8 rounds per magazine) so the counts are small.
  */
@@ -116,6 +116,23 @@ int main(void)
 	CHECK(d.class_size == 0 && d.acquisitions == 0);
 	for (size_t i = 0; i < 3 * cap; i++)
 		kfree(b[i]);
+
+	/*
+	 * A trim gives back this hart's magazines and the depots at once (no
+	 * other hart here to ask): the heap holds only the caller's block.
+	 */
+	void *kept = kmalloc(100);
+	for (size_t i = 0; i < 3 * cap; i++)
+		b[i] = kmalloc(SZ);
+	for (size_t i = 0; i < 3 * cap; i++)
+		kfree(b[i]);
+	CHECK(percpu_cached_bytes(0) > 0);
+	percpu_trim();
+	CHECK(percpu_cached_bytes(0) == 0 && percpu_depot_bytes() == 0);
+	struct kheap_stats ks;
+	kheap_get_stats(&ks);
+	CHECK_EQ(ks.heap.live_allocs, (size_t)1);
+	kfree(kept);
 
 	/* A full drain leaves the heap with exactly the caller's blocks. */
 	void *keep = kmalloc(100);

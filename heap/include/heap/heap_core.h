@@ -232,6 +232,17 @@ size_t heap_free_batch_err(struct heap *h, void **ptrs, size_t n,
 void heap_get_stats(struct heap *h, struct heap_stats *st);
 
 /*
+ * Calls fn(ctx, start, len) for the bytes of every free block that the
+ * heap never reads (past its tag and list links, before its footer), so a
+ * port can give their pages back (the shim's malloc_trim: madvise) and
+ * have them read as anything later. fn must not call into the heap.
+ * Returns the blocks offered; stops after the heap's count of free blocks
+ * (a corrupted list that loops ends there).
+ */
+size_t heap_free_spans(struct heap *h, void (*fn)(void *ctx, void *start, size_t len),
+		       void *ctx);
+
+/*
  * Walks every block of every region and every bin; returns the number of
  * inconsistencies, calling report (if not NULL) for each with the address of
  * the offending block. Read-only, safe on a corrupted heap, O(heap).

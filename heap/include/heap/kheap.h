@@ -126,6 +126,13 @@ size_t kheap_validate(void (*report)(void *ctx, const char *msg, void *addr), vo
 
 /* A printf-like sink, e.g. port_printf. */
 typedef void (*kheap_print_fn)(const char *fmt, ...);
+/*
+ * heap_free_spans under the heap lock: fn sees the bytes of every free
+ * block that the heap never reads, and may give their pages back. It runs
+ * with the lock held (and interrupts masked): it must not call the heap.
+ */
+size_t kheap_trim(void (*fn)(void *ctx, void *start, size_t len), void *ctx);
+
 /* Prints the stats block (and the report-extra lines) through print. */
 void kheap_report(kheap_print_fn print);
 

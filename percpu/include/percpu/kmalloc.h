@@ -106,6 +106,12 @@ size_t ksize(const void *p);
  */
 void percpu_drain(void);
 /*
+ * The same without the wait: this hart's magazines and every depot go back
+ * at once, the other active harts are asked to flush theirs at their next
+ * call (the shim's malloc_trim, which must not wait for idle threads).
+ */
+void percpu_trim(void);
+/*
  * Drains, then checks that the heap's live block count equals caller_live
  * (the blocks the caller still holds) and that percpu_depot_bytes() is 0.
  * Prints the counts on a mismatch.
