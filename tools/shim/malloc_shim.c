@@ -682,6 +682,30 @@ SHIM_EXPORT size_t malloc_usable_size(void *p)
 	return ksize(p);
 }
 
+/*
+ * glibc's malloc_trim: the caches go back to the heap (this thread's
+ * magazines and the depots at once; the other threads' at their next
+ * call), then the pages of every free block in the heap (purge.c). pad is
+ * ignored: glibc keeps that much at the top of its heap, which grows and
+ * shrinks; this heap's region does neither. Returns 1 if pages were given
+ * back, as glibc does.
+ */
+SHIM_EXPORT int malloc_trim(size_t pad)
+{
+	(void)pad;
+	int h = hart_enter();
+	if (h == HART_BOOT)
+		return 0;
+	if (!bypass && h >= 0) {
+		percpu_trim();
+	} else if (!bypass && h == HART_SHARED) {
+		shared_begin();
+		percpu_trim();
+		shared_end();
+	}
+	return purge_free_memory() > 0;
+}
+
 SHIM_EXPORT void *realloc(void *p, size_t size)
 {
 	if (!p)

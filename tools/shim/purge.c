@@ -82,6 +82,17 @@ static void raise_to(atomic_size_t *a, size_t v)
 		;
 }
 
+/* Drops the pages wholly inside [p, p + n): the bytes dropped (0: none). */
+static size_t drop_whole_pages(void *p, size_t n)
+{
+	uintptr_t lo = ((uintptr_t)p + page_size - 1) & ~(page_size - 1);
+	uintptr_t hi = ((uintptr_t)p + n) & ~(page_size - 1);
+	if (hi <= lo || madvise((void *)lo, hi - lo, MADV_DONTNEED) != 0)
+		return 0;
+	atomic_fetch_add_explicit(&dropped, hi - lo, memory_order_relaxed);
+	return hi - lo;
+}
+
 static void drop_pages(void *ctx, void *p, size_t usable)
 {
 	(void)ctx;
@@ -92,12 +103,21 @@ static void drop_pages(void *ctx, void *p, size_t usable)
 			return;
 		atomic_store_explicit(&purge_threshold_, initial, memory_order_relaxed);
 	}
-	uintptr_t lo = ((uintptr_t)p + page_size - 1) & ~(page_size - 1);
-	uintptr_t hi = ((uintptr_t)p + usable) & ~(page_size - 1);
-	if (hi > lo && madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0) {
-		atomic_fetch_add_explicit(&dropped, hi - lo, memory_order_relaxed);
+	if (drop_whole_pages(p, usable))
 		raise_to(&dropped_max, usable);
-	}
+}
+
+/* kheap_trim's callback: one free block's bytes, under the heap lock. */
+static void drop_free_span(void *ctx, void *start, size_t len)
+{
+	*(size_t *)ctx += drop_whole_pages(start, len);
+}
+
+size_t purge_free_memory(void)
+{
+	size_t got = 0;
+	kheap_trim(drop_free_span, &got);
+	return got;
 }
 
 void purge_raise(size_t size)

@@ -17,6 +17,13 @@
  */
 void purge_init(size_t min_kb);
 
+/*
+ * malloc_trim's part: the pages of every free block in the heap, whatever
+ * its size (under the heap lock, which the madvise calls hold). Returns
+ * the bytes dropped.
+ */
+size_t purge_free_memory(void);
+
 /* Bytes dropped so far (the SMPHEAP_STATS line), and the threshold now. */
 size_t purge_bytes(void);
 size_t purge_threshold(void);

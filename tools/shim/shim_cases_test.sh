@@ -86,6 +86,9 @@ else
 	bad "giveback: realloc did not move the block on the shim" "$tmp/giveback.shim"
 fi
 
+# malloc_trim gives back the pages of freed small blocks (purge.c).
+run_case trim
+
 echo "shim_cases_test: $pass passed, $fail failed"
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]
