@@ -38,6 +38,9 @@
  * PURGE_DECAY_MS after it rose, the first big free that it keeps puts it
  * back where it started (a loop then drops PURGE_CHURN_RAISE blocks again,
  * under 1% of its time at 1 MiB), as jemalloc's dirty pages decay.
+ *
+ * malloc_trim asks for the rest: every free block's pages, whatever its
+ * size, dropped at once under the heap lock (purge_free_memory).
  */
 #define _GNU_SOURCE
 #include "tools/shim/purge.h"

@@ -19,8 +19,8 @@ void purge_init(size_t min_kb);
 
 /*
  * malloc_trim's part: the pages of every free block in the heap, whatever
- * its size (under the heap lock, which the madvise calls hold). Returns
- * the bytes dropped.
+ * its size, dropped under the heap lock (kheap_trim). Returns the bytes
+ * dropped.
  */
 size_t purge_free_memory(void);
 
