@@ -260,10 +260,9 @@ static inline const char *entry_name(size_t align, bool must)
 PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must)
 {
 	percpu_check_ready();
-	void *p = NULL;
 	if (percpu_mode_ == PERCPU_MAGAZINES && size <= PERCPU_MAX_SMALL &&
 	    align <= HEAP_MIN_ALIGN && !(align & (align - 1))) {
-		p = alloc_slow(percpu_size_class(size));
+		void *p = alloc_slow(percpu_size_class(size));
 		if (p)
 			return p;
 		/*
@@ -274,8 +273,7 @@ PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must)
 	} else {
 		count_large(true);
 	}
-	p = kheap_alloc_named(size, align, must, entry_name(align, must));
-	return p;
+	return kheap_alloc_named(size, align, must, entry_name(align, must));
 }
 
 /*

@@ -43,6 +43,23 @@ static void test_hole_before_top(void)
 }
 
 /*
+ * The highest byte handed out (top) within num/den of the heap's high
+ * water, and the heap valid; then the region [mem, mem + bytes) goes.
+ */
+static void check_span(struct heap *h, char *mem, size_t bytes, uintptr_t top, const char *what,
+		       size_t num, size_t den)
+{
+	struct heap_stats st;
+	heap_get_stats(h, &st);
+	size_t span = top - (uintptr_t)mem;
+	printf("wilderness_test: %s: highest byte at %zu KiB, high water %zu KiB (%.2fx)\n", what,
+	       span >> 10, st.high_water >> 10, (double)span / (double)st.high_water);
+	CHECK(span <= st.high_water / den * num);
+	CHECK_EQ(heap_validate(h, NULL, NULL), 0);
+	test_unmap(mem, bytes);
+}
+
+/*
  * talc's random actions at max 30000 (reallocs to 1..90000 bytes, the
  * alignments 8 << (ctz(u16) / 2)) on a 512 MiB region: the highest byte
  * ever handed out stays within 1.25x of the most the heap had in use at
@@ -87,14 +104,9 @@ static void test_span_random_actions(unsigned long long actions)
 		if ((uintptr_t)p + size > top)
 			top = (uintptr_t)p + size;
 	}
-	struct heap_stats st;
-	heap_get_stats(&h, &st);
-	size_t span = top - (uintptr_t)mem;
-	printf("wilderness_test: %llu actions: highest byte at %zu KiB, high water %zu KiB (%.2fx)\n",
-	       actions, span >> 10, st.high_water >> 10, (double)span / (double)st.high_water);
-	CHECK(span <= st.high_water / 4 * 5);
-	CHECK_EQ(heap_validate(&h, NULL, NULL), 0);
-	test_unmap(mem, bytes);
+	char what[64];
+	snprintf(what, sizeof(what), "%llu actions", actions);
+	check_span(&h, mem, bytes, top, what, 5, 4);
 }
 
 /*
@@ -138,15 +150,10 @@ static void test_span_runs_and_big_blocks(unsigned long steps, uint64_t seed)
 		if ((uintptr_t)slot[k] + big > top)
 			top = (uintptr_t)slot[k] + big;
 	}
-	struct heap_stats st;
-	heap_get_stats(&h, &st);
-	size_t span = top - (uintptr_t)mem;
-	printf("wilderness_test: seed %llu, %lu steps of %d slots of 256 KiB among batch runs: "
-	       "highest byte at %zu KiB, high water %zu KiB (%.2fx)\n",
-	       (unsigned long long)seed, steps, SLOTS, span >> 10, st.high_water >> 10, (double)span / (double)st.high_water);
-	CHECK(span <= st.high_water / 2 * 3);
-	CHECK_EQ(heap_validate(&h, NULL, NULL), 0);
-	test_unmap(mem, bytes);
+	char what[96];
+	snprintf(what, sizeof(what), "seed %llu, %lu steps of %d slots of 256 KiB among batch runs",
+		 (unsigned long long)seed, steps, SLOTS);
+	check_span(&h, mem, bytes, top, what, 3, 2);
 }
 
 int main(int argc, char **argv)
