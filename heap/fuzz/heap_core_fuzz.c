@@ -2,8 +2,9 @@
 /*
  * libFuzzer target for the heap core (//heap:heap_core): the input is a
  * sequence of operations (alloc, aligned alloc, calloc, realloc, free,
- * sized free, usable size, batches, claim, extend, truncate, validate, and
- * misuse whose report is known) run against a shadow model that records
+ * sized free, usable size, batches, claim, extend, truncate, validate,
+ * free spans spoiled as a trim's madvise may leave them, and misuse whose
+ * report is known) run against a shadow model that records
  * every live block's address, size, alignment and byte pattern. Checked
  * after each operation: results are aligned, inside a claimed region and
  * disjoint from every other live block; contents survive (realloc keeps the
@@ -140,6 +141,36 @@ static void drop(struct fuzz *f, int i)
 {
 	f->s[i].p = NULL;
 	f->live--;
+}
+
+struct spoil {
+	struct fuzz *f;
+	uint8_t byte;
+	size_t spans;
+};
+
+/*
+ * heap_free_spans' callback: the span lies in a region and off every live
+ * block (its tag included), and is overwritten, as pages a trim gave back
+ * may read (zero, or anything: the pattern byte).
+ */
+static void spoil_span(void *ctx, void *start, size_t len)
+{
+	struct spoil *sp = ctx;
+	struct fuzz *f = sp->f;
+	unsigned char *p = start;
+
+	ASSERT(len > 0 && in_regions(f, p, len));
+	for (int i = 0; i < SLOTS; i++) {
+		const struct slot *o = &f->s[i];
+		if (!o->p)
+			continue;
+		size_t ou = heap_usable_size(&f->h, o->p);
+		if (p < o->p + ou && o->p - 8 < p + len)
+			FAIL("span %p+%zu overlaps live %p+%zu", (void *)p, len, (void *)o->p, ou);
+	}
+	memset(p, sp->byte, len);
+	sp->spans++;
 }
 
 static void op(struct fuzz *f, unsigned code)
@@ -303,6 +334,14 @@ static void op(struct fuzz *f, unsigned code)
 		heap_get_stats(&f->h, &after);
 		ASSERT(after.live_allocs == before.live_allocs &&
 		       after.bytes_free == before.bytes_free);
+		break;
+	}
+	case 13: { /* free spans, each spoiled: the heap must never read them */
+		struct heap_stats st;
+		struct spoil sp = { f, (uint8_t)take(f, 1), 0 };
+		heap_get_stats(&f->h, &st);
+		size_t n = heap_free_spans(&f->h, spoil_span, &sp);
+		ASSERT(n == sp.spans && n <= st.free_blocks);
 		break;
 	}
 	default:
