@@ -3,7 +3,8 @@
  * libFuzzer target for percpu over the locked heap on the host port, in one
  * thread: the input is a sequence of operations (kmalloc, kzalloc,
  * kmalloc_aligned, krealloc, krealloc_aligned, kfree, kfree_sized, ksize,
- * percpu_drain, a switch to another virtual hart with port_host_become_hart,
+ * percpu_drain, percpu_trim, kheap_trim with every span it offers
+ * overwritten, a switch to another virtual hart with port_host_become_hart,
  * a hart exit, and misuse whose report is known) against a shadow model of
  * the live blocks. Blocks are freed from any virtual hart, not only the one
  * that allocated them (cross-hart frees). Checked: alignment, usable size,
@@ -132,6 +133,22 @@ static void expect_misuse(enum heap_error e, int before)
 		     heap_error_name(last_misuse), heap_error_name(e));
 }
 
+/*
+ * kheap_trim's callback, under the heap lock: the bytes the heap never
+ * reads, overwritten as pages a trim gave back may read; no live block may
+ * overlap them (its tag included).
+ */
+static void spoil_span(void *ctx, void *start, size_t len)
+{
+	unsigned char *p = start;
+	(void)ctx;
+	for (int i = 0; i < SLOTS; i++)
+		if (s[i].p && p < s[i].p + s[i].size && s[i].p - 8 < p + len)
+			FAIL("span %p+%zu overlaps live %p+%zu", start, len, (void *)s[i].p,
+			     s[i].size);
+	memset(p, 0xa5, len);
+}
+
 static void op(unsigned code)
 {
 	int i = (int)(take(1) % SLOTS);
@@ -201,14 +218,23 @@ static void op(unsigned code)
 	case 11: /* another virtual hart */
 		become(take(1) % HARTS);
 		break;
-	case 12: /* this hart exits, or a full drain */
-		if (take(1) & 1) {
+	case 12: { /* this hart exits, a full drain, or a trim */
+		unsigned what = take(1) % 4;
+		if (what == 0) {
 			percpu_hart_exit();
-		} else {
+		} else if (what == 1) {
 			all_exit();
 			percpu_drain();
+		} else {
+			/* The depots go back at once; the other harts flush later. */
+			percpu_trim();
+			ASSERT(percpu_depot_bytes() == 0);
+			/* 3: then every free span overwritten, as a madvise may. */
+			if (what == 3)
+				kheap_trim(spoil_span, NULL);
 		}
 		break;
+	}
 	case 13: { /* misuse with a known report */
 		int before = misuses;
 		unsigned what = take(1) % 3;
