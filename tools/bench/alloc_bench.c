@@ -7,6 +7,7 @@
  * by default, or a library given with LD_PRELOAD (our shim, jemalloc, ...).
  *
  *   alloc_bench -w WORKLOAD [-t THREADS] [-d SECONDS] [-s SEED] [-m MAX]
+ *               [-n ACTIONS]
  *
  * Workloads (each thread runs its own loop until the time is up):
  *   random      talc's "random actions": batches of 100 actions, realloc 1 in
@@ -14,7 +15,10 @@
  *               else free a random block; size rand(4..rand(16..max)),
  *               alignment 8 << (ctz(rand16) / 2); the time is split evenly
  *               over max = 200, 1000, 3000, 10000, 30000 (-m MAX: that max
- *               alone, for one phase's figure). op = one action.
+ *               alone, for one phase's figure). op = one action. -n ACTIONS:
+ *               each thread runs that many actions per phase instead, and
+ *               the time is what they took: the live set random-walks, so
+ *               only equal action counts compare allocators' peak RSS.
  *   hitpair     malloc(64) + free in a loop: the fast path. op = one pair.
  *   prodcons    xmalloc-test's shape: thread i mallocs batches of 64 blocks
  *               (16..512 bytes) and passes them to thread i+1 (a ring of
@@ -70,6 +74,8 @@ static unsigned g_threads = 1;
 static unsigned long g_seed = 12345;
 /* -m: random runs only this max for the whole time (0: talc's five phases). */
 static size_t g_max;
+/* -n: random runs this many actions per thread and phase, untimed (0: -d). */
+static uint64_t g_actions;
 
 static double now_sec(void)
 {
@@ -190,6 +196,7 @@ static void *w_random(void *arg)
 	for (unsigned ph = 0; ph < phases && !atomic_load(&g_stop); ph++) {
 		size_t max = g_max ? g_max : talc_maxes[ph];
 		double end = t0 + g_duration * (ph + 1) / phases;
+		uint64_t phase_ops = 0;
 		while (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
 			for (int i = 0; i < TALC_BATCH; i++) {
 				enum bench_result r = talc_step(&a, &l, &w->rng, max, BENCH_CHECK);
@@ -199,7 +206,8 @@ static void *w_random(void *arg)
 				}
 			}
 			ops += TALC_BATCH;
-			if (now_sec() >= end)
+			phase_ops += TALC_BATCH;
+			if (g_actions ? phase_ops >= g_actions : now_sec() >= end)
 				break;
 		}
 		/* Each phase starts from an empty live set. */
@@ -481,7 +489,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: alloc_bench -w random|hitpair|prodcons|larson|cachescratch|bigloop\n"
-		"                   [-t threads] [-d seconds] [-s seed] [-m max]\n");
+		"                   [-t threads] [-d seconds] [-s seed] [-m max]\n"
+		"                   [-n actions (random: per thread and phase, untimed)]\n");
 	exit(2);
 }
 
@@ -489,19 +498,20 @@ int main(int argc, char **argv)
 {
 	const char *wl = NULL;
 	int c;
-	while ((c = getopt(argc, argv, "w:t:d:s:m:h")) != -1) {
+	while ((c = getopt(argc, argv, "w:t:d:s:m:n:h")) != -1) {
 		switch (c) {
 		case 'w': wl = optarg; break;
 		case 't': g_threads = (unsigned)atoi(optarg); break;
 		case 'd': g_duration = atof(optarg); break;
 		case 's': g_seed = strtoul(optarg, NULL, 0); break;
 		case 'm': g_max = strtoul(optarg, NULL, 0); break;
+		case 'n': g_actions = strtoull(optarg, NULL, 0); break;
 		default: usage();
 		}
 	}
 	/* talc's sizes are rand(4..rand(16..max)): a max of 16 or less has none. */
 	if (!wl || g_threads < 1 || g_threads > MAX_THREADS || g_duration <= 0 ||
-	    (g_max && g_max <= 16))
+	    (g_max && g_max <= 16) || (g_actions && strcmp(wl, "random")))
 		usage();
 
 	void *(*fn)(void *) = NULL;
@@ -547,18 +557,22 @@ int main(int argc, char **argv)
 			}
 		}
 		pthread_barrier_wait(&g_start);
-		double t0 = now_sec();
-		struct timespec d = { (time_t)g_duration,
-				      (long)((g_duration - (double)(time_t)g_duration) * 1e9) };
-		nanosleep(&d, NULL);
-		atomic_store(&g_stop, 1);
-		double t1 = now_sec();
+		double t0 = now_sec(), t1 = t0;
+		if (!g_actions) {
+			struct timespec d = { (time_t)g_duration,
+					      (long)((g_duration - (double)(time_t)g_duration) * 1e9) };
+			nanosleep(&d, NULL);
+			atomic_store(&g_stop, 1);
+			t1 = now_sec();
+		}
 		if (fn == w_prodcons)
 			pthread_barrier_wait(&g_start);
 		for (unsigned t = 0; t < g_threads; t++) {
 			pthread_join(w[t].th, NULL);
 			ops += w[t].ops;
 		}
+		if (g_actions)
+			t1 = now_sec(); /* the workers' own time: they stopped by count */
 		secs = t1 - t0;
 		if (fn == w_prodcons)
 			free(g_q);
