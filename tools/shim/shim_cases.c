@@ -35,6 +35,10 @@
  *               bytes over 64 slots (the big classes); the script
  *               reads the shim's stats line: the magazines must serve them
  *               (under 1 depot lock per 5 operations), not the locked heap.
+ *   bigalign    bigclass's operations, allocating with posix_memalign,
+ *               aligned_alloc and memalign at alignment 16 in turn; the
+ *               script reads the stats line: most must be magazine hits
+ *               (an alignment of 16 or less takes malloc's hit paths).
  *   bigrealloc  one thread, 64 blocks of the big classes, then 200,000
  *               reallocs of a random one to 5,121..32,768 bytes; the script
  *               reads the stats line: most new blocks must be magazine hits
@@ -528,7 +532,29 @@ static void case_prefault(void)
 	       FRESH_PAGES);
 }
 
-static void case_bigclass(void)
+/* The allocations of bigclass and bigalign, by operation number. */
+static void *big_malloc(unsigned i, size_t n)
+{
+	(void)i;
+	return malloc(n);
+}
+
+/* posix_memalign, aligned_alloc and memalign in turn, all at alignment 16. */
+static void *big_align16(unsigned i, size_t n)
+{
+	void *p = NULL;
+	switch (i % 3) {
+	case 0:
+		return posix_memalign(&p, 16, n) ? NULL : p;
+	case 1:
+		return aligned_alloc(16, n);
+	default:
+		return memalign(16, n);
+	}
+}
+
+/* BIG_OPS frees and allocations (alloc) over BIG_SLOTS, of the big classes. */
+static void big_churn(const char *name, void *(*alloc)(unsigned i, size_t n))
 {
 	unsigned char *live[BIG_SLOTS] = { 0 };
 	size_t sz[BIG_SLOTS] = { 0 };
@@ -541,15 +567,26 @@ static void case_bigclass(void)
 			free(live[k]);
 		}
 		sz[k] = BIG_LO + (size_t)((s >> 20) % (BIG_HI - BIG_LO + 1));
-		live[k] = malloc(sz[k]);
+		live[k] = alloc(i, sz[k]);
 		CHECK(live[k] != NULL);
+		CHECK(((uintptr_t)live[k] & 15) == 0);
 		if (!live[k])
 			return;
 		live[k][sz[k] - 1] = (unsigned char)sz[k];
 	}
 	for (unsigned k = 0; k < BIG_SLOTS; k++)
 		free(live[k]);
-	printf("bigclass: %u operations of %u..%u bytes\n", BIG_OPS, (unsigned)BIG_LO, (unsigned)BIG_HI);
+	printf("%s: %u operations of %u..%u bytes\n", name, BIG_OPS, (unsigned)BIG_LO, (unsigned)BIG_HI);
+}
+
+static void case_bigclass(void)
+{
+	big_churn("bigclass", big_malloc);
+}
+
+static void case_bigalign(void)
+{
+	big_churn("bigalign", big_align16);
 }
 
 static void case_bigrealloc(void)
@@ -780,7 +817,8 @@ int main(int argc, char **argv)
 		{ "alignfree", case_alignfree }, { "exitleak", case_exitleak },
 		{ "crowd", case_crowd }, { "fork", case_fork },
 		{ "blocked", case_blocked }, { "bigclass", case_bigclass },
-		{ "bigrealloc", case_bigrealloc }, { "prefault", case_prefault },
+		{ "bigalign", case_bigalign }, { "bigrealloc", case_bigrealloc },
+		{ "prefault", case_prefault },
 		{ "giveback", case_giveback }, { "trim", case_trim },
 	};
 	if (argc != 2) {

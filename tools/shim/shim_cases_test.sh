@@ -57,6 +57,17 @@ if awk '/^smpheap: allocs/ { for (i = 1; i < NF; i++) { if ($i == "allocs") a = 
 else
 	bad "bigclass: the big classes go to the locks" "$tmp/bigclass.shim"
 fi
+# An alignment of 16 or less is malloc's: posix_memalign, aligned_alloc and
+# memalign take its hit paths (about 9 in 10 hits); through alloc_any and
+# kmalloc_try's slow path, none were.
+run_case bigalign SMPHEAP_STATS=1
+if awk '/^smpheap: allocs/ { for (i = 1; i < NF; i++) if ($i == "hits") { split($(i + 1), h, "/"); r = h[1] } }
+	END { printf "bigalign: alloc hit rate %s\n", r > "/dev/stderr"; exit !(r > 0.5) }' \
+	"$tmp/bigalign.shim"; then
+	ok "bigalign: aligned allocations at 16 hit the big classes' magazines"
+else
+	bad "bigalign: aligned allocations at 16 miss the magazines" "$tmp/bigalign.shim"
+fi
 # krealloc's moves between big classes take their hit paths: about 8 in 10
 # new blocks are magazine hits; through kmalloc_try's slow path, none were.
 run_case bigrealloc SMPHEAP_STATS=1
