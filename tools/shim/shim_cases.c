@@ -36,9 +36,9 @@
  *               reads the shim's stats line: the magazines must serve them
  *               (under 1 depot lock per 5 operations), not the locked heap.
  *   bigalign    bigclass's operations, allocating with posix_memalign,
- *               aligned_alloc and memalign at alignment 16 in turn; the
- *               script reads the stats line: most must be magazine hits
- *               (an alignment of 16 or less takes malloc's hit paths).
+ *               aligned_alloc and memalign at alignment 16 and calloc in
+ *               turn; the script reads the stats line: most must be
+ *               magazine hits (they take malloc's hit paths).
  *   bigrealloc  one thread, 64 blocks of the big classes, then 200,000
  *               reallocs of a random one to 5,121..32,768 bytes; the script
  *               reads the stats line: most new blocks must be magazine hits
@@ -539,17 +539,24 @@ static void *big_malloc(unsigned i, size_t n)
 	return malloc(n);
 }
 
-/* posix_memalign, aligned_alloc and memalign in turn, all at alignment 16. */
-static void *big_align16(unsigned i, size_t n)
+/*
+ * posix_memalign, aligned_alloc and memalign at alignment 16, and calloc, in
+ * turn (calloc's block must come zeroed: its first and last bytes are).
+ */
+static void *big_not_malloc(unsigned i, size_t n)
 {
 	void *p = NULL;
-	switch (i % 3) {
+	switch (i % 4) {
 	case 0:
 		return posix_memalign(&p, 16, n) ? NULL : p;
 	case 1:
 		return aligned_alloc(16, n);
-	default:
+	case 2:
 		return memalign(16, n);
+	default:
+		p = calloc(1, n);
+		CHECK(!p || (((unsigned char *)p)[0] == 0 && ((unsigned char *)p)[n - 1] == 0));
+		return p;
 	}
 }
 
@@ -586,7 +593,7 @@ static void case_bigclass(void)
 
 static void case_bigalign(void)
 {
-	big_churn("bigalign", big_align16);
+	big_churn("bigalign", big_not_malloc);
 }
 
 static void case_bigrealloc(void)
