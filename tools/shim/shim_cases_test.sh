@@ -31,6 +31,19 @@ run_case() { # name, extra env...
 	fi
 }
 
+# case, least, pass, fail: the case's stats line (SMPHEAP_STATS=1) must show
+# an alloc hit rate above least.
+check_alloc_hits() {
+	if awk -v c="$1" -v least="$2" '/^smpheap: allocs/ { for (i = 1; i < NF; i++)
+		if ($i == "hits") { split($(i + 1), h, "/"); r = h[1] } }
+		END { printf "%s: alloc hit rate %s\n", c, r > "/dev/stderr"; exit !(r > least) }' \
+		"$tmp/$1.shim"; then
+		ok "$1: $3"
+	else
+		bad "$1: $4" "$tmp/$1.shim"
+	fi
+}
+
 run_case huge
 run_case ulimit
 run_case alignfree
@@ -63,23 +76,13 @@ fi
 # that misses the hit paths brings the rate to about 64); through alloc_any
 # and kmalloc_try's slow path, none were.
 run_case bigalign SMPHEAP_STATS=1
-if awk '/^smpheap: allocs/ { for (i = 1; i < NF; i++) if ($i == "hits") { split($(i + 1), h, "/"); r = h[1] } }
-	END { printf "bigalign: alloc hit rate %s\n", r > "/dev/stderr"; exit !(r > 0.8) }' \
-	"$tmp/bigalign.shim"; then
-	ok "bigalign: aligned allocations at 16 and calloc hit the big classes' magazines"
-else
-	bad "bigalign: aligned allocations at 16 or calloc miss the magazines" "$tmp/bigalign.shim"
-fi
+check_alloc_hits bigalign 0.8 "aligned allocations at 16 and calloc hit the big classes' magazines" \
+	"aligned allocations at 16 or calloc miss the magazines"
 # krealloc's moves between big classes take their hit paths: about 8 in 10
 # new blocks are magazine hits; through kmalloc_try's slow path, none were.
 run_case bigrealloc SMPHEAP_STATS=1
-if awk '/^smpheap: allocs/ { for (i = 1; i < NF; i++) if ($i == "hits") { split($(i + 1), h, "/"); r = h[1] } }
-	END { printf "bigrealloc: alloc hit rate %s\n", r > "/dev/stderr"; exit !(r > 0.5) }' \
-	"$tmp/bigrealloc.shim"; then
-	ok "bigrealloc: krealloc's moves hit the big classes' magazines"
-else
-	bad "bigrealloc: krealloc's moves miss the magazines" "$tmp/bigrealloc.shim"
-fi
+check_alloc_hits bigrealloc 0.5 "krealloc's moves hit the big classes' magazines" \
+	"krealloc's moves miss the magazines"
 
 # Fresh pages are faulted in ahead of the carving (tools/shim/prefault.c):
 # at least half of the 16 pages below the lowest block are in memory.
