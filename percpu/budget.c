@@ -117,7 +117,7 @@ bool percpu_class_uncached(unsigned cls)
 
 unsigned percpu_loose_cap(unsigned cls)
 {
-	if (percpu_class_size[cls] > PERCPU_LOOSE_MAX_SIZE)
+	if (!percpu_loose_class(cls))
 		return 0;
 	unsigned cap = rounds_for(cls, percpu_depot_budget() / PERCPU_LOOSE_DIV);
 	return cap < PERCPU_LOOSE_MIN_ROUNDS ? 0 : cap;

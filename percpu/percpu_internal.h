@@ -292,8 +292,13 @@ struct percpu_depot {
 	 * ones too) and empty ones; under lock.
 	 */
 	struct percpu_magazine *full, *empty;
-	size_t nfull;  /* under lock; read relaxed for statistics */
-	size_t nempty; /* under lock */
+	/*
+	 * Under lock, stored relaxed: nfull is read relaxed for statistics,
+	 * and both by percpu_depot_alloc, with `loose`, to skip the lock of
+	 * a depot that holds nothing.
+	 */
+	size_t nfull;
+	size_t nempty;
 	size_t full_rounds; /* rounds in `full` and loose; under lock */
 	size_t published_rounds; /* of them, what depot_bytes_all counts (depot.c); under lock */
 	/*
@@ -301,7 +306,7 @@ struct percpu_depot {
 	 * time to harts that cache no magazine of the class at their share,
 	 * refilled from the heap in runs, so their allocations take this
 	 * class's lock instead of the heap's (their frees go to the heap).
-	 * loose_n rounds; under lock.
+	 * loose_n rounds; under lock (loose stored relaxed, as nfull).
 	 */
 	struct percpu_magazine *loose;
 	size_t loose_n;
@@ -595,6 +600,11 @@ static inline unsigned percpu_useful_rounds(unsigned cls)
 bool percpu_class_uncached(unsigned cls);
 /* The capacity of a depot's loose magazine of class cls, or 0 (none). */
 unsigned percpu_loose_cap(unsigned cls);
+/* Can class cls have a loose magazine at all (PERCPU_LOOSE_MAX_SIZE)? */
+static inline bool percpu_loose_class(unsigned cls)
+{
+	return percpu_class_size[cls] <= PERCPU_LOOSE_MAX_SIZE;
+}
 bool percpu_charge(size_t bytes);
 void percpu_uncharge(size_t bytes);
 void percpu_hart_activated(void);
@@ -661,6 +671,8 @@ enum percpu_free_result {
  * The loose magazine: one block of class cls from the depot (marked live),
  * refilled from the heap when it runs dry, or NULL. For harts that cache no
  * magazine of cls; their frees of cls go to the heap (kmalloc.c free_slow).
+ * A class above PERCPU_LOOSE_MAX_SIZE is served only from magazines that
+ * harts left in its depot, and takes no lock when there are none.
  */
 void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls);
 

@@ -6,7 +6,9 @@
  * in runs, and frees them straight to the heap, where they merge with
  * their free neighbours. Rounds freed back into the loose magazine were
  * handed out again wherever they lay and fragmented the 16-hart stress
- * (see PERCPU_LOOSE_DIV in <percpu/config.h>).
+ * (see PERCPU_LOOSE_DIV in <percpu/config.h>). A class above
+ * PERCPU_LOOSE_MAX_SIZE has none, and its allocations go to the heap
+ * without its depot's lock while the depot holds nothing.
  */
 #include "test_util.h"
 
@@ -18,6 +20,7 @@
 #define SIZE 48
 #define BLOCKS 3 /* the loose magazine's rounds */
 #define ROUNDS 100
+#define BIG_SIZE 2000 /* a class above PERCPU_LOOSE_MAX_SIZE */
 
 int main(void)
 {
@@ -64,6 +67,29 @@ int main(void)
 	CHECK(refills <= (uint64_t)ROUNDS);
 	/* One heap-lock trip per free and per run, none per allocation. */
 	CHECK(trips <= (unsigned long)(ROUNDS * BLOCKS + refills));
+
+	/*
+	 * A class above PERCPU_LOOSE_MAX_SIZE gets no loose magazine: with
+	 * nothing in its depot, its allocations go to the heap without its
+	 * depot's lock (they took it for each one, for nothing, before).
+	 */
+	unsigned big = percpu_size_class(BIG_SIZE);
+	CHECK(percpu_class_size[big] > PERCPU_LOOSE_MAX_SIZE);
+	struct percpu_depot_stats d0, d1;
+	CHECK(percpu_get_depot_stats(big, &d0));
+	kfree(kmalloc(BIG_SIZE)); /* the hart's first free of the class */
+	for (int r = 0; r < ROUNDS; r++) {
+		size_t live = test_heap_live();
+		void *p = kmalloc(BIG_SIZE);
+		CHECK(p != NULL);
+		CHECK_EQ(test_heap_live(), live + 1); /* from the heap */
+		kfree(p);
+		CHECK_EQ(test_heap_live(), live);
+	}
+	CHECK(percpu_get_depot_stats(big, &d1));
+	printf("%d allocations of %d bytes: %llu depot lock trips\n", ROUNDS + 1, BIG_SIZE,
+	       (unsigned long long)(d1.acquisitions - d0.acquisitions));
+	CHECK_EQ(d1.acquisitions - d0.acquisitions, (uint64_t)0);
 
 	/* The drain gives back the loose magazines and their charge. */
 	test_drain_leaves_nothing();
