@@ -594,9 +594,10 @@ static void loose_sub(struct percpu_depot *d, size_t n)
 
 /*
  * Does d hold nothing: no full magazine, no empty one, no loose one?
- * Relaxed loads outside the lock of fields stored relaxed under it: the
- * answer may be a moment old, which sends one allocation to the heap while
- * another hart puts a magazine here, or takes the lock for nothing.
+ * Relaxed loads outside the lock of fields stored relaxed under it; they
+ * order nothing, for no block is reached through them: the answer may be
+ * a moment old, which sends one allocation to the heap while another hart
+ * puts a magazine here, or takes the lock for nothing.
  */
 static bool depot_looks_empty(const struct percpu_depot *d)
 {
