@@ -632,6 +632,12 @@ SHIM_EXPORT void *malloc(size_t size)
 	return malloc_inline(size);
 }
 
+/* An aligned request: malloc's path when every block has the alignment. */
+static inline __attribute__((always_inline)) void *aligned_any(size_t size, size_t align)
+{
+	return align <= MIN_ALIGN ? malloc_inline(size) : alloc_any(size, align);
+}
+
 static void __attribute__((noinline)) shim_free_slow(void *p);
 
 SHIM_EXPORT void free(void *p)
@@ -761,7 +767,7 @@ SHIM_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 	if (!pow2(align) || align % sizeof(void *))
 		return EINVAL;
 	int saved = errno;
-	void *p = align <= MIN_ALIGN ? malloc_inline(size) : alloc_any(size, align);
+	void *p = aligned_any(size, align);
 	errno = saved;
 	if (!p)
 		return ENOMEM;
@@ -775,7 +781,7 @@ SHIM_EXPORT void *aligned_alloc(size_t align, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	return align <= MIN_ALIGN ? malloc_inline(size) : alloc_any(size, align);
+	return aligned_any(size, align);
 }
 
 SHIM_EXPORT void *memalign(size_t align, size_t size)
