@@ -15,7 +15,8 @@
  * Capacity is fair rather than first-come: a hart's share is what the
  * depots' slice leaves of the budget, divided by the active harts (at least
  * PERCPU_SHARE_MIN_HARTS of them), and one magazine gets at most share /
- * PERCPU_MAG_SHARE_DIV (and PERCPU_MAG_BYTES of blocks) and half of what the
+ * PERCPU_MAG_SHARE_DIV (and PERCPU_MAG_BYTES of blocks, a big class
+ * PERCPU_BIG_MAG_CAP_BYTES) and half of what the
  * hart's slots leave of the share (Bonwick sizes magazines per cache; SLUB
  * caps what a CPU holds). A class whose magazine would hold fewer than
  * percpu_useful_rounds is not cached at that share; a hart crowded out
@@ -105,8 +106,9 @@ static size_t hart_share(void)
 static unsigned fair_rounds(unsigned cls, size_t share)
 {
 	unsigned fair = rounds_for(cls, share / PERCPU_MAG_SHARE_DIV);
-	if (fair > PERCPU_MAG_BYTES / percpu_class_size[cls])
-		fair = PERCPU_MAG_BYTES / percpu_class_size[cls]; /* locality */
+	size_t most = cls < PERCPU_NFAST ? PERCPU_MAG_BYTES : PERCPU_BIG_MAG_CAP_BYTES;
+	if (fair > most / percpu_class_size[cls])
+		fair = most / percpu_class_size[cls]; /* locality */
 	return fair;
 }
 

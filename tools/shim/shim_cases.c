@@ -34,7 +34,7 @@
  *   bigclass    one thread, 200,000 random malloc/free of 5,121..32,768
  *               bytes over 64 slots (the big classes); the script
  *               reads the shim's stats line: the magazines must serve them
- *               (under 1 depot lock per 5 operations), not the locked heap.
+ *               (under 1 depot lock per 40 operations), not the locked heap.
  *   bigalign    bigclass's operations, allocating with posix_memalign,
  *               aligned_alloc and memalign at alignment 16 and calloc in
  *               turn; the script reads the stats line: most must be

@@ -203,7 +203,7 @@
  * uint8_t). Classes <= 256 bytes get 64..255 rounds: a hart trades at the
  * depot once per 64..255 operations instead of every 16..64 (host prodcons,
  * 2 threads: see the commit that set it). budget.c also caps a magazine's
- * blocks at PERCPU_MAG_BYTES.
+ * blocks at PERCPU_MAG_BYTES (a big class's: PERCPU_BIG_MAG_CAP_BYTES).
  */
 #ifndef PERCPU_MAG_BYTES
 #define PERCPU_MAG_BYTES 16384
@@ -252,6 +252,19 @@
 #endif
 #ifndef PERCPU_BIG_MAG_MAX_ROUNDS
 #define PERCPU_BIG_MAG_MAX_ROUNDS 8
+#endif
+
+/*
+ * The most bytes of blocks a big class's magazine holds, whatever its
+ * table's rounds (budget.c, fair_rounds; the fast classes' cap is
+ * PERCPU_MAG_BYTES). The kernel's default is the fast classes' 16 KiB, so
+ * no big class gets a magazine on its heaps (fewer rounds fit than
+ * percpu_useful_rounds asks): no fragmentation run has measured big blocks
+ * pinned in magazines there. The shim (tools/shim/BUILD) sets 128 KiB,
+ * with PERCPU_BIG_MAG_BYTES 128 KiB and up to 16 rounds.
+ */
+#ifndef PERCPU_BIG_MAG_CAP_BYTES
+#define PERCPU_BIG_MAG_CAP_BYTES PERCPU_MAG_BYTES
 #endif
 
 /* Full magazines a depot keeps per class; the excess goes back to the heap. */
