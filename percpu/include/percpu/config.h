@@ -260,8 +260,8 @@
  * PERCPU_MAG_BYTES). The kernel's default is the fast classes' 16 KiB, so
  * no big class gets a magazine on its heaps (fewer rounds fit than
  * percpu_useful_rounds asks): no fragmentation run has measured big blocks
- * pinned in magazines there. The shim (tools/shim/BUILD) sets 128 KiB,
- * with PERCPU_BIG_MAG_BYTES 128 KiB and up to 16 rounds.
+ * pinned in magazines there. The shim raises it, and PERCPU_BIG_MAG_BYTES
+ * (tools/shim/BUILD).
  */
 #ifndef PERCPU_BIG_MAG_CAP_BYTES
 #define PERCPU_BIG_MAG_CAP_BYTES PERCPU_MAG_BYTES

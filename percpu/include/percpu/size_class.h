@@ -19,12 +19,13 @@
  * kmalloc's and kfree's hit paths serve them. The big classes 29..39 are
  * served by the slow paths from the same magazines and depots (no heap lock
  * on a hit), and their magazines hold about PERCPU_BIG_MAG_BYTES (64 KiB,
- * 2..8 rounds; the shim's 128 KiB, 4..16), at most
- * PERCPU_BIG_MAG_CAP_BYTES (<percpu/config.h>). 29 is as many as the state byte can name (percpu_internal.h,
- * "Slots"). The 29th, 5120, takes the sizes 4097..5120, one request in five
- * of issue 10's thread benchmark (1..5,000 bytes): as a big class, whose
- * path the hit paths choose by a test on the size and on the state byte
- * that the branch predictor cannot learn in such a mix, thread_bench at 1
+ * 2..8 rounds; the shim's are bigger), at most PERCPU_BIG_MAG_CAP_BYTES
+ * (<percpu/config.h>). 29 is as many as the state byte can name
+ * (percpu_internal.h, "Slots"). The 29th, 5120, takes the sizes
+ * 4097..5120, one request in five of issue 10's thread benchmark (1..5,000
+ * bytes): as a big class, whose path the hit paths choose by a test on the
+ * size and on the state byte that the branch predictor cannot learn in
+ * such a mix, thread_bench at 1
  * thread ran 1.5x as long as with every size in a fast class
  * (tools/bench/README.md, "Thread scaling").
  *
