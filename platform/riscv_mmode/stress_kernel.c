@@ -182,9 +182,10 @@ _Noreturn void mmode_boot_main(const void *dtb)
 		.ops_per_hart = mmode_arg_u64("ops", stress_default_ops(mmode_nharts())),
 		.fill_pct = mmode_arg_u64("fill", STRESS_DEFAULT_FILL_PCT),
 		.seed = mmode_arg_u64("seed", 1),
-		.validate_every = mmode_arg_u64("validate_every", 4096),
 		.progress = progress,
 	};
+	cfg.validate_every =
+		mmode_arg_u64("validate_every", stress_default_validate_every(cfg.ops_per_hart));
 	uint64_t tick_us = mmode_arg_u64("tick_us", 2000), deadline;
 
 	page_ops = mmode_arg_u64("page_ops", 20000);

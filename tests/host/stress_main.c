@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 	unsigned harts = 4, fill = STRESS_DEFAULT_FILL_PCT;
 	const size_t default_heap_mib = 16; /* the kernel's heap */
 	size_t heap_mib = default_heap_mib;
-	uint64_t ops = 0, seed = 1, validate_every = 4096;
+	uint64_t ops = 0, seed = 1, validate_every = UINT64_MAX; /* MAX: the default */
 	int baseline = 0;
 	unsigned budget_pct = 0; /* 0: percpu's default */
 	long long reap_us = -1;  /* -1: percpu's default */
@@ -115,8 +115,10 @@ int main(int argc, char **argv)
 		.seed = seed,
 		.fill_pct = fill,
 		.heap_bytes = hs.heap.heap_bytes,
-		.validate_every = validate_every,
 	};
+	cfg.validate_every = validate_every != UINT64_MAX
+				     ? validate_every
+				     : stress_default_validate_every(cfg.ops_per_hart);
 	stress_setup(&cfg);
 	pthread_barrier_init(&barrier, NULL, harts);
 	pthread_t t[PORT_MAX_HARTS];

@@ -6,7 +6,8 @@
  *
  * Bootargs: ops (per hart; default: 1.6 million spread over the harts),
  * fill (live-set target, % of the heap; default 50), seed, validate_every
- * (hart 0's ops between validations), tick_us (timer period; 0 = none;
+ * (hart 0's ops between validations; default: heap_stress.h,
+ * STRESS_VALIDATE_EVERY), tick_us (timer period; 0 = none;
  * default 2 ms, 0.5 ms x harts above 4: 2000 ticks a second in all),
  * baseline=1 (bypass the magazines: every request goes to the locked global
  * heap), stall_s (fail with a report of every hart's state when no
@@ -84,9 +85,10 @@ static void start(void)
 		.ops_per_hart = kernel_arg_u64("ops", stress_default_ops(smp_nharts())),
 		.fill_pct = kernel_arg_u64("fill", STRESS_DEFAULT_FILL_PCT),
 		.seed = kernel_arg_u64("seed", 1),
-		.validate_every = kernel_arg_u64("validate_every", 4096),
 		.progress = progress,
 	};
+	cfg.validate_every =
+		kernel_arg_u64("validate_every", stress_default_validate_every(cfg.ops_per_hart));
 	/*
 	 * The same job spread over the harts: the ticks too, 2000 a second in
 	 * all (2 ms a hart at 4 harts, 64 ms at 128, where 2 ms ticks made

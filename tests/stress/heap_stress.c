@@ -423,6 +423,13 @@ uint64_t stress_default_ops(unsigned nharts)
 	return total / (nharts ? nharts : 1);
 }
 
+uint64_t stress_default_validate_every(uint64_t ops_per_hart)
+{
+	/* Validations come after every, 2 * every, ... operations, before the last. */
+	uint64_t every = ops_per_hart / (STRESS_VALIDATIONS_MIN + 1);
+	return every > STRESS_VALIDATE_EVERY ? STRESS_VALIDATE_EVERY : every ? every : 1;
+}
+
 void stress_setup(const struct stress_config *c)
 {
 	cfg = *c;

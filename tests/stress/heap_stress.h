@@ -36,6 +36,13 @@
  * 500,000): its default job is this many times smaller.
  */
 #define STRESS_PARANOID_OPS_DIV 32
+/*
+ * Hart 0 validates the whole heap every STRESS_VALIDATE_EVERY of its
+ * operations by default, or STRESS_VALIDATIONS_MIN times in its run if it
+ * does fewer: `--smp 128 --ops 500` validated only at the end.
+ */
+#define STRESS_VALIDATE_EVERY 4096
+#define STRESS_VALIDATIONS_MIN 4
 
 struct stress_config {
 	unsigned nharts;
@@ -58,6 +65,8 @@ struct stress_hart_stats {
 void stress_setup(const struct stress_config *cfg);
 /* Ops per hart of the default job at nharts harts. */
 uint64_t stress_default_ops(unsigned nharts);
+/* The default validate_every for ops_per_hart operations per hart. */
+uint64_t stress_default_validate_every(uint64_t ops_per_hart);
 void stress_hart_run(unsigned hart);
 /* Frees what the hart holds and drains its inbox; call on every hart. */
 void stress_hart_finish(unsigned hart);
