@@ -66,6 +66,15 @@ static size_t round_floor;
 
 size_t percpu_round_charge[PERCPU_NCLASSES];
 uint8_t percpu_useful_rounds_of[PERCPU_NCLASSES];
+/*
+ * The least hart share at which class cls is cached (SIZE_MAX: at none):
+ * percpu_class_uncached's answer without fair_rounds' divisions, on every
+ * uncached class's slow paths (the kernel's big classes at any hart
+ * count). Fixed by percpu_budget_init, as the charges it derives from.
+ */
+static size_t cached_from_share[PERCPU_NCLASSES];
+
+static unsigned fair_rounds(unsigned cls, size_t share);
 
 void percpu_budget_init(void)
 {
@@ -81,6 +90,16 @@ void percpu_budget_init(void)
 		percpu_useful_rounds_of[cls] = (uint8_t)(percpu_class_rounds[cls] < useful
 								 ? percpu_class_rounds[cls]
 								 : useful);
+		/*
+		 * fair_rounds reaches useful once share / PERCPU_MAG_SHARE_DIV
+		 * pays for a magazine of that many rounds, unless the byte cap
+		 * alone keeps it below (then at no share).
+		 */
+		useful = percpu_useful_rounds_of[cls];
+		cached_from_share[cls] =
+			fair_rounds(cls, SIZE_MAX) < useful
+				? SIZE_MAX
+				: PERCPU_MAG_SHARE_DIV * percpu_mag_charge(cls, useful);
 	}
 }
 
@@ -114,7 +133,8 @@ static unsigned fair_rounds(unsigned cls, size_t share)
 
 bool percpu_class_uncached(unsigned cls)
 {
-	return fair_rounds(cls, hart_share()) < percpu_useful_rounds(cls);
+	/* fair_rounds(cls, hart_share()) < percpu_useful_rounds(cls), tabled. */
+	return hart_share() < cached_from_share[cls];
 }
 
 unsigned percpu_loose_cap(unsigned cls)

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * percpu_class_uncached answers from a table budget.c makes at init (the
+ * least share at which each class is cached); percpu_mag_cap, which sizes
+ * every new magazine, still asks fair_rounds. For a hart with nothing
+ * cached the two must agree for every class at every budget from 64 KiB
+ * to 2 MiB, in steps of 100 bytes (the share moves by under 19 bytes a
+ * step, so each class's threshold is crossed within one), and a class must
+ * go from uncached to cached once, at its threshold, as the budget grows.
+ */
+#include <heap/kheap.h>
+#include <percpu/kmalloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <testing/check.h>
+
+#include "percpu/percpu_internal.h" /* percpu_class_uncached, percpu_mag_cap */
+
+#define HEAP (16u << 20) /* the kernel's: its round floor, its classes' charges */
+
+int main(void)
+{
+	void *mem = aligned_alloc(64, HEAP);
+	CHECK(mem);
+	kheap_init(mem, (char *)mem + HEAP);
+	percpu_init(PERCPU_MAGAZINES);
+	port_host_become_hart(0);
+	kfree(kmalloc(64)); /* hart 0 is active: the share divides by its count */
+
+	static struct percpu_cpu nothing_cached;
+	unsigned flips = 0, cached_at_most = 0;
+	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++) {
+		bool was_uncached = true, crowded;
+		for (size_t b = 64 << 10; b <= 2 << 20; b += 100) {
+			percpu_set_cache_budget(b);
+			bool uncached = percpu_class_uncached(cls);
+			CHECK_EQ(uncached, percpu_mag_cap(&nothing_cached, cls, &crowded) == 0);
+			flips += uncached != was_uncached;
+			was_uncached = uncached;
+		}
+		cached_at_most += !was_uncached;
+	}
+	printf("%u of %u classes cached at a 2 MiB budget, %u flips\n", cached_at_most,
+	       (unsigned)PERCPU_NCLASSES, flips);
+	CHECK(cached_at_most > 0);
+	CHECK_EQ(flips, cached_at_most);
+	printf("budget_table_test: PASS\n");
+	return 0;
+}
