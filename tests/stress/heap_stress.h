@@ -37,9 +37,10 @@
  */
 #define STRESS_PARANOID_OPS_DIV 32
 /*
- * Hart 0 validates the whole heap every STRESS_VALIDATE_EVERY of its
- * operations by default, or STRESS_VALIDATIONS_MIN times in its run if it
- * does fewer: `--smp 128 --ops 500` validated only at the end.
+ * By default hart 0 validates the whole heap every STRESS_VALIDATE_EVERY
+ * of its operations, and at least STRESS_VALIDATIONS_MIN times in a
+ * shorter run (the interval shrinks to ops / (STRESS_VALIDATIONS_MIN + 1)):
+ * with the fixed interval, `--smp 128 --ops 500` validated only at the end.
  */
 #define STRESS_VALIDATE_EVERY 4096
 #define STRESS_VALIDATIONS_MIN 4
