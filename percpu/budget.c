@@ -91,15 +91,15 @@ void percpu_budget_init(void)
 								 ? percpu_class_rounds[cls]
 								 : useful);
 		/*
-		 * fair_rounds reaches useful once share / PERCPU_MAG_SHARE_DIV
-		 * pays for a magazine of that many rounds, unless the byte cap
-		 * alone keeps it below (then at no share).
+		 * fair_rounds reaches the useful rounds once share /
+		 * PERCPU_MAG_SHARE_DIV pays for a magazine of that many, unless
+		 * the byte cap alone keeps it below (then at no share).
 		 */
-		useful = percpu_useful_rounds_of[cls];
+		unsigned want = percpu_useful_rounds(cls);
 		cached_from_share[cls] =
-			fair_rounds(cls, SIZE_MAX) < useful
+			fair_rounds(cls, SIZE_MAX) < want
 				? SIZE_MAX
-				: PERCPU_MAG_SHARE_DIV * percpu_mag_charge(cls, useful);
+				: PERCPU_MAG_SHARE_DIV * percpu_mag_charge(cls, want);
 	}
 }
 
