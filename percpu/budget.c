@@ -73,6 +73,7 @@ uint8_t percpu_useful_rounds_of[PERCPU_NCLASSES];
  * count). Fixed by percpu_budget_init, as the charges it derives from.
  */
 static size_t cached_from_share[PERCPU_NCLASSES];
+uint8_t percpu_class_heap_only[PERCPU_NCLASSES];
 
 static unsigned fair_rounds(unsigned cls, size_t share);
 
@@ -100,6 +101,13 @@ void percpu_budget_init(void)
 			fair_rounds(cls, SIZE_MAX) < want
 				? SIZE_MAX
 				: PERCPU_MAG_SHARE_DIV * percpu_mag_charge(cls, want);
+		/*
+		 * Then no hart makes a magazine of the class, so its depot
+		 * never holds one; without a loose one either, alloc_slow and
+		 * free_slow would only find the heap.
+		 */
+		percpu_class_heap_only[cls] =
+			cached_from_share[cls] == SIZE_MAX && !percpu_loose_class(cls);
 	}
 }
 

@@ -59,9 +59,18 @@ void percpu_cpu_init(struct percpu_cpu *c, unsigned h)
 		c->limit[i] = PERCPU_NO_ROUNDS;
 	}
 	if (!PORT_HART_DATA_AT_TP || percpu_mode_ == PERCPU_MAGAZINES)
-		for (unsigned i = 0; i < (PERCPU_MAX_FAST >> 4); i++)
-			c->size_state[i] =
-				(uint8_t)PERCPU_STATE(percpu_size_class_table[i + 1]);
+		for (unsigned i = 0; i < (PERCPU_MAX_FAST >> 4); i++) {
+			unsigned cls = percpu_size_class_table[i + 1];
+			/*
+			 * A class only the heap serves gets percpu_idle's
+			 * state: its misses go straight to percpu_kmalloc_slow,
+			 * which sends them to the heap, and no other class's
+			 * miss pays a test for it.
+			 */
+			c->size_state[i] = percpu_class_heap_only[cls]
+						   ? (uint8_t)PERCPU_STATE_IDLE
+						   : (uint8_t)PERCPU_STATE(cls);
+		}
 	STORE_RELAXED(&c->index1, h + 1);
 }
 

@@ -139,7 +139,7 @@ struct percpu_magazine {
 /*
  * percpu_idle's size_state: slot 1, HEAP_STATE_LIVE's, which never has a
  * magazine either (no live block carries it in a size table, so it can
- * mean "no record yet" there).
+ * mean "no record yet" there, or "a class only the heap serves").
  */
 #define PERCPU_STATE_IDLE HEAP_STATE_LIVE
 _Static_assert(PERCPU_SLOT(PERCPU_NFAST - 1) < 31 &&
@@ -598,6 +598,12 @@ static inline unsigned percpu_useful_rounds(unsigned cls)
 }
 /* True if class cls is too big for a magazine at the harts' current share. */
 bool percpu_class_uncached(unsigned cls);
+/*
+ * Nonzero for a class no magazine holds at any share and that has no loose
+ * magazine either (fixed by percpu_budget_init): its blocks pass between
+ * the caller and the heap, as a large request's do.
+ */
+extern uint8_t percpu_class_heap_only[PERCPU_NCLASSES];
 /* The capacity of a depot's loose magazine of class cls, or 0 (none). */
 unsigned percpu_loose_cap(unsigned cls);
 /* Can class cls have a loose magazine at all (PERCPU_LOOSE_MAX_SIZE)? */

@@ -7,6 +7,10 @@
  * to 2 MiB, in steps of 100 bytes (the share moves by under 19 bytes a
  * step, so each class's threshold is crossed within one), and a class must
  * go from uncached to cached once, at its threshold, as the budget grows.
+ *
+ * percpu_class_heap_only, the classes kmalloc and kfree send straight to
+ * the heap: exactly those uncached at any budget and without a loose
+ * magazine, and their calls count as large ones.
  */
 #include <heap/kheap.h>
 #include <percpu/kmalloc.h>
@@ -29,6 +33,7 @@ int main(void)
 	kfree(kmalloc(64)); /* hart 0 is active: the share divides by its count */
 
 	static struct percpu_cpu nothing_cached;
+	bool crowded_unused;
 	unsigned flips = 0, cached_at_most = 0;
 	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++) {
 		bool was_uncached = true, crowded;
@@ -45,6 +50,28 @@ int main(void)
 	       (unsigned)PERCPU_NCLASSES, flips);
 	CHECK(cached_at_most > 0);
 	CHECK_EQ(flips, cached_at_most);
+
+	unsigned heap_only = 0;
+	percpu_set_cache_budget((size_t)1 << 40); /* a share no heap gives */
+	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++) {
+		bool never = percpu_mag_cap(&nothing_cached, cls, &crowded_unused) == 0;
+		CHECK_EQ(percpu_class_heap_only[cls] != 0, never && !percpu_loose_class(cls));
+		heap_only += percpu_class_heap_only[cls] != 0;
+	}
+	percpu_set_cache_budget(0);
+	printf("%u classes heap-only\n", heap_only);
+	CHECK(heap_only > 0 && heap_only < PERCPU_NCLASSES);
+
+	unsigned big = PERCPU_NCLASSES - 1; /* 32 KiB: heap-only with these knobs */
+	CHECK(percpu_class_heap_only[big]);
+	struct percpu_stats before, after;
+	percpu_get_stats(0, &before);
+	kfree(kmalloc(percpu_class_size[big]));
+	percpu_get_stats(0, &after);
+	CHECK_EQ(after.large_allocs, before.large_allocs + 1);
+	CHECK_EQ(after.large_frees, before.large_frees + 1);
+	CHECK_EQ(after.allocs, before.allocs + 1);
+	CHECK_EQ(after.frees, before.frees + 1);
 	printf("budget_table_test: PASS\n");
 	return 0;
 }

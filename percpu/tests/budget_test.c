@@ -128,14 +128,16 @@ int main(void)
 	/*
 	 * One active hart gets a quarter of 75% of the budget (192 KiB, see
 	 * PERCPU_SHARE_MIN_HARTS), 12 KiB a magazine: one 8 KiB round, under
-	 * the PERCPU_MAG_USEFUL_ROUNDS worth caching, so no refill.
+	 * the PERCPU_MAG_USEFUL_ROUNDS worth caching, so no refill. (With
+	 * these knobs PERCPU_MAG_BYTES caps an 8 KiB magazine below them at
+	 * any share: the class is heap-only, see //percpu:budget_table_test.)
 	 */
 	struct percpu_stats before, after;
 	percpu_get_stats(0, &before);
 	void *big = kmalloc(8192);
 	kfree(big);
 	percpu_get_stats(0, &after);
-	CHECK_EQ(after.large_allocs + after.refills, before.large_allocs + before.refills);
+	CHECK_EQ(after.refills, before.refills);
 	CHECK(percpu_cached_bytes(0) < 8192);
 
 	/* The budget follows the heap: a claim of 16 MiB more doubles it. */
