@@ -290,9 +290,10 @@ PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must)
 /*
  * A fast-path miss: the slot state `st` names the class (see PERCPU_SLOT);
  * a hart with no record yet, or a size in a class only the heap serves (st
- * PERCPU_STATE_IDLE, see percpu_cpu_init), takes the full slow path. It takes the size index, not the size, so the hit path need not
- * keep the size alive (one instruction of the hit pair): the request
- * rounded up to 16, (idx + 1) << 4, is in the same class.
+ * PERCPU_STATE_IDLE, see percpu_cpu_init), takes the full slow path. It
+ * takes the size index, not the size, so the hit path need not keep the
+ * size alive (one instruction of the hit pair): the request rounded up to
+ * 16, (idx + 1) << 4, is in the same class.
  */
 static PERCPU_SLOW void *kmalloc_miss(unsigned st, size_t idx, bool must)
 {
