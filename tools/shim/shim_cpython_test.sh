@@ -41,10 +41,15 @@ if [[ ${1:-} == --paranoid ]]; then
 	tests=("${kept[@]}")
 fi
 
+# regrtest works in $TMPDIR/test_python_<pid> and removes it at the end:
+# in Bazel's sandbox, runs at once in other PID namespaces share /tmp and
+# their pids, and one removed another's directory (getcwd failed in 3
+# modules of 1 of 3 runs under --runs_per_test=3, glibc's and the shim's).
+# TEST_TMPDIR is this run's own.
 run() { # log, env...
 	local log="$1"
 	shift
-	env PYTHONMALLOC=malloc "$@" timeout 600 "$py" -m test -j0 --timeout 300 "${tests[@]}" >"$log" 2>&1
+	env PYTHONMALLOC=malloc TMPDIR="$tmp" "$@" timeout 600 "$py" -m test -j0 --timeout 300 "${tests[@]}" >"$log" 2>&1
 	echo $?
 }
 summary() { grep -E "^(Total duration|Result|== Tests result)" "$1" | tr '\n' ' '; }
