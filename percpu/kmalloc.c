@@ -610,8 +610,7 @@ void *krealloc(void *p, size_t size)
 	 * //tools/bench:heap_efficiency`) and gave 3% on random actions at
 	 * max 3000 and 30000 (alloc_bench's loop, one max at a time).
 	 */
-	if (kheap_realloc_keeps(p, old, size, 0) ||
-	    (size <= old && percpu_size_class(size) >= percpu_usable_class(old)))
+	if (class_realloc_keeps(p, old, size))
 		return p;
 	/*
 	 * Past the classes the new block is the heap's, and so is the old one

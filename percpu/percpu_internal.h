@@ -1033,4 +1033,48 @@ kfree_big_hit(void *p, uintptr_t lo, uintptr_t span)
 	return hit_push(p, PERCPU_SLOT(cls) << 3, PERCPU_STATE_BIG);
 }
 
+/*
+ * krealloc's rule for a class block p of `old` usable bytes: it stays when
+ * the new size fits and a move would land in the same class, or when the
+ * request still fills half of it (tcmalloc's hysteresis; krealloc says why).
+ */
+static inline bool class_realloc_keeps(const void *p, size_t old, size_t size)
+{
+	return kheap_realloc_keeps(p, old, size, 0) ||
+	       (size <= old && percpu_size_class(size) >= percpu_usable_class(old));
+}
+
+/*
+ * krealloc on the hit paths alone, for the same caller: p a live class
+ * block (a fast class's state, or PERCPU_STATE_BIG) in [lo, lo + span)
+ * whose tag is sound. p itself when class_realloc_keeps; else a block from
+ * kmalloc_hit or kmalloc_big_hit, the copy, and p into its magazine (or to
+ * kfree, which caches it or gives it back). NULL when a check or the
+ * allocation's hit misses (size 0 and sizes past the classes always do),
+ * with nothing changed: the caller takes krealloc.
+ */
+static inline __attribute__((always_inline)) void *krealloc_hit(void *p, size_t size,
+								uintptr_t lo, uintptr_t span)
+{
+	if (unlikely((uintptr_t)p - lo >= span))
+		return NULL; /* before any load through p */
+	unsigned st = heap_tag_state(p);
+	bool big = st == PERCPU_STATE_BIG;
+	bool fast = !(st & 7) && (st >> 3) - PERCPU_SLOT(0) < PERCPU_NFAST;
+	if (!(big || fast) || !heap_tag_plausible_allocated(p))
+		return NULL;
+	size_t old = heap_block_size(p);
+	if (unlikely((old >> 4) >= PERCPU_TABLE_ENTRIES))
+		return NULL; /* past the classes: a tag krealloc's path names */
+	if (class_realloc_keeps(p, old, size))
+		return p;
+	void *q = size <= PERCPU_MAX_FAST ? kmalloc_hit(size) : kmalloc_big_hit(size);
+	if (!q)
+		return NULL;
+	memcpy(q, p, size < old ? size : old);
+	if (!(big ? kfree_big_hit(p, lo, span) : kfree_hit(p, lo, span)))
+		kfree(p);
+	return q;
+}
+
 #endif /* PERCPU_PERCPU_INTERNAL_H */
