@@ -1050,13 +1050,14 @@ static inline bool class_realloc_keeps(const void *p, size_t old, size_t size)
  * whose tag is sound. p itself when class_realloc_keeps; else a block from
  * kmalloc_hit or kmalloc_big_hit, the copy, and p into its magazine (or to
  * kfree, which caches it or gives it back). NULL when a check or the
- * allocation's hit misses (size 0 and sizes past the classes always do),
- * with nothing changed: the caller takes krealloc.
+ * allocation's hit misses (sizes past the classes always do), or for
+ * size 0, with nothing changed: the caller takes krealloc.
  */
 static inline __attribute__((always_inline)) void *krealloc_hit(void *p, size_t size,
 								uintptr_t lo, uintptr_t span)
 {
-	if (unlikely((uintptr_t)p - lo >= span))
+	/* Size 0 is krealloc's free, which class_realloc_keeps would not see. */
+	if (unlikely((uintptr_t)p - lo >= span) || unlikely(!size))
 		return NULL; /* before any load through p */
 	unsigned st = heap_tag_state(p);
 	bool big = st == PERCPU_STATE_BIG;

@@ -64,6 +64,10 @@ int main(void)
 	unsigned char outside[64];
 	CHECK(hit(outside + 16, SMALL) == NULL); /* not the heap's */
 	CHECK(hit(p, 0) == NULL);
+	/* Size 0 is a free (krealloc's), even of the smallest class's block. */
+	void *tiny = kmalloc(1);
+	CHECK(tiny && hit(tiny, 0) == NULL && !heap_tag_is_cached(tiny));
+	kfree(tiny);
 	CHECK(hit(p, PERCPU_MAX_SMALL + 1) == NULL);
 	CHECK(hit(p, UNUSED) == NULL); /* no round to move to */
 	/* A damaged check lane: krealloc's path names it, not this one. */

@@ -723,10 +723,9 @@ SHIM_EXPORT void *realloc(void *p, size_t size)
 	if (!p)
 		return malloc(size);
 	/*
-	 * A class block kept, or moved between magazines, without a call:
-	 * talc's random actions at max 1000 (alloc_bench) ran 11 M fewer
-	 * instructions in 1 M actions, 204 -> 130 per realloc (tcmalloc:
-	 * 127), and 3% faster. A miss changed nothing: krealloc's path.
+	 * A class block kept, or moved between magazines, without a call
+	 * (tools/bench/README.md, "The shim's realloc without a call"); a
+	 * miss, size 0 among them, changed nothing: krealloc's path.
 	 */
 	void *hit = krealloc_hit(p, size, fast_lo, fast_span);
 	if (likely(hit != NULL))

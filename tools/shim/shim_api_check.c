@@ -94,6 +94,12 @@ int main(void)
 	CHECK(r2 == NULL && errno == ENOMEM);
 	if (!r2)
 		free(r); /* the failed realloc left it alone */
+	/* realloc(p, 0) frees p and returns NULL (glibc's), whatever p's size. */
+	for (size_t n = 1; n <= 8192; n *= 2) {
+		char *z = malloc(n);
+		z[0] = 1;
+		CHECK(realloc(z, 0) == NULL);
+	}
 
 	/* alignment family */
 	for (size_t a = sizeof(void *); a <= 65536; a *= 2) {
