@@ -1106,10 +1106,14 @@ static void *grow_down(struct heap *h, uintptr_t b, uintptr_t s, uintptr_t need,
  * needed too), else HEAP_ERR_OOM with p as it was and *move its bytes.
  * An alignment above GRAIN keeps p or nothing: a p not aligned to it, or
  * one that could only grow down, gets HEAP_ERR_OOM (the caller moves it to
- * a block aligned anew).
+ * a block aligned anew). With HEAP_ERR_OOM, *kp is p's block as checked,
+ * for the caller that moves and frees it. Inlined into realloc_block.
  */
-static void *resize_block(struct heap *h, void *p, size_t size, size_t align, bool claimed,
-			  size_t *move, enum heap_error *err)
+static inline __attribute__((always_inline)) void *resize_block(struct heap *h, void *p,
+								 size_t size, size_t align,
+								 bool claimed, size_t *move,
+								 enum heap_error *err,
+								 struct blk *kp)
 {
 	struct blk k;
 	enum heap_error e;
@@ -1128,6 +1132,7 @@ static void *resize_block(struct heap *h, void *p, size_t size, size_t align, bo
 	bool keep_place = align > GRAIN;
 	if (keep_place && ((uintptr_t)p & (align - 1))) {
 		*move = k.size - BLOCK_OVERHEAD;
+		*kp = k;
 		if (err)
 			*err = HEAP_ERR_OOM;
 		return NULL;
@@ -1170,21 +1175,31 @@ static void *resize_block(struct heap *h, void *p, size_t size, size_t align, bo
 		return grow_down(h, b, s, need, b - k.psz, end);
 	}
 	*move = s - BLOCK_OVERHEAD;
+	*kp = k;
 	if (err)
 		*err = HEAP_ERR_OOM;
 	return NULL;
 }
 
+/* resize_block for heap_resize and heap_resize_claimed: one copy of it. */
+static __attribute__((noinline)) void *resize_only(struct heap *h, void *p, size_t size,
+						   size_t align, bool claimed, size_t *move,
+						   enum heap_error *err)
+{
+	struct blk k;
+	return resize_block(h, p, size, align, claimed, move, err, &k);
+}
+
 void *heap_resize(struct heap *h, void *p, size_t size, size_t align, size_t *move,
 		  enum heap_error *err)
 {
-	return resize_block(h, p, size, align, false, move, err);
+	return resize_only(h, p, size, align, false, move, err);
 }
 
 void *heap_resize_claimed(struct heap *h, void *p, size_t size, size_t align, size_t *move,
 			  enum heap_error *err)
 {
-	return resize_block(h, p, size, align, true, move, err);
+	return resize_only(h, p, size, align, true, move, err);
 }
 
 static void *realloc_block(struct heap *h, void *p, size_t size, size_t align,
@@ -1192,10 +1207,11 @@ static void *realloc_block(struct heap *h, void *p, size_t size, size_t align,
 {
 	enum heap_error e = HEAP_OK;
 	size_t move;
+	struct blk k; /* p's block, as resize_block checked it for a move */
 
 	if (!p)
 		return heap_alloc(h, size, align, err);
-	void *q = resize_block(h, p, size, align, claimed, &move, &e);
+	void *q = resize_block(h, p, size, align, claimed, &move, &e, &k);
 	if (q) {
 		if (move)
 			heap_memmove(q, p, move);
@@ -1216,9 +1232,14 @@ static void *realloc_block(struct heap *h, void *p, size_t size, size_t align,
 	heap_memcpy(q, p, move < size ? move : size);
 	h->st.total_allocs--; /* a move is not a new allocation ... */
 	h->st.total_frees--;  /* ... nor a free, for the counters */
-	/* The allocation may have changed the neighbours: read them again. */
-	struct blk k;
-	blk_fill(&k, (uintptr_t)p - W);
+	/*
+	 * The allocation may have taken from a free neighbour of p's block:
+	 * then read them again. Allocated ones it leaves as they were, with
+	 * the P bits that point at p's block (tools/bench/README.md, "The
+	 * core's realloc, one look").
+	 */
+	if (k.psz | k.nsz)
+		blk_fill(&k, (uintptr_t)p - W);
 	release(h, &k);
 	return q;
 }
