@@ -472,7 +472,11 @@ static PERCPU_SLOW void free_slow_path(void *p)
 	size_t usable;
 	if (percpu_mode_ == PERCPU_MAGAZINES && cacheable_size(p, &usable)) {
 		unsigned cls = percpu_usable_class(usable);
-		/* A block whose canary is overwritten is not cached: the heap names it. */
+		/*
+		 * A class only the heap serves goes there as a large block
+		 * does. A block whose canary is overwritten is not cached: the
+		 * heap names it.
+		 */
 		if (cls < PERCPU_NCLASSES && percpu_class_heap_only[cls]) {
 			count_large(false);
 		} else if (cls < PERCPU_NCLASSES && cache_canary_ok(p)) {

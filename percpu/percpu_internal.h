@@ -1056,7 +1056,7 @@ static inline bool class_realloc_keeps(const void *p, size_t old, size_t size)
 static inline __attribute__((always_inline)) void *krealloc_hit(void *p, size_t size,
 								uintptr_t lo, uintptr_t span)
 {
-	/* Size 0 is krealloc's free, which class_realloc_keeps would not see. */
+	/* Size 0 is krealloc's free; class_realloc_keeps would keep a tiny p. */
 	if (unlikely((uintptr_t)p - lo >= span) || unlikely(!size))
 		return NULL; /* before any load through p */
 	unsigned st = heap_tag_state(p);
