@@ -944,7 +944,7 @@ static void free_common(void *p, size_t size, bool sized, const char *where)
 
 	if (!ready(where))
 		return;
-	void *b = offset_block(p, &off);
+	void *b = offset_block(p, &off), *q = NULL; /* q: p, an offset pointer into b */
 	if (b) {
 		/* The block's own free names a wrong size, offset included. */
 		if (sized)
@@ -958,6 +958,7 @@ static void free_common(void *p, size_t size, bool sized, const char *where)
 #else
 		heap_tag_set_state(p, KHEAP_STATE_OFFSET_FREED);
 #endif
+		q = p;
 		p = b;
 	}
 #if HEAP_HARDENING >= 2
@@ -997,8 +998,16 @@ static void free_common(void *p, size_t size, bool sized, const char *where)
 	enum heap_error e = sized ? heap_free_sized(&g.heap, p, size) : heap_free(&g.heap, p);
 	unlock(f);
 #endif
-	if (e != HEAP_OK)
+	if (e != HEAP_OK) {
+		/*
+		 * A failed free does nothing: while b is still its owner's (a
+		 * wrong size, a broken canary), so is q's offset tag, for the
+		 * owner's own free later.
+		 */
+		if (q && heap_tag_plausible_live(b))
+			heap_tag_set_state(q, KHEAP_STATE_OFFSET);
 		misuse(e, p, size, where);
+	}
 }
 
 void kheap_free(void *p)

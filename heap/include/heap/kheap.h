@@ -214,12 +214,19 @@ static inline void kheap_offset_tag_write(void *q, size_t off)
 	*(heap_lane32_t *)(t + HEAP_LANE_SIZE) = (uint32_t)(off >> 4);
 }
 
-/* The offset of q's offset tag if it looks valid (either state), else 0. */
+/*
+ * The offset of q's offset tag if it looks valid (either state), else 0.
+ * q's alignment is tested before the lanes are loaded: a misaligned q (an
+ * interior pointer, misuse to be named) would make them misaligned loads,
+ * which trap on harts that do not emulate them.
+ */
 static inline size_t kheap_offset_of(const void *q)
 {
+	if ((uintptr_t)q & 15)
+		return 0;
 	const heap_lane8_t *t = (const heap_lane8_t *)q - 8;
 	size_t off = (size_t)*(const heap_lane32_t *)(t + HEAP_LANE_SIZE) << 4;
-	if (((uintptr_t)q & 15) || off < KHEAP_OFFSET_MIN || off >= KHEAP_OFFSET_MAX ||
+	if (off < KHEAP_OFFSET_MIN || off >= KHEAP_OFFSET_MAX ||
 	    *(const heap_lane16_t *)(t + HEAP_LANE_CHECK) != kheap_offset_check(q, off))
 		return 0;
 	return off;
