@@ -769,7 +769,11 @@ static void *realloc_offset(void *p, void *b, size_t off, size_t size, size_t al
 	return q;
 }
 
-/* Frees p, which realloc_common has moved (and at level 2 claimed). */
+/*
+ * Frees p, which realloc_common has moved (and at level 2 claimed). As the
+ * core's own realloc counts it, the move is neither a new allocation nor a
+ * free: its heap_alloc and this free leave the totals as they were.
+ */
 static void free_moved(void *p)
 {
 	offer_pages(p);
@@ -779,6 +783,10 @@ static void free_moved(void *p)
 #else
 	enum heap_error e = heap_free(&g.heap, p);
 #endif
+	if (e == HEAP_OK) {
+		g.heap.st.total_allocs--;
+		g.heap.st.total_frees--;
+	}
 	unlock(f);
 	if (e != HEAP_OK)
 		misuse(e, p, 0, "kheap_realloc");
@@ -816,8 +824,15 @@ static void *realloc_common(void *p, size_t size, size_t align, bool may_fail)
 		return NULL;
 	}
 #endif
-	/* A shrink in place gives its tail's pages back, as a free would. */
-	offer_pages_from(p, size);
+	/*
+	 * A shrink in place gives its tail's pages back, as a free would:
+	 * before the lock, while the tail is still p's (under it the heap
+	 * frees the tail). Only when the shrink cannot fail: a bad alignment
+	 * is named, and one p lacks moves p, which may find no room; either
+	 * returns NULL with p's bytes as they were (<heap/kheap.h>).
+	 */
+	if (!(align & (align - 1)) && kheap_meets_align(p, align))
+		offer_pages_from(p, size);
 	port_irqflags_t f = lock();
 #if HEAP_HARDENING >= 2
 	void *q = heap_resize_claimed(&g.heap, p, size, align, &move, &e);

@@ -150,6 +150,12 @@ void kheap_fork_prepare(void);
 void kheap_fork_parent(void);
 void kheap_fork_child(void);
 
+/* p meets align (a power of two; up to 16, which every payload meets: any). */
+static inline bool kheap_meets_align(const void *p, size_t align)
+{
+	return align <= HEAP_MIN_ALIGN || !((uintptr_t)p & (align - 1));
+}
+
 /*
  * The reallocs' hysteresis (krealloc, krealloc_aligned, and kheap's for an
  * offset-tagged p): p, with `have` usable bytes, stays for size bytes
@@ -159,8 +165,7 @@ void kheap_fork_child(void);
  */
 static inline bool kheap_realloc_keeps(const void *p, size_t have, size_t size, size_t align)
 {
-	return size <= have && size >= have / 2 &&
-	       (align <= HEAP_MIN_ALIGN || !((uintptr_t)p & (align - 1)));
+	return size <= have && size >= have / 2 && kheap_meets_align(p, align);
 }
 
 /*
