@@ -519,6 +519,40 @@ void kheap_fork_child(void)
 /* ---- allocation ------------------------------------------------------ */
 
 /*
+ * Whether the calling context is inside the OOM hook: an allocation made
+ * there (the hook's own, or an interrupt handler's on that hart) that runs
+ * out too does not call the hook again, nested on the same stack without
+ * end, but goes on as after FAIL. A thread's own flag where the port's
+ * callers are threads (PORT_THREAD_LOCAL), else its hart's: written only
+ * by that hart (or thread), with interrupts masked around the hart id.
+ * The hook runs with interrupts enabled, so a kernel whose threads migrate
+ * between harts keeps one on its hart while it handles OOM.
+ */
+#ifdef PORT_THREAD_LOCAL
+static PORT_THREAD_LOCAL bool in_oom_hook_here;
+#define OOM_HOOK_FLAG(hart) ((void)(hart), &in_oom_hook_here)
+#else
+static bool in_oom_hook[PORT_MAX_HARTS];
+#define OOM_HOOK_FLAG(hart) (&in_oom_hook[hart])
+#endif
+
+/* The OOM hook's answer, or FAIL without a call when nested here. */
+static kheap_oom_action_t call_oom_hook(kheap_oom_hook_t oom, void *ctx, size_t size,
+					size_t align)
+{
+	port_irqflags_t f = port_irq_save();
+	bool *flag = OOM_HOOK_FLAG(port_hart_id()); /* the context that sets it clears it */
+	bool nested = *flag;
+	*flag = true;
+	port_irq_restore(f);
+	if (nested)
+		return KHEAP_OOM_FAIL;
+	kheap_oom_action_t a = oom(ctx, size, align);
+	*flag = false;
+	return a;
+}
+
+/*
  * One attempt under the lock; on OOM, reclaim then the OOM hook (unlocked)
  * and again. NULL with *err set when it gives up.
  */
@@ -527,8 +561,9 @@ static void *alloc_retry(size_t size, size_t align, enum heap_error *err)
 	/* The next reclaim level to try (one of each per allocation). */
 	unsigned reclaim_level = KHEAP_RECLAIM_QUICK;
 	bool oom_failed = false;
+	unsigned oom_calls = 0; /* at most KHEAP_OOM_MAX_RETRIES per allocation */
 
-	for (unsigned tries = 0;; tries++) {
+	for (;;) {
 		port_irqflags_t f = lock();
 		void *p = heap_alloc(&g.heap, size, align, err);
 		kheap_reclaim_hook_t reclaim = g.reclaim;
@@ -549,8 +584,8 @@ static void *alloc_retry(size_t size, size_t align, enum heap_error *err)
 			if (reclaim(rctx, size, align, KHEAP_RECLAIM_QUICK))
 				continue;
 		}
-		if (!oom_failed && oom && tries < KHEAP_OOM_MAX_RETRIES &&
-		    oom(octx, size, align) == KHEAP_OOM_RETRY)
+		if (!oom_failed && oom && oom_calls++ < KHEAP_OOM_MAX_RETRIES &&
+		    call_oom_hook(oom, octx, size, align) == KHEAP_OOM_RETRY)
 			continue;
 		oom_failed = true;
 		if (reclaim && reclaim_level == KHEAP_RECLAIM_WAIT) {

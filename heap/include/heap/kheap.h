@@ -19,7 +19,10 @@
  *    at KHEAP_RECLAIM_WAIT (a bounded wait for other harts' caches). So a
  *    heap that can grow never waits on a hart that cannot answer (a host
  *    thread in a system call). The hooks are called WITHOUT the heap lock
- *    held, so they may call kheap_claim, kheap_free or even allocate. After
+ *    held, so they may call kheap_claim, kheap_free or even allocate (an
+ *    allocation the OOM hook makes, or an interrupt handler on its hart,
+ *    that runs out too does not call the hook again, nested, but goes on
+ *    as after FAIL: claim first, then allocate). After
  *    FAIL (or KHEAP_OOM_MAX_RETRIES retries) and the waiting reclaim,
  *    kheap_alloc panics with PORT_EXIT_OOM and the whole report (kheap_report
  *    plus the report-extra lines) as one unbroken block; kheap_try_alloc

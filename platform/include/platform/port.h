@@ -150,6 +150,14 @@ typedef unsigned long port_irqflags_t;
  *     True once the port has found the fence available (the host looks
  *     when the program loads, else at the first port_fence_heavy()): no
  *     fence, just whether the port has one.
+ *
+ *   PORT_THREAD_LOCAL (optional)
+ *     A storage class for a variable of the calling thread's own, on ports
+ *     whose callers are threads that may use one hart id in turn (the
+ *     host: a thread past its exit hooks keeps an id given to another).
+ *     Where it is not defined, a context is its hart (the kernels), and
+ *     the library keeps such a variable per hart, in an array indexed by
+ *     port_hart_id() (kheap's flag for "inside the OOM hook").
  */
 #include <platform/port_impl.h>
 

@@ -23,6 +23,9 @@ static inline unsigned port_hart_id(void)
 	return port_host_hart;
 }
 
+/* Threads are the contexts here (see <platform/port.h>). */
+#define PORT_THREAD_LOCAL _Thread_local PORT_HOST_TLS
+
 extern _Thread_local void *port_host_hart_data PORT_HOST_TLS;
 
 /* Host kicks are no-ops: harts notice requests when they next poll. */
