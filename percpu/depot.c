@@ -632,7 +632,7 @@ void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls)
 			spent = take_loose(d, &n); /* empty, or NULL */
 			STORE_RELAXED(&d->loose, full);
 			loose_add(d, full->held);
-		} else if (d->loose || loose_make(c, d, cls)) {
+		} else if (percpu_loose_class(cls) && (d->loose || loose_make(c, d, cls))) {
 			/* A run from the heap in one batch (frees never refill it). */
 			struct percpu_magazine *m = d->loose;
 			size_t n = kheap_alloc_batch(percpu_class_size[cls], 0, m->rounds, m->cap);
@@ -641,13 +641,23 @@ void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls)
 			loose_add(d, n);
 			STAT_ADD(&cold(c)->refills, 1);
 			STAT_ADD(&cold(c)->refill_blocks, n);
+		} else if (d->loose) {
+			/*
+			 * A big class's loose magazine, one a hart left, ran
+			 * dry: no heap run refills it (see above). It goes,
+			 * so the depot looks empty again and the class's next
+			 * allocations skip this lock.
+			 */
+			size_t n;
+			spent = take_loose(d, &n);
 		}
 	}
 	if (d->loose_n) {
 		p = d->loose->rounds[d->loose_n - 1];
 		loose_sub(d, 1);
 	}
-	if (spent && d->nempty < PERCPU_DEPOT_MAX_EMPTY) {
+	/* A big class's spent one is destroyed, not kept: see above. */
+	if (spent && percpu_loose_class(cls) && d->nempty < PERCPU_DEPOT_MAX_EMPTY) {
 		push(&d->empty, spent);
 		STORE_RELAXED(&d->nempty, d->nempty + 1);
 		spent = NULL;
