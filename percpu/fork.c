@@ -56,7 +56,17 @@ static void forget_slots(struct percpu_cpu *c)
 	/* Torn with the slots too, perhaps: they are empty now. */
 	c->slots_charge = 0;
 	memset(c->seen, 0, sizeof(c->seen));
+	/*
+	 * No slow path runs on it any more (fork may have caught one inside,
+	 * waiting for a depot lock the prepare hook held), and no request
+	 * stands: a thread of the child that takes this hart id later must
+	 * answer the next request (a busy hart never does) and be asked it
+	 * (flush_ask asks no hart whose last request is unanswered).
+	 */
+	c->busy = 0;
 	STORE_RELAXED(&c->flush_pending, 0ul);
+	__atomic_store_n(&c->flush_done, __atomic_load_n(&c->flush_req, __ATOMIC_RELAXED),
+			 __ATOMIC_RELAXED);
 	STORE_RELAXED(&c->active, 0u);
 }
 
@@ -69,6 +79,6 @@ void percpu_fork_child(void)
 	for (unsigned h = 0; h < PORT_MAX_HARTS; h++)
 		if (h != me)
 			forget_slots(percpu_record(h));
-	percpu_budget_fork_child();
+	percpu_budget_fork_child(LOAD_RELAXED(&percpu_record(me)->active));
 	port_irq_restore(percpu_fork_flags);
 }

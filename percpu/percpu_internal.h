@@ -615,7 +615,8 @@ bool percpu_charge(size_t bytes);
 void percpu_uncharge(size_t bytes);
 void percpu_hart_activated(void);
 void percpu_hart_deactivated(void);
-void percpu_budget_fork_child(void);
+/* fork child: the active-hart count is the forking hart's (forker_active: 0 or 1). */
+void percpu_budget_fork_child(unsigned forker_active);
 
 /* depot.c: magazines (made, destroyed) and the depots. */
 /*

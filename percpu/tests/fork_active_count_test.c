@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The fork child counts its active harts right: one if the forking hart was
+ * active, none if it had called percpu_hart_exit. Before, the child always
+ * counted one, a hart that did not exist, and every hart's share of the
+ * budget (hart_share) was divided by one hart too many from then on.
+ */
+#include "test_util.h"
+
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int go, ready;
+
+static void *hart1(void *arg)
+{
+	(void)arg;
+	port_host_become_hart(1);
+	kfree(kmalloc(64)); /* active */
+	__atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	percpu_hart_exit();
+	return NULL;
+}
+
+static void prepare(void)
+{
+	percpu_fork_prepare();
+	kheap_fork_prepare();
+}
+
+static void parent(void)
+{
+	kheap_fork_parent();
+	percpu_fork_parent();
+}
+
+static void child(void)
+{
+	kheap_fork_child();
+	percpu_fork_child();
+}
+
+static unsigned active_harts(void)
+{
+	struct percpu_cache_stats cs;
+	percpu_get_cache_stats(&cs);
+	return cs.active_harts;
+}
+
+int main(void)
+{
+	test_heap_init(16u << 20);
+	percpu_init(PERCPU_MAGAZINES);
+	port_host_become_hart(0);
+	CHECK(pthread_atfork(prepare, parent, child) == 0);
+	kfree(kmalloc(64));
+	percpu_hart_exit(); /* hart 0 stops using kmalloc */
+
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, hart1, NULL) == 0);
+	while (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	printf("parent: active harts %u (hart 1 only)\n", active_harts());
+
+	fflush(stdout);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		unsigned a0 = active_harts();
+		kfree(kmalloc(64)); /* hart 0 becomes active */
+		unsigned a1 = active_harts();
+		percpu_hart_exit();
+		unsigned a2 = active_harts();
+		printf("child: active harts right after fork %u (want 0), after use %u (want 1), "
+		       "after hart exit %u (want 0)\n", a0, a1, a2);
+		fflush(stdout);
+		_exit(a0 == 0 && a1 == 1 && a2 == 0 ? 0 : 1);
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	printf("fork_active_count_test: PASS\n");
+	return 0;
+}
