@@ -30,8 +30,8 @@
  * __libc_thread_freeres) goes to the locked heap (kheap_*), so no id leaks
  * at thread exit.
  *
- * Init. The first call from any thread initialises everything; others spin
- * until it is done. Nothing on that path calls malloc (mmap, getenv and
+ * Init. The shim's constructor (shim_load), or an earlier call from any
+ * thread, initialises everything; others spin until it is done. Nothing on that path calls malloc (mmap, getenv and
  * pthread_key_create do not); pthread_atfork, which may, runs after the heap
  * is ready. A call that still arrives while this thread is initialising is
  * served from a small static bootstrap arena (never freed).
@@ -335,6 +335,24 @@ static void __attribute__((noinline)) shim_init_slow(void)
 	const char *st = getenv("SMPHEAP_STATS");
 	if (st && *st && *st != '0')
 		atexit(print_stats);
+}
+
+/*
+ * Init when the shim is loaded, not at the program's first malloc, so the
+ * shim's fork handlers are registered before the program's own: before a
+ * fork, pthread_atfork runs the prepare handlers newest first, and after
+ * it the parent and child handlers oldest first. The program's handlers
+ * then run while the shim's locks are free, and may malloc and free, as
+ * glibc lets them (it takes its own locks inside fork, after the prepare
+ * handlers). Registered at the first malloc, after a handler the program
+ * registered in main, the shim's prepare ran first, and that handler's
+ * malloc waited for the locks its own thread held: the fork hung
+ * (shim_cases atfork).
+ */
+__attribute__((constructor)) static void shim_load(void)
+{
+	if (atomic_load_explicit(&state, memory_order_acquire) != ST_READY && !initializing_thread)
+		shim_init_slow();
 }
 
 /* ---------------- hart ids ---------------- */

@@ -22,7 +22,10 @@ def preload_test(name, program, size, copts = [], hdrs = []):
         name = program,
         srcs = [program + ".c"] + hdrs,
         copts = copts,
-        linkopts = ["-lpthread"],
+        # As a C program links on its own: no libstdc++, whose start-up
+        # mallocs (before main) would start the shim earlier than the
+        # program's own first malloc does (shim_cases atfork needs that).
+        linkopts = ["-Wl,--as-needed", "-lpthread"],
         target_compatible_with = _LINUX,
     )
     native.sh_test(
