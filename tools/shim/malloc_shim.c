@@ -7,7 +7,10 @@
  * Memory. The heap starts on one big anonymous mapping (1 GiB reserved,
  * PROT_READ|PROT_WRITE, MAP_NORESERVE: pages cost nothing until touched).
  * When it runs out, the heap's OOM hook maps another region (at least
- * 1 GiB, or twice the request) and claims it, and the heap retries. Fresh
+ * 1 GiB, twice the request, and the heap so far: the regions double) and
+ * claims it, and the heap retries. Where the address space is limited
+ * (RLIMIT_AS), a region that does not fit is asked for at half the size,
+ * down to the request's need (the first one down to 4 MiB). Fresh
  * pages of the first region are faulted in ahead of the refills that carve
  * them, outside the heap lock (prefault.c).
  *
@@ -43,7 +46,7 @@
  * Environment:
  *   SMPHEAP_MODE=bypass   percpu_init(PERCPU_BYPASS): every request goes to
  *                         the one locked heap (the baseline design).
- *   SMPHEAP_REGION_MB=N   size of the first region and of each later one
+ *   SMPHEAP_REGION_MB=N   size of the first region and the least of each later one
  *                         (default 1024; small values exercise the OOM hook).
  *   SMPHEAP_CACHE_KB=N    the caches' budget (percpu_set_cache_budget), in
  *                         KiB; by default 5% of the heap's claimed bytes,
@@ -105,6 +108,15 @@
 #define MAX_REGION ((size_t)63 << 30)
 #define REGION_SLACK ((size_t)1 << 20)
 #define MAX_REQUEST (MAX_REGION - 2 * REGION_SLACK)
+/*
+ * Where the address space is short (RLIMIT_AS, `ulimit -v`), a region that
+ * does not fit is asked for again at half the size, down to what the
+ * request needs, and the first region down to MIN_REGION: glibc's heap
+ * then still works, and so must ours (before, the program died at start
+ * under `ulimit -v 800000`, and malloc(1200 MiB) failed with 1.4 GiB left).
+ */
+#define MIN_REGION ((size_t)4 << 20)
+#define REGION_ROUND(b) (((b) + REGION_SLACK - 1) & ~(REGION_SLACK - 1))
 
 /* ---------------- regions ---------------- */
 
@@ -128,6 +140,24 @@ static void *map_region(size_t bytes)
 	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * A region of `want` bytes, else of half as many, and so on down to
+ * `least` (both multiples of REGION_SLACK); its size in *got. NULL when
+ * not even `least` fits.
+ */
+static void *map_region_fit(size_t want, size_t least, size_t *got)
+{
+	for (size_t b = want;; b = REGION_ROUND(b / 2) > least ? REGION_ROUND(b / 2) : least) {
+		void *p = map_region(b);
+		if (p) {
+			*got = b;
+			return p;
+		}
+		if (b <= least)
+			return NULL;
+	}
 }
 
 static void add_region(void *p, size_t bytes)
@@ -167,17 +197,24 @@ static kheap_oom_action_t shim_oom_hook(void *ctx, size_t size, size_t align)
 	if (size > MAX_REQUEST || align > MAX_REQUEST ||
 	    size + align > MAX_REQUEST)
 		return KHEAP_OOM_FAIL;
-	size_t need = size + align + REGION_SLACK;
+	size_t need = REGION_ROUND(size + align + REGION_SLACK);
 	size_t bytes = region_bytes;
 	if (bytes < 2 * need)
 		bytes = 2 * need;
+	/*
+	 * At least the heap so far: the regions double, so MAX_REGIONS of them
+	 * reach far past what the machine has (at a fixed 1 GiB they stopped
+	 * at 64 GiB), in few region-table entries for ours() to look at.
+	 */
+	if (bytes < kheap_capacity())
+		bytes = kheap_capacity();
 	if (bytes > MAX_REGION)
 		bytes = MAX_REGION;
-	bytes = (bytes + 0xfffff) & ~(size_t)0xfffff;
+	bytes = REGION_ROUND(bytes);
 	pthread_mutex_lock(&region_lock);
 	kheap_oom_action_t rc = KHEAP_OOM_FAIL;
 	if (atomic_load(&nregions) < MAX_REGIONS) {
-		void *p = map_region(bytes);
+		void *p = map_region_fit(bytes, need, &bytes);
 		if (p) {
 			/* Published first, so a block from it is ours() at once. */
 			add_region(p, bytes);
@@ -304,18 +341,19 @@ static void __attribute__((noinline)) shim_init_slow(void)
 	initializing_thread = true;
 	const char *mode = getenv("SMPHEAP_MODE");
 	bypass = mode && !strcmp(mode, "bypass");
-	region_bytes = env_size_mb("SMPHEAP_REGION_MB", DEFAULT_REGION_MB) << 20;
-	void *p = map_region(region_bytes);
+	region_bytes = REGION_ROUND(env_size_mb("SMPHEAP_REGION_MB", DEFAULT_REGION_MB) << 20);
+	size_t first = 0;
+	void *p = map_region_fit(region_bytes, MIN_REGION, &first);
 	if (!p) {
 		static const char msg[] = "libsmpheap_malloc: cannot map the heap\n";
 		ssize_t r = write(2, msg, sizeof(msg) - 1);
 		(void)r;
 		_exit(127);
 	}
-	kheap_init(p, (char *)p + region_bytes);
-	add_region(p, region_bytes);
+	kheap_init(p, (char *)p + first);
+	add_region(p, first);
 	fast_lo = (uintptr_t)p;
-	fast_span = region_bytes;
+	fast_span = first;
 	kheap_set_oom_hook(shim_oom_hook, NULL);
 	prefault_init(fast_lo, fast_lo + fast_span);
 	/* SMPHEAP_PURGE_KB=0 keeps every page (env_size_mb reads 0 as unset). */

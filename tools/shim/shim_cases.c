@@ -14,6 +14,14 @@
  *   ulimit      under RLIMIT_AS = now + 2.5 GiB: realloc(40 KB block,
  *               3 GiB) is NULL with ENOMEM and the block is untouched;
  *               malloc(3 GiB) the same, and maps nothing it keeps.
+ *   rlimit      started under RLIMIT_AS = 800 MiB (the script: prlimit):
+ *               malloc(1000), then a block of half the address space left,
+ *               written at both ends (before: the shim died at start, its
+ *               first region 1 GiB, and a big request asked for a region
+ *               twice its size and failed with room left).
+ *   regions     with 4 MiB regions, 200 blocks of 16 MiB live at once
+ *               (before: each growth mapped 34 MiB, 2 such blocks, and the
+ *               64th region was the last: 126 blocks, then NULL).
  *   alignfree   140 (then 460) threads hold their ids; a new thread frees
  *               8 blocks from posix_memalign(64, 100) made by main; and a
  *               pthread key destructor that runs after the shim's frees
@@ -456,6 +464,47 @@ static void case_fork(void)
 		pthread_join(t[i], NULL);
 }
 
+/* ---- rlimit, regions ---- */
+
+static void case_rlimit(void)
+{
+	struct rlimit rl;
+	CHECK(getrlimit(RLIMIT_AS, &rl) == 0);
+	CHECK(rl.rlim_cur != RLIM_INFINITY);
+	void *volatile small = malloc(1000);
+	CHECK(small != NULL);
+	size_t used = vm_size();
+	CHECK(rl.rlim_cur > used);
+	size_t left = rl.rlim_cur - used, request = left / 2;
+	char *big = malloc(request);
+	CHECK(big != NULL);
+	if (big) {
+		big[0] = big[request - 1] = 1;
+		free(big);
+	}
+	free(small);
+	printf("rlimit: malloc(%zu MiB) with %zu MiB of address space left\n", request >> 20,
+	       left >> 20);
+}
+
+#define REGION_BLOCKS 200
+static void case_regions(void)
+{
+	static char *b[REGION_BLOCKS];
+	for (int i = 0; i < REGION_BLOCKS; i++) {
+		b[i] = malloc(16u << 20);
+		CHECK(b[i] != NULL);
+		if (!b[i])
+			return;
+		b[i][0] = (char)i; /* one page each */
+	}
+	for (int i = 0; i < REGION_BLOCKS; i++) {
+		CHECK(b[i][0] == (char)i);
+		free(b[i]);
+	}
+	printf("regions: %d blocks of 16 MiB live at once\n", REGION_BLOCKS);
+}
+
 /* ---- atfork ---- */
 
 static void *atfork_block;
@@ -869,6 +918,7 @@ int main(int argc, char **argv)
 		void (*fn)(void);
 	} cases[] = {
 		{ "huge", case_huge }, { "ulimit", case_ulimit },
+		{ "rlimit", case_rlimit }, { "regions", case_regions },
 		{ "alignfree", case_alignfree }, { "exitleak", case_exitleak },
 		{ "crowd", case_crowd }, { "fork", case_fork }, { "atfork", case_atfork },
 		{ "blocked", case_blocked }, { "bigclass", case_bigclass },

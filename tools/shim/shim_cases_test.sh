@@ -16,15 +16,17 @@ fail=0
 ok() { pass=$((pass + 1)); echo "PASS $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1"; [[ -n "${2:-}" ]] && sed 's/^/    /' "$2" | tail -20; }
 
+# Run before each case's program (both runs): e.g. prlimit with its limits.
+under=()
 run_case() { # name, extra env...
 	local c="$1"
 	shift
-	if timeout 300 "$cases" "$c" >"$tmp/$c.glibc" 2>&1; then
+	if timeout 300 "${under[@]}" "$cases" "$c" >"$tmp/$c.glibc" 2>&1; then
 		ok "$c on glibc: $(grep -v 'PASS$' "$tmp/$c.glibc" | tail -1)"
 	else
 		bad "$c on glibc (the reference)" "$tmp/$c.glibc"
 	fi
-	if env "$@" LD_PRELOAD="$shim" timeout 300 "$cases" "$c" >"$tmp/$c.shim" 2>&1; then
+	if env "$@" LD_PRELOAD="$shim" timeout 300 "${under[@]}" "$cases" "$c" >"$tmp/$c.shim" 2>&1; then
 		ok "$c on the shim: $(grep -v 'PASS$' "$tmp/$c.shim" | tail -1)"
 	else
 		bad "$c on the shim (exit $?)" "$tmp/$c.shim"
@@ -46,6 +48,10 @@ check_alloc_hits() {
 
 run_case huge
 run_case ulimit
+under=(prlimit --as=$((800 << 20)) --)
+run_case rlimit
+under=()
+run_case regions SMPHEAP_REGION_MB=4
 run_case alignfree
 run_case exitleak SMPHEAP_STATS=1
 # Ids come back at thread exit, frees after the key destructors included.
