@@ -737,7 +737,7 @@ SHIM_EXPORT void *calloc(size_t n, size_t size)
 	}
 	void *p = malloc_inline(total);
 	if (likely(p != NULL))
-		memset(p, 0, total);
+		purge_calloc_zero(p, total);
 	return p;
 }
 

@@ -47,6 +47,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -114,6 +115,17 @@ static void drop_pages(void *ctx, void *p, size_t usable)
 static void drop_free_span(void *ctx, void *start, size_t len)
 {
 	*(size_t *)ctx += drop_whole_pages(start, len);
+}
+
+bool purge_zero_pages(void *p, size_t n)
+{
+	uintptr_t lo = ((uintptr_t)p + page_size - 1) & ~(page_size - 1);
+	uintptr_t hi = ((uintptr_t)p + n) & ~(page_size - 1);
+	if (hi <= lo || !drop_whole_pages(p, n))
+		return false;
+	memset(p, 0, lo - (uintptr_t)p);
+	memset((void *)hi, 0, (uintptr_t)p + n - hi);
+	return true;
 }
 
 size_t purge_free_memory(void)

@@ -36,6 +36,11 @@
  *   fork        2 threads churn every size while main forks 30 times;
  *               each child allocates on every size, starts a thread, and
  *               exits 0.
+ *   calloc      a 32 MiB calloc holds under 5% of its pages until they
+ *               are touched (glibc: a fresh mapping; before, the shim
+ *               wrote every byte: all of them), and reads as zeros; so
+ *               does a 4 MiB calloc carved from freed, written blocks
+ *               whose pages stayed (each below the purge threshold).
  *   atfork      fork handlers that malloc and free (glibc allows it: it
  *               takes its own locks inside fork, after the prepare
  *               handlers), registered by main before its first malloc;
@@ -84,6 +89,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -883,6 +889,47 @@ static void case_giveback(void)
  * at the frees already; without the shim's malloc_trim, glibc's ran on
  * its own unused heap and every page stayed).
  */
+#define CALLOC_BIG ((size_t)32 << 20)
+#define DIRTY_BLOCKS 64
+#define DIRTY_BYTES ((size_t)100 << 10) /* below the purge threshold (128 KiB) */
+
+static bool all_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+static void case_calloc(void)
+{
+	unsigned char *big = calloc(1, CALLOC_BIG);
+	CHECK(big != NULL);
+	if (!big)
+		return;
+	size_t pages;
+	size_t resident = resident_pages((uintptr_t)big, CALLOC_BIG, &pages);
+	CHECK(all_zero(big, CALLOC_BIG));
+	free(big);
+
+	/* Written blocks, freed: they merge into one free block, pages kept. */
+	static unsigned char *dirty[DIRTY_BLOCKS];
+	for (int i = 0; i < DIRTY_BLOCKS; i++) {
+		dirty[i] = malloc(DIRTY_BYTES);
+		CHECK(dirty[i] != NULL);
+		if (!dirty[i])
+			return;
+		memset(dirty[i], 0xab, DIRTY_BYTES);
+	}
+	for (int i = 0; i < DIRTY_BLOCKS; i++)
+		free(dirty[i]);
+	unsigned char *reused = calloc(4, (size_t)1 << 20);
+	CHECK(reused != NULL && all_zero(reused, (size_t)4 << 20));
+	free(reused);
+	printf("calloc: %zu of %zu pages of a fresh 32 MiB calloc in memory\n", resident, pages);
+	CHECK(resident * 20 < pages);
+}
+
 static void case_trim(void)
 {
 	static uintptr_t blk[TRIM_BLOCKS];
@@ -924,7 +971,7 @@ int main(int argc, char **argv)
 		{ "blocked", case_blocked }, { "bigclass", case_bigclass },
 		{ "bigalign", case_bigalign }, { "bigrealloc", case_bigrealloc },
 		{ "prefault", case_prefault },
-		{ "giveback", case_giveback }, { "trim", case_trim },
+		{ "giveback", case_giveback }, { "trim", case_trim }, { "calloc", case_calloc },
 	};
 	if (argc != 2) {
 		fprintf(stderr, "usage: shim_cases CASE\n");
