@@ -5,7 +5,7 @@
  * counted one, a hart that did not exist, and every hart's share of the
  * budget (hart_share) was divided by one hart too many from then on.
  */
-#include "test_util.h"
+#include "fork_util.h"
 
 #include <pthread.h>
 #include <sys/wait.h>
@@ -25,24 +25,6 @@ static void *hart1(void *arg)
 	return NULL;
 }
 
-static void prepare(void)
-{
-	percpu_fork_prepare();
-	kheap_fork_prepare();
-}
-
-static void parent(void)
-{
-	kheap_fork_parent();
-	percpu_fork_parent();
-}
-
-static void child(void)
-{
-	kheap_fork_child();
-	percpu_fork_child();
-}
-
 static unsigned active_harts(void)
 {
 	struct percpu_cache_stats cs;
@@ -55,7 +37,7 @@ int main(void)
 	test_heap_init(16u << 20);
 	percpu_init(PERCPU_MAGAZINES);
 	port_host_become_hart(0);
-	CHECK(pthread_atfork(prepare, parent, child) == 0);
+	CHECK(pthread_atfork(fork_hook_prepare, fork_hook_parent, fork_hook_child) == 0);
 	kfree(kmalloc(64));
 	percpu_hart_exit(); /* hart 0 stops using kmalloc */
 

@@ -9,7 +9,7 @@
  * (reported as a failure) or in the test timeout. Without the hooks
  * (pthread_atfork call removed) a child hangs within the first ~10 forks.
  */
-#include "test_util.h"
+#include "fork_util.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -43,24 +43,6 @@ static void *churn(void *arg)
 		kfree(set[i]);
 	percpu_hart_exit();
 	return NULL;
-}
-
-static void prepare(void)
-{
-	percpu_fork_prepare();
-	kheap_fork_prepare();
-}
-
-static void parent(void)
-{
-	kheap_fork_parent();
-	percpu_fork_parent();
-}
-
-static void child(void)
-{
-	kheap_fork_child();
-	percpu_fork_child();
 }
 
 /*
@@ -101,7 +83,7 @@ int main(void)
 	test_heap_init(64u << 20);
 	percpu_init(PERCPU_MAGAZINES);
 	port_host_become_hart(0);
-	CHECK(pthread_atfork(prepare, parent, child) == 0);
+	CHECK(pthread_atfork(fork_hook_prepare, fork_hook_parent, fork_hook_child) == 0);
 
 	pthread_t t[CHURNERS];
 	for (unsigned i = 0; i < CHURNERS; i++)
