@@ -1016,6 +1016,7 @@ static void free_common(void *p, size_t size, bool sized, const char *where)
 		return;
 	enum heap_error e;
 	unsigned was = 0;
+	bool kept = false; /* the free failed and left p (b) its owner's */
 	switch (claim(p, &was)) {
 	case CLAIM_WON: {
 		if (!sized) {
@@ -1027,8 +1028,10 @@ static void free_common(void *p, size_t size, bool sized, const char *where)
 		port_irqflags_t f = lock();
 		e = heap_free_sized_claimed(&g.heap, p, size);
 		unlock(f);
-		if (e != HEAP_OK)
+		if (e != HEAP_OK) {
 			unclaim(p, was); /* not freed (a wrong size, a broken canary) */
+			kept = true;
+		}
 		break;
 	}
 	case CLAIM_OTHER:
@@ -1047,14 +1050,16 @@ static void free_common(void *p, size_t size, bool sized, const char *where)
 	port_irqflags_t f = lock();
 	enum heap_error e = sized ? heap_free_sized(&g.heap, p, size) : heap_free(&g.heap, p);
 	unlock(f);
+	bool kept = e != HEAP_OK && heap_tag_plausible_live(p);
 #endif
 	if (e != HEAP_OK) {
 		/*
 		 * A failed free does nothing: while b is still its owner's (a
 		 * wrong size, a broken canary), so is q's offset tag, for the
-		 * owner's own free later.
+		 * owner's own free later. (At level 2 only a claim we won says
+		 * so: b may be another's otherwise.)
 		 */
-		if (q && heap_tag_plausible_live(b))
+		if (q && kept)
 			heap_tag_set_state(q, KHEAP_STATE_OFFSET);
 		misuse(e, p, size, where);
 	}
