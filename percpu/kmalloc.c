@@ -548,7 +548,19 @@ size_t ksize(const void *p)
 		if (b)
 			return heap_block_size(b) - (size_t)((const char *)p - (const char *)b);
 	}
-	return heap_block_size(p);
+	/*
+	 * Only a live tag that checks out is read for its size. A freed block
+	 * (cached, or back in the heap) is named as kfree names it; anything
+	 * else (an interior pointer, whose "tag" is the caller's bytes) goes
+	 * to the heap, which names it.
+	 */
+	if (likely(heap_tag_plausible_live(p)))
+		return heap_block_size(p);
+	if (heap_tag_plausible_dead(p)) {
+		kheap_report_misuse(HEAP_ERR_DOUBLE_FREE, (void *)(uintptr_t)p, 0, "ksize");
+		return 0;
+	}
+	return kheap_usable_size((void *)(uintptr_t)p);
 }
 
 /*
@@ -586,10 +598,22 @@ static inline bool class_realloc(void *p, size_t *old)
 {
 	if (!percpu_in_hull(p))
 		return false;
-	*old = ksize(p);
-	if (is_offset(p))
-		return percpu_offset_block(p) != NULL;
-	return !heap_tag_is_cached(p) && *old <= PERCPU_MAX_SMALL;
+	if (is_offset(p)) {
+		const char *b = percpu_offset_block(p);
+		if (!b)
+			return false; /* a dead offset tag: a double free */
+		*old = heap_block_size(b) - (size_t)((const char *)p - b);
+		return true;
+	}
+	/*
+	 * A live tag that checks out, as krealloc_hit asks: the bytes below an
+	 * interior pointer, or a freed block's tag, were read as a block here
+	 * and the pointer kept or copied from, with no report.
+	 */
+	if (!heap_tag_plausible_live(p))
+		return false;
+	*old = heap_block_size(p);
+	return *old <= PERCPU_MAX_SMALL;
 }
 
 void *krealloc(void *p, size_t size)
