@@ -63,6 +63,12 @@ static PERCPU_SLOW void *kmalloc_aligned_slow(size_t size, size_t align, bool mu
 {
 	if (align & (align - 1))
 		return percpu_bad_align(NULL, size, must ? "kmalloc_aligned" : "kmalloc_aligned_try");
+	/*
+	 * Size 0 gets a byte, so q lies inside its block: at the block's very
+	 * end its offset tag names no block, ksize read past it, and kfree(q)
+	 * was a "double free" that leaked it (hardening level 2).
+	 */
+	size = size ? size : 1;
 	if (percpu_mode_ == PERCPU_MAGAZINES && align <= PERCPU_MAX_ALIGN &&
 	    size <= PERCPU_MAX_SMALL + HEAP_MIN_ALIGN - align &&
 	    (align - HEAP_MIN_ALIGN <= PERCPU_ALIGN_PAD_ANY ||

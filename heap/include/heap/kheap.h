@@ -255,7 +255,8 @@ static inline void *kheap_offset_place(void *b, size_t usable, size_t size, size
 	if (!(lo & (align - 1)))
 		return b;
 	uintptr_t q = (lo + KHEAP_OFFSET_MIN + align - 1) & ~(uintptr_t)(align - 1);
-	return q - lo <= usable && size <= usable - (q - lo) ? (void *)q : NULL;
+	/* q inside b, even for size 0: kheap_offset_block wants q - b < usable. */
+	return q - lo < usable && size <= usable - (q - lo) ? (void *)q : NULL;
 }
 
 /*
