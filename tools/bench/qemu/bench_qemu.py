@@ -383,7 +383,9 @@ def main():
         "baseline/magazines %s (>= 5: %s); magazines scaling %d/%d harts %s "
         "(<= 1.2: %s)" % (
             f(hit_alloc), f(hit),
-            "met" if hit_alloc is not None and round(hit_alloc, 1) <= 40 else "NOT met",
+            # The budget is a 1-hart figure: without a 1-hart run, no verdict.
+            "no 1-hart run to judge (add 1 to --harts)" if hit_alloc is None
+            else "met" if round(hit_alloc, 1) <= 40 else "NOT met",
             hn, f(ratio, 2), "met" if ratio and ratio >= 5 else "NOT met",
             hn, h1, f(scaling, 3),
             "met" if scaling and scaling <= 1.2 else "NOT met"))
