@@ -236,7 +236,7 @@ enum heap_error heap_claim(struct heap *h, void *start, void *end)
 	uintptr_t first = rs + REGION_HDR, sent = sentinel_below(e);
 	if (sent < first + MIN_BLOCK || sent - first > MAX_BLOCK)
 		return HEAP_ERR_BAD_REGION;
-	if (overlaps(h, rs, e, NULL))
+	if (overlaps(h, s, e, NULL)) /* [start, end) as given, not from rs */
 		return HEAP_ERR_BAD_REGION;
 
 	struct heap_region *r = (struct heap_region *)rs;
@@ -757,6 +757,13 @@ size_t heap_alloc_batch(struct heap *h, size_t size, size_t align, void **out, s
 		while (got < n) {
 			unsigned i = 0;
 			uintptr_t b = run_block(h, need, &i);
+			/*
+			 * run_block looks at the first few blocks of each bin:
+			 * past them a block may still fit, which heap_alloc
+			 * would find. The batch gives up only when none does.
+			 */
+			if (!b)
+				b = find_fit_slow(h, need, 0, &i);
 			if (!b)
 				break;
 			got += carve_run(h, b, i, need, out + got, n - got);

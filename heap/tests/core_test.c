@@ -619,6 +619,37 @@ static void test_batch_contiguous(void)
 	test_unmap(m, ARENA);
 }
 
+/*
+ * A batch gives up only when the heap has no block for it, as heap_alloc
+ * would not: here the one free block that fits is the fifth of its bin,
+ * behind four too small (the batch's own probe looks at the first four).
+ */
+#define PAYLOAD(blk) ((blk) - BLOCK_OVERHEAD)
+static void test_batch_fits_past_the_probe(void)
+{
+	struct heap h;
+	char *m = test_map(64 << 10);
+	CHECK_EQ(heap_init(&h, m, m + (64 << 10)), HEAP_OK);
+	/* Free blocks of 1136 and 4 x 1024 bytes (one bin), live ones between. */
+	void *big = heap_alloc(&h, PAYLOAD(1136), 0, NULL), *small[4];
+	CHECK(heap_alloc(&h, 16, 0, NULL) != NULL);
+	for (int i = 0; i < 4; i++) {
+		small[i] = heap_alloc(&h, PAYLOAD(1024), 0, NULL);
+		CHECK(heap_alloc(&h, 16, 0, NULL) != NULL);
+	}
+	struct heap_stats st;
+	heap_get_stats(&h, &st);
+	CHECK(heap_alloc(&h, PAYLOAD(st.largest_free), 0, NULL) != NULL); /* the rest */
+	CHECK_EQ(heap_free(&h, big), HEAP_OK);
+	for (int i = 0; i < 4; i++) /* pushed after big: ahead of it in the bin */
+		CHECK_EQ(heap_free(&h, small[i]), HEAP_OK);
+	void *out[1] = { NULL };
+	CHECK_EQ(heap_alloc_batch(&h, PAYLOAD(1040), 0, out, 1), 1);
+	CHECK((char *)out[0] >= (char *)big && (char *)out[0] < (char *)big + 1136); /* its top */
+	no_errors(&h);
+	test_unmap(m, 64 << 10);
+}
+
 static void test_regions(void)
 {
 	struct heap h;
@@ -635,6 +666,8 @@ static void test_regions(void)
 	CHECK_EQ(heap_claim(&h, m + 64, m), HEAP_ERR_BAD_REGION);   /* backwards */
 	CHECK_EQ(heap_claim(&h, m + 3, m + 4096), HEAP_OK);         /* unaligned ok */
 	CHECK_EQ(heap_claim(&h, m + 2048, m + 8192), HEAP_ERR_BAD_REGION); /* overlap */
+	/* Overlapping by less than a grain at an unaligned start is overlap too. */
+	CHECK_EQ(heap_claim(&h, m + 4095, m + 8192), HEAP_ERR_BAD_REGION);
 	CHECK_EQ(heap_claim(&h, m + ARENA, m + ARENA + 8192), HEAP_OK);
 	/* A request bigger than the first region lands in the second. */
 	char *big = heap_alloc(&h, 6000, 0, &e);
@@ -741,6 +774,7 @@ int main(void)
 	test_realloc_aligned();
 	test_batch_and_stats();
 	test_batch_contiguous();
+	test_batch_fits_past_the_probe();
 	test_regions();
 	test_free_spans();
 	printf("core_test: PASS\n");
