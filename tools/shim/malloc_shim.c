@@ -34,7 +34,8 @@
  * at thread exit.
  *
  * Init. The shim's constructor (shim_load), or an earlier call from any
- * thread, initialises everything; others spin until it is done. Nothing on that path calls malloc (mmap, getenv and
+ * thread, initialises everything; others spin until it is done. Nothing on
+ * that path calls malloc (mmap, getenv and
  * pthread_key_create do not); pthread_atfork, which may, runs after the heap
  * is ready. A call that still arrives while this thread is initialising is
  * served from a small static bootstrap arena (never freed).

@@ -119,12 +119,13 @@ static void drop_free_span(void *ctx, void *start, size_t len)
 
 bool purge_zero_pages(void *p, size_t n)
 {
-	uintptr_t lo = ((uintptr_t)p + page_size - 1) & ~(page_size - 1);
-	uintptr_t hi = ((uintptr_t)p + n) & ~(page_size - 1);
-	if (hi <= lo || !drop_whole_pages(p, n))
+	size_t whole = drop_whole_pages(p, n);
+	if (!whole)
 		return false;
-	memset(p, 0, lo - (uintptr_t)p);
-	memset((void *)hi, 0, (uintptr_t)p + n - hi);
+	/* The pages dropped start at the first page boundary in p. */
+	char *lo = (char *)(((uintptr_t)p + page_size - 1) & ~(page_size - 1));
+	memset(p, 0, (size_t)(lo - (char *)p));
+	memset(lo + whole, 0, (size_t)((char *)p + n - (lo + whole)));
 	return true;
 }
 
