@@ -652,7 +652,14 @@ static void fork_child(void)
 
 static inline void *alloc_any(size_t size, size_t align)
 {
-	if (unlikely(size > MAX_REQUEST || align > MAX_REQUEST)) {
+	/*
+	 * The sum too (no overflow: each part is at most MAX_REQUEST): the
+	 * heap calls an aligned request whose size and alignment together
+	 * pass its biggest block misuse, and panicked on posix_memalign(32
+	 * GiB, 40 GiB) where glibc returns ENOMEM.
+	 */
+	if (unlikely(size > MAX_REQUEST || align > MAX_REQUEST ||
+		     size + align > MAX_REQUEST)) {
 		errno = ENOMEM;
 		return NULL;
 	}

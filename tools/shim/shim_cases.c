@@ -10,7 +10,10 @@
  *               realloc(p, 1 TiB): NULL with ENOMEM (or, where the system
  *               lends that much address space, a usable block), never an
  *               abort; posix_memalign returns ENOMEM; p stays intact; a
- *               failed request leaves no new mapping behind.
+ *               failed request leaves no new mapping behind. Then
+ *               malloc(36 GiB), and aligned requests of 32 GiB at 32 GiB,
+ *               40 GiB at 32 GiB, 58 GiB at 16 GiB (each part fits a
+ *               region, not both): NULL with ENOMEM or a block.
  *   ulimit      under RLIMIT_AS = now + 2.5 GiB: realloc(40 KB block,
  *               3 GiB) is NULL with ENOMEM and the block is untouched;
  *               malloc(3 GiB) the same, and maps nothing it keeps.
@@ -220,6 +223,18 @@ static void case_huge(void)
 	CHECK(vm_size() <= vm0 + (1u << 20));
 	/* 36 GiB: the system may lend it (overcommit), or not; no abort. */
 	NULL_OR_USABLE(malloc(36 * GiB), 36 * GiB);
+	/*
+	 * An alignment and a size each below the biggest region but not
+	 * together: NULL with ENOMEM, or a block (before: the heap's "size
+	 * overflow" panic, exit 5).
+	 */
+	void *a = (void *)1;
+	int rc = posix_memalign(&a, 32 * GiB, 40 * GiB);
+	CHECK(rc == ENOMEM ? a == (void *)1 : rc == 0);
+	if (rc == 0)
+		free(a);
+	NULL_OR_USABLE(memalign(16 * GiB, 58 * GiB), 58 * GiB);
+	NULL_OR_USABLE(aligned_alloc(32 * GiB, 32 * GiB), 32 * GiB);
 	for (int i = 0; i < 40000; i++)
 		CHECK(keep[i] == 0x5a);
 	free(keep);
