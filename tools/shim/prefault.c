@@ -29,6 +29,7 @@
 #define _GNU_SOURCE
 #include "tools/shim/prefault.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/mman.h>
@@ -76,9 +77,14 @@ static void prefault_below(void *ctx, void *lowest)
 	    !atomic_compare_exchange_strong_explicit(&populated_lo, &mark, bottom,
 						    memory_order_relaxed, memory_order_relaxed))
 		return; /* another thread is faulting this window in */
-	/* A hint: if the kernel cannot (no memory now), the carving faults. */
+	/*
+	 * A hint: if the kernel cannot (no memory now), the carving faults,
+	 * and the malloc that ran this hook still succeeds: errno as it was.
+	 */
+	int saved = errno;
 	if (madvise((void *)bottom, top - bottom, MADV_POPULATE_WRITE) == 0)
 		atomic_fetch_add_explicit(&populated_bytes, top - bottom, memory_order_relaxed);
+	errno = saved;
 }
 
 void prefault_init(uintptr_t lo, uintptr_t hi)

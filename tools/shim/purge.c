@@ -45,6 +45,7 @@
 #define _GNU_SOURCE
 #include "tools/shim/purge.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -91,7 +92,17 @@ static size_t drop_whole_pages(void *p, size_t n)
 {
 	uintptr_t lo = ((uintptr_t)p + page_size - 1) & ~(page_size - 1);
 	uintptr_t hi = ((uintptr_t)p + n) & ~(page_size - 1);
-	if (hi <= lo || madvise((void *)lo, hi - lo, MADV_DONTNEED) != 0)
+	if (hi <= lo)
+		return 0;
+	/*
+	 * A refusal (EINVAL: pages the program mlock'ed) only keeps them, and
+	 * must not show: free, calloc and realloc that succeed leave errno
+	 * alone (glibc's free since 2.33; POSIX 2024's too).
+	 */
+	int saved = errno;
+	int rc = madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	errno = saved;
+	if (rc != 0)
 		return 0;
 	atomic_fetch_add_explicit(&dropped, hi - lo, memory_order_relaxed);
 	return hi - lo;

@@ -92,6 +92,9 @@
  *   trim        malloc_trim(0) after 8,192 blocks of 4,000 bytes are
  *               written and freed leaves under 10% of their pages in
  *               memory.
+ *   errno       free of a 256 KiB block whose pages the program locked
+ *               (mlock), then a calloc of 256 KiB: errno stays 0 (before:
+ *               EINVAL, from the shim's MADV_DONTNEED of locked pages).
  * Exit 0 and "shim_cases: <case> PASS ..." on success.
  */
 #define _GNU_SOURCE
@@ -1013,6 +1016,41 @@ static void case_trim(void)
 	CHECK(pages > 0 && after * 10 < pages);
 }
 
+/* ---- errno ---- */
+
+/* Through a pointer, so the compiler reloads errno after the call. */
+static void *(*volatile calloc_fn)(size_t, size_t) = calloc;
+
+#define ERRNO_BLOCK ((size_t)256 << 10) /* above the purge threshold */
+
+/*
+ * A block the program locked (mlock, as for a key) and freed without
+ * munlock: the pages stay locked, and the shim's MADV_DONTNEED of them
+ * fails with EINVAL. free must leave errno alone (glibc's has since 2.33;
+ * POSIX 2024 requires it), and so must a calloc that succeeds.
+ */
+static void case_errno(void)
+{
+	char *b = malloc(ERRNO_BLOCK);
+	CHECK(b != NULL);
+	if (!b)
+		return;
+	memset(b, 0x5a, ERRNO_BLOCK);
+	if (mlock(b, ERRNO_BLOCK) != 0) {
+		printf("errno: mlock refused (%s): not checked\n", strerror(errno));
+		free(b);
+		return;
+	}
+	errno = 0;
+	free_fn(b);
+	CHECK(errno == 0);
+	errno = 0;
+	void *c = calloc_fn(1, ERRNO_BLOCK);
+	CHECK(c != NULL && errno == 0);
+	free(c);
+	printf("errno: kept by free and calloc of locked pages\n");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -1028,6 +1066,7 @@ int main(int argc, char **argv)
 		{ "bigalign", case_bigalign }, { "bigrealloc", case_bigrealloc },
 		{ "prefault", case_prefault },
 		{ "giveback", case_giveback }, { "trim", case_trim }, { "calloc", case_calloc },
+		{ "errno", case_errno },
 	};
 	if (argc != 2) {
 		fprintf(stderr, "usage: shim_cases CASE\n");

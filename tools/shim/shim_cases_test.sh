@@ -113,6 +113,7 @@ fi
 # malloc_trim gives back the pages of freed small blocks (purge.c).
 run_case trim
 run_case calloc
+run_case errno
 
 echo "shim_cases_test: $pass passed, $fail failed"
 echo "$pass passed, $fail failed"
