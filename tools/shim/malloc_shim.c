@@ -150,9 +150,16 @@ static void *map_region(size_t bytes)
  */
 static void *map_region_fit(size_t want, size_t least, size_t *got)
 {
+	/*
+	 * The sizes that did not fit set errno (ENOMEM); the one that did
+	 * serves a malloc that succeeds, or the constructor, before main,
+	 * where errno must still read 0 (C11 7.5): errno as it was.
+	 */
+	int saved = errno;
 	for (size_t b = want;; b = REGION_ROUND(b / 2) > least ? REGION_ROUND(b / 2) : least) {
 		void *p = map_region(b);
 		if (p) {
+			errno = saved;
 			*got = b;
 			return p;
 		}

@@ -16,12 +16,16 @@
  *               region, not both): NULL with ENOMEM or a block.
  *   ulimit      under RLIMIT_AS = now + 2.5 GiB: realloc(40 KB block,
  *               3 GiB) is NULL with ENOMEM and the block is untouched;
- *               malloc(3 GiB) the same, and maps nothing it keeps.
+ *               malloc(3 GiB) the same, and maps nothing it keeps;
+ *               malloc(1.5 GiB) succeeds and leaves errno 0 (before:
+ *               ENOMEM, from the region of 3 GiB the shim tried first).
  *   rlimit      started under RLIMIT_AS = 800 MiB (the script: prlimit):
  *               malloc(1000), then a block of half the address space left,
  *               written at both ends (before: the shim died at start, its
  *               first region 1 GiB, and a big request asked for a region
- *               twice its size and failed with room left).
+ *               twice its size and failed with room left). errno is 0 at
+ *               main and after that malloc (before: ENOMEM, from the
+ *               shim's mmaps that did not fit).
  *   regions     with 4 MiB regions, 200 blocks of 16 MiB live at once
  *               (before: each growth mapped 34 MiB, 2 such blocks, and the
  *               64th region was the last: 126 blocks, then NULL).
@@ -121,6 +125,10 @@ static volatile size_t GiB = (size_t)1 << 30;
 static void *(*volatile realloc_fn)(void *, size_t) = realloc;
 /* The same for a look at a freed block's pages (giveback). */
 static void (*volatile free_fn)(void *) = free;
+/* And for errno after a malloc (rlimit). */
+static void *(*volatile malloc_fn)(size_t) = malloc;
+/* errno as main found it (rlimit). */
+static int errno_at_start;
 
 #define CHECK(cond)                                                         \
 	do {                                                                \
@@ -267,6 +275,14 @@ static void case_ulimit(void)
 	/* Small requests still work. */
 	void *s = malloc(100);
 	CHECK(s != NULL);
+	free(s);
+	/*
+	 * 1.5 GiB fits what is left (the shim's region of twice the request
+	 * does not, half of that does): a success, errno left alone.
+	 */
+	errno = 0;
+	s = malloc_fn(3 * GiB / 2);
+	CHECK(s != NULL && errno == 0);
 	free(s);
 	free(b);
 }
@@ -501,13 +517,16 @@ static void case_rlimit(void)
 	struct rlimit rl;
 	CHECK(getrlimit(RLIMIT_AS, &rl) == 0);
 	CHECK(rl.rlim_cur != RLIM_INFINITY);
+	/* C11 7.5: errno is 0 at startup (the shim starts before main). */
+	CHECK(errno_at_start == 0);
 	void *volatile small = malloc(1000);
 	CHECK(small != NULL);
 	size_t used = vm_size();
 	CHECK(rl.rlim_cur > used);
 	size_t left = rl.rlim_cur - used, request = left / 2;
-	char *big = malloc(request);
-	CHECK(big != NULL);
+	errno = 0;
+	char *big = malloc_fn(request);
+	CHECK(big != NULL && errno == 0); /* a success leaves errno alone */
 	if (big) {
 		big[0] = big[request - 1] = 1;
 		free(big);
@@ -1068,6 +1087,7 @@ int main(int argc, char **argv)
 		{ "giveback", case_giveback }, { "trim", case_trim }, { "calloc", case_calloc },
 		{ "errno", case_errno },
 	};
+	errno_at_start = errno;
 	if (argc != 2) {
 		fprintf(stderr, "usage: shim_cases CASE\n");
 		return 2;
