@@ -927,3 +927,27 @@ SHIM_EXPORT void *pvalloc(size_t size)
 	}
 	return alloc_any(r ? r : ps, ps);
 }
+
+/*
+ * glibc exports its malloc family under a second name too (__libc_malloc,
+ * __libc_free, ...: GLIBC_2.2.5), which malloc wrappers and some libraries
+ * call. Left to glibc, its free of one of our blocks aborted ("free():
+ * invalid pointer"), and its blocks reached our realloc as foreign ones,
+ * whose bytes it cannot copy: the same functions answer both names here,
+ * as jemalloc, mimalloc and tcmalloc do (shim_cases libc). Aliases, not
+ * calls: a wrapper's own malloc that calls __libc_malloc must not come
+ * back to itself through the PLT.
+ */
+#if defined(__has_attribute) && __has_attribute(copy)
+/* gcc: the target's attributes too (alloc_size, malloc, nothrow, ...). */
+#define SHIM_ALIAS(name) SHIM_EXPORT __attribute__((alias(#name), copy(name)))
+#else
+#define SHIM_ALIAS(name) SHIM_EXPORT __attribute__((alias(#name)))
+#endif
+SHIM_ALIAS(malloc) void *__libc_malloc(size_t size);
+SHIM_ALIAS(free) void __libc_free(void *p);
+SHIM_ALIAS(calloc) void *__libc_calloc(size_t n, size_t size);
+SHIM_ALIAS(realloc) void *__libc_realloc(void *p, size_t size);
+SHIM_ALIAS(memalign) void *__libc_memalign(size_t align, size_t size);
+SHIM_ALIAS(valloc) void *__libc_valloc(size_t size);
+SHIM_ALIAS(pvalloc) void *__libc_pvalloc(size_t size);

@@ -99,6 +99,11 @@
  *   errno       free of a 256 KiB block whose pages the program locked
  *               (mlock), then a calloc of 256 KiB: errno stays 0 (before:
  *               EINVAL, from the shim's MADV_DONTNEED of locked pages).
+ *   libc        glibc's exported names of its malloc family (__libc_malloc,
+ *               __libc_free, __libc_realloc, __libc_calloc, __libc_memalign,
+ *               __libc_valloc, __libc_pvalloc) mixed with malloc, free and
+ *               realloc: contents kept, sizes and alignments right (before:
+ *               glibc's free of a shim block aborted the program).
  * Exit 0 and "shim_cases: <case> PASS ..." on success.
  */
 #define _GNU_SOURCE
@@ -1070,6 +1075,52 @@ static void case_errno(void)
 	printf("errno: kept by free and calloc of locked pages\n");
 }
 
+/* ---- libc ---- */
+
+/* glibc's own names for its malloc family, exported (GLIBC_2.2.5). */
+extern void *__libc_malloc(size_t size);
+extern void __libc_free(void *p);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t size);
+extern void *__libc_memalign(size_t align, size_t size);
+extern void *__libc_valloc(size_t size);
+extern void *__libc_pvalloc(size_t size);
+
+/*
+ * A program (a tracing malloc wrapper, a library that calls glibc's
+ * names) mixes __libc_malloc and friends with malloc and free: one
+ * allocator must serve both names, as on glibc.
+ */
+static void case_libc(void)
+{
+	char *a = malloc(100);
+	CHECK(a != NULL);
+	memset(a, 0x11, 100);
+	char *b = __libc_realloc(a, 200000); /* grows what malloc made */
+	CHECK(b != NULL && b[0] == 0x11 && b[99] == 0x11);
+	__libc_free(b);
+	char *c = __libc_malloc(100);
+	CHECK(c != NULL);
+	memset(c, 0x22, 100);
+	CHECK(malloc_usable_size(c) >= 100);
+	char *d = realloc(c, 200000); /* grows what __libc_malloc made */
+	CHECK(d != NULL && d[0] == 0x22 && d[99] == 0x22);
+	free(d);
+	unsigned char *z = __libc_calloc(10, 10);
+	CHECK(z != NULL && all_zero(z, 100) && malloc_usable_size(z) >= 100);
+	free(z);
+	long ps = sysconf(_SC_PAGESIZE);
+	void *m = __libc_memalign(256, 100), *v = __libc_valloc(100), *pv = __libc_pvalloc(100);
+	CHECK(m && ((uintptr_t)m & 255) == 0 && malloc_usable_size(m) >= 100);
+	CHECK(v && ((uintptr_t)v & (uintptr_t)(ps - 1)) == 0 && malloc_usable_size(v) >= 100);
+	CHECK(pv && malloc_usable_size(pv) >= (size_t)ps);
+	free(m);
+	free(v);
+	free(pv);
+	__libc_free(malloc(5000));
+	printf("libc: __libc_malloc and malloc serve one heap\n");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -1085,7 +1136,7 @@ int main(int argc, char **argv)
 		{ "bigalign", case_bigalign }, { "bigrealloc", case_bigrealloc },
 		{ "prefault", case_prefault },
 		{ "giveback", case_giveback }, { "trim", case_trim }, { "calloc", case_calloc },
-		{ "errno", case_errno },
+		{ "errno", case_errno }, { "libc", case_libc },
 	};
 	errno_at_start = errno;
 	if (argc != 2) {

@@ -114,6 +114,7 @@ fi
 run_case trim
 run_case calloc
 run_case errno
+run_case libc
 
 echo "shim_cases_test: $pass passed, $fail failed"
 echo "$pass passed, $fail failed"
