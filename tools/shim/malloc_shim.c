@@ -63,6 +63,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -810,6 +811,70 @@ SHIM_EXPORT int malloc_trim(size_t pad)
 		shared_end();
 	}
 	return purge_free_memory() > 0;
+}
+
+/*
+ * glibc's statistics, of the heap malloc uses: left to glibc, mallinfo2,
+ * mallinfo and malloc_stats described glibc's own heap, which under the
+ * shim holds nothing (in use 0 with a 10 MiB block live; shim_cases
+ * mallinfo). The blocks the magazines hold are free to the program:
+ * fsmblks (glibc's free fastbin bytes, the nearest kind), out of uordblks
+ * and into fordblks. Nothing is mmapped on its own (hblks, hblkhd 0);
+ * arena is the bytes the heap claimed (its regions, untouched pages too).
+ */
+static struct mallinfo2 shim_mallinfo2(void)
+{
+	struct mallinfo2 m;
+	memset(&m, 0, sizeof(m));
+	if (atomic_load_explicit(&state, memory_order_acquire) != ST_READY)
+		return m;
+	struct kheap_stats hs;
+	struct percpu_cache_stats cs;
+	kheap_get_stats(&hs);
+	percpu_get_cache_stats(&cs);
+	/* Read at different times: the caches may have moved in between. */
+	size_t cached = cs.cached_bytes < hs.heap.bytes_in_use ? cs.cached_bytes
+							       : hs.heap.bytes_in_use;
+	m.arena = hs.heap.heap_bytes;
+	m.ordblks = hs.heap.free_blocks;
+	m.fsmblks = cached;
+	m.uordblks = hs.heap.bytes_in_use - cached;
+	m.fordblks = hs.heap.bytes_free + cached;
+	return m;
+}
+
+SHIM_EXPORT struct mallinfo2 mallinfo2(void)
+{
+	return shim_mallinfo2();
+}
+
+/* The old one: ints, which wrap past 2 GiB as glibc's do. */
+SHIM_EXPORT struct mallinfo mallinfo(void)
+{
+	struct mallinfo2 m = shim_mallinfo2();
+	struct mallinfo o;
+	o.arena = (int)m.arena;
+	o.ordblks = (int)m.ordblks;
+	o.smblks = (int)m.smblks;
+	o.hblks = (int)m.hblks;
+	o.hblkhd = (int)m.hblkhd;
+	o.usmblks = (int)m.usmblks;
+	o.fsmblks = (int)m.fsmblks;
+	o.uordblks = (int)m.uordblks;
+	o.fordblks = (int)m.fordblks;
+	o.keepcost = (int)m.keepcost;
+	return o;
+}
+
+/* glibc's layout, one arena. */
+SHIM_EXPORT void malloc_stats(void)
+{
+	struct mallinfo2 m = shim_mallinfo2();
+	fprintf(stderr,
+		"Arena 0:\nsystem bytes     = %10zu\nin use bytes     = %10zu\n"
+		"Total (incl. mmap):\nsystem bytes     = %10zu\nin use bytes     = %10zu\n"
+		"max mmap regions = %10d\nmax mmap bytes   = %10lu\n",
+		m.arena, m.uordblks, m.arena, m.uordblks, 0, 0ul);
 }
 
 SHIM_EXPORT void *realloc(void *p, size_t size)

@@ -115,6 +115,7 @@ run_case trim
 run_case calloc
 run_case errno
 run_case libc
+run_case mallinfo
 
 echo "shim_cases_test: $pass passed, $fail failed"
 echo "$pass passed, $fail failed"
