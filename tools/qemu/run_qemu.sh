@@ -37,6 +37,12 @@ kernel="" smp=4 max_smp=0 timeout_s=300 per_hart_s=0 silence_s=0 icount=0 log=""
 expect_exit="" expect_last=""
 expects=()
 while [ $# -gt 0 ]; do
+	# Every option but these takes a value: one given none is refused here,
+	# not left to `set -u`, whose exit 1 would read as the kernel's FAIL.
+	case "$1" in
+	--icount|--help|-h|--*=*) ;;
+	--*) [ $# -ge 2 ] || { echo "run_qemu: $1 needs a value" >&2; exit 2; } ;;
+	esac
 	case "$1" in
 	--kernel) kernel=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
@@ -52,15 +58,19 @@ while [ $# -gt 0 ]; do
 	--expect-last) expect_last=$2; shift 2 ;;
 	--help|-h) sed -n '3,/^set -u$/{/^set -u$/!p}' "$0"; exit 0 ;;
 	--*=*) kv=${1#--}; bootargs="$bootargs $kv"; shift ;;
-	--*)
-		[ $# -ge 2 ] || { echo "run_qemu: $1 needs a value" >&2; exit 2; }
-		bootargs="$bootargs ${1#--}=$2"; shift 2 ;;
+	--*) bootargs="$bootargs ${1#--}=$2"; shift 2 ;;
 	*) echo "run_qemu: unexpected argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
 [ -n "$kernel" ] && [ -f "$kernel" ] || { echo "run_qemu: no kernel ELF '$kernel'" >&2; exit 2; }
 case "$smp" in ''|*[!0-9]*) echo "run_qemu: --smp wants a number" >&2; exit 2 ;; esac
 case "$max_smp" in ''|*[!0-9]*) echo "run_qemu: --max-smp wants a number" >&2; exit 2 ;; esac
+# Seconds, whole: sleep and $(( )) below take nothing else (an empty one
+# would leave no watchdog at all).
+case "$timeout_s" in ''|*[!0-9]*) echo "run_qemu: --timeout wants a number" >&2; exit 2 ;; esac
+case "$per_hart_s" in ''|*[!0-9]*) echo "run_qemu: --timeout-per-hart wants a number" >&2; exit 2 ;; esac
+# Decimal, as for --smp below: 08 is 8 to $(( )), not a bad octal number.
+timeout_s=$((10#$timeout_s)) per_hart_s=$((10#$per_hart_s))
 case "$firmware" in
 opensbi) limit=128 why="OpenSBI 1.1 boots at most 128 harts" ;;
 *) limit=512 why="QEMU virt has at most 512 harts" ;;

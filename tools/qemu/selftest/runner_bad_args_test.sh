@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# The runner's own options, given a bad value or none: refused with exit 2
+# and the option named, before QEMU starts. Exit 1 is the kernel's "a test
+# failed", and a watchdog that cannot parse its seconds is no watchdog.
+# $1: a runner for a kernel that passes.
+set -u
+fail=0
+
+# expect RC PATTERN RUNNER ARGS...: the run exits RC and prints PATTERN.
+expect() {
+	local rc=$1 pattern=$2
+	shift 2
+	out=$("$@" 2>&1)
+	got=$?
+	if [ "$got" -ne "$rc" ] || ! printf '%s\n' "$out" | grep -q -- "$pattern"; then
+		printf '%s\n' "$out" | tail -5
+		echo "runner_bad_args_test: FAIL '${*:2}': exit $got (want $rc), '$pattern' $(
+			printf '%s\n' "$out" | grep -q -- "$pattern" && echo found || echo missing)"
+		fail=1
+	fi
+}
+
+expect 2 'run_qemu: --timeout wants a number' "$1" --timeout abc
+expect 2 'run_qemu: --timeout wants a number' "$1" --timeout 1.5
+expect 2 'run_qemu: --timeout wants a number' "$1" --timeout ''
+expect 2 'run_qemu: --timeout-per-hart wants a number' "$1" --timeout-per-hart x
+# An option that takes a value, last on the line.
+for opt in --smp --timeout --timeout-per-hart --silence --max-smp --kernel --log \
+	   --bios --expect-exit --expect --expect-last; do
+	expect 2 "run_qemu: $opt needs a value" "$1" "$opt"
+done
+# Good values still run the kernel.
+expect 0 'tiny kernel: hello' "$1" --timeout 30 --timeout-per-hart 10
+# Decimal with a leading zero, not an octal error.
+expect 0 'tiny kernel: hello' "$1" --timeout 030
+[ "$fail" -eq 0 ] && echo "runner_bad_args_test: PASS"
+exit "$fail"
