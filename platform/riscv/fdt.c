@@ -18,6 +18,19 @@
 static char bootargs[BOOTARGS_MAX];
 uint64_t riscv_timebase_hz = 10000000; /* QEMU virt, if the DTB says nothing */
 
+/* Early, before the console: the length in a refusal of too-long bootargs. */
+static void put_dec(uint32_t v)
+{
+	char d[10];
+	int n = 0;
+
+	do
+		d[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (n)
+		uart_putc(d[--n]);
+}
+
 static uint32_t be32(const void *p)
 {
 	const uint8_t *b = p;
@@ -78,6 +91,17 @@ void fdt_scan(const void *dtb)
 
 			if (depth == 2 && in_chosen && streq(name, "bootargs")) {
 				size_t n = len < BOOTARGS_MAX - 1 ? len : BOOTARGS_MAX - 1;
+				/*
+				 * len counts the NUL. Cut short, the last word
+				 * would run a different job than asked (ops=20000
+				 * cut to ops=20 passed with 20 operations): stop.
+				 */
+				if (len > BOOTARGS_MAX) {
+					uart_puts("PANIC early boot: bootargs: ");
+					put_dec(len - 1);
+					uart_puts(" bytes, at most 511: not run with the rest cut off\n");
+					platform_exit(PORT_EXIT_PANIC);
+				}
 				for (size_t i = 0; i < n; i++)
 					bootargs[i] = (char)val[i];
 				bootargs[n] = 0;

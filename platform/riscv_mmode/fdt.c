@@ -73,6 +73,16 @@ void mmode_fdt_scan(const void *dtb)
 			const char *val = (const char *)p + 8;
 			if (depth == 2 && in_chosen && str_eq(strings + off, "bootargs")) {
 				uint32_t n = len < BOOTARGS_MAX ? len : BOOTARGS_MAX - 1;
+				/*
+				 * len counts the NUL. Cut short, the last word
+				 * would run a different job than asked (ops=20000
+				 * cut to ops=20): stop. The other harts wait for
+				 * their release; the panic ends QEMU first.
+				 */
+				if (len > BOOTARGS_MAX)
+					port_panic(PORT_EXIT_PANIC, "bootargs: %u bytes, at most %u: "
+						   "not run with the rest cut off", len - 1,
+						   BOOTARGS_MAX - 1);
 				for (uint32_t i = 0; i < n; i++)
 					bootargs[i] = val[i];
 				bootargs[n] = 0;
