@@ -45,7 +45,7 @@ static bool done;                        /* under the lock: ticks stop */
 static bool window_closed;               /* under the lock */
 static uint64_t window[PORT_MAX_HARTS];  /* under the lock */
 static struct hart_stats stats[PORT_MAX_HARTS];
-static uint64_t iters, cs_work, tick_us, min_ms;
+static uint64_t iters, cs_work, tick_us, min_ms, min_ticks;
 
 /* Caller holds the lock (or, with the broken lock, thinks it does). */
 static void critical_section(struct hart_stats *st)
@@ -84,11 +84,12 @@ static void setup(void)
 	cs_work = kernel_arg_u64("cs_work", 32);
 	tick_us = kernel_arg_u64("tick_us", 10000);
 	min_ms = kernel_arg_u64("min_ms", 0);
+	min_ticks = kernel_arg_ticks("min_ms", 0, 1000);
 	kprintf("locktorture: iters=%lu cs_work=%lu tick_us=%lu min_ms=%lu\n",
 		(unsigned long)iters, (unsigned long)cs_work,
 		(unsigned long)tick_us, (unsigned long)min_ms);
 	if (tick_us)
-		platform_set_tick_hook(tick, tick_us * platform_timebase_hz() / 1000000);
+		platform_set_tick_hook(tick, kernel_arg_ticks("tick_us", 10000, 1000000));
 }
 
 static void run(unsigned me)
@@ -96,7 +97,7 @@ static void run(unsigned me)
 	struct hart_stats *st = &stats[me];
 
 	st->start = platform_time();
-	uint64_t min_end = st->start + min_ms * platform_timebase_hz() / 1000;
+	uint64_t min_end = st->start + min_ticks;
 	for (uint64_t i = 0; i < iters || platform_time() < min_end; i++) {
 		unsigned long spins = 0;
 		port_irqflags_t flags = ticket_lock_irqsave(&lock, &spins);

@@ -262,3 +262,13 @@ uint64_t kernel_arg_u64(const char *key, uint64_t def)
 		panic("bootarg %s: bad number (decimal, or hex after 0x, below 2^64)", key);
 	return val;
 }
+
+uint64_t kernel_arg_ticks(const char *key, uint64_t def, uint64_t per_second)
+{
+	uint64_t val = kernel_arg_u64(key, def), hz = platform_timebase_hz();
+
+	if (hz && val > UINT64_MAX / hz)
+		panic("bootarg %s: %llu is too large (in timebase ticks, at %llu a second, "
+		      "it passes 2^64)", key, (unsigned long long)val, (unsigned long long)hz);
+	return val * hz / per_second;
+}

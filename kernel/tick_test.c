@@ -32,8 +32,8 @@ static void burn_hook(void)
 
 static void setup(void)
 {
-	period = kernel_arg_u64("period_us", 2000) * platform_timebase_hz() / 1000000;
-	run_ticks = kernel_arg_u64("run_ms", 400) * platform_timebase_hz() / 1000;
+	period = kernel_arg_ticks("period_us", 2000, 1000000);
+	run_ticks = kernel_arg_ticks("run_ms", 400, 1000);
 	kprintf("tick_test: each tick burns %u periods of %llu ticks\n", BURN_PERIODS,
 		(unsigned long long)period);
 }

@@ -94,9 +94,10 @@ static void start(void)
 	 * all (2 ms a hart at 4 harts, 64 ms at 128, where 2 ms ticks made
 	 * more interrupt-time allocations than the stress itself).
 	 */
-	uint64_t tick_us = kernel_arg_u64("tick_us", cfg.nharts > 4 ? 500 * cfg.nharts : 2000);
+	uint64_t tick = kernel_arg_ticks("tick_us", cfg.nharts > 4 ? 500 * cfg.nharts : 2000,
+					 1000000);
 	bool baseline = kernel_arg_u64("baseline", 0) != 0;
-	stall_ticks = kernel_arg_u64("stall_s", STALL_DEFAULT_S) * platform_timebase_hz();
+	stall_ticks = kernel_arg_ticks("stall_s", STALL_DEFAULT_S, 1);
 
 	kheap_init(sheap, eheap);
 	percpu_init(baseline ? PERCPU_BYPASS : PERCPU_MAGAZINES);
@@ -111,9 +112,8 @@ static void start(void)
 		baseline ? "baseline (no magazines)" : "magazines");
 	stress_setup(&cfg);
 	start_time = last_progress = stall_since = platform_time();
-	if (tick_us)
-		platform_set_tick_hook(stress_irq_tick,
-				       tick_us * platform_timebase_hz() / 1000000);
+	if (tick)
+		platform_set_tick_hook(stress_irq_tick, tick);
 }
 
 static void run(unsigned hart)

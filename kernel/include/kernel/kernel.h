@@ -78,6 +78,13 @@ void kvprintf(const char *fmt, va_list ap);
 
 /* Value of `key=value` in the bootargs (decimal or 0x hex), else def. */
 uint64_t kernel_arg_u64(const char *key, uint64_t def);
+/*
+ * kernel_arg_u64(key, def), a time in units of 1/per_second s (1000000:
+ * microseconds), as timebase ticks. A value whose ticks pass 64 bits is
+ * named and stops the kernel (exit 2), as a bad number does: wrapped, a
+ * tick every 21 days became one every microsecond.
+ */
+uint64_t kernel_arg_ticks(const char *key, uint64_t def, uint64_t per_second);
 /* Value of `key=value` copied into buf (NUL-terminated); false if absent. */
 bool kernel_arg_str(const char *key, char *buf, size_t size);
 
