@@ -20,6 +20,13 @@
 #define LINE_MAX 512
 
 unsigned mmode_stopping;
+/* Harts parked for good: atomic (release in mmode_park, acquire in port_panic). */
+static unsigned mmode_parked;
+/*
+ * How long a panic waits for the other harts to park before it prints: as
+ * the S-mode kernel's panic (kernel/panic.c), a second.
+ */
+#define PANIC_PARK_WAIT_US 1000000
 static ticket_lock_t console_lock = TICKET_LOCK_INIT;
 static char panic_buf[4096]; /* only the first panicking hart writes it */
 
@@ -65,6 +72,8 @@ _Noreturn void mmode_park(void)
 {
 	port_irq_save();
 	__asm__ volatile("csrw mie, zero");
+	/* Release: our last UART bytes are out before a panic counts us. */
+	__atomic_fetch_add(&mmode_parked, 1, __ATOMIC_RELEASE);
 	for (;;)
 		__asm__ volatile("wfi");
 }
@@ -92,6 +101,23 @@ _Noreturn void port_panic(int exit_code, const char *fmt, ...)
 	for (unsigned h = 0; h < mmode_nharts() && h < PORT_MAX_HARTS; h++)
 		if (h != port_hart_id())
 			mmode_send_ipi(h);
+	/*
+	 * Wait (bounded: a hart spinning masked never answers) until the
+	 * released harts have parked. One writing a line under the console
+	 * lock, interrupts masked, finishes it first; without the wait the
+	 * rest of its line was spliced into the report. Harts not released
+	 * yet sit in _start and write nothing. Acquire: pairs with the
+	 * release in mmode_park().
+	 */
+	if (__atomic_load_n(&mmode_released, __ATOMIC_ACQUIRE)) {
+		unsigned others = (mmode_nharts() < PORT_MAX_HARTS ? mmode_nharts()
+								   : PORT_MAX_HARTS) - 1;
+		uint64_t deadline = port_time_us() + PANIC_PARK_WAIT_US;
+
+		while (__atomic_load_n(&mmode_parked, __ATOMIC_ACQUIRE) < others &&
+		       port_time_us() < deadline)
+			port_cpu_relax();
+	}
 	n = port_snprintf(panic_buf, sizeof(panic_buf), "PANIC hart=%u: ", port_hart_id());
 	va_start(ap, fmt);
 	port_vsnprintf(panic_buf + n, sizeof(panic_buf) - (size_t)n, fmt, ap);
