@@ -19,7 +19,7 @@
 /* A line longer than this is cut (and ends in "..."). */
 #define LINE_MAX 512
 
-unsigned mmode_stopping;
+unsigned mmode_stopping; /* 0, or 1 + the hart whose panic stops the rest */
 /* Harts parked for good: atomic (release in mmode_park, acquire in port_panic). */
 static unsigned mmode_parked;
 /*
@@ -91,13 +91,26 @@ _Noreturn void port_exit(int code)
 
 _Noreturn void port_panic(int exit_code, const char *fmt, ...)
 {
+	unsigned me = port_hart_id(), owner = 0;
 	va_list ap;
 	int n;
 
 	port_irq_save();
-	/* Relaxed swap: the first caller wins; the IPIs below do the ordering. */
-	if (__atomic_exchange_n(&mmode_stopping, 1, __ATOMIC_RELAXED))
+	if (!exit_code)
+		exit_code = PORT_EXIT_PANIC;
+	/*
+	 * Relaxed CAS: the first caller wins; the IPIs below do the ordering.
+	 * A loser on another hart parks. The winner itself, back here (its
+	 * report faulted), must not park: nobody would end the run.
+	 */
+	if (!__atomic_compare_exchange_n(&mmode_stopping, &owner, me + 1, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+		if (owner == me + 1) {
+			mmode_uart_puts("\nPANIC (nested panic on the same hart)\n");
+			port_exit(exit_code);
+		}
 		mmode_park();
+	}
 	for (unsigned h = 0; h < mmode_nharts() && h < PORT_MAX_HARTS; h++)
 		if (h != port_hart_id())
 			mmode_send_ipi(h);
@@ -126,5 +139,5 @@ _Noreturn void port_panic(int exit_code, const char *fmt, ...)
 	mmode_uart_puts("\n");
 	mmode_uart_puts(panic_buf);
 	mmode_uart_puts("\n");
-	port_exit(exit_code ? exit_code : PORT_EXIT_PANIC);
+	port_exit(exit_code);
 }

@@ -8,7 +8,7 @@
 
 #include "layout.h"
 
-/* Set once by the first panicking hart; every hart that sees it parks. */
+/* 1 + the first panicking hart, set once; every other hart that sees it parks. */
 extern unsigned mmode_stopping;
 /* Set by mmode_release_harts (boot.c); entry.S waits for it. */
 extern unsigned mmode_released;
