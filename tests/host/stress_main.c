@@ -18,6 +18,8 @@
 #include <percpu/kmalloc.h>
 #include <platform/port.h>
 
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -54,6 +56,32 @@ static void *hart_main(void *arg)
 	return NULL;
 }
 
+/*
+ * An option's value: decimal, or hex after 0x, all of it, below 2^64 and
+ * at most max; else the option is named and the program exits 2, rather
+ * than run another job (strtoull alone read --ops 1e6 as 1, --ops abc as 0,
+ * the default job, and -1 as 2^64-1).
+ */
+static unsigned long long option_value(const char *opt, const char *arg,
+				       unsigned long long min, unsigned long long max)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (arg[0] < '0' || arg[0] > '9' || *end || errno) {
+		fprintf(stderr, "host_stress: %s: bad number '%s' (decimal, or hex after 0x, "
+			"below 2^64)\n", opt, arg);
+		exit(2);
+	}
+	if (v < min || v > max) {
+		fprintf(stderr, "host_stress: %s %llu..%llu, not %s\n", opt, min, max, arg);
+		exit(2);
+	}
+	return v;
+}
+
 static unsigned pct(size_t part, size_t whole)
 {
 	return whole ? (unsigned)(part * 100 / whole) : 0;
@@ -68,34 +96,38 @@ int main(int argc, char **argv)
 	int baseline = 0;
 	unsigned budget_pct = 0; /* 0: percpu's default */
 	long long reap_us = -1;  /* -1: percpu's default */
-	for (int i = 1; i + 1 < argc; i += 2) {
-		unsigned long long v = strtoull(argv[i + 1], NULL, 0);
-		if (!strcmp(argv[i], "--harts"))
-			harts = (unsigned)v;
-		else if (!strcmp(argv[i], "--ops"))
-			ops = v;
-		else if (!strcmp(argv[i], "--fill"))
-			fill = (unsigned)v;
-		else if (!strcmp(argv[i], "--heap_mib"))
-			heap_mib = v;
-		else if (!strcmp(argv[i], "--seed"))
-			seed = v;
-		else if (!strcmp(argv[i], "--baseline"))
-			baseline = (int)v;
-		else if (!strcmp(argv[i], "--reap_us"))
-			reap_us = (long long)v;
-		else if (!strcmp(argv[i], "--budget_pct"))
-			budget_pct = (unsigned)v;
-		else if (!strcmp(argv[i], "--validate_every"))
-			validate_every = v;
-		else {
-			fprintf(stderr, "host_stress: unknown option %s\n", argv[i]);
+	for (int i = 1; i < argc; i += 2) {
+		const char *opt = argv[i], *arg = argv[i + 1];
+		if (strcmp(opt, "--harts") && strcmp(opt, "--ops") && strcmp(opt, "--fill") &&
+		    strcmp(opt, "--heap_mib") && strcmp(opt, "--seed") &&
+		    strcmp(opt, "--baseline") && strcmp(opt, "--reap_us") &&
+		    strcmp(opt, "--budget_pct") && strcmp(opt, "--validate_every")) {
+			fprintf(stderr, "host_stress: unknown option %s\n", opt);
 			return 2;
 		}
-	}
-	if (!harts || harts > PORT_MAX_HARTS) {
-		fprintf(stderr, "host_stress: --harts 1..%u\n", (unsigned)PORT_MAX_HARTS);
-		return 2;
+		if (i + 1 >= argc) {
+			fprintf(stderr, "host_stress: %s needs a value\n", opt);
+			return 2;
+		}
+		if (!strcmp(opt, "--harts"))
+			harts = (unsigned)option_value(opt, arg, 1, PORT_MAX_HARTS);
+		else if (!strcmp(opt, "--ops"))
+			ops = option_value(opt, arg, 0, UINT64_MAX);
+		else if (!strcmp(opt, "--fill"))
+			fill = (unsigned)option_value(opt, arg, 0, 100);
+		else if (!strcmp(opt, "--heap_mib"))
+			/* At least a MiB, and its bytes a size_t. */
+			heap_mib = option_value(opt, arg, 1, SIZE_MAX >> 20);
+		else if (!strcmp(opt, "--seed"))
+			seed = option_value(opt, arg, 0, UINT64_MAX);
+		else if (!strcmp(opt, "--baseline"))
+			baseline = option_value(opt, arg, 0, 1) != 0;
+		else if (!strcmp(opt, "--reap_us"))
+			reap_us = (long long)option_value(opt, arg, 0, LLONG_MAX);
+		else if (!strcmp(opt, "--budget_pct"))
+			budget_pct = (unsigned)option_value(opt, arg, 0, 100);
+		else
+			validate_every = option_value(opt, arg, 0, UINT64_MAX);
 	}
 	size_t bytes = heap_mib << 20;
 	void *mem = aligned_alloc(4096, bytes);
