@@ -18,7 +18,7 @@
 # limit would sit parked while the kernel reported a pass for fewer.
 #
 # Unknown `--KEY VALUE` pairs become kernel bootargs `KEY=VALUE` (for example
-# `--ops 100000 --seed 7`). Without expectations the script exits with QEMU's
+# `--ops 100000 --seed 7`). Any option may also be written `--KEY=VALUE`. Without expectations the script exits with QEMU's
 # exit code (the kernel's, through the sifive_test device); a hung kernel is
 # killed by the watchdog and reported with exit code 6 (--timeout seconds, or
 # --timeout-per-hart x the hart count if that is more, for runs whose time
@@ -37,10 +37,15 @@ kernel="" smp=4 max_smp=0 timeout_s=300 per_hart_s=0 silence_s=0 icount=0 log=""
 expect_exit="" expect_last=""
 expects=()
 while [ $# -gt 0 ]; do
+	# --KEY=VALUE is --KEY VALUE: --smp=8 set the bootarg smp=8 and ran the
+	# default 4 harts, --timeout=60 left the watchdog as it was.
+	case "$1" in
+	--*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
+	esac
 	# Every option but these takes a value: one given none is refused here,
 	# not left to `set -u`, whose exit 1 would read as the kernel's FAIL.
 	case "$1" in
-	--icount|--help|-h|--*=*) ;;
+	--icount|--help|-h) ;;
 	--*) [ $# -ge 2 ] || { echo "run_qemu: $1 needs a value" >&2; exit 2; } ;;
 	esac
 	case "$1" in
@@ -57,7 +62,6 @@ while [ $# -gt 0 ]; do
 	--expect) expects+=("$2"); shift 2 ;;
 	--expect-last) expect_last=$2; shift 2 ;;
 	--help|-h) sed -n '3,/^set -u$/{/^set -u$/!p}' "$0"; exit 0 ;;
-	--*=*) kv=${1#--}; bootargs="$bootargs $kv"; shift ;;
 	--*) bootargs="$bootargs ${1#--}=$2"; shift 2 ;;
 	*) echo "run_qemu: unexpected argument '$1' (see --help)" >&2; exit 2 ;;
 	esac

@@ -30,9 +30,15 @@ for opt in --smp --timeout --timeout-per-hart --silence --max-smp --kernel --log
 	   --bios --expect-exit --expect --expect-last; do
 	expect 2 "run_qemu: $opt needs a value" "$1" "$opt"
 done
+# --OPTION=VALUE is --OPTION VALUE for the runner's own options too, not a
+# bootarg `smp=129` beside a run on the default 4 harts.
+expect 2 'run_qemu: --smp 129: wants 1..128' "$1" --smp=129
+expect 2 'run_qemu: --timeout wants a number' "$1" --timeout=abc
 # Good values still run the kernel.
 expect 0 'tiny kernel: hello' "$1" --timeout 30 --timeout-per-hart 10
 # Decimal with a leading zero, not an octal error.
 expect 0 'tiny kernel: hello' "$1" --timeout 030
+expect 0 'run_qemu: exit=0 .* smp=2$' "$1" --smp=2 --ops=5
+expect 0 '-append smp=2 ops=5 ' "$1" --smp=2 --ops=5
 [ "$fail" -eq 0 ] && echo "runner_bad_args_test: PASS"
 exit "$fail"
