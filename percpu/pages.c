@@ -62,22 +62,23 @@ static bool pages_ready; /* atomic: release in pages_init, acquire on use */
 
 static kheap_misuse_fn misuse_fn; /* atomic: the handler, NULL = default */
 
-static void pages_default_misuse(enum heap_error err, void *p, size_t size, const char *where)
-{
-	unsigned order = 0;
-
-	while ((PAGES_SIZE << order) < size)
-		order++;
-	port_panic(PORT_EXIT_MISUSE, "pages: %s: %p order %u (%s)", heap_error_name(err),
-		   p, order, where);
-}
-
 static void pages_misuse(enum heap_error err, void *p, unsigned order, const char *where)
 {
 	/* Acquire: pairs with the release in pages_set_misuse_handler. */
 	kheap_misuse_fn fn = __atomic_load_n(&misuse_fn, __ATOMIC_ACQUIRE);
+	/*
+	 * The bytes of the order named. A misused order may be any unsigned:
+	 * from the word's bits - PAGES_SHIFT up no size_t holds them (and a
+	 * shift by the word's bits or more is undefined), so those are
+	 * SIZE_MAX; the default report names the order itself, not one
+	 * guessed back from the bytes.
+	 */
+	size_t size = order < sizeof(size_t) * 8 - PAGES_SHIFT ? PAGES_SIZE << order : SIZE_MAX;
 
-	(fn ? fn : pages_default_misuse)(err, p, PAGES_SIZE << order, where);
+	if (!fn)
+		port_panic(PORT_EXIT_MISUSE, "pages: %s: %p order %u (%s)", heap_error_name(err),
+			   p, order, where);
+	fn(err, p, size, where);
 }
 
 kheap_misuse_fn pages_set_misuse_handler(kheap_misuse_fn fn)

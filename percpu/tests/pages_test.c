@@ -11,10 +11,14 @@
  *    back but the directory and the run descriptors.
  */
 #include <percpu/pages.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <testing/check.h>
 
@@ -182,6 +186,77 @@ static void test_misuse(void)
 	pages_set_misuse_handler(NULL);
 }
 
+static size_t last_misuse_size;
+
+static void record_misuse_size(enum heap_error e, void *p, size_t size, const char *where)
+{
+	record_misuse(e, p, size, where);
+	last_misuse_size = size;
+}
+
+/*
+ * The default report of alloc_pages(order) in a child: its exit code and
+ * whether its stderr names `want`.
+ */
+static int default_report_names(unsigned order, const char *want)
+{
+	int fds[2], status = 0;
+	char out[512] = { 0 };
+	size_t len = 0;
+	ssize_t got;
+	pid_t pid;
+
+	CHECK(pipe(fds) == 0);
+	fflush(stdout); /* the child must not print the parent's buffer again */
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		pages_set_misuse_handler(NULL);
+		alloc_pages(order);
+		_Exit(0); /* the default handler panics: never here */
+	}
+	close(fds[1]);
+	while (len < sizeof(out) - 1 && (got = read(fds[0], out + len, sizeof(out) - 1 - len)) > 0)
+		len += (size_t)got;
+	close(fds[0]);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	printf("pages_test: alloc_pages(%u): %s", order, out);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == PORT_EXIT_MISUSE);
+	return strstr(out, want) != NULL;
+}
+
+/*
+ * Orders past the largest, up to ones whose byte count no size_t holds
+ * (PAGES_SIZE << 52 and up) and past the word's bits (64: no shift by
+ * that): each is misuse, the handler is told the bytes when a size_t holds
+ * them (SIZE_MAX when not), and the default report names the order asked.
+ */
+static void test_huge_orders(void)
+{
+	static const unsigned orders[] = { PAGES_MAX_ORDER + 1, 51, 52, 63, 64, 65, 200, UINT_MAX };
+	const unsigned word_orders = sizeof(size_t) * CHAR_BIT - PAGES_SHIFT;
+	void *q = alloc_pages(1);
+
+	CHECK(q);
+	CHECK(default_report_names(5, "order 5 (alloc_pages"));
+	CHECK(default_report_names(52, "order 52 (alloc_pages"));
+	CHECK(default_report_names(64, "order 64 (alloc_pages"));
+	pages_set_misuse_handler(record_misuse_size);
+	for (size_t k = 0; k < sizeof(orders) / sizeof(orders[0]); k++) {
+		unsigned order = orders[k];
+		size_t want = order < word_orders ? PAGES_SIZE << order : SIZE_MAX;
+		CHECK(alloc_pages(order) == NULL);
+		expect_misuse(HEAP_ERR_BAD_ALIGN);
+		CHECK_EQ(last_misuse_size, want);
+		free_pages(q, order);
+		expect_misuse(HEAP_ERR_BAD_ALIGN);
+		CHECK_EQ(last_misuse_size, want);
+	}
+	pages_set_misuse_handler(NULL);
+	free_pages(q, 1);
+}
+
 #define THREADS 4
 #define THREAD_ROUNDS 20000
 
@@ -271,6 +346,7 @@ int main(void)
 	test_until_failure(initial_free);
 	test_orders();
 	test_misuse();
+	test_huge_orders();
 	test_threads();
 	/* A second fill after all that churn reaches the same figure. */
 	test_until_failure(initial_free);

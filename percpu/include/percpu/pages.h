@@ -80,7 +80,8 @@ void pages_get_stats(struct pages_stats *st);
 
 /*
  * NULL restores the default (panicking) handler; returns the previous one.
- * size is the bytes of the order the caller named. Errors used:
+ * size is the bytes of the order the caller named (SIZE_MAX if a size_t
+ * cannot hold them: a misused order of 52 or more on 64 bits). Errors used:
  * HEAP_ERR_UNINIT, _DOUBLE_INIT, _FOREIGN_PTR (not in a run), _INTERIOR_PTR
  * (not the first page of an allocation), _DOUBLE_FREE, _BAD_ALIGN (order
  * too big), _SIZE_MISMATCH (freed with another order). If a handler
