@@ -449,6 +449,15 @@ void pages_get_stats(struct pages_stats *st)
 	port_irqflags_t f;
 
 	*st = (struct pages_stats){ .directory_bytes = dir_pages * sizeof(*dir) };
+	/*
+	 * The caches are read under pages_lock: pages move between a cache
+	 * and the runs only under it, so the runs' free counts and the
+	 * caches' sizes are of one moment but for the pages a hart hands out
+	 * from, or frees into, its own cache meanwhile (cached <-> used).
+	 * Read before the lock, a batch a hart flushed in between counted
+	 * twice, as cached and as free, and used_pages wrapped.
+	 */
+	f = ticket_lock_irqsave(&pages_lock, NULL);
 	for (unsigned h = 0; h < PORT_MAX_HARTS; h++) {
 		const struct pages_cpu *c = &pages_cpus[h];
 		/* Relaxed snapshots of another hart's counters. */
@@ -457,7 +466,6 @@ void pages_get_stats(struct pages_stats *st)
 		st->frees += __atomic_load_n(&c->frees, __ATOMIC_RELAXED);
 		st->cache_hits += __atomic_load_n(&c->hits, __ATOMIC_RELAXED);
 	}
-	f = ticket_lock_irqsave(&pages_lock, NULL);
 	for (struct pages_run *r = runs; r; r = r->next) {
 		st->runs++;
 		st->run_pages += r->npages;
@@ -466,5 +474,11 @@ void pages_get_stats(struct pages_stats *st)
 	st->runs_carved = runs_carved;
 	st->runs_returned = runs_returned;
 	ticket_unlock_irqrestore(&pages_lock, f);
-	st->used_pages = st->run_pages - st->free_pages - st->cached_pages;
+	/*
+	 * A page one hart's cache handed out and another's took back while
+	 * the caches were read may still count twice: never below 0.
+	 */
+	st->used_pages = st->run_pages - st->free_pages > st->cached_pages
+				 ? st->run_pages - st->free_pages - st->cached_pages
+				 : 0;
 }

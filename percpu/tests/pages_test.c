@@ -330,6 +330,52 @@ static void test_threads(void)
 	CHECK_EQ(st.runs, 0);
 }
 
+static int churn_stop;
+
+/* Hart 1 fills and empties its page cache, so batches cross to the runs. */
+static void *churn_main(void *arg)
+{
+	void *p[PAGES_CACHE_MAX + PAGES_CACHE_BATCH];
+
+	(void)arg;
+	port_host_become_hart(1);
+	while (!__atomic_load_n(&churn_stop, __ATOMIC_ACQUIRE)) {
+		for (unsigned i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+			CHECK((p[i] = alloc_page()));
+		for (unsigned i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+			free_page(p[i]);
+	}
+	pages_reclaim();
+	return NULL;
+}
+
+/*
+ * pages_get_stats while another hart's cache trades batches with the runs:
+ * the snapshot may be stale, but its counts must still describe pages
+ * (used_pages, a difference, never wraps past run_pages).
+ */
+static void test_stats_while_busy(void)
+{
+	pthread_t t;
+	struct pages_stats st;
+	unsigned bad = 0, samples = 0;
+	uint64_t t0 = port_time_us();
+
+	CHECK(pthread_create(&t, NULL, churn_main, NULL) == 0);
+	while (port_time_us() - t0 < 500000 && bad == 0) {
+		pages_get_stats(&st);
+		samples++;
+		if (st.used_pages > st.run_pages || st.cached_pages > st.run_pages) {
+			printf("pages_test: sample %u: used %zu, cached %zu, free %zu of %zu run pages\n",
+			       samples, st.used_pages, st.cached_pages, st.free_pages, st.run_pages);
+			bad++;
+		}
+	}
+	__atomic_store_n(&churn_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	CHECK_EQ(bad, 0);
+}
+
 int main(void)
 {
 	void *mem = aligned_alloc(PAGES_SIZE, HEAP_BYTES);
@@ -348,6 +394,7 @@ int main(void)
 	test_misuse();
 	test_huge_orders();
 	test_threads();
+	test_stats_while_busy();
 	/* A second fill after all that churn reaches the same figure. */
 	test_until_failure(initial_free);
 	printf("pages_test: PASS\n");
