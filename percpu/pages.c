@@ -244,6 +244,19 @@ static void put_cached(void *p)
 }
 
 /*
+ * Whether n pages from base are all pages the directory has entries for. In
+ * two tests, not as base - dir_lo + n pages <= the directory's span: for a
+ * run below dir_lo (in a region claimed below the first after pages_init)
+ * that sum wraps, and one ending at dir_lo exactly passed as inside, its
+ * directory index 2^52 - n.
+ */
+static bool in_directory(uintptr_t base, unsigned n)
+{
+	return base >= dir_lo && n <= dir_pages &&
+	       (base - dir_lo) >> PAGES_SHIFT <= dir_pages - n;
+}
+
+/*
  * Carves a new run of up to PAGES_RUN_PAGES pages (at least 2^order) from
  * the heap and adds it to the list. Without pages_lock: the heap may run
  * its reclaim hook. False if the heap has no room.
@@ -266,8 +279,7 @@ static bool carve(unsigned order)
 		if ((base = kheap_try_alloc((size_t)n << PAGES_SHIFT, PAGES_SIZE)))
 			break;
 	f = ticket_lock_irqsave(&pages_lock, NULL);
-	if (base && (uintptr_t)base - dir_lo + ((size_t)n << PAGES_SHIFT) >
-			    (dir_pages << PAGES_SHIFT)) {
+	if (base && !in_directory((uintptr_t)base, n)) {
 		/* Claimed after pages_init: outside the directory, not ours. */
 		kheap_free(base);
 		base = NULL;
