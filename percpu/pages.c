@@ -265,7 +265,7 @@ static bool carve(unsigned order)
 {
 	struct pages_run *r;
 	port_irqflags_t f;
-	void *base = NULL;
+	void *base = NULL, *held = NULL;
 	unsigned n;
 
 	f = ticket_lock_irqsave(&pages_lock, NULL);
@@ -275,15 +275,27 @@ static bool carve(unsigned order)
 	ticket_unlock_irqrestore(&pages_lock, f);
 	if (!r && !(r = kheap_try_alloc(sizeof(*r), 16)))
 		return false;
-	for (n = PAGES_RUN_PAGES; n >= (1U << order); n /= 2)
-		if ((base = kheap_try_alloc((size_t)n << PAGES_SHIFT, PAGES_SIZE)))
+	for (n = PAGES_RUN_PAGES; n >= (1U << order); n /= 2) {
+		if (!(base = kheap_try_alloc((size_t)n << PAGES_SHIFT, PAGES_SIZE)))
+			continue;
+		if (in_directory((uintptr_t)base, n))
 			break;
-	f = ticket_lock_irqsave(&pages_lock, NULL);
-	if (base && !in_directory((uintptr_t)base, n)) {
-		/* Claimed after pages_init: outside the directory, not ours. */
-		kheap_free(base);
+		/*
+		 * Claimed after pages_init: outside the directory, not ours.
+		 * The directory's regions may still have room for a smaller
+		 * run, so try that, holding this block (linked through its
+		 * first word) so the heap does not offer it again.
+		 */
+		*(void **)base = held;
+		held = base;
 		base = NULL;
 	}
+	while (held) {
+		void *next = *(void **)held;
+		kheap_free(held);
+		held = next;
+	}
+	f = ticket_lock_irqsave(&pages_lock, NULL);
 	if (!base) {
 		r->next = spares;
 		spares = r;

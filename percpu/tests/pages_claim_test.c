@@ -7,6 +7,10 @@
  *    the page where the directory starts (the first region not page
  *    aligned): a run the heap cuts there ends exactly at the directory's
  *    first page, and is still not the directory's to index.
+ *  - room_inside: a region claimed elsewhere, bigger than the first's
+ *    room; the heap cuts the first run it is asked for there, but the
+ *    first region still has room for smaller runs: alloc_pages serves
+ *    every order from it rather than fail.
  */
 #include <percpu/pages.h>
 #include <stdint.h>
@@ -48,11 +52,36 @@ static void below_adjacent(char *mem)
 	CHECK(kheap_validate(report, NULL) == 0);
 }
 
+static void room_inside(char *mem)
+{
+	char *a = mem + 2048 * KIB, *a_end = a + 1024 * KIB;
+	void *p[PAGES_MAX_ORDER + 1];
+
+	kheap_init(a, a_end);
+	pages_init();
+	/*
+	 * About 250 KiB left: not a run of PAGES_RUN_PAGES, but one of half
+	 * that and, after it, one of a quarter (PAGES_MAX_ORDER's).
+	 */
+	CHECK(kheap_try_alloc(1024 * KIB - 250 * KIB, 16));
+	kheap_claim(mem, mem + 1024 * KIB);
+	for (unsigned order = 0; order <= PAGES_MAX_ORDER; order++) {
+		p[order] = alloc_pages(order);
+		CHECK(p[order]);
+		check_inside(p[order], order, a, a_end);
+	}
+	for (unsigned order = 0; order <= PAGES_MAX_ORDER; order++)
+		free_pages(p[order], order);
+	pages_reclaim();
+	CHECK(kheap_validate(report, NULL) == 0);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(char *mem);
 } cases[] = {
 	{ "below_adjacent", below_adjacent },
+	{ "room_inside", room_inside },
 };
 
 int main(void)
