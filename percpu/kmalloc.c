@@ -260,6 +260,26 @@ static inline const char *entry_name(size_t align, bool must)
 	return must ? "kmalloc" : "kmalloc_try";
 }
 
+/*
+ * A class request alloc_slow (which counts it on entry) could not serve:
+ * one block of the size asked for from the heap, with the reclaim. If the
+ * heap has none either (a _try form's NULL), nothing was handed out and the
+ * count is taken back: allocs - frees is the blocks the caller holds.
+ */
+static PERCPU_SLOW void *class_from_heap(size_t size, size_t align, bool must)
+{
+	void *p = kheap_alloc_named(size, align, must, entry_name(align, must));
+	if (likely(p != NULL))
+		return p;
+	port_irqflags_t f = port_irq_save();
+	struct percpu_cpu *c = this_cpu();
+	slow_enter(c);
+	STAT_ADD(&cold(c)->slow_allocs, (uint64_t)-1);
+	slow_exit(c);
+	port_irq_restore(f);
+	return NULL;
+}
+
 /* kmalloc's path past the fast path: every size, every mode. */
 PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must)
 {
@@ -275,16 +295,19 @@ PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must)
 		 * not the class's, with the reclaim. Its free caches it in the
 		 * class its usable size holds (percpu_usable_class).
 		 */
-	} else {
-		/*
-		 * Large, aligned, bypass, or a class no magazine ever holds:
-		 * alloc_slow would only have found the heap, after its masking
-		 * and bookkeeping (random actions at max 30000, kernel heap,
-		 * 1 hart: 714 -> 649 allocator instructions per operation).
-		 */
-		count_large(true);
+		return class_from_heap(size, align, must);
 	}
-	return kheap_alloc_named(size, align, must, entry_name(align, must));
+	/*
+	 * Large, aligned, bypass, or a class no magazine ever holds:
+	 * alloc_slow would only have found the heap, after its masking and
+	 * bookkeeping (random actions at max 30000, kernel heap, 1 hart:
+	 * 714 -> 649 allocator instructions per operation). Counted once the
+	 * heap gave it: a _try form's NULL handed nothing out.
+	 */
+	void *p = kheap_alloc_named(size, align, must, entry_name(align, must));
+	if (p)
+		count_large(true);
+	return p;
 }
 
 /*
@@ -312,7 +335,7 @@ static PERCPU_SLOW void *kmalloc_miss(unsigned st, size_t idx, bool must)
 	 * rounded, 96.70% (mag16 95.74% -> 95.89%). The exact size would cost
 	 * the hit path an instruction.
 	 */
-	return kheap_alloc_named(size, 0, must, entry_name(0, must));
+	return class_from_heap(size, 0, must);
 }
 
 /* ---- the public API ------------------------------------------------------ */

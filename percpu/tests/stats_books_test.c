@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * percpu_stats' allocs and frees ("blocks handed out by kmalloc & co.",
+ * "blocks taken back by kfree & co."): their difference is the blocks the
+ * caller holds, the heap's live count once the caches are drained. A _try
+ * call that returns NULL handed nothing out: a large request the heap
+ * cannot hold, an aligned one, and a class size once the heap is full.
+ */
+#include "test_util.h"
+
+#define HEAP ((size_t)1 << 20)
+
+static uint64_t held;
+
+static void check_books(const char *after)
+{
+	struct percpu_stats s;
+	percpu_sum_stats(&s);
+	if (s.allocs - s.frees != held)
+		printf("stats_books_test: after %s: allocs %llu - frees %llu != %llu held "
+		       "(large allocs %llu)\n", after, (unsigned long long)s.allocs,
+		       (unsigned long long)s.frees, (unsigned long long)held,
+		       (unsigned long long)s.large_allocs);
+	CHECK_EQ(s.allocs - s.frees, held);
+}
+
+int main(void)
+{
+	enum { MAX = 4096 };
+	static void *fill[MAX];
+	size_t n = 0;
+
+	test_heap_init(HEAP);
+	percpu_init(PERCPU_MAGAZINES);
+	port_host_become_hart(0);
+
+	void *p = kmalloc(100);
+	held++;
+	check_books("kmalloc(100)");
+	CHECK(kmalloc_try(2 * HEAP) == NULL);
+	check_books("kmalloc_try(2 MiB) == NULL");
+	CHECK(kmalloc_aligned_try(2 * HEAP, 4096) == NULL);
+	check_books("kmalloc_aligned_try(2 MiB, 4096) == NULL");
+	CHECK(krealloc(p, 2 * HEAP) == NULL);
+	check_books("krealloc(p, 2 MiB) == NULL");
+	kfree(p);
+	held--;
+	check_books("kfree(p)");
+
+	/* The heap full of 256-byte blocks: the class's next one fails too. */
+	while (n < MAX && (fill[n] = kmalloc_try(256)))
+		n++, held++;
+	CHECK(n < MAX);
+	check_books("kmalloc_try(256) until NULL");
+	CHECK(kmalloc_try(256) == NULL);
+	check_books("one more kmalloc_try(256) == NULL");
+	while (n)
+		kfree(fill[--n]), held--;
+	check_books("freeing them");
+	CHECK(percpu_check_drained(0));
+	check_books("the drain");
+	printf("stats_books_test: PASS\n");
+	return 0;
+}
