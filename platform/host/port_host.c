@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 _Thread_local unsigned port_host_hart PORT_HOST_TLS;
 _Thread_local void *port_host_hart_data PORT_HOST_TLS;
@@ -92,9 +93,37 @@ void port_printf(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * port_panic's claim: the first caller prints the one report and ends the
+ * run; a second caller on another thread stops (the contract's "just
+ * stops"), so its report neither splices into the first (each stdio call
+ * locks stderr alone) nor ends the run with its own exit code. A nested
+ * call on the thread that holds the claim exits at once, as the kernel's.
+ */
+static int panic_claimed;
+static _Thread_local bool panicking PORT_HOST_TLS;
+
 void port_panic(int exit_code, const char *fmt, ...)
 {
 	va_list ap;
+	int unclaimed = 0;
+	exit_code = exit_code ? exit_code : PORT_EXIT_PANIC;
+	if (panicking) {
+		/* write(2): this thread may be inside stdio, mid-report. */
+		static const char nested[] = "\nPANIC (nested panic on the same thread)\n";
+		ssize_t w = write(2, nested, sizeof(nested) - 1);
+		(void)w;
+		_Exit(exit_code);
+	}
+	/*
+	 * Relaxed: the claim publishes nothing (the loser prints nothing and
+	 * touches nothing); it only picks the one caller that reports.
+	 */
+	if (!__atomic_compare_exchange_n(&panic_claimed, &unclaimed, 1, false, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED))
+		for (;;)
+			pause(); /* until the first caller's _Exit ends the process */
+	panicking = true;
 	fflush(stdout);
 	fprintf(stderr, "PANIC on hart %u: ", port_hart_id());
 	va_start(ap, fmt);
@@ -102,5 +131,5 @@ void port_panic(int exit_code, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	fflush(stderr);
-	_Exit(exit_code ? exit_code : PORT_EXIT_PANIC);
+	_Exit(exit_code);
 }
