@@ -37,6 +37,15 @@ void percpu_set_reclaim_extra(bool (*fn)(void))
 static uint64_t flush_wait_us = PERCPU_FLUSH_WAIT_US;
 /* Bytes on the orphan list: atomic, a statistic for the budget's tests. */
 static size_t orphan_bytes;
+/*
+ * Bytes of orphans returned to the heap so far, by any hart: a reclaim
+ * whose requests were answered while another hart's reclaim (or trim)
+ * took the orphans must still have its allocation retried (percpu_reclaim).
+ * Release add after the heap calls that freed them / acquire load: a
+ * reclaim that sees the count grow then takes the heap lock after those
+ * frees released it, so its retry finds the blocks.
+ */
+static uint64_t orphans_returned;
 
 void percpu_set_flush_wait_us(uint64_t us)
 {
@@ -94,6 +103,8 @@ size_t percpu_free_orphans(struct percpu_cpu *c)
 		m = next;
 	}
 	STAT_ADD(&n->reclaim_remote_bytes, total);
+	if (total)
+		__atomic_fetch_add(&orphans_returned, (uint64_t)total, __ATOMIC_RELEASE);
 	return total;
 }
 
@@ -314,15 +325,29 @@ bool percpu_reclaim(void *ctx, size_t size, size_t align, enum kheap_reclaim_lev
 	(void)align;
 	port_irqflags_t f = port_irq_save();
 	struct percpu_cpu *c = this_cpu();
+	struct percpu_counters *n = cold(c);
 	slow_enter(c);
-	if (level == KHEAP_RECLAIM_QUICK)
+	if (level == KHEAP_RECLAIM_QUICK) {
 		reclaim_record_start(c);
+		STORE_RELAXED(&n->reclaim_orphan_mark,
+			      __atomic_load_n(&orphans_returned, __ATOMIC_ACQUIRE));
+	}
 	size_t bytes = reclaim_all(c, level == KHEAP_RECLAIM_WAIT);
+	/*
+	 * The harts we asked may have answered to another hart's reclaim or
+	 * trim, which then gave their orphans back: nothing came back through
+	 * us, but the memory is in the heap (acquire: see orphans_returned).
+	 * Since this allocation's quick level, so nothing returned between
+	 * the two levels (while the OOM hook ran) is missed either.
+	 */
+	uint64_t returned = __atomic_load_n(&orphans_returned, __ATOMIC_ACQUIRE);
+	bool others = returned != n->reclaim_orphan_mark;
+	STORE_RELAXED(&n->reclaim_orphan_mark, returned);
 	slow_exit(c);
 	port_irq_restore(f);
 	/* Unmasked and outside our slow path: it may take its own locks. */
 	bool extra = reclaim_extra && reclaim_extra();
-	return bytes != 0 || extra;
+	return bytes != 0 || others || extra;
 }
 
 /* Honours a pending request unless a slow path has the slots in locals. */

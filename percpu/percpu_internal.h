@@ -183,6 +183,13 @@ struct percpu_counters {
 	uint64_t reclaims;
 	uint64_t reclaim_own_bytes, reclaim_depot_bytes, reclaim_remote_bytes;
 	uint64_t reclaimed_from[(PORT_MAX_HARTS + 63) / 64];
+	/*
+	 * percpu_orphans_returned (flush.c) when this hart's reclaim last
+	 * looked, from its quick level on: orphans any hart returned since
+	 * are memory the failing allocation may find, even if this hart did
+	 * not free them itself.
+	 */
+	uint64_t reclaim_orphan_mark;
 } __attribute__((aligned(PORT_CACHE_LINE)));
 
 /*
