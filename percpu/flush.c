@@ -81,7 +81,33 @@ static void orphan_push(struct percpu_cpu *c, struct percpu_magazine *m, size_t 
 					    __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 }
 
+/*
+ * Reclaims waiting for answers now (flush_wait): while there is none, a
+ * hart that answers a request where it may call the heap (a slow path,
+ * percpu_poll, hart exit) returns the orphan list itself, for no one else
+ * would until the next reclaim: a trim's or a quick reclaim's answers
+ * would sit there, charged to the budget and out of the heap. While one
+ * waits, it returns them, counting them as its own reclaim's. Relaxed: a
+ * hint; a waiter that starts as an answerer returns its orphans still has
+ * its allocation retried (orphans_returned).
+ */
+static unsigned reclaim_waiters;
+
+static size_t free_orphans(struct percpu_cpu *c, bool record);
+
+void percpu_flush_fork_child(void)
+{
+	/* The parent's waiting threads are not in the child. */
+	__atomic_store_n(&reclaim_waiters, 0u, __ATOMIC_RELAXED);
+}
+
 size_t percpu_free_orphans(struct percpu_cpu *c)
+{
+	return free_orphans(c, true);
+}
+
+/* record: count them in this hart's reclaim record (for the OOM report). */
+static size_t free_orphans(struct percpu_cpu *c, bool record)
 {
 	/* Relaxed peek first: the list is usually empty, keep its line shared. */
 	if (!__atomic_load_n(&percpu_orphans.head, __ATOMIC_RELAXED))
@@ -97,12 +123,14 @@ size_t percpu_free_orphans(struct percpu_cpu *c)
 		size_t bytes = rounds_bytes(m->cls, m->held);
 		__atomic_fetch_sub(&orphan_bytes, bytes, __ATOMIC_RELAXED);
 		percpu_mag_destroy(c, m, m->held);
-		STORE_RELAXED(&n->reclaimed_from[from / 64],
-			      n->reclaimed_from[from / 64] | (uint64_t)1 << (from % 64));
+		if (record)
+			STORE_RELAXED(&n->reclaimed_from[from / 64],
+				      n->reclaimed_from[from / 64] | (uint64_t)1 << (from % 64));
 		total += bytes;
 		m = next;
 	}
-	STAT_ADD(&n->reclaim_remote_bytes, total);
+	if (record)
+		STAT_ADD(&n->reclaim_remote_bytes, total);
 	if (total)
 		__atomic_fetch_add(&orphans_returned, (uint64_t)total, __ATOMIC_RELEASE);
 	return total;
@@ -207,6 +235,16 @@ size_t percpu_honour_flush(struct percpu_cpu *c)
 	return bytes;
 }
 
+size_t percpu_answer_flush(struct percpu_cpu *c)
+{
+	if (!LOAD_RELAXED(&c->flush_pending))
+		return 0;
+	size_t bytes = percpu_honour_flush(c);
+	if (!LOAD_RELAXED(&reclaim_waiters))
+		free_orphans(c, false);
+	return bytes;
+}
+
 /* ---- flush requests ------------------------------------------------------ */
 
 /* True when hart h has answered every request made of it so far. */
@@ -303,8 +341,11 @@ static size_t reclaim_all(struct percpu_cpu *c, bool wait)
 	size_t remote = percpu_free_orphans(c);
 	if (percpu_remote_flush) {
 		flush_ask(c);
-		if (wait)
+		if (wait) {
+			__atomic_fetch_add(&reclaim_waiters, 1u, __ATOMIC_RELAXED);
 			remote += flush_wait(c); /* what came back while waiting counts */
+			__atomic_fetch_sub(&reclaim_waiters, 1u, __ATOMIC_RELAXED);
+		}
 		remote += percpu_free_orphans(c);
 		/* Harts that exited meanwhile left full magazines in the depots. */
 		depots += drain_depots(c);
@@ -350,24 +391,42 @@ bool percpu_reclaim(void *ctx, size_t size, size_t align, enum kheap_reclaim_lev
 	return bytes != 0 || others || extra;
 }
 
-/* Honours a pending request unless a slow path has the slots in locals. */
-static void poll_masked(void)
+/*
+ * Honours a pending request unless a slow path has the slots in locals.
+ * heap: the caller may call the heap (percpu_poll), so the answer goes
+ * back to it when no reclaim waits to take it; not the kick handler, which
+ * port_wait_long calls in lock waits, the heap lock's too.
+ */
+static void poll_masked(bool heap)
 {
 	port_irqflags_t f = port_irq_save();
 	struct percpu_cpu *c = this_cpu(); /* after masking: no migration */
-	if (unlikely(LOAD_RELAXED(&c->flush_pending)) && !c->busy)
-		percpu_honour_flush(c);
+	if (unlikely(LOAD_RELAXED(&c->flush_pending)) && !c->busy) {
+		if (heap) {
+			/*
+			 * Busy over the heap calls (the kick handler in their
+			 * lock waits leaves the slots alone), but not
+			 * slow_enter: a poll does not make an exited hart
+			 * active again.
+			 */
+			c->busy++;
+			percpu_answer_flush(c);
+			slow_exit(c);
+		} else {
+			percpu_honour_flush(c);
+		}
+	}
 	port_irq_restore(f);
 }
 
 void percpu_poll(void)
 {
-	poll_masked();
+	poll_masked(true);
 }
 
 void percpu_kick_handler(void)
 {
-	poll_masked();
+	poll_masked(false);
 }
 
 /* percpu_drain (wait) and percpu_trim: reclaim_all on this hart. */
@@ -418,7 +477,7 @@ void percpu_hart_exit(void)
 	port_irqflags_t f = port_irq_save();
 	struct percpu_cpu *c = this_cpu();
 	slow_enter(c);
-	percpu_honour_flush(c);
+	percpu_answer_flush(c);
 	flush_local(c, FLUSH_TO_DEPOT);
 	/* The next thread on this hart starts afresh (see percpu_cpu.seen). */
 	memset(c->seen, 0, sizeof(c->seen));

@@ -80,5 +80,6 @@ void percpu_fork_child(void)
 		if (h != me)
 			forget_slots(percpu_record(h));
 	percpu_budget_fork_child(LOAD_RELAXED(&percpu_record(me)->active));
+	percpu_flush_fork_child();
 	port_irq_restore(percpu_fork_flags);
 }

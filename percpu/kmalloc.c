@@ -9,7 +9,7 @@
  * functions that call no hooks (the batches, kheap_free), so nothing
  * reclaims this hart's slots under them; and they are "busy" (slow_enter),
  * so a flush request seen while they wait for a lock (port_wait_long calls
- * the kick handler) is left for their own percpu_honour_flush at a point
+ * the kick handler) is left for their own percpu_answer_flush at a point
  * where the slots are consistent. The reclaim runs only from kheap_alloc &
  * co., which a slow path calls after it has let its slots go.
  */
@@ -81,7 +81,7 @@ static PERCPU_SLOW void *alloc_slow(unsigned cls)
 	c->seen[si] = 1;
 	slot_touch(c, si);
 	STAT_ADD(&cold(c)->slow_allocs, 1);
-	percpu_honour_flush(c);
+	percpu_answer_flush(c);
 	if (c->base[si] && c->top[si] != c->base[si]) {
 		p = slot_pop(c, cls);
 	} else if (slot_prev_full(c, si)) {
@@ -161,7 +161,7 @@ static PERCPU_SLOW enum percpu_free_result free_slow(void *p, unsigned cls)
 			goto out;
 		}
 	}
-	percpu_honour_flush(c);
+	percpu_answer_flush(c);
 	if (heap_tag_prev_free(p) || (!c->base[si] && !c->prev[si] && percpu_class_uncached(cls))) {
 		/*
 		 * Next to a free block, or not cached at this share: the heap,

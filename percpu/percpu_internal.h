@@ -692,6 +692,14 @@ void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls);
 
 /* flush.c */
 size_t percpu_honour_flush(struct percpu_cpu *c);
+/*
+ * percpu_honour_flush where the hart may call the heap (its slow paths,
+ * percpu_poll, hart exit; interrupts masked, busy): also returns the orphan
+ * list to the heap when no reclaim waits for it. Cheap when no request is.
+ */
+size_t percpu_answer_flush(struct percpu_cpu *c);
+/* fork child: no reclaim of the parent's other threads waits any more. */
+void percpu_flush_fork_child(void);
 bool percpu_reclaim(void *ctx, size_t size, size_t align,
 		    enum kheap_reclaim_level level);
 void percpu_kick_handler(void);
