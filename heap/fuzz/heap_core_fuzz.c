@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * libFuzzer target for the heap core (//heap:heap_core): the input is a
- * sequence of operations (alloc, aligned alloc, calloc, realloc, free,
- * sized free, usable size, batches, claim, extend, truncate, validate,
+ * sequence of operations (alloc, aligned alloc, calloc, realloc (NULL, 0,
+ * in place to its usable size), heap_resize with the caller's memmove,
+ * free, sized free (any size from the one asked to the usable one), usable
+ * size (and its error), batches (aligned too; a batch free with a foreign
+ * pointer among live ones), claim, extend, truncate, validate,
  * free spans spoiled as a trim's madvise may leave them, and misuse whose
  * report is known) run against a shadow model that records
  * every live block's address, size, alignment and byte pattern. Checked
  * after each operation: results are aligned, inside a claimed region and
  * disjoint from every other live block; contents survive (realloc keeps the
  * common prefix); misuse gets exactly the expected error and changes
- * nothing; the live count matches; the validator finds no error (every 16
- * operations and at the end); freeing everything leaves one free block per
+ * nothing; the live count matches; the validator finds no error (after
+ * every operation and at the end); freeing everything leaves one free block per
  * region.
  */
 #include <heap/heap_core.h>
@@ -171,6 +174,144 @@ static void spoil_span(void *ctx, void *start, size_t len)
 	}
 	memset(p, sp->byte, len);
 	sp->spans++;
+}
+
+/*
+ * The rest of the API: heap_resize (the copy left to the caller, as kheap
+ * does it outside its lock), heap_realloc itself with NULL and 0, a sized
+ * free with any size that could have given the block, a batch free with a
+ * bad pointer among good ones, aligned batches, heap_usable_size_err.
+ */
+static void more_ops(struct fuzz *f, int i)
+{
+	struct slot *s = &f->s[i];
+	enum heap_error e = HEAP_OK;
+
+	switch (take(f, 1) % 7) {
+	case 0: { /* resize without the copy: memmove below, as kheap does */
+		if (!s->p)
+			break;
+		size_t size = pick_size(f), move = 0;
+		unsigned a = take(f, 1);
+		size_t align = a & 16 ? s->align : (a & 32 ? (size_t)1 << (a % 13) : 0);
+		check_contents(s, s->size);
+		unsigned char *q = heap_resize(&f->h, s->p, size, align, &move, &e);
+		if (!q) {
+			ASSERT(e == HEAP_ERR_OOM);
+			ASSERT(move == heap_usable_size(&f->h, s->p));
+			check_contents(s, s->size); /* untouched */
+			break;
+		}
+		ASSERT(e == HEAP_OK);
+		if (q != s->p) {
+			ASSERT(q < s->p);
+			memmove(q, s->p, move);
+		}
+		size_t keep = size < s->size ? size : s->size;
+		struct slot old = *s;
+		s->p = NULL;
+		check_new(f, q, size, align);
+		old.p = q;
+		check_contents(&old, keep);
+		*s = (struct slot){ q, size, align, old.seed };
+		fill(s);
+		break;
+	}
+	case 1: /* heap_realloc: NULL allocates, 0 shrinks to the minimal block */
+		if (!s->p) {
+			size_t size = pick_size(f);
+			unsigned char *p = heap_realloc(&f->h, NULL, size, &e);
+			if (!p)
+				ASSERT(e == HEAP_ERR_OOM);
+			else
+				put(f, i, p, size, 0);
+		} else {
+			check_contents(s, s->size);
+			unsigned char *q = heap_realloc(&f->h, s->p, 0, &e);
+			ASSERT(q != NULL); /* a shrink never fails */
+			struct slot old = *s;
+			s->p = NULL;
+			check_new(f, q, 0, 0);
+			*s = (struct slot){ q, 0, 0, old.seed };
+		}
+		break;
+	case 2: { /* sized free with any size in [asked, usable] */
+		if (!s->p)
+			break;
+		size_t usable = heap_usable_size(&f->h, s->p);
+		size_t size = s->size + take(f, 2) % (usable - s->size + 1);
+		check_contents(s, s->size);
+		e = heap_free_sized(&f->h, s->p, size);
+		/* usable itself is always one that could have given the block */
+		if (size == usable || size == s->size)
+			ASSERT(e == HEAP_OK);
+		if (e == HEAP_OK)
+			drop(f, i);
+		else
+			ASSERT(e == HEAP_ERR_SIZE_MISMATCH);
+		break;
+	}
+	case 3: { /* batch free: live blocks and one foreign pointer among them */
+		void *ptrs[6];
+		int idx[6];
+		size_t n = 0, bad_index = 99;
+		int local;
+		for (int k = 0; k < SLOTS && n < 5; k++) {
+			int j = (i + k) % SLOTS;
+			if (f->s[j].p) {
+				check_contents(&f->s[j], f->s[j].size);
+				idx[n] = j;
+				ptrs[n++] = f->s[j].p;
+			}
+		}
+		size_t bad_at = take(f, 1) % (n + 1);
+		for (size_t k = n; k > bad_at; k--) {
+			ptrs[k] = ptrs[k - 1];
+			idx[k] = idx[k - 1];
+		}
+		ptrs[bad_at] = &local;
+		idx[bad_at] = -1;
+		n++;
+		ASSERT(heap_free_batch_err(&f->h, ptrs, n, &e, &bad_index) == 1);
+		ASSERT(e == HEAP_ERR_FOREIGN_PTR && bad_index == bad_at);
+		for (size_t k = 0; k < n; k++)
+			if (idx[k] >= 0)
+				drop(f, idx[k]);
+		break;
+	}
+	case 4: { /* aligned batch */
+		void *out[4];
+		size_t size = take(f, 1), align = (size_t)1 << (take(f, 1) % 13);
+		size_t got = heap_alloc_batch(&f->h, size, align, out, 4);
+		for (size_t k = 0; k < got; k++) {
+			int j = (i + (int)k) % SLOTS;
+			if (f->s[j].p) {
+				ASSERT(heap_free(&f->h, out[k]) == HEAP_OK);
+				continue;
+			}
+			put(f, j, out[k], size, align);
+		}
+		break;
+	}
+	case 5: { /* usable size with its error */
+		int local;
+		if (s->p) {
+			ASSERT(heap_usable_size_err(&f->h, s->p, &e) >= s->size && e == HEAP_OK);
+		}
+		ASSERT(heap_usable_size_err(&f->h, &local, &e) == 0 && e == HEAP_ERR_FOREIGN_PTR);
+		break;
+	}
+	default: { /* realloc a block to its own usable size: in place */
+		if (!s->p)
+			break;
+		size_t usable = heap_usable_size(&f->h, s->p);
+		check_contents(s, s->size);
+		unsigned char *q = heap_realloc(&f->h, s->p, usable, &e);
+		ASSERT(q == s->p);
+		ASSERT(heap_usable_size(&f->h, q) == usable);
+		break;
+	}
+	}
 }
 
 static void op(struct fuzz *f, unsigned code)
@@ -344,8 +485,11 @@ static void op(struct fuzz *f, unsigned code)
 		ASSERT(n == sp.spans && n <= st.free_blocks);
 		break;
 	}
-	default:
+	case 14:
 		validate(f);
+		break;
+	default:
+		more_ops(f, i);
 		break;
 	}
 }
@@ -363,12 +507,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.cur_end = f.r1_end = arena1 + len;
 	f.cur_max = arena1 + ARENA1;
 	ASSERT(heap_init(&f.h, arena1, f.cur_end) == HEAP_OK);
-	unsigned n = 0;
 	while (f.left) {
 		op(&f, take(&f, 1));
 		check_live(&f);
-		if (++n % 16 == 0)
-			validate(&f);
+		/* The validator after every step, so a fault is named where it starts. */
+		validate(&f);
 	}
 	validate(&f);
 	for (int i = 0; i < SLOTS; i++)

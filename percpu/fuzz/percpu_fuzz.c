@@ -2,7 +2,10 @@
 /*
  * libFuzzer target for percpu over the locked heap on the host port, in one
  * thread: the input is a sequence of operations (kmalloc, kzalloc,
- * kmalloc_aligned, krealloc, krealloc_aligned, kfree, kfree_sized, ksize,
+ * kmalloc_aligned, kcalloc, the _try forms, krealloc, krealloc_aligned
+ * (with NULL and 0), kfree, kfree_sized (any size up to ksize), ksize,
+ * an allocation the heap cannot serve (both reclaim levels, with the other
+ * virtual harts' flush requests standing), percpu_poll,
  * percpu_drain, percpu_trim, kheap_trim with every span it offers
  * overwritten, a switch to another virtual hart with port_host_become_hart,
  * a hart exit, and misuse whose report is known) against a shadow model of
@@ -10,7 +13,7 @@
  * that allocated them (cross-hart frees). Checked: alignment, usable size,
  * disjointness from every live block, the byte pattern of every block before
  * it is freed or resized, the recorded misuse code (a misuse handler that
- * records instead of panicking), the validator every 64 operations; at the
+ * records instead of panicking), the validator every 32 operations; at the
  * end of each input every block is freed, every hart exits, and
  * percpu_check_drained(0) must hold with the heap back to its free bytes.
  */
@@ -149,6 +152,98 @@ static void spoil_span(void *ctx, void *start, size_t len)
 	memset(p, 0xa5, len);
 }
 
+/* Every live block still holds its pattern (a reclaim freed none of them). */
+static void check_all(void)
+{
+	for (int k = 0; k < SLOTS; k++)
+		if (s[k].p)
+			check_contents(&s[k], s[k].size);
+}
+
+/*
+ * The rest of the API: kcalloc, the _try forms, an allocation the heap
+ * cannot serve (the reclaim, both levels, with the other virtual harts'
+ * requests left standing), krealloc's NULL and 0, kfree_sized with any
+ * size up to ksize, percpu_poll, kfree(NULL), the validator.
+ */
+static void more_ops(int i)
+{
+	struct slot *b = &s[i];
+
+	switch (take(1) % 8) {
+	case 0: { /* validate */
+		size_t n = kheap_validate(NULL, NULL);
+		if (n)
+			FAIL("validator: %zu errors", n);
+		break;
+	}
+	case 1: /* kcalloc */
+		if (!b->p) {
+			size_t n = take(1) % 64, size = 1 + take(1);
+			unsigned char *p = kcalloc(n, size);
+			ASSERT(all_zero(p, n * size));
+			if (n * size)
+				put(i, p, n * size, 0);
+			else
+				kfree(p);
+		}
+		break;
+	case 2: { /* more than the heap has: reclaim, then NULL */
+		size_t size = ((size_t)(take(1) % 8) + 9) << 20; /* 9..16 MiB */
+		void *p = take(1) & 1 ? kmalloc_aligned_try(size, 4096) : kmalloc_try(size);
+		check_all();
+		if (p)
+			kfree(p);
+		break;
+	}
+	case 3: /* krealloc(NULL, size) allocates, krealloc(p, 0) frees */
+		if (!b->p) {
+			size_t size = pick_size();
+			put(i, krealloc(NULL, size), size, 0);
+		} else {
+			check_contents(b, b->size);
+			ASSERT(krealloc(b->p, 0) == NULL);
+			b->p = NULL;
+		}
+		break;
+	case 4: /* kfree_sized with any size from the one asked to ksize */
+		if (b->p) {
+			size_t usable = ksize(b->p);
+			size_t size = b->size + take(2) % (usable - b->size + 1);
+			int before = misuses;
+			check_contents(b, b->size);
+			kfree_sized(b->p, size);
+			ASSERT(misuses == before);
+			b->p = NULL;
+		}
+		break;
+	case 5: /* kmalloc_try, kmalloc_aligned_try */
+		if (!b->p) {
+			size_t size = pick_size(), align = 0;
+			unsigned char *p;
+			if (take(1) & 1) {
+				align = (size_t)1 << (take(1) % 13);
+				p = kmalloc_aligned_try(size, align);
+			} else {
+				p = kmalloc_try(size);
+			}
+			ASSERT(p != NULL);
+			put(i, p, size, align);
+		}
+		break;
+	case 6: /* krealloc_aligned(NULL) */
+		if (!b->p) {
+			size_t size = pick_size(), align = (size_t)1 << (take(1) % 13);
+			put(i, krealloc_aligned(NULL, size, align), size, align);
+		}
+		break;
+	default: /* nothing to free; a pending request answered */
+		kfree(NULL);
+		percpu_poll();
+		break;
+	}
+}
+
 static void op(unsigned code)
 {
 	int i = (int)(take(1) % SLOTS);
@@ -269,12 +364,9 @@ static void op(unsigned code)
 		if (b->p)
 			ASSERT(ksize(b->p) >= b->size);
 		break;
-	default: { /* validate */
-		size_t n = kheap_validate(NULL, NULL);
-		if (n)
-			FAIL("validator: %zu errors", n);
+	default:
+		more_ops(i);
 		break;
-	}
 	}
 }
 
@@ -298,7 +390,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	become(0);
 	for (unsigned n = 1; left; n++) {
 		op(take(1));
-		if (n % 64 == 0 && kheap_validate(NULL, NULL))
+		/* Every 32 steps: the 16 MiB heap's walk is a main cost of the run. */
+		if (n % 32 == 0 && kheap_validate(NULL, NULL))
 			FAIL("validator found errors");
 	}
 	/* Free everything, from whatever hart we are on now. */
