@@ -153,6 +153,7 @@ size_t heap_validate(struct heap *h,
 {
 	struct vctx v = { report, ctx, 0, false };
 	size_t used = 0, freeb = 0, nfree = 0, nlive = 0, bytes = 0, nreg = 0, overhead = 0;
+	bool list_ok = true;
 
 	if (h->magic != HEAP_MAGIC) {
 		bad(&v, "heap not initialised", (uintptr_t)h);
@@ -162,12 +163,34 @@ size_t heap_validate(struct heap *h,
 		if (++nreg > h->st.regions) {
 			bad(&v, "region list longer than the count", (uintptr_t)r);
 			v.incomplete = true;
+			list_ok = false;
+			break;
+		}
+		/*
+		 * A region's header is in the heap's memory, in reach of an
+		 * underflow of its first block; the hull is in struct heap,
+		 * out of that reach. A link out of the hull, or not 16-aligned,
+		 * is not followed. One that stays in the hull but names no
+		 * region still is: nothing else records where regions start.
+		 */
+		uintptr_t a = (uintptr_t)r;
+		if ((a & (GRAIN - 1)) || a < h->lo || a >= h->hi || h->hi - a < REGION_HDR) {
+			bad(&v, "region link points outside the heap", a);
+			v.incomplete = true;
+			list_ok = false;
 			break;
 		}
 		bytes += r->end - (uintptr_t)r;
 		overhead += region_overhead(r);
 		walk_region(&v, r, &used, &freeb, &nfree, &nlive);
 	}
+	/*
+	 * The bins' checks find each block's region by walking the region
+	 * list (region_of): not a list that had to be left, which would send
+	 * them through the bad link, or round a cycle forever.
+	 */
+	if (!list_ok)
+		return v.errors;
 	size_t bin_blocks = 0, bin_bytes = 0;
 	/* The bound stops a cyclic list; an unfinished region walk undercounts. */
 	walk_bins(&v, h, v.incomplete ? nfree + h->st.free_blocks : nfree,

@@ -168,6 +168,35 @@ static void test_adjacent_free(void)
 	CHECK_EQ(errors(), 0);
 }
 
+/*
+ * A region's header lies in the heap's memory, in reach of an underflow of
+ * its first block: a damaged link to the next region is named, never
+ * followed (the validator is safe on a corrupted heap). Two regions, so the
+ * damaged link is not the last one, which the region count already bounds.
+ */
+static void test_region_link(void)
+{
+	static struct heap h2;
+	char *m1 = test_map(ARENA), *m2 = test_map(ARENA);
+	CHECK_EQ(heap_init(&h2, m1, m1 + ARENA), HEAP_OK);
+	CHECK_EQ(heap_claim(&h2, m2, m2 + ARENA), HEAP_OK);
+	CHECK(heap_alloc(&h2, 100, 0, NULL) != NULL);
+	CHECK_EQ(heap_validate(&h2, NULL, NULL), 0);
+	struct heap_region *cur = h2.regions, *saved = cur->next;
+	CHECK(saved != NULL);
+	cur->next = (struct heap_region *)(uintptr_t)0x4141414141414140u;
+	reported = 0;
+	CHECK_EQ(heap_validate(&h2, count, (void *)1), 1);
+	CHECK_EQ(reported, 1);
+	/* Inside no region, 8 mod 16: no header can be there either. */
+	cur->next = (struct heap_region *)(m1 + 8);
+	CHECK_EQ(heap_validate(&h2, NULL, NULL), 1);
+	cur->next = saved;
+	CHECK_EQ(heap_validate(&h2, NULL, NULL), 0);
+	test_unmap(m1, ARENA);
+	test_unmap(m2, ARENA);
+}
+
 int main(void)
 {
 	setup();
@@ -184,6 +213,7 @@ int main(void)
 			CHECK_EQ(heap_free(&h, blk[i]), HEAP_OK);
 	CHECK_EQ(errors(), 0);
 	CHECK_EQ(h.st.free_blocks, 1);
+	test_region_link();
 	printf("validate_test: PASS\n");
 	return 0;
 }

@@ -245,7 +245,11 @@ size_t heap_free_spans(struct heap *h, void (*fn)(void *ctx, void *start, size_t
 /*
  * Walks every block of every region and every bin; returns the number of
  * inconsistencies, calling report (if not NULL) for each with the address of
- * the offending block. Read-only, safe on a corrupted heap, O(heap).
+ * the offending block. Read-only, safe on a corrupted heap, O(heap); of a
+ * region's header, which lies in the heap's memory, a link to the next
+ * region is followed only when it is 16-aligned and inside the hull of all
+ * regions (a damaged one that still is, in a gap between regions, is not
+ * caught before it is read).
  */
 size_t heap_validate(struct heap *h,
 		     void (*report)(void *ctx, const char *msg, void *addr),
