@@ -232,17 +232,22 @@ static inline uint16_t heap_tag_check_of(uintptr_t b, uint32_t size16, unsigned 
 
 /*
  * True if p looks like the payload of an allocated block (live or cached):
- * 16-aligned, and a check that matches its address and size. Reads only
- * the owner's lanes and the ones the heap leaves alone while the block is
- * allocated (no lock needed); the heap's free still decides.
+ * 16-aligned, a size a block can have, and a check that matches its
+ * address and size. Reads only the owner's lanes and the ones the heap
+ * leaves alone while the block is allocated (no lock needed); the heap's
+ * free still decides. The sentinel that ends every region is a valid
+ * allocated tag of size 0 (heap_core.h): the pointer above it (the next
+ * region's header, or past the region's end) is no block, and
+ * heap_block_size would give it 2^64 - 8 bytes.
  */
 static inline bool heap_tag_plausible_allocated(const void *p)
 {
 	uintptr_t b = (uintptr_t)p - sizeof(uintptr_t);
 	if ((uintptr_t)p & 15)
 		return false;
+	uint32_t s16 = heap_tag_size16(p);
 	uint16_t chk = *(const heap_lane16_t *)((const heap_lane8_t *)p - 8 + HEAP_LANE_CHECK);
-	return chk == heap_tag_check_of(b, heap_tag_size16(p), 1);
+	return s16 >= 2 && chk == heap_tag_check_of(b, s16, 1); /* blocks: 32 bytes up */
 }
 
 /* As heap_tag_plausible_allocated, and live: a live state, not cached. */
