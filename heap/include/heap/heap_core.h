@@ -46,7 +46,8 @@
  * block in its bin keeps its place in the list.
  *
  * Semantics:
- *  - size 0 is served as size 1: a unique minimal block (24 usable bytes),
+ *  - size 0 is served as size 1: a unique minimal block (24 usable bytes;
+ *    16 at hardening level 2, whose canary takes 8),
  *    as glibc's malloc(0). heap_realloc(p, 0) likewise shrinks to that block.
  *  - align 0 means the default; every block is at least 16-aligned (RISC-V
  *    lp64 max_align_t). Any power of two is accepted as long as size + align
@@ -155,7 +156,8 @@ struct heap {
  * disjoint region and makes it the current one; heap_extend grows the current
  * region's end; heap_truncate gives back the free tail of the current region
  * down to new_end, or as far as allocated blocks allow, and returns the
- * region's new end. Regions need room for 80 bytes of bookkeeping.
+ * region's new end. A region of fewer than 128 bytes is refused
+ * (HEAP_ERR_BAD_REGION): its bookkeeping alone takes up to 80.
  */
 enum heap_error heap_init(struct heap *h, void *start, void *end);
 enum heap_error heap_claim(struct heap *h, void *start, void *end);

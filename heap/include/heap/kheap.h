@@ -246,7 +246,8 @@ static inline size_t kheap_offset_of(const void *q)
  * - KHEAP_OFFSET_MIN): b itself if it is aligned, else the first aligned
  * address at least KHEAP_OFFSET_MIN above b; NULL if size bytes from there
  * do not fit. A block of size + align + KHEAP_OFFSET_MIN - 16 bytes always
- * fits; one of size + align - 16 fits unless b + 16 is the aligned address
+ * fits if size > 0 (q must lie inside b: size 0 may not fit, so callers
+ * ask for 1); one of size + align - 16 fits unless b + 16 is the aligned address
  * and the block has less than 32 bytes to spare.
  */
 static inline void *kheap_offset_place(void *b, size_t usable, size_t size, size_t align)
