@@ -78,6 +78,18 @@ void percpu_init(enum percpu_mode mode)
 {
 	if (percpu_ready)
 		port_panic(PORT_EXIT_MISUSE, "percpu: double init");
+	/*
+	 * Before kheap_init the heap's capacity is 0, and percpu_budget_init
+	 * would fix the rounds' charge floor for that (none: a round costs its
+	 * bytes), so the caches could hold several times the blocks the budget
+	 * means for the real heap. Named as pages_init names it; a handler
+	 * that returns leaves percpu uninitialised (kmalloc then reaches "use
+	 * before init"), and percpu_init may be called again in order.
+	 */
+	if (!kheap_capacity()) {
+		kheap_report_misuse(HEAP_ERR_UNINIT, NULL, 0, "percpu_init before kheap_init");
+		return;
+	}
 	percpu_mode_ = mode;
 	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++)
 		ticket_lock_init(&percpu_depots[cls].lock);
