@@ -636,8 +636,10 @@ void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls)
 			/* A run from the heap in one batch (frees never refill it). */
 			struct percpu_magazine *m = d->loose;
 			size_t n = kheap_alloc_batch(percpu_class_size[cls], 0, m->rounds, m->cap);
-			for (size_t i = 0; i < n; i++)
+			for (size_t i = 0; i < n; i++) {
 				heap_tag_mark_cached(m->rounds[i]);
+				poison_block(m->rounds[i]); /* as refill's: checked below */
+			}
 			loose_add(d, n);
 			STAT_ADD(&cold(c)->refills, 1);
 			STAT_ADD(&cold(c)->refill_blocks, n);
@@ -664,7 +666,15 @@ void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls)
 	}
 	unlock_and_destroy(c, d, f, NULL, spent);
 	if (p) {
-		/* Ours alone now: no other hart reaches it. */
+		/*
+		 * Ours alone now: no other hart reaches it. Its poison is
+		 * checked as slot_pop checks a magazine's rounds: a loose
+		 * magazine may be a full one another hart's frees filled
+		 * (poisoned there), and a write after free into one of its
+		 * rounds went unnamed here. After the unlock: a handler may
+		 * take its time, or allocate.
+		 */
+		poison_check(p);
 		heap_tag_set_state(p, class_state(cls));
 		STAT_ADD(&cold(c)->depot_exchanges, 1);
 	}
