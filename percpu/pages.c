@@ -51,6 +51,13 @@ struct pages_cpu {
 static struct pages_cpu pages_cpus[PORT_MAX_HARTS];
 static ticket_lock_t pages_lock = TICKET_LOCK_INIT;
 static struct pages_run *runs, *spares, *hint;
+/*
+ * The directory entry of a page whose run went back to the heap, until a
+ * new run covers it: a free_pages of a page there is a double free (the
+ * page was handed out, freed, and its run released), not a foreign pointer.
+ * Its address only; run_of never returns it.
+ */
+static struct pages_run run_gone;
 static unsigned empty_runs;
 static uint64_t runs_carved, runs_returned;
 
@@ -198,7 +205,7 @@ static void run_release(struct pages_run *r)
 	if (hint == r)
 		hint = NULL;
 	for (unsigned i = 0; i < r->npages; i++)
-		__atomic_store_n(&dir[((r->base - dir_lo) >> PAGES_SHIFT) + i], NULL,
+		__atomic_store_n(&dir[((r->base - dir_lo) >> PAGES_SHIFT) + i], &run_gone,
 				 __ATOMIC_RELAXED);
 	empty_runs--;
 	runs_returned++;
@@ -220,17 +227,25 @@ static void run_put(struct pages_run *r, unsigned i, unsigned order)
 		run_release(r);
 }
 
-static struct pages_run *run_of(void *p, unsigned *idx)
+/* p's directory entry: its run, &run_gone, or NULL (never in a run). */
+static struct pages_run *dir_entry(void *p)
 {
 	uintptr_t a = (uintptr_t)p;
 	size_t i = (a - dir_lo) >> PAGES_SHIFT;
-	struct pages_run *r;
 
 	if (a < dir_lo || i >= dir_pages)
 		return NULL;
-	r = __atomic_load_n(&dir[i], __ATOMIC_RELAXED);
-	if (r)
-		*idx = (unsigned)((a - r->base) >> PAGES_SHIFT);
+	return __atomic_load_n(&dir[i], __ATOMIC_RELAXED);
+}
+
+/* p's run (and its page index in *idx), or NULL if p is in none now. */
+static struct pages_run *run_of(void *p, unsigned *idx)
+{
+	struct pages_run *r = dir_entry(p);
+
+	if (!r || r == &run_gone)
+		return NULL;
+	*idx = (unsigned)(((uintptr_t)p - r->base) >> PAGES_SHIFT);
 	return r;
 }
 
@@ -390,6 +405,8 @@ void free_pages(void *p, unsigned order)
 	unsigned i = 0;
 	uint8_t st;
 
+	if (!p)
+		return; /* as kfree(NULL) and Linux's free_pages(0, order) */
 	if (!check_ready("free_pages"))
 		return;
 	if (order > PAGES_MAX_ORDER) {
@@ -398,7 +415,14 @@ void free_pages(void *p, unsigned order)
 	}
 	r = run_of(p, &i);
 	if (!r) {
-		pages_misuse(HEAP_ERR_FOREIGN_PTR, p, order, "free_pages");
+		/*
+		 * The first page of a run that went back to the heap: it was
+		 * handed out and freed before. (A pointer the heap has since
+		 * handed out elsewhere is named so too: misuse either way.)
+		 */
+		bool gone = dir_entry(p) == &run_gone && !((uintptr_t)p & (PAGES_SIZE - 1));
+		pages_misuse(gone ? HEAP_ERR_DOUBLE_FREE : HEAP_ERR_FOREIGN_PTR, p, order,
+			     "free_pages");
 		return;
 	}
 	st = state_get(r, i);

@@ -45,7 +45,10 @@ void pages_init(void);
 /* 2^order contiguous pages, aligned to PAGES_SIZE; NULL if the heap has no
  * room even after pages_reclaim(). order > PAGES_MAX_ORDER is misuse. */
 void *alloc_pages(unsigned order);
-/* Frees what alloc_pages(order) returned, with the same order. */
+/*
+ * Frees what alloc_pages(order) returned, with the same order. NULL does
+ * nothing (as kfree(NULL), and Linux's free_pages(0, order)).
+ */
 void free_pages(void *p, unsigned order);
 
 static inline void *alloc_page(void)
@@ -83,7 +86,8 @@ void pages_get_stats(struct pages_stats *st);
  * size is the bytes of the order the caller named (SIZE_MAX if a size_t
  * cannot hold them: a misused order of 52 or more on 64 bits). Errors used:
  * HEAP_ERR_UNINIT, _DOUBLE_INIT, _FOREIGN_PTR (not in a run), _INTERIOR_PTR
- * (not the first page of an allocation), _DOUBLE_FREE, _BAD_ALIGN (order
+ * (not the first page of an allocation), _DOUBLE_FREE (a free page, or a
+ * page of a run that has gone back to the heap since), _BAD_ALIGN (order
  * too big), _SIZE_MISMATCH (freed with another order). If a handler
  * returns, the call returns NULL / does nothing.
  */
