@@ -217,7 +217,9 @@ static PERCPU_SLOW enum percpu_free_result free_slow(void *p, unsigned cls)
 	slot_load(c, cls, empty, 0);
 push:
 	if (!state_claim(p, HEAP_CLAIM_ANY_LIVE)) {
-		r = PERCPU_FREE_LOST; /* another freer won */
+		/* Another freer won: this free took nothing back. */
+		STAT_ADD(&cold(c)->slow_frees, (uint64_t)-1);
+		r = PERCPU_FREE_LOST;
 		goto out;
 	}
 	poison_block(p);
@@ -509,7 +511,13 @@ static PERCPU_SLOW void free_slow_path(void *p)
 			if (r != PERCPU_FREE_HEAP)
 				return;
 		}
-	} else {
+	} else if (heap_tag_plausible_live(p)) {
+		/*
+		 * Only a block the heap will take back counts as a free: a
+		 * freed one (a double free, the heap's or a magazine's tag)
+		 * is named there, and if a handler returns nothing came
+		 * back, so allocs - frees stays the blocks the caller holds.
+		 */
 		count_large(false);
 	}
 	/* Large, bypass, or not a plausible live block: the heap decides. */

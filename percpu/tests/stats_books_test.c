@@ -5,6 +5,8 @@
  * caller holds, the heap's live count once the caches are drained. A _try
  * call that returns NULL handed nothing out: a large request the heap
  * cannot hold, an aligned one, and a class size once the heap is full.
+ * Nor does a free that the misuse handler rejects (and returns from) take
+ * anything back: a double free of a large block, of a class block.
  */
 #include "test_util.h"
 
@@ -46,6 +48,28 @@ int main(void)
 	kfree(p);
 	held--;
 	check_books("kfree(p)");
+
+	/* Double frees a recording handler rejects: no block came back. */
+	kheap_set_misuse_handler(record_misuse);
+	void *big = kmalloc(64 << 10); /* large: straight to the heap */
+	held++;
+	kfree(big);
+	held--;
+	check_books("kfree(64 KiB block)");
+	kfree(big);
+	CHECK_EQ(misuses, 1);
+	CHECK_EQ(last_misuse, HEAP_ERR_DOUBLE_FREE);
+	check_books("a second kfree of the 64 KiB block (rejected)");
+	void *small = kmalloc(100);
+	held++;
+	kfree(small);
+	held--;
+	kfree(small);
+	CHECK_EQ(misuses, 2);
+	CHECK_EQ(last_misuse, HEAP_ERR_DOUBLE_FREE);
+	check_books("a second kfree of a 100-byte block (rejected)");
+	kheap_set_misuse_handler(NULL);
+	misuses = 0;
 
 	/* The heap full of 256-byte blocks: the class's next one fails too. */
 	while (n < MAX && (fill[n] = kmalloc_try(256)))
