@@ -236,10 +236,24 @@ static const char *find_arg(const char *key, size_t *len)
 	return 0;
 }
 
+/*
+ * find_arg(), and a key given no value (`ops=`, run_qemu's `--ops ''`) is
+ * named and stops the kernel: taken as absent, ops= ran the default job
+ * of 1.6 million operations. Leaving the key out gives the default.
+ */
+static const char *arg_value(const char *key, size_t *len)
+{
+	const char *v = find_arg(key, len);
+
+	if (v && !*len)
+		panic("bootarg %s: no value (leave %s out for its default)", key, key);
+	return v;
+}
+
 bool kernel_arg_str(const char *key, char *buf, size_t size)
 {
 	size_t len;
-	const char *v = find_arg(key, &len);
+	const char *v = arg_value(key, &len);
 
 	if (!v || !size)
 		return false;
@@ -253,10 +267,10 @@ bool kernel_arg_str(const char *key, char *buf, size_t size)
 uint64_t kernel_arg_u64(const char *key, uint64_t def)
 {
 	size_t len;
-	const char *v = find_arg(key, &len);
+	const char *v = arg_value(key, &len);
 	uint64_t val;
 
-	if (!v || !len)
+	if (!v)
 		return def;
 	if (!bootarg_number(v, len, &val))
 		panic("bootarg %s: bad number (decimal, or hex after 0x, below 2^64)", key);

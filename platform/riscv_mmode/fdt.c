@@ -133,8 +133,10 @@ uint64_t mmode_arg_u64(const char *key, uint64_t def)
 		return def;
 	while (v[len] && v[len] != ' ')
 		len++;
+	/* Named, as a bad number is: taken as absent, ops= ran the default job. */
 	if (!len)
-		return def;
+		port_panic(PORT_EXIT_PANIC, "bootarg %s: no value (leave %s out for its default)",
+			   key, key);
 	if (!bootarg_number(v, len, &val))
 		port_panic(PORT_EXIT_PANIC, "bootarg %s: bad number (decimal, or hex after 0x, below 2^64)", key);
 	return val;

@@ -76,7 +76,11 @@ void kvprintf(const char *fmt, va_list ap);
 				   #cond, __FILE__, __LINE__);              \
 	} while (0)
 
-/* Value of `key=value` in the bootargs (decimal or 0x hex), else def. */
+/*
+ * Value of `key=value` in the bootargs (decimal or 0x hex), else def. A
+ * bad number, or `key=` with no value, is named and stops the kernel
+ * (exit 2), here and in kernel_arg_str: never the default in its place.
+ */
 uint64_t kernel_arg_u64(const char *key, uint64_t def);
 /*
  * kernel_arg_u64(key, def), a time in units of 1/per_second s (1000000:

@@ -49,7 +49,10 @@ void mmode_fdt_scan(const void *dtb);
 unsigned mmode_nharts(void);
 /* /chosen/bootargs, "" if none. */
 const char *mmode_bootargs(void);
-/* Value of `key=value` in the bootargs (decimal or 0x hex), else def. */
+/*
+ * Value of `key=value` in the bootargs (decimal or 0x hex), else def; a bad
+ * number or `key=` with no value is named and stops the kernel (exit 2).
+ */
 uint64_t mmode_arg_u64(const char *key, uint64_t def);
 
 /* Lets the harts parked in _start go to mmode_secondary_main(). */
