@@ -286,3 +286,17 @@ uint64_t kernel_arg_ticks(const char *key, uint64_t def, uint64_t per_second)
 		      "it passes 2^64)", key, (unsigned long long)val, (unsigned long long)hz);
 	return val * hz / per_second;
 }
+
+unsigned kernel_arg_hart(const char *key, unsigned def)
+{
+	uint64_t val = kernel_arg_u64(key, def);
+
+	/*
+	 * The full 64 bits against the harts present (every one of them runs
+	 * or the boot panics): cast first, trap_hart=2^32 was hart 0.
+	 */
+	if (val >= platform_nharts())
+		panic("bootarg %s: hart %llu, but only %u harts (0..%u)", key,
+		      (unsigned long long)val, platform_nharts(), platform_nharts() - 1);
+	return (unsigned)val;
+}

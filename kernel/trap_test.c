@@ -15,7 +15,7 @@ static char kind[16] = "illegal";
 
 static void setup(void)
 {
-	trap_hart = (unsigned)kernel_arg_u64("trap_hart", platform_nharts() - 1);
+	trap_hart = kernel_arg_hart("trap_hart", platform_nharts() - 1);
 	kernel_arg_str("trap", kind, sizeof(kind));
 	kprintf("trap_test: hart %u will trap (%s)\n", trap_hart, kind);
 }

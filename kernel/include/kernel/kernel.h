@@ -89,6 +89,12 @@ uint64_t kernel_arg_u64(const char *key, uint64_t def);
  * tick every 21 days became one every microsecond.
  */
 uint64_t kernel_arg_ticks(const char *key, uint64_t def, uint64_t per_second);
+/*
+ * kernel_arg_u64(key, def) as a hart index (smp_this_hart()'s numbering): one
+ * past the harts present is named and stops the kernel (exit 2), not cut to
+ * 32 bits or left to pick no hart at all. def must be a hart present.
+ */
+unsigned kernel_arg_hart(const char *key, unsigned def);
 /* Value of `key=value` copied into buf (NUL-terminated); false if absent. */
 bool kernel_arg_str(const char *key, char *buf, size_t size);
 
