@@ -17,6 +17,9 @@ static void setup(void)
 {
 	trap_hart = kernel_arg_hart("trap_hart", platform_nharts() - 1);
 	kernel_arg_str("trap", kind, sizeof(kind));
+	/* Named, not run as the illegal instruction run() falls back to. */
+	if (memcmp(kind, "illegal", 8) && memcmp(kind, "load", 5) && memcmp(kind, "ebreak", 7))
+		panic("bootarg trap: '%s' is none of illegal, load, ebreak", kind);
 	kprintf("trap_test: hart %u will trap (%s)\n", trap_hart, kind);
 }
 
