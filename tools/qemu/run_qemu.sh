@@ -204,11 +204,17 @@ print("run_qemu: %d harts by function: %s" % (len(cpus), ", ".join(
     "%d in %s" % (n, f) for f, n in sorted(count.items(), key=lambda kv: -kv[1]))))
 PY
 }
-# Marks why QEMU is being killed, asks where the harts are, kills it.
+# Asks where the harts are, marks why QEMU is being killed, kills it. The
+# mark comes after the dump: a kernel that ends by itself during the dump
+# (it takes a second or more) keeps its own exit code, where a mark made
+# first reported it killed (exit 6). TERM is ignored from the mark on: the
+# runner, seeing QEMU gone, stops this watchdog, and must find the mark
+# only if QEMU was there to kill (pkill found it).
 kill_qemu() {
-	: >"$1"
 	dump_harts
-	pkill -TERM -f -- "-name $name " || true
+	trap '' TERM
+	: >"$1"
+	pkill -TERM -f -- "-name $name " || rm -f "$1"
 }
 # A watchdog's sleep, in the background so that the TERM the runner sends
 # when QEMU is done ends it at once and quietly (a killed foreground sleep
@@ -255,7 +261,10 @@ wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
 last=$(tr -d '\r' <"$log" | grep -v '^[[:space:]]*$' | tail -n 1)
 # The runner's verdict goes to the log as well, so expectations can match it.
 say() { echo "run_qemu: $*" | tee -a "$log"; }
-[ -s "$harts" ] && tee -a "$log" <"$harts"
+# The hart dump only with a kill: a kernel that ended by itself is no hang.
+if [ -e "$silent" ] || [ -e "$timedout" ]; then
+	[ -s "$harts" ] && tee -a "$log" <"$harts"
+fi
 rm -f "$harts"
 if [ -e "$silent" ]; then
 	say "WATCHDOG: no console output for ${silence_s}s, killed"
