@@ -216,6 +216,12 @@ static void do_alloc(unsigned hart, struct block *b)
 			port_panic(PORT_EXIT_FAIL,
 				   "kzalloc(%zu) returned %p with non-zero bytes\n"
 				   "qemu_smp: FAIL zalloc_not_zero=1", size, b->p);
+		/*
+		 * Not an aligned block: a slot's earlier kmalloc_aligned value
+		 * sent one kzalloc'd block in 7 through krealloc_aligned with an
+		 * alignment it never had, and away from krealloc.
+		 */
+		b->align = 0;
 		st->zallocs++;
 	} else if (kind < 30) {
 		size_t align = (size_t)16 << (next_rand(&h->rng) % 9); /* 16..4096 */
