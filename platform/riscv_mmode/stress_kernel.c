@@ -189,6 +189,11 @@ _Noreturn void mmode_boot_main(const void *dtb)
 	uint64_t tick_us = mmode_arg_u64("tick_us", 2000), deadline;
 
 	page_ops = mmode_arg_u64("page_ops", 20000);
+	/* Named, as the S-mode kernel_arg_ticks does: wrapped, 58,000 years was 0.4 us. */
+	if (tick_us > UINT64_MAX / (MMODE_TIMEBASE_HZ / 1000000))
+		port_panic(PORT_EXIT_PANIC, "bootarg tick_us: %llu is too large (in timebase "
+			   "ticks, at %lu a second, it passes 2^64)",
+			   (unsigned long long)tick_us, MMODE_TIMEBASE_HZ);
 	unsigned spins = 0;
 
 	nharts = cfg.nharts = mmode_nharts();
