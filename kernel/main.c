@@ -211,10 +211,15 @@ void kernel_secondary_main(void)
 	hart_run();
 }
 
-/* Finds `key=` at the start of a space-separated word; returns the value. */
+/*
+ * Finds the last word `key=...` of the space-separated bootargs; returns its
+ * value. The last, as with run_qemu's own options: `bazel run //tests:X --
+ * --ops 3000` comes after the target's own ops=2000, and the first ran the
+ * target's job instead of the one asked for.
+ */
 static const char *find_arg(const char *key, size_t *len)
 {
-	const char *p = platform_bootargs();
+	const char *p = platform_bootargs(), *found = 0;
 	size_t klen = 0;
 
 	while (key[klen])
@@ -227,13 +232,13 @@ static const char *find_arg(const char *key, size_t *len)
 			n++;
 		if (n > klen && w[klen] == '=' && !memcmp(w, key, klen)) {
 			*len = n - klen - 1;
-			return w + klen + 1;
+			found = w + klen + 1;
 		}
 		p = w + n;
 		while (*p == ' ')
 			p++;
 	}
-	return 0;
+	return found;
 }
 
 /*

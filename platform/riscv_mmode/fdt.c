@@ -106,21 +106,27 @@ const char *mmode_bootargs(void)
 	return bootargs;
 }
 
-/* The value of `key=` at the start of a space-separated word, or NULL. */
+/*
+ * The value of the last word `key=...` of the space-separated bootargs, or
+ * NULL. The last, as with run_qemu's own options: a command line's
+ * `--ops 3000` comes after a target's own ops=2000.
+ */
 static const char *arg_value(const char *key)
 {
+	const char *found = 0;
+
 	for (const char *w = bootargs; *w;) {
 		const char *k = key, *v = w;
 		while (*k && *v == *k)
 			k++, v++;
 		if (!*k && *v == '=')
-			return v + 1;
+			found = v + 1;
 		while (*w && *w != ' ')
 			w++;
 		while (*w == ' ')
 			w++;
 	}
-	return 0;
+	return found;
 }
 
 uint64_t mmode_arg_u64(const char *key, uint64_t def)

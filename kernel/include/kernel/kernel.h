@@ -80,6 +80,7 @@ void kvprintf(const char *fmt, va_list ap);
  * Value of `key=value` in the bootargs (decimal or 0x hex), else def. A
  * bad number, or `key=` with no value, is named and stops the kernel
  * (exit 2), here and in kernel_arg_str: never the default in its place.
+ * A key given twice takes its last value, as run_qemu's own options do.
  */
 uint64_t kernel_arg_u64(const char *key, uint64_t def);
 /*

@@ -51,7 +51,8 @@ unsigned mmode_nharts(void);
 const char *mmode_bootargs(void);
 /*
  * Value of `key=value` in the bootargs (decimal or 0x hex), else def; a bad
- * number or `key=` with no value is named and stops the kernel (exit 2).
+ * number or `key=` with no value is named and stops the kernel (exit 2);
+ * a key given twice takes its last value.
  */
 uint64_t mmode_arg_u64(const char *key, uint64_t def);
 
