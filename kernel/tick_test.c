@@ -34,6 +34,11 @@ static void setup(void)
 {
 	period = kernel_arg_ticks("period_us", 2000, 1000000);
 	run_ticks = kernel_arg_ticks("run_ms", 400, 1000);
+	/* Either 0 runs no tick at all, and passes: named instead. */
+	if (!period)
+		panic("bootarg period_us: 0 stops the tick this test measures");
+	if (!run_ticks)
+		panic("bootarg run_ms: 0 leaves no time to measure");
 	kprintf("tick_test: each tick burns %u periods of %llu ticks\n", BURN_PERIODS,
 		(unsigned long long)period);
 }
