@@ -63,7 +63,14 @@ while [ $# -gt 0 ]; do
 	--expect) expects+=("$2"); shift 2 ;;
 	--expect-last) expect_last=$2; shift 2 ;;
 	--help|-h) sed -n '3,/^set -u$/{/^set -u$/!p}' "$0"; exit 0 ;;
-	--*) bootargs="$bootargs ${1#--}=$2"; shift 2 ;;
+	--*)
+		# The kernel splits its bootargs at blanks: --ops '1 000' ran
+		# ops=1, --ops '2000 fill=90' set fill as well.
+		case "$1$2" in *[[:space:]]*)
+			echo "run_qemu: $1 '$2': a bootarg holds no blank (the kernel would read more than one)" >&2
+			exit 2 ;;
+		esac
+		bootargs="$bootargs ${1#--}=$2"; shift 2 ;;
 	*) echo "run_qemu: unexpected argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done

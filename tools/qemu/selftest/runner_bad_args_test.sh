@@ -34,6 +34,11 @@ done
 # bootarg `smp=129` beside a run on the default 4 harts.
 expect 2 'run_qemu: --smp 129: wants 1..128' "$1" --smp=129
 expect 2 'run_qemu: --timeout wants a number' "$1" --timeout=abc
+# A bootarg value with a space is two words to the kernel: --ops '1 000'
+# ran ops=1 (and a stray word 000), --ops '2000 fill=90' set fill too.
+expect 2 "run_qemu: --ops '1 000': a bootarg holds no blank" "$1" --ops '1 000'
+expect 2 "run_qemu: --ops '2000 fill=90': a bootarg holds no blank" "$1" --ops '2000 fill=90'
+expect 2 "run_qemu: --ops ' 5': a bootarg holds no blank" "$1" --ops=' 5'
 # Good values still run the kernel.
 expect 0 'tiny kernel: hello' "$1" --timeout 30 --timeout-per-hart 10
 # Decimal with a leading zero, not an octal error.
