@@ -420,6 +420,24 @@ static size_t oom_len;
  * wins. A word: RV64 has no byte-sized AMOs.
  */
 static unsigned oom_busy;
+/*
+ * Whether the calling context is the one building the report (an OOM in
+ * it is nested: an interrupt handler's on its hart, or its extra hook's).
+ * Where the port's callers are threads (PORT_THREAD_LOCAL), threads share
+ * hart ids (the host's threads that never became a hart are all hart 0),
+ * so the owner's hart id says nothing: another thread with that id must
+ * wait for the report, not take itself for nested and rebuild it in
+ * oom_buf under the owner's feet. There the owner keeps a flag of its own
+ * (written only by that thread); else its hart id in oom_busy is the mark.
+ */
+#ifdef PORT_THREAD_LOCAL
+static PORT_THREAD_LOCAL bool oom_reporting_here;
+#define OOM_OWNER_IS_ME(owner, me) ((void)(owner), (void)(me), oom_reporting_here)
+#define OOM_OWNER_SET() (oom_reporting_here = true)
+#else
+#define OOM_OWNER_IS_ME(owner, me) ((owner) == (me))
+#define OOM_OWNER_SET() ((void)0)
+#endif
 /* The report being built, for an OOM nested in it on the same hart. */
 static size_t oom_outer_size;
 static const char *oom_outer_where;
@@ -446,7 +464,7 @@ static _Noreturn void oom_panic(size_t size, size_t align, const char *where)
 	bool nested = false;
 	if (!__atomic_compare_exchange_n(&oom_busy, &owner, me, false, __ATOMIC_ACQUIRE,
 					 __ATOMIC_RELAXED)) {
-		if (owner != me) {
+		if (!OOM_OWNER_IS_ME(owner, me)) {
 			/*
 			 * Another hart is building the full report. Panicking
 			 * now would usually win the panic and lose that report,
@@ -467,6 +485,7 @@ static _Noreturn void oom_panic(size_t size, size_t align, const char *where)
 		 */
 		nested = true;
 	} else {
+		OOM_OWNER_SET();
 		oom_outer_size = size;
 		oom_outer_where = where;
 	}
