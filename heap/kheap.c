@@ -1069,7 +1069,8 @@ static void free_common(void *p, size_t size, bool sized, const char *where)
 	port_irqflags_t f = lock();
 	enum heap_error e = sized ? heap_free_sized(&g.heap, p, size) : heap_free(&g.heap, p);
 	unlock(f);
-	bool kept = e != HEAP_OK && heap_tag_plausible_live(p);
+	/* in_hull first: a foreign p, named below, is never read through. */
+	bool kept = e != HEAP_OK && in_hull(p) && heap_tag_plausible_live(p);
 #endif
 	if (e != HEAP_OK) {
 		/*
