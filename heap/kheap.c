@@ -53,9 +53,22 @@ struct kheap_bounds kheap_bounds_;
 /* heap_bytes, for kheap_capacity: written under the lock, read relaxed. */
 static size_t capacity;
 
+/*
+ * The claimed regions, for in_hull's test before any load through a
+ * pointer: the core's list (current region first), its head published here
+ * after every init and claim. The hull alone is not enough: between two
+ * regions it covers memory that is nobody's, maybe unmapped or a device.
+ * kheap never extends or truncates a region, so a region's header, once
+ * published, never changes, and a reader that loads the head with acquire
+ * may walk the list with plain loads.
+ */
+static struct heap_region *regions_pub;
+
 /* Under the lock, after the regions changed: see <heap/kheap.h>. */
 static void publish_bounds(void)
 {
+	/* Release: the headers of every region are written before the head. */
+	__atomic_store_n(&regions_pub, g.heap.regions, __ATOMIC_RELEASE);
 	uintptr_t lo = g.heap.lo, hi = g.heap.hi;
 	__atomic_store_n(&kheap_bounds_.lo, lo, __ATOMIC_RELAXED);
 	__atomic_store_n(&kheap_bounds_.span, hi > lo ? hi - lo : 0, __ATOMIC_RELAXED);
@@ -662,14 +675,25 @@ void *kheap_calloc(size_t n, size_t size)
 }
 
 /*
- * p lies in the heap's hull, past its first word: the test before any load
- * through p (a foreign pointer is never read through; NULL is outside).
+ * p lies in a claimed region, past its first word (so the word below p,
+ * its tag, is the heap's memory): the test before any load through p (a
+ * foreign pointer is never read through; NULL is outside). The hull first,
+ * which rejects most foreign pointers at once; then the regions, for the
+ * hull of several also covers the gaps between them.
  */
 static bool in_hull(const void *p)
 {
+	uintptr_t a = (uintptr_t)p;
 	uintptr_t lo = __atomic_load_n(&kheap_bounds_.lo, __ATOMIC_RELAXED);
 	uintptr_t span = __atomic_load_n(&kheap_bounds_.span, __ATOMIC_RELAXED);
-	return (uintptr_t)p - lo < span && (uintptr_t)p - lo >= W;
+	if (a - lo >= span || a - lo < W)
+		return false;
+	/* Acquire: pairs with publish_bounds' release (the headers). */
+	for (const struct heap_region *r = __atomic_load_n(&regions_pub, __ATOMIC_ACQUIRE); r;
+	     r = r->next)
+		if (a - (uintptr_t)r >= W && a - (uintptr_t)r < r->end - (uintptr_t)r)
+			return true;
+	return false;
 }
 
 /*
@@ -728,6 +752,10 @@ static inline void offer_pages(void *p)
 static void *offset_block(const void *p, size_t *off)
 {
 	if (!in_hull(p))
+		return NULL;
+	/* The block the tag names must be inside too, before its tag is read. */
+	size_t o = heap_tag_state(p) == KHEAP_STATE_OFFSET ? kheap_offset_of(p) : 0;
+	if (!o || !in_hull((const char *)p - o))
 		return NULL;
 	char *b = kheap_offset_block(p);
 	if (b)

@@ -5,7 +5,9 @@
  * it, from level 1; the heap's own calls at every level): an unmapped page
  * outside the heap, handed to kheap_free_sized, and to kheap_free while
  * another hart holds the heap lock (the free then takes the lock's slow
- * way). Each must be named, never loaded through.
+ * way); and an unmapped page between two claimed regions, inside their
+ * hull (kheap_bounds_) but in neither, handed to every call that takes a
+ * pointer. Each must be named, never loaded through.
  */
 #include "test_util.h"
 
@@ -52,10 +54,10 @@ static void *hold_lock(void *arg)
 
 int main(void)
 {
-	char *mem = test_map(2 * MIB);
+	char *mem = test_map(4 * MIB);
 	kheap_set_misuse_handler(record);
 	kheap_init(mem, mem + MIB);
-	CHECK(munmap(mem + MIB, MIB) == 0); /* above the heap: unmapped */
+	CHECK(munmap(mem + MIB, 3 * MIB) == 0); /* above the heap: unmapped */
 	char *wild = mem + MIB + 4096;
 
 	EXPECT_FOREIGN(kheap_free_sized(wild, 64));
@@ -66,6 +68,23 @@ int main(void)
 		sched_yield();
 	EXPECT_FOREIGN(kheap_free(wild)); /* the lock is taken: not deferred */
 	pthread_join(t, NULL);
+
+	/* A second region two MiB up: the gap between is in the hull. */
+	char *second = mmap(mem + 3 * MIB, MIB, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	CHECK(second == mem + 3 * MIB);
+	kheap_claim(second, second + MIB);
+	char *gap = mem + 2 * MIB;
+	EXPECT_FOREIGN(kheap_free(gap));
+	EXPECT_FOREIGN(kheap_free_sized(gap, 64));
+	EXPECT_FOREIGN((void)kheap_usable_size(gap));
+	EXPECT_FOREIGN((void)kheap_realloc(gap, 64));
+	/* Both regions still serve. */
+	void *a = kheap_alloc(768 * 1024, 0), *b = kheap_alloc(768 * 1024, 0);
+	CHECK((char *)a < mem + MIB || (char *)b < mem + MIB);
+	CHECK((char *)a >= second || (char *)b >= second);
+	kheap_free(a);
+	kheap_free(b);
 
 	CHECK_EQ(kheap_validate(NULL, NULL), 0);
 	printf("kheap_wild_test: PASS\n");
