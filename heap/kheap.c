@@ -94,17 +94,29 @@ const void *kheap_lock_id(void)
  * returns. Whoever takes the lock next frees them all first (lock()), so
  * every heap operation, stats and reports included, sees them freed; the
  * frees cost the holder a list walk instead of a lock handover each.
- * The block's second payload word keeps the state the claim replaced, for
- * a free that fails (a tag or canary damaged meanwhile): the block then
- * stays allocated, with that state back, and unlock() names it.
+ * The block's second payload word keeps the state the claim replaced (and
+ * the offset of the offset-tagged pointer freed, if that was one), for a
+ * free that fails (a tag or canary damaged meanwhile): the block then
+ * stays allocated, with that state (and the pointer's live offset tag)
+ * back, and unlock() names it.
  */
 static void *deferred; /* atomic: the stack's top */
 
-/* The claimed block p (its state was `was`) goes on the stack. */
-static void defer(void *p, unsigned was)
+/*
+ * A free of the offset-tagged pointer b + off (off 0: none) failed and left
+ * b its owner's: so is the pointer, for the owner's own free later.
+ */
+static void offset_unfree(void *b, size_t off)
+{
+	if (off)
+		heap_tag_set_state((char *)b + off, KHEAP_STATE_OFFSET);
+}
+
+/* The claimed block p (its state was `was`; freed as p + off) goes on the stack. */
+static void defer(void *p, unsigned was, size_t off)
 {
 	void **words = p;
-	words[1] = (void *)(uintptr_t)was;
+	words[1] = (void *)((uintptr_t)was | (uintptr_t)off << 8);
 	/* Relaxed load; the CAS below publishes both words (release). */
 	void *top = __atomic_load_n(&deferred, __ATOMIC_RELAXED);
 	do
@@ -125,10 +137,11 @@ static __attribute__((noinline, cold)) void drain_deferred(void)
 	while (p) {
 		void **words = p;
 		void *next = words[0];
-		unsigned was = (unsigned)(uintptr_t)words[1];
+		uintptr_t undo = (uintptr_t)words[1];
 		enum heap_error e = heap_free_claimed(&g.heap, p);
 		if (e != HEAP_OK) {
-			heap_tag_set_state(p, was); /* not freed: its state back */
+			heap_tag_set_state(p, undo & 0xffu); /* not freed: its state back */
+			offset_unfree(p, undo >> 8);
 			if (!g.deferred_errs++) {
 				g.deferred_err = e;
 				g.deferred_err_ptr = p;
@@ -986,14 +999,15 @@ void *kheap_try_realloc_aligned(void *p, size_t size, size_t align)
 
 #if HEAP_HARDENING >= 2
 /*
- * Frees the claimed block p (its state was `was`) under the lock, or, if
- * the lock is taken, leaves it on the deferred stack for the holder.
+ * Frees the claimed block p (its state was `was`; freed as p + off, off 0
+ * for p itself) under the lock, or, if the lock is taken, leaves it on the
+ * deferred stack for the holder.
  */
-static void free_claimed(void *p, unsigned was, const char *where)
+static void free_claimed(void *p, unsigned was, size_t off, const char *where)
 {
 	port_irqflags_t f = port_irq_save();
 	if (!ticket_trylock(&g.lock)) {
-		defer(p, was);
+		defer(p, was, off);
 		port_irq_restore(f);
 		return;
 	}
@@ -1002,6 +1016,7 @@ static void free_claimed(void *p, unsigned was, const char *where)
 	unlock(f);
 	if (e != HEAP_OK) {
 		unclaim(p, was); /* not freed (a broken canary or tag) */
+		offset_unfree(p, off);
 		misuse(e, p, 0, where);
 	}
 }
@@ -1013,22 +1028,26 @@ static void free_claimed(void *p, unsigned was, const char *where)
  * and leaves it for the lock's holder. False: p is not plausible, and the
  * locked way must name it.
  */
-static bool free_unclaimed(void *p, const char *where)
+static bool free_unclaimed(void *p, size_t off, const char *where)
 {
 	port_irqflags_t f = port_irq_save();
 	if (ticket_trylock(&g.lock)) {
 		acquired();
 		enum heap_error e = heap_free(&g.heap, p);
 		unlock(f);
-		if (e != HEAP_OK)
+		if (e != HEAP_OK) {
+			/* Not freed and still live: its owner's, p + off too. */
+			if (in_hull(p) && heap_tag_plausible_live(p))
+				offset_unfree(p, off);
 			misuse(e, p, 0, where);
+		}
 		return true;
 	}
 	bool plausible = in_hull(p) && heap_tag_plausible_live(p);
 	if (plausible) {
 		unsigned was = heap_tag_state(p);
 		heap_tag_set_state(p, HEAP_STATE_CACHED);
-		defer(p, was);
+		defer(p, was, off);
 	}
 	port_irq_restore(f);
 	return plausible;
@@ -1037,7 +1056,7 @@ static bool free_unclaimed(void *p, const char *where)
 
 static void free_common(void *p, size_t size, bool sized, const char *where)
 {
-	size_t off;
+	size_t off = 0; /* q - b when p is an offset pointer q into b */
 
 	if (!ready(where))
 		return;
@@ -1068,7 +1087,7 @@ static void free_common(void *p, size_t size, bool sized, const char *where)
 	case CLAIM_WON: {
 		if (!sized) {
 			offer_pages(p);
-			free_claimed(p, was, where);
+			free_claimed(p, was, off, where);
 			return;
 		}
 		/* Not deferred: the size is checked (and named) at the free. */
@@ -1091,7 +1110,7 @@ static void free_common(void *p, size_t size, bool sized, const char *where)
 #else
 	if (!sized) {
 		offer_pages(p);
-		if (free_unclaimed(p, where))
+		if (free_unclaimed(p, off, where))
 			return;
 	}
 	port_irqflags_t f = lock();

@@ -8,11 +8,17 @@
  *    fails on the load);
  *  - kheap_free_sized of q with a wrong size: named, and q stays its
  *    owner's, whose own kheap_free(q) then frees b (no second misuse, no
- *    leak).
+ *    leak);
+ *  - kheap_free of q when the tag above b is damaged (an overflow), found
+ *    at once or while the free waits for the lock's next holder (deferred):
+ *    named, and b stays allocated, q with it, so that once repaired the
+ *    owner's kheap_free(q) frees b (as for a plain block: kheap_test's
+ *    deferred frees).
  */
 #include "test_util.h"
 
 #include <heap/kheap.h>
+#include <platform/ticket_lock.h>
 #include <string.h>
 
 #define ARENA (1u << 20)
@@ -62,6 +68,49 @@ static void test_wrong_size(void)
 	CHECK_EQ(s1.heap.live_allocs, s0.heap.live_allocs);
 }
 
+static void test_damaged(bool deferred)
+{
+	struct kheap_stats s0, s1;
+	kheap_get_stats(&s0);
+	char *b = kheap_alloc(600, 0), *fence = NULL;
+	if ((uintptr_t)b % 128 == 0) {
+		fence = b;
+		b = kheap_alloc(600, 0);
+	}
+	char *q = kheap_offset_place(b, kheap_usable_size(b), 300, 128);
+	CHECK(q && q != b);
+	kheap_offset_tag_write(q, (size_t)(q - b));
+	/* The tag of the block above b. */
+	uintptr_t *next = (uintptr_t *)(b - 8 + ((size_t)heap_tag_size16(b) << 4));
+	unsigned char *next_check = (unsigned char *)next + HEAP_LANE_CHECK;
+	uintptr_t saved = *next;
+
+	int before = misuses;
+	if (deferred) {
+		/* Held here: the free is left to the lock's next holder. */
+		ticket_lock_t *l = (ticket_lock_t *)kheap_lock_id(); /* this test alone takes it */
+		port_irqflags_t f = ticket_lock_irqsave(l, NULL);
+		kheap_free(q);
+		*next_check ^= 1; /* damaged while it waits */
+		ticket_unlock_irqrestore(l, f);
+		kheap_get_stats(&s1); /* the drain: named, b kept */
+	} else {
+		*next_check ^= 1;
+		kheap_free(q);
+	}
+	CHECK(misuses >= before + 1);
+	kheap_get_stats(&s1);
+	CHECK_EQ(s1.heap.live_allocs, s0.heap.live_allocs + 1 + (fence != NULL));
+
+	*next = saved; /* repaired: the owner frees q again */
+	before = misuses;
+	kheap_free(q);
+	CHECK_EQ(misuses, before);
+	kheap_free(fence);
+	kheap_get_stats(&s1);
+	CHECK_EQ(s1.heap.live_allocs, s0.heap.live_allocs);
+}
+
 int main(void)
 {
 	char *arena = test_map(ARENA);
@@ -69,6 +118,8 @@ int main(void)
 	kheap_set_misuse_handler(record);
 	test_misaligned_interior();
 	test_wrong_size();
+	test_damaged(false);
+	test_damaged(true);
 	CHECK_EQ(kheap_validate(NULL, NULL), 0);
 	printf("kheap_offset_misuse_test: passed\n");
 	return 0;
