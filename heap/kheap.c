@@ -835,6 +835,8 @@ static void unclaim(void *p, unsigned was)
  * An offset-tagged p: kept while kheap_realloc_keeps, as krealloc_aligned
  * keeps a class block; else a new block, the copy, and b freed.
  */
+static void free_moved(void *p);
+
 static void *realloc_offset(void *p, void *b, size_t off, size_t size, size_t align,
 			    bool may_fail)
 {
@@ -860,7 +862,15 @@ static void *realloc_offset(void *p, void *b, size_t off, size_t size, size_t al
 	size_t n = (size + W - 1) & ~(size_t)(W - 1);
 	memcpy(q, p, n < have ? n : have);
 	heap_tag_set_state(p, KHEAP_STATE_OFFSET_FREED);
-	kheap_free(b);
+	/* A move, as realloc_common's: neither an allocation nor a free. */
+#if HEAP_HARDENING >= 2
+	unsigned was;
+	if (claim(b, &was) != CLAIM_WON) {
+		kheap_free(b); /* not ours to free after all: kheap_free names it */
+		return q;
+	}
+#endif
+	free_moved(b);
 	return q;
 }
 

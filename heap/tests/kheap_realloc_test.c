@@ -8,7 +8,8 @@
  *    a power of two (named), and a shrink that must move for an alignment
  *    p lacks, in a full heap;
  *  - a move counts as neither an allocation nor a free, as the core's own
- *    realloc counts it (kheap_report's "allocs and frees so far").
+ *    realloc counts it (kheap_report's "allocs and frees so far"), the
+ *    move of an offset-tagged pointer (percpu's kmalloc_aligned) too.
  */
 #include "test_util.h"
 
@@ -93,12 +94,37 @@ static void test_move_not_counted(void)
 	kheap_free(fence);
 }
 
+static void test_offset_move_not_counted(void)
+{
+	char *b = kheap_alloc(600, 0), *spare = NULL;
+	if ((uintptr_t)b % 128 == 0) {
+		spare = b; /* q must lie above b: take another */
+		b = kheap_alloc(600, 0);
+	}
+	char *fence = kheap_alloc(200, 0);
+	char *q = kheap_offset_place(b, kheap_usable_size(b), 300, 128);
+	CHECK(q && q != b);
+	kheap_offset_tag_write(q, (size_t)(q - b));
+	struct kheap_stats s0, s1;
+	kheap_get_stats(&s0);
+	char *r = kheap_realloc_aligned(q, 4000, 128); /* more than b holds: a move */
+	CHECK(r && r != q);
+	kheap_get_stats(&s1);
+	CHECK_EQ(s1.heap.total_allocs, s0.heap.total_allocs);
+	CHECK_EQ(s1.heap.total_frees, s0.heap.total_frees);
+	CHECK_EQ(s1.heap.live_allocs, s0.heap.live_allocs);
+	kheap_free(r);
+	kheap_free(fence);
+	kheap_free(spare);
+}
+
 int main(void)
 {
 	char *arena = test_map(ARENA);
 	kheap_init(arena, arena + ARENA);
 	kheap_set_misuse_handler(record);
 	test_move_not_counted();
+	test_offset_move_not_counted();
 	kheap_set_release_hook(spoil, NULL, 4096);
 	test_failures_keep_p();
 	CHECK_EQ(kheap_validate(NULL, NULL), 0);
