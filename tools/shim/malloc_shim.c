@@ -60,6 +60,11 @@
  *                         the heap's high water, the caches' most, the
  *                         bytes faulted in ahead (prefault.c), the bytes
  *                         given back (purge.c) and the busiest depots.
+ *   SMPHEAP_EXCLUSIVE=N   exclusive ids (8..64), SMPHEAP_SHARED=N shared
+ *                         ids per CPU (1..64 / CPUs; 2).
+ * A number out of its range is named on stderr and clamped to it; one that
+ * is not a number, or another SMPHEAP_MODE, is named and the default
+ * taken (env_size).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -276,18 +281,81 @@ static void hart_release_key(void *arg);
 static pthread_key_t hart_key;
 /* The shared ids' locks and the exclusive-id limit (see the top). */
 static void shared_locks_init(void);
+static void shared_config_init(void);
 static void fork_prepare(void);
 static void fork_parent(void);
 static void fork_child(void);
 
-static size_t env_size_mb(const char *name, size_t dflt)
+/* Writes s to stderr: no stdio, which may malloc (init must not). */
+static void say(const char *s)
+{
+	size_t n = strlen(s);
+	while (n) {
+		ssize_t w = write(2, s, n);
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+static void say_size(size_t v)
+{
+	char b[24], *e = b + sizeof(b);
+	*--e = 0;
+	do
+		*--e = (char)('0' + v % 10);
+	while (v /= 10);
+	say(e);
+}
+
+/* "libsmpheap_malloc: NAME=VALUE: why" and the rest of the line. */
+static void say_env(const char *name, const char *value, const char *why)
+{
+	say("libsmpheap_malloc: ");
+	say(name);
+	say("=");
+	say(value);
+	say(why);
+}
+
+/*
+ * The environment variable `name`: decimal digits, in [lo, hi]; unset or
+ * empty, dflt. A value that is not a number is named on stderr and dflt
+ * taken; one out of range (past SIZE_MAX too) is named and clamped to the
+ * range. Before, strtoul read them: its ERANGE stayed in errno at main
+ * (C11 7.5: 0 there), a sign or a value past ULONG_MAX came back as a
+ * huge number, and the shifts to bytes wrapped it: a 64 TiB first region
+ * (the heap panicked at start), a 1 KiB cache budget, 0 shared ids per
+ * CPU (a busy id sent a thread past them: "hart 130 >= 128"), all silent.
+ */
+static size_t env_size(const char *name, size_t dflt, size_t lo, size_t hi)
 {
 	const char *s = getenv(name);
 	if (!s || !*s)
 		return dflt;
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-	return (*end || v == 0) ? dflt : (size_t)v;
+	size_t v = 0;
+	const char *c = s;
+	for (; *c >= '0' && *c <= '9'; c++)
+		if (__builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, (size_t)(*c - '0'), &v))
+			v = SIZE_MAX; /* saturates: out of range anyway */
+	if (*c) {
+		say_env(name, s, ": not a number, using ");
+		say_size(dflt);
+		say("\n");
+		return dflt;
+	}
+	if (v >= lo && v <= hi)
+		return v;
+	say_env(name, s, ": out of range ");
+	say_size(lo);
+	say("..");
+	say_size(hi);
+	say(", using ");
+	say_size(v < lo ? lo : hi);
+	say("\n");
+	return v < lo ? lo : hi;
 }
 
 static unsigned ids_in_use(void);
@@ -348,9 +416,20 @@ static void __attribute__((noinline)) shim_init_slow(void)
 		return;
 	}
 	initializing_thread = true;
+	/*
+	 * Nothing here fails in a way the program could see (the heap or
+	 * _exit), yet getenv's and sysconf's callees may set errno, before
+	 * main where it must read 0 (C11 7.5), or in a malloc that succeeds:
+	 * errno as it was.
+	 */
+	int saved_errno = errno;
 	const char *mode = getenv("SMPHEAP_MODE");
 	bypass = mode && !strcmp(mode, "bypass");
-	region_bytes = REGION_ROUND(env_size_mb("SMPHEAP_REGION_MB", DEFAULT_REGION_MB) << 20);
+	if (mode && *mode && !bypass)
+		say_env("SMPHEAP_MODE", mode, ": not bypass, using the magazines\n");
+	region_bytes = REGION_ROUND(env_size("SMPHEAP_REGION_MB", DEFAULT_REGION_MB, 1,
+					     MAX_REGION >> 20)
+				    << 20);
 	size_t first = 0;
 	void *p = map_region_fit(region_bytes, MIN_REGION, &first);
 	if (!p) {
@@ -365,14 +444,14 @@ static void __attribute__((noinline)) shim_init_slow(void)
 	fast_span = first;
 	kheap_set_oom_hook(shim_oom_hook, NULL);
 	prefault_init(fast_lo, fast_lo + fast_span);
-	/* SMPHEAP_PURGE_KB=0 keeps every page (env_size_mb reads 0 as unset). */
-	const char *purge = getenv("SMPHEAP_PURGE_KB");
-	purge_init(purge && !strcmp(purge, "0") ? 0
-						: env_size_mb("SMPHEAP_PURGE_KB", DEFAULT_PURGE_KB));
+	/* 0 keeps every page; blocks of PURGE_MAX and up are always dropped. */
+	purge_init(env_size("SMPHEAP_PURGE_KB", DEFAULT_PURGE_KB, 0, PURGE_MAX >> 10));
 	percpu_init(bypass ? PERCPU_BYPASS : PERCPU_MAGAZINES);
-	size_t cache_kb = env_size_mb("SMPHEAP_CACHE_KB", 0);
+	/* 0: the derived budget, as unset. */
+	size_t cache_kb = env_size("SMPHEAP_CACHE_KB", 0, 0, SIZE_MAX >> 10);
 	if (cache_kb)
 		percpu_set_cache_budget(cache_kb << 10);
+	shared_config_init();
 	shared_locks_init();
 	pthread_key_create(&hart_key, hart_release_key);
 	atomic_store_explicit(&state, ST_READY, memory_order_release);
@@ -382,6 +461,7 @@ static void __attribute__((noinline)) shim_init_slow(void)
 	const char *st = getenv("SMPHEAP_STATS");
 	if (st && *st && *st != '0')
 		atexit(print_stats);
+	errno = saved_errno;
 }
 
 /*
@@ -526,15 +606,23 @@ static void shared_locks_init(void)
 {
 	for (unsigned i = 0; i < SHARED_IDS; i++)
 		ticket_lock_init(&shared_lock[i].m);
+}
+
+/*
+ * The ids' split, at init only (a fork's child keeps its parent's, and
+ * does not name a bad value again). Ids per CPU: 1 to as many as the
+ * shared ids allow (by default 2, or that many); a count past them was
+ * multiplied by the CPUs, wrapped to 0, and shared_begin then probed past
+ * the last shared id.
+ */
+static void shared_config_init(void)
+{
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t excl = env_size_mb("SMPHEAP_EXCLUSIVE", EXCLUSIVE_IDS);
-	exclusive_limit = excl < 8 ? 8 : excl > EXCLUSIVE_IDS ? EXCLUSIVE_IDS : (unsigned)excl;
+	exclusive_limit = (unsigned)env_size("SMPHEAP_EXCLUSIVE", EXCLUSIVE_IDS, 8, EXCLUSIVE_IDS);
 	size_t ncpu = cpus > 0 ? (size_t)cpus : 1;
 	shared_cpus = ncpu > SHARED_IDS ? SHARED_IDS : (unsigned)ncpu;
-	size_t per = env_size_mb("SMPHEAP_SHARED", 2);
-	if (per * shared_cpus > SHARED_IDS)
-		per = SHARED_IDS / shared_cpus;
-	shared_per_cpu = (unsigned)per;
+	unsigned most = SHARED_IDS / shared_cpus;
+	shared_per_cpu = (unsigned)env_size("SMPHEAP_SHARED", most < 2 ? most : 2, 1, most);
 }
 
 static inline void shared_begin(void)

@@ -55,7 +55,6 @@
 
 #include <heap/kheap.h>
 
-#define PURGE_MAX ((size_t)32 << 20) /* glibc's DEFAULT_MMAP_THRESHOLD_MAX */
 #define PURGE_CHURN_RAISE 8          /* signs of churn that raise the threshold */
 #define PURGE_DECAY_MS 1000          /* how long a raised threshold holds */
 

@@ -11,11 +11,14 @@
 #include <stddef.h>
 #include <string.h>
 
+/* The threshold's ceiling: blocks this big are always dropped (glibc's DEFAULT_MMAP_THRESHOLD_MAX). */
+#define PURGE_MAX ((size_t)32 << 20)
+
 /*
  * Installs the heap's release hook: a freed block (or one a realloc moved
  * away from) of at least the threshold has its whole pages dropped. The
- * threshold starts at `min_kb` KiB (0: nothing is ever dropped) and rises
- * as purge.c says.
+ * threshold starts at `min_kb` KiB (0: nothing is ever dropped; at most
+ * PURGE_MAX) and rises as purge.c says.
  */
 void purge_init(size_t min_kb);
 

@@ -107,6 +107,15 @@
  *   mallinfo    mallinfo2, mallinfo and malloc_stats count a live 10 MiB
  *               block in use, mallinfo2 no longer after its free (before: glibc's
  *               unused heap answered, 0 throughout).
+ *   env         run by the script with bad SMPHEAP_* values (too big for
+ *               strtoul, past their ranges, wrapping the shim's arithmetic,
+ *               not numbers): errno is 0 at main (before: ERANGE, from
+ *               strtoul), and 200 threads (most on shared ids) x 20,000
+ *               random malloc/free work (before: SMPHEAP_REGION_MB=99..9
+ *               panicked at start, "bad region"; SMPHEAP_SHARED=2^63 on an
+ *               even number of CPUs wrapped the ids per CPU to 0, and a
+ *               busy id sent a thread past the shared ids: "hart 130 >=
+ *               128"). The script asks the shim to name each value.
  * Exit 0 and "shim_cases: <case> PASS ..." on success.
  */
 #define _GNU_SOURCE
@@ -1189,6 +1198,32 @@ static void case_mallinfo(void)
 	       held(&m1), held(&m2));
 }
 
+/* ---- env ---- */
+
+static void *env_thread(void *arg)
+{
+	for (uintptr_t r = 0; r < 10; r++)
+		crowd_thread((void *)((uintptr_t)arg * 10 + r));
+	return NULL;
+}
+
+static void case_env(void)
+{
+	enum { N = 200 };
+	static pthread_t t[N];
+	CHECK(errno_at_start == 0);
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 128 << 10);
+	double t0 = now();
+	for (uintptr_t i = 0; i < N; i++)
+		CHECK(pthread_create(&t[i], &a, env_thread, (void *)i) == 0);
+	for (int i = 0; i < N; i++)
+		pthread_join(t[i], NULL);
+	printf("env: errno %d at main, %d threads x 20000 ops: %.2f s\n", errno_at_start, N,
+	       now() - t0);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -1205,7 +1240,7 @@ int main(int argc, char **argv)
 		{ "prefault", case_prefault },
 		{ "giveback", case_giveback }, { "trim", case_trim }, { "calloc", case_calloc },
 		{ "errno", case_errno }, { "libc", case_libc },
-		{ "mallinfo", case_mallinfo },
+		{ "mallinfo", case_mallinfo }, { "env", case_env },
 	};
 	errno_at_start = errno;
 	if (argc != 2) {

@@ -117,6 +117,35 @@ run_case errno
 run_case libc
 run_case mallinfo
 
+# Bad SMPHEAP_* values: the shim names each on stderr (and clamps it to its
+# range, or takes the default for what is not a number), never wraps it
+# into another configuration, and leaves errno 0 at main.
+env_named() { # names: each must be named in the shim's output of case env
+	local n
+	for n in "$@"; do
+		if grep -q "^libsmpheap_malloc: $n=" "$tmp/env.shim"; then
+			ok "env: $n named"
+		else
+			bad "env: $n not named" "$tmp/env.shim"
+		fi
+	done
+}
+big=99999999999999999999999 # past ULONG_MAX: strtoul's ERANGE
+run_case env SMPHEAP_PURGE_KB=$big SMPHEAP_CACHE_KB=$big SMPHEAP_EXCLUSIVE=$big \
+	SMPHEAP_SHARED=$big
+env_named SMPHEAP_PURGE_KB SMPHEAP_CACHE_KB SMPHEAP_EXCLUSIVE SMPHEAP_SHARED
+# A 64 TiB first region, which the heap refused at start ("bad region").
+run_case env SMPHEAP_REGION_MB=$big
+env_named SMPHEAP_REGION_MB
+# Values that wrapped: 2^44 + 1 MiB (<< 20: a 1 MiB region), 2^54 + 1 KiB
+# (<< 10: a 1 KiB budget), 2^63 ids per CPU (times the CPUs: 0); and 0
+# exclusive ids (below 8: read as unset, 64), not numbers, an unknown mode.
+run_case env SMPHEAP_REGION_MB=17592186044417 SMPHEAP_CACHE_KB=18014398509481985 \
+	SMPHEAP_SHARED=9223372036854775808 SMPHEAP_EXCLUSIVE=0 SMPHEAP_PURGE_KB=12x \
+	SMPHEAP_MODE=bypas
+env_named SMPHEAP_REGION_MB SMPHEAP_CACHE_KB SMPHEAP_SHARED SMPHEAP_EXCLUSIVE SMPHEAP_PURGE_KB \
+	SMPHEAP_MODE
+
 echo "shim_cases_test: $pass passed, $fail failed"
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]
