@@ -42,7 +42,8 @@
  *
  * Pointers we did not hand out (before the preload took over, e.g. from the
  * dynamic loader's own minimal malloc) are ignored by free and realloc'd by
- * copying at most what is known to be safe: nothing. They are rare.
+ * copying at most what is known to be safe: nothing (realloc to 0: NULL, as
+ * for our blocks). malloc_usable_size says 0. They are rare.
  *
  * Environment:
  *   SMPHEAP_MODE=bypass   percpu_init(PERCPU_BYPASS): every request goes to
@@ -1003,7 +1004,15 @@ SHIM_EXPORT void *realloc(void *p, size_t size)
 			errno = ENOMEM;
 		return q;
 	}
-	/* Bootstrap or foreign block: size unknown, copy what the arena allows. */
+	/*
+	 * Bootstrap or foreign block, never freed (free ignores it). Size 0
+	 * answers as for our blocks and glibc's: NULL, the block "freed" (it
+	 * was a new malloc(0) block, where a program that takes realloc(p, 0)
+	 * to free p expects none). Else a new block, with what the arena
+	 * allows copied (size unknown; nothing from a foreign block).
+	 */
+	if (size == 0)
+		return NULL;
 	void *q = malloc(size);
 	if (q && is_boot(p)) {
 		size_t avail = (size_t)(boot_arena + sizeof(boot_arena) - (unsigned char *)p);

@@ -107,6 +107,13 @@
  *   mallinfo    mallinfo2, mallinfo and malloc_stats count a live 10 MiB
  *               block in use, mallinfo2 no longer after its free (before: glibc's
  *               unused heap answered, 0 throughout).
+ *   foreign     under the shim only (glibc aborts on them): a pointer from
+ *               outside its regions (a static buffer, as the dynamic
+ *               loader's early blocks are) is never freed, and realloc to
+ *               0 answers as for the shim's own blocks and glibc's: NULL
+ *               (before: a new block of malloc(0)); realloc to 100 bytes
+ *               a new block; malloc_usable_size 0. On both: realloc(p, 0)
+ *               of a malloc block is NULL.
  *   env         run by the script with bad SMPHEAP_* values (too big for
  *               strtoul, past their ranges, wrapping the shim's arithmetic,
  *               not numbers): errno is 0 at main (before: ERANGE, from
@@ -1198,6 +1205,34 @@ static void case_mallinfo(void)
 	       held(&m1), held(&m2));
 }
 
+/* ---- foreign ---- */
+
+static void case_foreign(void)
+{
+	/* glibc's realloc(p, 0) frees p and returns NULL; so does the shim's. */
+	void *p = malloc(100);
+	CHECK(p != NULL);
+	CHECK(realloc_fn(p, 0) == NULL);
+	const char *pre = getenv("LD_PRELOAD");
+	if (!pre || !strstr(pre, "smpheap")) {
+		printf("foreign: glibc (its realloc of a foreign pointer aborts)\n");
+		return;
+	}
+	static _Alignas(16) char outside[4][256];
+	free_fn(outside[0]); /* ignored */
+	CHECK(malloc_usable_size(outside[1]) == 0);
+	errno = 0;
+	void *q = realloc_fn(outside[2], 0);
+	CHECK(q == NULL);
+	CHECK(errno == 0);
+	free_fn(q);
+	q = realloc_fn(outside[3], 100);
+	CHECK(q != NULL && !(q >= (void *)outside && q < (void *)(outside + 4)));
+	CHECK(malloc_usable_size(q) >= 100);
+	free_fn(q);
+	printf("foreign: realloc to 0 NULL, to 100 a new block\n");
+}
+
 /* ---- env ---- */
 
 static void *env_thread(void *arg)
@@ -1241,6 +1276,7 @@ int main(int argc, char **argv)
 		{ "giveback", case_giveback }, { "trim", case_trim }, { "calloc", case_calloc },
 		{ "errno", case_errno }, { "libc", case_libc },
 		{ "mallinfo", case_mallinfo }, { "env", case_env },
+		{ "foreign", case_foreign },
 	};
 	errno_at_start = errno;
 	if (argc != 2) {

@@ -116,6 +116,7 @@ run_case calloc
 run_case errno
 run_case libc
 run_case mallinfo
+run_case foreign
 
 # Bad SMPHEAP_* values: the shim names each on stderr (and clamps it to its
 # range, or takes the default for what is not a number), never wraps it
