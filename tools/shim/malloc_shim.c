@@ -904,8 +904,8 @@ SHIM_EXPORT int malloc_trim(size_t pad)
 
 /*
  * glibc's statistics, of the heap malloc uses: left to glibc, mallinfo2,
- * mallinfo and malloc_stats described glibc's own heap, which under the
- * shim holds nothing (in use 0 with a 10 MiB block live; shim_cases
+ * mallinfo, malloc_stats (and malloc_info, below) described glibc's own
+ * heap, which under the shim holds nothing (in use 0 with a 10 MiB block live; shim_cases
  * mallinfo). The blocks the magazines hold are free to the program:
  * fsmblks (glibc's free fastbin bytes, the nearest kind), out of uordblks
  * and into fordblks. Nothing is mmapped on its own (hblks, hblkhd 0);
@@ -964,6 +964,39 @@ SHIM_EXPORT void malloc_stats(void)
 		"Total (incl. mmap):\nsystem bytes     = %10zu\nin use bytes     = %10zu\n"
 		"max mmap regions = %10d\nmax mmap bytes   = %10lu\n",
 		m.arena, m.uordblks, m.arena, m.uordblks, 0, 0ul);
+}
+
+/*
+ * glibc's XML, one heap (its main arena's form): left to glibc, it
+ * described glibc's unused heap (0 bytes, with a 10 MiB block live;
+ * shim_cases mallinfo). The same figures as mallinfo2: the cached blocks
+ * are "fast" (their count is not kept: 0, as mallinfo2's smblks), the
+ * heap's free blocks "rest", nothing mmapped on its own, and the system's
+ * bytes the heap's regions, which never shrink (current = max).
+ */
+SHIM_EXPORT int malloc_info(int options, FILE *fp)
+{
+	if (options != 0)
+		return EINVAL; /* glibc's answer: no options are defined */
+	struct mallinfo2 m = shim_mallinfo2();
+	size_t rest = m.fordblks - m.fsmblks;
+	fprintf(fp,
+		"<malloc version=\"1\">\n<heap nr=\"0\">\n<sizes>\n</sizes>\n"
+		"<total type=\"fast\" count=\"0\" size=\"%zu\"/>\n"
+		"<total type=\"rest\" count=\"%zu\" size=\"%zu\"/>\n"
+		"<system type=\"current\" size=\"%zu\"/>\n<system type=\"max\" size=\"%zu\"/>\n"
+		"<aspace type=\"total\" size=\"%zu\"/>\n<aspace type=\"mprotect\" size=\"%zu\"/>\n"
+		"</heap>\n",
+		m.fsmblks, m.ordblks, rest, m.arena, m.arena, m.arena, m.arena);
+	fprintf(fp,
+		"<total type=\"fast\" count=\"0\" size=\"%zu\"/>\n"
+		"<total type=\"rest\" count=\"%zu\" size=\"%zu\"/>\n"
+		"<total type=\"mmap\" count=\"0\" size=\"0\"/>\n"
+		"<system type=\"current\" size=\"%zu\"/>\n<system type=\"max\" size=\"%zu\"/>\n"
+		"<aspace type=\"total\" size=\"%zu\"/>\n<aspace type=\"mprotect\" size=\"%zu\"/>\n"
+		"</malloc>\n",
+		m.fsmblks, m.ordblks, rest, m.arena, m.arena, m.arena, m.arena);
+	return 0;
 }
 
 SHIM_EXPORT void *realloc(void *p, size_t size)

@@ -104,9 +104,10 @@
  *               __libc_valloc, __libc_pvalloc) mixed with malloc, free and
  *               realloc: contents kept, sizes and alignments right (before:
  *               glibc's free of a shim block aborted the program).
- *   mallinfo    mallinfo2, mallinfo and malloc_stats count a live 10 MiB
- *               block in use, mallinfo2 no longer after its free (before: glibc's
- *               unused heap answered, 0 throughout).
+ *   mallinfo    mallinfo2, mallinfo, malloc_stats and malloc_info count a
+ *               live 10 MiB block in use, mallinfo2 and malloc_info no
+ *               longer after its free (before: glibc's unused heap
+ *               answered, 0 throughout); malloc_info(1, f) is EINVAL.
  *   foreign     under the shim only (glibc aborts on them): a pointer from
  *               outside its regions (a static buffer, as the dynamic
  *               loader's early blocks are) is never freed, and realloc to
@@ -1174,7 +1175,33 @@ static size_t malloc_stats_in_use(void)
 }
 
 /*
- * mallinfo2, mallinfo and malloc_stats describe the heap malloc uses: a live 10 MiB
+ * malloc_info's totals (after its last </heap>) as bytes in use: the system's
+ * bytes and the mmapped ones, less the free ones (fast and rest).
+ */
+static size_t malloc_info_in_use(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return 0;
+	int rc = malloc_info(0, f);
+	fclose(f);
+	size_t in_use = 0;
+	const char *t = rc == 0 && buf ? strstr(buf, "</heap>") : NULL;
+	size_t n, fast = 0, rest = 0, mmapped = 0, sys = 0;
+	if (t && sscanf(t, "</heap>\n<total type=\"fast\" count=\"%zu\" size=\"%zu\"/>\n"
+			   "<total type=\"rest\" count=\"%zu\" size=\"%zu\"/>\n"
+			   "<total type=\"mmap\" count=\"%zu\" size=\"%zu\"/>\n"
+			   "<system type=\"current\" size=\"%zu\"/>",
+			&n, &fast, &n, &rest, &n, &mmapped, &sys) == 7)
+		in_use = sys + mmapped - fast - rest;
+	free(buf);
+	return in_use;
+}
+
+/*
+ * mallinfo2, mallinfo, malloc_stats and malloc_info describe the heap malloc uses: a live 10 MiB
  * block shows in the bytes in use, and goes at its free (before: the
  * shim left them to glibc, whose unused heap said 0 throughout).
  */
@@ -1197,10 +1224,16 @@ static void case_mallinfo(void)
 	CHECK((size_t)o1.uordblks + (size_t)o1.hblkhd >= INFO_BLOCK);
 	size_t stats_in_use = malloc_stats_in_use();
 	CHECK(stats_in_use >= INFO_BLOCK);
+	size_t info1 = malloc_info_in_use();
+	CHECK(info1 >= INFO_BLOCK);
+	CHECK(malloc_info(1, stdout) == EINVAL); /* no options yet, as glibc */
 	free_fn(p);
 	struct mallinfo2 m2 = mallinfo2();
 	/* 64 KiB of slack: malloc_stats' tmpfile and stdio took some. */
 	CHECK(held(&m2) + INFO_BLOCK <= held(&m1) + ((size_t)64 << 10));
+	size_t info2 = malloc_info_in_use();
+	CHECK(info2 + INFO_BLOCK <= info1 + ((size_t)64 << 10));
+	printf("mallinfo: malloc_info in use %zu with 10 MiB, %zu after its free\n", info1, info2);
 	printf("mallinfo: in use %zu, %zu with 10 MiB, %zu after its free\n", held(&m0),
 	       held(&m1), held(&m2));
 }
