@@ -3,6 +3,7 @@
 #include <platform/mix64.h>
 #include <platform/port.h>
 
+#include <errno.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,11 @@ uint64_t port_time_us(void)
 uint64_t port_entropy(void)
 {
 	uint64_t v = 0;
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v))
+	/* errno as it was: see wait_host.c (kheap_init calls this in the shim's constructor). */
+	int saved = errno;
+	ssize_t got = getrandom(&v, sizeof(v), GRND_NONBLOCK);
+	errno = saved;
+	if (got == (ssize_t)sizeof(v))
 		return v;
 	/* No getrandom (old kernel, seccomp): the clock and ASLR'd addresses. */
 	struct timespec t;

@@ -8,6 +8,13 @@
  * bit is in the waker's mask. The ticket lock keys its sleepers by ticket
  * number mod 32, so an unlock wakes the next holder, not every waiter.
  * Private futexes: the word never lives in memory shared between processes.
+ *
+ * Every system call here leaves errno as it found it: these run inside the
+ * shim's malloc and free (tools/shim), whose callers may read errno after
+ * a call that succeeded (POSIX 2024: free never changes it), and in a
+ * constructor, before main, where it must read 0 (C11 7.5). A waiter for a
+ * lock whose word moved on before it slept (EAGAIN) changed it: shim_cases
+ * errnowait, some tens of mallocs a run.
  */
 #include <platform/port.h>
 
@@ -24,21 +31,28 @@ void port_wait_on(const uint32_t *word, uint32_t value, unsigned key)
 	 * EAGAIN (the word moved on), EINTR (a signal) and a wake all return:
 	 * the caller re-reads the word either way.
 	 */
+	int saved = errno;
 	syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, value,
 		NULL, NULL, (uint32_t)1 << (key & 31));
+	errno = saved;
 }
 
 void port_wake(const uint32_t *word, uint32_t keys)
 {
-	if (keys)
-		syscall(SYS_futex, word, FUTEX_WAKE_BITSET | FUTEX_PRIVATE_FLAG,
-			INT_MAX, NULL, NULL, keys);
+	if (!keys)
+		return;
+	int saved = errno;
+	syscall(SYS_futex, word, FUTEX_WAKE_BITSET | FUTEX_PRIVATE_FLAG, INT_MAX, NULL, NULL,
+		keys);
+	errno = saved;
 }
 
 int port_wake_one(const uint32_t *word)
 {
+	int saved = errno;
 	long woken = syscall(SYS_futex, word, FUTEX_WAKE_BITSET | FUTEX_PRIVATE_FLAG, 1, NULL,
 			     NULL, FUTEX_BITSET_MATCH_ANY);
+	errno = saved;
 	/* An error woke nobody: the caller must not count on a sleeper. */
 	return woken > 0;
 }
@@ -62,8 +76,10 @@ static int fence_heavy_register(void)
 {
 	int reg = __atomic_load_n(&fence_heavy_registered, __ATOMIC_RELAXED);
 	if (reg == 0) {
+		int saved = errno; /* ENOSYS, EPERM: unsupported */
 		reg = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0,
 			      0) == 0 ? 1 : -1;
+		errno = saved;
 		__atomic_store_n(&fence_heavy_registered, reg, __ATOMIC_RELAXED);
 	}
 	return reg;
@@ -84,8 +100,12 @@ __attribute__((constructor)) static void fence_heavy_register_early(void)
 
 bool port_fence_heavy(void)
 {
-	return fence_heavy_register() > 0 &&
-	       syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+	if (fence_heavy_register() <= 0)
+		return false;
+	int saved = errno;
+	bool ok = syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+	errno = saved;
+	return ok;
 }
 
 bool port_fence_heavy_works(void)

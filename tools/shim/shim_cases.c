@@ -99,6 +99,18 @@
  *   errno       free of a 256 KiB block whose pages the program locked
  *               (mlock), then a calloc of 256 KiB: errno stays 0 (before:
  *               EINVAL, from the shim's MADV_DONTNEED of locked pages).
+ *   errnowait   4 threads malloc and free blocks of 40..50 KB (the heap's,
+ *               under its lock) while another frees thousands of them and
+ *               calls malloc_trim (which holds the heap lock for long):
+ *               errno, set before each call, is unchanged after it
+ *               (before: EAGAIN, from the futex a waiter for the heap
+ *               lock slept on, some tens of times a run).
+ *   nofence     starts `shim_cases nofence2` under a seccomp filter that
+ *               fails membarrier (ENOSYS), as a kernel before 4.14 or a
+ *               container's filter does; nofence2 checks errno is 0 at
+ *               main (before: ENOSYS, from the host port's constructor,
+ *               which registers for membarrier) and that 8 threads work
+ *               (the locks poll instead of sleeping).
  *   libc        glibc's exported names of its malloc family (__libc_malloc,
  *               __libc_free, __libc_realloc, __libc_calloc, __libc_memalign,
  *               __libc_valloc, __libc_pvalloc) mixed with malloc, free and
@@ -135,8 +147,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1238,6 +1255,114 @@ static void case_mallinfo(void)
 	       held(&m1), held(&m2));
 }
 
+/* ---- errnowait ---- */
+
+#define WAIT_BLOCKS 4000
+#define WAIT_BLOCK 40000
+static char *wait_blk[WAIT_BLOCKS];
+static int wait_stop, wait_changed, wait_last;
+
+/* Every other block freed, then malloc_trim: long spells of the heap lock. */
+static void *wait_trimmer(void *arg)
+{
+	(void)arg;
+	for (int r = 0; r < 8; r++) {
+		for (int i = 0; i < WAIT_BLOCKS; i += 2) {
+			wait_blk[i] = malloc(WAIT_BLOCK);
+			if (wait_blk[i])
+				memset(wait_blk[i], 1, WAIT_BLOCK);
+		}
+		for (int i = 0; i < WAIT_BLOCKS; i += 2)
+			free(wait_blk[i]);
+		malloc_trim(0);
+	}
+	__atomic_store_n(&wait_stop, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* errno is EDOM before each call and must be after it. */
+static void *wait_churn(void *arg)
+{
+	uint64_t s = 0x9e3779b97f4a7c15ull * ((uintptr_t)arg + 1);
+	while (!__atomic_load_n(&wait_stop, __ATOMIC_RELAXED)) {
+		size_t n = WAIT_BLOCK + (size_t)(xorshift64(&s) % 10000);
+		errno = EDOM;
+		char *p = malloc_fn(n);
+		int e = errno;
+		if (!p) {
+			__atomic_fetch_add(&failures, 1, __ATOMIC_RELAXED);
+			break;
+		}
+		p[0] = 1;
+		errno = EDOM;
+		free_fn(p);
+		if (errno != EDOM)
+			e = errno;
+		if (e != EDOM) {
+			__atomic_fetch_add(&wait_changed, 1, __ATOMIC_RELAXED);
+			__atomic_store_n(&wait_last, e, __ATOMIC_RELAXED);
+		}
+	}
+	return NULL;
+}
+
+static void case_errnowait(void)
+{
+	for (int i = 1; i < WAIT_BLOCKS; i += 2) {
+		wait_blk[i] = malloc(WAIT_BLOCK);
+		CHECK(wait_blk[i] != NULL);
+		if (wait_blk[i])
+			memset(wait_blk[i], 1, WAIT_BLOCK);
+	}
+	pthread_t tr, t[4];
+	CHECK(pthread_create(&tr, NULL, wait_trimmer, NULL) == 0);
+	for (uintptr_t i = 0; i < 4; i++)
+		CHECK(pthread_create(&t[i], NULL, wait_churn, (void *)i) == 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	pthread_join(tr, NULL);
+	for (int i = 1; i < WAIT_BLOCKS; i += 2)
+		free(wait_blk[i]);
+	CHECK(wait_changed == 0);
+	printf("errnowait: errno changed by %d successful calls (last %s)\n", wait_changed,
+	       wait_changed ? strerror(wait_last) : "-");
+}
+
+/* ---- nofence ---- */
+
+static void case_nofence(void)
+{
+	/* Every system call allowed but membarrier, which fails with ENOSYS. */
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_membarrier, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+		printf("nofence: no seccomp (%s): not checked\n", strerror(errno));
+		return;
+	}
+	fflush(stdout);
+	execl("/proc/self/exe", "shim_cases", "nofence2", (char *)NULL);
+	CHECK(!"exec");
+}
+
+static void case_nofence2(void)
+{
+	CHECK(errno_at_start == 0);
+	errno = 0;
+	CHECK(syscall(SYS_membarrier, 0 /* MEMBARRIER_CMD_QUERY */, 0, 0) == -1 && errno == ENOSYS);
+	pthread_t t[8];
+	for (uintptr_t i = 0; i < 8; i++)
+		CHECK(pthread_create(&t[i], NULL, crowd_thread, (void *)i) == 0);
+	for (int i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	printf("nofence: membarrier ENOSYS, errno %d at main\n", errno_at_start);
+}
+
 /* ---- foreign ---- */
 
 static void case_foreign(void)
@@ -1309,7 +1434,8 @@ int main(int argc, char **argv)
 		{ "giveback", case_giveback }, { "trim", case_trim }, { "calloc", case_calloc },
 		{ "errno", case_errno }, { "libc", case_libc },
 		{ "mallinfo", case_mallinfo }, { "env", case_env },
-		{ "foreign", case_foreign },
+		{ "foreign", case_foreign }, { "errnowait", case_errnowait },
+		{ "nofence", case_nofence }, { "nofence2", case_nofence2 },
 	};
 	errno_at_start = errno;
 	if (argc != 2) {

@@ -114,6 +114,8 @@ fi
 run_case trim
 run_case calloc
 run_case errno
+run_case errnowait
+run_case nofence
 run_case libc
 run_case mallinfo
 run_case foreign
