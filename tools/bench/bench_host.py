@@ -148,6 +148,24 @@ def worst_paired(res, key, rivals, ours=OURS):
     return min(paired) if paired else None
 
 
+def schedule(reps, workloads, threads, allocs):
+    """The runs in the order they are made: (round, workload, threads,
+    allocator). A round runs every allocator on each (workload, threads)
+    back to back; the order rotates each time so no allocator always runs
+    first (warm caches, turbo, a neighbour's build). The shift is the round
+    plus the configuration's place in the round, so each configuration's
+    first allocator moves on by one every round. (A running count over all
+    configurations moved it on by their number: with 2 allocators and the
+    default 1,2 threads that is even, and every round had run the same
+    allocator first on each configuration.)"""
+    configs = [(w, t) for w in workloads for t in threads]
+    for r in range(reps):
+        for i, (w, t) in enumerate(configs):
+            rot = (r + i) % len(allocs)
+            for a in allocs[rot:] + allocs[:rot]:
+                yield r, w, t, a
+
+
 def fmt_secs(s):
     s = int(max(0, s))
     return "%dm%02ds" % (s // 60, s % 60) if s >= 60 else "%ds" % s
@@ -312,32 +330,24 @@ def main():
         wr.writerow(["round", "workload", "threads", "allocator", "ok", "ops",
                      "secs", "mops", "cpu_secs", "maxrss_kb", "misaligned",
                      "loadavg", "error"])
-        k = 0
-        for r in range(reps):
-            for w in workloads:
-                for t in threads:
-                    # Rotate the order each time so no allocator always runs
-                    # first (warm caches, turbo, a neighbour's build).
-                    rot = k % len(allocs)
-                    k += 1
-                    for a in allocs[rot:] + allocs[:rot]:
-                        prog.show("round %d/%d %s t=%d %s" % (r + 1, reps, w, t, a))
-                        pre, extra = table[a]
-                        x = run_one(args.bench, pre, extra, w, t, duration,
-                                    args.seed + r, pinned_cpus(t, allowed))
-                        prog.step()
-                        la = loadavg()
-                        if x["ok"]:
-                            x["round"] = r
-                            res.setdefault((w, t, a), []).append(x)
-                            wr.writerow([r, w, t, a, 1, x["ops"], x["secs"],
-                                         x["mops"], x["cpu_secs"], x["maxrss_kb"],
-                                         x["misaligned"], la, ""])
-                        else:
-                            fails.setdefault((w, t, a), []).append(x["err"])
-                            wr.writerow([r, w, t, a, 0, "", "", "", "", "", "",
-                                         la, x["err"]])
-                        f.flush()
+        for r, w, t, a in schedule(reps, workloads, threads, allocs):
+            prog.show("round %d/%d %s t=%d %s" % (r + 1, reps, w, t, a))
+            pre, extra = table[a]
+            x = run_one(args.bench, pre, extra, w, t, duration,
+                        args.seed + r, pinned_cpus(t, allowed))
+            prog.step()
+            la = loadavg()
+            if x["ok"]:
+                x["round"] = r
+                res.setdefault((w, t, a), []).append(x)
+                wr.writerow([r, w, t, a, 1, x["ops"], x["secs"],
+                             x["mops"], x["cpu_secs"], x["maxrss_kb"],
+                             x["misaligned"], la, ""])
+            else:
+                fails.setdefault((w, t, a), []).append(x["err"])
+                wr.writerow([r, w, t, a, 0, "", "", "", "", "", "",
+                             la, x["err"]])
+            f.flush()
     prog.end()
 
     med = {key: statistics.median(x["mops"] for x in v) for key, v in res.items()}

@@ -66,6 +66,35 @@ class WorstPaired(unittest.TestCase):
         self.assertIsNone(bench_host.worst_paired(res, ("w", 1), ["mimalloc"]))
 
 
+class Schedule(unittest.TestCase):
+    def firsts(self, reps, workloads, threads, allocs):
+        """{(workload, threads): [the allocator that ran first, by round]}."""
+        out, seen = {}, set()
+        for r, w, t, a in bench_host.schedule(reps, workloads, threads, allocs):
+            if (r, w, t) not in seen:
+                seen.add((r, w, t))
+                out.setdefault((w, t), []).append(a)
+        return out
+
+    def test_every_run_once(self):
+        runs = list(bench_host.schedule(3, ["a", "b"], [1, 2], ["x", "y", "z"]))
+        self.assertEqual(len(runs), 3 * 2 * 2 * 3)
+        self.assertEqual(len(set(runs)), len(runs))
+
+    def test_order_rotates_every_round(self):
+        # README: "Allocators alternate (the order rotates every step)". An
+        # A/B of two allocators over the default 1,2 threads has an even
+        # number of (workload, threads) a round: each one must still see
+        # each allocator run first in turn, not the same one every round.
+        for workloads in (["random"], bench_host.WORKLOADS):
+            for allocs in (["glibc", OURS], ["glibc", OURS, "bypass"],
+                           ["glibc", OURS, "b", "c", "d", "e"]):
+                n = len(allocs)
+                for key, firsts in self.firsts(n, workloads, [1, 2], allocs).items():
+                    self.assertEqual(sorted(firsts), sorted(allocs),
+                                     "%s with %s: first by round %s" % (key, allocs, firsts))
+
+
 class PinnedCpus(unittest.TestCase):
     def test_first_cpus_allowed(self):
         self.assertEqual(bench_host.pinned_cpus(1, {3, 1, 2}), {1})
