@@ -264,6 +264,18 @@ def plot(path, rows, icount_harts, mttcg_harts):
     return True
 
 
+def scaling_verdict(harts, scaling):
+    """Issue 6's scaling target on the figure main() prints: random 200's
+    magazines instructions per operation at the most harts run (4 when
+    there) over the fewest. The target is 4 harts within 1.2x of 1 hart
+    (tools/bench/README.md): without both runs the figure is another ratio
+    (--harts 2,4: 4 over 2; --harts 4: 4 over itself, 1.0 whatever the
+    allocator does), so no verdict, as for the hit pair without 1 hart."""
+    if 1 not in harts or 4 not in harts:
+        return "no 4-hart and 1-hart runs to judge (--harts 1,4)"
+    return "met" if scaling and scaling <= 1.2 else "NOT met"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -387,8 +399,7 @@ def main():
             "no 1-hart run to judge (add 1 to --harts)" if hit_alloc is None
             else "met" if round(hit_alloc, 1) <= 40 else "NOT met",
             hn, f(ratio, 2), "met" if ratio and ratio >= 5 else "NOT met",
-            hn, h1, f(scaling, 3),
-            "met" if scaling and scaling <= 1.2 else "NOT met"))
+            hn, h1, f(scaling, 3), scaling_verdict(harts, scaling)))
     log("percpu_bench: hit_pair_insns=%s baseline_pair_insns=%s" % (f(hit), f(basepair)))
     log("bench_qemu: hit_pair_insns=%s baseline_pair_insns=%s "
         "random200_%dh_ratio=%s scaling_%dh=%s mttcg_%dh_ratio=%s" % (
