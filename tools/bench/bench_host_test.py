@@ -4,7 +4,9 @@ move a ratio, rounds where one run failed must not count, and no pair means
 no ratio; bench_host.pinned_cpus. Run by bench_host_test.sh."""
 
 import os
+import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -93,6 +95,66 @@ class Schedule(unittest.TestCase):
                 for key, firsts in self.firsts(n, workloads, [1, 2], allocs).items():
                     self.assertEqual(sorted(firsts), sorted(allocs),
                                      "%s with %s: first by round %s" % (key, allocs, firsts))
+
+
+# A stand-in for alloc_bench: ours (LD_PRELOAD of the fake shim) runs at
+# 2 Mops, glibc at 1, and ours fails every larson run.
+FAKE_BENCH = """#!/usr/bin/env python3
+import os, sys
+a = sys.argv
+w = a[a.index("-w") + 1]
+ours = "fake_shim" in os.environ.get("LD_PRELOAD", "")
+if ours and w == "larson":
+    sys.exit("alloc_bench: FAIL malloc (size 0)")
+mops = 2.0 if ours else 1.0
+print("alloc_bench: workload=%s threads=1 ops=100 secs=0.1 mops=%.3f "
+      "cpu_secs=0.1 maxrss_kb=1000 misaligned=0" % (w, mops))
+"""
+
+
+class LastLine(unittest.TestCase):
+    def last_line(self, workloads, allocators="glibc,smpheap"):
+        with tempfile.TemporaryDirectory() as d:
+            bench = os.path.join(d, "alloc_bench")
+            with open(bench, "w") as f:
+                f.write(FAKE_BENCH)
+            os.chmod(bench, 0o755)
+            shim = os.path.join(d, "fake_shim.so")
+            open(shim, "w").close()
+            p = subprocess.run(
+                [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                              "bench_host.py"),
+                 "--bench", bench, "--shim", shim, "--allocators", allocators,
+                 "--workloads", workloads, "--threads", "1", "--reps", "2",
+                 "--duration", "0.01", "--no-plot", "--no-pin", "--out", d],
+                capture_output=True, text=True)
+            lines = p.stdout.strip().splitlines()
+            return p.returncode, dict(x.split("=", 1) for x in lines[-1].split()[1:])
+
+    def test_all_rows_judged(self):
+        rc, kv = self.last_line("random,hitpair")
+        self.assertEqual(rc, 0)
+        self.assertEqual(kv["vs_glibc_min"], "2.000")
+        self.assertEqual(kv["faster_than_glibc_all"], "yes")
+
+    def test_failed_row_is_not_faster(self):
+        # Ours failed on larson in every round: that row has no ratio, and
+        # "faster than glibc on all" must not be claimed over the others.
+        rc, kv = self.last_line("random,larson")
+        self.assertEqual(rc, 1)
+        self.assertEqual(kv["failed_runs"], "2")
+        self.assertEqual(kv["faster_than_glibc_all"], "no")
+
+    @unittest.skipUnless(bench_host.find_lib("jemalloc"), "no jemalloc here")
+    def test_failed_row_is_not_within(self):
+        rc, kv = self.last_line("random,larson", "glibc,smpheap,jemalloc")
+        self.assertEqual(kv["vs_best_min"], "2.000")
+        self.assertEqual(kv["within_1.25x_of_best_all"], "no")
+
+    def test_no_rival_no_best_verdict(self):
+        rc, kv = self.last_line("random")
+        self.assertEqual(kv["vs_best_min"], "NA")
+        self.assertNotIn("within_1.25x_of_best_all", kv)
 
 
 class PinnedCpus(unittest.TestCase):
