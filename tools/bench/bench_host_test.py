@@ -157,6 +157,36 @@ class LastLine(unittest.TestCase):
         self.assertNotIn("within_1.25x_of_best_all", kv)
 
 
+FAKE_THREAD_BENCH = """#!/usr/bin/env python3
+import os, sys
+if "fake_shim" in os.environ.get("LD_PRELOAD", ""):
+    sys.exit("thread_bench: malloc failed")
+print("thread_bench: mops=1.0 maxrss_kb=1000 secs=0.1")
+"""
+
+
+class ThreadsLastLine(unittest.TestCase):
+    def test_ours_failed_everywhere(self):
+        # bench_threads.py (same folder, same helpers): with no run of ours,
+        # the last line must not print its "worst" placeholders as figures.
+        with tempfile.TemporaryDirectory() as d:
+            bench = os.path.join(d, "thread_bench")
+            with open(bench, "w") as f:
+                f.write(FAKE_THREAD_BENCH)
+            os.chmod(bench, 0o755)
+            shim = os.path.join(d, "fake_shim.so")
+            open(shim, "w").close()
+            p = subprocess.run(
+                [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                              "bench_threads.py"),
+                 "--bench", bench, "--shim", shim, "--threads", "1", "--reps", "1",
+                 "--no-pin", "--out", d], capture_output=True, text=True)
+            last = p.stdout.strip().splitlines()[-1]
+            kv = dict(x.split("=", 1) for x in last.split()[1:] if "=" in x)
+            self.assertEqual(kv["vs_glibc_min"], "NA", last)
+            self.assertEqual(kv["vs_best_min"], "NA", last)
+
+
 class PinnedCpus(unittest.TestCase):
     def test_first_cpus_allowed(self):
         self.assertEqual(bench_host.pinned_cpus(1, {3, 1, 2}), {1})

@@ -171,8 +171,13 @@ def main():
     else:
         print("bench_threads: no matplotlib: no chart")
     print("bench_threads: results in %s/%s*" % (outdir, stamp))
-    print("bench_threads: vs_glibc_min=%.2f (@%d) vs_best_min=%.2f (@%d) "
-          "rss_vs_glibc_max=%.2f (@%d)" % (worst["g"] + worst["b"] + worst["r"]))
+    # A placeholder never replaced (ours, glibc or every rival failed at
+    # every thread count) is no figure: NA, not 9e9 that reads as met.
+    def at(k):
+        return "NA" if worst[k][1] == 0 else "%.2f (@%d)" % worst[k]
+
+    print("bench_threads: vs_glibc_min=%s vs_best_min=%s rss_vs_glibc_max=%s" % (
+        at("g"), at("b"), at("r")))
 
 
 if __name__ == "__main__":
