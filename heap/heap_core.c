@@ -679,7 +679,7 @@ void *heap_calloc(struct heap *h, size_t n, size_t size, enum heap_error *err)
 /*
  * The free block for a run of blocks of `need` bytes: the lowest-addressed
  * of the first BIN_SCAN_LIMIT blocks in the first bin from bin_of(need) up
- * that has one holding a block. Runs fill the smallest holes first, as the
+ * that has one holding a block (in the last bin the smallest of them). Runs fill the smallest holes first, as the
  * single allocations that the caches replace would (best fit), and pack low
  * in the heap; cutting each run from a block that held the whole batch took
  * the holes large requests need (the 4-hart stress failed 3 seeds in 6).
@@ -687,11 +687,27 @@ void *heap_calloc(struct heap *h, size_t n, size_t size, enum heap_error *err)
 static uintptr_t run_block(struct heap *h, uintptr_t need, unsigned *bin)
 {
 	for (unsigned j = bin_next(h, bin_of(need)); j < HEAP_NUM_BINS; j = bin_next(h, j + 1)) {
-		uintptr_t low = 0;
+		uintptr_t low = 0, low_size = 0;
+		bool last = j == HEAP_NUM_BINS - 1;
 		struct heap_free_block *fb = h->bins[j];
-		for (unsigned n = 0; fb && n < BIN_SCAN_LIMIT; fb = fb_next(h, fb), n++)
-			if ((!low || (uintptr_t)fb < low) && block_size((uintptr_t)fb) >= need)
+		for (unsigned n = 0; fb && n < BIN_SCAN_LIMIT; fb = fb_next(h, fb), n++) {
+			uintptr_t fs = block_size((uintptr_t)fb);
+			if (fs < need)
+				continue;
+			/*
+			 * The last bin is open-ended: there the smallest, so the
+			 * region's untouched rest (the largest, and the lowest,
+			 * as runs are cut from the tops) is the last resort, as in
+			 * last_bin_pick. The lowest took it before the memory that
+			 * runs of the round before had freed above it.
+			 */
+			bool better = !low || (last && fs != low_size ? fs < low_size
+								      : (uintptr_t)fb < low);
+			if (better) {
 				low = (uintptr_t)fb;
+				low_size = fs;
+			}
+		}
 		if (low) {
 			*bin = j;
 			return low;
