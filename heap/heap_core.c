@@ -679,10 +679,11 @@ void *heap_calloc(struct heap *h, size_t n, size_t size, enum heap_error *err)
 /*
  * The free block for a run of blocks of `need` bytes: the lowest-addressed
  * of the first BIN_SCAN_LIMIT blocks in the first bin from bin_of(need) up
- * that has one holding a block (in the last bin the smallest of them). Runs fill the smallest holes first, as the
- * single allocations that the caches replace would (best fit), and pack low
- * in the heap; cutting each run from a block that held the whole batch took
- * the holes large requests need (the 4-hart stress failed 3 seeds in 6).
+ * that has one holding a block (in the last bin the smallest of them).
+ * Runs fill the smallest holes first, as the single allocations that the
+ * caches replace would (best fit), and pack low in the heap; cutting each
+ * run from a block that held the whole batch took the holes large requests
+ * need (the 4-hart stress failed 3 seeds in 6).
  */
 static uintptr_t run_block(struct heap *h, uintptr_t need, unsigned *bin)
 {
