@@ -607,6 +607,7 @@ static void *alloc_retry(size_t size, size_t align, enum heap_error *err)
 	unsigned reclaim_level = KHEAP_RECLAIM_QUICK;
 	bool oom_failed = false;
 	unsigned oom_calls = 0; /* at most KHEAP_OOM_MAX_RETRIES per allocation */
+	unsigned deferred_retries = 0; /* for deferred frees, at the end */
 
 	for (;;) {
 		port_irqflags_t f = lock();
@@ -638,6 +639,18 @@ static void *alloc_retry(size_t size, size_t align, enum heap_error *err)
 			if (reclaim(rctx, size, align, KHEAP_RECLAIM_WAIT))
 				continue;
 		}
+		/*
+		 * Frees deferred since our last attempt (one that found the
+		 * lock taken, ours among others) wait for the lock's next
+		 * holder: nobody may take it soon (the other harts idle, or
+		 * the hooks' wait outlasted their work), so take it to look,
+		 * rather than fail with the memory freed. Bounded: frees that
+		 * keep coming do not keep a failing allocation here. Relaxed:
+		 * a hint; lock() drains the stack with its acquire exchange.
+		 */
+		if (deferred_retries++ < KHEAP_OOM_DEFERRED_RETRIES &&
+		    __atomic_load_n(&deferred, __ATOMIC_RELAXED))
+			continue;
 		return NULL;
 	}
 }

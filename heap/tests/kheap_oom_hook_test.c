@@ -7,11 +7,16 @@
  *  - the hook may allocate: an allocation it makes while the heap is still
  *    full does not call it again, nested (a stack without end in a
  *    kernel), but fails; the outer allocation then goes on after the
- *    hook's RETRY.
+ *    hook's RETRY;
+ *  - a block kheap_free left on the deferred stack (the heap lock was
+ *    taken) while an allocation was running out is seen by that
+ *    allocation before it gives up: no OOM with the memory it wants
+ *    freed and waiting for the lock's next holder.
  */
 #include "test_util.h"
 
 #include <heap/kheap.h>
+#include <platform/ticket_lock.h>
 
 #define ARENA (1u << 20)
 
@@ -81,11 +86,61 @@ static void test_hook_allocates(void)
 	CHECK(from_hook == NULL); /* made while the heap was full */
 }
 
+static char *deferred_victim;
+static int deferring_calls;
+
+/*
+ * Another hart frees the victim while a third holds the heap lock (taken
+ * here for it), so the free is deferred to the lock's next holder; then
+ * the lock is let go. This hook itself gives nothing back: false.
+ */
+static bool free_deferred_meanwhile(void *ctx, size_t size, size_t align,
+				    enum kheap_reclaim_level level)
+{
+	(void)ctx;
+	(void)size;
+	(void)align;
+	(void)level;
+	if (deferring_calls++ == 0) {
+		ticket_lock_t *l = (ticket_lock_t *)kheap_lock_id(); /* this test alone */
+		port_irqflags_t f = ticket_lock_irqsave(l, NULL);
+		kheap_free(deferred_victim);
+		ticket_unlock_irqrestore(l, f);
+	}
+	return false;
+}
+
+static void test_deferred_free_during_oom(void)
+{
+	enum { BIG = ARENA / 4, MAXFILL = 256 };
+	static void *fill[MAXFILL];
+	int n = 0;
+	struct kheap_stats before, after;
+	kheap_get_stats(&before);
+	deferred_victim = kheap_alloc(BIG, 0);
+	for (size_t sz = 65536; sz >= 16; sz /= 2)
+		while (n < MAXFILL && (fill[n] = kheap_try_alloc(sz, 0)) != NULL)
+			n++;
+	CHECK(n < MAXFILL);
+	kheap_set_reclaim_hook(free_deferred_meanwhile, NULL);
+	char *p = kheap_try_alloc(BIG, 0);
+	CHECK_EQ(deferring_calls, 2); /* quick and wait: both found nothing */
+	kheap_set_reclaim_hook(NULL, NULL);
+	/* The victim's block came back before the allocation gave up. */
+	CHECK(p != NULL);
+	kheap_free(p);
+	for (int i = 0; i < n; i++)
+		kheap_free(fill[i]);
+	kheap_get_stats(&after);
+	CHECK_EQ(after.heap.live_allocs, before.heap.live_allocs);
+}
+
 int main(void)
 {
 	char *arena = test_map(ARENA);
 	kheap_init(arena, arena + ARENA);
 	test_max_retries();
+	test_deferred_free_during_oom();
 	test_hook_allocates();
 	CHECK_EQ(kheap_validate(NULL, NULL), 0);
 	printf("kheap_oom_hook_test: passed\n");

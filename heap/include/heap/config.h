@@ -13,6 +13,16 @@
 #endif
 
 /*
+ * How many more attempts an allocation makes, after its hooks found
+ * nothing, while frees other harts left on the deferred stack (the heap
+ * lock was taken) wait there: each attempt takes the lock, which frees
+ * them first. Bounds a failing allocation under a stream of such frees.
+ */
+#ifndef KHEAP_OOM_DEFERRED_RETRIES
+#define KHEAP_OOM_DEFERRED_RETRIES 4
+#endif
+
+/*
  * How long (microseconds) a hart that runs out of memory while another
  * builds the report waits for that report's panic before it panics with
  * the short message itself. The wait ends much sooner: port_wait_long parks

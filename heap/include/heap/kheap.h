@@ -23,7 +23,8 @@
  *    allocation the OOM hook makes, or an interrupt handler on its hart,
  *    that runs out too does not call the hook again, nested, but goes on
  *    as after FAIL: claim first, then allocate). After
- *    FAIL (or KHEAP_OOM_MAX_RETRIES retries) and the waiting reclaim,
+ *    FAIL (or KHEAP_OOM_MAX_RETRIES retries) and the waiting reclaim (and a
+ *    last look at frees deferred meanwhile: KHEAP_OOM_DEFERRED_RETRIES),
  *    kheap_alloc panics with PORT_EXIT_OOM and the whole report (kheap_report
  *    plus the report-extra lines) as one unbroken block; kheap_try_alloc
  *    returns NULL.
