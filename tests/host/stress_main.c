@@ -179,7 +179,8 @@ int main(int argc, char **argv)
 	 */
 	bool default_caches = !baseline && harts <= 8 && heap_mib == default_heap_mib &&
 			      !budget_pct && reap_us < 0;
-	bool cached = !default_caches ||
+	/* Nothing to judge when nothing was allocated (--fill 0). */
+	bool cached = !default_caches || !p.allocs ||
 		      (p.alloc_hits > p.allocs / 4 && p.depot_exchanges > 0);
 	/* Every hart has left percpu: the depots' counts must be the harts'. */
 	bool depots_agree = percpu_report_depots(print_line);
