@@ -43,11 +43,13 @@
  * their round arrays included, stays under PERCPU_CACHE_BUDGET_PCT percent
  * of the heap's claimed bytes (kheap_capacity(), so it grows with
  * kheap_claim), at any hart count. 5% of the 16 MiB kernel heap is about
- * 820 KiB: 205 KiB a hart at 4 harts, 6 KiB at 128. percpu_set_cache_budget()
- * overrides it at run time. Cached runs leave holes behind when the reclaim
- * flushes them: talc's heap-efficiency workload through kmalloc filled a
- * 32 MiB heap to 96.40% at 6%, 96.53% at 5%, 96.77% at 4%, 96.99% at 3%
- * (the core alone: 97.35%; issue 14 asks for 96.5%). Measured before the
+ * 820 KiB: past the depots' slice (PERCPU_DEPOT_BUDGET_PCT), 154 KiB a
+ * hart at 4 harts, 4.8 KiB at 128 (budget.c, hart_share).
+ * percpu_set_cache_budget() overrides it at run time. Cached runs leave
+ * holes behind when the reclaim flushes them: talc's heap-efficiency
+ * workload through kmalloc filled a 32 MiB heap to 96.40% at 6%, 96.53%
+ * at 5%, 96.77% at 4%, 96.99% at 3% (the core alone: 97.35%; issue 14
+ * asks for 96.5%). Measured before the
  * growing refills and krealloc's hand-over past 32 KiB; today's figure is
  * in tools/bench/README.md.
  */
