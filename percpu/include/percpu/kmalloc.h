@@ -67,10 +67,12 @@ void *kmalloc(size_t size);
 void *kmalloc_try(size_t size);
 /*
  * align: a power of two (0 means 16). align <= 16 is plain kmalloc; up to
- * 4096, with size + align - 16 <= PERCPU_MAX_SMALL, a class block of that
- * size is returned at its first aligned address (an "offset tag" word below
- * it leads kfree, ksize, krealloc and kfree_sized back to the block; see
- * aligned.c), so it too hits the magazines; bigger goes to the heap. Any
+ * 4096, with size + align - 16 <= PERCPU_MAX_SMALL and the pad align - 16
+ * at most PERCPU_ALIGN_PAD_ANY or a PERCPU_ALIGN_PAD_DIV-th of size
+ * (<percpu/config.h>), a class block of size + align - 16 is returned at
+ * its first aligned address (an "offset tag" word below it leads kfree,
+ * ksize, krealloc and kfree_sized back to the block; see aligned.c), so it
+ * too hits the magazines; anything else goes to the heap. Any
  * other alignment (e.g. 12) is reported as misuse ("bad alignment", naming
  * the function called).
  * Panics on OOM. krealloc of an aligned block keeps only 16-byte alignment
