@@ -8,7 +8,8 @@
  * fill (live-set target, % of the heap; default 50), seed, validate_every
  * (hart 0's ops between validations; default: heap_stress.h,
  * STRESS_VALIDATE_EVERY), tick_us (timer period; 0 = none;
- * default 2 ms, 0.5 ms x harts above 4: 2000 ticks a second in all),
+ * default 2 ms, 0.5 ms x harts above 4: 2000 ticks a second in all from
+ * 4 harts up, 500 a hart below),
  * baseline=1 (bypass the magazines: every request goes to the locked global
  * heap), stall_s (fail with a report of every hart's state when no
  * operation finishes for this long; default 60, 0 = never).
@@ -91,8 +92,9 @@ static void start(void)
 		kernel_arg_u64("validate_every", stress_default_validate_every(cfg.ops_per_hart));
 	/*
 	 * The same job spread over the harts: the ticks too, 2000 a second in
-	 * all (2 ms a hart at 4 harts, 64 ms at 128, where 2 ms ticks made
-	 * more interrupt-time allocations than the stress itself).
+	 * all from 4 harts up (2 ms a hart at 1 to 4 harts, 64 ms at 128,
+	 * where 2 ms ticks made more interrupt-time allocations than the
+	 * stress itself).
 	 */
 	uint64_t tick = kernel_arg_ticks("tick_us", cfg.nharts > 4 ? 500 * cfg.nharts : 2000,
 					 1000000);
