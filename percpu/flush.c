@@ -235,10 +235,8 @@ size_t percpu_honour_flush(struct percpu_cpu *c)
 	return bytes;
 }
 
-size_t percpu_answer_flush(struct percpu_cpu *c)
+size_t percpu_answer_flush_pending(struct percpu_cpu *c)
 {
-	if (!LOAD_RELAXED(&c->flush_pending))
-		return 0;
 	size_t bytes = percpu_honour_flush(c);
 	if (!LOAD_RELAXED(&reclaim_waiters))
 		free_orphans(c, false);

@@ -692,12 +692,22 @@ void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls);
 
 /* flush.c */
 size_t percpu_honour_flush(struct percpu_cpu *c);
+/* percpu_answer_flush's work, out of line: a request is pending. */
+size_t percpu_answer_flush_pending(struct percpu_cpu *c);
 /*
  * percpu_honour_flush where the hart may call the heap (its slow paths,
  * percpu_poll, hart exit; interrupts masked, busy): also returns the orphan
- * list to the heap when no reclaim waits for it. Cheap when no request is.
+ * list to the heap when no reclaim waits for it. The test for a request is
+ * inline: every slow path makes it, and out of line the call's frame cost
+ * about 15 RV64 instructions with none pending (QEMU icount: producer/
+ * consumer +3.2 per operation). Relaxed, as percpu_honour_flush's own.
  */
-size_t percpu_answer_flush(struct percpu_cpu *c);
+static inline size_t percpu_answer_flush(struct percpu_cpu *c)
+{
+	if (likely(!LOAD_RELAXED(&c->flush_pending)))
+		return 0;
+	return percpu_answer_flush_pending(c);
+}
 /* fork child: no reclaim of the parent's other threads waits any more. */
 void percpu_flush_fork_child(void);
 bool percpu_reclaim(void *ctx, size_t size, size_t align,
