@@ -181,23 +181,29 @@ def generate(root):
     return "\n".join(header) + "\n", "\n".join(source) + "\n"
 
 
+# HEAP_HARDENING levels: some globals exist only at some (the heap's secret
+# and percpu's poison report at 2 and 3), so the symbols are collected at each.
+HARDENING_LEVELS = range(4)
+
+
 def defined_symbols(out_dir, root):
     """Global symbols the unprefixed amalgamation defines (host compile + nm)."""
     cc = os.environ.get("CC", "cc")
     nm_tool = os.environ.get("NM", "nm")
     ports = os.environ.get("SMPHEAP_PORT_INCLUDE", os.path.join(root, "platform", "host", "include"))
     port_flags = ["-I" + d for d in ports.split(os.pathsep) if d]
+    names = set()
     with tempfile.TemporaryDirectory() as tmp:
         obj = os.path.join(tmp, "smpheap.o")
-        subprocess.run([cc, "-std=gnu11", "-ffreestanding", "-c", "-O0", "-w", "-I", out_dir] + port_flags +
-                       [os.path.join(out_dir, "smpheap.c"), "-o", obj], check=True)
-        nm = subprocess.run([nm_tool, "-g", "--defined-only", obj], check=True,
-                            capture_output=True, text=True).stdout
-    names = set()
-    for line in nm.splitlines():
-        parts = line.split()
-        if len(parts) == 3:
-            names.add(parts[2])
+        for level in HARDENING_LEVELS:
+            subprocess.run([cc, "-std=gnu11", "-ffreestanding", "-c", "-O0", "-w", "-DHEAP_HARDENING=%d" % level,
+                            "-I", out_dir] + port_flags + [os.path.join(out_dir, "smpheap.c"), "-o", obj], check=True)
+            nm = subprocess.run([nm_tool, "-g", "--defined-only", obj], check=True,
+                                capture_output=True, text=True).stdout
+            for line in nm.splitlines():
+                parts = line.split()
+                if len(parts) == 3:
+                    names.add(parts[2])
     return sorted(n for n in names if not KEEP_NAMES.match(n))
 
 
