@@ -105,6 +105,11 @@ def library_sources(root):
     return [os.path.relpath(s, root) for s in srcs]
 
 
+CLANG_UNUSED_PUSH = ["#ifdef __clang__", "#pragma clang diagnostic push",
+                     '#pragma clang diagnostic ignored "-Wunused-function"', "#endif"]
+CLANG_UNUSED_POP = ["#ifdef __clang__", "#pragma clang diagnostic pop", "#endif"]
+
+
 class Amalgamator:
     def __init__(self, root):
         self.root = root
@@ -130,6 +135,13 @@ class Amalgamator:
             lines = f.read().split("\n")
         if lines and lines[-1] == "":
             lines.pop()
+        # A header's static inline helpers are unused in some files, which
+        # is fine in a header; but inlined here they are in the main file,
+        # where clang's -Wunused-function reports them (gcc does not). Its
+        # diagnostic state is per location, so the header's span is exempt.
+        header = rel.endswith(".h")
+        if header:
+            out += CLANG_UNUSED_PUSH
         out.append('#line 1 "%s"' % rel)
         for n, line in enumerate(lines, 1):
             m = INCLUDE_RE.match(line)
@@ -144,6 +156,8 @@ class Amalgamator:
             if target not in self.done:
                 self.inline(target, out)
             out.append('#line %d "%s"' % (n + 1, rel))
+        if header:
+            out += CLANG_UNUSED_POP
 
 
 def generate(root):
