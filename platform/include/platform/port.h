@@ -27,8 +27,8 @@
 #include <stdint.h>
 
 /*
- * Upper bound on harts; sizes per-hart arrays (percpu: about 2.4 KiB of
- * BSS per hart, see PORTING.md). A build may lower it with
+ * Upper bound on harts; sizes per-hart arrays (about 2.5 KiB of BSS per
+ * hart, see PORTING.md). A build may lower it with
  * -DPORT_MAX_HARTS=N; every file of the library must see the same value.
  */
 #ifndef PORT_MAX_HARTS
