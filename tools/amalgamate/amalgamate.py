@@ -232,8 +232,12 @@ def header_inlines(header_text):
 
 
 def rename(text, names, prefix):
+    """text with every name prefixed, except in the #line markers' paths
+    (heap/heap_validate.c and percpu/kmalloc.c share their stems with
+    functions; diagnostics must still name the files that exist)."""
     pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")\b")
-    return pattern.sub(lambda m: prefix + m.group(1), text)
+    return "\n".join(line if line.startswith("#line ") else pattern.sub(lambda m: prefix + m.group(1), line)
+                     for line in text.split("\n"))
 
 
 def public_names(header_text, names):

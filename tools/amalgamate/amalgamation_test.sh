@@ -19,6 +19,14 @@ mkdir -p "$gen" "$out" "$out/noipi" "$compat/platform" "$compat/heap" "$compat/p
 CC=riscv64-unknown-elf-gcc NM=riscv64-unknown-elf-nm SMPHEAP_PORT_INCLUDE="$root/platform/riscv_mmode/include:$root/platform/riscv_common/include" \
 	python3 "$root/tools/amalgamate/amalgamate.py" --root "$root" --out "$gen" --prefix smpheap_
 
+# Diagnostics must name the original files: every #line marker's file
+# exists in the tree (--prefix renames symbols, not paths such as
+# heap/heap_validate.c, whose stem is also a function's name).
+if grep -ho '^#line [0-9]* "[^"]*"' "$gen/smpheap.c" "$gen/smpheap.h" | sed 's/.*"\(.*\)"/\1/' | sort -u |
+	while read -r f; do [ -f "$root/$f" ] || echo "$f"; done | grep .; then
+	echo "amalgamation_test: FAIL: #line markers above name files that do not exist"; exit 1
+fi
+
 # The unprefixed names must be gone from the library's symbols at every
 # hardening level (some globals exist only at some: the heap's secret at 2
 # and 3), and the amalgamation must build warning-free under gcc and clang
