@@ -267,9 +267,10 @@ SMPHEAP_CPPFLAGS = -I$(SMPHEAP_DIR) $(SMPHEAP_PORT_CPPFLAGS)
 # harts (BSS), -DSMPHEAP_NO_FORMATTER if the kernel has port_vsnprintf.
 SMPHEAP_CFLAGS = -std=gnu11 -ffreestanding -fno-common -O2 -Wall -Wextra $(SMPHEAP_CPPFLAGS)
 # The sources it was made from, for builds from the tree instead (set
-# SMPHEAP_ROOT to the smp-heap checkout):
-SMPHEAP_TREE_SRCS := {tree_srcs}
-SMPHEAP_TREE_INCLUDES := {tree_includes}
+# SMPHEAP_ROOT to the smp-heap checkout, before or after the include:
+# expanded late).
+SMPHEAP_TREE_SRCS = {tree_srcs}
+SMPHEAP_TREE_INCLUDES = {tree_includes}
 """
 
 

@@ -27,6 +27,13 @@ if grep -ho '^#line [0-9]* "[^"]*"' "$gen/smpheap.c" "$gen/smpheap.h" | sed 's/.
 	echo "amalgamation_test: FAIL: #line markers above name files that do not exist"; exit 1
 fi
 
+# smpheap.mk's list of the tree's sources, with SMPHEAP_ROOT set after the
+# include (as SMPHEAP_PORT_CPPFLAGS may be): every file must exist.
+printf 'include %s/smpheap.mk\nSMPHEAP_ROOT := %s\nlist:\n\t@echo $(SMPHEAP_TREE_SRCS)\n' "$gen" "$root" >"$tmp/list.mk"
+for f in $(make -s -f "$tmp/list.mk" list); do
+	[ -f "$f" ] || { echo "amalgamation_test: FAIL: smpheap.mk lists $f, which does not exist"; exit 1; }
+done
+
 # The unprefixed names must be gone from the library's symbols at every
 # hardening level (some globals exist only at some: the heap's secret at 2
 # and 3), and the amalgamation must build warning-free under gcc and clang
