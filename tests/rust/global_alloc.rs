@@ -108,7 +108,28 @@ fn waves_past_the_ids() -> usize {
     without
 }
 
+/// Requests no heap can serve (past the heap's largest block, 64 GiB) are
+/// failures GlobalAlloc reports with a null pointer, so that try_reserve
+/// returns an error instead of the process ending: through alloc (an empty
+/// Vec), realloc (a full one, plain and 256-aligned) and alloc_zeroed.
+fn too_big_is_an_error() {
+    let huge = 1usize << 40;
+    let mut empty: Vec<u8> = Vec::new();
+    assert!(empty.try_reserve(huge).is_err(), "alloc of 1 TiB did not fail");
+    let mut full: Vec<u8> = vec![5; 100];
+    assert!(full.try_reserve(huge).is_err(), "realloc to 1 TiB did not fail");
+    assert!(full.iter().all(|&b| b == 5), "a failed realloc changed the block");
+    let mut lines: Vec<Line> = vec![Line([6; 256]); 4];
+    assert!(lines.try_reserve(huge / 256).is_err(), "aligned realloc to 1 TiB did not fail");
+    assert!(lines.iter().all(|l| l.0[0] == 6));
+    let layout = Layout::from_size_align(huge, 4096).unwrap();
+    // black_box: an allocation nothing uses may be elided as a success.
+    let p = std::hint::black_box(unsafe { std::alloc::alloc_zeroed(layout) });
+    assert!(p.is_null(), "alloc_zeroed of 1 TiB did not fail");
+}
+
 fn main() {
+    too_big_is_an_error();
     let mut in_place = grow_aligned(1);
     let pages: Vec<Box<Page>> = (0..64).map(|_| Box::new(Page([7; 4096]))).collect();
     assert!(pages.iter().all(|p| (&**p as *const Page as usize) % 4096 == 0));

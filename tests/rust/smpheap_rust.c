@@ -101,16 +101,34 @@ static int enter(void)
 	return my_hart;
 }
 
+/*
+ * The heap reports a size past its largest block (64 GiB) as misuse, a
+ * kernel's bug, and panics; Rust asks for any size up to isize::MAX and
+ * expects a failure as NULL (Vec::try_reserve turns it into an error). A
+ * block bigger than the whole heap, which never grows here, cannot be
+ * served anyway: refused before the heap sees it.
+ */
+static bool never_fits(size_t size)
+{
+	return size > kheap_capacity();
+}
+
 void *smpheap_rust_alloc(size_t size, size_t align)
 {
-	if (enter() >= 0)
+	int hart = enter();
+	if (never_fits(size))
+		return NULL;
+	if (hart >= 0)
 		return kmalloc_aligned_try(size, align);
 	return kheap_try_alloc(size, align);
 }
 
 void *smpheap_rust_realloc(void *p, size_t size, size_t align)
 {
-	if (enter() >= 0)
+	int hart = enter();
+	if (never_fits(size))
+		return NULL;
+	if (hart >= 0)
 		return krealloc_aligned(p, size, align);
 	return kheap_try_realloc_aligned(p, size, align);
 }
