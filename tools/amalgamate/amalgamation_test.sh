@@ -7,6 +7,9 @@
 # none at 4 harts, and the stress must PASS with exit code 0. Then the same
 # as a port without IPIs (-DPORT_MMODE_NO_IPI: kicks do nothing, the kernel
 # calls percpu_poll from its tick and idle loop), which must pass too.
+# Before that, without QEMU: the #line markers name existing files,
+# smpheap.mk's tree list exists, and smpheap.c builds -Werror under gcc
+# and clang at every HEAP_HARDENING with no unprefixed global symbol.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
