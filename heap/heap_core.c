@@ -1231,7 +1231,7 @@ static void *realloc_block(struct heap *h, void *p, size_t size, size_t align,
 {
 	enum heap_error e = HEAP_OK;
 	size_t move;
-	struct blk k; /* p's block, as resize_block checked it for a move */
+	struct blk k = { 0 }; /* p's block, as resize_block checked it for a move */
 
 	if (!p)
 		return heap_alloc(h, size, align, err);
