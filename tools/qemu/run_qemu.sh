@@ -19,8 +19,9 @@
 #
 # Unknown `--KEY VALUE` pairs become kernel bootargs `KEY=VALUE` (for example
 # `--ops 100000 --seed 7`; a key given twice takes its last value, in the
-# kernel as here). Any option may also be written `--KEY=VALUE`. Without expectations the script exits with QEMU's
-# exit code (the kernel's, through the sifive_test device); a hung kernel is
+# kernel as here). Any option may also be written `--KEY=VALUE`. Without
+# expectations the script exits with QEMU's exit code (the kernel's,
+# through the sifive_test device); a hung kernel is
 # killed by the watchdog and reported with exit code 6 (--timeout seconds, or
 # --timeout-per-hart x the hart count if that is more, for runs whose time
 # grows with --smp; a --timeout given after it wins), or by the silence

@@ -2,8 +2,8 @@
 /*
  * The smallest kernel the runner can boot: prints a line on the 16550 UART,
  * then ends through sifive_test with EXIT_WORD (EXIT_AFTER_S seconds after
- * boot, if defined), or spins forever when HANG is defined. It tests the runner (exit codes, expectations, watchdog) apart
- * from the real kernel.
+ * boot, if defined), or spins forever when HANG is defined. It tests the
+ * runner (exit codes, expectations, watchdog) apart from the real kernel.
  */
 #define UART0 0x10000000
 #define SIFIVE_TEST 0x100000
