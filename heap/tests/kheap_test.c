@@ -62,36 +62,10 @@ static void record(enum heap_error err, void *ptr, size_t size, const char *wher
 
 /* ---- child processes ------------------------------------------------- */
 
-/* Runs fn in a child with stderr captured; returns its exit code. */
-static int run_child(void (*fn)(void *), void *arg, char *out, size_t cap)
-{
-	int fds[2];
-	CHECK(pipe(fds) == 0);
-	fflush(stdout);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		dup2(fds[1], 2);
-		close(fds[0]);
-		fn(arg);
-		_exit(0);
-	}
-	close(fds[1]);
-	size_t n = 0;
-	ssize_t r;
-	while ((r = read(fds[0], out + n, cap - 1 - n)) > 0)
-		n += (size_t)r;
-	out[n] = '\0';
-	close(fds[0]);
-	int status;
-	CHECK(waitpid(pid, &status, 0) == pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static void expect_child(void (*fn)(void *), void *arg, int code, const char *text)
 {
 	char out[8192];
-	int got = run_child(fn, arg, out, sizeof(out));
+	int got = test_run_child(fn, arg, out, sizeof(out));
 	if (got != code || !strstr(out, text)) {
 		fprintf(stderr, "child: exit %d (want %d), output:\n%s\nwanted \"%s\"\n",
 			got, code, out, text);
@@ -587,7 +561,7 @@ static void test_oom_panic(void)
 	expect_child(child_oom, NULL, PORT_EXIT_OOM, "\nheap: heap size ");
 	/* One block: the report's last line is followed by port_panic's newline only. */
 	char out[8192];
-	CHECK_EQ(run_child(child_oom, NULL, out, sizeof(out)), PORT_EXIT_OOM);
+	CHECK_EQ(test_run_child(child_oom, NULL, out, sizeof(out)), PORT_EXIT_OOM);
 	CHECK(strstr(out, "\n\n") == NULL);
 	CHECK(strstr(out, "caches 12345 bytes\n") != NULL);
 }

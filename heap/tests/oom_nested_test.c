@@ -11,9 +11,7 @@
 #include <heap/kheap.h>
 #include <platform/port.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "test_util.h"
 
@@ -25,36 +23,26 @@ static void interrupt_allocates(kheap_print_fn print)
 		(void)kheap_alloc(3u << 20, 0); /* more than the heap: OOM again */
 }
 
+static void runs_out(void *arg)
+{
+	(void)arg;
+	const size_t bytes = 1u << 20;
+	char *mem = test_map(bytes);
+	kheap_init(mem, mem + bytes);
+	kheap_set_report_extra(interrupt_allocates);
+	(void)kheap_alloc(2u << 20, 0);
+}
+
 int main(void)
 {
-	int fd[2];
-	CHECK(pipe(fd) == 0);
+	static char buf[16384];
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		dup2(fd[1], 2);
-		const size_t bytes = 1u << 20;
-		char *mem = test_map(bytes);
-		kheap_init(mem, mem + bytes);
-		kheap_set_report_extra(interrupt_allocates);
-		(void)kheap_alloc(2u << 20, 0);
-		_exit(0);
-	}
-	close(fd[1]);
-	static char buf[16384];
-	size_t n = 0;
-	ssize_t r;
-	while (n < sizeof(buf) - 1 && (r = read(fd[0], buf + n, sizeof(buf) - 1 - n)) > 0)
-		n += (size_t)r;
-	int status;
-	CHECK(waitpid(pid, &status, 0) == pid);
+	int code = test_run_child(runs_out, NULL, buf, sizeof(buf));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("%s--- exit %d after %.2f s\n", buf, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-	       secs);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == PORT_EXIT_OOM);
+	printf("%s--- exit %d after %.2f s\n", buf, code, secs);
+	CHECK(code == PORT_EXIT_OOM);
 	CHECK(secs < 2.5); /* not KHEAP_OOM_WAIT_US */
 	CHECK(strstr(buf, "out of memory on hart 0: 3145728 bytes") != NULL);
 	CHECK(strstr(buf, "while this hart reported running out of memory for 2097152 bytes") != NULL);

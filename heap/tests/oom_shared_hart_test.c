@@ -13,9 +13,7 @@
 #include <platform/port.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "test_util.h"
 
@@ -41,33 +39,24 @@ static void *second(void *arg)
 	return NULL;
 }
 
+static void two_run_out(void *arg)
+{
+	(void)arg;
+	const size_t bytes = 1u << 20;
+	char *mem = test_map(bytes);
+	kheap_init(mem, mem + bytes);
+	kheap_set_report_extra(second_runs_out_meanwhile);
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, second, NULL) == 0);
+	(void)kheap_alloc(2u << 20, 0);
+}
+
 int main(void)
 {
-	int fd[2];
-	CHECK(pipe(fd) == 0);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		dup2(fd[1], 2);
-		const size_t bytes = 1u << 20;
-		char *mem = test_map(bytes);
-		kheap_init(mem, mem + bytes);
-		kheap_set_report_extra(second_runs_out_meanwhile);
-		pthread_t t;
-		CHECK(pthread_create(&t, NULL, second, NULL) == 0);
-		(void)kheap_alloc(2u << 20, 0);
-		_exit(0);
-	}
-	close(fd[1]);
 	static char buf[16384];
-	size_t n = 0;
-	ssize_t r;
-	while (n < sizeof(buf) - 1 && (r = read(fd[0], buf + n, sizeof(buf) - 1 - n)) > 0)
-		n += (size_t)r;
-	int status;
-	CHECK(waitpid(pid, &status, 0) == pid);
-	printf("%s--- exit %d\n", buf, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == PORT_EXIT_OOM);
+	int code = test_run_child(two_run_out, NULL, buf, sizeof(buf));
+	printf("%s--- exit %d\n", buf, code);
+	CHECK(code == PORT_EXIT_OOM);
 	/* The first request's report, whole, and no nesting that never was. */
 	CHECK(strstr(buf, "out of memory on hart 0: 2097152 bytes") != NULL);
 	CHECK(strstr(buf, "in an interrupt") == NULL);

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Host test helpers: assertions that name the line, mmap'd arenas, a PRNG. */
+/*
+ * Host test helpers: assertions that name the line, mmap'd arenas, a PRNG,
+ * a child process whose stderr is captured.
+ */
 #ifndef HEAP_TESTS_TEST_UTIL_H
 #define HEAP_TESTS_TEST_UTIL_H
 
@@ -10,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <platform/mix64.h>
 #include <testing/check.h>
@@ -46,6 +51,35 @@ static inline unsigned long long test_param(int argc, char **argv, int i,
 {
 	const char *s = i < argc ? argv[i] : getenv(env);
 	return s && *s ? strtoull(s, NULL, 0) : def;
+}
+
+/*
+ * Runs fn(arg) in a child with its stderr captured in out (NUL-terminated,
+ * at most cap - 1 bytes); returns its exit code, or 128 + the signal.
+ */
+static inline int test_run_child(void (*fn)(void *), void *arg, char *out, size_t cap)
+{
+	int fds[2];
+	CHECK(pipe(fds) == 0);
+	fflush(stdout); /* the child must not print the parent's buffer again */
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		close(fds[0]);
+		fn(arg);
+		_exit(0);
+	}
+	close(fds[1]);
+	size_t n = 0;
+	ssize_t r;
+	while (n < cap - 1 && (r = read(fds[0], out + n, cap - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(fds[0]);
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 #endif
