@@ -139,3 +139,19 @@ def kernel_binary(name, srcs, deps, testonly = False, copts = [], linkopts = [])
         linkopts = ["-T", "$(location //platform/riscv:kernel.ld)"] + linkopts,
         target_compatible_with = RISCV_ONLY,
     )
+
+def qemu_bad_bootarg_tests(kernel, smp, cases, **kwargs):
+    """One qemu_test per (name, bootargs, expect) in cases: a bootarg out of
+    range is named and stops the kernel with exit 2 (not run as another
+    job), its message matching expect."""
+    for name, bootargs, expect in cases:
+        qemu_test(
+            name = name,
+            size = "small",
+            bootargs = bootargs,
+            expect = [expect],
+            expect_exit = 2,
+            kernel = kernel,
+            smp = smp,
+            **kwargs
+        )
