@@ -166,7 +166,7 @@ static int finish(void)
 	kprintf("locktorture: shared counter %lu, expected %lu%s\n",
 		(unsigned long)counter, (unsigned long)expected,
 		counter == expected ? "" : " (lost updates)");
-	kprintf("qemu_smp: %s harts=%u iters=%lu acquisitions=%lu "
+	kprintf("locktorture: %s harts=%u iters=%lu acquisitions=%lu "
 		"tick_acquisitions=%lu violations=%lu lost_updates=%ld "
 		"max_spins=%lu avg_spins=%lu fairness=%lu.%03lu elapsed_ms=%lu\n",
 		pass ? "PASS" : "FAIL", n, (unsigned long)iters,

@@ -38,7 +38,7 @@ static void run(unsigned me)
 
 static int finish(void)
 {
-	kprintf("qemu_smp: FAIL trap_test: no trap taken (trap=%s)\n", kind);
+	kprintf("trap_test: FAIL no trap taken (trap=%s)\n", kind);
 	return PORT_EXIT_FAIL;
 }
 
