@@ -63,6 +63,17 @@ static size_t capacity;
  * may walk the list with plain loads.
  */
 static struct heap_region *regions_pub;
+/*
+ * The hull's end, for in_hull: kheap_bounds_ keeps lo and span, and a
+ * claim below every region moves lo down and span up, so a hart that loads
+ * the pair between the two stores gets the new lo with the old span, a
+ * hull that misses the top of the old regions: a good block there was
+ * named "double free" (level 2's claim) or, offset-tagged, an interior
+ * pointer. lo only ever goes down and this end only up (kheap never
+ * truncates), so any mix of old and new values of these two covers every
+ * region the caller can know of.
+ */
+static uintptr_t hull_hi;
 
 /* Under the lock, after the regions changed: see <heap/kheap.h>. */
 static void publish_bounds(void)
@@ -72,6 +83,8 @@ static void publish_bounds(void)
 	uintptr_t lo = g.heap.lo, hi = g.heap.hi;
 	__atomic_store_n(&kheap_bounds_.lo, lo, __ATOMIC_RELAXED);
 	__atomic_store_n(&kheap_bounds_.span, hi > lo ? hi - lo : 0, __ATOMIC_RELAXED);
+	/* Relaxed: a filter as the pair; the regions' head above is the release. */
+	__atomic_store_n(&hull_hi, hi, __ATOMIC_RELAXED);
 	/* Relaxed: a size for budgets; it orders nothing. */
 	__atomic_store_n(&capacity, g.heap.st.heap_bytes, __ATOMIC_RELAXED);
 }
@@ -710,9 +723,10 @@ void *kheap_calloc(size_t n, size_t size)
 static bool in_hull(const void *p)
 {
 	uintptr_t a = (uintptr_t)p;
+	/* Relaxed, and lo with hull_hi, not span: see hull_hi. */
 	uintptr_t lo = __atomic_load_n(&kheap_bounds_.lo, __ATOMIC_RELAXED);
-	uintptr_t span = __atomic_load_n(&kheap_bounds_.span, __ATOMIC_RELAXED);
-	if (a - lo >= span || a - lo < W)
+	uintptr_t hi = __atomic_load_n(&hull_hi, __ATOMIC_RELAXED);
+	if (a >= hi || a < lo || a - lo < W)
 		return false;
 	/* Acquire: pairs with publish_bounds' release (the headers). */
 	for (const struct heap_region *r = __atomic_load_n(&regions_pub, __ATOMIC_ACQUIRE); r;
