@@ -40,8 +40,16 @@ void kvprintf(const char *fmt, va_list ap)
 	unsigned long flags;
 	struct console_line *l;
 
-	if (n >= (int)sizeof(tmp))
-		n = sizeof(tmp) - 1; /* truncated: keep what fits */
+	if (n >= (int)sizeof(tmp)) {
+		/*
+		 * Cut: keep what fits, and still end the line ("...\n", as the
+		 * M-mode port's console does). Without the newline the cut
+		 * text stayed in the line buffer, and the next print on this
+		 * hart was glued to it and flushed mid-line at LINE_MAX.
+		 */
+		n = sizeof(tmp) - 1;
+		__builtin_memcpy(tmp + n - 4, "...\n", 4);
+	}
 	flags = port_irq_save();
 	l = &lines[port_hart_id()];
 	for (int i = 0; i < n; i++) {
