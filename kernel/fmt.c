@@ -7,6 +7,7 @@
  * (or '*'), and a precision for %s. No floating point.
  */
 #include <platform/port.h>
+#include <limits.h>
 #include <stdint.h>
 
 struct out {
@@ -22,10 +23,27 @@ static void put(struct out *o, char c)
 	o->len++;
 }
 
+/*
+ * Once the buffer is full only the length moves: a huge width (up to
+ * INT_MAX) costs no loop of its size.
+ */
 static void pad(struct out *o, char c, int n)
 {
-	while (n-- > 0)
+	while (n > 0 && o->len + 1 < o->size) {
 		put(o, c);
+		n--;
+	}
+	if (n > 0)
+		o->len += (size_t)n;
+}
+
+/*
+ * width * 10 + d, saturated at INT_MAX: a width or precision written past
+ * int's range was signed overflow.
+ */
+static int add_digit(int v, char d)
+{
+	return v > (INT_MAX - 9) / 10 ? INT_MAX : v * 10 + (d - '0');
 }
 
 /* Emits s[0..n) right- or left-justified in width. */
@@ -93,12 +111,13 @@ int port_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		}
 		if (*fmt == '*') {
 			width = va_arg(ap, int);
+			/* INT_MIN has no negation in int: the widest width instead. */
 			if (width < 0)
-				left = 1, width = -width;
+				left = 1, width = width == INT_MIN ? INT_MAX : -width;
 			fmt++;
 		}
 		while (*fmt >= '0' && *fmt <= '9')
-			width = width * 10 + (*fmt++ - '0');
+			width = add_digit(width, *fmt++);
 		if (*fmt == '.') {
 			fmt++;
 			prec = 0;
@@ -107,7 +126,7 @@ int port_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				fmt++;
 			}
 			while (*fmt >= '0' && *fmt <= '9')
-				prec = prec * 10 + (*fmt++ - '0');
+				prec = add_digit(prec, *fmt++);
 		}
 		/* lng: 0 int, 1 long, 2 long long, -1 short, -2 char */
 		for (;; fmt++) {
@@ -183,7 +202,8 @@ int port_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 	}
 	if (size)
 		buf[o.len < size ? o.len : size - 1] = 0;
-	return (int)o.len;
+	/* Past int (widths near INT_MAX): saturated, still ">= size", cut. */
+	return o.len > INT_MAX ? INT_MAX : (int)o.len;
 }
 
 int port_snprintf(char *buf, size_t size, const char *fmt, ...)
