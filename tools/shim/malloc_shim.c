@@ -68,6 +68,7 @@
  * taken (env_size).
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -481,6 +482,38 @@ __attribute__((constructor)) static void shim_load(void)
 {
 	if (atomic_load_explicit(&state, memory_order_acquire) != ST_READY && !initializing_thread)
 		shim_init_slow();
+}
+
+/*
+ * glibc's pthread_atfork (libc_nonshared.a, linked into each caller) calls
+ * __register_atfork, which holds glibc's atfork lock while it grows its
+ * handler list with malloc (past the 48 it keeps in place). Where that
+ * malloc was the process's first (a library's constructor, which runs
+ * before the shim's), it started the shim, whose own pthread_atfork then
+ * waited for the lock its thread held: a hang before main (shim_cases
+ * earlyatfork). So the shim answers to that name too: it starts first,
+ * outside glibc's lock (and so registers its handlers before the caller's,
+ * whose prepare handlers then run before the shim's, and may malloc), and
+ * passes the call on to glibc's.
+ */
+typedef int (*register_atfork_fn)(void (*)(void), void (*)(void), void (*)(void), void *);
+
+SHIM_EXPORT int __register_atfork(void (*prepare)(void), void (*parent)(void),
+				  void (*child)(void), void *dso_handle)
+{
+	/* Relaxed: every thread that looks it up stores the same pointer. */
+	static _Atomic(register_atfork_fn) next;
+	if (atomic_load_explicit(&state, memory_order_acquire) != ST_READY && !initializing_thread)
+		shim_init_slow(); /* registers the shim's handlers, through here */
+	register_atfork_fn fn = atomic_load_explicit(&next, memory_order_relaxed);
+	if (!fn) {
+		/* The heap is ready: dlsym may malloc. */
+		fn = (register_atfork_fn)dlsym(RTLD_NEXT, "__register_atfork");
+		if (!fn)
+			return ENOMEM;
+		atomic_store_explicit(&next, fn, memory_order_relaxed);
+	}
+	return fn(prepare, parent, child, dso_handle);
 }
 
 /* ---------------- hart ids ---------------- */

@@ -5,8 +5,8 @@
 
 emits the cc_binary :shim_cases (from shim_cases.c and any `hdrs`) and the sh_test
 :shim_cases_test (from shim_cases_test.sh), which gets the program and
-libsmpheap_malloc.so as data: the script runs the program on glibc and
-under LD_PRELOAD. Tagged PRELOAD_TAGS (below).
+libsmpheap_malloc.so (and any `data`) as data: the script runs the program
+on glibc and under LD_PRELOAD. Tagged PRELOAD_TAGS (below).
 """
 
 _LINUX = ["@platforms//os:linux"]
@@ -17,7 +17,7 @@ _LINUX = ["@platforms//os:linux"]
 # and tsan configs filter them out.
 PRELOAD_TAGS = ["preload"]
 
-def preload_test(name, program, size, copts = [], hdrs = []):
+def preload_test(name, program, size, copts = [], hdrs = [], data = []):
     native.cc_binary(
         name = program,
         srcs = [program + ".c"] + hdrs,
@@ -36,6 +36,6 @@ def preload_test(name, program, size, copts = [], hdrs = []):
         data = [
             ":libsmpheap_malloc.so",
             ":" + program,
-        ],
+        ] + data,
         target_compatible_with = _LINUX,
     )

@@ -59,6 +59,14 @@
  *               handlers), registered by main before its first malloc;
  *               one fork, whose child allocates: both must finish (before:
  *               the prepare handler hung, the shim's locks held).
+ *   earlyatfork this program again, with a library preloaded after the
+ *               shim (libshim_early_atfork.so), whose constructor runs
+ *               before the shim's and registers 64 fork handlers (that
+ *               malloc and free) before the process's first malloc; one
+ *               fork, whose child allocates: all must finish (before: the
+ *               49th registration's malloc, made by glibc under its
+ *               atfork lock, started the shim, whose own pthread_atfork
+ *               waited for that lock: a hang before main).
  *   blocked     a thread blocked in read(); 4 heap growths (8 MiB regions)
  *               must take well under 1 s (before: 1 s each, the reclaim
  *               waited for the blocked thread).
@@ -139,6 +147,7 @@
  * Exit 0 and "shim_cases: <case> PASS ..." on success.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -667,6 +676,55 @@ static void case_atfork(void)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	alarm(0);
 	printf("atfork: fork with handlers that malloc, child exit 0\n");
+}
+
+/* ---- earlyatfork ---- */
+
+/*
+ * This program again, as earlyatfork2, with libshim_early_atfork.so (built
+ * next to it) preloaded after the shim: that library's constructor runs
+ * before the shim's and registers 64 fork handlers before the process's
+ * first malloc, which glibc makes inside __register_atfork, its lock held.
+ */
+static void case_earlyatfork(void)
+{
+	static char exe[4096], lib[4200], pre[8400];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	CHECK(n > 0);
+	if (n <= 0)
+		return;
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	snprintf(lib, sizeof(lib), "%.*s/libshim_early_atfork.so", (int)(slash - exe), exe);
+	const char *was = getenv("LD_PRELOAD");
+	snprintf(pre, sizeof(pre), "%s%s%s", was ? was : "", was && *was ? " " : "", lib);
+	CHECK(setenv("LD_PRELOAD", pre, 1) == 0);
+	fflush(stdout);
+	alarm(20); /* kept across exec: a hang before main ends in SIGALRM */
+	execl(exe, "shim_cases", "earlyatfork2", (char *)NULL);
+	CHECK(!"exec");
+}
+
+static void case_earlyatfork2(void)
+{
+	unsigned *prepared = dlsym(RTLD_DEFAULT, "shim_early_prepared");
+	unsigned *parented = dlsym(RTLD_DEFAULT, "shim_early_parented");
+	unsigned *childed = dlsym(RTLD_DEFAULT, "shim_early_childed");
+	CHECK(prepared && parented && childed);
+	if (!prepared || !parented || !childed)
+		return;
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		void *p = malloc(50);
+		_exit(p && *childed == 64 ? 0 : 3);
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(*prepared == 64 && *parented == 64);
+	alarm(0);
+	printf("earlyatfork: 64 handlers registered before the first malloc, fork: child exit 0\n");
 }
 
 /* ---- blocked ---- */
@@ -1427,7 +1485,8 @@ int main(int argc, char **argv)
 		{ "rlimit", case_rlimit }, { "regions", case_regions },
 		{ "alignfree", case_alignfree }, { "exitleak", case_exitleak },
 		{ "crowd", case_crowd }, { "fork", case_fork }, { "atfork", case_atfork },
-		{ "forknohart", case_forknohart },
+		{ "forknohart", case_forknohart }, { "earlyatfork", case_earlyatfork },
+		{ "earlyatfork2", case_earlyatfork2 },
 		{ "blocked", case_blocked }, { "bigclass", case_bigclass },
 		{ "bigalign", case_bigalign }, { "bigrealloc", case_bigrealloc },
 		{ "prefault", case_prefault },

@@ -64,6 +64,7 @@ run_case crowd
 run_case fork
 run_case atfork
 run_case forknohart
+run_case earlyatfork
 run_case blocked SMPHEAP_REGION_MB=8
 # The big classes (above 5 KiB) are cached (//tools/shim:percpu_for_shim's magazine
 # sizes): about 1 depot lock per 87 operations (magazines of 4..16 rounds);
