@@ -10,7 +10,7 @@
  * 1 GiB, twice the request, and the heap so far: the regions double) and
  * claims it, and the heap retries. Where the address space is limited
  * (RLIMIT_AS), a region that does not fit is asked for at half the size,
- * down to the request's need (the first one down to 4 MiB). Fresh
+ * down to the request's need (the first one down to 64 KiB). Fresh
  * pages of the first region are faulted in ahead of the refills that carve
  * them, outside the heap lock (prefault.c).
  *
@@ -118,14 +118,21 @@
 #define REGION_SLACK ((size_t)1 << 20)
 #define MAX_REQUEST (MAX_REGION - 2 * REGION_SLACK)
 /*
- * Where the address space is short (RLIMIT_AS, `ulimit -v`), a region that
- * does not fit is asked for again at half the size, down to what the
- * request needs, and the first region down to MIN_REGION: glibc's heap
- * then still works, and so must ours (before, the program died at start
- * under `ulimit -v 800000`, and malloc(1200 MiB) failed with 1.4 GiB left).
+ * Where the address space is short (RLIMIT_AS, `ulimit -v`; RLIMIT_DATA,
+ * which counts every private writable mapping), a region that does not
+ * fit is asked for again at half the size, down to what the request
+ * needs, and the first region down to MIN_REGION: glibc's heap then still
+ * works, and so must ours (before, the program died at start under
+ * `ulimit -v 800000`, and malloc(1200 MiB) failed with 1.4 GiB left; and
+ * with a first region of at least 4 MiB, under RLIMIT_DATA = 2 MiB, where
+ * glibc runs the program: shim_cases tinydata). Below REGION_SLACK the
+ * halves are multiples of MIN_REGION.
  */
-#define MIN_REGION ((size_t)4 << 20)
+#define MIN_REGION ((size_t)64 << 10)
 #define REGION_ROUND(b) (((b) + REGION_SLACK - 1) & ~(REGION_SLACK - 1))
+#define HALF_REGION(b)                                                        \
+	((b) / 2 >= REGION_SLACK ? REGION_ROUND((b) / 2)                      \
+				 : ((b) / 2 + MIN_REGION - 1) & ~(MIN_REGION - 1))
 
 /* ---------------- regions ---------------- */
 
@@ -153,8 +160,8 @@ static void *map_region(size_t bytes)
 
 /*
  * A region of `want` bytes, else of half as many, and so on down to
- * `least` (both multiples of REGION_SLACK); its size in *got. NULL when
- * not even `least` fits.
+ * `least` (both multiples of MIN_REGION; want of REGION_SLACK too); its
+ * size in *got. NULL when not even `least` fits.
  */
 static void *map_region_fit(size_t want, size_t least, size_t *got)
 {
@@ -164,7 +171,7 @@ static void *map_region_fit(size_t want, size_t least, size_t *got)
 	 * where errno must still read 0 (C11 7.5): errno as it was.
 	 */
 	int saved = errno;
-	for (size_t b = want;; b = REGION_ROUND(b / 2) > least ? REGION_ROUND(b / 2) : least) {
+	for (size_t b = want;; b = HALF_REGION(b) > least ? HALF_REGION(b) : least) {
 		void *p = map_region(b);
 		if (p) {
 			errno = saved;

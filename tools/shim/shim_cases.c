@@ -26,6 +26,12 @@
  *               twice its size and failed with room left). errno is 0 at
  *               main and after that malloc (before: ENOMEM, from the
  *               shim's mmaps that did not fit).
+ *   tinydata    started under RLIMIT_DATA = 2 MiB (the script: prlimit):
+ *               200 blocks of 1000 bytes, then malloc and realloc of 16
+ *               MiB are NULL with ENOMEM, the blocks intact (before: the
+ *               shim, whose first region went down to 4 MiB and no
+ *               further, ended the process at start: "cannot map the
+ *               heap", exit 127).
  *   regions     with 4 MiB regions, 200 blocks of 16 MiB live at once
  *               (before: each growth mapped 34 MiB, 2 such blocks, and the
  *               64th region was the last: 126 blocks, then NULL).
@@ -585,6 +591,40 @@ static void case_rlimit(void)
 	free(small);
 	printf("rlimit: malloc(%zu MiB) with %zu MiB of address space left\n", request >> 20,
 	       left >> 20);
+}
+
+/*
+ * Started under RLIMIT_DATA = 2 MiB (the script: prlimit), where every
+ * private writable mapping counts: small blocks work, and what does not
+ * fit is NULL with ENOMEM.
+ */
+static void case_tinydata(void)
+{
+	struct rlimit rl;
+	CHECK(getrlimit(RLIMIT_DATA, &rl) == 0);
+	CHECK(rl.rlim_cur != RLIM_INFINITY);
+	CHECK(errno_at_start == 0);
+	enum { SMALL = 200 };
+	static char *small[SMALL];
+	for (int i = 0; i < SMALL; i++) {
+		small[i] = malloc(1000);
+		CHECK(small[i] != NULL);
+		if (small[i])
+			memset(small[i], i, 1000);
+	}
+	errno = 0;
+	char *big = malloc_fn(16u << 20);
+	CHECK(big == NULL && errno == ENOMEM);
+	errno = 0;
+	char *grown = realloc_fn(small[0], 16u << 20);
+	CHECK(grown == NULL && errno == ENOMEM);
+	for (int i = 0; i < SMALL; i++)
+		if (small[i]) {
+			CHECK(small[i][999] == (char)i);
+			free(small[i]);
+		}
+	printf("tinydata: RLIMIT_DATA %llu KiB: %d blocks of 1000 bytes, 16 MiB NULL\n",
+	       (unsigned long long)rl.rlim_cur >> 10, SMALL);
 }
 
 #define REGION_BLOCKS 200
@@ -1482,7 +1522,8 @@ int main(int argc, char **argv)
 		void (*fn)(void);
 	} cases[] = {
 		{ "huge", case_huge }, { "ulimit", case_ulimit },
-		{ "rlimit", case_rlimit }, { "regions", case_regions },
+		{ "rlimit", case_rlimit }, { "tinydata", case_tinydata },
+		{ "regions", case_regions },
 		{ "alignfree", case_alignfree }, { "exitleak", case_exitleak },
 		{ "crowd", case_crowd }, { "fork", case_fork }, { "atfork", case_atfork },
 		{ "forknohart", case_forknohart }, { "earlyatfork", case_earlyatfork },

@@ -50,6 +50,8 @@ run_case huge
 run_case ulimit
 under=(prlimit --as=$((800 << 20)) --)
 run_case rlimit
+under=(prlimit --data=$((2 << 20)) --)
+run_case tinydata
 under=()
 run_case regions SMPHEAP_REGION_MB=4
 run_case alignfree
