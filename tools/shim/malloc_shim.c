@@ -1165,8 +1165,8 @@ SHIM_EXPORT void *pvalloc(size_t size)
 
 /*
  * glibc exports its malloc family under a second name too (__libc_malloc,
- * __libc_free, ...: GLIBC_2.2.5), which malloc wrappers and some libraries
- * call. Left to glibc, its free of one of our blocks aborted ("free():
+ * __libc_free, ..., __libc_mallinfo: GLIBC_2.2.5), which malloc wrappers
+ * and some libraries call. Left to glibc, its free of one of our blocks aborted ("free():
  * invalid pointer"), and its blocks reached our realloc as foreign ones,
  * whose bytes it cannot copy: the same functions answer both names here,
  * as jemalloc, mimalloc and tcmalloc do (shim_cases libc). Aliases, not
@@ -1186,3 +1186,11 @@ SHIM_ALIAS(realloc) void *__libc_realloc(void *p, size_t size);
 SHIM_ALIAS(memalign) void *__libc_memalign(size_t align, size_t size);
 SHIM_ALIAS(valloc) void *__libc_valloc(size_t size);
 SHIM_ALIAS(pvalloc) void *__libc_pvalloc(size_t size);
+/*
+ * Left to glibc, it described glibc's unused heap, as mallinfo did. Naming
+ * mallinfo here is no use of the deprecated call.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+SHIM_ALIAS(mallinfo) struct mallinfo __libc_mallinfo(void);
+#pragma GCC diagnostic pop

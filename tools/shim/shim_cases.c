@@ -130,8 +130,8 @@
  *               __libc_valloc, __libc_pvalloc) mixed with malloc, free and
  *               realloc: contents kept, sizes and alignments right (before:
  *               glibc's free of a shim block aborted the program).
- *   mallinfo    mallinfo2, mallinfo, malloc_stats and malloc_info count a
- *               live 10 MiB block in use, mallinfo2 and malloc_info no
+ *   mallinfo    mallinfo2, mallinfo (and __libc_mallinfo), malloc_stats
+ *               and malloc_info count a live 10 MiB block in use, mallinfo2 and malloc_info no
  *               longer after its free (before: glibc's unused heap
  *               answered, 0 throughout); malloc_info(1, f) is EINVAL.
  *   foreign     under the shim only (glibc aborts on them): a pointer from
@@ -1320,6 +1320,9 @@ static size_t malloc_info_in_use(void)
  * block shows in the bytes in use, and goes at its free (before: the
  * shim left them to glibc, whose unused heap said 0 throughout).
  */
+/* Exported by glibc, declared by no header. */
+extern struct mallinfo __libc_mallinfo(void);
+
 static void case_mallinfo(void)
 {
 	struct mallinfo2 m0 = mallinfo2();
@@ -1334,9 +1337,12 @@ static void case_mallinfo(void)
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 	struct mallinfo o1 = mallinfo();
 #pragma GCC diagnostic pop
+	/* glibc's second name for it (GLIBC_2.2.5), as __libc_malloc's. */
+	struct mallinfo l1 = __libc_mallinfo();
 	CHECK(held(&m1) >= held(&m0) + INFO_BLOCK);
 	CHECK(m1.arena + m1.hblkhd >= held(&m1)); /* system bytes hold those in use */
 	CHECK((size_t)o1.uordblks + (size_t)o1.hblkhd >= INFO_BLOCK);
+	CHECK((size_t)l1.uordblks + (size_t)l1.hblkhd >= INFO_BLOCK);
 	size_t stats_in_use = malloc_stats_in_use();
 	CHECK(stats_in_use >= INFO_BLOCK);
 	size_t info1 = malloc_info_in_use();
