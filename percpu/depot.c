@@ -168,6 +168,22 @@ static struct percpu_magazine *spare_keep(struct percpu_cpu *c, struct percpu_ma
 	return out;
 }
 
+struct percpu_magazine *percpu_spares_detach(struct percpu_cpu *c)
+{
+	struct percpu_magazine *list = c->spares;
+	for (struct percpu_magazine *m = list; m; m = m->next) {
+		size_t bytes = mag_bytes(m->room);
+		/* Charged from now on as a magazine of no rounds, which its destroy refunds. */
+		m->cls = 0;
+		m->cap = 0;
+		m->held = 0;
+		c->spare_charge -= bytes;
+		percpu_uncharge(bytes - percpu_mag_charge(0, 0));
+	}
+	c->spares = NULL;
+	return list;
+}
+
 void percpu_spares_free(struct percpu_cpu *c)
 {
 	while (c->spares) {

@@ -203,8 +203,20 @@ static size_t flush_local(struct percpu_cpu *c, enum flush_to to)
 		port_panic(PORT_EXIT_PANIC,
 			   "percpu: hart %u: empty slots charged %zu bytes, classes held 0x%llx",
 			   c->index1 - 1, c->slots_charge, (unsigned long long)c->classes_held);
-	if (to != FLUSH_TO_ORPHANS)
+	if (to != FLUSH_TO_ORPHANS) {
 		percpu_spares_free(c);
+	} else {
+		/*
+		 * The spare shells too, as magazines of no rounds: left here,
+		 * an answering hart that stays active kept them out of the
+		 * heap and charged to the budget through every drain, trim
+		 * and OOM reclaim (//percpu:spare_answer_test).
+		 */
+		for (struct percpu_magazine *m = percpu_spares_detach(c), *next; m; m = next) {
+			next = m->next;
+			orphan_push(c, m, 0);
+		}
+	}
 	return bytes;
 }
 

@@ -98,7 +98,8 @@
  */
 struct percpu_magazine {
 	uint16_t cls;                 /* its class */
-	uint8_t cap;                  /* rounds when full, 1..percpu_class_rounds[cls] */
+	/* Rounds when full, 1..percpu_class_rounds[cls]; 0: an orphaned spare shell. */
+	uint8_t cap;
 	/*
 	 * Rounds it holds while in no slot: on a depot's full list (cap, or
 	 * fewer from an exiting hart), on the orphan list, or reaped.
@@ -254,7 +255,8 @@ struct percpu_cpu {
 	 * `next`, at most PERCPU_SPARE_SHELLS, each charged to the budget as
 	 * the bytes of its array (spare_charge: their sum). Owner only,
 	 * interrupts masked; a flush to the heap or the depot (drain, reclaim,
-	 * hart exit) frees them, a flush answer leaves them (no heap call).
+	 * hart exit) frees them, a flush answer puts them on the orphan list
+	 * (no heap call).
 	 */
 	struct percpu_magazine *spares;
 	size_t spare_charge;
@@ -646,6 +648,12 @@ size_t percpu_mag_retire(struct percpu_cpu *c, struct percpu_magazine *m,
 			 size_t rounds);
 /* Frees c's spare shells (one heap call); c is this hart, in its slow path. */
 void percpu_spares_free(struct percpu_cpu *c);
+/*
+ * Detaches c's spare shells (no heap call), each an empty magazine of no
+ * rounds (cap 0) charged as one, for the orphan list: a list linked
+ * through next. c is this hart, interrupts masked.
+ */
+struct percpu_magazine *percpu_spares_detach(struct percpu_cpu *c);
 /*
  * The depot exchanges (Bonwick; SLUB's barn_replace_*_sheaf), each in one
  * lock acquisition:
