@@ -251,6 +251,8 @@ static unsigned charge_cap(struct percpu_cpu *c, unsigned cls, bool *crowded)
 	return cap;
 }
 
+static bool reap_idle_depots(struct percpu_cpu *c);
+
 /*
  * A new empty magazine for class cls on hart c, sized by the budget, in a
  * spare shell if one has room; NULL when the budget has no room (the class
@@ -261,6 +263,9 @@ struct percpu_magazine *percpu_mag_create(struct percpu_cpu *c, unsigned cls)
 {
 	bool crowded;
 	unsigned cap = charge_cap(c, cls, &crowded);
+	/* No room: first what depots nobody needed lately are charged. */
+	if (!cap && reap_idle_depots(c))
+		cap = charge_cap(c, cls, &crowded);
 	/* Crowded out: make room from the classes this hart used least lately. */
 	for (int i = 0; !cap && crowded && i < (int)PERCPU_EVICT_TRIES; i++) {
 		if (!evict_lru(c, cls))
@@ -619,6 +624,46 @@ static bool depot_looks_empty(const struct percpu_depot *d)
 {
 	return !LOAD_RELAXED(&d->nfull) && !LOAD_RELAXED(&d->nempty) &&
 	       !LOAD_RELAXED(&d->loose);
+}
+
+/*
+ * When the next reap_idle_depots may sweep (port_time_us()), for all harts
+ * together. Relaxed CAS: it only picks the one hart that sweeps per
+ * interval; the depots' own locks order what the sweep touches.
+ */
+static uint64_t idle_reap_at;
+
+/*
+ * A depot reaps itself when a hart unlocks it (depot_unlock), so one whose
+ * class nobody uses any more kept its magazines, and their charge, until an
+ * OOM reclaim: four harts that exited left 68% of the 16 MiB heap's budget
+ * charged to depots of classes no hart touched again, for 1 KiB floors on
+ * 16..1024-byte rounds (//percpu:idle_depot_reap_test). A hart whose new
+ * magazine the budget refuses takes and unlocks every depot whose interval
+ * has passed, at most once per interval over all harts. True if anything
+ * went back. c is this hart, in its slow path, holding no depot lock.
+ */
+static bool reap_idle_depots(struct percpu_cpu *c)
+{
+	uint64_t interval = __atomic_load_n(&reap_us, __ATOMIC_RELAXED);
+	if (!interval)
+		return false;
+	uint64_t now = port_time_us();
+	uint64_t at = __atomic_load_n(&idle_reap_at, __ATOMIC_RELAXED);
+	if (now < at || !__atomic_compare_exchange_n(&idle_reap_at, &at, now + interval, false,
+						     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return false;
+	bool any = false;
+	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++) {
+		struct percpu_depot *d = &percpu_depots[cls];
+		if (depot_looks_empty(d))
+			continue;
+		struct percpu_magazine *full, *empty;
+		depot_unlock(d, depot_lock(c, d), &full, &empty);
+		any |= full || empty;
+		destroy_lists(c, full, empty);
+	}
+	return any;
 }
 
 void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls)
