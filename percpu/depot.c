@@ -46,6 +46,7 @@ void percpu_heap_return(struct percpu_cpu *c, void **blocks, size_t n, void *als
 #endif
 	blocks[n] = also; /* NULL: the batch skips it */
 	kheap_free_batch(blocks, n + 1); /* takes cached blocks as they are */
+	STAT_ADD(&cold(c)->heap_frees, 1);
 	if (n) {
 		STAT_ADD(&cold(c)->returns, 1);
 		STAT_ADD(&cold(c)->return_blocks, n);
@@ -194,6 +195,7 @@ void percpu_spares_free(struct percpu_cpu *c)
 			head->rounds[n++] = spare_unlink(c, &c->spares);
 		head->rounds[n] = head;
 		kheap_free_batch(head->rounds, n + 1); /* in order: head last */
+		STAT_ADD(&cold(c)->heap_frees, 1);
 	}
 }
 

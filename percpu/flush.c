@@ -38,9 +38,11 @@ static uint64_t flush_wait_us = PERCPU_FLUSH_WAIT_US;
 /* Bytes on the orphan list: atomic, a statistic for the budget's tests. */
 static size_t orphan_bytes;
 /*
- * Bytes of orphans returned to the heap so far, by any hart: a reclaim
- * whose requests were answered while another hart's reclaim (or trim)
- * took the orphans must still have its allocation retried (percpu_reclaim).
+ * Orphan magazines returned to the heap so far, by any hart (their rounds,
+ * or only the array of an empty one or a spare shell: memory either way):
+ * a reclaim whose requests were answered while another hart's reclaim (or
+ * trim) took the orphans must still have its allocation retried
+ * (percpu_reclaim).
  * Release add after the heap calls that freed them / acquire load: a
  * reclaim that sees the count grow then takes the heap lock after those
  * frees released it, so its retry finds the blocks.
@@ -117,6 +119,7 @@ static size_t free_orphans(struct percpu_cpu *c, bool record)
 							__ATOMIC_ACQUIRE);
 	struct percpu_counters *n = cold(c);
 	size_t total = 0;
+	uint64_t mags = 0;
 	while (m) {
 		struct percpu_magazine *next = m->next;
 		unsigned from = m->orphan_from;
@@ -127,12 +130,13 @@ static size_t free_orphans(struct percpu_cpu *c, bool record)
 			STORE_RELAXED(&n->reclaimed_from[from / 64],
 				      n->reclaimed_from[from / 64] | (uint64_t)1 << (from % 64));
 		total += bytes;
+		mags++;
 		m = next;
 	}
 	if (record)
 		STAT_ADD(&n->reclaim_remote_bytes, total);
-	if (total)
-		__atomic_fetch_add(&orphans_returned, (uint64_t)total, __ATOMIC_RELEASE);
+	if (mags)
+		__atomic_fetch_add(&orphans_returned, mags, __ATOMIC_RELEASE);
 	return total;
 }
 
@@ -383,7 +387,16 @@ bool percpu_reclaim(void *ctx, size_t size, size_t align, enum kheap_reclaim_lev
 		STORE_RELAXED(&n->reclaim_orphan_mark,
 			      __atomic_load_n(&orphans_returned, __ATOMIC_ACQUIRE));
 	}
+	uint64_t heap_frees = n->heap_frees;
 	size_t bytes = reclaim_all(c, level == KHEAP_RECLAIM_WAIT);
+	/*
+	 * Arrays count: a reclaim that freed only empty magazines (the depot's,
+	 * ours, spare shells) gave the heap room, often what a small request
+	 * needs; reported as nothing, a kmalloc_try(16) on a full heap failed
+	 * with 2 KiB free after it, every time, as the next call's new
+	 * magazine took the room again (//percpu:reclaim_arrays_test).
+	 */
+	bool gave = n->heap_frees != heap_frees;
 	/*
 	 * The harts we asked may have answered to another hart's reclaim or
 	 * trim, which then gave their orphans back: nothing came back through
@@ -398,7 +411,7 @@ bool percpu_reclaim(void *ctx, size_t size, size_t align, enum kheap_reclaim_lev
 	port_irq_restore(f);
 	/* Unmasked and outside our slow path: it may take its own locks. */
 	bool extra = reclaim_extra && reclaim_extra();
-	return bytes != 0 || others || extra;
+	return bytes != 0 || gave || others || extra;
 }
 
 /*

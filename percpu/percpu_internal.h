@@ -191,6 +191,12 @@ struct percpu_counters {
 	 * not free them itself.
 	 */
 	uint64_t reclaim_orphan_mark;
+	/*
+	 * kheap_free_batch calls this hart made (percpu_heap_return,
+	 * percpu_spares_free): percpu_reclaim's test of whether it gave the
+	 * heap anything, a magazine's array alone included.
+	 */
+	uint64_t heap_frees;
 } __attribute__((aligned(PORT_CACHE_LINE)));
 
 /*

@@ -52,6 +52,17 @@ static void short_refill(size_t cap)
 	while (nfill < sizeof(fill) / sizeof(fill[0]) && (fill[nfill] = kheap_try_alloc(SIZE, 0)))
 		nfill++;
 	CHECK(nfill > 100 && nfill < sizeof(fill) / sizeof(fill[0]));
+	/*
+	 * That reclaim freed the slot's magazine, array and all, and the heap
+	 * retried: the last blocks took the array's room. Give them back until
+	 * a new magazine's array (room for cap rounds and a spare word, and
+	 * its header) fits again; no round fits beside it.
+	 */
+	struct kheap_stats hs;
+	do {
+		kheap_free(fill[--nfill]);
+		kheap_get_stats(&hs);
+	} while (hs.heap.largest_free < (cap + 3) * sizeof(void *));
 
 	/*
 	 * Filling the heap ended in its reclaim, which flushed this hart's
