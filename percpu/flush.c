@@ -353,7 +353,13 @@ static size_t reclaim_all(struct percpu_cpu *c, bool wait)
 	size_t own = flush_local(c, FLUSH_TO_HEAP);
 	size_t depots = drain_depots(c);
 	size_t remote = percpu_free_orphans(c);
-	if (percpu_remote_flush) {
+	/*
+	 * Bypass mode caches nothing, and its harts never answer (no kick
+	 * handler, no magazine path): asking them made every drain wait out
+	 * the whole flush wait while another hart was active
+	 * (//percpu:bypass_test).
+	 */
+	if (percpu_remote_flush && percpu_mode_ == PERCPU_MAGAZINES) {
 		flush_ask(c);
 		if (wait) {
 			__atomic_fetch_add(&reclaim_waiters, 1u, __ATOMIC_RELAXED);
