@@ -233,6 +233,13 @@ enum heap_error heap_claim(struct heap *h, void *start, void *end)
 	if (e <= s || e - s < 128 || s > UINTPTR_MAX - GRAIN)
 		return HEAP_ERR_BAD_REGION;
 	uintptr_t rs = (s + GRAIN - 1) & ~(GRAIN - 1);
+	/*
+	 * A header at 0 would be the NULL that ends the region list (the
+	 * region lost, its claim still counted): RAM at 0 starts one grain in,
+	 * as an unaligned start is rounded up. e - s >= 128 leaves room.
+	 */
+	if (rs == 0)
+		rs = GRAIN;
 	uintptr_t first = rs + REGION_HDR, sent = sentinel_below(e);
 	if (sent < first + MIN_BLOCK || sent - first > MAX_BLOCK)
 		return HEAP_ERR_BAD_REGION;
