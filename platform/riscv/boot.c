@@ -55,6 +55,32 @@ static _Noreturn void early_fatal(const char *msg)
 	platform_exit(PORT_EXIT_PANIC);
 }
 
+static void put_hex(uint64_t v)
+{
+	uart_puts("0x");
+	for (int sh = 60; sh >= 0; sh -= 4)
+		if (v >> sh || !sh)
+			uart_putc("0123456789abcdef"[v >> sh & 15]);
+}
+
+/*
+ * The heap is fixed at link time (kernel.ld): RAM that ends below it ended
+ * the run with a store access fault in kheap_init, named as a trap.
+ */
+static void check_memory(void)
+{
+	uint64_t lo = (uintptr_t)_start, hi = (uintptr_t)eheap;
+
+	if (fdt_mem_holds(lo, hi))
+		return;
+	uart_puts("PANIC early boot: memory: no /memory range holds ");
+	put_hex(lo);
+	uart_puts("..");
+	put_hex(hi);
+	uart_puts(" (the kernel and its heap): give QEMU more RAM (-m)\n");
+	platform_exit(PORT_EXIT_PANIC);
+}
+
 static void set_tp(struct hart_block *b)
 {
 	/* "memory": nothing may read port_hart_id() across the switch. */
@@ -98,6 +124,7 @@ void platform_boot(unsigned long hartid, const void *dtb)
 	if ((unsigned long)__max_harts != PORT_MAX_HARTS)
 		early_fatal("kernel.ld MAX_HARTS != PORT_MAX_HARTS");
 	fdt_scan(dtb);
+	check_memory();
 
 	boot_index = PORT_MAX_HARTS;
 	for (unsigned long id = 0; id < PORT_MAX_HARTS; id++) {

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * A tiny flattened-device-tree reader: one walk over the structure block
- * that copies /chosen/bootargs and /cpus/timebase-frequency. Everything else
- * (hart count, memory) this kernel learns from SBI or fixes at link time.
+ * that copies /chosen/bootargs and /cpus/timebase-frequency and notes the
+ * /memory ranges, so boot can refuse RAM that does not hold the image and
+ * its link-time heap. Everything else (hart count) this kernel learns from
+ * SBI.
  */
 #include "internal.h"
 
@@ -15,7 +17,15 @@
 
 #define BOOTARGS_MAX 512
 
+/* More ranges than this (QEMU virt makes one per NUMA node) go unchecked. */
+#define MEM_RANGES_MAX 32
+
 static char bootargs[BOOTARGS_MAX];
+static struct {
+	uint64_t base, end;
+} mem[MEM_RANGES_MAX];
+static unsigned nmem;
+static bool mem_overflow;
 uint64_t riscv_timebase_hz = 10000000; /* QEMU virt, if the DTB says nothing */
 
 /* Early, before the console: the length in a refusal of too-long bootargs. */
@@ -35,6 +45,66 @@ static uint32_t be32(const void *p)
 {
 	const uint8_t *b = p;
 	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* A cells-long big-endian number (1 or 2 cells; the caller checks). */
+static uint64_t cells(const uint8_t *p, uint32_t n)
+{
+	return n == 2 ? (uint64_t)be32(p) << 32 | be32(p + 4) : be32(p);
+}
+
+/* True if name is `want` or `want@...` (a unit address). */
+static bool node_is(const char *name, const char *want)
+{
+	while (*want && *name == *want)
+		name++, want++;
+	return !*want && (!*name || *name == '@');
+}
+
+/* The (address, size) pairs of a /memory node's reg. */
+static void note_memory(const uint8_t *val, uint32_t len, uint32_t ac, uint32_t sc)
+{
+	uint32_t pair = 4 * (ac + sc);
+
+	/* Cells of 3 or more (addresses past 64 bits): no range to note. */
+	if (ac < 1 || ac > 2 || sc > 2) {
+		mem_overflow = true;
+		return;
+	}
+	for (uint32_t off = 0; len - off >= pair; off += pair) {
+		uint64_t base = cells(val + off, ac);
+		uint64_t size = sc ? cells(val + off + 4 * ac, sc) : 0;
+
+		if (nmem == MEM_RANGES_MAX) {
+			mem_overflow = true;
+			return;
+		}
+		mem[nmem].base = base;
+		/* A range that wraps past 2^64 ends there. */
+		mem[nmem].end = base + size < base ? UINT64_MAX : base + size;
+		nmem++;
+	}
+}
+
+bool fdt_mem_holds(uint64_t lo, uint64_t hi)
+{
+	uint64_t reach = lo;
+	bool grew = true;
+
+	/* No /memory (or too many ranges to keep): nothing to go by. */
+	if (!nmem || mem_overflow)
+		return true;
+	/* Ranges in any order, adjacent ones joined (NUMA nodes). */
+	while (grew && reach < hi) {
+		grew = false;
+		for (unsigned i = 0; i < nmem; i++) {
+			if (mem[i].base <= reach && reach < mem[i].end) {
+				reach = mem[i].end;
+				grew = true;
+			}
+		}
+	}
+	return reach >= hi;
 }
 
 static bool streq(const char *a, const char *b)
@@ -57,7 +127,9 @@ void fdt_scan(const void *dtb)
 	const uint8_t *base = dtb;
 	const uint8_t *p, *end, *strings;
 	int depth = 0;
-	bool in_chosen = false, in_cpus = false;
+	bool in_chosen = false, in_cpus = false, in_memory = false;
+	/* The root's #address-cells and #size-cells; these are the spec's defaults. */
+	uint32_t ac = 2, sc = 1;
 
 	if (!dtb || be32(base) != FDT_MAGIC)
 		return;
@@ -75,13 +147,14 @@ void fdt_scan(const void *dtb)
 			if (depth == 2) {
 				in_chosen = streq(name, "chosen");
 				in_cpus = streq(name, "cpus");
+				in_memory = node_is(name, "memory");
 			}
 			p += (slen(name) + 1 + 3) & ~(size_t)3;
 			break;
 		}
 		case FDT_END_NODE:
 			if (depth == 2)
-				in_chosen = in_cpus = false;
+				in_chosen = in_cpus = in_memory = false;
 			depth--;
 			break;
 		case FDT_PROP: {
@@ -108,6 +181,12 @@ void fdt_scan(const void *dtb)
 			} else if (depth == 2 && in_cpus && len == 4 &&
 				   streq(name, "timebase-frequency")) {
 				riscv_timebase_hz = be32(val);
+			} else if (depth == 1 && len == 4 && streq(name, "#address-cells")) {
+				ac = be32(val);
+			} else if (depth == 1 && len == 4 && streq(name, "#size-cells")) {
+				sc = be32(val);
+			} else if (depth == 2 && in_memory && streq(name, "reg")) {
+				note_memory(val, len, ac, sc);
 			}
 			p = val + ((len + 3) & ~(uint32_t)3);
 			break;

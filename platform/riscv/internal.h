@@ -15,8 +15,16 @@ extern uint64_t riscv_timebase_hz;
  * hart's timer for an absolute deadline through Sstc or SBI.
  */
 
-/* Copies /chosen/bootargs and /cpus/timebase-frequency out of the DTB. */
+/*
+ * Copies /chosen/bootargs and /cpus/timebase-frequency out of the DTB and
+ * notes its /memory ranges.
+ */
 void fdt_scan(const void *dtb);
+/*
+ * True if the DTB's /memory ranges (adjacent ones joined) hold [lo, hi),
+ * or if the DTB told nothing this reader can check it by.
+ */
+bool fdt_mem_holds(uint64_t lo, uint64_t hi);
 
 /* The trap code, while the boot hart probes for Sstc. */
 extern volatile int riscv_probing_csr;

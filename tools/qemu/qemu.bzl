@@ -50,6 +50,8 @@ def _qemu_impl(ctx):
         args += ["--silence", str(ctx.attr.watchdog_silence_seconds)]
     if ctx.attr.bios == "none":
         args += ["--bios", "none"]
+    if ctx.attr.mem:
+        args += ["--mem", ctx.attr.mem]
     if ctx.attr.icount:
         args.append("--icount")
     for k, v in ctx.attr.bootargs.items():
@@ -90,6 +92,7 @@ _ATTRS = {
         default = 0,
         doc = "the most harts the kernel runs (its PORT_MAX_HARTS), if fewer than the firmware boots; the runner refuses more",
     ),
+    "mem": attr.string(doc = "QEMU's RAM (-m), if not the runner's default"),
     "icount": attr.bool(default = False, doc = "-icount shift=0: exact rdinstret"),
     "watchdog_seconds": attr.int(default = 240),
     "watchdog_seconds_per_hart": attr.int(

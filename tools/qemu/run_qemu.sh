@@ -4,13 +4,16 @@
 #
 #   run_qemu.sh --kernel ELF [--smp N] [--max-smp N] [--timeout S]
 #               [--timeout-per-hart S] [--silence S] [--icount] [--log FILE]
-#               [--bios opensbi|none]
+#               [--bios opensbi|none] [--mem SIZE]
 #               [--expect-exit N] [--expect REGEX]... [--expect-last REGEX]
 #               [--KEY VALUE]...
 #
 # --bios none boots without firmware: every hart starts in M-mode at
 # 0x80000000 (the M-mode port, platform/riscv_mmode). The default boots the
 # S-mode kernel under OpenSBI.
+#
+# --mem sets QEMU's RAM (-m: 256M, or 1G above 32 harts, by default);
+# a test gives less to see a kernel refuse RAM that does not hold it.
 #
 # --smp above what the firmware boots (OpenSBI 1.1: 128 harts; QEMU virt
 # alone: 512) or above --max-smp (the kernel's own limit, PORT_MAX_HARTS) is
@@ -35,7 +38,7 @@
 # matches the kernel's last console line.
 set -u
 
-kernel="" smp=4 max_smp=0 timeout_s=300 per_hart_s=0 silence_s=0 icount=0 log="" bootargs="" firmware=opensbi
+kernel="" smp=4 max_smp=0 mem= timeout_s=300 per_hart_s=0 silence_s=0 icount=0 log="" bootargs="" firmware=opensbi
 expect_exit="" expect_last=""
 expects=()
 while [ $# -gt 0 ]; do
@@ -60,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--icount) icount=1; shift ;;
 	--log) log=$2; shift 2 ;;
 	--bios) firmware=$2; shift 2 ;;
+	--mem) mem=$2; shift 2 ;;
 	--expect-exit) expect_exit=$2; shift 2 ;;
 	--expect) expects+=("$2"); shift 2 ;;
 	--expect-last) expect_last=$2; shift 2 ;;
@@ -134,8 +138,10 @@ if [ "$icount" = 1 ]; then
 else
 	accel=(-accel tcg,thread=multi)
 fi
-mem=256M
-[ "$smp" -gt 32 ] && mem=1G
+if [ -z "$mem" ]; then
+	mem=256M
+	[ "$smp" -gt 32 ] && mem=1G
+fi
 
 # -name makes this QEMU findable by the watchdogs, and by them only. The
 # monitor socket (a short path: sun_path holds 108 bytes) lets them ask
