@@ -32,12 +32,22 @@ static void hart_timer_init(void)
 	__asm__ volatile("csrs mie, %0" : : "r"((unsigned long)MIE_MTIE));
 }
 
+extern char _start[], eheap[];
+
 _Noreturn void mmode_boot_entry(const void *dtb);
 _Noreturn void mmode_boot_entry(const void *dtb)
 {
 	boot_hart = port_hart_id();
 	hart_timer_init();
 	mmode_fdt_scan(dtb);
+	/*
+	 * The heap is fixed at link time (kernel.ld): RAM that ends below it
+	 * ended the run with a store access fault, named as a trap.
+	 */
+	if (!mmode_mem_holds((uintptr_t)_start, (uintptr_t)eheap))
+		port_panic(PORT_EXIT_PANIC, "memory: no /memory range holds %p..%p "
+			   "(the kernel and its heap): give QEMU more RAM (-m)",
+			   (void *)_start, (void *)eheap);
 	mmode_boot_main(dtb);
 }
 

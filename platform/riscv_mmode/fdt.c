@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * What this port needs from the flattened device tree QEMU passes in a1:
- * the number of /cpus/cpu@N nodes and /chosen/bootargs. One walk over the
- * structure block, by depth and node name; nothing else is read.
+ * the number of /cpus/cpu@N nodes, /chosen/bootargs and the /memory ranges
+ * (boot refuses RAM that does not hold the image and its link-time heap).
+ * One walk over the structure block, by depth and node name; nothing else
+ * is read.
  */
 #include "internal.h"
 
@@ -15,9 +17,16 @@
 #define TOK_NOP 4U
 #define TOK_END 9U
 #define BOOTARGS_MAX 512
+/* More ranges than this (QEMU virt makes one per NUMA node) go unchecked. */
+#define MEM_RANGES_MAX 32
 
 static char bootargs[BOOTARGS_MAX];
 static unsigned nharts = 1;
+static struct {
+	uint64_t base, end;
+} mem[MEM_RANGES_MAX];
+static unsigned nmem;
+static bool mem_unknown;
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -32,6 +41,58 @@ static bool node_is(const char *name, const char *want)
 	return !*want && (!*name || *name == '@');
 }
 
+/* A cells-long big-endian number (1 or 2 cells; the caller checks). */
+static uint64_t rd_cells(const uint8_t *p, uint32_t n)
+{
+	return n == 2 ? (uint64_t)rd32(p) << 32 | rd32(p + 4) : rd32(p);
+}
+
+/* The (address, size) pairs of a /memory node's reg. */
+static void note_memory(const uint8_t *val, uint32_t len, uint32_t ac, uint32_t sc)
+{
+	uint32_t pair = 4 * (ac + sc);
+
+	/* Cells of 3 or more (addresses past 64 bits): no range to note. */
+	if (ac < 1 || ac > 2 || sc > 2) {
+		mem_unknown = true;
+		return;
+	}
+	for (uint32_t off = 0; len - off >= pair; off += pair) {
+		uint64_t base = rd_cells(val + off, ac);
+		uint64_t size = sc ? rd_cells(val + off + 4 * ac, sc) : 0;
+
+		if (nmem == MEM_RANGES_MAX) {
+			mem_unknown = true;
+			return;
+		}
+		mem[nmem].base = base;
+		/* A range that wraps past 2^64 ends there. */
+		mem[nmem].end = base + size < base ? UINT64_MAX : base + size;
+		nmem++;
+	}
+}
+
+bool mmode_mem_holds(uint64_t lo, uint64_t hi)
+{
+	uint64_t reach = lo;
+	bool grew = true;
+
+	/* No /memory (or too many ranges to keep): nothing to go by. */
+	if (!nmem || mem_unknown)
+		return true;
+	/* Ranges in any order, adjacent ones joined (NUMA nodes). */
+	while (grew && reach < hi) {
+		grew = false;
+		for (unsigned i = 0; i < nmem; i++) {
+			if (mem[i].base <= reach && reach < mem[i].end) {
+				reach = mem[i].end;
+				grew = true;
+			}
+		}
+	}
+	return reach >= hi;
+}
+
 static bool str_eq(const char *a, const char *b)
 {
 	while (*a && *a == *b)
@@ -44,7 +105,9 @@ void mmode_fdt_scan(const void *dtb)
 	const uint8_t *base = dtb, *p;
 	const char *strings;
 	unsigned depth = 0, cpus = 0;
-	bool in_cpus = false, in_chosen = false;
+	bool in_cpus = false, in_chosen = false, in_memory = false;
+	/* The root's #address-cells and #size-cells; these are the spec's defaults. */
+	uint32_t ac = 2, sc = 1;
 
 	if (!dtb || rd32(base) != FDT_MAGIC)
 		return;
@@ -63,6 +126,7 @@ void mmode_fdt_scan(const void *dtb)
 			if (depth == 2) {
 				in_cpus = node_is(name, "cpus");
 				in_chosen = node_is(name, "chosen");
+				in_memory = node_is(name, "memory");
 			} else if (depth == 3 && in_cpus && node_is(name, "cpu")) {
 				cpus++;
 			}
@@ -86,6 +150,13 @@ void mmode_fdt_scan(const void *dtb)
 				for (uint32_t i = 0; i < n; i++)
 					bootargs[i] = val[i];
 				bootargs[n] = 0;
+			} else if (depth == 1 && len == 4 &&
+				   str_eq(strings + off, "#address-cells")) {
+				ac = rd32(p + 8);
+			} else if (depth == 1 && len == 4 && str_eq(strings + off, "#size-cells")) {
+				sc = rd32(p + 8);
+			} else if (depth == 2 && in_memory && str_eq(strings + off, "reg")) {
+				note_memory(p + 8, len, ac, sc);
 			}
 			p += 8 + ((len + 3) & ~3U);
 		} else if (tok != TOK_NOP) {

@@ -13,6 +13,11 @@ extern unsigned mmode_stopping;
 /* Set by mmode_release_harts (boot.c); entry.S waits for it. */
 extern unsigned mmode_released;
 _Noreturn void mmode_park(void);
+/*
+ * True if the DTB's /memory ranges (adjacent ones joined) hold [lo, hi),
+ * or if the DTB told nothing mmode_fdt_scan can check it by.
+ */
+bool mmode_mem_holds(uint64_t lo, uint64_t hi);
 
 /* Per-hart timer state, touched only by its hart with interrupts masked. */
 struct mmode_hart {
