@@ -114,53 +114,105 @@ static bool streq(const char *a, const char *b)
 	return *a == *b;
 }
 
-static size_t slen(const char *s)
+/*
+ * A blob this reader cannot walk inside its own bounds: named and stopped
+ * (exit 2), as bootargs out of range are. Walked on, a truncated blob, or
+ * one whose offsets or lengths lie, was read past its end (a load access
+ * fault past RAM), or its walk ended early with /chosen unread and the
+ * default job ran instead of the one asked for.
+ */
+static _Noreturn void bad_dtb(const char *what)
 {
-	size_t n = 0;
-	while (s[n])
-		n++;
-	return n;
+	uart_puts("PANIC early boot: DTB: ");
+	uart_puts(what);
+	uart_puts("\n");
+	platform_exit(PORT_EXIT_PANIC);
+}
+
+/* The length of the string at s if its NUL comes before s + lim, else SIZE_MAX. */
+static size_t bounded_len(const uint8_t *s, size_t lim)
+{
+	for (size_t n = 0; n < lim; n++)
+		if (!s[n])
+			return n;
+	return SIZE_MAX;
 }
 
 void fdt_scan(const void *dtb)
 {
-	const uint8_t *base = dtb;
-	const uint8_t *p, *end, *strings;
+	const uint8_t *base = dtb, *st, *strings;
+	uint32_t total, st_off, st_size, str_off, str_size, off = 0;
 	int depth = 0;
 	bool in_chosen = false, in_cpus = false, in_memory = false;
 	/* The root's #address-cells and #size-cells; these are the spec's defaults. */
 	uint32_t ac = 2, sc = 1;
 
-	if (!dtb || be32(base) != FDT_MAGIC)
+	if (!dtb)
 		return;
-	p = base + be32(base + 8);
-	end = p + be32(base + 36);
-	strings = base + be32(base + 12);
+	if (be32(base) != FDT_MAGIC)
+		bad_dtb("no FDT magic where a1 points");
+	total = be32(base + 4);
+	st_off = be32(base + 8);
+	str_off = be32(base + 12);
+	str_size = be32(base + 32);
+	st_size = be32(base + 36);
+	/* size_dt_struct is there from version 17 on. */
+	if (be32(base + 20) < 17)
+		bad_dtb("version below 17");
+	/* Offsets, not pointers: a lying offset must not overflow a pointer. */
+	if (total < 40 || st_off > total || st_size > total - st_off ||
+	    str_off > total || str_size > total - str_off)
+		bad_dtb("a block runs past totalsize");
+	st = base + st_off;
+	strings = base + str_off;
 
-	while (p < end) {
-		uint32_t tok = be32(p);
-		p += 4;
+	for (;;) {
+		uint32_t tok;
+
+		if (off > st_size || st_size - off < 4)
+			bad_dtb("the structure block ends without FDT_END");
+		tok = be32(st + off);
+		off += 4;
 		switch (tok) {
 		case FDT_BEGIN_NODE: {
-			const char *name = (const char *)p;
+			const char *name = (const char *)st + off;
+			size_t n = bounded_len(st + off, st_size - off);
+
+			if (n == SIZE_MAX)
+				bad_dtb("a node name runs past the structure block");
 			depth++;
 			if (depth == 2) {
 				in_chosen = streq(name, "chosen");
 				in_cpus = streq(name, "cpus");
 				in_memory = node_is(name, "memory");
 			}
-			p += (slen(name) + 1 + 3) & ~(size_t)3;
+			off += (uint32_t)(n + 1 + 3) & ~(uint32_t)3;
 			break;
 		}
 		case FDT_END_NODE:
+			if (depth == 0)
+				bad_dtb("FDT_END_NODE with no node open");
 			if (depth == 2)
 				in_chosen = in_cpus = in_memory = false;
 			depth--;
 			break;
 		case FDT_PROP: {
-			uint32_t len = be32(p);
-			const char *name = (const char *)strings + be32(p + 4);
-			const uint8_t *val = p + 8;
+			uint32_t len, name_off;
+			const char *name;
+			const uint8_t *val;
+
+			if (st_size - off < 8)
+				bad_dtb("a property runs past the structure block");
+			len = be32(st + off);
+			name_off = be32(st + off + 4);
+			off += 8;
+			if (len > st_size - off)
+				bad_dtb("a property runs past the structure block");
+			if (name_off >= str_size ||
+			    bounded_len(strings + name_off, str_size - name_off) == SIZE_MAX)
+				bad_dtb("a property name lies outside the strings block");
+			name = (const char *)strings + name_off;
+			val = st + off;
 
 			if (depth == 2 && in_chosen && streq(name, "bootargs")) {
 				size_t n = len < BOOTARGS_MAX - 1 ? len : BOOTARGS_MAX - 1;
@@ -188,13 +240,18 @@ void fdt_scan(const void *dtb)
 			} else if (depth == 2 && in_memory && streq(name, "reg")) {
 				note_memory(val, len, ac, sc);
 			}
-			p = val + ((len + 3) & ~(uint32_t)3);
+			/* len <= st_size - off: no wrap; past the end is caught above. */
+			off += (len + 3) & ~(uint32_t)3;
 			break;
 		}
 		case FDT_NOP:
 			break;
-		default: /* FDT_END or garbage */
+		case FDT_END:
+			if (depth != 0)
+				bad_dtb("FDT_END inside a node");
 			return;
+		default:
+			bad_dtb("an unknown token in the structure block");
 		}
 	}
 }
