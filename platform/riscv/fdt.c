@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * A tiny flattened-device-tree reader: one walk over the structure block
- * that copies /chosen/bootargs and /cpus/timebase-frequency and notes the
- * /memory ranges, so boot can refuse RAM that does not hold the image and
- * its link-time heap. Everything else (hart count) this kernel learns from
- * SBI.
+ * that copies /chosen/bootargs and /cpus/timebase-frequency (or a cpu
+ * node's) and notes the /memory ranges, so boot can refuse RAM that does
+ * not hold the image and its link-time heap. Everything else (hart count)
+ * this kernel learns from SBI.
  */
 #include "internal.h"
 
@@ -143,7 +143,7 @@ void fdt_scan(const void *dtb)
 	const uint8_t *base = dtb, *st, *strings;
 	uint32_t total, st_off, st_size, str_off, str_size, off = 0;
 	int depth = 0;
-	bool in_chosen = false, in_cpus = false, in_memory = false;
+	bool in_chosen = false, in_cpus = false, in_memory = false, tb_in_cpus = false;
 	/* The root's #address-cells and #size-cells; these are the spec's defaults. */
 	uint32_t ac = 2, sc = 1;
 
@@ -230,9 +230,19 @@ void fdt_scan(const void *dtb)
 				for (size_t i = 0; i < n; i++)
 					bootargs[i] = (char)val[i];
 				bootargs[n] = 0;
-			} else if (depth == 2 && in_cpus && len == 4 &&
+			} else if (in_cpus && (depth == 2 || (depth == 3 && !tb_in_cpus)) &&
+				   (len == 4 || len == 8) &&
 				   streq(name, "timebase-frequency")) {
-				riscv_timebase_hz = be32(val);
+				/*
+				 * A <u32> or a <u64>, in /cpus or else in each
+				 * cpu node (the devicetree spec): the u64 and
+				 * the cpu node's were passed over for 10 MHz.
+				 */
+				riscv_timebase_hz = cells(val, len / 4);
+				tb_in_cpus |= depth == 2;
+				/* Every time in ticks divides by it. */
+				if (!riscv_timebase_hz)
+					bad_dtb("timebase-frequency is 0");
 			} else if (depth == 1 && len == 4 && streq(name, "#address-cells")) {
 				ac = be32(val);
 			} else if (depth == 1 && len == 4 && streq(name, "#size-cells")) {

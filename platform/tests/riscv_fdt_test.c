@@ -409,6 +409,49 @@ static void test_memory(void)
 	free(b);
 }
 
+/* A blob whose /cpus (or, at depth 3, cpu@0) holds the given property. */
+static uint8_t *timebase_blob(bool in_cpu_node, const void *val, uint32_t len, size_t *size)
+{
+	blob_start();
+	begin("");
+	begin("cpus");
+	if (!in_cpu_node)
+		prop("timebase-frequency", val, len);
+	begin("cpu@0");
+	if (in_cpu_node)
+		prop("timebase-frequency", val, len);
+	end();
+	end();
+	end();
+	tok(FDT_END);
+	return blob_finish(size);
+}
+
+/*
+ * /cpus/timebase-frequency: a <u32> or a <u64> (the devicetree spec), or
+ * in each cpu node instead; 0 is refused (every time in ticks divides by it).
+ */
+static void test_timebase(void)
+{
+	uint8_t v[8];
+	size_t n;
+	uint8_t *b;
+
+	put32(v, 0), put32(v + 4, 24000000);
+	b = timebase_blob(false, v, 8, &n);
+	CHECK_EQ(scan(b), -1);
+	CHECK_EQ(platform_timebase_hz(), 24000000);
+	free(b);
+	b = timebase_blob(true, v + 4, 4, &n);
+	CHECK_EQ(scan(b), -1);
+	CHECK_EQ(platform_timebase_hz(), 24000000);
+	free(b);
+	put32(v, 0);
+	b = timebase_blob(false, v, 4, &n);
+	CHECK_REFUSED(b, "DTB: timebase-frequency is 0");
+	free(b);
+}
+
 int main(void)
 {
 	test_good();
@@ -417,6 +460,7 @@ int main(void)
 	test_lying_header();
 	test_lying_structure();
 	test_memory();
+	test_timebase();
 	printf("riscv_fdt_test: all passed\n");
 	return 0;
 }
