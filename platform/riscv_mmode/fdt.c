@@ -26,7 +26,7 @@ static struct {
 	uint64_t base, end;
 } mem[MEM_RANGES_MAX];
 static unsigned nmem;
-static bool mem_unknown;
+static bool mem_overflow;
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -54,7 +54,7 @@ static void note_memory(const uint8_t *val, uint32_t len, uint32_t ac, uint32_t 
 
 	/* Cells of 3 or more (addresses past 64 bits): no range to note. */
 	if (ac < 1 || ac > 2 || sc > 2) {
-		mem_unknown = true;
+		mem_overflow = true;
 		return;
 	}
 	for (uint32_t off = 0; len - off >= pair; off += pair) {
@@ -62,7 +62,7 @@ static void note_memory(const uint8_t *val, uint32_t len, uint32_t ac, uint32_t 
 		uint64_t size = sc ? rd_cells(val + off + 4 * ac, sc) : 0;
 
 		if (nmem == MEM_RANGES_MAX) {
-			mem_unknown = true;
+			mem_overflow = true;
 			return;
 		}
 		mem[nmem].base = base;
@@ -78,7 +78,7 @@ bool mmode_mem_holds(uint64_t lo, uint64_t hi)
 	bool grew = true;
 
 	/* No /memory (or too many ranges to keep): nothing to go by. */
-	if (!nmem || mem_unknown)
+	if (!nmem || mem_overflow)
 		return true;
 	/* Ranges in any order, adjacent ones joined (NUMA nodes). */
 	while (grew && reach < hi) {
@@ -100,28 +100,67 @@ static bool str_eq(const char *a, const char *b)
 	return *a == *b;
 }
 
+/*
+ * A blob this reader cannot walk inside its own bounds: named and stopped
+ * (exit 2), as bootargs out of range are. Walked on, a truncated blob, or
+ * one whose offsets or lengths lie, was read past its end (a load access
+ * fault past RAM), or stopped early in silence with /chosen unread.
+ */
+static _Noreturn void bad_dtb(const char *what)
+{
+	port_panic(PORT_EXIT_PANIC, "DTB: %s", what);
+}
+
+/* The length of the string at s if its NUL comes before s + lim, else SIZE_MAX. */
+static size_t bounded_len(const uint8_t *s, size_t lim)
+{
+	for (size_t n = 0; n < lim; n++)
+		if (!s[n])
+			return n;
+	return SIZE_MAX;
+}
+
 void mmode_fdt_scan(const void *dtb)
 {
-	const uint8_t *base = dtb, *p;
-	const char *strings;
+	const uint8_t *base = dtb, *st, *strings;
+	uint32_t total, st_off, st_size, str_off, str_size, off = 0;
 	unsigned depth = 0, cpus = 0;
 	bool in_cpus = false, in_chosen = false, in_memory = false;
 	/* The root's #address-cells and #size-cells; these are the spec's defaults. */
 	uint32_t ac = 2, sc = 1;
 
-	if (!dtb || rd32(base) != FDT_MAGIC)
+	if (!dtb)
 		return;
-	p = base + rd32(base + 8);
-	strings = (const char *)base + rd32(base + 12);
+	if (rd32(base) != FDT_MAGIC)
+		bad_dtb("no FDT magic where a1 points");
+	total = rd32(base + 4);
+	st_off = rd32(base + 8);
+	str_off = rd32(base + 12);
+	str_size = rd32(base + 32);
+	st_size = rd32(base + 36);
+	/* size_dt_struct is there from version 17 on. */
+	if (rd32(base + 20) < 17)
+		bad_dtb("version below 17");
+	/* Offsets, not pointers: a lying offset must not overflow a pointer. */
+	if (total < 40 || st_off > total || st_size > total - st_off ||
+	    str_off > total || str_size > total - str_off)
+		bad_dtb("a block runs past totalsize");
+	st = base + st_off;
+	strings = base + str_off;
 	for (;;) {
-		uint32_t tok = rd32(p);
-		p += 4;
+		uint32_t tok;
+
+		if (off > st_size || st_size - off < 4)
+			bad_dtb("the structure block ends without FDT_END");
+		tok = rd32(st + off);
+		off += 4;
 		if (tok == TOK_BEGIN_NODE) {
-			const char *name = (const char *)p;
-			size_t len = 0;
-			while (name[len])
-				len++;
-			p += (len + 4) & ~(size_t)3;
+			const char *name = (const char *)st + off;
+			size_t len = bounded_len(st + off, st_size - off);
+
+			if (len == SIZE_MAX)
+				bad_dtb("a node name runs past the structure block");
+			off += (uint32_t)(len + 4) & ~3U;
 			depth++;
 			if (depth == 2) {
 				in_cpus = node_is(name, "cpus");
@@ -131,11 +170,26 @@ void mmode_fdt_scan(const void *dtb)
 				cpus++;
 			}
 		} else if (tok == TOK_END_NODE) {
+			if (!depth)
+				bad_dtb("FDT_END_NODE with no node open");
 			depth--;
 		} else if (tok == TOK_PROP) {
-			uint32_t len = rd32(p), off = rd32(p + 4);
-			const char *val = (const char *)p + 8;
-			if (depth == 2 && in_chosen && str_eq(strings + off, "bootargs")) {
+			uint32_t len, name_off;
+			const char *name, *val;
+
+			if (st_size - off < 8)
+				bad_dtb("a property runs past the structure block");
+			len = rd32(st + off);
+			name_off = rd32(st + off + 4);
+			off += 8;
+			if (len > st_size - off)
+				bad_dtb("a property runs past the structure block");
+			if (name_off >= str_size ||
+			    bounded_len(strings + name_off, str_size - name_off) == SIZE_MAX)
+				bad_dtb("a property name lies outside the strings block");
+			name = (const char *)strings + name_off;
+			val = (const char *)st + off;
+			if (depth == 2 && in_chosen && str_eq(name, "bootargs")) {
 				uint32_t n = len < BOOTARGS_MAX ? len : BOOTARGS_MAX - 1;
 				/*
 				 * len counts the NUL. Cut short, the last word
@@ -150,17 +204,21 @@ void mmode_fdt_scan(const void *dtb)
 				for (uint32_t i = 0; i < n; i++)
 					bootargs[i] = val[i];
 				bootargs[n] = 0;
-			} else if (depth == 1 && len == 4 &&
-				   str_eq(strings + off, "#address-cells")) {
-				ac = rd32(p + 8);
-			} else if (depth == 1 && len == 4 && str_eq(strings + off, "#size-cells")) {
-				sc = rd32(p + 8);
-			} else if (depth == 2 && in_memory && str_eq(strings + off, "reg")) {
-				note_memory(p + 8, len, ac, sc);
+			} else if (depth == 1 && len == 4 && str_eq(name, "#address-cells")) {
+				ac = rd32(st + off);
+			} else if (depth == 1 && len == 4 && str_eq(name, "#size-cells")) {
+				sc = rd32(st + off);
+			} else if (depth == 2 && in_memory && str_eq(name, "reg")) {
+				note_memory(st + off, len, ac, sc);
 			}
-			p += 8 + ((len + 3) & ~3U);
+			/* len <= st_size - off: no wrap; past the end is caught above. */
+			off += (len + 3) & ~3U;
+		} else if (tok == TOK_END) {
+			if (depth)
+				bad_dtb("FDT_END inside a node");
+			break;
 		} else if (tok != TOK_NOP) {
-			break; /* TOK_END, or a token we do not know */
+			bad_dtb("an unknown token in the structure block");
 		}
 	}
 	if (cpus)
