@@ -6,7 +6,8 @@
  * cause named, and exit with PORT_EXIT_TRAP (3).
  *
  * Bootarg trap=illegal (unimp, default) | load (load from address 0:
- * access fault) | ebreak.
+ * access fault) | ebreak | sp (unimp with sp = 0: the trap itself cannot
+ * push its frame there).
  */
 #include <kernel/kernel.h>
 
@@ -18,8 +19,9 @@ static void setup(void)
 	trap_hart = kernel_arg_hart("trap_hart", platform_nharts() - 1);
 	kernel_arg_str("trap", kind, sizeof(kind));
 	/* Named, not run as the illegal instruction run() falls back to. */
-	if (memcmp(kind, "illegal", 8) && memcmp(kind, "load", 5) && memcmp(kind, "ebreak", 7))
-		panic("bootarg trap: '%s' is none of illegal, load, ebreak", kind);
+	if (memcmp(kind, "illegal", 8) && memcmp(kind, "load", 5) && memcmp(kind, "ebreak", 7) &&
+	    memcmp(kind, "sp", 3))
+		panic("bootarg trap: '%s' is none of illegal, load, ebreak, sp", kind);
 	kprintf("trap_test: hart %u will trap (%s)\n", trap_hart, kind);
 }
 
@@ -32,6 +34,8 @@ static void run(unsigned me)
 		(void)*(volatile unsigned long *)0;
 	else if (!memcmp(kind, "ebreak", 7))
 		__asm__ volatile("ebreak");
+	else if (!memcmp(kind, "sp", 3))
+		__asm__ volatile("li sp, 0\n\tunimp");
 	else
 		__asm__ volatile("unimp");
 }

@@ -19,7 +19,8 @@ static void (*ipi_hook)(void);
 /* 0, or 1 + index of the hart that asked everyone else to park. */
 static unsigned stop_owner;
 
-void trap_handler(struct trap_frame *tf);
+/* bad_stack: taken on trap.S's own stack, sp being in none of the stacks. */
+void trap_handler(struct trap_frame *tf, int bad_stack);
 
 uint64_t riscv_tick_now(void)
 {
@@ -45,11 +46,21 @@ static void soft_interrupt(struct hart_local *hl)
 	platform_run_ipi_hook();
 }
 
-void trap_handler(struct trap_frame *tf)
+void trap_handler(struct trap_frame *tf, int bad_stack)
 {
 	struct hart_local *hl = this_hart_local();
 	unsigned long scause = tf->scause;
 
+	/* Whatever the cause: the interrupted code has no stack to go back to. */
+	if (bad_stack) {
+		hl->trap_frame = tf;
+		port_panic(PORT_EXIT_TRAP,
+			   "unexpected trap: scause=0x%lx (%s) sepc=0x%lx stval=0x%lx "
+			   "on a bad stack (sp=0x%lx)",
+			   scause, riscv_cause_name(scause & ~SCAUSE_INTERRUPT,
+						    scause & SCAUSE_INTERRUPT),
+			   tf->sepc, tf->stval, tf->x[2]);
+	}
 	if (scause == (SCAUSE_INTERRUPT | IRQ_S_TIMER)) {
 		riscv_tick_interrupt(&hl->tick);
 		return;
