@@ -103,6 +103,11 @@ if [ "${#smp}" -gt 3 ] || [ "$smp" -lt 1 ] || [ "$smp" -gt "$limit" ]; then
 	exit 2
 fi
 case "$silence_s" in ''|*[!0-9]*) echo "run_qemu: --silence wants a number" >&2; exit 2 ;; esac
+# Checked here: QEMU's own refusal of a bad -m exits 1, which reads as a FAIL.
+mem_digits=${mem%[KMG]}
+case "$mem_digits" in ''|*[!0-9]*)
+	[ -z "$mem" ] || { echo "run_qemu: --mem $mem: wants a size such as 256M or 1G" >&2; exit 2; } ;;
+esac
 bootargs="smp=$smp$bootargs"
 [ $((per_hart_s * smp)) -gt "$timeout_s" ] && timeout_s=$((per_hart_s * smp))
 

@@ -25,9 +25,12 @@ expect 2 'run_qemu: --timeout wants a number' "$1" --timeout abc
 expect 2 'run_qemu: --timeout wants a number' "$1" --timeout 1.5
 expect 2 'run_qemu: --timeout wants a number' "$1" --timeout ''
 expect 2 'run_qemu: --timeout-per-hart wants a number' "$1" --timeout-per-hart x
+# QEMU's refusal of a bad -m exits 1, which read as the kernel's FAIL.
+expect 2 'run_qemu: --mem 1x6M: wants a size' "$1" --mem 1x6M
+expect 2 'run_qemu: --mem M: wants a size' "$1" --mem M
 # An option that takes a value, last on the line.
 for opt in --smp --timeout --timeout-per-hart --silence --max-smp --kernel --log \
-	   --bios --expect-exit --expect --expect-last; do
+	   --bios --mem --expect-exit --expect --expect-last; do
 	expect 2 "run_qemu: $opt needs a value" "$1" "$opt"
 done
 # --OPTION=VALUE is --OPTION VALUE for the runner's own options too, not a
