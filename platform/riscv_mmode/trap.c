@@ -80,6 +80,19 @@ void mmode_trap(unsigned long mcause, unsigned long mepc, unsigned long mtval)
 		   mepc, mtval);
 }
 
+/* trap_vector.S, for a trap whose sp is in none of the stacks. */
+_Noreturn void mmode_trap_bad_stack(unsigned long mcause, unsigned long mepc,
+				    unsigned long mtval, unsigned long sp);
+_Noreturn void mmode_trap_bad_stack(unsigned long mcause, unsigned long mepc,
+				    unsigned long mtval, unsigned long sp)
+{
+	/* Whatever the cause: the interrupted code has no stack to go back to. */
+	port_panic(PORT_EXIT_TRAP,
+		   "unexpected trap: mcause=0x%lx (%s) mepc=0x%lx mtval=0x%lx on a bad stack (sp=0x%lx)",
+		   mcause, riscv_cause_name(mcause & ~MCAUSE_INTERRUPT, mcause & MCAUSE_INTERRUPT),
+		   mepc, mtval, sp);
+}
+
 void mmode_send_ipi(unsigned hart)
 {
 	/* Orders our earlier stores before the interrupt the target takes. */

@@ -5,13 +5,32 @@
  * kernel stack and never nests: save the caller-saved registers there, call
  * mmode_trap(mcause, mepc, mtval), restore, mret. Callee-saved registers
  * are preserved by the C code itself.
+ *
+ * Unless sp is in none of the harts' stacks (a kernel bug set it to 0,
+ * say): the push faulted, and so did that fault's push, forever, a hang
+ * with no report. Such a trap goes to mmode_trap_bad_stack(mcause, mepc,
+ * mtval, sp) on a stack of its own, which reports it.
  */
+#include "layout.h"
+
 #define FRAME_SIZE (18 * 8)
+#define BAD_STACK_SIZE 8192
 
 	.section .text
 	.balign 4
 	.globl mmode_trap_vector
 mmode_trap_vector:
+	/* mscratch holds t0 while sp is checked: in the stacks, or in the bad-sp stack. */
+	csrw	mscratch, t0
+	la	t0, mmode_stacks + FRAME_SIZE
+	bltu	sp, t0, 1f
+	la	t0, mmode_stacks + PORT_MAX_HARTS * MMODE_STACK_SIZE
+	bleu	sp, t0, 2f
+1:	la	t0, trap_bad_stack + FRAME_SIZE
+	bltu	sp, t0, bad_sp
+	la	t0, trap_bad_stack + BAD_STACK_SIZE
+	bgtu	sp, t0, bad_sp
+2:	csrr	t0, mscratch
 	addi	sp, sp, -FRAME_SIZE
 	/* The caller-saved registers, in this order, at slots 0..15. */
 	.set	slot, 0
@@ -33,3 +52,33 @@ mmode_trap_vector:
 	.endr
 	addi	sp, sp, FRAME_SIZE
 	mret
+
+bad_sp:
+	/* t0 back, the bad sp into mscratch. */
+	csrrw	t0, mscratch, sp
+	/*
+	 * One hart at a time on trap_bad_stack: swap a non-zero word (the
+	 * claim's own address) into the claim. Acquire: the stack is not
+	 * written before the claim is ours. A second hart with a bad sp parks:
+	 * the first one's panic reports and ends the run.
+	 */
+	la	sp, trap_bad_stack_claim
+	amoswap.w.aq sp, sp, (sp)
+	bnez	sp, 3f
+	la	sp, trap_bad_stack + BAD_STACK_SIZE
+	csrr	a0, mcause
+	csrr	a1, mepc
+	csrr	a2, mtval
+	csrr	a3, mscratch		/* the interrupted (bad) sp */
+	call	mmode_trap_bad_stack	/* panics: does not return */
+3:	csrw	mie, zero
+4:	wfi
+	j	4b
+
+	.section .bss
+	.balign 16
+trap_bad_stack:
+	.zero	BAD_STACK_SIZE
+	.balign 4
+trap_bad_stack_claim:
+	.zero	4
