@@ -227,6 +227,9 @@ void fdt_scan(const void *dtb)
 					uart_puts(" bytes, at most 511: not run with the rest cut off\n");
 					platform_exit(PORT_EXIT_PANIC);
 				}
+				/* Without its NUL the copy's NUL cut the last byte. */
+				if (len && val[len - 1])
+					bad_dtb("/chosen/bootargs is not a string");
 				for (size_t i = 0; i < n; i++)
 					bootargs[i] = (char)val[i];
 				bootargs[n] = 0;

@@ -201,6 +201,9 @@ void mmode_fdt_scan(const void *dtb)
 					port_panic(PORT_EXIT_PANIC, "bootargs: %u bytes, at most %u: "
 						   "not run with the rest cut off", len - 1,
 						   BOOTARGS_MAX - 1);
+				/* Without its NUL the copy's NUL cut the last byte. */
+				if (len && val[len - 1])
+					bad_dtb("/chosen/bootargs is not a string");
 				for (uint32_t i = 0; i < n; i++)
 					bootargs[i] = val[i];
 				bootargs[n] = 0;

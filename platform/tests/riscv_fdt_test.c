@@ -280,6 +280,22 @@ static void test_bootargs(void)
 	b = virt_blob(s, &n);
 	CHECK_REFUSED(b, "bootargs: 512 bytes, at most 511");
 	free(b);
+	/*
+	 * 512 bytes with no NUL: not a string. Taken as one, its last byte
+	 * was cut for the NUL in silence (ops=20000 ran ops=2000).
+	 */
+	blob_start();
+	begin("");
+	begin("chosen");
+	memset(s, 'x', 507);
+	memcpy(s + 507, "=2000", 5);
+	prop("bootargs", s, 512);
+	end();
+	end();
+	tok(FDT_END);
+	b = blob_finish(&n);
+	CHECK_REFUSED(b, "DTB: /chosen/bootargs is not a string");
+	free(b);
 }
 
 /* Truncated: every cut of the blob, its header kept (totalsize lies). */
