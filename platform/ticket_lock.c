@@ -156,9 +156,10 @@ static unsigned long poll_for_lock(ticket_lock_t *l)
 
 /*
  * The barging lock's contended half (the protocol and why: ticket_lock.h;
- * models/barging_lock.pml checks it): spin a while for a free lock, yield a
- * while between looks, then count ourselves in `sleepers` (the first
- * sleeper fences every CPU) and sleep on the word until a CAS takes it.
+ * tests/models/barging_lock.pml checks it): spin a while for a free lock,
+ * yield a while between looks, then count ourselves in `sleepers` (the
+ * first sleeper fences every CPU) and sleep on the word until a CAS takes
+ * it.
  */
 unsigned long ticket_lock_contended(ticket_lock_t *l)
 {

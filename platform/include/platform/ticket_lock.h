@@ -77,8 +77,8 @@
  *   took it before the holder of the ticket ahead of them acquired, or that
  *   holder sees it as a ticket beyond its own). This last step relies on
  *   the host's stores reaching all cores in one order (x86-TSO, and the
- *   other-multi-copy-atomic ARMv8); the Spin model (models/ticket_lock.pml)
- *   checks the counters, not the futex path.
+ *   other-multi-copy-atomic ARMv8); the Spin model
+ *   (tests/models/ticket_lock.pml) checks the counters, not the futex path.
  * Uncontended, an acquire and release is one atomic RMW, one load and one
  * store, plus a load of `next` (`bazel run //platform:lock_bench`,
  * `bazel run //heap:bench`'s h+lock rows).
@@ -203,8 +203,8 @@
  * yet is noted (`waking` 2), and that wake, finding nobody, clears
  * `waking` and wakes again for it. (It used to spin instead until a
  * counted sleeper took the lock or left: 17% of thread_bench's CPU time at
- * 2 threads.) models/barging_lock.pml checks all of this on x86-TSO store
- * buffers, and finds the lost wakeup without the first sleeper's fence,
+ * 2 threads.) tests/models/barging_lock.pml checks all of this on x86-TSO
+ * store buffers, and finds the lost wakeup without the first sleeper's fence,
  * without the locked read, or without the wake again for a noted skip.
  * A port without the heavy fence (the RISC-V ports, whose port_fence_heavy
  * returns false; a host with an old kernel or a seccomp filter) keeps the
