@@ -3,8 +3,11 @@
 # A kernel that exits by itself while the watchdog asks QEMU where its harts
 # are keeps its own exit code: the runner marked the run as killed before
 # the dump, and a kernel ending during it was reported as a watchdog kill
-# (exit 6). The dump is made slow on purpose (an nm that sleeps 8 s first),
-# so the kernel's exit (7, 2 s after boot) always falls inside it.
+# (exit 6). The dump is made slow on purpose (an nm that sleeps 12 s first),
+# so the kernel's exit (7, 5 s after boot) always falls inside it. The 4 s
+# between the watchdog (1 s) and that exit cover python's start and the
+# monitor's answer on a loaded machine: with the exit at 2 s, the kernel
+# ended before the dump reached nm under a loaded `bazel test`.
 # $1: a runner for that kernel, with a 1 s watchdog.
 set -u
 real_nm=$(command -v riscv64-unknown-elf-nm) || {
@@ -14,7 +17,7 @@ trap 'rm -rf "$dir"' EXIT
 cat >"$dir/riscv64-unknown-elf-nm" <<NM
 #!/bin/sh
 : >"$dir/dump_started"
-sleep 8
+sleep 12
 exec "$real_nm" "\$@"
 NM
 chmod +x "$dir/riscv64-unknown-elf-nm"
