@@ -217,6 +217,13 @@ static void test_misuse(void)
 	CHECK_EQ(heap_free_sized(&h, s, 1000), HEAP_ERR_SIZE_MISMATCH);
 	CHECK_EQ(heap_free_sized(&h, s, 10), HEAP_ERR_SIZE_MISMATCH);
 	CHECK_EQ(heap_free_sized(&h, s, 300), HEAP_OK);
+	/*
+	 * A block one minimal block (32 bytes) above a size's need is not a
+	 * block of that size: a remainder that big is always split off.
+	 */
+	char *s32 = heap_alloc(&h, 132, 0, NULL); /* 32 bytes over 100's need */
+	CHECK_EQ(heap_free_sized(&h, s32, 100), HEAP_ERR_SIZE_MISMATCH);
+	CHECK_EQ(heap_free_sized(&h, s32, 132), HEAP_OK);
 
 	/* Corrupted tags: the block's own, and the next block's (an overflow). */
 	char *p = heap_alloc(&h, 40, 0, NULL), *q = heap_alloc(&h, 40, 0, NULL);
@@ -492,6 +499,150 @@ static void test_realloc_calloc(void)
 	(void)blocker;
 	(void)after;
 	no_errors(&h);
+	test_unmap(m, ARENA);
+}
+
+/*
+ * A block's tag swallowed by a merge is zeroed, so a stale pointer to it
+ * never looks like a block: not live (percpu's kfree and ksize read the
+ * tag to decide where a pointer goes), not a free block either. The
+ * block freed into the free block below, and the free block above
+ * swallowed by a free.
+ */
+static void test_swallowed_tags(void)
+{
+	struct heap h;
+	char *m = test_map(ARENA);
+	CHECK_EQ(heap_init(&h, m, m + ARENA), HEAP_OK);
+
+	char *a = heap_alloc(&h, 100, 0, NULL), *b = heap_alloc(&h, 100, 0, NULL);
+	char *c = heap_alloc(&h, 100, 0, NULL);
+	CHECK(a && b && c && next_payload(&h, a) == b && next_payload(&h, b) == c);
+	char *rest = next_payload(&h, c); /* the region's free rest */
+	CHECK(heap_tag_plausible_dead(rest));
+
+	CHECK_EQ(heap_free(&h, a), HEAP_OK);
+	CHECK_EQ(heap_free(&h, b), HEAP_OK); /* merges down into a's block */
+	CHECK_EQ(tag_load((uintptr_t)b - W), 0);
+	CHECK(!heap_tag_plausible_live(b) && !heap_tag_plausible_dead(b));
+
+	CHECK_EQ(heap_free(&h, c), HEAP_OK); /* swallows the free rest above */
+	CHECK_EQ(tag_load((uintptr_t)rest - W), 0);
+	CHECK(!heap_tag_plausible_dead(rest) && !heap_tag_plausible_live(rest));
+	expect_empty(&h);
+	test_unmap(m, ARENA);
+}
+
+/*
+ * An aligned request fits a free block that holds it exactly (no gap, no
+ * byte over): with the rest of the heap full, the hole an aligned block
+ * left is the only place for the same request, and it is taken.
+ */
+static void test_aligned_exact_fit(void)
+{
+	enum { SMALL = 64 << 10 };
+	static void *held[SMALL / 32];
+	struct heap h;
+	char *m = test_map(SMALL);
+	char *gap[GAP_BLOCKS];
+	int ngap = 0;
+	size_t nheld = 0;
+	CHECK_EQ(heap_init(&h, m, m + SMALL), HEAP_OK);
+
+	char *p = heap_alloc(&h, 200, 256, NULL);
+	CHECK(p && ((uintptr_t)p & 255) == 0);
+	char *above = alloc_above(&h, p, 200, gap, &ngap);
+	for (size_t sz = 4096; sz >= 16; sz /= 2)
+		while ((held[nheld] = heap_alloc(&h, sz, 0, NULL)) != NULL)
+			nheld++;
+	CHECK_EQ(heap_free(&h, p), HEAP_OK); /* the only free block */
+	struct heap_stats st;
+	heap_get_stats(&h, &st);
+	CHECK_EQ(st.free_blocks, 1);
+	CHECK(heap_alloc(&h, 200, 256, NULL) == p);
+	CHECK_EQ(heap_free(&h, p), HEAP_OK);
+	CHECK_EQ(heap_free(&h, above), HEAP_OK);
+	while (ngap)
+		CHECK_EQ(heap_free(&h, gap[--ngap]), HEAP_OK);
+	while (nheld)
+		CHECK_EQ(heap_free(&h, held[--nheld]), HEAP_OK);
+	expect_empty(&h);
+	test_unmap(m, SMALL);
+}
+
+/*
+ * The gap below an aligned block is the smallest that can stand as a free
+ * block: 0, or at least MIN_BLOCK (32) bytes; one of exactly 32 is kept,
+ * not grown by another alignment. A fresh region at each offset mod 64, so
+ * every gap 0, 16, 32 and 48 comes up.
+ */
+static void test_aligned_gap_smallest(void)
+{
+	char *m = test_map(ARENA);
+	for (uintptr_t off = 0; off < 64; off += 16) {
+		struct heap h;
+		CHECK_EQ(heap_init(&h, m + off, m + ARENA), HEAP_OK);
+		char *z = heap_alloc(&h, 0, 0, NULL); /* the first block's payload */
+		CHECK_EQ(heap_free(&h, z), HEAP_OK);
+		uintptr_t gap = (0 - (uintptr_t)z) & 63;
+		if (gap && gap < 32)
+			gap += 64;
+		char *p = heap_alloc(&h, 100, 64, NULL);
+		CHECK(p == z + gap);
+		CHECK_EQ(heap_free(&h, p), HEAP_OK);
+		expect_empty(&h);
+	}
+	test_unmap(m, ARENA);
+}
+
+/*
+ * A run cut from a free block that leaves exactly MIN_BLOCK (32) bytes:
+ * the 32 bytes stay a free block below the run, and every block of the
+ * run is the size asked for (the last one does not take the 32 bytes).
+ */
+static void test_batch_leaves_min_block(void)
+{
+	struct heap h;
+	char *m = test_map(ARENA);
+	CHECK_EQ(heap_init(&h, m, m + ARENA), HEAP_OK);
+
+	const size_t size = 100, need = (size + 8 + HEAP_CANARY_BYTES + 15) & ~(size_t)15;
+	char *hole = heap_alloc(&h, 3 * need + 32 - 8 - HEAP_CANARY_BYTES, 0, NULL);
+	char *blocker = heap_alloc(&h, 16, 0, NULL);
+	CHECK(hole && blocker == next_payload(&h, hole));
+	CHECK_EQ(heap_usable_size(&h, hole) + 8 + HEAP_CANARY_BYTES, 3 * need + 32);
+	CHECK_EQ(heap_free(&h, hole), HEAP_OK);
+
+	void *out[3];
+	CHECK_EQ(heap_alloc_batch(&h, size, 0, out, 3), 3);
+	for (int i = 0; i < 3; i++) {
+		CHECK((char *)out[i] == hole + 32 + (size_t)i * need);
+		CHECK_EQ(heap_usable_size(&h, out[i]), need - 8 - HEAP_CANARY_BYTES);
+	}
+	CHECK(heap_alloc(&h, 0, 0, NULL) == hole); /* the 32 bytes, free */
+	no_errors(&h);
+	test_unmap(m, ARENA);
+}
+
+/*
+ * A batch takes a hole that holds its block exactly (the exact bin of
+ * the size) before the region's rest, as heap_alloc would.
+ */
+static void test_batch_exact_hole(void)
+{
+	struct heap h;
+	char *m = test_map(ARENA);
+	CHECK_EQ(heap_init(&h, m, m + ARENA), HEAP_OK);
+
+	char *hole = heap_alloc(&h, 100, 0, NULL), *blocker = heap_alloc(&h, 16, 0, NULL);
+	CHECK(hole && blocker == next_payload(&h, hole));
+	CHECK_EQ(heap_free(&h, hole), HEAP_OK);
+	void *out[1];
+	CHECK_EQ(heap_alloc_batch(&h, 100, 0, out, 1), 1);
+	CHECK(out[0] == hole);
+	CHECK_EQ(heap_free(&h, out[0]), HEAP_OK);
+	CHECK_EQ(heap_free(&h, blocker), HEAP_OK);
+	expect_empty(&h);
 	test_unmap(m, ARENA);
 }
 
@@ -772,6 +923,11 @@ int main(void)
 	test_realloc_calloc();
 	test_resize();
 	test_realloc_aligned();
+	test_swallowed_tags();
+	test_aligned_exact_fit();
+	test_aligned_gap_smallest();
+	test_batch_leaves_min_block();
+	test_batch_exact_hole();
 	test_batch_and_stats();
 	test_batch_contiguous();
 	test_batch_fits_past_the_probe();
