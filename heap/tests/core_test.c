@@ -322,6 +322,9 @@ static void test_resize(void)
 	CHECK_EQ(move, had);
 	CHECK(filled(p, 1000, 1)); /* not copied yet */
 	no_errors(&h);             /* and the heap is whole meanwhile */
+	/* p's tag went with its block: a stale free of p is named, not taken. */
+	CHECK_EQ(heap_free(&h, p), HEAP_ERR_INTERIOR_PTR);
+	CHECK(!heap_tag_plausible_live(p));
 	memmove(q, p, move);
 	CHECK(filled(q, 1000, 1));
 	CHECK(heap_usable_size(&h, q) >= 2000);
