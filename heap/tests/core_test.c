@@ -804,6 +804,32 @@ static void test_batch_fits_past_the_probe(void)
 	test_unmap(m, 64 << 10);
 }
 
+/*
+ * heap_extend by exactly MIN_BLOCK (32 bytes) past the sentinel: enough
+ * for a block, so the full heap gets one (a smaller step keeps the bytes
+ * without a block, test_regions).
+ */
+static void test_extend_min_block(void)
+{
+	static void *held[4096 / 32];
+	size_t nheld = 0;
+	struct heap h;
+	char *m = test_map(8192);
+	CHECK_EQ(heap_init(&h, m, m + 4096), HEAP_OK);
+	for (size_t sz = 2048; sz >= 16; sz /= 2)
+		while ((held[nheld] = heap_alloc(&h, sz, 0, NULL)) != NULL)
+			nheld++;
+	CHECK(heap_alloc(&h, 0, 0, NULL) == NULL);
+	CHECK_EQ(heap_extend(&h, m + 4096 + 32), HEAP_OK);
+	char *z = heap_alloc(&h, 0, 0, NULL);
+	CHECK(z && z > (char *)held[0] && z < m + 4096 + 32);
+	CHECK_EQ(heap_free(&h, z), HEAP_OK);
+	while (nheld)
+		CHECK_EQ(heap_free(&h, held[--nheld]), HEAP_OK);
+	expect_empty(&h);
+	test_unmap(m, 8192);
+}
+
 static void test_regions(void)
 {
 	struct heap h;
@@ -935,6 +961,7 @@ int main(void)
 	test_batch_contiguous();
 	test_batch_fits_past_the_probe();
 	test_regions();
+	test_extend_min_block();
 	test_free_spans();
 	printf("core_test: PASS\n");
 	return 0;
