@@ -29,10 +29,11 @@ static int misuses;
 static unsigned errs_seen; /* bit e: error e reported since EXPECT_MISUSE began */
 
 static int deferred_reports; /* reports from a deferred free's drain */
+static size_t last_size;
 
 static void record(enum heap_error err, void *ptr, size_t size, const char *where)
 {
-	(void)size;
+	last_size = size;
 	deferred_reports += strcmp(where, "kheap_free (deferred)") == 0;
 	last_err = err;
 	last_ptr = ptr;
@@ -629,6 +630,37 @@ static void test_deferred_frees(void)
 	CHECK_EQ(after.heap.live_allocs, before.heap.live_allocs + 1);
 	((uintptr_t *)bad)[-1] = saved; /* repaired: an ordinary free again */
 	kheap_free(bad);
+	kheap_get_stats(&after);
+	CHECK_EQ(after.heap.live_allocs, before.heap.live_allocs);
+	CHECK_EQ(kheap_validate(NULL, NULL), 0);
+
+	/*
+	 * Two damaged: one report, after the drain, naming the first free it
+	 * met (the stack's top: the last deferred) with how many failed as
+	 * the size; the next holder's unlock reports nothing more.
+	 */
+	char *d1 = kheap_alloc(100, 0), *d2 = kheap_alloc(100, 0);
+	uintptr_t saved1 = ((uintptr_t *)d1)[-1], saved2 = ((uintptr_t *)d2)[-1];
+	f = ticket_lock_irqsave(heap_lock(), NULL);
+	kheap_free(d1);
+	kheap_free(d2);
+	((unsigned char *)d1 - 8 + HEAP_LANE_CHECK)[0] ^= 1;
+	((unsigned char *)d2 - 8 + HEAP_LANE_CHECK)[0] ^= 1;
+	ticket_unlock_irqrestore(heap_lock(), f);
+	deferred_reports = 0;
+	EXPECT_MISUSE(kheap_get_stats(&after), HEAP_ERR_CORRUPT_TAG);
+	CHECK_EQ(deferred_reports, 1);
+	if (HEAP_HARDENING < 3) { /* there the validator reports last */
+		CHECK(last_ptr == d2);
+		CHECK_EQ(last_size, 2);
+	}
+	((uintptr_t *)d1)[-1] = saved1;
+	((uintptr_t *)d2)[-1] = saved2;
+	int quiet = misuses;
+	kheap_get_stats(&after);
+	CHECK_EQ(misuses, quiet);
+	kheap_free(d1);
+	kheap_free(d2);
 	kheap_get_stats(&after);
 	CHECK_EQ(after.heap.live_allocs, before.heap.live_allocs);
 	CHECK_EQ(kheap_validate(NULL, NULL), 0);
