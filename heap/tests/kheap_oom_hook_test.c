@@ -11,7 +11,8 @@
  *  - a block kheap_free left on the deferred stack (the heap lock was
  *    taken) while an allocation was running out is seen by that
  *    allocation before it gives up: no OOM with the memory it wants
- *    freed and waiting for the lock's next holder.
+ *    freed and waiting for the lock's next holder;
+ *  - after the hook's FAIL it is not called again for that allocation.
  */
 #include "test_util.h"
 
@@ -48,6 +49,31 @@ static void test_max_retries(void)
 	kheap_set_reclaim_hook(gave_some, NULL);
 	CHECK(kheap_try_alloc(4 * ARENA, 0) == NULL);
 	CHECK_EQ(oom_calls, KHEAP_OOM_MAX_RETRIES);
+	kheap_set_reclaim_hook(NULL, NULL);
+	kheap_set_oom_hook(NULL, NULL);
+}
+
+static kheap_oom_action_t oom_fail(void *ctx, size_t size, size_t align)
+{
+	(void)ctx;
+	(void)size;
+	(void)align;
+	oom_calls++;
+	return KHEAP_OOM_FAIL;
+}
+
+/*
+ * FAIL is the hook's last word for the allocation: not called again after
+ * the waiting reclaim gave something back (not enough), though retries
+ * are left.
+ */
+static void test_fail_is_final(void)
+{
+	oom_calls = 0;
+	kheap_set_oom_hook(oom_fail, NULL);
+	kheap_set_reclaim_hook(gave_some, NULL);
+	CHECK(kheap_try_alloc(4 * ARENA, 0) == NULL);
+	CHECK_EQ(oom_calls, 1);
 	kheap_set_reclaim_hook(NULL, NULL);
 	kheap_set_oom_hook(NULL, NULL);
 }
@@ -140,6 +166,7 @@ int main(void)
 	char *arena = test_map(ARENA);
 	kheap_init(arena, arena + ARENA);
 	test_max_retries();
+	test_fail_is_final();
 	test_deferred_free_during_oom();
 	test_hook_allocates();
 	CHECK_EQ(kheap_validate(NULL, NULL), 0);
