@@ -94,6 +94,37 @@ static void short_refill(size_t cap)
 	CHECK(percpu_check_drained(0));
 }
 
+/*
+ * A refill that gets nothing (no free block of the class left; the heap
+ * filled by batches, which call no reclaim) gives its magazine back, to
+ * the depot as an empty one: once the heap has room again and the caches
+ * are drained, nothing is left charged or live.
+ */
+static void empty_refill(void)
+{
+	static void *got[PERCPU_REFILL_FIRST_ROUNDS];
+	size_t nfill = 0, k, ngot = 0;
+
+	/* The slot's magazine, loaded and emptied by hits. */
+	kfree(kmalloc(SIZE));
+	while (percpu_cached_bytes(0))
+		got[ngot++] = kmalloc(SIZE);
+	while (nfill < sizeof(fill) / sizeof(fill[0]) &&
+	       (k = kheap_alloc_batch(SIZE, 0, fill + nfill, sizeof(fill) / sizeof(fill[0]) - nfill)))
+		nfill += k;
+	CHECK(nfill > 100 && nfill < sizeof(fill) / sizeof(fill[0]));
+	struct percpu_stats s = test_hart0_stats();
+	CHECK(kmalloc_try(SIZE) == NULL);
+	struct percpu_stats t = test_hart0_stats();
+	CHECK_EQ(t.refills, s.refills + 1); /* with the magazine, from no heap */
+	CHECK_EQ(t.refill_blocks, s.refill_blocks);
+	for (size_t i = 0; i < nfill; i++)
+		kheap_free(fill[i]);
+	while (ngot)
+		kfree(got[--ngot]);
+	test_drain_leaves_nothing();
+}
+
 int main(void)
 {
 	test_heap_init(HEAP_BYTES);
@@ -128,6 +159,7 @@ int main(void)
 	}
 	short_refill(cap);
 	test_drain_leaves_nothing();
+	empty_refill();
 	printf("refill_test: PASS\n");
 	return 0;
 }
