@@ -942,6 +942,40 @@ static void test_free_spans(void)
 	expect_empty(&h);
 }
 
+static void count_span(void *ctx, void *start, size_t len)
+{
+	(void)start;
+	(void)len;
+	size_t *n = ctx;
+	CHECK(++*n < 1000); /* a walk that does not end */
+}
+
+/*
+ * A free list corrupted into a loop: heap_free_spans stops after as many
+ * blocks as the heap has free ones (<heap/heap_core.h>), it does not go
+ * round for ever.
+ */
+static void test_free_spans_loop(void)
+{
+	struct heap h;
+	char *m = test_map(ARENA);
+	CHECK_EQ(heap_init(&h, m, m + ARENA), HEAP_OK);
+	char *a = heap_alloc(&h, 100, 0, NULL), *x = heap_alloc(&h, 16, 0, NULL);
+	char *b = heap_alloc(&h, 100, 0, NULL), *y = heap_alloc(&h, 16, 0, NULL);
+	CHECK(a && x && b && y);
+	CHECK_EQ(heap_free(&h, a), HEAP_OK);
+	CHECK_EQ(heap_free(&h, b), HEAP_OK); /* the bin: b, then a */
+	struct heap_free_block *fa = fb_of((uintptr_t)a - W), *fb = fb_of((uintptr_t)b - W);
+	CHECK(fb_next(&h, fb) == fa && fb_next(&h, fa) == NULL);
+	link_set(&fa->next, fb); /* a -> b -> a ... */
+	struct heap_stats st;
+	heap_get_stats(&h, &st);
+	size_t n = 0;
+	CHECK(heap_free_spans(&h, count_span, &n) <= st.free_blocks);
+	CHECK(n <= st.free_blocks);
+	test_unmap(m, ARENA);
+}
+
 int main(void)
 {
 	test_uninit();
@@ -963,6 +997,7 @@ int main(void)
 	test_regions();
 	test_extend_min_block();
 	test_free_spans();
+	test_free_spans_loop();
 	printf("core_test: PASS\n");
 	return 0;
 }
