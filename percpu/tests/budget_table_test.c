@@ -8,6 +8,9 @@
  * step, so each class's threshold is crossed within one), and a class must
  * go from uncached to cached once, at its threshold, as the budget grows.
  *
+ * A magazine made for a hart with part of its share charged is charged at
+ * most half of what the share has left.
+ *
  * percpu_class_heap_only, the classes kmalloc and kfree send straight to
  * the heap: exactly those uncached at any budget and without a loose
  * magazine, and their calls count as large ones.
@@ -50,6 +53,34 @@ int main(void)
 	       (unsigned)PERCPU_NCLASSES, flips);
 	CHECK(cached_at_most > 0);
 	CHECK_EQ(flips, cached_at_most);
+
+	/*
+	 * A hart with part of its share charged already: a new magazine is
+	 * charged at most half of what is left (<percpu/config.h>), so the
+	 * hart's later classes still find room. The share as budget.c's
+	 * hart_share makes it.
+	 */
+	static struct percpu_cpu partly;
+	unsigned capped = 0;
+	for (size_t b = 256 << 10; b <= 2 << 20; b *= 2) {
+		percpu_set_cache_budget(b);
+		struct percpu_cache_stats cs;
+		percpu_get_cache_stats(&cs);
+		unsigned harts = cs.active_harts > PERCPU_SHARE_MIN_HARTS ? cs.active_harts
+									  : PERCPU_SHARE_MIN_HARTS;
+		size_t share = b / 100 * (100 - PERCPU_DEPOT_BUDGET_PCT) / harts;
+		for (size_t used = 0; used < share; used += share / 64) {
+			partly.slots_charge = used;
+			for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++) {
+				unsigned cap = percpu_mag_cap(&partly, cls, &crowded);
+				if (!cap)
+					continue;
+				CHECK(percpu_mag_charge(cls, cap) <= (share - used) / 2);
+				capped++;
+			}
+		}
+	}
+	CHECK(capped > 0);
 
 	unsigned heap_only = 0;
 	percpu_set_cache_budget((size_t)1 << 40); /* a share no heap gives */
