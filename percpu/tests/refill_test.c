@@ -109,17 +109,19 @@ static void empty_refill(void)
 	kfree(kmalloc(SIZE));
 	while (percpu_cached_bytes(0))
 		got[ngot++] = kmalloc(SIZE);
-	while (nfill < sizeof(fill) / sizeof(fill[0]) &&
-	       (k = kheap_alloc_batch(SIZE, 0, fill + nfill, sizeof(fill) / sizeof(fill[0]) - nfill)))
-		nfill += k;
-	CHECK(nfill > 100 && nfill < sizeof(fill) / sizeof(fill[0]));
+	/* Big blocks first: few blocks, a quick validator at hardening level 3. */
+	for (size_t sz = 64 << 10; sz >= SIZE; sz /= 2)
+		while (nfill < sizeof(fill) / sizeof(fill[0]) &&
+		       (k = kheap_alloc_batch(sz, 0, fill + nfill,
+					      sizeof(fill) / sizeof(fill[0]) - nfill)))
+			nfill += k;
+	CHECK(nfill > 0 && nfill < sizeof(fill) / sizeof(fill[0]));
 	struct percpu_stats s = test_hart0_stats();
 	CHECK(kmalloc_try(SIZE) == NULL);
 	struct percpu_stats t = test_hart0_stats();
 	CHECK_EQ(t.refills, s.refills + 1); /* with the magazine, from no heap */
 	CHECK_EQ(t.refill_blocks, s.refill_blocks);
-	for (size_t i = 0; i < nfill; i++)
-		kheap_free(fill[i]);
+	kheap_free_batch(fill, nfill);
 	while (ngot)
 		kfree(got[--ngot]);
 	test_drain_leaves_nothing();
