@@ -64,16 +64,23 @@ static size_t capacity;
  */
 static struct heap_region *regions_pub;
 /*
- * The hull's end, for in_hull: kheap_bounds_ keeps lo and span, and a
- * claim below every region moves lo down and span up, so a hart that loads
- * the pair between the two stores gets the new lo with the old span, a
- * hull that misses the top of the old regions: a good block there was
- * named "double free" (level 2's claim) or, offset-tagged, an interior
- * pointer. lo only ever goes down and this end only up (kheap never
- * truncates), so any mix of old and new values of these two covers every
- * region the caller can know of.
+ * The hull's end, for in_hull: kheap_bounds_ keeps hull_lo and hull_span,
+ * and a claim below every region moves hull_lo down and hull_span up, so a
+ * hart that loads the pair between the two stores gets the new hull_lo
+ * with the old hull_span, a hull that misses the top of the old regions: a
+ * good block there was named "double free" (level 2's claim) or,
+ * offset-tagged, an interior pointer. hull_lo only ever goes down and this
+ * end only up (kheap never truncates), so any mix of old and new values of
+ * these two covers every region the caller can know of.
  */
 static uintptr_t hull_hi;
+
+/*
+ * kheap_bounds_'s filter, [filter_lo, filter_hi): the first region from its
+ * second word, grown by every region claimed right at its end. Under the
+ * lock.
+ */
+static uintptr_t filter_lo, filter_hi;
 
 /* Under the lock, after the regions changed: see <heap/kheap.h>. */
 static void publish_bounds(void)
@@ -81,10 +88,36 @@ static void publish_bounds(void)
 	/* Release: the headers of every region are written before the head. */
 	__atomic_store_n(&regions_pub, g.heap.regions, __ATOMIC_RELEASE);
 	uintptr_t lo = g.heap.lo, hi = g.heap.hi;
-	__atomic_store_n(&kheap_bounds_.lo, lo, __ATOMIC_RELAXED);
-	__atomic_store_n(&kheap_bounds_.span, hi > lo ? hi - lo : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&kheap_bounds_.hull_lo, lo, __ATOMIC_RELAXED);
+	__atomic_store_n(&kheap_bounds_.hull_span, hi > lo ? hi - lo : 0, __ATOMIC_RELAXED);
 	/* Relaxed: a filter as the pair; the regions' head above is the release. */
 	__atomic_store_n(&hull_hi, hi, __ATOMIC_RELAXED);
+	/*
+	 * The filter: the first region's (the only one on the list when
+	 * filter_hi is still 0), then on over the regions that start where it
+	 * ends. lo is stored once, before the first nonzero span; after that
+	 * only span grows. Not the hull, which may cover gaps: a kfree of a
+	 * pointer in one faulted on its tag's load (//percpu:wild_gap_test).
+	 */
+	struct heap_region *r = g.heap.regions;
+	if (!filter_hi && r) {
+		filter_lo = (uintptr_t)r + W;
+		filter_hi = r->end;
+		__atomic_store_n(&kheap_bounds_.lo, filter_lo, __ATOMIC_RELAXED);
+	}
+	for (bool grew = true; grew;) {
+		grew = false;
+		for (r = g.heap.regions; r; r = r->next)
+			if ((uintptr_t)r == filter_hi) {
+				filter_hi = r->end;
+				grew = true;
+			}
+	}
+	/*
+	 * Relaxed: a reader pairing the old lo (0) with this first span
+	 * could only happen during the first claim, when no block exists.
+	 */
+	__atomic_store_n(&kheap_bounds_.span, filter_hi - filter_lo, __ATOMIC_RELAXED);
 	/* Relaxed: a size for budgets; it orders nothing. */
 	__atomic_store_n(&capacity, g.heap.st.heap_bytes, __ATOMIC_RELAXED);
 }
@@ -723,8 +756,8 @@ void *kheap_calloc(size_t n, size_t size)
 static bool in_hull(const void *p)
 {
 	uintptr_t a = (uintptr_t)p;
-	/* Relaxed, and lo with hull_hi, not span: see hull_hi. */
-	uintptr_t lo = __atomic_load_n(&kheap_bounds_.lo, __ATOMIC_RELAXED);
+	/* Relaxed, and hull_lo with hull_hi, not hull_span: see hull_hi. */
+	uintptr_t lo = __atomic_load_n(&kheap_bounds_.hull_lo, __ATOMIC_RELAXED);
 	uintptr_t hi = __atomic_load_n(&hull_hi, __ATOMIC_RELAXED);
 	if (a >= hi || a < lo || a - lo < W)
 		return false;
@@ -734,6 +767,11 @@ static bool in_hull(const void *p)
 		if (a - (uintptr_t)r >= W && a - (uintptr_t)r < r->end - (uintptr_t)r)
 			return true;
 	return false;
+}
+
+bool kheap_in_regions(const void *p)
+{
+	return in_hull(p);
 }
 
 /*

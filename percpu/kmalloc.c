@@ -352,8 +352,8 @@ static PERCPU_SLOW void *kmalloc_miss(unsigned st, size_t idx, bool must)
  * word below its rounds), store the slot's state (its class) in the
  * block's state lane, count the hit.
  *
- * kfree hit: at PERCPU_HARDEN >= 1 first p against the heap's hull, before
- * any load through p (kfree_range); then one byte load of the block's state
+ * kfree hit: at PERCPU_HARDEN >= 1 first p against the heap's filter
+ * (kheap_bounds_), before any load through p (kfree_range); then one byte load of the block's state
  * lane: a block handed out by a magazine carries its slot's offset there,
  * anything else (cached, free, straight from the heap, garbage) lands in a
  * slot that never has a magazine; at PERCPU_HARDEN >= 2 the check lane's top
@@ -413,8 +413,10 @@ void *kcalloc(size_t n, size_t size)
 
 /*
  * kfree's first test, before any load through p. PERCPU_HARDEN >= 1
- * (<percpu/config.h>): p inside the heap's hull (NULL is outside), so a wild
- * pointer is never dereferenced; level 0: p not NULL.
+ * (<percpu/config.h>): p inside the heap's filter (NULL is outside), so a
+ * wild pointer is never dereferenced; level 0: p not NULL. A block of a
+ * region outside the filter takes the same hit in free_slow_path, after
+ * kheap_in_regions.
  */
 static inline __attribute__((always_inline)) bool kfree_range(const void *p)
 {
@@ -466,14 +468,48 @@ PERCPU_COLD void percpu_poison_damaged(void *p)
 }
 #endif
 
+#ifdef PERCPU_TEST_FREE_WINDOW
+/*
+ * Test builds only (//percpu:race_double_free_test): called where a timer
+ * interrupt could free p again, between the state load and the mask.
+ */
+void percpu_test_free_window(void *p);
+#endif
+
+/*
+ * kfree's hit path past its range test: p's state byte names a class (and
+ * at PERCPU_HARDEN >= 2 the check bit is set): into this hart's magazine.
+ * True if cached, or a lost race named; false leaves p to free_slow_path.
+ */
+static inline __attribute__((always_inline)) bool kfree_hit_in_range(void *p)
+{
+	unsigned st = heap_tag_state(p);
+	if (likely((st & 7) == 0) && likely(kfree_filter(p))) {
+#ifdef PERCPU_TEST_FREE_WINDOW
+		percpu_test_free_window(p);
+#endif
+		if (likely(hit_push(p, st, st)))
+			return true;
+	}
+	return false;
+}
+
+/* kfree past its hit path. */
 static PERCPU_SLOW void free_slow_path(void *p)
 {
 	if (!p)
 		return;
 	percpu_check_ready();
 	if (!percpu_in_hull(p)) {
-		kheap_free(p); /* no load through p: the heap names it */
-		return;
+		if (!kheap_in_regions(p)) {
+			kheap_free(p); /* no load through p: the heap names it */
+			return;
+		}
+#if PERCPU_HARDEN >= 1
+		/* A block of a region outside the filter: its hit path now. */
+		if (kfree_hit_in_range(p))
+			return;
+#endif
 	}
 #if PERCPU_HARDEN >= 2
 	/* Relaxed: the word may be a live tag another hart claims by CAS. */
@@ -491,8 +527,8 @@ static PERCPU_SLOW void free_slow_path(void *p)
 	}
 	/*
 	 * Aligned, live and a matching check first: then the size is real.
-	 * (p is inside the heap's hull: a forged tag outside it, even one with
-	 * a matching check, went to the heap above.)
+	 * (p is inside a region: a forged tag outside them, even one with a
+	 * matching check, went to the heap above.)
 	 */
 	size_t usable;
 	if (percpu_mode_ == PERCPU_MAGAZINES && cacheable_size(p, &usable)) {
@@ -524,33 +560,17 @@ static PERCPU_SLOW void free_slow_path(void *p)
 	free_to_heap(p);
 }
 
-#ifdef PERCPU_TEST_FREE_WINDOW
-/*
- * Test builds only (//percpu:race_double_free_test): called where a timer
- * interrupt could free p again, between the state load and the mask.
- */
-void percpu_test_free_window(void *p);
-#endif
-
 PERCPU_FAST void kfree(void *p)
 {
-	if (likely(kfree_range(p))) {
-		unsigned st = heap_tag_state(p);
-		if (likely((st & 7) == 0) && likely(kfree_filter(p))) {
-#ifdef PERCPU_TEST_FREE_WINDOW
-			percpu_test_free_window(p);
-#endif
-			if (likely(hit_push(p, st, st)))
-				return; /* cached, or a lost race named */
-		}
-	}
+	if (likely(kfree_range(p)) && likely(kfree_hit_in_range(p)))
+		return; /* cached, or a lost race named */
 	free_slow_path(p);
 }
 
 void kfree_sized(void *p, size_t size)
 {
 	void *b;
-	if (p && !percpu_in_hull(p)) {
+	if (p && !percpu_in_heap(p)) {
 		kfree(p); /* no load through p: the heap names it */
 		return;
 	}
@@ -572,7 +592,7 @@ size_t ksize(const void *p)
 {
 	if (!p)
 		return 0;
-	if (!percpu_in_hull(p))
+	if (!percpu_in_heap(p))
 		return kheap_usable_size((void *)(uintptr_t)p); /* the heap names it */
 	if (unlikely(is_offset(p))) {
 		const void *b = percpu_offset_block(p);
@@ -610,7 +630,7 @@ static inline void *class_alloc_try(size_t size)
 	return q ? q : kmalloc_try(size);
 }
 
-/* p: a class block inside the heap's hull (krealloc checked both). */
+/* p: a class block inside a region (krealloc checked both). */
 static inline void class_free(void *p)
 {
 	uintptr_t lo = LOAD_RELAXED(&kheap_bounds_.lo), span = LOAD_RELAXED(&kheap_bounds_.span);
@@ -622,12 +642,12 @@ static inline void class_free(void *p)
  * krealloc's and krealloc_aligned's sorting of a non-NULL p: true for a
  * class block (offset-tagged or not) that they resize here, with its usable
  * bytes in *old; false for one the heap's try form takes, NULL on OOM with
- * p untouched: outside the hull, a dead offset tag, a cached block (misuse
+ * p untouched: outside the regions, a dead offset tag, a cached block (misuse
  * the heap names) or a block past the classes (resized in place there).
  */
 static inline bool class_realloc(void *p, size_t *old)
 {
-	if (!percpu_in_hull(p))
+	if (!percpu_in_heap(p))
 		return false;
 	if (is_offset(p)) {
 		const char *b = percpu_offset_block(p);

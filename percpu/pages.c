@@ -119,8 +119,8 @@ static inline uint64_t run_mask(unsigned n)
 void pages_init(void)
 {
 	/* Relaxed: kheap_init ran on this hart, or was ordered before us. */
-	uintptr_t lo = __atomic_load_n(&kheap_bounds_.lo, __ATOMIC_RELAXED);
-	uintptr_t span = __atomic_load_n(&kheap_bounds_.span, __ATOMIC_RELAXED);
+	uintptr_t lo = __atomic_load_n(&kheap_bounds_.hull_lo, __ATOMIC_RELAXED);
+	uintptr_t span = __atomic_load_n(&kheap_bounds_.hull_span, __ATOMIC_RELAXED);
 
 	if (__atomic_load_n(&pages_ready, __ATOMIC_ACQUIRE)) {
 		pages_misuse(HEAP_ERR_DOUBLE_INIT, NULL, 0, "pages_init");

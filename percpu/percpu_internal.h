@@ -558,19 +558,30 @@ static inline bool is_offset(const void *q)
 }
 
 /*
- * Is p inside the heap's hull, [lowest region start, highest region end)
- * (kheap_bounds_)? Reads no byte through p, so it comes before any load of
- * a tag: a wild pointer (a device register, an unmapped address) is sent to
- * the heap, which names it "free of foreign pointer", instead of faulting.
- * NULL, and every pointer before kheap_init (span 0), is outside. Relaxed
- * loads: the bounds change only under the heap lock when a region is
- * claimed, extended or truncated, and a stale hull only sends a pointer to
- * the heap, whose own checks decide.
+ * Is p inside the heap's filter, kheap_bounds_'s [lo, lo + span): the first
+ * region and those claimed right above it, past the first word? Reads no
+ * byte through p, so it comes before any load of a tag: a wild pointer (a
+ * device register, an unmapped address) is sent to the slow path, which
+ * asks percpu_in_heap, instead of faulting. NULL, and every pointer before
+ * the first region (span 0), is outside. Relaxed loads: the filter changes
+ * only under the heap lock when a region is claimed, and any pair a reader
+ * sees was a safe range (<heap/kheap.h>).
  */
 static inline __attribute__((always_inline)) bool percpu_in_hull(const void *p)
 {
 	uintptr_t off = (uintptr_t)p - LOAD_RELAXED(&kheap_bounds_.lo);
 	return off < LOAD_RELAXED(&kheap_bounds_.span);
+}
+
+/*
+ * Is p in a claimed region past its first word, so its tag may be read?
+ * The filter, else the heap's list of regions (a block of a region outside
+ * the filter; a pointer between two regions, inside their hull, is not).
+ * The slow paths' test before any load through p.
+ */
+static inline bool percpu_in_heap(const void *p)
+{
+	return percpu_in_hull(p) || kheap_in_regions(p);
 }
 
 /* Is the previous magazine of slot si there and full? Empty? */

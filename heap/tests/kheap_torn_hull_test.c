@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * The hull (kheap_bounds_) read while kheap_claim rewrites it. A claim
- * below every region moves lo down and span up, two relaxed stores, loaded
- * without the lock: a hart may see the new lo with the old span
+ * The hull (kheap_bounds_'s hull_lo and hull_span) read while kheap_claim
+ * rewrites it. A claim below every region moves hull_lo down and hull_span
+ * up, two relaxed stores, loaded without the lock: a hart may see the new
+ * hull_lo with the old hull_span
  * (<heap/kheap.h>: "a stale or half-updated pair"), a hull whose top part
  * misses the old region. That may only send a good block to a slow path:
  * kheap's own calls must still take a block of the old region for what it
@@ -10,7 +11,7 @@
  * first, was "double free"; an offset-tagged pointer at every level was
  * taken for an interior pointer).
  * The race's window is two stores wide, so the test makes that view by
- * hand (the new lo, the old span) and hands each call that takes a pointer
+ * hand (the new hull_lo, the old hull_span) and hands each call that takes a pointer
  * a plain block and an offset-tagged one from the top of the old region.
  */
 #include "test_util.h"
@@ -47,12 +48,12 @@ static uintptr_t new_span, old_span;
 /* What a hart that loads the pair mid-claim may see. */
 static void torn(void)
 {
-	__atomic_store_n(&kheap_bounds_.span, old_span, __ATOMIC_RELAXED);
+	__atomic_store_n(&kheap_bounds_.hull_span, old_span, __ATOMIC_RELAXED);
 }
 
 static void whole(void)
 {
-	__atomic_store_n(&kheap_bounds_.span, new_span, __ATOMIC_RELAXED);
+	__atomic_store_n(&kheap_bounds_.hull_span, new_span, __ATOMIC_RELAXED);
 }
 
 int main(void)
@@ -68,10 +69,10 @@ int main(void)
 		p[i] = kheap_alloc(200, 0);
 		q[i] = offset_alloc();
 	}
-	old_span = kheap_bounds_.span;
-	kheap_claim(mem, mem + MIB); /* below: lo moves down by 2 MiB */
-	new_span = kheap_bounds_.span;
-	CHECK((uintptr_t)p[0] >= kheap_bounds_.lo + old_span); /* outside the torn hull */
+	old_span = kheap_bounds_.hull_span;
+	kheap_claim(mem, mem + MIB); /* below: hull_lo moves down by 2 MiB */
+	new_span = kheap_bounds_.hull_span;
+	CHECK((uintptr_t)p[0] >= kheap_bounds_.hull_lo + old_span); /* outside the torn hull */
 
 	struct kheap_stats s0, s1;
 	kheap_get_stats(&s0);

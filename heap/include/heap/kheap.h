@@ -87,20 +87,40 @@ size_t kheap_alloc_batch(size_t size, size_t align, void **out, size_t n);
 void kheap_free_batch(void **ptrs, size_t n);
 
 /*
- * The hull of every claimed region, [lo, lo + span), for lock-free filters
- * (percpu's kfree fast path at PERCPU_HARDEN >= 1): `p - lo < span` in one
- * unsigned compare. Read-mostly, on a cache line of its own; kheap_init and
- * kheap_claim rewrite it under the heap lock with relaxed stores, readers
- * load it relaxed without the lock. It only filters: a reader that sees a
- * stale or half-updated pair may send a good block to its slow path, or let
- * a bad pointer past this one test (which the heap's own checks then see).
- * span is 0 until kheap_init: every pointer is outside.
+ * Lock-free filters over the claimed regions, read-mostly, on a cache line
+ * of their own; kheap_init and kheap_claim rewrite them under the heap lock
+ * with relaxed stores, readers load them relaxed without the lock.
+ *
+ * [lo, lo + span): the filter before a load through a pointer (percpu's
+ * kfree fast path at PERCPU_HARDEN >= 1): `p - lo < span` in one unsigned
+ * compare. Every p in it lies in claimed memory past its region's first
+ * word, so the word below p may be read: the first region's first word
+ * up to its end, and on over every region claimed right above it (start ==
+ * the run's end). Not the hull: between two regions it covers memory that
+ * is nobody's, maybe unmapped or a device. lo is set once, at the first
+ * region, and span only grows, so a reader that sees a stale or half-
+ * updated pair sees a range that was safe. A block outside it (another
+ * region) is the slow path's, which asks kheap_in_regions. span is 0 until
+ * the first region: every pointer is outside.
+ *
+ * [hull_lo, hull_lo + hull_span): the hull of every region (the page API's
+ * directory, kheap_in_regions' first test). It only filters: a pointer in
+ * it may be in no region.
  */
 struct kheap_bounds {
 	uintptr_t lo;
 	uintptr_t span;
+	uintptr_t hull_lo;
+	uintptr_t hull_span;
 } __attribute__((aligned(PORT_CACHE_LINE)));
 extern struct kheap_bounds kheap_bounds_;
+/*
+ * p lies in a claimed region past its first word, so the word below p (its
+ * tag) is the heap's memory: the test before any load through a pointer
+ * that may be foreign (NULL is outside), for one outside kheap_bounds_'s
+ * filter. Without the lock: the hull, then the published region list.
+ */
+bool kheap_in_regions(const void *p);
 
 struct kheap_stats {
 	struct heap_stats heap;

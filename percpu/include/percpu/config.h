@@ -18,10 +18,12 @@
  *      magazine. A foreign pointer (stack, global) or an interior pointer
  *      whose byte at p - 7 happens to be a class value (about 1 random byte
  *      in 9) is cached silently instead of reported.
- *   1  (default) First p inside the heap's hull, [lowest region start,
- *      highest region end) from kheap_bounds_, before any load through p
- *      (NULL is outside too): a wild or foreign pointer goes to the slow
- *      path, where the heap names it.
+ *   1  (default) First p inside the heap's filter, kheap_bounds_'s [lo,
+ *      lo + span) (the first region and those claimed right above it),
+ *      before any load through p (NULL is outside too): a wild or foreign
+ *      pointer goes to the slow path, which takes a block of another
+ *      region (kheap_in_regions) and sends the rest to the heap, which
+ *      names it.
  *   2  Also the top bit of the check lane, set in every valid tag: an
  *      interior pointer passes only if its fake tag has a class value and
  *      the top bit set (about 1 in 18 random interior pointers); and the
