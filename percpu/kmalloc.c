@@ -581,7 +581,13 @@ void kfree_sized(void *p, size_t size)
 			kheap_free_sized(b, size > (size_t)-1 - off ? (size_t)-1 : size + off);
 			return;
 		}
-	} else if (p && size > heap_block_size(p) && !heap_tag_is_cached(p)) {
+	} else if (p && !((uintptr_t)p & (HEAP_MIN_ALIGN - 1)) && size > heap_block_size(p) &&
+		   !heap_tag_is_cached(p)) {
+		/*
+		 * Only an aligned p has a size lane to read: below a misaligned
+		 * one (an interior pointer, which kfree names) it is a
+		 * misaligned load, a trap on harts that do not emulate it.
+		 */
 		kheap_free_sized(p, size); /* the heap names the mismatch */
 		return;
 	}
