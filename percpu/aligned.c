@@ -134,7 +134,7 @@ PERCPU_SLOW void percpu_free_offset(void *q, unsigned seen)
 #else
 		heap_tag_set_state(q, PERCPU_STATE_OFFSET_FREED);
 #endif
-		kfree(b);
+		percpu_free_offset_block(b, q);
 		return;
 	}
 	/*

@@ -494,6 +494,48 @@ static inline __attribute__((always_inline)) bool kfree_hit_in_range(void *p)
 	return false;
 }
 
+/*
+ * kfree's slow path for p, a pointer into a region that is no offset
+ * pointer: true if p was cached (or a free that lost the claim race was
+ * named); false if the heap must take it (large, bypass, no room, a
+ * damaged block, not a plausible live block), which the caller does.
+ */
+static bool free_cached(void *p)
+{
+	/*
+	 * Aligned, live and a matching check first: then the size is real.
+	 * (p is inside a region: a forged tag outside them, even one with a
+	 * matching check, went to the heap above.)
+	 */
+	size_t usable;
+	if (percpu_mode_ == PERCPU_MAGAZINES && cacheable_size(p, &usable)) {
+		unsigned cls = percpu_usable_class(usable);
+		/*
+		 * A class only the heap serves goes there as a large block
+		 * does. A block whose canary is overwritten is not cached: the
+		 * heap names it.
+		 */
+		if (cls < PERCPU_NCLASSES && percpu_class_heap_only[cls]) {
+			count_large(false);
+		} else if (cls < PERCPU_NCLASSES && cache_canary_ok(p)) {
+			enum percpu_free_result r = free_slow(p, cls);
+			if (r == PERCPU_FREE_LOST)
+				percpu_free_lost(p);
+			if (r != PERCPU_FREE_HEAP)
+				return true;
+		}
+	} else if (heap_tag_plausible_live(p)) {
+		/*
+		 * Only a block the heap will take back counts as a free: a
+		 * freed one (a double free, the heap's or a magazine's tag)
+		 * is named there, and if a handler returns nothing came
+		 * back, so allocs - frees stays the blocks the caller holds.
+		 */
+		count_large(false);
+	}
+	return false;
+}
+
 /* kfree past its hit path. */
 static PERCPU_SLOW void free_slow_path(void *p)
 {
@@ -525,39 +567,28 @@ static PERCPU_SLOW void free_slow_path(void *p)
 		percpu_free_offset(p, st);
 		return;
 	}
-	/*
-	 * Aligned, live and a matching check first: then the size is real.
-	 * (p is inside a region: a forged tag outside them, even one with a
-	 * matching check, went to the heap above.)
-	 */
-	size_t usable;
-	if (percpu_mode_ == PERCPU_MAGAZINES && cacheable_size(p, &usable)) {
-		unsigned cls = percpu_usable_class(usable);
-		/*
-		 * A class only the heap serves goes there as a large block
-		 * does. A block whose canary is overwritten is not cached: the
-		 * heap names it.
-		 */
-		if (cls < PERCPU_NCLASSES && percpu_class_heap_only[cls]) {
-			count_large(false);
-		} else if (cls < PERCPU_NCLASSES && cache_canary_ok(p)) {
-			enum percpu_free_result r = free_slow(p, cls);
-			if (r == PERCPU_FREE_LOST)
-				percpu_free_lost(p);
-			if (r != PERCPU_FREE_HEAP)
-				return;
-		}
-	} else if (heap_tag_plausible_live(p)) {
-		/*
-		 * Only a block the heap will take back counts as a free: a
-		 * freed one (a double free, the heap's or a magazine's tag)
-		 * is named there, and if a handler returns nothing came
-		 * back, so allocs - frees stays the blocks the caller holds.
-		 */
-		count_large(false);
-	}
 	/* Large, bypass, or not a plausible live block: the heap decides. */
-	free_to_heap(p);
+	if (!free_cached(p))
+		free_to_heap(p);
+}
+
+/*
+ * kfree's work on b, the live block behind the offset pointer q whose tag
+ * the caller has just turned freed (percpu_free_offset): b cached, or else
+ * q, its tag live again, to the heap, whose kheap_free(q) frees b the way
+ * it frees any offset pointer: if that free fails (the tag above b or b's
+ * canary damaged), b stays allocated and q's tag stays live, the owner's
+ * (kheap's offset_unfree). kfree(b) there left q's tag freed over a live
+ * b: the owner's next kfree(q) was named a double free, and b leaked
+ * (//percpu:aligned_damaged_test).
+ */
+PERCPU_SLOW void percpu_free_offset_block(void *b, void *q)
+{
+	if (kfree_hit_in_range(b) || free_cached(b))
+		return;
+	/* Ours: the caller turned it freed (at level 2 by its claim). */
+	heap_tag_set_state(q, PERCPU_STATE_OFFSET);
+	kheap_free(q);
 }
 
 PERCPU_FAST void kfree(void *p)

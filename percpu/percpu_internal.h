@@ -784,6 +784,8 @@ PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must);
  */
 PERCPU_COLD void *percpu_bad_align(void *p, size_t size, const char *where);
 PERCPU_SLOW void percpu_free_offset(void *q, unsigned seen);
+/* kmalloc.c: frees b, q's block, after q's tag was turned freed. */
+PERCPU_SLOW void percpu_free_offset_block(void *b, void *q);
 void *percpu_offset_block(const void *q);
 
 /* stats.c: lines for the heap's OOM report. */
