@@ -3,16 +3,16 @@
  * The hull (kheap_bounds_'s hull_lo and hull_span) read while kheap_claim
  * rewrites it. A claim below every region moves hull_lo down and hull_span
  * up, two relaxed stores, loaded without the lock: a hart may see the new
- * hull_lo with the old hull_span
- * (<heap/kheap.h>: "a stale or half-updated pair"), a hull whose top part
- * misses the old region. That may only send a good block to a slow path:
- * kheap's own calls must still take a block of the old region for what it
- * is, not name it (a plain block at level 2, whose claim looks at the hull
- * first, was "double free"; an offset-tagged pointer at every level was
- * taken for an interior pointer).
+ * hull_lo with the old hull_span, a hull whose top part misses the old
+ * region. That may only send a good block to a slow path: kheap's own
+ * calls must still take a block of the old region for what it is, not name
+ * it (a plain block at level 2, whose claim looks at the hull first, was
+ * "double free"; an offset-tagged pointer at every level was taken for an
+ * interior pointer).
  * The race's window is two stores wide, so the test makes that view by
- * hand (the new hull_lo, the old hull_span) and hands each call that takes a pointer
- * a plain block and an offset-tagged one from the top of the old region.
+ * hand (the new hull_lo, the old hull_span) and hands each call that takes
+ * a pointer a plain block and an offset-tagged one from the top of the old
+ * region.
  */
 #include "test_util.h"
 
