@@ -38,11 +38,18 @@ static void forget_slots(struct percpu_cpu *c)
 		/*
 		 * Each pointer alone is valid (only their combination may be
 		 * torn): give the budget back their charge, so the child's
-		 * caches keep their room (a magazine caught halfway between
-		 * slot and depot is uncharged twice at worst: a looser budget).
+		 * caches keep their room. Once for a magazine in both places:
+		 * halfway through moving one between them (slot_swap; free_slow
+		 * making a full loaded one the previous) both name it, and it
+		 * was charged once; a second refund drove the charge below
+		 * zero after the child's drain (//percpu:fork_swap_charge_test).
+		 * A magazine that was in a dead slow path's locals then keeps
+		 * its charge: a bounded loss of room, never a budget overrun.
 		 */
 		struct percpu_magazine *m[2] = { slot_loaded(c, PERCPU_SLOT(cls)),
 						 c->prev[PERCPU_SLOT(cls)] };
+		if (m[1] == m[0])
+			m[1] = NULL;
 		for (int i = 0; i < 2; i++)
 			if (m[i])
 				percpu_uncharge(percpu_mag_charge(m[i]->cls, m[i]->cap));
