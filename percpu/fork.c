@@ -84,8 +84,17 @@ void percpu_fork_child(void)
 	for (unsigned cls = PERCPU_NCLASSES; cls-- > 0;)
 		ticket_lock_init(&percpu_depots[cls].lock);
 	for (unsigned h = 0; h < PORT_MAX_HARTS; h++)
-		if (h != me)
+		if (h != me) {
+			/*
+			 * The rounds dropped leave the magazines, as a flush's
+			 * do: counted out, so the fast frees percpu_get_stats
+			 * derives from the block flow stay as they were (else
+			 * allocs - frees said the caller held them). By the
+			 * index, not cold(): most records were never set up.
+			 */
+			STAT_ADD(&percpu_cold[h].mag_out, percpu_cached_rounds(h));
 			forget_slots(percpu_record(h));
+		}
 	percpu_budget_fork_child(LOAD_RELAXED(&percpu_record(me)->active));
 	percpu_flush_fork_child();
 	port_irq_restore(percpu_fork_flags);

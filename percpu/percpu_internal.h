@@ -790,6 +790,11 @@ void *percpu_offset_block(const void *q);
 
 /* stats.c: lines for the heap's OOM report. */
 void percpu_report_extra(kheap_print_fn print);
+/*
+ * Rounds in hart's slots, as percpu_get_stats counts them to derive the
+ * fast frees (a racy snapshot, clamped where a slot is torn).
+ */
+size_t percpu_cached_rounds(unsigned hart);
 
 #pragma GCC visibility pop
 

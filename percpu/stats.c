@@ -6,8 +6,6 @@
  */
 #include "percpu/percpu_internal.h"
 
-static size_t percpu_cached_rounds(unsigned hart);
-
 /* The fields of struct percpu_stats that are a hart's counters as they are. */
 #define COPIED_COUNTERS(X)                                                      \
 	X(swaps) X(depot_exchanges) X(refills) X(refill_blocks) X(returns)     \
@@ -68,7 +66,7 @@ static size_t slot_rounds_snapshot(const struct percpu_cpu *c, unsigned cls)
 	return rounds + LOAD_RELAXED(&c->prev_rounds[si]);
 }
 
-static size_t percpu_cached_rounds(unsigned hart)
+size_t percpu_cached_rounds(unsigned hart)
 {
 	const struct percpu_cpu *c = percpu_record(hart);
 	size_t n = 0;
