@@ -213,10 +213,11 @@ void percpu_hart_deactivated(void)
 	__atomic_fetch_sub(&budget.active, 1u, __ATOMIC_RELAXED);
 }
 
-void percpu_budget_fork_child(unsigned forker_active)
+void percpu_budget_fork_child(unsigned forker_active, size_t charged)
 {
 	/* Only the forking thread lives on: one active hart if it was, else none. */
 	__atomic_store_n(&budget.active, forker_active ? 1u : 0u, __ATOMIC_RELAXED);
+	__atomic_store_n(&budget.charged, charged, __ATOMIC_RELAXED);
 }
 
 void percpu_get_cache_stats(struct percpu_cache_stats *st)

@@ -101,6 +101,15 @@ void percpu_flush_fork_child(void)
 {
 	/* The parent's waiting threads are not in the child. */
 	__atomic_store_n(&reclaim_waiters, 0u, __ATOMIC_RELAXED);
+	/*
+	 * The orphans on the list, only: a dead thread may have counted one
+	 * it had not pushed yet (orphan_push), or taken the list to return it
+	 * (free_orphans) and left the count of what it had not destroyed.
+	 */
+	size_t bytes = 0;
+	for (const struct percpu_magazine *m = percpu_orphans.head; m; m = m->next)
+		bytes += rounds_bytes(m->cls, m->held);
+	__atomic_store_n(&orphan_bytes, bytes, __ATOMIC_RELAXED);
 }
 
 size_t percpu_free_orphans(struct percpu_cpu *c)

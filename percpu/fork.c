@@ -35,29 +35,10 @@ void percpu_fork_parent(void)
 static void forget_slots(struct percpu_cpu *c)
 {
 	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++) {
-		/*
-		 * Each pointer alone is valid (only their combination may be
-		 * torn): give the budget back their charge, so the child's
-		 * caches keep their room. Once for a magazine in both places:
-		 * halfway through moving one between them (slot_swap; free_slow
-		 * making a full loaded one the previous) both name it, and it
-		 * was charged once; a second refund drove the charge below
-		 * zero after the child's drain (//percpu:fork_swap_charge_test).
-		 * A magazine that was in a dead slow path's locals then keeps
-		 * its charge: a bounded loss of room, never a budget overrun.
-		 */
-		struct percpu_magazine *m[2] = { slot_loaded(c, PERCPU_SLOT(cls)),
-						 c->prev[PERCPU_SLOT(cls)] };
-		if (m[1] == m[0])
-			m[1] = NULL;
-		for (int i = 0; i < 2; i++)
-			if (m[i])
-				percpu_uncharge(percpu_mag_charge(m[i]->cls, m[i]->cap));
 		slot_load(c, cls, NULL, 0);
 		slot_set_prev(c, cls, NULL, 0);
 	}
-	/* The spare shells too: their charge is one word, whatever the list. */
-	percpu_uncharge(c->spare_charge);
+	/* The spare shells too (their charge: see count_charges). */
 	c->spares = NULL;
 	c->spare_charge = 0;
 	/* Torn with the slots too, perhaps: they are empty now. */
@@ -75,6 +56,41 @@ static void forget_slots(struct percpu_cpu *c)
 	__atomic_store_n(&c->flush_done, __atomic_load_n(&c->flush_req, __ATOMIC_RELAXED),
 			 __ATOMIC_RELAXED);
 	STORE_RELAXED(&c->active, 0u);
+}
+
+/* The charge of each magazine on a list linked through next. */
+static size_t list_charge(const struct percpu_magazine *m)
+{
+	size_t sum = 0;
+	for (; m; m = m->next)
+		sum += percpu_mag_charge(m->cls, m->cap);
+	return sum;
+}
+
+/*
+ * What the child's budget has charged: the magazines it can reach, each
+ * once (the forking hart's slots and spare shells, the depots' lists and
+ * loose magazines, the orphan list), all consistent in the child: the
+ * prepare hook held the depot locks, the forking hart was in no slow path,
+ * and an orphan is on the list only once its push's CAS is done. Not
+ * refunds for what the dropped slots name: a magazine halfway between a
+ * hart's loaded and previous positions is named twice
+ * (//percpu:fork_swap_charge_test), and one in a dead thread's locals
+ * (taken off a slot or a depot, or the whole orphan list taken to be
+ * returned, //percpu:fork_orphans_test) is named nowhere: its charge
+ * would stay, and could fill the budget, for good.
+ */
+static size_t count_charges(const struct percpu_cpu *self)
+{
+	size_t charged = self->slots_charge + self->spare_charge +
+			 list_charge(percpu_orphans.head);
+	for (unsigned cls = 0; cls < PERCPU_NCLASSES; cls++) {
+		const struct percpu_depot *d = &percpu_depots[cls];
+		charged += list_charge(d->full) + list_charge(d->empty);
+		if (d->loose)
+			charged += percpu_mag_charge(d->loose->cls, d->loose->cap);
+	}
+	return charged;
 }
 
 void percpu_fork_child(void)
@@ -95,7 +111,8 @@ void percpu_fork_child(void)
 			STAT_ADD(&percpu_cold[h].mag_out, percpu_cached_rounds(h));
 			forget_slots(percpu_record(h));
 		}
-	percpu_budget_fork_child(LOAD_RELAXED(&percpu_record(me)->active));
+	percpu_budget_fork_child(LOAD_RELAXED(&percpu_record(me)->active),
+				 count_charges(percpu_record(me)));
 	percpu_flush_fork_child();
 	port_irq_restore(percpu_fork_flags);
 }

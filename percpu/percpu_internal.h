@@ -641,8 +641,11 @@ bool percpu_charge(size_t bytes);
 void percpu_uncharge(size_t bytes);
 void percpu_hart_activated(void);
 void percpu_hart_deactivated(void);
-/* fork child: the active-hart count is the forking hart's (forker_active: 0 or 1). */
-void percpu_budget_fork_child(unsigned forker_active);
+/*
+ * fork child: the active-hart count is the forking hart's (forker_active: 0
+ * or 1), and the charge what the child's magazines are charged (fork.c).
+ */
+void percpu_budget_fork_child(unsigned forker_active, size_t charged);
 
 /* depot.c: magazines (made, destroyed) and the depots. */
 /*

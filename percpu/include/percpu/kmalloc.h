@@ -144,7 +144,8 @@ void percpu_hart_exit(void);
  * releases them in reverse; child resets them and marks every other hart
  * inactive (its thread is gone: nobody waits for it to answer a flush) and
  * drops its slots, which may have been torn mid-update by the fork: their
- * blocks leak in the child, their budget charge is given back (fork.c).
+ * blocks leak in the child, and the budget charges only the magazines the
+ * child can reach (fork.c): its own slots, the depots, the orphan list.
  */
 void percpu_fork_prepare(void);
 void percpu_fork_parent(void);
