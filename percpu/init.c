@@ -76,8 +76,15 @@ void percpu_cpu_init(struct percpu_cpu *c, unsigned h)
 
 void percpu_init(enum percpu_mode mode)
 {
-	if (percpu_ready)
-		port_panic(PORT_EXIT_MISUSE, "percpu: double init");
+	/*
+	 * Named through the heap's handler, as kheap_init and pages_init name
+	 * theirs (a handler that returns: this call changes nothing; going on
+	 * would reset depot locks other harts may hold).
+	 */
+	if (percpu_ready) {
+		kheap_report_misuse(HEAP_ERR_DOUBLE_INIT, NULL, 0, "percpu_init");
+		return;
+	}
 	/*
 	 * Before kheap_init the heap's capacity is 0, and percpu_budget_init
 	 * would fix the rounds' charge floor for that (none: a round costs its

@@ -56,9 +56,10 @@ enum percpu_mode {
  * Call once, after kheap_init and before any other hart calls kmalloc.
  * Before kheap_init it is misuse, HEAP_ERR_UNINIT through the heap's
  * handler ("heap: use before init: ... (percpu_init before kheap_init)");
- * if the handler returns, percpu stays uninitialised. Registers the heap's
- * reclaim hook and OOM report extra, and the port's kick handler
- * (PERCPU_MAGAZINES only).
+ * if the handler returns, percpu stays uninitialised. A second call is
+ * misuse, HEAP_ERR_DOUBLE_INIT ("percpu_init"), and changes nothing.
+ * Registers the heap's reclaim hook and OOM report extra, and the port's
+ * kick handler (PERCPU_MAGAZINES only).
  */
 void percpu_init(enum percpu_mode mode);
 
