@@ -104,14 +104,21 @@ void port_printf(const char *fmt, ...)
  * stops"), so its report neither splices into the first (each stdio call
  * locks stderr alone) nor ends the run with its own exit code. A nested
  * call on the thread that holds the claim exits at once, as the kernel's.
+ *
+ * The claim holds the claiming process's id, not a flag: a fork child
+ * inherits the word, but not the thread that claimed it (one of the
+ * parent's, which forked on another thread while that one was printing its
+ * report). With a flag, the child's own panic stopped for ever, a hung
+ * child instead of a dead one (//platform:port_panic_fork_test); a claim
+ * made by another process is void here, and the child takes it.
  */
-static int panic_claimed;
+static pid_t panic_claimed;
 static _Thread_local bool panicking PORT_HOST_TLS;
 
 void port_panic(int exit_code, const char *fmt, ...)
 {
 	va_list ap;
-	int unclaimed = 0;
+	pid_t me = getpid(), owner = 0;
 	exit_code = exit_code ? exit_code : PORT_EXIT_PANIC;
 	if (panicking) {
 		/* write(2): this thread may be inside stdio, mid-report. */
@@ -122,12 +129,15 @@ void port_panic(int exit_code, const char *fmt, ...)
 	}
 	/*
 	 * Relaxed: the claim publishes nothing (the loser prints nothing and
-	 * touches nothing); it only picks the one caller that reports.
+	 * touches nothing); it only picks the one caller that reports. A
+	 * failed CAS leaves the holder's id in owner: another process's (a
+	 * parent's, before our fork) is taken over by the next try.
 	 */
-	if (!__atomic_compare_exchange_n(&panic_claimed, &unclaimed, 1, false, __ATOMIC_RELAXED,
-					 __ATOMIC_RELAXED))
-		for (;;)
-			pause(); /* until the first caller's _Exit ends the process */
+	while (!__atomic_compare_exchange_n(&panic_claimed, &owner, me, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		if (owner == me)
+			for (;;)
+				pause(); /* until the first caller's _Exit ends the process */
 	panicking = true;
 	fflush(stdout);
 	fprintf(stderr, "PANIC on hart %u: ", port_hart_id());
