@@ -604,6 +604,14 @@ void kheap_fork_child(void)
 	 * re-init is enough.
 	 */
 	ticket_lock_init(&g.lock);
+	/*
+	 * An OOM report one of the parent's other threads was building is
+	 * not in the child, and nobody will finish it: the child's own OOM
+	 * must build its report, not wait KHEAP_OOM_WAIT_US for that one and
+	 * then lose its own (//heap:kheap_fork_oom_test). This thread is in
+	 * fork, not in a report. Relaxed: only this thread runs.
+	 */
+	__atomic_store_n(&oom_busy, 0u, __ATOMIC_RELAXED);
 	port_irq_restore(fork_flags);
 }
 

@@ -167,8 +167,9 @@ void kheap_report(kheap_print_fn print);
  * the caller's own); it takes the heap lock, so the child gets a heap that
  * no other thread is halfway through changing. After fork, the parent calls
  * kheap_fork_parent (releases it) and the child kheap_fork_child (resets
- * the lock, whose waiters did not survive), each before releasing the locks
- * it took before the heap's.
+ * the lock, whose waiters did not survive, and forgets an OOM report
+ * another thread was building), each before releasing the locks it took
+ * before the heap's.
  */
 void kheap_fork_prepare(void);
 void kheap_fork_parent(void);
