@@ -2,7 +2,8 @@
 /*
  * fork on hosted ports (see <percpu/kmalloc.h>): the depot locks are taken
  * before fork and released in the parent, reset in the child; the child
- * drops every other hart's slots (see forget_slots).
+ * drops every other hart's slots (see forget_slots) and charges the budget
+ * for the magazines it can still reach (see count_charges).
  */
 #include "percpu/percpu_internal.h"
 
