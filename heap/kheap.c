@@ -612,6 +612,18 @@ void kheap_fork_child(void)
 	 * fork, not in a report. Relaxed: only this thread runs.
 	 */
 	__atomic_store_n(&oom_busy, 0u, __ATOMIC_RELAXED);
+	/*
+	 * Reports pending for the next unlock (a deferred free the prepare
+	 * hook's lock() found failed; at HEAP_HARDENING >= 2, a corrupted
+	 * free-list link) are the parent's: its kheap_fork_parent names them.
+	 * The child would name them again at its first, unrelated heap call
+	 * (//heap:kheap_fork_deferred_test); a fork child, as it starts with
+	 * no pending signal, starts with no pending report.
+	 */
+	g.deferred_errs = 0;
+#if HEAP_HARDENING >= 2
+	(void)heap_take_link_error(&g.heap);
+#endif
 	port_irq_restore(fork_flags);
 }
 

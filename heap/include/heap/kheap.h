@@ -168,8 +168,8 @@ void kheap_report(kheap_print_fn print);
  * no other thread is halfway through changing. After fork, the parent calls
  * kheap_fork_parent (releases it) and the child kheap_fork_child (resets
  * the lock, whose waiters did not survive, and forgets an OOM report
- * another thread was building), each before releasing the locks it took
- * before the heap's.
+ * another thread was building and the reports the parent's unlock names),
+ * each before releasing the locks it took before the heap's.
  */
 void kheap_fork_prepare(void);
 void kheap_fork_parent(void);
