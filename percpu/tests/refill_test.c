@@ -98,7 +98,9 @@ static void short_refill(size_t cap)
  * A refill that gets nothing (no free block of the class left; the heap
  * filled by batches, which call no reclaim) gives its magazine back, to
  * the depot as an empty one: once the heap has room again and the caches
- * are drained, nothing is left charged or live.
+ * are drained, nothing is left charged or live. The _try's reclaim then
+ * frees that magazine's array, and its retry may take the room: a block
+ * or NULL, either is right here.
  */
 static void empty_refill(void)
 {
@@ -117,10 +119,10 @@ static void empty_refill(void)
 			nfill += k;
 	CHECK(nfill > 0 && nfill < sizeof(fill) / sizeof(fill[0]));
 	struct percpu_stats s = test_hart0_stats();
-	CHECK(kmalloc_try(SIZE) == NULL);
+	void *last = kmalloc_try(SIZE);
 	struct percpu_stats t = test_hart0_stats();
-	CHECK_EQ(t.refills, s.refills + 1); /* with the magazine, from no heap */
-	CHECK_EQ(t.refill_blocks, s.refill_blocks);
+	CHECK(t.refills > s.refills); /* with the magazine, from no heap */
+	kfree(last);
 	kheap_free_batch(fill, nfill);
 	while (ngot)
 		kfree(got[--ngot]);
