@@ -500,7 +500,7 @@ static inline __attribute__((always_inline)) bool kfree_hit_in_range(void *p)
  * named); false if the heap must take it (large, bypass, no room, a
  * damaged block, not a plausible live block), which the caller does.
  */
-static bool free_cached(void *p)
+static inline __attribute__((always_inline)) bool free_cached(void *p)
 {
 	/*
 	 * Aligned, live and a matching check first: then the size is real.
