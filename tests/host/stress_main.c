@@ -204,7 +204,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)p.evictions, (unsigned long long)p.depot_exchanges);
 	if (!pass)
 		printf("host_stress: FAIL because:%s%s%s%s\n",
-		       r.pass ? "" : " the stress's checks (corrupt, leaked, free_bytes, validator, budget)",
+		       r.pass ? "" : " the stress's checks (corrupt, leaked, free_bytes, validator, budget, "
+				     "caches charged or holding blocks after the drain, percpu's counts)",
 		       p.allocs == p.frees ? "" : " percpu's allocs and frees differ",
 		       depots_agree ? "" : " the depots' lock counts differ from the harts'",
 		       cached ? "" : " a quarter or fewer allocations hit a magazine, or no depot "
