@@ -12,6 +12,15 @@
 struct block {
 	void *p;
 	size_t size;
+	/*
+	 * ksize(p): the pattern fills the whole usable block, not only the
+	 * bytes asked for, so a block that overlaps its neighbour's first
+	 * bytes, or a realloc that drops the last bytes of the old block,
+	 * shows even where the request left slack: a heap_resize that moved
+	 * a block down 8 bytes short was seen only on blocks whose request
+	 * reached their last word, and was missed on the others.
+	 */
+	size_t usable;
 	size_t align; /* kmalloc_aligned's, which krealloc_aligned keeps; 0: none */
 	uint64_t tag; /* owner hart << 56 | sequence: what the pattern names */
 };
@@ -142,10 +151,10 @@ static void check_or_die(const struct block *b, size_t len, const char *when)
 		return;
 	stats[port_hart_id()].corrupt++;
 	port_panic(PORT_EXIT_FAIL,
-		   "corrupt block %p (size %zu, owner hart %u, seq %llu) before %s:\n"
+		   "corrupt block %p (size %zu, usable %zu, owner hart %u, seq %llu) before %s:\n"
 		   "  offset %zu: expected 0x%02x, found 0x%02x\n"
 		   "qemu_smp: FAIL corrupt=1 addr=%p",
-		   b->p, b->size, (unsigned)(b->tag >> 56),
+		   b->p, b->size, b->usable, (unsigned)(b->tag >> 56),
 		   (unsigned long long)(b->tag & ((1ULL << 56) - 1)), when, off,
 		   expected_byte(b->tag, off),
 		   ((const unsigned char *)b->p)[off], b->p);
@@ -239,14 +248,15 @@ static void do_alloc(unsigned hart, struct block *b)
 	if (size >= 64 * 1024)
 		st->large++;
 	b->size = size;
+	b->usable = ksize(b->p);
 	b->tag = new_tag(hart);
-	stress_fill(b->p, size, b->tag);
+	stress_fill(b->p, b->usable, b->tag);
 	st->allocs++;
 }
 
 static void do_free(unsigned hart, struct block *b, bool remote)
 {
-	check_or_die(b, b->size, "free");
+	check_or_die(b, b->usable, "free");
 	/* Blocks of odd size go back sized: kfree_sized's check sees use too. */
 	if (b->size & 1)
 		kfree_sized(b->p, b->size);
@@ -263,11 +273,12 @@ static void do_realloc(unsigned hart, struct block *b)
 {
 	struct hart_state *h = &harts[hart];
 	size_t size = pick_size(&h->rng);
-	size_t keep = size < b->size ? size : b->size;
+	/* What a resize keeps: the request, or the whole old block if less. */
+	size_t keep = size < b->usable ? size : b->usable;
 
 	if (size > b->size && !live_reserve(size - b->size))
 		return; /* growing it would overfill the live set */
-	check_or_die(b, b->size, "realloc");
+	check_or_die(b, b->usable, "realloc");
 	/* An aligned block keeps its alignment: krealloc_aligned. */
 	void *q = b->align ? krealloc_aligned(b->p, size, b->align) : krealloc(b->p, size);
 	if (!q) {
@@ -287,10 +298,11 @@ static void do_realloc(unsigned hart, struct block *b)
 	if (size < b->size)
 		live_sub(b->size - size);
 	b->size = size;
+	b->usable = ksize(q);
 	/* The old contents must survive the move or the in-place resize. */
 	check_or_die(b, keep, "realloc (contents after the resize)");
 	b->tag = new_tag(hart);
-	stress_fill(b->p, size, b->tag);
+	stress_fill(b->p, b->usable, b->tag);
 	stats[hart].reallocs++;
 }
 
@@ -541,7 +553,7 @@ void stress_hart_finish(unsigned hart)
 	/* The tick may be using its block: take it with interrupts masked. */
 	f = port_irq_save();
 	if (h->irq_block.p) {
-		check_or_die(&h->irq_block, h->irq_block.size, "free");
+		check_or_die(&h->irq_block, h->irq_block.usable, "free");
 		kfree(h->irq_block.p);
 		h->irq_block.p = NULL;
 	}
@@ -560,13 +572,14 @@ void stress_irq_tick(void)
 	 */
 	__atomic_store_n(&h->in_tick, 1u, __ATOMIC_RELAXED);
 	if (b->p) {
-		check_or_die(b, b->size, "free in interrupt");
+		check_or_die(b, b->usable, "free in interrupt");
 		kfree(b->p);
 	}
 	b->size = 1 + next_rand(&h->irq_rng) % 256;
 	b->p = kmalloc(b->size);
+	b->usable = ksize(b->p);
 	b->tag = (uint64_t)hart << 56 | (1ULL << 55) | ++h->irq_seq;
-	stress_fill(b->p, b->size, b->tag);
+	stress_fill(b->p, b->usable, b->tag);
 	stats[hart].irq_ops++;
 	__atomic_store_n(&h->in_tick, 0u, __ATOMIC_RELAXED);
 }

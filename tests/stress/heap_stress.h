@@ -3,8 +3,8 @@
  * The SMP heap stress: every hart runs a seeded random mix of kmalloc,
  * kmalloc_aligned, kzalloc, krealloc and kfree, and hands blocks to other
  * harts through inboxes so many frees are cross-hart. Every block carries a
- * pattern naming its owner and sequence number, checked before every free
- * and realloc. Portable: the QEMU kernel and the host (pthreads) both run it.
+ * pattern naming its owner and sequence number over all its usable bytes
+ * (ksize), checked before every free and realloc. Portable: the QEMU kernel and the host (pthreads) both run it.
  *
  * Use: stress_setup() once, stress_hart_run() on every hart at once,
  * stress_hart_finish() on every hart at once, then stress_verdict() once.
