@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The SMP heap stress: every hart runs a seeded random mix of kmalloc,
- * kmalloc_aligned, kzalloc, krealloc and kfree, and hands blocks to other
- * harts through inboxes so many frees are cross-hart. Every block carries a
- * pattern naming its owner and sequence number over all its usable bytes
- * (ksize), checked before every free and realloc. Portable: the QEMU kernel and the host (pthreads) both run it.
+ * kmalloc_aligned, kzalloc, krealloc (krealloc_aligned for aligned blocks,
+ * one in 16 through the heap's kheap_try_realloc) and kfree, and hands
+ * blocks to other harts through inboxes so many frees are cross-hart.
+ * Every block carries a pattern naming its owner and sequence number over
+ * all its usable bytes (ksize), checked before every free and realloc.
+ * Portable: the QEMU kernel and the host (pthreads) both run it.
  *
  * Use: stress_setup() once, stress_hart_run() on every hart at once,
  * stress_hart_finish() on every hart at once, then stress_verdict() once.
