@@ -80,6 +80,16 @@ static size_t live_max; /* the most live bytes hart 0 saw: relaxed */
  */
 static size_t largest_free_min;
 #define LARGEST_FREE_SAMPLE_OPS 256
+/*
+ * Hart 0 trims the caches every TRIM_EVERY_OPS of its operations: its own
+ * and the depots go back to the heap at once, and every other hart is
+ * asked to flush, which it answers at its next percpu_poll (or, in the
+ * kernel, from the kick's interrupt) by putting its magazines on the
+ * orphan list for the heap. Without it the stress never made a flush
+ * request at fill 50% (each hart drains itself at the end), and an
+ * answer that lost its magazines passed.
+ */
+#define TRIM_EVERY_OPS 2048
 static struct inbox inboxes[PORT_MAX_HARTS];
 static struct stress_hart_stats stats[PORT_MAX_HARTS];
 static uint64_t validation_errors; /* atomic: any hart may validate */
@@ -544,6 +554,8 @@ void stress_hart_run(unsigned hart)
 		}
 		if (hart == 0 && op % LARGEST_FREE_SAMPLE_OPS == 0)
 			sample_largest_free();
+		if (hart == 0 && op % TRIM_EVERY_OPS == TRIM_EVERY_OPS / 2)
+			percpu_trim();
 		if (hart == 0 && cfg.progress && op % 256 == 0) {
 			set_phase(h, PHASE_PROGRESS);
 			cfg.progress();
