@@ -31,6 +31,8 @@
  */
 #include "percpu/percpu_internal.h"
 
+#include <platform/fault.h>
+
 static struct {
 	size_t charged;     /* bytes charged now: atomic, see percpu_charge */
 	size_t charged_max; /* its high water: atomic, a statistic */
@@ -196,8 +198,17 @@ bool percpu_charge(size_t bytes)
 	return true;
 }
 
+#if FAULT == FAULT_LEAK_CHARGE
+/* Test-only (<platform/fault.h>): a count of uncharges, relaxed, orders nothing. */
+static unsigned fault_uncharges;
+#endif
+
 void percpu_uncharge(size_t bytes)
 {
+#if FAULT == FAULT_LEAK_CHARGE
+	if (__atomic_add_fetch(&fault_uncharges, 1, __ATOMIC_RELAXED) % FAULT_LEAK_CHARGE_EVERY == 0)
+		return;
+#endif
 	/* Relaxed: see percpu_charge. */
 	__atomic_fetch_sub(&budget.charged, bytes, __ATOMIC_RELAXED);
 }

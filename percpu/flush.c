@@ -25,6 +25,8 @@
  */
 #include "percpu/percpu_internal.h"
 
+#include <platform/fault.h>
+
 static bool percpu_remote_flush = true; /* testing switch */
 /* Another cache's reclaim (e.g. pages_reclaim): set once at init. */
 static bool (*reclaim_extra)(void);
@@ -134,6 +136,15 @@ static size_t free_orphans(struct percpu_cpu *c, bool record)
 		unsigned from = m->orphan_from;
 		size_t bytes = rounds_bytes(m->cls, m->held);
 		__atomic_fetch_sub(&orphan_bytes, bytes, __ATOMIC_RELAXED);
+#if FAULT == FAULT_LOSE_ORPHAN
+		/* Test-only (<platform/fault.h>): relaxed, a count that orders nothing. */
+		static unsigned fault_orphans;
+		if (__atomic_add_fetch(&fault_orphans, 1, __ATOMIC_RELAXED) %
+		    FAULT_LOSE_ORPHAN_EVERY == 0) {
+			m = next;
+			continue;
+		}
+#endif
 		percpu_mag_destroy(c, m, m->held);
 		if (record)
 			STORE_RELAXED(&n->reclaimed_from[from / 64],

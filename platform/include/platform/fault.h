@@ -34,6 +34,20 @@
 #define FAULT_STUCK_LOCK 4
 #define FAULT_STUCK_LOCK_AT 1000
 
+/* percpu/budget.c: every FAULT_LEAK_CHARGE_EVERY-th percpu_uncharge gives
+ * nothing back, so the caches stay charged after the drain. */
+#define FAULT_LEAK_CHARGE 5
+#define FAULT_LEAK_CHARGE_EVERY 50
+
+/* percpu/flush.c: every FAULT_LOSE_ORPHAN_EVERY-th orphan magazine (a flush
+ * answer's) taken off the orphan list is dropped, rounds and charge. */
+#define FAULT_LOSE_ORPHAN 6
+#define FAULT_LOSE_ORPHAN_EVERY 10
+
+/* heap/kheap.c: the copy of kheap's realloc of an offset-tagged block
+ * (realloc_offset) is one word short. */
+#define FAULT_SHORT_REALLOC_COPY 7
+
 #ifndef FAULT
 #define FAULT FAULT_NONE
 #endif
