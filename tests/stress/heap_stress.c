@@ -656,12 +656,30 @@ void stress_result(size_t initial_free, struct stress_result *r)
 	if (ps.allocs != ps.frees)
 		port_printf("stress: percpu counts %llu allocations and %llu frees\n",
 			    (unsigned long long)ps.allocs, (unsigned long long)ps.frees);
+	/*
+	 * The depots' lock counts, summed over the classes, are the harts'
+	 * (every hart is quiet now): the host and the QEMU kernel print and
+	 * check the `depots:` line, the M-mode kernel did not look.
+	 */
+	struct percpu_depot_stats d;
+	uint64_t depot_locks = 0, depot_spins = 0;
+	for (unsigned cls = 0; percpu_get_depot_stats(cls, &d); cls++) {
+		depot_locks += d.acquisitions;
+		depot_spins += d.spins;
+	}
+	bool depots_agree = depot_locks == ps.lock_acquisitions && depot_spins == ps.lock_spins;
+	if (!depots_agree)
+		port_printf("stress: the depots count %llu lock acquisitions and %llu spins, "
+			    "the harts %llu and %llu\n", (unsigned long long)depot_locks,
+			    (unsigned long long)depot_spins,
+			    (unsigned long long)ps.lock_acquisitions,
+			    (unsigned long long)ps.lock_spins);
 	/* The caches never cost more than their budget (bypass: nothing). */
 	r->pass = r->sum.corrupt == 0 && r->validate_errors == 0 &&
 		  stress_validation_errors() == 0 && r->live_allocs == 0 &&
 		  r->bytes_free == initial_free && cs.charged_max <= cs.budget &&
 		  depot_bytes == 0 && cs.charged == 0 && cs.cached_bytes == 0 &&
-		  ps.allocs == ps.frees;
+		  ps.allocs == ps.frees && depots_agree;
 }
 
 const struct stress_hart_stats *stress_stats(unsigned hart)
