@@ -170,6 +170,22 @@ static void check_or_die(const struct block *b, size_t len, const char *when)
 		   ((const unsigned char *)b->p)[off], b->p);
 }
 
+/*
+ * ksize(p) for a block of `size` bytes, which the pattern then fills: at
+ * least the request, as <percpu/kmalloc.h> promises, and at most the heap,
+ * so a size misread from a damaged tag is named here rather than written
+ * through.
+ */
+static size_t usable_of(const void *p, size_t size, const char *what)
+{
+	size_t usable = ksize(p);
+
+	if (usable < size || usable > cfg.heap_bytes)
+		port_panic(PORT_EXIT_FAIL, "ksize(%p) is %zu after %s of %zu bytes\n"
+			   "qemu_smp: FAIL bad_ksize=1", p, usable, what, size);
+	return usable;
+}
+
 static size_t pick_size(uint64_t *rng)
 {
 	unsigned r = next_rand(rng) % 100;
@@ -258,7 +274,7 @@ static void do_alloc(unsigned hart, struct block *b)
 	if (size >= 64 * 1024)
 		st->large++;
 	b->size = size;
-	b->usable = ksize(b->p);
+	b->usable = usable_of(b->p, size, "an allocation");
 	b->tag = new_tag(hart);
 	stress_fill(b->p, b->usable, b->tag);
 	st->allocs++;
@@ -321,7 +337,7 @@ static void do_realloc(unsigned hart, struct block *b)
 	if (size < b->size)
 		live_sub(b->size - size);
 	b->size = size;
-	b->usable = ksize(q);
+	b->usable = usable_of(q, size, "a realloc");
 	/* The old contents must survive the move or the in-place resize. */
 	check_or_die(b, keep, "realloc (contents after the resize)");
 	b->tag = new_tag(hart);
@@ -602,7 +618,7 @@ void stress_irq_tick(void)
 	}
 	b->size = 1 + next_rand(&h->irq_rng) % 256;
 	b->p = kmalloc(b->size);
-	b->usable = ksize(b->p);
+	b->usable = usable_of(b->p, b->size, "an allocation in interrupt");
 	b->tag = (uint64_t)hart << 56 | (1ULL << 55) | ++h->irq_seq;
 	stress_fill(b->p, b->usable, b->tag);
 	stats[hart].irq_ops++;
