@@ -703,8 +703,18 @@ static void *alloc_retry(size_t size, size_t align, enum heap_error *err)
 		oom_failed = true;
 		if (reclaim && reclaim_level == KHEAP_RECLAIM_WAIT) {
 			reclaim_level = KHEAP_RECLAIM_WAIT + 1; /* none left */
-			if (reclaim(rctx, size, align, KHEAP_RECLAIM_WAIT))
-				continue;
+			/*
+			 * Retried whatever it returns: it waited (up to the
+			 * flush wait, a second, for harts that do not answer
+			 * in time), and what other harts freed straight to the
+			 * heap meanwhile (a large block, a free that found the
+			 * lock free) is not its to count. Failed on its "no",
+			 * a 512 KiB request that a 1 MiB block freed during the
+			 * wait would have served ran out of memory, its report
+			 * showing that block free (qemu_oom_late_free_test).
+			 */
+			(void)reclaim(rctx, size, align, KHEAP_RECLAIM_WAIT);
+			continue;
 		}
 		/*
 		 * Frees deferred since our last attempt (one that found the

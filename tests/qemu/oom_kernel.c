@@ -21,6 +21,14 @@
  *                 `qemu_oom: PASS case=nofalse ...` with the figures.
  *                 remote_flush=0 (percpu_test_set_remote_flush(false)) must end
  *                 in the OOM report instead (exit 4): the flush is needed.
+ *   late_free     memory freed while the reclaim waits: hart A = 1 (active in
+ *                 percpu, nothing cached) holds a 1 MiB block and answers no
+ *                 interrupt for 200 ms (masked, as a hart on a loaded host
+ *                 does not answer in time); hart B = 0 asks for 512 KiB, more
+ *                 than the largest free block, and waits for A's answer; A
+ *                 frees its block to the heap meanwhile, then answers with an
+ *                 empty cache. The request must get that block: expect exit 0
+ *                 and `qemu_oom: PASS case=late_free ...`.
  *
  * Every scenario needs at least 2 harts. The OOM report itself is the heap's
  * (heap/kheap.c oom_panic + percpu's report-extra lines), printed by
@@ -117,6 +125,72 @@ static void huge(unsigned hart)
 					  : kmalloc(32 * MIB);
 	kprintf("qemu_oom: FAIL case=%s: kmalloc(32 MiB) returned %p\n", which, p);
 	port_exit(PORT_EXIT_FAIL);
+}
+
+/* ---- late_free -------------------------------------------------------- */
+
+#define LATE_HELD MIB		/* A's block, freed during B's wait */
+#define LATE_LEFT (256 * KIB)	/* free once the ballast is in */
+#define LATE_REQUEST (512 * KIB)
+#define LATE_DEAF_MS 200	/* A answers no interrupt this long */
+
+static void *late_held, *late_ballast;
+static unsigned late_a_deaf;
+
+static void late_free(unsigned hart)
+{
+	const unsigned a = 1, b = 0;
+	struct kheap_stats ks;
+
+	if (hart == a) {
+		/* Active in percpu (asked to flush, waited for), caching nothing. */
+		kfree(kmalloc(64));
+		percpu_drain();
+		late_held = kheap_alloc(LATE_HELD, 0);
+	}
+	barrier();
+	if (hart == b) {
+		/* The rest of the heap, but LATE_LEFT in one piece after it. */
+		kheap_get_stats(&ks);
+		late_ballast = kheap_alloc(ks.heap.largest_free - LATE_LEFT, 0);
+	}
+	barrier();
+	if (hart == a) {
+		port_irqflags_t f = port_irq_save();
+		/* Release: B asks only once A is deaf. */
+		__atomic_store_n(&late_a_deaf, 1u, __ATOMIC_RELEASE);
+		for (uint64_t end = platform_time() + platform_timebase_hz() / 1000 * LATE_DEAF_MS;
+		     platform_time() < end;)
+			;
+		kheap_free(late_held); /* B waits for our answer meanwhile */
+		port_irq_restore(f);   /* the flush request's IPI: answered now */
+	}
+	if (hart != b) {
+		while (!__atomic_load_n(&done, __ATOMIC_ACQUIRE))
+			__asm__ volatile("wfi");
+		return;
+	}
+	/* Acquire: pairs with A's release; A is masked from here on. */
+	while (!__atomic_load_n(&late_a_deaf, __ATOMIC_ACQUIRE))
+		port_cpu_relax();
+	kheap_get_stats(&ks);
+	kprintf("qemu_oom: before: largest_free=%zu request=%zu held_by_hart%u=%zu\n",
+		ks.heap.largest_free, (size_t)LATE_REQUEST, a, (size_t)LATE_HELD);
+	if (ks.heap.largest_free >= LATE_REQUEST) {
+		kprintf("qemu_oom: FAIL case=late_free: the request fits at once\n");
+		port_exit(PORT_EXIT_FAIL);
+	}
+	uint64_t t0 = platform_time();
+	void *p = kmalloc(LATE_REQUEST); /* the OOM report here if the free is missed */
+	kprintf("qemu_oom: PASS case=late_free request=%zu got %p in %llu us\n",
+		(size_t)LATE_REQUEST, p, (unsigned long long)ticks_to_us(platform_time() - t0));
+	kfree(p);
+	kheap_free(late_ballast);
+	__atomic_store_n(&done, 1u, __ATOMIC_RELEASE);
+	for (unsigned h = 0; h < smp_nharts(); h++)
+		if (h != b)
+			platform_send_ipi(h);
+	port_exit(PORT_EXIT_PASS);
 }
 
 /* ---- nofalse ---------------------------------------------------------- */
@@ -284,6 +358,8 @@ static void run(unsigned hart)
 		huge(hart);
 	} else if (is_case("nofalse")) {
 		nofalse(hart);
+	} else if (is_case("late_free")) {
+		late_free(hart);
 	} else if (hart == smp_boot_hart()) {
 		panic("qemu_oom: unknown case '%s'", which);
 	}
