@@ -14,6 +14,8 @@
 
 #include <heap/kheap.h>
 #include <platform/ticket_lock.h>
+#include <heap/hardening.h>
+#include <string.h>
 #include <sys/wait.h>
 
 #define ARENA (1u << 20)
@@ -22,10 +24,19 @@ static int misuses;
 static enum heap_error last_err;
 static const char *last_where;
 
+/*
+ * At hardening level 3 the validator at every release of the heap lock
+ * names the damaged tag too ("kheap (paranoid validation)"), in the parent
+ * and at the child's every call: the damage is still in the heap, theirs
+ * both, and naming it is that level's job. Counted are the reports this
+ * test is about: the failed deferred free's.
+ */
 static void record(enum heap_error e, void *p, size_t size, const char *where)
 {
 	(void)p;
 	(void)size;
+	if (HEAP_HARDENING >= 3 && strcmp(where, "kheap (paranoid validation)") == 0)
+		return;
 	misuses++;
 	last_err = e;
 	last_where = where;
