@@ -8,6 +8,8 @@
  */
 #include "internal.h"
 
+#include <platform/fdt_memory.h>
+
 #define FDT_MAGIC 0xd00dfeed
 #define FDT_BEGIN_NODE 1
 #define FDT_END_NODE 2
@@ -17,15 +19,8 @@
 
 #define BOOTARGS_MAX 512
 
-/* More ranges than this (QEMU virt makes one per NUMA node) go unchecked. */
-#define MEM_RANGES_MAX 32
-
 static char bootargs[BOOTARGS_MAX];
-static struct {
-	uint64_t base, end;
-} mem[MEM_RANGES_MAX];
-static unsigned nmem;
-static bool mem_overflow;
+static struct fdt_memory memory;
 uint64_t riscv_timebase_hz = 10000000; /* QEMU virt, if the DTB says nothing */
 
 /* Early, before the console: the length in a refusal of too-long bootargs. */
@@ -41,70 +36,9 @@ static void put_dec(uint32_t v)
 		uart_putc(d[--n]);
 }
 
-static uint32_t be32(const void *p)
-{
-	const uint8_t *b = p;
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
-/* A cells-long big-endian number (1 or 2 cells; the caller checks). */
-static uint64_t cells(const uint8_t *p, uint32_t n)
-{
-	return n == 2 ? (uint64_t)be32(p) << 32 | be32(p + 4) : be32(p);
-}
-
-/* True if name is `want` or `want@...` (a unit address). */
-static bool node_is(const char *name, const char *want)
-{
-	while (*want && *name == *want)
-		name++, want++;
-	return !*want && (!*name || *name == '@');
-}
-
-/* The (address, size) pairs of a /memory node's reg. */
-static void note_memory(const uint8_t *val, uint32_t len, uint32_t ac, uint32_t sc)
-{
-	uint32_t pair = 4 * (ac + sc);
-
-	/* Cells of 3 or more (addresses past 64 bits): no range to note. */
-	if (ac < 1 || ac > 2 || sc > 2) {
-		mem_overflow = true;
-		return;
-	}
-	for (uint32_t off = 0; len - off >= pair; off += pair) {
-		uint64_t base = cells(val + off, ac);
-		uint64_t size = sc ? cells(val + off + 4 * ac, sc) : 0;
-
-		if (nmem == MEM_RANGES_MAX) {
-			mem_overflow = true;
-			return;
-		}
-		mem[nmem].base = base;
-		/* A range that wraps past 2^64 ends there. */
-		mem[nmem].end = base + size < base ? UINT64_MAX : base + size;
-		nmem++;
-	}
-}
-
 bool fdt_mem_holds(uint64_t lo, uint64_t hi)
 {
-	uint64_t reach = lo;
-	bool grew = true;
-
-	/* No /memory (or too many ranges to keep): nothing to go by. */
-	if (!nmem || mem_overflow)
-		return true;
-	/* Ranges in any order, adjacent ones joined (NUMA nodes). */
-	while (grew && reach < hi) {
-		grew = false;
-		for (unsigned i = 0; i < nmem; i++) {
-			if (mem[i].base <= reach && reach < mem[i].end) {
-				reach = mem[i].end;
-				grew = true;
-			}
-		}
-	}
-	return reach >= hi;
+	return fdt_memory_holds(&memory, lo, hi);
 }
 
 static bool streq(const char *a, const char *b)
@@ -149,15 +83,15 @@ void fdt_scan(const void *dtb)
 
 	if (!dtb)
 		return;
-	if (be32(base) != FDT_MAGIC)
+	if (fdt_be32(base) != FDT_MAGIC)
 		bad_dtb("no FDT magic where a1 points");
-	total = be32(base + 4);
-	st_off = be32(base + 8);
-	str_off = be32(base + 12);
-	str_size = be32(base + 32);
-	st_size = be32(base + 36);
+	total = fdt_be32(base + 4);
+	st_off = fdt_be32(base + 8);
+	str_off = fdt_be32(base + 12);
+	str_size = fdt_be32(base + 32);
+	st_size = fdt_be32(base + 36);
 	/* size_dt_struct is there from version 17 on. */
-	if (be32(base + 20) < 17)
+	if (fdt_be32(base + 20) < 17)
 		bad_dtb("version below 17");
 	/* Offsets, not pointers: a lying offset must not overflow a pointer. */
 	if (total < 40 || st_off > total || st_size > total - st_off ||
@@ -171,7 +105,7 @@ void fdt_scan(const void *dtb)
 
 		if (off > st_size || st_size - off < 4)
 			bad_dtb("the structure block ends without FDT_END");
-		tok = be32(st + off);
+		tok = fdt_be32(st + off);
 		off += 4;
 		switch (tok) {
 		case FDT_BEGIN_NODE: {
@@ -184,7 +118,7 @@ void fdt_scan(const void *dtb)
 			if (depth == 2) {
 				in_chosen = streq(name, "chosen");
 				in_cpus = streq(name, "cpus");
-				in_memory = node_is(name, "memory");
+				in_memory = fdt_node_is(name, "memory");
 			}
 			off += (uint32_t)(n + 1 + 3) & ~(uint32_t)3;
 			break;
@@ -203,8 +137,8 @@ void fdt_scan(const void *dtb)
 
 			if (st_size - off < 8)
 				bad_dtb("a property runs past the structure block");
-			len = be32(st + off);
-			name_off = be32(st + off + 4);
+			len = fdt_be32(st + off);
+			name_off = fdt_be32(st + off + 4);
 			off += 8;
 			if (len > st_size - off)
 				bad_dtb("a property runs past the structure block");
@@ -241,17 +175,17 @@ void fdt_scan(const void *dtb)
 				 * cpu node (the devicetree spec): the u64 and
 				 * the cpu node's were passed over for 10 MHz.
 				 */
-				riscv_timebase_hz = cells(val, len / 4);
+				riscv_timebase_hz = fdt_cells(val, len / 4);
 				tb_in_cpus |= depth == 2;
 				/* Every time in ticks divides by it. */
 				if (!riscv_timebase_hz)
 					bad_dtb("timebase-frequency is 0");
 			} else if (depth == 1 && len == 4 && streq(name, "#address-cells")) {
-				ac = be32(val);
+				ac = fdt_be32(val);
 			} else if (depth == 1 && len == 4 && streq(name, "#size-cells")) {
-				sc = be32(val);
+				sc = fdt_be32(val);
 			} else if (depth == 2 && in_memory && streq(name, "reg")) {
-				note_memory(val, len, ac, sc);
+				fdt_memory_note(&memory, val, len, ac, sc);
 			}
 			/* len <= st_size - off: no wrap; past the end is caught above. */
 			off += (len + 3) & ~(uint32_t)3;

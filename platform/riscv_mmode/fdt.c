@@ -9,6 +9,7 @@
 #include "internal.h"
 
 #include <platform/bootarg_number.h>
+#include <platform/fdt_memory.h>
 
 #define FDT_MAGIC 0xd00dfeedU
 #define TOK_BEGIN_NODE 1U
@@ -17,80 +18,14 @@
 #define TOK_NOP 4U
 #define TOK_END 9U
 #define BOOTARGS_MAX 512
-/* More ranges than this (QEMU virt makes one per NUMA node) go unchecked. */
-#define MEM_RANGES_MAX 32
 
 static char bootargs[BOOTARGS_MAX];
 static unsigned nharts = 1;
-static struct {
-	uint64_t base, end;
-} mem[MEM_RANGES_MAX];
-static unsigned nmem;
-static bool mem_overflow;
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* True if name is `want` or `want@...`. */
-static bool node_is(const char *name, const char *want)
-{
-	while (*want && *name == *want)
-		name++, want++;
-	return !*want && (!*name || *name == '@');
-}
-
-/* A cells-long big-endian number (1 or 2 cells; the caller checks). */
-static uint64_t rd_cells(const uint8_t *p, uint32_t n)
-{
-	return n == 2 ? (uint64_t)rd32(p) << 32 | rd32(p + 4) : rd32(p);
-}
-
-/* The (address, size) pairs of a /memory node's reg. */
-static void note_memory(const uint8_t *val, uint32_t len, uint32_t ac, uint32_t sc)
-{
-	uint32_t pair = 4 * (ac + sc);
-
-	/* Cells of 3 or more (addresses past 64 bits): no range to note. */
-	if (ac < 1 || ac > 2 || sc > 2) {
-		mem_overflow = true;
-		return;
-	}
-	for (uint32_t off = 0; len - off >= pair; off += pair) {
-		uint64_t base = rd_cells(val + off, ac);
-		uint64_t size = sc ? rd_cells(val + off + 4 * ac, sc) : 0;
-
-		if (nmem == MEM_RANGES_MAX) {
-			mem_overflow = true;
-			return;
-		}
-		mem[nmem].base = base;
-		/* A range that wraps past 2^64 ends there. */
-		mem[nmem].end = base + size < base ? UINT64_MAX : base + size;
-		nmem++;
-	}
-}
+static struct fdt_memory memory;
 
 bool mmode_mem_holds(uint64_t lo, uint64_t hi)
 {
-	uint64_t reach = lo;
-	bool grew = true;
-
-	/* No /memory (or too many ranges to keep): nothing to go by. */
-	if (!nmem || mem_overflow)
-		return true;
-	/* Ranges in any order, adjacent ones joined (NUMA nodes). */
-	while (grew && reach < hi) {
-		grew = false;
-		for (unsigned i = 0; i < nmem; i++) {
-			if (mem[i].base <= reach && reach < mem[i].end) {
-				reach = mem[i].end;
-				grew = true;
-			}
-		}
-	}
-	return reach >= hi;
+	return fdt_memory_holds(&memory, lo, hi);
 }
 
 static bool str_eq(const char *a, const char *b)
@@ -131,15 +66,15 @@ void mmode_fdt_scan(const void *dtb)
 
 	if (!dtb)
 		return;
-	if (rd32(base) != FDT_MAGIC)
+	if (fdt_be32(base) != FDT_MAGIC)
 		bad_dtb("no FDT magic where a1 points");
-	total = rd32(base + 4);
-	st_off = rd32(base + 8);
-	str_off = rd32(base + 12);
-	str_size = rd32(base + 32);
-	st_size = rd32(base + 36);
+	total = fdt_be32(base + 4);
+	st_off = fdt_be32(base + 8);
+	str_off = fdt_be32(base + 12);
+	str_size = fdt_be32(base + 32);
+	st_size = fdt_be32(base + 36);
 	/* size_dt_struct is there from version 17 on. */
-	if (rd32(base + 20) < 17)
+	if (fdt_be32(base + 20) < 17)
 		bad_dtb("version below 17");
 	/* Offsets, not pointers: a lying offset must not overflow a pointer. */
 	if (total < 40 || st_off > total || st_size > total - st_off ||
@@ -152,7 +87,7 @@ void mmode_fdt_scan(const void *dtb)
 
 		if (off > st_size || st_size - off < 4)
 			bad_dtb("the structure block ends without FDT_END");
-		tok = rd32(st + off);
+		tok = fdt_be32(st + off);
 		off += 4;
 		if (tok == TOK_BEGIN_NODE) {
 			const char *name = (const char *)st + off;
@@ -163,10 +98,10 @@ void mmode_fdt_scan(const void *dtb)
 			off += (uint32_t)(len + 4) & ~3U;
 			depth++;
 			if (depth == 2) {
-				in_cpus = node_is(name, "cpus");
-				in_chosen = node_is(name, "chosen");
-				in_memory = node_is(name, "memory");
-			} else if (depth == 3 && in_cpus && node_is(name, "cpu")) {
+				in_cpus = fdt_node_is(name, "cpus");
+				in_chosen = fdt_node_is(name, "chosen");
+				in_memory = fdt_node_is(name, "memory");
+			} else if (depth == 3 && in_cpus && fdt_node_is(name, "cpu")) {
 				cpus++;
 			}
 		} else if (tok == TOK_END_NODE) {
@@ -179,8 +114,8 @@ void mmode_fdt_scan(const void *dtb)
 
 			if (st_size - off < 8)
 				bad_dtb("a property runs past the structure block");
-			len = rd32(st + off);
-			name_off = rd32(st + off + 4);
+			len = fdt_be32(st + off);
+			name_off = fdt_be32(st + off + 4);
 			off += 8;
 			if (len > st_size - off)
 				bad_dtb("a property runs past the structure block");
@@ -208,11 +143,11 @@ void mmode_fdt_scan(const void *dtb)
 					bootargs[i] = val[i];
 				bootargs[n] = 0;
 			} else if (depth == 1 && len == 4 && str_eq(name, "#address-cells")) {
-				ac = rd32(st + off);
+				ac = fdt_be32(st + off);
 			} else if (depth == 1 && len == 4 && str_eq(name, "#size-cells")) {
-				sc = rd32(st + off);
+				sc = fdt_be32(st + off);
 			} else if (depth == 2 && in_memory && str_eq(name, "reg")) {
-				note_memory(st + off, len, ac, sc);
+				fdt_memory_note(&memory, st + off, len, ac, sc);
 			}
 			/* len <= st_size - off: no wrap; past the end is caught above. */
 			off += (len + 3) & ~3U;

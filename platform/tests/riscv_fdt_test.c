@@ -66,7 +66,6 @@ static _Noreturn void port_panic(int code, const char *fmt, ...)
 #define FDT_END_NODE TOK_END_NODE
 #define FDT_PROP TOK_PROP
 #define FDT_END TOK_END
-#define be32(p) rd32(p)
 #define fdt_scan mmode_fdt_scan
 #define fdt_mem_holds mmode_mem_holds
 #define platform_bootargs mmode_bootargs
@@ -217,8 +216,8 @@ static int scan(const uint8_t *b)
 #else
 	riscv_timebase_hz = 10000000;
 #endif
-	nmem = 0;
-	mem_overflow = false;
+	memory.n = 0;
+	memory.overflow = false;
 	console_len = 0;
 	console[0] = 0;
 	code = setjmp(exit_jmp);
@@ -320,7 +319,7 @@ static void test_lying_header(void)
 {
 	size_t n;
 	uint8_t *b = virt_blob("ops=5", &n);
-	uint32_t st_size = be32(b + 36);
+	uint32_t st_size = fdt_be32(b + 36);
 
 	/* size_dt_struct too small: /chosen lies past it. */
 	put32(b + 36, 16);
