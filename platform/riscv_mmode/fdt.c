@@ -9,9 +9,8 @@
 #include "internal.h"
 
 #include <platform/bootarg_number.h>
-#include <platform/fdt_memory.h>
+#include <platform/fdt_read.h>
 
-#define FDT_MAGIC 0xd00dfeedU
 #define TOK_BEGIN_NODE 1U
 #define TOK_END_NODE 2U
 #define TOK_PROP 3U
@@ -58,7 +57,8 @@ static size_t bounded_len(const uint8_t *s, size_t lim)
 void mmode_fdt_scan(const void *dtb)
 {
 	const uint8_t *base = dtb, *st, *strings;
-	uint32_t total, st_off, st_size, str_off, str_size, off = 0;
+	struct fdt_blocks blk;
+	uint32_t st_size, str_size, off = 0;
 	unsigned depth = 0, cpus = 0;
 	bool in_cpus = false, in_chosen = false, in_memory = false;
 	/* The root's #address-cells and #size-cells; these are the spec's defaults. */
@@ -66,22 +66,13 @@ void mmode_fdt_scan(const void *dtb)
 
 	if (!dtb)
 		return;
-	if (fdt_be32(base) != FDT_MAGIC)
-		bad_dtb("no FDT magic where a1 points");
-	total = fdt_be32(base + 4);
-	st_off = fdt_be32(base + 8);
-	str_off = fdt_be32(base + 12);
-	str_size = fdt_be32(base + 32);
-	st_size = fdt_be32(base + 36);
-	/* size_dt_struct is there from version 17 on. */
-	if (fdt_be32(base + 20) < 17)
-		bad_dtb("version below 17");
-	/* Offsets, not pointers: a lying offset must not overflow a pointer. */
-	if (total < 40 || st_off > total || st_size > total - st_off ||
-	    str_off > total || str_size > total - str_off)
-		bad_dtb("a block runs past totalsize");
-	st = base + st_off;
-	strings = base + str_off;
+	const char *bad = fdt_open(base, &blk);
+	if (bad)
+		bad_dtb(bad);
+	st = blk.st;
+	strings = blk.strings;
+	st_size = blk.st_size;
+	str_size = blk.str_size;
 	for (;;) {
 		uint32_t tok;
 

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * What both RISC-V ports' DTB readers share: big-endian cells, node names
- * with unit addresses, and the /memory ranges boot checks the image and
- * its link-time heap against (RAM that ends below the heap ended the run
- * in a store access fault inside kheap_init). Header-only and static: each
+ * What both RISC-V ports' DTB readers share: the header's checks (the
+ * blocks inside the blob), big-endian cells, node names with unit
+ * addresses, and the /memory ranges boot checks the image and its
+ * link-time heap against (RAM that ends below the heap ended the run in a
+ * store access fault inside kheap_init). Header-only and static: each
  * reader keeps its own ranges, and the host tests include fdt.c whole.
  */
-#ifndef PLATFORM_FDT_MEMORY_H
-#define PLATFORM_FDT_MEMORY_H
+#ifndef PLATFORM_FDT_READ_H
+#define PLATFORM_FDT_READ_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,6 +27,40 @@ struct fdt_memory {
 static inline uint32_t fdt_be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+#define FDT_MAGIC 0xd00dfeedU
+
+/* The structure and strings blocks of a blob whose header checked out. */
+struct fdt_blocks {
+	const uint8_t *st, *strings;
+	uint32_t st_size, str_size;
+};
+
+/*
+ * Checks the header at base and finds its blocks: NULL, or what is wrong
+ * (the reader names it and stops). Offsets, not pointers, are compared: a
+ * lying offset must not overflow a pointer. Walked unchecked, a truncated
+ * blob, or one whose offsets or lengths lie, was read past its end.
+ */
+static inline const char *fdt_open(const uint8_t *base, struct fdt_blocks *b)
+{
+	if (fdt_be32(base) != FDT_MAGIC)
+		return "no FDT magic where a1 points";
+	uint32_t total = fdt_be32(base + 4), st_off = fdt_be32(base + 8);
+	uint32_t str_off = fdt_be32(base + 12), str_size = fdt_be32(base + 32);
+	uint32_t st_size = fdt_be32(base + 36);
+	/* size_dt_struct is there from version 17 on. */
+	if (fdt_be32(base + 20) < 17)
+		return "version below 17";
+	if (total < 40 || st_off > total || st_size > total - st_off || str_off > total ||
+	    str_size > total - str_off)
+		return "a block runs past totalsize";
+	b->st = base + st_off;
+	b->strings = base + str_off;
+	b->st_size = st_size;
+	b->str_size = str_size;
+	return NULL;
 }
 
 /* A cells-long big-endian number (1 or 2 cells; the caller checks). */
