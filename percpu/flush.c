@@ -50,6 +50,20 @@ static size_t orphan_bytes;
  * frees released it, so its retry finds the blocks.
  */
 static uint64_t orphans_returned;
+/*
+ * free_orphans calls that have taken a list and not yet counted it in
+ * orphans_returned. A waiting reclaim whose answers another hart took
+ * must not report nothing while that hart is still returning them: it saw
+ * every answer, its own look at the list found none, and orphans_returned
+ * had not moved yet (tests/models/flush.pml found it;
+ * //percpu:orphans_in_flight_test), so the allocation failed with the
+ * memory on its way into the heap. It waits (bounded) for this to reach 0.
+ * Relaxed add before the list's exchange, whose release publishes it: a
+ * hart whose acquire look at the list reads that exchange (or a later
+ * one) sees the taker counted. Release sub after orphans_returned's add:
+ * the waiter's acquire load that reads 0 sees the count moved.
+ */
+static unsigned orphans_taking;
 
 void percpu_set_flush_wait_us(uint64_t us)
 {
@@ -101,8 +115,9 @@ static size_t free_orphans(struct percpu_cpu *c, bool record);
 
 void percpu_flush_fork_child(void)
 {
-	/* The parent's waiting threads are not in the child. */
+	/* The parent's waiting threads are not in the child, nor its takers. */
 	__atomic_store_n(&reclaim_waiters, 0u, __ATOMIC_RELAXED);
+	__atomic_store_n(&orphans_taking, 0u, __ATOMIC_RELAXED);
 	/*
 	 * The orphans on the list, only: a dead thread may have counted one
 	 * it had not pushed yet (orphan_push), or taken the list to return it
@@ -122,12 +137,20 @@ size_t percpu_free_orphans(struct percpu_cpu *c)
 /* record: count them in this hart's reclaim record (for the OOM report). */
 static size_t free_orphans(struct percpu_cpu *c, bool record)
 {
-	/* Relaxed peek first: the list is usually empty, keep its line shared. */
-	if (!__atomic_load_n(&percpu_orphans.head, __ATOMIC_RELAXED))
+	/*
+	 * A plain look first: the list is usually empty, keep its line
+	 * shared. Acquire: if another hart's exchange emptied it, we see
+	 * that hart in orphans_taking (wait_orphans_taken).
+	 */
+	if (!__atomic_load_n(&percpu_orphans.head, __ATOMIC_ACQUIRE))
 		return 0;
-	/* Acquire: pairs with orphan_push's release. */
+	__atomic_fetch_add(&orphans_taking, 1u, __ATOMIC_RELAXED);
+	/*
+	 * Acquire: pairs with orphan_push's release. Release: publishes our
+	 * orphans_taking count to whoever reads the list after us.
+	 */
 	struct percpu_magazine *m = __atomic_exchange_n(&percpu_orphans.head, NULL,
-							__ATOMIC_ACQUIRE);
+							__ATOMIC_ACQ_REL);
 	struct percpu_counters *n = cold(c);
 	size_t total = 0;
 	uint64_t mags = 0;
@@ -157,7 +180,20 @@ static size_t free_orphans(struct percpu_cpu *c, bool record)
 		STAT_ADD(&n->reclaim_remote_bytes, total);
 	if (mags)
 		__atomic_fetch_add(&orphans_returned, mags, __ATOMIC_RELEASE);
+	__atomic_fetch_sub(&orphans_taking, 1u, __ATOMIC_RELEASE);
 	return total;
+}
+
+/*
+ * Waits (bounded by the flush wait) until no hart is between taking the
+ * orphan list and counting it in orphans_returned. Interrupts masked.
+ */
+static void wait_orphans_taken(void)
+{
+	uint64_t deadline = port_time_us() + __atomic_load_n(&flush_wait_us, __ATOMIC_RELAXED);
+	/* Acquire: pairs with free_orphans' release sub (see orphans_taking). */
+	while (__atomic_load_n(&orphans_taking, __ATOMIC_ACQUIRE) && port_time_us() <= deadline)
+		port_wait_long();
 }
 
 /* ---- a hart's own slots --------------------------------------------------- */
@@ -415,6 +451,12 @@ bool percpu_reclaim(void *ctx, size_t size, size_t align, enum kheap_reclaim_lev
 	}
 	uint64_t heap_frees = n->heap_frees;
 	size_t bytes = reclaim_all(c, level == KHEAP_RECLAIM_WAIT);
+	/*
+	 * The last level: orphans another hart took are counted before we
+	 * look (the quick level's are seen by this one).
+	 */
+	if (level == KHEAP_RECLAIM_WAIT)
+		wait_orphans_taken();
 	/*
 	 * Arrays count: a reclaim that freed only empty magazines (the depot's,
 	 * ours, spare shells) gave the heap room, often what a small request
