@@ -8,7 +8,8 @@
  *
  *   lock:    CAS(state, 0 -> 1); else sleepers += 1 and, if it was 0,
  *            port_fence_heavy(); until CAS(state, 0 -> 1): futex-wait on
- *            state while it is 1, then clear `waking`; sleepers -= 1
+ *            state while it is 1, then clear `waking` if it is set (a
+ *            plain load, then an exchange); sleepers -= 1
  *   unlock:  store(state, 0) into the store buffer; load sleepers; if not
  *            0: read waking with a locked RMW; if 2, done; if 1, CAS it to
  *            2 (a wake is in flight; note that this unlock skipped its
@@ -42,7 +43,10 @@
  *                       without looking for a noted skip: an unlock that
  *                       skipped its wake meanwhile is lost;
  *  BUG_WAKE_PLAIN_LOAD  the wake reads `waking` with a plain load, so an
- *                       unlock may skip while its store of 0 is buffered.
+ *                       unlock may skip while its store of 0 is buffered;
+ *  BUG_NO_CLEAR         the woken sleeper does not clear `waking`: every
+ *                       later unlock skips its wake for one in flight
+ *                       that has already landed.
  * (4 threads x 1 round also passes: 33 M states, 45 s, -DCOLLAPSE -m3000000.)
  */
 #define NPROC 3
@@ -176,8 +180,17 @@ proctype thread(byte me) {
 			:: ok -> break
 			:: !ok ->
 				futex_wait(me);
-				/* Whoever clears `waking` lets the next unlock wake. */
-				atomic { waking = 0 };
+				/*
+				 * Whoever clears `waking` lets the next unlock
+				 * wake. As in C: a plain look first, and the
+				 * locked exchange only if it was set.
+				 */
+#ifndef BUG_NO_CLEAR
+				if
+				:: waking != 0 -> atomic { (!buffered[me]); waking = 0 }
+				:: else -> skip
+				fi;
+#endif
 				cas_take(me, ok)
 			od;
 			atomic { (!buffered[me]); sleepers-- }
