@@ -158,3 +158,12 @@ def qemu_bad_bootarg_tests(kernel, smp, cases, **kwargs):
             smp = smp,
             **kwargs
         )
+
+def qemu_test_cases(cases, **shared):
+    """One qemu_test per entry of cases, name: its own attributes (they win
+    over shared's). Tests of one kernel that differ only in bootargs and
+    expectations state the kernel, harts and watchdog they share once."""
+    for name, own in cases.items():
+        attrs = dict(shared)
+        attrs.update(own)
+        qemu_test(name = name, **attrs)
