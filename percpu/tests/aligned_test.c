@@ -16,8 +16,7 @@
 
 int main(void)
 {
-	test_heap_init(8u << 20);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(8u << 20);
 	static void *b[4096];
 	static size_t sz[4096], al[4096];
 	unsigned n = 0;

@@ -17,8 +17,7 @@ enum { N = 64 };
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
-	test_heap_init(8u << 20);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(8u << 20);
 	kheap_set_misuse_handler(record_misuse);
 	printf("HEAP_HARDENING=%d\n", HEAP_HARDENING);
 

@@ -67,8 +67,7 @@ static void *sample(void *arg)
 
 int main(void)
 {
-	test_heap_init(HEAP);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(HEAP);
 	struct percpu_cache_stats cs;
 	percpu_get_cache_stats(&cs);
 	/* The budget is derived from the heap's size. */

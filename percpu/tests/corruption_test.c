@@ -29,8 +29,7 @@ static void record(enum heap_error e, void *p, size_t size, const char *where)
 
 int main(void)
 {
-	test_heap_init(4u << 20);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(4u << 20);
 	kheap_set_misuse_handler(record);
 
 	/* 1. Write after free: one byte of a cached block. */

@@ -13,8 +13,7 @@
 
 int main(void)
 {
-	test_heap_init(1u << 20);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(1u << 20);
 
 	/* Default handler, in a child: exit code 5 and the message. */
 	int fd[2];

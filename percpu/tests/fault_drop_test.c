@@ -10,8 +10,7 @@
 int main(void)
 {
 	static void *b[N];
-	test_heap_init(4u << 20);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(4u << 20);
 	for (int i = 0; i < N; i++)
 		CHECK((b[i] = kmalloc(64)) != NULL);
 	for (int i = 0; i < N; i++)

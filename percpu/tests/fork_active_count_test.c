@@ -11,18 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int go, ready;
-
-static void *hart1(void *arg)
+static void become_active(void)
 {
-	(void)arg;
-	port_host_become_hart(1);
-	kfree(kmalloc(64)); /* active */
-	__atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-	while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
-		usleep(1000);
-	percpu_hart_exit();
-	return NULL;
+	kfree(kmalloc(64));
 }
 
 static unsigned active_harts(void)
@@ -34,17 +25,12 @@ static unsigned active_harts(void)
 
 int main(void)
 {
-	test_heap_init(16u << 20);
-	percpu_init(PERCPU_MAGAZINES);
-	port_host_become_hart(0);
+	test_percpu_init_as_hart0(16u << 20);
 	CHECK(pthread_atfork(fork_hook_prepare, fork_hook_parent, fork_hook_child) == 0);
 	kfree(kmalloc(64));
 	percpu_hart_exit(); /* hart 0 stops using kmalloc */
 
-	pthread_t t;
-	CHECK(pthread_create(&t, NULL, hart1, NULL) == 0);
-	while (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE))
-		usleep(1000);
+	pthread_t t = fork_park_hart1(become_active);
 	printf("parent: active harts %u (hart 1 only)\n", active_harts());
 
 	fflush(stdout);
@@ -63,8 +49,7 @@ int main(void)
 	}
 	int status;
 	CHECK(waitpid(pid, &status, 0) == pid);
-	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
-	pthread_join(t, NULL);
+	fork_unpark_hart1(t);
 	CHECK(WIFEXITED(status));
 	CHECK_EQ(WEXITSTATUS(status), 0);
 	printf("fork_active_count_test: PASS\n");

@@ -13,20 +13,6 @@
 
 #include <sys/wait.h>
 
-static int parked_go, parked_ready;
-
-static void *parent_hart1(void *arg)
-{
-	(void)arg;
-	port_host_become_hart(1);
-	fork_cache_some(); /* every block freed: some cached in hart 1's slots */
-	__atomic_store_n(&parked_ready, 1, __ATOMIC_RELEASE);
-	while (!__atomic_load_n(&parked_go, __ATOMIC_ACQUIRE))
-		usleep(1000);
-	percpu_hart_exit();
-	return NULL;
-}
-
 static long long held_by_books(void)
 {
 	struct percpu_stats s;
@@ -36,15 +22,11 @@ static long long held_by_books(void)
 
 int main(void)
 {
-	test_heap_init(16u << 20);
-	percpu_init(PERCPU_MAGAZINES);
-	port_host_become_hart(0);
+	test_percpu_init_as_hart0(16u << 20);
 	CHECK(pthread_atfork(fork_hook_prepare, fork_hook_parent, fork_hook_child) == 0);
 
-	pthread_t t;
-	CHECK(pthread_create(&t, NULL, parent_hart1, NULL) == 0);
-	while (!__atomic_load_n(&parked_ready, __ATOMIC_ACQUIRE))
-		usleep(1000);
+	/* Every block freed: some cached in hart 1's slots. */
+	pthread_t t = fork_park_hart1(fork_cache_some);
 	printf("parent: hart 1 caches %zu bytes; books say %lld blocks held (want 0)\n",
 	       percpu_cached_bytes(1), held_by_books());
 	CHECK_EQ(held_by_books(), 0);
@@ -65,8 +47,7 @@ int main(void)
 	}
 	int status;
 	CHECK(waitpid(pid, &status, 0) == pid);
-	__atomic_store_n(&parked_go, 1, __ATOMIC_RELEASE);
-	pthread_join(t, NULL);
+	fork_unpark_hart1(t);
 	CHECK(WIFEXITED(status));
 	CHECK_EQ(WEXITSTATUS(status), 0);
 	printf("fork_books_test: PASS\n");

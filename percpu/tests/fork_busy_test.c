@@ -25,9 +25,7 @@ static void *parent_hart1(void *arg)
 
 int main(void)
 {
-	test_heap_init(16u << 20);
-	percpu_init(PERCPU_MAGAZINES);
-	port_host_become_hart(0);
+	test_percpu_init_as_hart0(16u << 20);
 	percpu_set_flush_wait_us(300000);
 
 	/* What pthread_atfork's prepare does, with hart 1 arriving meanwhile. */

@@ -43,9 +43,7 @@ static void *parent_hart1(void *arg)
 
 int main(void)
 {
-	test_heap_init(16u << 20);
-	percpu_init(PERCPU_MAGAZINES);
-	port_host_become_hart(0);
+	test_percpu_init_as_hart0(16u << 20);
 
 	pthread_t t;
 	CHECK(pthread_create(&t, NULL, parent_hart1, NULL) == 0);

@@ -13,33 +13,13 @@
 
 #include <sys/wait.h>
 
-static int parked_go, parked_ready;
-
-static void *parent_hart1(void *arg)
-{
-	(void)arg;
-	port_host_become_hart(1);
-	fork_cache_some();
-	__atomic_store_n(&parked_ready, 1, __ATOMIC_RELEASE);
-	/* Parked: no allocator call, so it never answers a request. */
-	while (!__atomic_load_n(&parked_go, __ATOMIC_ACQUIRE))
-		usleep(1000);
-	percpu_hart_exit();
-	return NULL;
-}
-
 int main(void)
 {
-	test_heap_init(16u << 20);
-	percpu_init(PERCPU_MAGAZINES);
-	port_host_become_hart(0);
+	test_percpu_init_as_hart0(16u << 20);
 	percpu_set_flush_wait_us(300000); /* 0.3 s */
 	CHECK(pthread_atfork(fork_hook_prepare, fork_hook_parent, fork_hook_child) == 0);
 
-	pthread_t t;
-	CHECK(pthread_create(&t, NULL, parent_hart1, NULL) == 0);
-	while (!__atomic_load_n(&parked_ready, __ATOMIC_ACQUIRE))
-		usleep(1000);
+	pthread_t t = fork_park_hart1(fork_cache_some);
 	/* Asks hart 1 to flush without waiting: it is parked, the request stands. */
 	if (!getenv("REPRO_CONTROL"))
 		percpu_trim();
@@ -51,8 +31,7 @@ int main(void)
 		fork_child_drain_check();
 	int status;
 	CHECK(waitpid(pid, &status, 0) == pid);
-	__atomic_store_n(&parked_go, 1, __ATOMIC_RELEASE);
-	pthread_join(t, NULL);
+	fork_unpark_hart1(t);
 	CHECK(WIFEXITED(status));
 	CHECK_EQ(WEXITSTATUS(status), 0);
 	printf("fork_stale_request_test: PASS\n");

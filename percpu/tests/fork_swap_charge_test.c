@@ -25,20 +25,11 @@
 
 enum { SIZE = 64 };
 
-static int parked_go, parked_ready;
-
-static void *parent_hart1(void *arg)
+static void load_one_magazine(void)
 {
-	(void)arg;
-	port_host_become_hart(1);
 	kfree(kmalloc(SIZE)); /* the class's first free: the heap */
 	void *p = kmalloc(SIZE);
 	kfree(p); /* one loaded magazine, no previous */
-	__atomic_store_n(&parked_ready, 1, __ATOMIC_RELEASE);
-	while (!__atomic_load_n(&parked_go, __ATOMIC_ACQUIRE))
-		usleep(1000);
-	percpu_hart_exit();
-	return NULL;
 }
 
 /* Forks with the hooks; the child drains and checks the budget's charge. */
@@ -67,14 +58,9 @@ static void fork_and_check(const char *moment)
 
 int main(void)
 {
-	test_heap_init(16u << 20);
-	percpu_init(PERCPU_MAGAZINES);
-	port_host_become_hart(0);
+	test_percpu_init_as_hart0(16u << 20);
 
-	pthread_t t;
-	CHECK(pthread_create(&t, NULL, parent_hart1, NULL) == 0);
-	while (!__atomic_load_n(&parked_ready, __ATOMIC_ACQUIRE))
-		usleep(1000);
+	pthread_t t = fork_park_hart1(load_one_magazine);
 
 	unsigned cls = percpu_size_class(SIZE), si = PERCPU_SLOT(cls);
 	struct percpu_cpu *c = percpu_record(1);
@@ -96,8 +82,7 @@ int main(void)
 	fork_and_check("slot_swap between slot_load and slot_set_prev");
 	slot_set_prev(c, cls, NULL, 0); /* ...and the none that was loaded goes back */
 
-	__atomic_store_n(&parked_go, 1, __ATOMIC_RELEASE);
-	pthread_join(t, NULL);
+	fork_unpark_hart1(t);
 	printf("fork_swap_charge_test: PASS\n");
 	return 0;
 }

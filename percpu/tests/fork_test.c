@@ -95,9 +95,7 @@ static void child_work(void)
 
 int main(void)
 {
-	test_heap_init(64u << 20);
-	percpu_init(PERCPU_MAGAZINES);
-	port_host_become_hart(0);
+	test_percpu_init_as_hart0(64u << 20);
 	CHECK(pthread_atfork(fork_hook_prepare, fork_hook_parent, fork_hook_child) == 0);
 
 	pthread_t t[CHURNERS];

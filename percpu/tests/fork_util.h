@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * For the fork tests: the fork hooks as the LD_PRELOAD shim installs them,
- * and the check every fork-child test ends with, that a hart id a child
- * thread takes again (as the shim hands dead threads' ids out) answers a
- * drain's flush request at once.
+ * a parked hart 1 in the parent, and the check every fork-child test ends
+ * with, that a hart id a child thread takes again (as the shim hands dead
+ * threads' ids out) answers a drain's flush request at once.
  */
 #ifndef PERCPU_TESTS_FORK_UTIL_H
 #define PERCPU_TESTS_FORK_UTIL_H
@@ -42,6 +42,42 @@ static inline void fork_cache_some(void)
 		b[i] = kmalloc(SIZE);
 	for (int i = 0; i < N; i++)
 		kfree(b[i]);
+}
+
+static int fork_parked_ready, fork_parked_go;
+static void (*fork_parked_setup)(void);
+
+/*
+ * Hart 1 of the parent: its setup, then parked (no allocator call, so it
+ * answers no flush request) until fork_unpark_hart1; then it leaves.
+ */
+static inline void *fork_parked_hart1(void *arg)
+{
+	(void)arg;
+	port_host_become_hart(1);
+	fork_parked_setup();
+	__atomic_store_n(&fork_parked_ready, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&fork_parked_go, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	percpu_hart_exit();
+	return NULL;
+}
+
+/* Starts hart 1's thread with setup; returns once it has run it and parked. */
+static inline pthread_t fork_park_hart1(void (*setup)(void))
+{
+	fork_parked_setup = setup;
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, fork_parked_hart1, NULL) == 0);
+	while (!__atomic_load_n(&fork_parked_ready, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	return t;
+}
+
+static inline void fork_unpark_hart1(pthread_t t)
+{
+	__atomic_store_n(&fork_parked_go, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
 }
 
 static int fork_child_ready, fork_child_stop;

@@ -46,8 +46,7 @@ static void expect_named(const char *what, void *p, enum heap_error want, int le
 
 int main(void)
 {
-	test_heap_init(1u << 20);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(1u << 20);
 	kheap_set_misuse_handler(record_misuse);
 
 	/*

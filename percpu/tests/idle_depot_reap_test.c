@@ -40,8 +40,7 @@ static void use_small_classes(unsigned h)
 
 int main(void)
 {
-	test_heap_init(HEAP);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(HEAP);
 	percpu_set_depot_reap_us(REAP_US);
 	for (unsigned h = 1; h <= 4; h++)
 		use_small_classes(h);

@@ -23,9 +23,7 @@ int main(void)
 	kheap_set_misuse_handler(NULL);
 
 	/* The right order now: no "double init", and the caches work. */
-	test_heap_init(4u << 20);
-	percpu_init(PERCPU_MAGAZINES);
-	port_host_become_hart(0);
+	test_percpu_init_as_hart0(4u << 20);
 	void *p = kmalloc(64);
 	CHECK(p != NULL);
 	kfree(p);

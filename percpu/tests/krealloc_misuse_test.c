@@ -84,8 +84,7 @@ static void test_ksize(void)
 
 int main(void)
 {
-	test_heap_init(8u << 20);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(8u << 20);
 	kheap_set_misuse_handler(record_misuse);
 	test_freed_aligned();
 	test_interior();

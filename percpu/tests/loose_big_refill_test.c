@@ -16,10 +16,8 @@
 
 int main(void)
 {
-	test_heap_init(HEAP);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(HEAP);
 	test_unbounded_caches();
-	port_host_become_hart(0);
 	unsigned big = percpu_size_class(BIG_SIZE);
 	CHECK(percpu_class_size[big] > PERCPU_LOOSE_MAX_SIZE);
 

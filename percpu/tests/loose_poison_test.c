@@ -26,10 +26,8 @@ int main(void)
 {
 	static unsigned char *b[BLOCKS];
 
-	test_heap_init(HEAP);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(HEAP);
 	test_unbounded_caches();
-	port_host_become_hart(0);
 	kheap_set_misuse_handler(record_misuse);
 
 	kfree(kmalloc(SIZE)); /* the hart's first free of the class: the heap */

@@ -25,12 +25,10 @@
 
 int main(void)
 {
-	test_heap_init(HEAP);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(HEAP);
 	percpu_set_cache_budget(BUDGET);
 	percpu_set_depot_reap_us(REAP_US);
 
-	port_host_become_hart(0);
 	kfree(kmalloc(SIZE)); /* the hart's first free of a class: to the heap */
 	void *p = kmalloc(SIZE); /* from the loose magazine, which keeps the rest */
 	CHECK(p != NULL);

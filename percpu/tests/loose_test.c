@@ -24,10 +24,8 @@
 
 int main(void)
 {
-	test_heap_init(HEAP);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(HEAP);
 	percpu_set_cache_budget(BUDGET);
-	port_host_become_hart(0);
 
 	/* The hart's first free of a class goes to the heap in any case. */
 	kfree(kmalloc(SIZE));

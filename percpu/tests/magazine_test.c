@@ -17,8 +17,7 @@
 
 int main(void)
 {
-	test_heap_init(4u << 20);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(4u << 20);
 	test_unbounded_caches();
 	const size_t cap = percpu_class_rounds[CLS];
 	CHECK(cap == 8);

@@ -52,14 +52,8 @@ static const char *take_report(void)
 static void *hart_a(void *arg)
 {
 	(void)arg;
-	port_host_become_hart(1);
-	static void *b[80];
-	int n = 80; /* 160 KiB: 16 blocks stay in A's magazines, the rest go on */
-	for (int i = 0; i < n; i++)
-		b[i] = kmalloc(2048);
-	for (int i = 0; i < n; i++)
-		kfree(b[i]);
-	CHECK(percpu_cached_bytes(1) == 16 * 2048);
+	/* 160 KiB: 16 blocks stay in A's magazines, the rest go on */
+	CHECK(test_hart_fills_cache(1, 2048, 80) == 16 * 2048);
 	__atomic_store_n(&stage, 1, __ATOMIC_RELEASE);
 	while (__atomic_load_n(&stage, __ATOMIC_ACQUIRE) != 2)
 		percpu_poll();
@@ -69,10 +63,8 @@ static void *hart_a(void *arg)
 
 int main(void)
 {
-	test_heap_init(HEAP);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(HEAP);
 	test_unbounded_caches();
-	port_host_become_hart(0);
 	pthread_t a;
 	CHECK(pthread_create(&a, NULL, hart_a, NULL) == 0);
 	while (__atomic_load_n(&stage, __ATOMIC_ACQUIRE) != 1)

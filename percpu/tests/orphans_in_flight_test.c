@@ -94,20 +94,12 @@ static void *hart_c(void *arg)
 
 int main(void)
 {
-	test_heap_init(HEAP);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(HEAP);
 	test_unbounded_caches();
 	percpu_set_flush_wait_us(3000000); /* longer than C's pause */
 
 	/* B caches 2 KiB blocks in its slots (and the depot). */
-	port_host_become_hart(1);
-	static void *b[16];
-	for (int i = 0; i < 16; i++)
-		b[i] = kmalloc(SZ);
-	for (int i = 0; i < 16; i++)
-		kfree(b[i]);
-	size_t cached = percpu_cached_bytes(1);
-	CHECK(cached >= 8 * SZ);
+	CHECK(test_hart_fills_cache(1, SZ, 16) >= 8 * SZ);
 	/*
 	 * The depot's magazine to the heap (C's trim; its request to B stands
 	 * unanswered until B's thread answers), and C inactive again: nothing

@@ -188,8 +188,7 @@ void percpu_test_free_window(void *p)
 
 int main(void)
 {
-	test_heap_init(RACE_HEAP_BYTES);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(RACE_HEAP_BYTES);
 	kheap_set_misuse_handler(count_misuse);
 	pthread_barrier_init(&bar, NULL, HARTS);
 	pthread_t t[HARTS];

@@ -42,10 +42,8 @@ static int filled(const unsigned char *p, size_t n, unsigned char v)
 
 int main(void)
 {
-	test_heap_init(8u << 20);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(8u << 20);
 	test_unbounded_caches();
-	port_host_become_hart(0);
 	/* Each class's magazine holds a round: a kmalloc + kfree loads it. */
 	kfree(kmalloc(SMALL));
 	kfree(kmalloc(MOVED));

@@ -20,8 +20,7 @@ static void *b[MAX_BLOCKS];
 
 int main(void)
 {
-	test_heap_init(HEAP);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(HEAP);
 	test_unbounded_caches();
 
 	size_t n = 0;

@@ -33,20 +33,12 @@ static kheap_oom_action_t oom_hook(void *ctx, size_t size, size_t align)
 
 int main(void)
 {
-	test_heap_init(HEAP);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(HEAP);
 	test_unbounded_caches();
 	percpu_set_flush_wait_us(1000); /* C cannot answer A's second request */
 
 	/* C caches two magazines of 2 KiB blocks (loaded and previous). */
-	port_host_become_hart(2);
-	static void *b[16];
-	for (int i = 0; i < 16; i++)
-		b[i] = kmalloc(SZ);
-	for (int i = 0; i < 16; i++)
-		kfree(b[i]);
-	size_t cached = percpu_cached_bytes(2);
-	CHECK(cached >= 8 * SZ);
+	CHECK(test_hart_fills_cache(2, SZ, 16) >= 8 * SZ);
 
 	/* A: everything but C's cache is free; ask for more than that. */
 	port_host_become_hart(0);

@@ -33,8 +33,7 @@ static void capture(const char *fmt, ...)
 
 int main(void)
 {
-	test_heap_init(HEAP);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(HEAP);
 	test_unbounded_caches();
 
 	port_host_become_hart(1);

@@ -142,8 +142,7 @@ static void empty_refill(void)
 
 int main(void)
 {
-	test_heap_init(HEAP_BYTES);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(HEAP_BYTES);
 	test_unbounded_caches();
 	const size_t cap = percpu_class_rounds[percpu_size_class(SIZE)];
 	CHECK(cap >= 4 * PERCPU_REFILL_FIRST_ROUNDS); /* room for two doublings */

@@ -64,10 +64,8 @@ static void capture(const char *fmt, ...)
 
 int main(void)
 {
-	test_heap_init(HEAP);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(HEAP);
 	test_unbounded_caches();
-	port_host_become_hart(0);
 	pthread_t t;
 	CHECK(pthread_create(&t, NULL, hart_1, NULL) == 0);
 	while (__atomic_load_n(&stage, __ATOMIC_ACQUIRE) != 1)

@@ -19,8 +19,7 @@
 
 int main(void)
 {
-	test_heap_init(HEAP);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(HEAP);
 
 	void *b[BLOCKS];
 	uint64_t evictions = 0;

@@ -18,9 +18,7 @@
 
 int main(void)
 {
-	test_heap_init(HEAP);
-	percpu_init(PERCPU_MAGAZINES);
-	port_host_become_hart(0);
+	test_percpu_init_as_hart0(HEAP);
 
 	struct kheap_stats h0, h1;
 	kheap_get_stats(&h0);

@@ -32,9 +32,7 @@ int main(void)
 	static void *fill[MAX];
 	size_t n = 0;
 
-	test_heap_init(HEAP);
-	percpu_init(PERCPU_MAGAZINES);
-	port_host_become_hart(0);
+	test_percpu_init_as_hart0(HEAP);
 
 	void *p = kmalloc(100);
 	held++;

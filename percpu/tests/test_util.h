@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Host test helpers: CHECK, a heap region, hart 0's statistics, the live-count check. */
+/*
+ * Host test helpers: CHECK, a heap region, the usual start as hart 0, a
+ * hart's filled cache, hart 0's statistics, the live-count check.
+ */
 #ifndef PERCPU_TEST_UTIL_H
 #define PERCPU_TEST_UTIL_H
 
@@ -18,6 +21,36 @@ static inline void test_heap_init(size_t bytes)
 	void *mem = aligned_alloc(64, bytes);
 	CHECK(mem);
 	kheap_init(mem, (char *)mem + bytes);
+}
+
+/*
+ * How the tests start: a heap of heap_bytes, percpu's magazines over it,
+ * and the calling thread as hart 0 (which a thread that never names its
+ * hart already is; the tests' other threads then take harts 1, 2, ...).
+ */
+static inline void test_percpu_init_as_hart0(size_t heap_bytes)
+{
+	test_heap_init(heap_bytes);
+	percpu_init(PERCPU_MAGAZINES);
+	port_host_become_hart(0);
+}
+
+/*
+ * The calling thread becomes hart `hart` and fills its caches: n blocks of
+ * `size` allocated, then all freed in the same order. Returns the bytes the
+ * hart then caches (its magazines'; what does not fit goes on).
+ */
+enum { TEST_FILL_MAX = 128 };
+static inline size_t test_hart_fills_cache(unsigned hart, size_t size, unsigned n)
+{
+	void *b[TEST_FILL_MAX];
+	CHECK(n <= TEST_FILL_MAX);
+	port_host_become_hart(hart);
+	for (unsigned i = 0; i < n; i++)
+		b[i] = kmalloc(size);
+	for (unsigned i = 0; i < n; i++)
+		kfree(b[i]);
+	return percpu_cached_bytes(hart);
 }
 
 /*

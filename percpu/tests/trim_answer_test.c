@@ -25,18 +25,12 @@ static void check_returned(const char *when)
 
 int main(void)
 {
-	test_heap_init(1u << 20);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(1u << 20);
 	test_unbounded_caches();
 	static void *b[16];
 
 	/* Answered in percpu_poll. */
-	port_host_become_hart(1);
-	for (int i = 0; i < 16; i++)
-		b[i] = kmalloc(SZ);
-	for (int i = 0; i < 16; i++)
-		kfree(b[i]);
-	CHECK(percpu_cached_bytes(1) > 0);
+	CHECK(test_hart_fills_cache(1, SZ, 16) > 0);
 	port_host_become_hart(0);
 	percpu_trim();
 	port_host_become_hart(1);
