@@ -294,8 +294,8 @@ PERCPU_SLOW void *percpu_kmalloc_slow(size_t size, size_t align, bool must)
 			return p;
 		/*
 		 * Not cached, or no batch: one block of the size asked for,
-		 * not the class's, with the reclaim. Its free caches it in the
-		 * class its usable size holds (percpu_usable_class).
+		 * not the class's, with the reclaim. Its free gives it back to
+		 * the heap unless it is a class's size (percpu_usable_class).
 		 */
 		return class_from_heap(size, align, must);
 	}
@@ -511,11 +511,12 @@ static inline __attribute__((always_inline)) bool free_cached(void *p)
 	if (percpu_mode_ == PERCPU_MAGAZINES && cacheable_size(p, &usable)) {
 		unsigned cls = percpu_usable_class(usable);
 		/*
-		 * A class only the heap serves goes there as a large block
-		 * does. A block whose canary is overwritten is not cached: the
-		 * heap names it.
+		 * A block of no class's size (a heap block sized to its
+		 * request, or grown in place) or of a class only the heap
+		 * serves goes there as a large block does. A block whose
+		 * canary is overwritten is not cached: the heap names it.
 		 */
-		if (cls < PERCPU_NCLASSES && percpu_class_heap_only[cls]) {
+		if (cls >= PERCPU_NCLASSES || percpu_class_heap_only[cls]) {
 			count_large(false);
 		} else if (cls < PERCPU_NCLASSES && cache_canary_ok(p)) {
 			enum percpu_free_result r = free_slow(p, cls);

@@ -62,9 +62,24 @@ const uint8_t percpu_class_rounds[PERCPU_NCLASSES] = { FOR40_(CLASS_ROUNDS_) };
 	((s) <= 128 ? (s) / 16 - 1 : 4 * LOG2_(s) - 25 + ((s) >> (LOG2_(s) - 2)))
 /* Entry u: sizes 16 * u - 15 .. 16 * u (size 0 too, for u = 0). */
 #define SIZE_ENTRY_(u) (uint8_t)((u) == 0 ? 0 : CLASS_AT_LEAST_(16u * (u)))
-/* Entry u: usable sizes 16 * u .. 16 * u + 15; under 16 bytes, none. */
-#define USABLE_ENTRY_(u) \
-	(uint8_t)((u) == 0 ? PERCPU_NCLASSES : CLASS_AT_MOST_(16u * ((u) ? (u) : 1))) /* no shift by -2 */
+/* s (a multiple of 16, 16 <= s) is a class's size. */
+#define IS_CLASS_(s) (CLASS_AT_LEAST_(s) == CLASS_AT_MOST_(s))
+/*
+ * Entry u: usable sizes 16 * u .. 16 * u + 15; under 16 bytes, none. The
+ * class of size 16 * u or 16 * u - 16, the two entries a block made for a
+ * class can land in (usable: the class + 8, or + 24 with a granule the
+ * heap could not split off; the canary's level, the class + 0 or + 16),
+ * else none: a round is charged its class's bytes, and a bigger block
+ * cached under the largest class it holds was up to 25% more than that
+ * (//percpu:charge_covers_test). (u ? u : 1) and (u > 1 ? u - 1 : 1) keep
+ * the arms that are not chosen free of a shift by -2.
+ */
+#define USABLE_ENTRY_(u)                                                     \
+	(uint8_t)((u) == 0 ? PERCPU_NCLASSES                                 \
+		  : IS_CLASS_(16u * ((u) ? (u) : 1)) ? CLASS_AT_MOST_(16u * ((u) ? (u) : 1)) \
+		  : (u) > 1 && IS_CLASS_(16u * ((u) > 1 ? (u) - 1 : 1))           \
+			  ? CLASS_AT_MOST_(16u * ((u) > 1 ? (u) - 1 : 1))           \
+			  : PERCPU_NCLASSES)
 #define FOR16_(M, i) FOR8_(M, i), FOR8_(M, (i) + 8)
 #define FOR256_(M, i) FOR16_(M, i), FOR16_(M, (i) + 16), FOR16_(M, (i) + 32), \
 	FOR16_(M, (i) + 48), FOR16_(M, (i) + 64), FOR16_(M, (i) + 80),      \

@@ -50,12 +50,26 @@ int main(void)
 	/* Usable sizes: the heap's blocks are 16k bytes with an 8-byte tag. */
 	CHECK(percpu_usable_class(0) == PERCPU_NCLASSES);
 	CHECK(percpu_usable_class(8) == PERCPU_NCLASSES);
-	for (size_t u = 16; u <= PERCPU_MAX_SMALL; u++) {
-		unsigned c = percpu_usable_class(u);
-		CHECK(c < PERCPU_NCLASSES);
-		CHECK(percpu_class_size[c] <= u);
-		CHECK(c + 1 == PERCPU_NCLASSES || percpu_class_size[c + 1] > u);
+	/*
+	 * The largest class not above u, if u's entry (u >> 4) is that
+	 * class's own or the next: a block made for it. Else none, so a
+	 * bigger block is not cached under a class charged less than it.
+	 */
+	size_t cached = 0;
+	for (size_t u = 16; u < PERCPU_TABLE_ENTRIES << 4; u++) {
+		unsigned want = PERCPU_NCLASSES;
+		for (unsigned c = 0; c < PERCPU_NCLASSES; c++)
+			if (percpu_class_size[c] <= u && (u >> 4) - (percpu_class_size[c] >> 4) <= 1)
+				want = c;
+		CHECK_EQ(percpu_usable_class(u), want);
+		cached += want < PERCPU_NCLASSES;
 	}
+	/*
+	 * 16..159 all (the classes to 128, and 128's next entry), then 32
+	 * bytes from each class above 128, the last one's cut to 16 by the
+	 * table's end.
+	 */
+	CHECK_EQ(cached, (160 - 16) + (PERCPU_NCLASSES - 8) * 32 - 16);
 	/* A block made for class c (usable c + 8) goes back to class c. */
 	for (unsigned c = 0; c < PERCPU_NCLASSES; c++)
 		CHECK(percpu_usable_class(percpu_class_size[c] + 8) == c);

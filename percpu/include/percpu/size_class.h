@@ -43,10 +43,13 @@
  *
  * size -> class is one byte load: percpu_size_class_table[(size + 15) >> 4]
  * (2049 entries; size 0 maps to class 0). kfree maps a block's usable size
- * (from the heap tag, >= the class size it was allocated for) to the largest
- * class not above it with percpu_usable_class_table[usable >> 4]; entry 0
- * (a block smaller than 16 bytes: a corrupt tag) maps to PERCPU_NCLASSES,
- * a slot that never has a magazine, so the slow path reports it.
+ * (from the heap tag, >= the class size it was allocated for) to its class
+ * with percpu_usable_class_table[usable >> 4]: the largest class not above
+ * it, if the block is no more than a class block of it (usable within 32
+ * bytes of the class: a round is charged its class's bytes), else
+ * PERCPU_NCLASSES, a slot that never has a magazine: the block goes back
+ * to the heap (a heap block of another size, or under 16 bytes: a corrupt
+ * tag, which the slow path reports).
  */
 #ifndef PERCPU_SIZE_CLASS_H
 #define PERCPU_SIZE_CLASS_H
