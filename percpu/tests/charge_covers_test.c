@@ -56,8 +56,7 @@ static void check_class(size_t cls_size, size_t odd_size, bool cacheable)
 
 int main(void)
 {
-	test_heap_init(HEAP);
-	percpu_init(PERCPU_MAGAZINES);
+	test_percpu_init_as_hart0(HEAP);
 	/* Classes whose 64 rounds the budget lets one hart cache. */
 	check_class(1024, 1270, false); /* the next class is 1280 */
 	check_class(2048, 2550, false); /* 2560 */
