@@ -11,27 +11,13 @@
 #include <platform/bootarg_number.h>
 #include <platform/fdt_read.h>
 
-#define TOK_BEGIN_NODE 1U
-#define TOK_END_NODE 2U
-#define TOK_PROP 3U
-#define TOK_NOP 4U
-#define TOK_END 9U
-#define BOOTARGS_MAX 512
-
-static char bootargs[BOOTARGS_MAX];
+static char bootargs[FDT_BOOTARGS_MAX];
 static unsigned nharts = 1;
 static struct fdt_memory memory;
 
 bool mmode_mem_holds(uint64_t lo, uint64_t hi)
 {
 	return fdt_memory_holds(&memory, lo, hi);
-}
-
-static bool str_eq(const char *a, const char *b)
-{
-	while (*a && *a == *b)
-		a++, b++;
-	return *a == *b;
 }
 
 /*
@@ -45,111 +31,50 @@ static _Noreturn void bad_dtb(const char *what)
 	port_panic(PORT_EXIT_PANIC, "DTB: %s", what);
 }
 
-/* The length of the string at s if its NUL comes before s + lim, else SIZE_MAX. */
-static size_t bounded_len(const uint8_t *s, size_t lim)
+/*
+ * /chosen/bootargs, or a refusal. The other harts wait for their release;
+ * the panic ends QEMU first.
+ */
+static void note_bootargs(const struct fdt_event *prop)
 {
-	for (size_t n = 0; n < lim; n++)
-		if (!s[n])
-			return n;
-	return SIZE_MAX;
+	switch (fdt_bootargs_copy(bootargs, prop)) {
+	case FDT_BOOTARGS_COPIED:
+		return;
+	case FDT_BOOTARGS_TOO_LONG:
+		port_panic(PORT_EXIT_PANIC, "bootargs: %u bytes, at most %u: "
+			   "not run with the rest cut off", prop->len - 1, FDT_BOOTARGS_MAX - 1);
+	case FDT_BOOTARGS_NOT_A_STRING:
+		bad_dtb("/chosen/bootargs is not a string");
+	}
 }
 
 void mmode_fdt_scan(const void *dtb)
 {
-	const uint8_t *base = dtb, *st, *strings;
-	struct fdt_blocks blk;
-	uint32_t st_size, str_size, off = 0;
-	unsigned depth = 0, cpus = 0;
-	bool in_cpus = false, in_chosen = false, in_memory = false;
-	/* The root's #address-cells and #size-cells; these are the spec's defaults. */
-	uint32_t ac = 2, sc = 1;
+	struct fdt_cursor c;
+	struct fdt_event ev;
+	const char *bad;
+	unsigned cpus = 0;
+	struct fdt_memory_walk mem_walk = FDT_MEMORY_WALK_START;
+	bool in_cpus = false, in_chosen = false;
 
 	if (!dtb)
 		return;
-	const char *bad = fdt_open(base, &blk);
-	if (bad)
-		bad_dtb(bad);
-	st = blk.st;
-	strings = blk.strings;
-	st_size = blk.st_size;
-	str_size = blk.str_size;
-	for (;;) {
-		uint32_t tok;
-
-		if (off > st_size || st_size - off < 4)
-			bad_dtb("the structure block ends without FDT_END");
-		tok = fdt_be32(st + off);
-		off += 4;
-		if (tok == TOK_BEGIN_NODE) {
-			const char *name = (const char *)st + off;
-			size_t len = bounded_len(st + off, st_size - off);
-
-			if (len == SIZE_MAX)
-				bad_dtb("a node name runs past the structure block");
-			off += (uint32_t)(len + 4) & ~3U;
-			depth++;
-			if (depth == 2) {
-				in_cpus = fdt_node_is(name, "cpus");
-				in_chosen = fdt_node_is(name, "chosen");
-				in_memory = fdt_node_is(name, "memory");
-			} else if (depth == 3 && in_cpus && fdt_node_is(name, "cpu")) {
-				cpus++;
-			}
-		} else if (tok == TOK_END_NODE) {
-			if (!depth)
-				bad_dtb("FDT_END_NODE with no node open");
-			depth--;
-		} else if (tok == TOK_PROP) {
-			uint32_t len, name_off;
-			const char *name, *val;
-
-			if (st_size - off < 8)
-				bad_dtb("a property runs past the structure block");
-			len = fdt_be32(st + off);
-			name_off = fdt_be32(st + off + 4);
-			off += 8;
-			if (len > st_size - off)
-				bad_dtb("a property runs past the structure block");
-			if (name_off >= str_size ||
-			    bounded_len(strings + name_off, str_size - name_off) == SIZE_MAX)
-				bad_dtb("a property name lies outside the strings block");
-			name = (const char *)strings + name_off;
-			val = (const char *)st + off;
-			if (depth == 2 && in_chosen && str_eq(name, "bootargs")) {
-				uint32_t n = len < BOOTARGS_MAX ? len : BOOTARGS_MAX - 1;
-				/*
-				 * len counts the NUL. Cut short, the last word
-				 * would run a different job than asked (ops=20000
-				 * cut to ops=20): stop. The other harts wait for
-				 * their release; the panic ends QEMU first.
-				 */
-				if (len > BOOTARGS_MAX)
-					port_panic(PORT_EXIT_PANIC, "bootargs: %u bytes, at most %u: "
-						   "not run with the rest cut off", len - 1,
-						   BOOTARGS_MAX - 1);
-				/* Without its NUL the copy's NUL cut the last byte. */
-				if (len && val[len - 1])
-					bad_dtb("/chosen/bootargs is not a string");
-				for (uint32_t i = 0; i < n; i++)
-					bootargs[i] = val[i];
-				bootargs[n] = 0;
-			} else if (depth == 1 && len == 4 && str_eq(name, "#address-cells")) {
-				ac = fdt_be32(st + off);
-			} else if (depth == 1 && len == 4 && str_eq(name, "#size-cells")) {
-				sc = fdt_be32(st + off);
-			} else if (depth == 2 && in_memory && str_eq(name, "reg")) {
-				fdt_memory_note(&memory, st + off, len, ac, sc);
-			}
-			/* len <= st_size - off: no wrap; past the end is caught above. */
-			off += (len + 3) & ~3U;
-		} else if (tok == TOK_END) {
-			if (depth)
-				bad_dtb("FDT_END inside a node");
-			break;
-		} else if (tok != TOK_NOP) {
-			bad_dtb("an unknown token in the structure block");
+	bad = fdt_start(&c, dtb);
+	while (!bad && !(bad = fdt_next(&c, &ev)) && ev.kind != FDT_EV_END) {
+		fdt_memory_step(&memory, &mem_walk, &ev);
+		if (ev.kind == FDT_EV_BEGIN_NODE && ev.depth == 2) {
+			in_cpus = fdt_node_is(ev.name, "cpus");
+			in_chosen = fdt_node_is(ev.name, "chosen");
+		} else if (ev.kind == FDT_EV_BEGIN_NODE && ev.depth == 3 && in_cpus &&
+			   fdt_node_is(ev.name, "cpu")) {
+			cpus++;
+		} else if (ev.kind == FDT_EV_PROP && ev.depth == 2 && in_chosen &&
+			   fdt_streq(ev.name, "bootargs")) {
+			note_bootargs(&ev);
 		}
 	}
+	if (bad)
+		bad_dtb(bad);
 	if (cpus)
 		nharts = cpus;
 }

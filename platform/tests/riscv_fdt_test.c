@@ -62,10 +62,6 @@ static _Noreturn void port_panic(int code, const char *fmt, ...)
 
 #include "platform/riscv_mmode/fdt.c"
 
-#define FDT_BEGIN_NODE TOK_BEGIN_NODE
-#define FDT_END_NODE TOK_END_NODE
-#define FDT_PROP TOK_PROP
-#define FDT_END TOK_END
 #define fdt_scan mmode_fdt_scan
 #define fdt_mem_holds mmode_mem_holds
 #define platform_bootargs mmode_bootargs
