@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * The class tables: every size 1..PERCPU_MAX_SMALL maps to the smallest
- * class that fits, the waste bound in size_class.h holds, and every usable
- * block size maps to the largest class it can hold.
+ * class that fits, the waste bound in size_class.h holds, and a usable
+ * block size maps to the largest class it can hold if it is a block of that
+ * class (within 32 bytes of it), else to none.
  */
 #include "test_util.h"
 

@@ -73,7 +73,7 @@ extern const uint16_t percpu_class_size[PERCPU_NCLASSES];
 extern const uint8_t percpu_class_rounds[PERCPU_NCLASSES];
 /* (size + 15) >> 4 -> smallest class whose size >= size. */
 extern const uint8_t percpu_size_class_table[PERCPU_TABLE_ENTRIES];
-/* usable >> 4 -> largest class whose size <= usable (PERCPU_NCLASSES: none). */
+/* usable >> 4 -> the class a block of usable bytes is a block of (PERCPU_NCLASSES: none). */
 extern const uint8_t percpu_usable_class_table[PERCPU_TABLE_ENTRIES];
 
 /* The class serving size bytes; size must be <= PERCPU_MAX_SMALL. */
