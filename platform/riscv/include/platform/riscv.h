@@ -143,6 +143,11 @@ _Noreturn void platform_park(void);
 
 void uart_putc(char c);
 void uart_puts(const char *s);
+/*
+ * The console's writer: parks the hart (platform_park) before any byte once
+ * another hart asked for a stop, so a panic's report, written with
+ * uart_puts, gets no bytes of a hart that missed the panic's wait.
+ */
 void uart_write(const char *s, size_t n);
 /* Ends QEMU through the sifive_test device; code 0 passes. */
 _Noreturn void platform_exit(int code);
