@@ -45,6 +45,26 @@ void mmode_uart_puts(const char *s)
 		uart_putc(*s++);
 }
 
+/*
+ * The console's bytes. A panic prints straight to the UART once the other
+ * harts parked or its wait ran out; a hart that did not park in time
+ * (interrupts masked past the wait, or its vCPU thread descheduled) and
+ * wrote on would splice its bytes into the report: it parks here instead,
+ * before its next byte, the console lock held (the panic does not take
+ * it). Relaxed: a flag poll, as in port_wait_long.
+ */
+static void console_puts(const char *s)
+{
+	unsigned me = port_hart_id() + 1;
+
+	while (*s) {
+		unsigned stopping = __atomic_load_n(&mmode_stopping, __ATOMIC_RELAXED);
+		if (stopping && stopping != me)
+			mmode_park();
+		uart_putc(*s++);
+	}
+}
+
 void port_vprintf(const char *fmt, va_list ap)
 {
 	char line[LINE_MAX];
@@ -55,7 +75,7 @@ void port_vprintf(const char *fmt, va_list ap)
 		__builtin_memcpy(line + sizeof(line) - 5, "...\n", 5);
 	/* The lock orders nothing but the UART bytes: whole lines. */
 	f = ticket_lock_irqsave(&console_lock, NULL);
-	mmode_uart_puts(line);
+	console_puts(line);
 	ticket_unlock_irqrestore(&console_lock, f);
 }
 
