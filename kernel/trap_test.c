@@ -7,29 +7,36 @@
  *
  * Bootarg trap=illegal (unimp, default) | load (load from address 0:
  * access fault) | ebreak | sp (unimp with sp = 0: the trap itself cannot
- * push its frame there).
+ * push its frame there). Bootarg trap_all=1: every hart traps at once
+ * (one report, the others parked).
  */
 #include <kernel/kernel.h>
 
 static unsigned trap_hart;
 static char kind[16] = "illegal";
+static bool trap_all;
 
 static void setup(void)
 {
 	trap_hart = kernel_arg_hart("trap_hart", platform_nharts() - 1);
 	kernel_arg_str("trap", kind, sizeof(kind));
+	trap_all = kernel_arg_u64("trap_all", 0) != 0;
 	/* Named, not run as the illegal instruction run() falls back to. */
 	if (memcmp(kind, "illegal", 8) && memcmp(kind, "load", 5) && memcmp(kind, "ebreak", 7) &&
 	    memcmp(kind, "sp", 3))
 		panic("bootarg trap: '%s' is none of illegal, load, ebreak, sp", kind);
-	kprintf("trap_test: hart %u will trap (%s)\n", trap_hart, kind);
+	if (trap_all)
+		kprintf("trap_test: every hart will trap (%s)\n", kind);
+	else
+		kprintf("trap_test: hart %u will trap (%s)\n", trap_hart, kind);
 }
 
 static void run(unsigned me)
 {
-	if (me != trap_hart)
+	if (me != trap_hart && !trap_all)
 		return; /* wait in the final barrier, interrupts on */
-	kprintf("trap_test: hart %u trapping now\n", me);
+	if (!trap_all)
+		kprintf("trap_test: hart %u trapping now\n", me);
 	if (!memcmp(kind, "load", 5))
 		(void)*(volatile unsigned long *)0;
 	else if (!memcmp(kind, "ebreak", 7))

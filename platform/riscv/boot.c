@@ -14,6 +14,8 @@ _Static_assert(__builtin_offsetof(struct hart_local, index) == HART_LOCAL_INDEX,
 	       "entry.S and port_hart_id() expect the index first");
 _Static_assert(__builtin_offsetof(struct hart_local, stack_top) == HART_LOCAL_STACK_TOP,
 	       "entry.S loads sp from HART_LOCAL_STACK_TOP below tp");
+_Static_assert(__builtin_offsetof(struct hart_local, parked) == HART_LOCAL_PARKED,
+	       "trap.S sets parked at HART_LOCAL_PARKED below tp");
 
 /*
  * tp points at this block's data between _start and the hart probe:

@@ -9,6 +9,8 @@
  * report. Such a trap is taken on trap_bad_stack instead, with the bad sp
  * in its frame, and trap_handler(frame, 1) reports it.
  */
+#include <platform/riscv_layout.h>
+
 #define FRAME_SIZE (36 * 8)
 #define BAD_STACK_SIZE 8192
 
@@ -82,7 +84,16 @@ bad_sp:
 	mv	a0, sp
 	li	a1, 1
 	call	trap_handler		/* panics: does not return */
+	/*
+	 * A second hart with a bad sp: park as platform_park() does, which
+	 * needs a stack. Say so in this hart's parked flag: the panic counts
+	 * it, and waited its whole second for it, then read it as a hart that
+	 * did not stop. Release: as platform_park's store.
+	 */
 3:	csrw	sie, zero
+	li	sp, 1
+	fence	rw, w
+	sw	sp, (HART_LOCAL_PARKED - HART_LOCAL_BYTES)(tp)
 4:	wfi
 	j	4b
 

@@ -14,6 +14,8 @@
 /* Field offsets inside struct hart_local; checked by _Static_assert. */
 #define HART_LOCAL_INDEX 0
 #define HART_LOCAL_STACK_TOP 16
+/* trap.S marks a hart parked that has no stack to call platform_park on. */
+#define HART_LOCAL_PARKED 88
 /* sizeof(struct hart_local): the distance from it to tp. */
 #define HART_LOCAL_BYTES 128
 /* The layer above's area per hart: percpu's struct percpu_cpu. */
