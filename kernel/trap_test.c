@@ -7,7 +7,9 @@
  *
  * Bootarg trap=illegal (unimp, default) | load (load from address 0:
  * access fault) | ebreak | sp (unimp with sp = 0: the trap itself cannot
- * push its frame there). Bootarg trap_all=1: every hart traps at once
+ * push its frame there) | overflow (24 KiB of frames on the 16 KiB stack,
+ * then back: the hart below crashes on what they overwrote, and the
+ * report must name the hart that overran). Bootarg trap_all=1: every hart traps at once
  * (one report, the others parked).
  */
 #include <kernel/kernel.h>
@@ -23,12 +25,27 @@ static void setup(void)
 	trap_all = kernel_arg_u64("trap_all", 0) != 0;
 	/* Named, not run as the illegal instruction run() falls back to. */
 	if (memcmp(kind, "illegal", 8) && memcmp(kind, "load", 5) && memcmp(kind, "ebreak", 7) &&
-	    memcmp(kind, "sp", 3))
-		panic("bootarg trap: '%s' is none of illegal, load, ebreak, sp", kind);
+	    memcmp(kind, "sp", 3) && memcmp(kind, "overflow", 9))
+		panic("bootarg trap: '%s' is none of illegal, load, ebreak, sp, overflow", kind);
 	if (trap_all)
 		kprintf("trap_test: every hart will trap (%s)\n", kind);
 	else
 		kprintf("trap_test: hart %u will trap (%s)\n", trap_hart, kind);
+}
+
+/*
+ * trap=overflow: 1 KiB frames, each written whole, 24 deep: 24 KiB of a
+ * 16 KiB stack, the rest in the next stack down (another hart's).
+ */
+static __attribute__((noinline)) unsigned long recurse(unsigned depth)
+{
+	volatile unsigned char frame[1024];
+
+	for (unsigned i = 0; i < sizeof(frame); i++)
+		frame[i] = (unsigned char)(0xa5 ^ depth);
+	if (depth == 0)
+		return frame[0];
+	return recurse(depth - 1) + frame[depth % sizeof(frame)];
 }
 
 static void run(unsigned me)
@@ -41,6 +58,8 @@ static void run(unsigned me)
 		(void)*(volatile unsigned long *)0;
 	else if (!memcmp(kind, "ebreak", 7))
 		__asm__ volatile("ebreak");
+	else if (!memcmp(kind, "overflow", 9))
+		kprintf("trap_test: hart %u came back from its overflow (%lu)\n", me, recurse(24));
 	else if (!memcmp(kind, "sp", 3))
 		__asm__ volatile("li sp, 0\n\tunimp");
 	else

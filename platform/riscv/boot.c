@@ -155,6 +155,9 @@ void platform_boot(unsigned long hartid, const void *dtb)
 	for (unsigned i = 0; initial && i < nharts; i++)
 		memcpy(hart_blocks[i].data, initial, PORT_HART_DATA_BYTES);
 	hart_blocks[boot_index].local.stack_top = (unsigned long)__stacks_end;
+	/* Before any hart runs on its stack; the boot stack is far above. */
+	for (unsigned i = 0; i < nharts; i++)
+		*(volatile unsigned long *)platform_stack_guard(i) = PLATFORM_STACK_GUARD;
 	hart_blocks[boot_index].local.started = 1;
 	set_tp(&hart_blocks[boot_index]);
 
@@ -235,6 +238,14 @@ unsigned platform_boot_hart(void)
 struct hart_local *platform_hart_local(unsigned index)
 {
 	return &hart_blocks[index].local;
+}
+
+const volatile unsigned long *platform_stack_guard(unsigned index)
+{
+	if (index >= nharts)
+		return NULL;
+	return (const volatile unsigned long *)(hart_blocks[index].local.stack_top -
+						(unsigned long)__stack_size);
 }
 
 unsigned long platform_hartid(unsigned index)
