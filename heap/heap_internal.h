@@ -266,7 +266,8 @@ static inline unsigned heap_ctz64(uint64_t x)
 
 static inline unsigned heap_log2(uint64_t x)
 {
-	return 63u - (unsigned)__builtin_clzll(x);
+	/* 63 - clz, as an XOR: x86's bsr is the XOR's result, no subtraction. */
+	return 63u ^ (unsigned)__builtin_clzll(x);
 }
 #endif
 
@@ -323,7 +324,11 @@ static inline unsigned bin_of(uintptr_t size)
 	if (u >= LAST_BIN_U)
 		return HEAP_NUM_BINS - 1;
 	unsigned l = range_log2(u);
-	return EXACT_BINS + (l - 6) * 8 + (unsigned)((u >> (l - 3)) & 7);
+	/*
+	 * EXACT_BINS + (l - 6) * 8 + ((u >> (l - 3)) & 7), folded: u >> (l - 3)
+	 * is 8..15, so the mask is a subtraction of 8 that joins the constant.
+	 */
+	return 8 * l + (EXACT_BINS - 6 * 8 - 8) + (unsigned)(u >> (l - 3));
 }
 
 /*
