@@ -127,17 +127,23 @@ static inline uintptr_t tag_size(uintptr_t t)
  * A whole tag: size (a multiple of 16, <= MAX_BLOCK), A and P from flags,
  * the state the heap writes (live or free), and the check lane `check`.
  */
-static inline uintptr_t tag_compose(uintptr_t size, uintptr_t flags, uint16_t check)
+static inline uintptr_t tag_compose(uintptr_t size, uintptr_t flags, uintptr_t check)
 {
 	uintptr_t state = (flags & HEAP_TAG_ALLOC) ? HEAP_STATE_LIVE : HEAP_STATE_FREE;
-	return ((size >> 4) << HEAP_TAG_SIZE_SHIFT) | ((uintptr_t)check << HEAP_TAG_CHECK_SHIFT) |
+	/* size is a multiple of 16 below 2^36: (size >> 4) << 32, one shift. */
+	return (size << (HEAP_TAG_SIZE_SHIFT - 4)) | (check << HEAP_TAG_CHECK_SHIFT) |
 	       (state << 8) | (flags & (HEAP_TAG_ALLOC | HEAP_TAG_PREV_FREE));
 }
 
-/* The check lane of block b with this size and flags' A. */
-static inline uint16_t tag_check_for(uintptr_t b, uintptr_t size, uintptr_t flags)
+/*
+ * The check lane of block b with this size and flags' A (below 2^16).
+ * heap_tag_check_of's input b ^ (size16 << 21) is b ^ (size << 17) for a
+ * size that is a multiple of 16 below 2^36: no truncation to 32 bits.
+ */
+static inline uintptr_t tag_check_for(uintptr_t b, uintptr_t size, uintptr_t flags)
 {
-	return heap_tag_check_of(b, (uint32_t)(size >> 4), (unsigned)(flags & HEAP_TAG_ALLOC));
+	return heap_tag_check_mix((uint64_t)b ^ ((uint64_t)size << 17),
+				  (unsigned)(flags & HEAP_TAG_ALLOC));
 }
 
 /* tag_compose with the check of b, its size and A. */
@@ -160,7 +166,7 @@ static inline bool tag_ok(uintptr_t b, uintptr_t t)
  * tag with the check lane `check`; an allocated block (not the sentinel,
  * size 0) gets its canary at level 2.
  */
-static inline void tag_write_check(uintptr_t b, uintptr_t size, uintptr_t flags, uint16_t check)
+static inline void tag_write_check(uintptr_t b, uintptr_t size, uintptr_t flags, uintptr_t check)
 {
 	tag_store(b, tag_compose(size, flags, check));
 #if HEAP_HARDENING >= 2
@@ -182,7 +188,7 @@ static inline void tag_write(uintptr_t b, uintptr_t size, uintptr_t flags)
  */
 static inline void tag_write_flipped(uintptr_t b, uintptr_t size, uintptr_t flags, uint16_t was)
 {
-	tag_write_check(b, size, flags, (uint16_t)(was ^ HEAP_TAG_CHECK_ALLOC_FLIP));
+	tag_write_check(b, size, flags, (uintptr_t)(was ^ HEAP_TAG_CHECK_ALLOC_FLIP));
 }
 
 /* The canary of the allocated block b of size s is intact (level >= 2). */

@@ -221,13 +221,23 @@ static inline bool heap_tag_is_cached(const void *p)
 #define HEAP_TAG_CHECK_ALLOC_FLIP 0x5b2du
 
 /*
+ * The check from the hash's input, b ^ (size16 << 21) (heap_tag_check_of;
+ * the heap's own callers form it from the size in bytes), as a word below
+ * 2^16: callers that shift it into a tag need no zero extension.
+ */
+static inline uint64_t heap_tag_check_mix(uint64_t in, unsigned alloc)
+{
+	uint64_t x = in * 0x9e3779b97f4a7c15u;
+	return ((x >> 49) | 0x8000u) ^ ((alloc & 1u) * (uint64_t)HEAP_TAG_CHECK_ALLOC_FLIP);
+}
+
+/*
  * The check of a tag at block address b (the payload minus 8) for block
  * size16 * 16 and the A bit `alloc`: 15 hash bits, the top bit set.
  */
 static inline uint16_t heap_tag_check_of(uintptr_t b, uint32_t size16, unsigned alloc)
 {
-	uint64_t x = ((uint64_t)b ^ ((uint64_t)size16 << 21)) * 0x9e3779b97f4a7c15u;
-	return (uint16_t)(((x >> 49) | 0x8000u) ^ ((alloc & 1u) * HEAP_TAG_CHECK_ALLOC_FLIP));
+	return (uint16_t)heap_tag_check_mix((uint64_t)b ^ ((uint64_t)size16 << 21), alloc);
 }
 
 /*
