@@ -116,12 +116,12 @@ static void bin_remove(struct heap *h, uintptr_t b, uintptr_t size)
  * bytes below it (0: the block below is allocated; its footer sits at b - W)
  * and with the free block of nsz bytes above it (0: allocated). Tags
  * swallowed by the merge are zeroed so they never look valid. A merge
- * reuses a neighbour's list node when the bin stays the same. chk is b's
- * check lane as an allocated block of `size` bytes, or 0 if the caller has
- * none: when nothing merges, the free tag's check is then a flip of it.
+ * reuses a neighbour's list node when the bin stays the same. `tagged`: b
+ * holds its own allocated tag of `size` bytes, validated; when nothing
+ * merges, the free tag is then that tag flipped (tag_write_freed).
  */
 static inline __attribute__((always_inline)) void coalesce(struct heap *h, uintptr_t b, uintptr_t size, uintptr_t psz,
-			    uintptr_t nsz, uint16_t chk)
+			    uintptr_t nsz, bool tagged)
 {
 	uintptr_t n = b + size, node = 0;
 	unsigned ni = 0;
@@ -149,8 +149,8 @@ static inline __attribute__((always_inline)) void coalesce(struct heap *h, uintp
 		flags_store(n, (uint8_t)(flags_load(n) | HEAP_TAG_PREV_FREE));
 	}
 	/* No free block can sit below a free block, so P is clear. */
-	if (!node && chk)
-		tag_write_flipped(b, size, 0, chk); /* b kept its address and size */
+	if (!node && tagged)
+		tag_write_freed(b); /* b kept its address and size */
 	else
 		tag_write(b, size, 0);
 	footer_set(b, size);
@@ -172,7 +172,7 @@ static void free_span(struct heap *h, uintptr_t b, uintptr_t size, bool prev_fre
 	uintptr_t n = b + size;
 	uintptr_t nsz = (flags_load(n) & HEAP_TAG_ALLOC) ? 0 : (uintptr_t)size16_load(n) << 4;
 
-	coalesce(h, b, size, prev_free ? footer_get(b) : 0, nsz, 0);
+	coalesce(h, b, size, prev_free ? footer_get(b) : 0, nsz, false);
 }
 
 /* ---- regions --------------------------------------------------------- */
@@ -507,7 +507,7 @@ static __attribute__((noinline)) void *carve_aligned(struct heap *h, uintptr_t b
 	bin_unlink(h, i, b);
 	h->st.free_blocks--;
 	tag_write(a, size, HEAP_TAG_ALLOC | HEAP_TAG_PREV_FREE);
-	coalesce(h, b, gap, 0, 0, 0);
+	coalesce(h, b, gap, 0, 0, false);
 	if (size < avail)
 		free_span(h, a + size, avail - size, false);
 	else
@@ -809,7 +809,6 @@ size_t heap_alloc_batch(struct heap *h, size_t size, size_t align, void **out, s
 /* A live block handed to the heap, and its free neighbours' sizes (or 0). */
 struct blk {
 	uintptr_t b, size, psz, nsz;
-	uint16_t chk; /* b's check lane, validated */
 };
 
 /*
@@ -874,12 +873,12 @@ static inline __attribute__((always_inline)) bool quick_lookup(const struct heap
 	uintptr_t first = region_first(r), sent = r->sentinel;
 	if ((a & (GRAIN - 1)) || b < first || b >= sent)
 		return false;
+	/* Sizes in bytes, checks by tag_check_for: no size / 16 kept beside them. */
 	unsigned f = flags_load(b);
-	uint32_t s16 = size16_load(b);
-	uint16_t chk = heap_tag_check_of(b, s16, 1);
-	if ((f & ~(unsigned)HEAP_TAG_PREV_FREE) != HEAP_TAG_ALLOC || check_load(b) != chk)
+	uintptr_t s = block_size(b);
+	if ((f & ~(unsigned)HEAP_TAG_PREV_FREE) != HEAP_TAG_ALLOC ||
+	    check_load(b) != tag_check_for(b, s, HEAP_TAG_ALLOC))
 		return false;
-	uintptr_t s = (uintptr_t)s16 << 4;
 	if (s < MIN_BLOCK || s > sent - b)
 		return false;
 	unsigned st = state_load(b);
@@ -889,9 +888,8 @@ static inline __attribute__((always_inline)) bool quick_lookup(const struct heap
 		return false;
 	uintptr_t n = b + s;
 	unsigned nf = flags_load(n);
-	uint32_t n16 = size16_load(n);
-	if ((nf & ~(unsigned)HEAP_TAG_ALLOC) != 0 ||
-	    check_load(n) != heap_tag_check_of(n, n16, nf))
+	uintptr_t ns = block_size(n);
+	if ((nf & ~(unsigned)HEAP_TAG_ALLOC) != 0 || check_load(n) != tag_check_for(n, ns, nf))
 		return false;
 	uintptr_t psz = 0;
 	if (f & HEAP_TAG_PREV_FREE) {
@@ -908,8 +906,7 @@ static inline __attribute__((always_inline)) bool quick_lookup(const struct heap
 	k->b = b;
 	k->size = s;
 	k->psz = psz;
-	k->nsz = (nf & HEAP_TAG_ALLOC) ? 0 : (uintptr_t)n16 << 4;
-	k->chk = chk;
+	k->nsz = ns & ((uintptr_t)(nf & HEAP_TAG_ALLOC) - 1); /* 0 if allocated: no select */
 	return true;
 }
 
@@ -922,7 +919,6 @@ static void blk_fill(struct blk *k, uintptr_t b)
 	k->size = s;
 	k->psz = (t & HEAP_TAG_PREV_FREE) ? footer_get(b) : 0;
 	k->nsz = (flags_load(n) & HEAP_TAG_ALLOC) ? 0 : block_size(n);
-	k->chk = check_load(b);
 }
 
 /* lookup, then *k: the error path, and blocks of other regions. */
@@ -951,7 +947,7 @@ static inline __attribute__((always_inline)) void release(struct heap *h,
 {
 	h->st.bytes_in_use -= k->size;
 	h->st.total_frees++;
-	coalesce(h, k->b, k->size, k->psz, k->nsz, k->chk);
+	coalesce(h, k->b, k->size, k->psz, k->nsz, true);
 }
 
 /* heap_free's error path, and frees into regions other than the current one. */
@@ -1092,7 +1088,7 @@ static void keep_grown(struct heap *h, uintptr_t b, uintptr_t s, uintptr_t need,
 	tag_write(b, keep, HEAP_TAG_ALLOC | pf);
 	note_alloc(h, keep - s, 0);
 	if (keep < total)
-		coalesce(h, b + keep, total - keep, 0, 0, 0);
+		coalesce(h, b + keep, total - keep, 0, 0, false);
 	else
 		tag_set_prev_free(b + total, false);
 }
@@ -1176,7 +1172,7 @@ static inline __attribute__((always_inline)) void *resize_block(struct heap *h, 
 		if (s - need >= MIN_BLOCK) {
 			tag_write(b, need, HEAP_TAG_ALLOC | pf);
 			h->st.bytes_in_use -= s - need;
-			coalesce(h, b + need, s - need, 0, k.nsz, 0); /* k read the block above */
+			coalesce(h, b + need, s - need, 0, k.nsz, false); /* k read the block above */
 		}
 		return p;
 	}

@@ -191,6 +191,20 @@ static inline void tag_write_flipped(uintptr_t b, uintptr_t size, uintptr_t flag
 	tag_write_check(b, size, flags, (uintptr_t)(was ^ HEAP_TAG_CHECK_ALLOC_FLIP));
 }
 
+/*
+ * The free tag of the allocated block b, from its own tag word, which the
+ * caller validated (its check agrees with b and its size): the same size,
+ * A and P clear, the free state, the check flipped. What tag_write_flipped
+ * writes for a block that keeps its size, with no check or size in a
+ * register: a free with no free neighbour then needs fewer of them.
+ */
+static inline void tag_write_freed(uintptr_t b)
+{
+	uintptr_t t = *tag_at(b) & ~(uintptr_t)0xffff; /* size and check */
+	tag_store(b, (t ^ ((uintptr_t)HEAP_TAG_CHECK_ALLOC_FLIP << HEAP_TAG_CHECK_SHIFT)) |
+			     ((uintptr_t)HEAP_STATE_FREE << 8));
+}
+
 /* The canary of the allocated block b of size s is intact (level >= 2). */
 static inline bool canary_ok(uintptr_t b, uintptr_t s)
 {
