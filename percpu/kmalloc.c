@@ -495,6 +495,28 @@ static inline __attribute__((always_inline)) bool kfree_hit_in_range(void *p)
 }
 
 /*
+ * Will the heap take back p, a plausible live block of `usable` bytes, if
+ * the free hands it there? Not at HEAP_HARDENING >= 2 with its canary
+ * overwritten: the heap names the overflow and leaves the block allocated,
+ * so if the misuse handler returns the caller still holds it, and counting
+ * the free put allocs - frees one below the blocks held
+ * (//percpu:canary_books_test). The canary is loaded only where it lies in
+ * a region: the size of a tag whose check matches is not proof enough for
+ * a load that far.
+ */
+static bool heap_takes_back(const void *p, size_t usable)
+{
+#if HEAP_HARDENING >= 2
+	/* Past the regions: the heap names the tag and keeps the block too. */
+	return percpu_in_heap((const char *)p + usable) && heap_canary_ok(p);
+#else
+	(void)p;
+	(void)usable;
+	return true;
+#endif
+}
+
+/*
  * kfree's slow path for p, a pointer into a region that is no offset
  * pointer: true if p was cached (or a free that lost the claim race was
  * named); false if the heap must take it (large, bypass, no room, a
@@ -517,7 +539,8 @@ static inline __attribute__((always_inline)) bool free_cached(void *p)
 		 * canary is overwritten is not cached: the heap names it.
 		 */
 		if (cls >= PERCPU_NCLASSES || percpu_class_heap_only[cls]) {
-			count_large(false);
+			if (heap_takes_back(p, usable))
+				count_large(false);
 		} else if (cls < PERCPU_NCLASSES && cache_canary_ok(p)) {
 			enum percpu_free_result r = free_slow(p, cls);
 			if (r == PERCPU_FREE_LOST)
@@ -525,12 +548,13 @@ static inline __attribute__((always_inline)) bool free_cached(void *p)
 			if (r != PERCPU_FREE_HEAP)
 				return true;
 		}
-	} else if (heap_tag_plausible_live(p)) {
+	} else if (heap_tag_plausible_live(p) && heap_takes_back(p, heap_block_size(p))) {
 		/*
 		 * Only a block the heap will take back counts as a free: a
 		 * freed one (a double free, the heap's or a magazine's tag)
-		 * is named there, and if a handler returns nothing came
-		 * back, so allocs - frees stays the blocks the caller holds.
+		 * or one with a broken canary is named there, and if a
+		 * handler returns nothing came back, so allocs - frees stays
+		 * the blocks the caller holds.
 		 */
 		count_large(false);
 	}
