@@ -496,23 +496,33 @@ static inline __attribute__((always_inline)) bool kfree_hit_in_range(void *p)
 
 /*
  * Will the heap take back p, a plausible live block of `usable` bytes, if
- * the free hands it there? Not at HEAP_HARDENING >= 2 with its canary
- * overwritten: the heap names the overflow and leaves the block allocated,
+ * the free hands it there? Not with the tag above it damaged (an overflow
+ * into it: "corrupted tag", as the heap's lookup checks it: A and P, the
+ * check of its size) or at HEAP_HARDENING >= 2 its canary ("buffer
+ * overflow (canary)"): the heap names the block and leaves it allocated,
  * so if the misuse handler returns the caller still holds it, and counting
  * the free put allocs - frees one below the blocks held
- * (//percpu:canary_books_test). The canary is loaded only where it lies in
- * a region: the size of a tag whose check matches is not proof enough for
- * a load that far.
+ * (//percpu:canary_books_test, next_tag_books_test); caching it hid the
+ * overflow. Both are loaded only where they lie in a region: the size of a
+ * tag whose check matches is not proof enough for a load that far. The tag
+ * above with one relaxed load: while p is live the heap rewrites it only
+ * whole (one word, under its lock) or its flags byte, and its owner the
+ * state byte, none of which a sound tag fails on. Not under TSan, for
+ * which the heap's plain stores are a race (next_tag_plausible).
  */
 static bool heap_takes_back(const void *p, size_t usable)
 {
-#if HEAP_HARDENING >= 2
-	/* Past the regions: the heap names the tag and keeps the block too. */
-	return percpu_in_heap((const char *)p + usable) && heap_canary_ok(p);
-#else
-	(void)p;
-	(void)usable;
+	const heap_tag_t *above = (const heap_tag_t *)((const char *)p + usable + HEAP_CANARY_BYTES);
+	if (!percpu_in_heap(above) || !heap_canary_ok(p))
+		return false;
+#if PERCPU_TSAN
 	return true;
+#else
+	uintptr_t t = LOAD_RELAXED(above);
+	return (t & ~(uintptr_t)HEAP_TAG_ALLOC & 0xffu) == 0 &&
+	       (uint16_t)(t >> HEAP_TAG_CHECK_SHIFT) ==
+		       heap_tag_check_of((uintptr_t)above, (uint32_t)(t >> HEAP_TAG_SIZE_SHIFT),
+					 (unsigned)(t & HEAP_TAG_ALLOC));
 #endif
 }
 
@@ -533,15 +543,17 @@ static inline __attribute__((always_inline)) bool free_cached(void *p)
 	if (percpu_mode_ == PERCPU_MAGAZINES && cacheable_size(p, &usable)) {
 		unsigned cls = percpu_usable_class(usable);
 		/*
-		 * A block of no class's size (a heap block sized to its
-		 * request, or grown in place) or of a class only the heap
-		 * serves goes there as a large block does. A block whose
-		 * canary is overwritten is not cached: the heap names it.
+		 * A block the heap will not take back is neither cached nor
+		 * counted: the heap names it. A block of no class's size (a
+		 * heap block sized to its request, or grown in place) or of
+		 * a class only the heap serves goes there as a large block
+		 * does.
 		 */
-		if (cls >= PERCPU_NCLASSES || percpu_class_heap_only[cls]) {
-			if (heap_takes_back(p, usable))
-				count_large(false);
-		} else if (cls < PERCPU_NCLASSES && cache_canary_ok(p)) {
+		if (!heap_takes_back(p, usable)) {
+			/* the heap names it */
+		} else if (cls >= PERCPU_NCLASSES || percpu_class_heap_only[cls]) {
+			count_large(false);
+		} else {
 			enum percpu_free_result r = free_slow(p, cls);
 			if (r == PERCPU_FREE_LOST)
 				percpu_free_lost(p);

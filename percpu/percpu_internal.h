@@ -842,22 +842,15 @@ static inline void poison_check(void *p)
 
 /*
  * PERCPU_HARDEN >= 2: p's canary (<heap/heap_tag.h>) is intact, checked
- * before a free caches p; a block with a broken one goes to the heap, which
- * names the overflow. Keyed on PERCPU_HARDEN so a lower percpu level over a
- * hardened heap (harden0_test) keeps its own fast path. For a p whose tag
- * checks out (the slow paths).
- */
-static inline __attribute__((always_inline)) bool cache_canary_ok(const void *p)
-{
-	return PERCPU_HARDEN < 2 || heap_canary_ok(p);
-}
-
-/*
- * cache_canary_ok for the hit paths, whose filters (a class state, the
- * check's top bit) let through an interior pointer whose fake tag is the
- * caller's bytes: the canary word, at the end the tag's size gives, is
- * loaded only if p is 16-aligned and that word lies inside the heap's
- * filter (kheap_bounds_: claimed memory, no gap). Before, a fake size sent
+ * before a hit free caches p; a block with a broken one goes to the heap,
+ * which names the overflow (the slow path's check: heap_takes_back in
+ * kmalloc.c). Keyed on PERCPU_HARDEN so a lower percpu level over a
+ * hardened heap (harden0_test) keeps its own fast path. The hit paths'
+ * filters (a class state, the check's top bit) let through an interior
+ * pointer whose fake tag is the caller's bytes: the canary word, at the
+ * end the tag's size gives, is loaded only if p is 16-aligned and that
+ * word lies inside the heap's filter (kheap_bounds_: claimed memory, no
+ * gap). Before, a fake size sent
  * the load up to 64 GiB away (a fault), and a misaligned p read the size
  * lane misaligned (//percpu:interior_fast_free_h2_test). A real block
  * outside the filter (another region) misses here and is cached by the
