@@ -1008,7 +1008,7 @@ static inline __attribute__((always_inline)) bool cacheable_size(const void *p, 
 	if (!heap_tag_plausible_live(p))
 		return false;
 	*usable = heap_block_size(p);
-	return (*usable >> 4) < PERCPU_TABLE_ENTRIES && next_tag_plausible(p, *usable);
+	return (*usable >> 4) < PERCPU_USABLE_ENTRIES && next_tag_plausible(p, *usable);
 }
 
 /*

@@ -94,5 +94,7 @@ _Static_assert(PERCPU_TABLE_ENTRIES == 2049, "FOR_TABLE_ lists 2049 entries");
 /* Index (size + 15) >> 4. */
 const uint8_t percpu_size_class_table[PERCPU_TABLE_ENTRIES] = { FOR_TABLE_(SIZE_ENTRY_) };
 
-/* Index usable >> 4. */
-const uint8_t percpu_usable_class_table[PERCPU_TABLE_ENTRIES] = { FOR_TABLE_(USABLE_ENTRY_) };
+/* Index usable >> 4: the last class's next entry too (PERCPU_USABLE_ENTRIES). */
+const uint8_t percpu_usable_class_table[PERCPU_USABLE_ENTRIES] = {
+	FOR_TABLE_(USABLE_ENTRY_), USABLE_ENTRY_(2049u)
+};

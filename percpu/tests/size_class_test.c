@@ -57,7 +57,7 @@ int main(void)
 	 * bigger block is not cached under a class charged less than it.
 	 */
 	size_t cached = 0;
-	for (size_t u = 16; u < PERCPU_TABLE_ENTRIES << 4; u++) {
+	for (size_t u = 16; u < PERCPU_USABLE_ENTRIES << 4; u++) {
 		unsigned want = PERCPU_NCLASSES;
 		for (unsigned c = 0; c < PERCPU_NCLASSES; c++)
 			if (percpu_class_size[c] <= u && (u >> 4) - (percpu_class_size[c] >> 4) <= 1)
@@ -67,13 +67,18 @@ int main(void)
 	}
 	/*
 	 * 16..159 all (the classes to 128, and 128's next entry), then 32
-	 * bytes from each class above 128, the last one's cut to 16 by the
-	 * table's end.
+	 * bytes from each class above 128, the last one's too.
 	 */
-	CHECK_EQ(cached, (160 - 16) + (PERCPU_NCLASSES - 8) * 32 - 16);
-	/* A block made for class c (usable c + 8) goes back to class c. */
-	for (unsigned c = 0; c < PERCPU_NCLASSES; c++)
+	CHECK_EQ(cached, (160 - 16) + (PERCPU_NCLASSES - 8) * 32);
+	/*
+	 * A block made for class c (usable c + 8, or c + 24 with a granule
+	 * the heap could not split off) goes back to class c.
+	 */
+	for (unsigned c = 0; c < PERCPU_NCLASSES; c++) {
 		CHECK(percpu_usable_class(percpu_class_size[c] + 8) == c);
+		if (c >= 7) /* below 128 the next entry is the next class's */
+			CHECK(percpu_usable_class(percpu_class_size[c] + 24) == c);
+	}
 	printf("size_class_test: PASS\n");
 	return 0;
 }

@@ -44,7 +44,8 @@
  * size -> class is one byte load: percpu_size_class_table[(size + 15) >> 4]
  * (2049 entries; size 0 maps to class 0). kfree maps a block's usable size
  * (from the heap tag, >= the class size it was allocated for) to its class
- * with percpu_usable_class_table[usable >> 4]: the largest class not above
+ * with percpu_usable_class_table[usable >> 4] (2050 entries: a last-class
+ * block may hold 32768 + 24 bytes): the largest class not above
  * it, if the block is no more than a class block of it (usable within 32
  * bytes of the class: a round is charged its class's bytes), else
  * PERCPU_NCLASSES, a slot that never has a magazine: the block goes back
@@ -64,6 +65,12 @@
 #define PERCPU_MAX_FAST 5120
 #define PERCPU_NFAST 29
 #define PERCPU_TABLE_ENTRIES ((PERCPU_MAX_SMALL >> 4) + 1)
+/*
+ * The usable table has one entry more: the last class's blocks land in its
+ * entry or the next, as every class's do (usable 32768 + 24 with a granule
+ * the heap could not split off).
+ */
+#define PERCPU_USABLE_ENTRIES (PERCPU_TABLE_ENTRIES + 1)
 
 /* The magazines' sizes and the depots' bounds: <percpu/config.h>. */
 
@@ -74,7 +81,7 @@ extern const uint8_t percpu_class_rounds[PERCPU_NCLASSES];
 /* (size + 15) >> 4 -> smallest class whose size >= size. */
 extern const uint8_t percpu_size_class_table[PERCPU_TABLE_ENTRIES];
 /* usable >> 4 -> the class a block of usable bytes is a block of (PERCPU_NCLASSES: none). */
-extern const uint8_t percpu_usable_class_table[PERCPU_TABLE_ENTRIES];
+extern const uint8_t percpu_usable_class_table[PERCPU_USABLE_ENTRIES];
 
 /* The class serving size bytes; size must be <= PERCPU_MAX_SMALL. */
 static inline unsigned percpu_size_class(size_t size)
@@ -82,7 +89,7 @@ static inline unsigned percpu_size_class(size_t size)
 	return percpu_size_class_table[(size + 15) >> 4];
 }
 
-/* The class a block of `usable` bytes can be cached in; usable <= MAX_SMALL. */
+/* The class a block of `usable` bytes can be cached in; usable >> 4 < PERCPU_USABLE_ENTRIES. */
 static inline unsigned percpu_usable_class(size_t usable)
 {
 	return percpu_usable_class_table[usable >> 4];
