@@ -21,14 +21,7 @@ static uint64_t held;
 
 static void check_books(const char *after)
 {
-	struct percpu_stats s;
-	percpu_sum_stats(&s);
-	if (s.allocs - s.frees != held)
-		printf("canary_books_test: after %s: allocs %llu - frees %llu != %llu held "
-		       "(large frees %llu)\n", after, (unsigned long long)s.allocs,
-		       (unsigned long long)s.frees, (unsigned long long)held,
-		       (unsigned long long)s.large_frees);
-	CHECK_EQ(s.allocs - s.frees, held);
+	test_check_books("canary_books_test", after, held);
 }
 
 /* kfree of p, whose canary the caller overwrote: named, nothing taken back. */

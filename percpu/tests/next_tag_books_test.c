@@ -23,13 +23,7 @@ static uint64_t held;
 
 static void check_books(const char *after)
 {
-	struct percpu_stats s;
-	percpu_sum_stats(&s);
-	if (s.allocs - s.frees != held)
-		printf("next_tag_books_test: after %s: allocs %llu - frees %llu != %llu held\n",
-		       after, (unsigned long long)s.allocs, (unsigned long long)s.frees,
-		       (unsigned long long)held);
-	CHECK_EQ(s.allocs - s.frees, held);
+	test_check_books("next_tag_books_test", after, held);
 }
 
 /*

@@ -73,6 +73,22 @@ static inline struct percpu_stats test_hart0_stats(void)
 	return s;
 }
 
+/*
+ * allocs - frees (percpu_sum_stats) must be `held`, the blocks the caller
+ * holds; a test that fails it names the step it failed after.
+ */
+static inline void test_check_books(const char *test, const char *after, uint64_t held)
+{
+	struct percpu_stats s;
+	percpu_sum_stats(&s);
+	if (s.allocs - s.frees != held)
+		printf("%s: after %s: allocs %llu - frees %llu != %llu held (large allocs %llu, "
+		       "large frees %llu)\n", test, after, (unsigned long long)s.allocs,
+		       (unsigned long long)s.frees, (unsigned long long)held,
+		       (unsigned long long)s.large_allocs, (unsigned long long)s.large_frees);
+	CHECK_EQ(s.allocs - s.frees, held);
+}
+
 static inline size_t test_heap_live(void)
 {
 	struct kheap_stats st;

@@ -5,6 +5,12 @@
  * console lock, with interrupts masked); once they are at it, the boot hart
  * panics with a long message. The report must come out whole, not with
  * the rest of a line another hart was writing spliced into it.
+ *
+ * Built with PANIC_TEAR_MASKED (panic_tear_masked_kernel), the other harts
+ * keep interrupts masked between their lines too, so the panic's IPI never
+ * reaches them and they never park: they stand for a hart that sits masked
+ * past the panic's wait (a vCPU thread the host descheduled in a critical
+ * section, a runaway masked loop) and prints when it gets going again.
  */
 #include <platform/mmode.h>
 
@@ -39,8 +45,10 @@ _Noreturn void mmode_secondary_main(void)
 	char *s = line[port_hart_id()];
 
 	fill(s, (char)('a' + port_hart_id()), MSG_LEN);
+#ifndef PANIC_TEAR_MASKED
 	/* As a kernel runs: interrupts on, so the panic's IPI is taken. */
 	mmode_irq_enable();
+#endif /* else masked, as the port starts a hart: no IPI is taken */
 	for (;;) {
 		port_printf("hart %u: %s\n", port_hart_id(), s);
 		__atomic_fetch_add(&lines_out, 1, __ATOMIC_RELAXED);
