@@ -8,8 +8,9 @@
  * Bootarg trap=illegal (unimp, default) | load (load from address 0:
  * access fault) | ebreak | sp (unimp with sp = 0: the trap itself cannot
  * push its frame there) | overflow (24 KiB of frames on the 16 KiB stack,
- * then back: the hart below crashes on what they overwrote, and the
- * report must name the hart that overran). Bootarg trap_all=1: every hart traps at once
+ * then back, then ebreak: the report must name the hart that overran,
+ * whether its own trap or the hart below, crashing on what they overwrote,
+ * comes first). Bootarg trap_all=1: every hart traps at once
  * (one report, the others parked).
  */
 #include <kernel/kernel.h>
@@ -58,8 +59,17 @@ static void run(unsigned me)
 		(void)*(volatile unsigned long *)0;
 	else if (!memcmp(kind, "ebreak", 7))
 		__asm__ volatile("ebreak");
-	else if (!memcmp(kind, "overflow", 9))
+	else if (!memcmp(kind, "overflow", 9)) {
 		kprintf("trap_test: hart %u came back from its overflow (%lu)\n", me, recurse(24));
+		/*
+		 * Then a trap of its own, whose guard check names the overrun
+		 * at once. Without it the run raced: hart 1 crashing on its
+		 * overwritten frames (the report, naming hart 2 too) against
+		 * hart 0 reaching finish() (exit 1, no report) when hart 1's
+		 * wait had not yet returned through them.
+		 */
+		__asm__ volatile("ebreak");
+	}
 	else if (!memcmp(kind, "sp", 3))
 		__asm__ volatile("li sp, 0\n\tunimp");
 	else
