@@ -6,10 +6,10 @@
  * cache is back in the heap. With remote flushes disabled (a test switch)
  * it must fail; with them, it must succeed.
  */
+#include "report_capture.h"
 #include "test_util.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <string.h>
 
 #define HEAP (256u << 10)
@@ -28,25 +28,6 @@ static void *hart_deaf(void *arg)
 	kfree(p);
 	percpu_hart_exit();
 	return NULL;
-}
-
-static char report[8192];
-static size_t report_len;
-
-static void capture(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	report_len += (size_t)vsnprintf(report + report_len,
-					sizeof(report) - report_len, fmt, ap);
-	va_end(ap);
-}
-
-static const char *take_report(void)
-{
-	report_len = 0;
-	kheap_report(capture);
-	return report;
 }
 
 static void *hart_a(void *arg)
@@ -90,7 +71,7 @@ int main(void)
 	 * The report names every active hart, those that cache nothing too,
 	 * and says whether the last flush request was answered.
 	 */
-	const char *r = take_report();
+	const char *r = report_take();
 	CHECK(strstr(r, "  percpu: hart 0 caches "));
 	CHECK(strstr(r, "  percpu: hart 1 caches 0 bytes\n"));
 	CHECK(strstr(r, "  percpu: hart 0's last flush request: every active hart answered\n"));
@@ -100,7 +81,7 @@ int main(void)
 	while (__atomic_load_n(&deaf, __ATOMIC_ACQUIRE) != 1)
 		;
 	percpu_drain();
-	r = take_report();
+	r = report_take();
 	CHECK(strstr(r, "  percpu: hart 2 caches "));
 	if (!strstr(r, "  percpu: hart 0's last flush request timed out; "
 		       "not answered by hart 2\n")) {

@@ -9,27 +9,14 @@
  * magazine goes to the depot); hart 0's allocation that cannot be served
  * reclaims; kheap_report's line is read back. Virtual harts on one thread.
  */
+#include "report_capture.h"
 #include "test_util.h"
 
-#include <stdarg.h>
 #include <string.h>
 
 #define HEAP (1u << 20)
 #define SIZE 64
 #define BLOCKS 3 /* fewer than any magazine's capacity */
-
-static char report[8192];
-static size_t used;
-
-static void capture(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(report + used, sizeof(report) - used, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		used += (size_t)n < sizeof(report) - used ? (size_t)n : sizeof(report) - used - 1;
-}
 
 int main(void)
 {
@@ -49,8 +36,7 @@ int main(void)
 	port_host_become_hart(0);
 	CHECK(kheap_try_alloc(2 * HEAP, 0) == NULL); /* reclaims, and fails */
 	CHECK_EQ(percpu_depot_bytes(), 0);
-	kheap_report(capture);
-	const char *line = strstr(report, "last reclaim got back");
+	const char *line = strstr(report_take(), "last reclaim got back");
 	CHECK(line != NULL);
 	unsigned long long total, own, depots;
 	CHECK(sscanf(line, "last reclaim got back %llu bytes: %llu own, %llu from depots",

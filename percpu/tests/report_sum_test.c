@@ -11,6 +11,7 @@
  * printed (the print callback waits for it), the deterministic form of
  * that race.
  */
+#include "report_capture.h"
 #include "test_util.h"
 
 #include <pthread.h>
@@ -43,17 +44,12 @@ static void *hart_1(void *arg)
 	return NULL;
 }
 
-static char report[8192];
-static size_t report_len;
-
 static void capture(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(report + report_len, sizeof(report) - report_len, fmt, ap);
+	const char *line = report_vappend(fmt, ap);
 	va_end(ap);
-	const char *line = report + report_len;
-	report_len += (size_t)n;
 	/* Hart 1's line is out: now its cache grows, before the total. */
 	if (strncmp(line, "  percpu: hart 1 caches ", 24) == 0) {
 		__atomic_store_n(&stage, 2, __ATOMIC_RELEASE);
