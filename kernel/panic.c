@@ -79,19 +79,14 @@ _Noreturn void port_panic(int exit_code, const char *fmt, ...)
 		dump_frame(hl->trap_frame);
 	/*
 	 * A hart that overran its stack wrote into the next one down and may
-	 * have left it to another hart to crash on (<platform/riscv.h>): name
-	 * it, whichever hart this report is about.
+	 * have left it to another hart to crash on
+	 * (<platform/riscv_stack_guard.h>): name it, whichever hart this
+	 * report is about.
 	 */
-	for (unsigned i = 0; i < platform_nharts(); i++) {
-		const volatile unsigned long *g = platform_stack_guard(i);
-		if (platform_hart_local(i)->started && *g != PLATFORM_STACK_GUARD) {
-			port_snprintf(report, sizeof(report),
-				      "  stack overflow: hart %u ran past the bottom of its stack "
-				      "(%p reads 0x%lx): the next stack down may be overwritten\n",
-				      i, (void *)g, *g);
+	for (unsigned i = 0; i < platform_nharts(); i++)
+		if (platform_hart_local(i)->started &&
+		    riscv_stack_guard_report(report, sizeof(report), i, platform_stack_guard(i)))
 			uart_puts(report);
-		}
-	}
 	port_snprintf(report, sizeof(report),
 		  "  hartid=%lu harts=%u parked=%u exit=%d\n", hl->hartid,
 		  platform_nharts(), parked, exit_code);

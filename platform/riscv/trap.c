@@ -62,16 +62,14 @@ void trap_handler(struct trap_frame *tf, int bad_stack)
 			   tf->sepc, tf->stval, tf->x[2]);
 	}
 	/*
-	 * This hart ran past its stack's bottom (<platform/riscv.h>): say so
-	 * now, before the hart whose frames it overwrote crashes and takes
-	 * the blame. One load a trap; its ticks make it look often.
+	 * This hart ran past its stack's bottom (<platform/riscv_stack_guard.h>):
+	 * say so now, before the hart whose frames it overwrote crashes and
+	 * takes the blame. One load a trap; its ticks make it look often.
 	 */
 	const volatile unsigned long *guard = platform_stack_guard(hl->index);
 	if (guard && *guard != PLATFORM_STACK_GUARD) { /* NULL: early boot */
 		hl->trap_frame = tf;
-		port_panic(PORT_EXIT_TRAP,
-			   "stack overflow: hart %u ran past the bottom of its stack (%p) into "
-			   "the next one down; trap scause=0x%lx (%s) sepc=0x%lx",
+		port_panic(PORT_EXIT_TRAP, RISCV_STACK_OVERFLOW_TRAP "scause=0x%lx (%s) sepc=0x%lx",
 			   hl->index, (void *)guard, scause,
 			   riscv_cause_name(scause & ~SCAUSE_INTERRUPT, scause & SCAUSE_INTERRUPT),
 			   tf->sepc);

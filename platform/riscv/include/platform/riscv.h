@@ -17,6 +17,7 @@
 
 #ifndef __ASSEMBLER__
 #include <platform/port.h>
+#include <platform/riscv_stack_guard.h>
 #include <platform/riscv_tick.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -98,15 +99,9 @@ unsigned platform_nharts(void);        /* harts present (probed) */
 unsigned platform_boot_hart(void);     /* index of the boot hart */
 struct hart_local *platform_hart_local(unsigned index);
 /*
- * The stacks lie back to back with no guard page (the MMU is off): a hart
- * that runs past the bottom of its stack writes on into the next one down,
- * another hart's outermost frames, and that hart is the one that crashes
- * later. So each stack's lowest word holds PLATFORM_STACK_GUARD from boot;
- * a hart that ran past it has most likely overwritten it. Checked at every
- * trap (the hart's own) and in the panic report (every hart's).
+ * Index's guard word (<platform/riscv_stack_guard.h>), or NULL if index is
+ * not a hart present.
  */
-#define PLATFORM_STACK_GUARD 0x5354414b47554152UL /* "RAUGKATS" */
-/* Index's guard word, or NULL if index is not a hart present. */
 const volatile unsigned long *platform_stack_guard(unsigned index);
 unsigned long platform_hartid(unsigned index);
 /* Starts hart `index` at kernel_secondary_main(); 0 or an SBI error. */
