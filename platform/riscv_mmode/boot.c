@@ -37,6 +37,14 @@ extern char _start[], eheap[];
 _Noreturn void mmode_boot_entry(const void *dtb);
 _Noreturn void mmode_boot_entry(const void *dtb)
 {
+	/*
+	 * First, before any check of them (a trap's, a panic's) and before
+	 * any other hart runs on its stack: every stack's, the harts that
+	 * never start included, so none reads as overrun. Ours is far below
+	 * our frames.
+	 */
+	for (unsigned h = 0; h < PORT_MAX_HARTS; h++)
+		*mmode_stack_guard(h) = PLATFORM_STACK_GUARD;
 	boot_hart = port_hart_id();
 	hart_timer_init();
 	mmode_fdt_scan(dtb);

@@ -159,5 +159,14 @@ _Noreturn void port_panic(int exit_code, const char *fmt, ...)
 	mmode_uart_puts("\n");
 	mmode_uart_puts(panic_buf);
 	mmode_uart_puts("\n");
+	/*
+	 * A hart that overran its stack wrote into the next one down and may
+	 * have left it to another hart to crash on: name it, whichever hart
+	 * this report is about. Every stack's guard is set (boot.c), the
+	 * harts' that never started included.
+	 */
+	for (unsigned h = 0; h < mmode_nharts() && h < PORT_MAX_HARTS; h++)
+		if (riscv_stack_guard_report(panic_buf, sizeof(panic_buf), h, mmode_stack_guard(h)))
+			mmode_uart_puts(panic_buf);
 	port_exit(exit_code);
 }

@@ -4,6 +4,7 @@
 #define PLATFORM_RISCV_MMODE_INTERNAL_H
 
 #include <platform/mmode.h>
+#include <platform/riscv_stack_guard.h>
 #include <platform/riscv_tick.h>
 
 #include "layout.h"
@@ -18,6 +19,19 @@ _Noreturn void mmode_park(void);
  * or if the DTB told nothing mmode_fdt_scan can check it by.
  */
 bool mmode_mem_holds(uint64_t lo, uint64_t hi);
+
+/* Hart h's stack: its top is where entry.S points sp. */
+extern char mmode_stacks[PORT_MAX_HARTS][MMODE_STACK_SIZE];
+
+/*
+ * Hart h's guard word, the lowest of its stack (<platform/riscv_stack_guard.h>):
+ * a hart that runs past its bottom writes into hart h - 1's top frames.
+ * Every stack's holds PLATFORM_STACK_GUARD from mmode_boot_entry on.
+ */
+static inline volatile unsigned long *mmode_stack_guard(unsigned h)
+{
+	return (volatile unsigned long *)mmode_stacks[h];
+}
 
 /* Per-hart timer state, touched only by its hart with interrupts masked. */
 struct mmode_hart {

@@ -66,7 +66,17 @@ void mmode_trap(unsigned long mcause, unsigned long mepc, unsigned long mtval)
 {
 	struct mmode_hart *mh = &mmode_harts[port_hart_id()];
 	unsigned long code = mcause & ~MCAUSE_INTERRUPT;
+	const volatile unsigned long *guard = mmode_stack_guard(port_hart_id());
 
+	/*
+	 * This hart ran past its stack's bottom: say so now, before the hart
+	 * whose frames it overwrote crashes and takes the blame. One load a
+	 * trap; its ticks make it look often.
+	 */
+	if (*guard != PLATFORM_STACK_GUARD)
+		port_panic(PORT_EXIT_TRAP, RISCV_STACK_OVERFLOW_TRAP "mcause=0x%lx (%s) mepc=0x%lx",
+			   port_hart_id(), (void *)guard, mcause,
+			   riscv_cause_name(code, mcause & MCAUSE_INTERRUPT), mepc);
 	if ((mcause & MCAUSE_INTERRUPT) && code == IRQ_M_TIMER) {
 		riscv_tick_interrupt(&mh->tick);
 		return;
