@@ -111,7 +111,7 @@ _Noreturn void port_exit(int code)
 
 _Noreturn void port_panic(int exit_code, const char *fmt, ...)
 {
-	unsigned me = port_hart_id(), owner = 0;
+	unsigned me = port_hart_id(), owner = 0, parked;
 	va_list ap;
 	int n;
 
@@ -151,6 +151,7 @@ _Noreturn void port_panic(int exit_code, const char *fmt, ...)
 		       port_time_us() < deadline)
 			port_cpu_relax();
 	}
+	parked = __atomic_load_n(&mmode_parked, __ATOMIC_ACQUIRE); /* as above */
 	n = port_snprintf(panic_buf, sizeof(panic_buf), "PANIC hart=%u: ", port_hart_id());
 	va_start(ap, fmt);
 	port_vsnprintf(panic_buf + n, sizeof(panic_buf) - (size_t)n, fmt, ap);
@@ -168,5 +169,13 @@ _Noreturn void port_panic(int exit_code, const char *fmt, ...)
 	for (unsigned h = 0; h < mmode_nharts() && h < PORT_MAX_HARTS; h++)
 		if (riscv_stack_guard_report(panic_buf, sizeof(panic_buf), h, mmode_stack_guard(h)))
 			mmode_uart_puts(panic_buf);
+	/*
+	 * As the S-mode kernel's report ends: how many harts stopped. Fewer
+	 * than the released harts but this one: a hart did not park within
+	 * the wait, and the report waited all of it.
+	 */
+	port_snprintf(panic_buf, sizeof(panic_buf), "  hartid=%u harts=%u parked=%u exit=%d\n",
+		      me, mmode_nharts(), parked, exit_code);
+	mmode_uart_puts(panic_buf);
 	port_exit(exit_code);
 }
