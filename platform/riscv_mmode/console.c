@@ -20,8 +20,7 @@
 #define LINE_MAX 512
 
 unsigned mmode_stopping; /* 0, or 1 + the hart whose panic stops the rest */
-/* Harts parked for good: atomic (release in mmode_park, acquire in port_panic). */
-static unsigned mmode_parked;
+unsigned mmode_parked;
 /*
  * How long a panic waits for the other harts to park before it prints: as
  * the S-mode kernel's panic (kernel/panic.c), a second.

@@ -11,6 +11,11 @@
 
 /* 1 + the first panicking hart, set once; every other hart that sees it parks. */
 extern unsigned mmode_stopping;
+/*
+ * Harts parked for good: atomic (release in mmode_park and in
+ * trap_vector.S's park for a second bad-sp hart, acquire in port_panic).
+ */
+extern unsigned mmode_parked;
 /* Set by mmode_release_harts (boot.c); entry.S waits for it. */
 extern unsigned mmode_released;
 _Noreturn void mmode_park(void);

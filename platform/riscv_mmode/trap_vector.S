@@ -71,7 +71,16 @@ bad_sp:
 	csrr	a2, mtval
 	csrr	a3, mscratch		/* the interrupted (bad) sp */
 	call	mmode_trap_bad_stack	/* panics: does not return */
+	/*
+	 * A second hart with a bad sp: park as mmode_park() does, which needs
+	 * a stack, and count ourselves parked as it does: the panic waited
+	 * its whole second for us, then read us as a hart that did not stop.
+	 * t0 is ours now (we never return). Release: as mmode_park's.
+	 */
 3:	csrw	mie, zero
+	la	sp, mmode_parked
+	li	t0, 1
+	amoadd.w.rl zero, t0, (sp)
 4:	wfi
 	j	4b
 
