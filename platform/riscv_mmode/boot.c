@@ -64,6 +64,17 @@ _Noreturn void mmode_secondary_entry(void)
 {
 	/* The release's wake-up: clear it, or the first unmask would trap. */
 	*(volatile uint32_t *)MMODE_CLINT_MSIP(port_hart_id()) = 0;
+	/*
+	 * The clear also took a panic's stop IPI, if one came since the
+	 * release: that hart stopped nowhere and the panic waited its whole
+	 * second for it. So look for a panic as the IPI would have. The fence
+	 * orders the clear (a device write) before the load: a panic that
+	 * sets mmode_stopping after the load sends its IPI after the clear,
+	 * and that one waits for the unmask.
+	 */
+	__asm__ volatile("fence iorw, iorw" ::: "memory");
+	if (__atomic_load_n(&mmode_stopping, __ATOMIC_RELAXED))
+		mmode_park();
 	hart_timer_init();
 	mmode_secondary_main();
 }
