@@ -456,6 +456,16 @@ static void __attribute__((noinline)) shim_init_slow(void)
 	/* 0 keeps every page; blocks of PURGE_MAX and up are always dropped. */
 	purge_init(env_size("SMPHEAP_PURGE_KB", DEFAULT_PURGE_KB, 0, PURGE_MAX >> 10));
 	percpu_init(bypass ? PERCPU_BYPASS : PERCPU_MAGAZINES);
+	/*
+	 * A malloc that fails does not wait for other threads' caches, as
+	 * glibc's does not: it still asks every thread to give its cache
+	 * back, and takes what has come back so far. A thread answers only
+	 * at its next call, and one blocked in a syscall never does: waiting
+	 * the kernel's flush wait (1 s) cost every failing malloc a second
+	 * while any thread that had allocated sat in read() or
+	 * pthread_join (shim_cases failfast).
+	 */
+	percpu_set_flush_wait_us(0);
 	/* 0: the derived budget, as unset. */
 	size_t cache_kb = env_size("SMPHEAP_CACHE_KB", 0, 0, SIZE_MAX >> 10);
 	if (cache_kb)

@@ -76,6 +76,12 @@
  *   blocked     a thread blocked in read(); 4 heap growths (8 MiB regions)
  *               must take well under 1 s (before: 1 s each, the reclaim
  *               waited for the blocked thread).
+ *   failfast    (the script runs it under RLIMIT_AS = 800 MiB) a thread
+ *               that allocated is blocked in read(); 5 mallocs of 2 GiB,
+ *               which cannot fit, must each be NULL with ENOMEM at once, as
+ *               glibc's are: in well under 0.5 s all told (before: 1 s
+ *               each, the reclaim waiting for the blocked thread to answer
+ *               its flush request).
  *   bigclass    one thread, 200,000 random malloc/free of 5,121..32,768
  *               bytes over 64 slots (the big classes); the script
  *               reads the shim's stats line: the magazines must serve them
@@ -799,6 +805,33 @@ static void case_blocked(void)
 	for (int i = 0; i < 4; i++)
 		free(big[i]);
 	printf("shim_cases: blocked: 4 growths with a thread in read(): %.3f s\n", dt);
+	CHECK(dt < 0.5);
+}
+
+static void case_failfast(void)
+{
+	struct rlimit rl;
+	CHECK(getrlimit(RLIMIT_AS, &rl) == 0);
+	CHECK(rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 2 * GiB);
+	CHECK(pipe(pipefd) == 0);
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, reader, NULL) == 0);
+	usleep(100000);
+	int nulls = 0, enomem = 0;
+	double t0 = now();
+	for (int i = 0; i < 5; i++) {
+		errno = 0;
+		void *p = malloc_fn(2 * GiB);
+		nulls += p == NULL;
+		enomem += p == NULL && errno == ENOMEM;
+		free(p);
+	}
+	double dt = now() - t0;
+	CHECK(write(pipefd[1], "x", 1) == 1);
+	pthread_join(t, NULL);
+	printf("shim_cases: failfast: 5 failing mallocs with a thread in read(): %.3f s, "
+	       "%d NULL, %d ENOMEM\n", dt, nulls, enomem);
+	CHECK(nulls == 5 && enomem == 5);
 	CHECK(dt < 0.5);
 }
 
@@ -1534,7 +1567,8 @@ int main(int argc, char **argv)
 		{ "crowd", case_crowd }, { "fork", case_fork }, { "atfork", case_atfork },
 		{ "forknohart", case_forknohart }, { "earlyatfork", case_earlyatfork },
 		{ "earlyatfork2", case_earlyatfork2 },
-		{ "blocked", case_blocked }, { "bigclass", case_bigclass },
+		{ "blocked", case_blocked }, { "failfast", case_failfast },
+		{ "bigclass", case_bigclass },
 		{ "bigalign", case_bigalign }, { "bigrealloc", case_bigrealloc },
 		{ "prefault", case_prefault },
 		{ "giveback", case_giveback }, { "trim", case_trim }, { "calloc", case_calloc },

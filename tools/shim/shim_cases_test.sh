@@ -68,6 +68,9 @@ run_case atfork
 run_case forknohart
 run_case earlyatfork
 run_case blocked SMPHEAP_REGION_MB=8
+under=(prlimit --as=$((800 << 20)) --)
+run_case failfast
+under=()
 # The big classes (above 5 KiB) are cached (//tools/shim:percpu_for_shim's magazine
 # sizes): about 1 depot lock per 87 operations (magazines of 4..16 rounds);
 # fewer than 1 per 40 passes. With magazines of 2..8 rounds, 1 per 19;
