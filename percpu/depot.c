@@ -124,13 +124,19 @@ static void mag_init(struct percpu_magazine *m, unsigned cls, unsigned cap)
 
 /* ---- spare shells (percpu_cpu.spares) --------------------------------- */
 
+/* The owner's update of spare_charge: relaxed, see percpu_hart_holds. */
+static void spare_charge_add(struct percpu_cpu *c, size_t bytes)
+{
+	STORE_RELAXED(&c->spare_charge, c->spare_charge + bytes);
+}
+
 /* Unlinks the spare *pp and gives back its charge. */
 static struct percpu_magazine *spare_unlink(struct percpu_cpu *c,
 					    struct percpu_magazine **pp)
 {
 	struct percpu_magazine *m = *pp;
 	*pp = m->next;
-	c->spare_charge -= mag_bytes(m->room);
+	spare_charge_add(c, 0 - mag_bytes(m->room));
 	percpu_uncharge(mag_bytes(m->room));
 	return m;
 }
@@ -165,7 +171,7 @@ static struct percpu_magazine *spare_keep(struct percpu_cpu *c, struct percpu_ma
 		out = spare_unlink(c, smallest);
 	m->next = c->spares;
 	c->spares = m;
-	c->spare_charge += bytes;
+	spare_charge_add(c, bytes);
 	return out;
 }
 
@@ -178,7 +184,7 @@ struct percpu_magazine *percpu_spares_detach(struct percpu_cpu *c)
 		m->cls = 0;
 		m->cap = 0;
 		m->held = 0;
-		c->spare_charge -= bytes;
+		spare_charge_add(c, 0 - bytes);
 		percpu_uncharge(bytes - percpu_mag_charge(0, 0));
 	}
 	c->spares = NULL;

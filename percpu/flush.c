@@ -333,6 +333,8 @@ static void flush_ask(struct percpu_cpu *self)
 		struct percpu_cpu *c = percpu_record(h);
 		if (h == me || !LOAD_RELAXED(&c->active) || !flush_answered(c))
 			continue; /* an unanswered request stands: no second kick */
+		if (!percpu_hart_holds(c))
+			continue; /* nothing to give back, nothing to wait for */
 		/* seq_cst: see honour_flush for the pairing. */
 		__atomic_fetch_add(&c->flush_req, 1, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&c->flush_pending, 1, __ATOMIC_SEQ_CST);

@@ -41,7 +41,7 @@ static void forget_slots(struct percpu_cpu *c)
 	}
 	/* The spare shells too (their charge: see count_charges). */
 	c->spares = NULL;
-	c->spare_charge = 0;
+	STORE_RELAXED(&c->spare_charge, (size_t)0); /* see percpu_hart_holds */
 	/* Torn with the slots too, perhaps: they are empty now. */
 	c->slots_charge = 0;
 	memset(c->seen, 0, sizeof(c->seen));

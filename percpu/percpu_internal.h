@@ -260,9 +260,10 @@ struct percpu_cpu {
 	 * room costs no heap call for its array (depot.c): linked through
 	 * `next`, at most PERCPU_SPARE_SHELLS, each charged to the budget as
 	 * the bytes of its array (spare_charge: their sum). Owner only,
-	 * interrupts masked; a flush to the heap or the depot (drain, reclaim,
-	 * hart exit) frees them, a flush answer puts them on the orphan list
-	 * (no heap call).
+	 * interrupts masked (spare_charge stored relaxed: flush requesters
+	 * read it, percpu_hart_holds); a flush to the heap or the depot
+	 * (drain, reclaim, hart exit) frees them, a flush answer puts them on
+	 * the orphan list (no heap call).
 	 */
 	struct percpu_magazine *spares;
 	size_t spare_charge;
@@ -278,7 +279,8 @@ struct percpu_cpu {
 	 * previous), kept by slot_load and slot_set_prev with the charge, so
 	 * the eviction's least-recently-used scan (depot.c) looks only at the
 	 * classes this hart holds, not at all PERCPU_NCLASSES of them. Owner
-	 * only, interrupts masked.
+	 * only, interrupts masked; stored relaxed, for flush requesters read
+	 * it (percpu_hart_holds).
 	 */
 	uint64_t classes_held;
 	/*
@@ -495,10 +497,26 @@ _Static_assert(PERCPU_NCLASSES <= 64, "classes_held is one 64-bit word");
 static inline void slot_note_held(struct percpu_cpu *c, unsigned cls, unsigned si)
 {
 	uint64_t bit = 1ull << cls;
-	if (c->base[si] || c->prev[si])
-		c->classes_held |= bit;
-	else
-		c->classes_held &= ~bit;
+	uint64_t held = (c->base[si] || c->prev[si]) ? c->classes_held | bit
+						     : c->classes_held & ~bit;
+	STORE_RELAXED(&c->classes_held, held); /* requesters read it: percpu_hart_holds */
+}
+
+/*
+ * Does hart c hold anything a flush would give back: a magazine in a slot
+ * or a spare shell? A flush requester asks only such a hart (flush.c):
+ * one that holds nothing has nothing to answer with, and waiting for it
+ * cost every drain, trim and OOM reclaim the kicks and, for a hart that
+ * does not answer in time (descheduled, parked in a barrier), the whole
+ * flush wait: from 19 harts on the 16 MiB heap, where no hart's share
+ * holds a magazine, all of them. Relaxed loads of owner-only words stored
+ * relaxed: the answer may be a moment old, as for a hart that makes its
+ * first magazine just after the request, which no request waits for
+ * either.
+ */
+static inline bool percpu_hart_holds(const struct percpu_cpu *c)
+{
+	return LOAD_RELAXED(&c->classes_held) || LOAD_RELAXED(&c->spare_charge);
 }
 
 static inline void slot_load(struct percpu_cpu *c, unsigned cls,

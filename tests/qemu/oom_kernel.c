@@ -21,14 +21,16 @@
  *                 `qemu_oom: PASS case=nofalse ...` with the figures.
  *                 remote_flush=0 (percpu_test_set_remote_flush(false)) must end
  *                 in the OOM report instead (exit 4): the flush is needed.
- *   late_free     memory freed while the reclaim waits: hart A = 1 (active in
- *                 percpu, nothing cached) holds a 1 MiB block and answers no
- *                 interrupt for 200 ms (masked, as a hart on a loaded host
- *                 does not answer in time); hart B = 0 asks for 512 KiB, more
- *                 than the largest free block, and waits for A's answer; A
- *                 frees its block to the heap meanwhile, then answers with an
- *                 empty cache. The request must get that block: expect exit 0
- *                 and `qemu_oom: PASS case=late_free ...`.
+ *   late_free     memory freed while the reclaim waits: hart A = 1 (one
+ *                 small magazine cached, so a flush request asks it) holds
+ *                 a 1 MiB block and answers no interrupt (masked, as a hart
+ *                 on a loaded host does not answer in time); hart B = 0 asks
+ *                 for 512 KiB, more than the largest free block, and waits
+ *                 for A's answer; A frees its block to the heap after 200
+ *                 ms, and answers only after B's flush wait ran out, so
+ *                 nothing came back through the flush. The request must get
+ *                 that block: expect exit 0 and
+ *                 `qemu_oom: PASS case=late_free ...`.
  *
  * Every scenario needs at least 2 harts. The OOM report itself is the heap's
  * (heap/kheap.c oom_panic + percpu's report-extra lines), printed by
@@ -132,7 +134,9 @@ static void huge(unsigned hart)
 #define LATE_HELD MIB		/* A's block, freed during B's wait */
 #define LATE_LEFT (256 * KIB)	/* free once the ballast is in */
 #define LATE_REQUEST (512 * KIB)
-#define LATE_DEAF_MS 200	/* A answers no interrupt this long */
+#define LATE_FREE_MS 200	/* A frees its block this long after B may ask */
+/* A answers no interrupt this long: past B's flush wait. */
+#define LATE_DEAF_MS (PERCPU_FLUSH_WAIT_US / 1000 + 500)
 
 static void *late_held, *late_ballast;
 static unsigned late_a_deaf;
@@ -143,9 +147,11 @@ static void late_free(unsigned hart)
 	struct kheap_stats ks;
 
 	if (hart == a) {
-		/* Active in percpu (asked to flush, waited for), caching nothing. */
+		/*
+		 * A magazine of its own, so a flush request asks it and waits
+		 * for it (one that holds nothing is not asked).
+		 */
 		kfree(kmalloc(64));
-		percpu_drain();
 		late_held = kheap_alloc(LATE_HELD, 0);
 	}
 	barrier();
@@ -159,11 +165,13 @@ static void late_free(unsigned hart)
 		port_irqflags_t f = port_irq_save();
 		/* Release: B asks only once A is deaf. */
 		__atomic_store_n(&late_a_deaf, 1u, __ATOMIC_RELEASE);
-		for (uint64_t end = platform_time() + platform_timebase_hz() / 1000 * LATE_DEAF_MS;
-		     platform_time() < end;)
+		uint64_t t0 = platform_time(), ms = platform_timebase_hz() / 1000;
+		while (platform_time() < t0 + ms * LATE_FREE_MS)
 			;
 		kheap_free(late_held); /* B waits for our answer meanwhile */
-		port_irq_restore(f);   /* the flush request's IPI: answered now */
+		while (platform_time() < t0 + ms * LATE_DEAF_MS)
+			;
+		port_irq_restore(f); /* the flush request's IPI: answered now */
 	}
 	if (hart != b) {
 		while (!__atomic_load_n(&done, __ATOMIC_ACQUIRE))
