@@ -1110,11 +1110,12 @@ void *kheap_try_realloc_aligned(void *p, size_t size, size_t align)
 #if HEAP_HARDENING >= 2
 /*
  * Frees the claimed block p (its state was `was`; freed as p + off, off 0
- * for p itself) under the lock, or, if the lock is taken, leaves it on the
- * deferred stack for the holder.
+ * for p itself): offered to the release hook, then freed under the lock,
+ * or, if the lock is taken, left on the deferred stack for the holder.
  */
 static void free_claimed(void *p, unsigned was, size_t off, const char *where)
 {
+	offer_pages(p);
 	port_irqflags_t f = port_irq_save();
 	if (!ticket_trylock(&g.lock)) {
 		defer(p, was, off);
@@ -1196,7 +1197,6 @@ static void free_common(void *p, size_t size, bool sized, const char *where)
 	switch (claim(p, &was)) {
 	case CLAIM_WON: {
 		if (!sized) {
-			offer_pages(p);
 			free_claimed(p, was, off, where);
 			return;
 		}
@@ -1251,6 +1251,14 @@ void kheap_free_sized(void *p, size_t size)
 {
 	free_common(p, size, true, "kheap_free_sized");
 }
+
+#if HEAP_HARDENING >= 2
+void kheap_free_claimed(void *p, unsigned was, size_t off)
+{
+	if (ready("kheap_free"))
+		free_claimed(p, was, off, "kheap_free");
+}
+#endif
 
 size_t kheap_usable_size(void *p)
 {

@@ -80,6 +80,23 @@ void *kheap_realloc_aligned(void *p, size_t size, size_t align);
 void *kheap_try_realloc_aligned(void *p, size_t size, size_t align);
 void kheap_free(void *p);
 void kheap_free_sized(void *p, size_t size);
+#if HEAP_HARDENING >= 2
+/*
+ * kheap_free of p, a block's payload (not an offset pointer), that its
+ * caller has claimed itself: heap_tag_claim(p, HEAP_CLAIM_ANY_LIVE,
+ * HEAP_STATE_CACHED, &was) won, so of racing frees of p this is the one
+ * that takes it back, and the caller may count it (percpu's kfree: a free
+ * it counted before kheap_free's own claim was counted by both racers,
+ * though one of them was named a double free). Everything kheap_free does
+ * for p follows: the release hook, then the free under the lock, or left
+ * to the lock's holder if it is taken. A free the heap refuses (a canary
+ * or a tag damaged since the caller looked) gives p its state `was` back
+ * and is named as kheap_free's; if off is not 0 (this is the free of the
+ * offset pointer p + off, whose tag the caller turned freed) that tag is
+ * live again too: both stay their owner's.
+ */
+void kheap_free_claimed(void *p, unsigned was, size_t off);
+#endif
 size_t kheap_usable_size(void *p);
 
 size_t kheap_alloc_batch(size_t size, size_t align, void **out, size_t n);
