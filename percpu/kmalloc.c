@@ -137,14 +137,35 @@ out:
 }
 
 /*
+ * At PERCPU_HARDEN >= 2, claims p (a live block) for a free that hands it
+ * to the heap, as a free that caches it does, before the free is counted:
+ * false if another free of p won (the caller names this one and leaves p
+ * alone), else *was is the live state the claim replaced, for
+ * kheap_free_claimed. Counted first and claimed by kheap_free after, both
+ * of two racing frees were counted though one was named a double free
+ * (//percpu:race_books_test). Below level 2 nothing claims: true.
+ */
+static inline bool claim_for_heap(void *p, unsigned *was)
+{
+#if PERCPU_HARDEN >= 2
+	return heap_tag_claim(p, HEAP_CLAIM_ANY_LIVE, HEAP_STATE_CACHED, was);
+#else
+	(void)p;
+	*was = 0;
+	return true;
+#endif
+}
+
+/*
  * Caches p (a live block of class cls): PERCPU_FREE_CACHED; or
  * PERCPU_FREE_HEAP if it must go to the heap (a hart's first free of a
- * class, or no room in the budget); or PERCPU_FREE_LOST (PERCPU_HARDEN >= 2)
- * if another free of p won the claim: the caller names it and leaves p
- * alone. Bonwick's free path: loaded, previous, an empty magazine from the
- * depot for the full previous, a new magazine.
+ * class, or no room in the budget), claimed (claim_for_heap, *was); or
+ * PERCPU_FREE_LOST (PERCPU_HARDEN >= 2) if another free of p won the
+ * claim: the caller names it and leaves p alone. Bonwick's free path:
+ * loaded, previous, an empty magazine from the depot for the full
+ * previous, a new magazine.
  */
-static PERCPU_SLOW enum percpu_free_result free_slow(void *p, unsigned cls)
+static PERCPU_SLOW enum percpu_free_result free_slow(void *p, unsigned cls, unsigned *was)
 {
 	port_irqflags_t f = port_irq_save();
 	struct percpu_cpu *c = this_cpu();
@@ -217,8 +238,6 @@ static PERCPU_SLOW enum percpu_free_result free_slow(void *p, unsigned cls)
 	slot_load(c, cls, empty, 0);
 push:
 	if (!state_claim(p, HEAP_CLAIM_ANY_LIVE)) {
-		/* Another freer won: this free took nothing back. */
-		STAT_ADD(&cold(c)->slow_frees, (uint64_t)-1);
 		r = PERCPU_FREE_LOST;
 		goto out;
 	}
@@ -227,6 +246,10 @@ push:
 	STORE_RELAXED(&c->top[si], c->top[si] + 1);
 	STAT_ADD(&cold(c)->slow_pushes, 1);
 out:
+	if (r == PERCPU_FREE_HEAP && !claim_for_heap(p, was))
+		r = PERCPU_FREE_LOST;
+	if (r == PERCPU_FREE_LOST) /* another freer won: this free took nothing back */
+		STAT_ADD(&cold(c)->slow_frees, (uint64_t)-1);
 	slow_exit(c);
 	port_irq_restore(f);
 	return r;
@@ -438,11 +461,14 @@ static inline __attribute__((always_inline)) bool kfree_filter(const void *p)
 }
 
 /*
- * kfree's way to the heap: kheap_free, which at HEAP_HARDENING >= 2 claims
- * the block itself (see claim() in heap/kheap.c) before its lock, so a hart
- * freeing p to the heap and another caching it, or freeing it to the heap,
- * at the same moment cannot both succeed, and the loser is named at once.
- * (PERCPU_HARDEN is HEAP_HARDENING but for harden0_test's lower percpu.)
+ * At PERCPU_HARDEN >= 2 a free that kfree counts goes to the heap claimed
+ * (claim_for_heap, kheap_free_claimed): of a hart freeing p to the heap and
+ * another caching it, or freeing it to the heap, at the same moment only
+ * the one that won the claim counts it and the other is named at once.
+ * What the heap is to name, or krealloc's move of a block it then frees,
+ * is kheap_free's, which at HEAP_HARDENING >= 2 claims the block itself
+ * (see claim() in heap/kheap.c). (PERCPU_HARDEN is HEAP_HARDENING but for
+ * harden0_test's lower percpu.)
  */
 #if PERCPU_HARDEN >= 2 && HEAP_HARDENING < 2
 #error "PERCPU_HARDEN >= 2 relies on the heap's claim: HEAP_HARDENING >= 2"
@@ -527,12 +553,58 @@ static bool heap_takes_back(const void *p, size_t usable)
 }
 
 /*
- * kfree's slow path for p, a pointer into a region that is no offset
- * pointer: true if p was cached (or a free that lost the claim race was
- * named); false if the heap must take it (large, bypass, no room, a
- * damaged block, not a plausible live block), which the caller does.
+ * p (the block behind q, or q NULL) to the heap, uncounted: kheap_free
+ * names what it does not take back. q: an offset pointer into p whose tag
+ * the caller turned freed; live again, it is the pointer freed, so a free
+ * the heap refuses leaves q (and p) their owner's (kheap's offset_unfree).
+ * kfree(p) there left q's tag freed over a live p: the owner's next
+ * kfree(q) was named a double free, and p leaked
+ * (//percpu:aligned_damaged_test).
  */
-static inline __attribute__((always_inline)) bool free_cached(void *p)
+static void offset_to_heap(void *p, void *q)
+{
+	if (q) {
+		heap_tag_set_state(q, PERCPU_STATE_OFFSET); /* ours: the caller claimed it */
+		p = q;
+	}
+	free_to_heap(p);
+}
+
+/*
+ * p (and q, as offset_to_heap's), a free counted and claimed by
+ * claim_for_heap (its state was `was`), to the heap.
+ */
+static void counted_to_heap(void *p, unsigned was, void *q)
+{
+#if PERCPU_HARDEN >= 2
+	kheap_free_claimed(p, was, q ? (size_t)((char *)q - (char *)p) : 0);
+#else
+	(void)was;
+	offset_to_heap(p, q);
+#endif
+}
+
+/* p (and q, as offset_to_heap's), large or bypass: claimed, counted, to the heap. */
+static void large_to_heap(void *p, void *q)
+{
+	unsigned was;
+	if (!claim_for_heap(p, &was)) {
+		percpu_free_lost(p);
+		return;
+	}
+	count_large(false);
+	counted_to_heap(p, was, q);
+}
+
+/*
+ * kfree's slow path for p, a pointer into a region that is no offset
+ * pointer (q NULL), or the block behind the offset pointer q, whose tag
+ * the caller turned freed: p cached, or counted and to the heap (large,
+ * bypass, no room), or a free that lost the claim race named; or, a
+ * damaged block or not a plausible live block, uncounted to the heap,
+ * which names it.
+ */
+static inline __attribute__((always_inline)) void free_past_hit(void *p, void *q)
 {
 	/*
 	 * Aligned, live and a matching check first: then the size is real.
@@ -552,13 +624,16 @@ static inline __attribute__((always_inline)) bool free_cached(void *p)
 		if (!heap_takes_back(p, usable)) {
 			/* the heap names it */
 		} else if (cls >= PERCPU_NCLASSES || percpu_class_heap_only[cls]) {
-			count_large(false);
+			large_to_heap(p, q);
+			return;
 		} else {
-			enum percpu_free_result r = free_slow(p, cls);
+			unsigned was;
+			enum percpu_free_result r = free_slow(p, cls, &was);
 			if (r == PERCPU_FREE_LOST)
 				percpu_free_lost(p);
-			if (r != PERCPU_FREE_HEAP)
-				return true;
+			else if (r == PERCPU_FREE_HEAP)
+				counted_to_heap(p, was, q);
+			return;
 		}
 	} else if (heap_tag_plausible_live(p) && heap_takes_back(p, heap_block_size(p))) {
 		/*
@@ -568,9 +643,10 @@ static inline __attribute__((always_inline)) bool free_cached(void *p)
 		 * handler returns nothing came back, so allocs - frees stays
 		 * the blocks the caller holds.
 		 */
-		count_large(false);
+		large_to_heap(p, q);
+		return;
 	}
-	return false;
+	offset_to_heap(p, q);
 }
 
 /* kfree past its hit path. */
@@ -604,28 +680,21 @@ static PERCPU_SLOW void free_slow_path(void *p)
 		percpu_free_offset(p, st);
 		return;
 	}
-	/* Large, bypass, or not a plausible live block: the heap decides. */
-	if (!free_cached(p))
-		free_to_heap(p);
+	/* A class block, large, bypass, or not a plausible live block. */
+	free_past_hit(p, NULL);
 }
 
 /*
  * kfree's work on b, the live block behind the offset pointer q whose tag
- * the caller has just turned freed (percpu_free_offset): b cached, or else
- * q, its tag live again, to the heap, whose kheap_free(q) frees b the way
- * it frees any offset pointer: if that free fails (the tag above b or b's
- * canary damaged), b stays allocated and q's tag stays live, the owner's
- * (kheap's offset_unfree). kfree(b) there left q's tag freed over a live
- * b: the owner's next kfree(q) was named a double free, and b leaked
- * (//percpu:aligned_damaged_test).
+ * the caller has just turned freed (percpu_free_offset, at level 2 by its
+ * claim): b cached, or to the heap, where a free that fails (the tag above
+ * b or b's canary damaged) leaves b allocated and q's tag live, the
+ * owner's (offset_to_heap).
  */
 PERCPU_SLOW void percpu_free_offset_block(void *b, void *q)
 {
-	if (kfree_hit_in_range(b) || free_cached(b))
-		return;
-	/* Ours: the caller turned it freed (at level 2 by its claim). */
-	heap_tag_set_state(q, PERCPU_STATE_OFFSET);
-	kheap_free(q);
+	if (!kfree_hit_in_range(b))
+		free_past_hit(b, q);
 }
 
 PERCPU_FAST void kfree(void *p)
