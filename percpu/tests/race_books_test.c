@@ -121,11 +121,7 @@ int main(void)
 	port_host_become_hart(0);
 	kheap_set_misuse_handler(count_misuse);
 	pthread_barrier_init(&bar, NULL, HARTS);
-	pthread_t t[HARTS];
-	for (unsigned h = 0; h < HARTS; h++)
-		CHECK(pthread_create(&t[h], NULL, hart, (void *)(uintptr_t)h) == 0);
-	for (unsigned h = 0; h < HARTS; h++)
-		pthread_join(t[h], NULL);
+	test_run_harts(HARTS, hart);
 	for (int k = 0; k < NKINDS; k++) {
 		CHECK_EQ(books_off[k], 0);
 		CHECK_EQ(reports[k], (HARTS - 1) * NBLK * ROUNDS);

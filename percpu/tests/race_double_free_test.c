@@ -191,11 +191,7 @@ int main(void)
 	test_percpu_init_as_hart0(RACE_HEAP_BYTES);
 	kheap_set_misuse_handler(count_misuse);
 	pthread_barrier_init(&bar, NULL, HARTS);
-	pthread_t t[HARTS];
-	for (unsigned h = 0; h < HARTS; h++)
-		CHECK(pthread_create(&t[h], NULL, hart, (void *)(uintptr_t)h) == 0);
-	for (unsigned h = 0; h < HARTS; h++)
-		pthread_join(t[h], NULL);
+	test_run_harts(HARTS, hart);
 	int want = (HARTS - 1) * NBLK * ROUNDS;
 	printf("race_double_free_test: level %d, %zu MiB heap: %d racing frees, %d reported "
 	       "double free and %d an interior pointer of a reused block (want %d), "

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Host test helpers: CHECK, a heap region, the usual start as hart 0, a
- * hart's filled cache, hart 0's statistics, the live-count check.
+ * hart's filled cache, threads as harts, hart 0's statistics, the
+ * live-count check.
  */
 #ifndef PERCPU_TEST_UTIL_H
 #define PERCPU_TEST_UTIL_H
@@ -9,6 +10,7 @@
 #include <heap/kheap.h>
 #include <percpu/kmalloc.h>
 #include <platform/port.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -51,6 +53,21 @@ static inline size_t test_hart_fills_cache(unsigned hart, size_t size, unsigned 
 	for (unsigned i = 0; i < n; i++)
 		kfree(b[i]);
 	return percpu_cached_bytes(hart);
+}
+
+/*
+ * Runs fn on n threads at once, each given its index (the hart it is to
+ * become) as its argument, and waits for them all.
+ */
+enum { TEST_THREADS_MAX = 16 };
+static inline void test_run_harts(unsigned n, void *(*fn)(void *))
+{
+	pthread_t t[TEST_THREADS_MAX];
+	CHECK(n <= TEST_THREADS_MAX);
+	for (unsigned h = 0; h < n; h++)
+		CHECK(pthread_create(&t[h], NULL, fn, (void *)(uintptr_t)h) == 0);
+	for (unsigned h = 0; h < n; h++)
+		pthread_join(t[h], NULL);
 }
 
 /*
