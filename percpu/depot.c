@@ -566,6 +566,7 @@ size_t percpu_depot_drain(struct percpu_cpu *c, unsigned cls)
 	size_t loose_n;
 	struct percpu_magazine *loose = take_loose(d, &loose_n);
 	struct percpu_magazine *full = d->full, *empty = d->empty;
+	d->drains++;
 	d->full = d->empty = NULL;
 	STORE_RELAXED(&d->nfull, (size_t)0);
 	d->full_rounds = 0;
@@ -674,10 +675,54 @@ static bool reap_idle_depots(struct percpu_cpu *c)
 	return any;
 }
 
+/*
+ * Refills d's empty loose magazine with a run from the heap (frees never
+ * refill it). Called and returning with d locked; f: the flags to restore
+ * at its unlock. With PERCPU_LOOSE_REFILL_UNLOCKED (<percpu/config.h>), d
+ * is unlocked over the heap call (the flags returned may then differ from
+ * those passed in): meanwhile the magazine is out of the depot and
+ * loose_refilling sends the other harts to the heap; if a drain ran
+ * meanwhile, or another loose magazine took its place, it goes to *back
+ * with its rounds (m->held), for the caller to destroy after the unlock.
+ */
+static port_irqflags_t loose_refill(struct percpu_cpu *c, struct percpu_depot *d, unsigned cls,
+				    port_irqflags_t f, struct percpu_magazine **back)
+{
+#if PERCPU_LOOSE_REFILL_UNLOCKED
+	size_t none;
+	struct percpu_magazine *m = take_loose(d, &none); /* empty: loose_n is 0 */
+	uint64_t drains = d->drains;
+	d->loose_refilling = true;
+	unlock_and_destroy(c, d, f, NULL, NULL);
+#else
+	struct percpu_magazine *m = d->loose;
+	(void)back;
+#endif
+	size_t n = kheap_alloc_batch(percpu_class_size[cls], 0, m->rounds, m->cap);
+	for (size_t i = 0; i < n; i++) {
+		heap_tag_mark_cached(m->rounds[i]);
+		poison_block(m->rounds[i]); /* as refill's: checked by the caller */
+	}
+	STAT_ADD(&cold(c)->refills, 1);
+	STAT_ADD(&cold(c)->refill_blocks, n);
+#if PERCPU_LOOSE_REFILL_UNLOCKED
+	f = depot_lock(c, d);
+	d->loose_refilling = false;
+	if (d->drains != drains || d->loose) {
+		m->held = (uint8_t)n;
+		*back = m;
+		return f;
+	}
+	STORE_RELAXED(&d->loose, m);
+#endif
+	loose_add(d, n);
+	return f;
+}
+
 void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls)
 {
 	struct percpu_depot *d = &percpu_depots[cls];
-	struct percpu_magazine *spent = NULL;
+	struct percpu_magazine *spent = NULL, *back = NULL;
 	void *p = NULL;
 	/*
 	 * A class above PERCPU_LOOSE_MAX_SIZE gets no new loose magazine: it
@@ -701,17 +746,9 @@ void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls)
 			spent = take_loose(d, &n); /* empty, or NULL */
 			STORE_RELAXED(&d->loose, full);
 			loose_add(d, full->held);
-		} else if (percpu_loose_class(cls) && (d->loose || loose_make(c, d, cls))) {
-			/* A run from the heap in one batch (frees never refill it). */
-			struct percpu_magazine *m = d->loose;
-			size_t n = kheap_alloc_batch(percpu_class_size[cls], 0, m->rounds, m->cap);
-			for (size_t i = 0; i < n; i++) {
-				heap_tag_mark_cached(m->rounds[i]);
-				poison_block(m->rounds[i]); /* as refill's: checked below */
-			}
-			loose_add(d, n);
-			STAT_ADD(&cold(c)->refills, 1);
-			STAT_ADD(&cold(c)->refill_blocks, n);
+		} else if (percpu_loose_class(cls) && !d->loose_refilling &&
+			   (d->loose || loose_make(c, d, cls))) {
+			f = loose_refill(c, d, cls, f, &back);
 		} else if (d->loose) {
 			/*
 			 * A big class's loose magazine, one a hart left, ran
@@ -733,7 +770,7 @@ void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls)
 		STORE_RELAXED(&d->nempty, d->nempty + 1);
 		spent = NULL;
 	}
-	unlock_and_destroy(c, d, f, NULL, spent);
+	unlock_and_destroy(c, d, f, back, spent);
 	if (p) {
 		/*
 		 * Ours alone now: no other hart reaches it. Its poison is

@@ -97,9 +97,16 @@ static size_t count_charges(const struct percpu_cpu *self)
 void percpu_fork_child(void)
 {
 	unsigned me = port_hart_id();
-	/* Reset, not unlock: tickets taken by the parent's other threads are void. */
-	for (unsigned cls = PERCPU_NCLASSES; cls-- > 0;)
+	/*
+	 * Reset, not unlock: tickets taken by the parent's other threads are
+	 * void. So is a loose magazine's run one of them was taking with its
+	 * depot unlocked (PERCPU_LOOSE_REFILL_UNLOCKED): its magazine is in
+	 * that thread's locals, named nowhere, and the depot may make another.
+	 */
+	for (unsigned cls = PERCPU_NCLASSES; cls-- > 0;) {
 		ticket_lock_init(&percpu_depots[cls].lock);
+		percpu_depots[cls].loose_refilling = false;
+	}
 	for (unsigned h = 0; h < PORT_MAX_HARTS; h++)
 		if (h != me) {
 			/*

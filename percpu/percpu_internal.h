@@ -329,6 +329,15 @@ struct percpu_depot {
 	size_t loose_n;
 	bool loose_used; /* since reap_at; under lock */
 	/*
+	 * PERCPU_LOOSE_REFILL_UNLOCKED: a hart is refilling the loose
+	 * magazine from the heap with the depot unlocked (depot.c,
+	 * loose_refill), and the others go to the heap meanwhile; and the
+	 * percpu_depot_drain calls so far, so that a refill a drain overtook
+	 * gives its rounds back rather than cache them. Under lock.
+	 */
+	bool loose_refilling;
+	uint64_t drains;
+	/*
 	 * Working set (Bonwick's depot reaping): the fewest full and empty
 	 * magazines the depot held since reap_at was set; what it never
 	 * needed in a PERCPU_DEPOT_REAP_US interval goes back. Under lock.
@@ -732,7 +741,9 @@ enum percpu_free_result {
  * refilled from the heap when it runs dry, or NULL. For harts that cache no
  * magazine of cls; their frees of cls go to the heap (kmalloc.c free_slow).
  * A class above PERCPU_LOOSE_MAX_SIZE is served only from magazines that
- * harts left in its depot, and takes no lock when there are none.
+ * harts left in its depot, and takes no lock when there are none. The run
+ * from the heap is taken with the depot locked or not:
+ * PERCPU_LOOSE_REFILL_UNLOCKED (<percpu/config.h>).
  */
 void *percpu_depot_alloc(struct percpu_cpu *c, unsigned cls);
 

@@ -160,6 +160,21 @@
 #endif
 
 /*
+ * 1: a loose magazine's run from the heap is taken with its depot unlocked
+ * (the other harts that want the class meanwhile go to the heap); 0: under
+ * the depot's lock, so they wait for the run. Where lock waiters poll (the
+ * RISC-V ports: PORT_WAIT_ON_WAKES 0, <platform/port.h>), every hart
+ * queued on the class's lock behind a holder that waits for the heap lock
+ * holds a CPU the holders may need: unlocked, `qemu_smp` ran faster at 32
+ * to 128 harts. Where waiters sleep (the host's futex) a waiter costs
+ * nothing and the run serves it: unlocked, the host ran slower. Figures:
+ * tools/bench/README.md ("Later, the same date").
+ */
+#ifndef PERCPU_LOOSE_REFILL_UNLOCKED
+#define PERCPU_LOOSE_REFILL_UNLOCKED (!PORT_WAIT_ON_WAKES)
+#endif
+
+/*
  * A hart with no room in its share for a new magazine gives up the
  * magazines of its least recently used class, at most this many classes
  * per new magazine, before it leaves the class uncached for now.
