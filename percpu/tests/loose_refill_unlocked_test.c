@@ -12,7 +12,6 @@
 #include "test_util.h"
 
 #include <stdatomic.h>
-#include <time.h>
 
 #define HEAP (16u << 20)
 /* Share 12 KiB a hart: no class cached, the loose magazines hold rounds. */
@@ -20,20 +19,13 @@
 #define SIZE 48
 #define KEEP_MAX 64 /* more than the loose magazine's rounds */
 /* How long hart 0's refill waits for hart 1's trim (it takes microseconds). */
-#define TRIM_WAIT_NS 2000000000ll
+#define TRIM_WAIT_US 2000000u
 
 static atomic_int refilling;   /* hart 0 is inside its refill's heap call */
 static atomic_int trim_done;   /* hart 1's trim returned */
 static atomic_int trim_in_time; /* ... before hart 0's refill went on */
 static atomic_int hook_calls;
 static atomic_int hart0_done;  /* hart 0's allocation returned */
-
-static long long now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000000000ll + t.tv_nsec;
-}
 
 /* Runs in hart 0's refill, after the heap handed out the run. */
 static void batch_hook(void *ctx, void *lowest)
@@ -43,8 +35,8 @@ static void batch_hook(void *ctx, void *lowest)
 	if (atomic_fetch_add(&hook_calls, 1))
 		return;
 	atomic_store(&refilling, 1);
-	long long until = now_ns() + TRIM_WAIT_NS;
-	while (!atomic_load(&trim_done) && now_ns() < until)
+	uint64_t until = port_time_us() + TRIM_WAIT_US;
+	while (!atomic_load(&trim_done) && port_time_us() < until)
 		sched_yield();
 	atomic_store(&trim_in_time, atomic_load(&trim_done));
 }
